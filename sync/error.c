@@ -1,0 +1,26 @@
+/* error.c: weft_strerror, the text for weft's negative-errno error codes.
+ * Invariant: returns a static string for every input, never NULL. */
+#include <weft/common.h>
+#include <string.h>
+
+const char *weft_strerror(int err)
+{
+    if (err < 0)
+        err = -err;
+    switch (err) {
+    case 0: return "success";
+    case EINVAL: return "invalid argument";
+    case ENOMEM: return "out of memory";
+    case EAGAIN: return "resource temporarily unavailable (would block, or a limit was reached)";
+    case EBUSY: return "busy (held or in use)";
+    case ETIMEDOUT: return "timed out";
+    case EPIPE: return "disconnected: the other side of the channel is closed";
+    case EDEADLK: return "deadlock avoided (the caller already holds it, or waits on itself)";
+    case EPERM: return "not permitted (the caller does not hold it)";
+    case ECANCELED: return "cancelled";
+    default: break;
+    }
+    /* strerror_r (GNU form) may return a pointer to a static string or into the
+     * buffer; the buffer must not be ours. Fall back to a fixed text. */
+    return "unknown error";
+}

@@ -1,0 +1,29 @@
+# Install the weft build at WEFT_BUILD_DIR into a scratch prefix, then configure,
+# build and run the consumer project in CONSUMER_DIR against it with find_package(weft),
+# and compile it once more with only `pkg-config --cflags --libs weft`.
+file(REMOVE_RECURSE ${WORK_DIR})
+set(prefix ${WORK_DIR}/prefix)
+function(run)
+  execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGV}")
+  endif()
+endfunction()
+run(${CMAKE_COMMAND} --install ${WEFT_BUILD_DIR} --prefix ${prefix})
+run(${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${WORK_DIR}/consumer -DCMAKE_PREFIX_PATH=${prefix})
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/consumer)
+run(${WORK_DIR}/consumer/consumer)
+run(${WORK_DIR}/consumer/consumer_static)
+# pkg-config: the .pc file must give everything needed to compile and link.
+file(GLOB pcdir ${prefix}/lib*/pkgconfig ${prefix}/lib/*/pkgconfig)
+set(ENV{PKG_CONFIG_PATH} "${pcdir}")
+execute_process(COMMAND pkg-config --cflags --libs weft OUTPUT_VARIABLE flags
+                OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "pkg-config weft failed")
+endif()
+separate_arguments(flags UNIX_COMMAND "${flags}")
+file(GLOB libdir ${prefix}/lib*)
+run(cc -std=c11 ${CONSUMER_DIR}/main.c ${flags} -Wl,-rpath,${libdir} -o ${WORK_DIR}/consumer_pc)
+run(${WORK_DIR}/consumer_pc)
+message(STATUS "find_package(weft) and pkg-config weft both work")
