@@ -86,6 +86,12 @@ static void thread_finish(void *p)
     thread_unref(t); /* after this, *t may be gone: do not touch it */
 }
 
+/* glibc's C pthread_cleanup_push is built on setjmp; at -O3 GCC warns that a local of
+ * that macro "might be clobbered", wrongly: it is set once, before the setjmp. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wclobbered"
+#endif
 static void *thread_main(void *p)
 {
     weft_thread *t = p;
@@ -102,6 +108,9 @@ static void *thread_main(void *p)
      * the v of pthread_exit(v) (see finish_join). */
     return NULL;
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 /* Whether cpu is one this process may run on: -EINVAL if not (or out of range). */
 static int check_cpu_allowed(int cpu)
