@@ -27,7 +27,7 @@ typedef struct {
 typedef struct {
     shared *s;
     uint64_t value;
-    char name[16];   /* "" if unnamed */
+    char name[48];   /* "" if unnamed */
     bool detached;   /* set before spawn, read by the child */
 } child_arg;
 
@@ -78,7 +78,7 @@ typedef struct {
 static void *driver(void *p)
 {
     driver_arg *d = p;
-    char myname[16];
+    char myname[32];
     snprintf(myname, sizeof myname, "driver-%d", d->id);
     CHECK(strcmp(weft_thread_name(), myname) == 0, "driver name \"%s\"", weft_thread_name());
     for (long round = 0; round < d->s->rounds; round++) {
@@ -157,7 +157,7 @@ int main(void)
         d[i] = (driver_arg){.s = &s, .id = i, .detached = 0};
         d[i].args = calloc((size_t)s.rounds * BATCH, sizeof(child_arg));
         CHECK(d[i].args != NULL, "out of memory");
-        char name[16];
+        char name[32];
         snprintf(name, sizeof name, "driver-%d", i);
         weft_thread_options o = WEFT_THREAD_OPTIONS_INIT;
         o.name = name;
