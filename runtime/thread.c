@@ -129,7 +129,7 @@ static int check_cpu_allowed(int cpu)
         int err = errno;
         CPU_FREE(set);
         if (err != EINVAL)
-            return -err;
+            return -EINVAL; /* cannot tell which CPUs are ours: treat as not ours */
     }
     return -EINVAL;
 }
