@@ -1,0 +1,85 @@
+/* deque_internal.h: the scheduler's per-worker work-stealing deque (internal to
+ * runtime/, not installed). A Chase–Lev circular deque with the C11 memory orders of
+ * Lê, Pop, Cohen and Zappa Nardelli (PPoPP 2013); runtime/deque.md explains the
+ * algorithm, each memory order and the tests.
+ *
+ * One thread, the OWNER, pushes and pops at the bottom (LIFO); any thread may steal
+ * from the top (FIFO). Items are non-NULL pointers; the deque never looks at them.
+ *
+ * Invariants kept (indices are 64-bit, signed, never wrap in practice):
+ *   - top only grows (CAS by thieves, and by the owner taking the last item);
+ *   - bottom is written by the owner only; top <= bottom + 1 at every instant
+ *     (bottom + 1 only transiently, inside pop), and bottom - top <= capacity;
+ *   - the items are the slots [top, bottom) of the current buffer, index i living
+ *     in slot i & (capacity - 1);
+ *   - a buffer, once published, is never freed before weft_deque_destroy: grown-out
+ *     buffers are kept on a retired chain (total retired memory < the live buffer's).
+ *
+ * The struct is declared here so the scheduler can embed it in its worker struct;
+ * touch its fields only through the functions below. */
+#ifndef WEFT_DEQUE_INTERNAL_H
+#define WEFT_DEQUE_INTERNAL_H
+
+#include <weft/sync.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Smallest buffer, and the largest capacity a deque may reach (2^32 items, a 32 GiB
+ * buffer): asking init for more is -EINVAL, growing past it is -ENOMEM. */
+#define WEFT_DEQUE_MIN_CAPACITY ((size_t)16)
+#define WEFT_DEQUE_MAX_CAPACITY ((size_t)1 << 32)
+
+/* A circular buffer of capacity mask + 1 (a power of two) slots. */
+typedef struct weft_deque_buffer {
+    size_t mask;                        /* capacity - 1; immutable once published */
+    struct weft_deque_buffer *retired;  /* the buffer this one replaced (owner only) */
+    _Atomic(void *) slots[];            /* relaxed accesses only, see deque.md */
+} weft_deque_buffer;
+
+typedef struct weft_deque {
+    /* Thieves' line: CASed by every steal (and by the owner's pop of the last item). */
+    WEFT_CACHE_ALIGNED _Atomic int64_t top;
+    /* Owner's line: written only by the owner, read by thieves. */
+    WEFT_CACHE_ALIGNED _Atomic int64_t bottom;
+    _Atomic(weft_deque_buffer *) buffer; /* replaced by the owner on growth */
+} weft_deque;
+
+typedef enum {
+    WEFT_STEAL_EMPTY,   /* nothing to steal (at the instant we looked) */
+    WEFT_STEAL_RETRY,   /* lost a race with another thief or the owner: try again */
+    WEFT_STEAL_SUCCESS, /* *out holds the stolen item */
+} weft_steal_result;
+
+/* Initialise an empty deque with room for initial_capacity items before it grows
+ * (rounded up to a power of two, at least WEFT_DEQUE_MIN_CAPACITY). The calling
+ * thread need not be the owner; publish the deque to other threads by the usual means
+ * (thread creation, a mutex, a release store).
+ * Returns 0, -EINVAL (d NULL, initial_capacity > WEFT_DEQUE_MAX_CAPACITY), -ENOMEM. */
+int weft_deque_init(weft_deque *d, size_t initial_capacity);
+
+/* Free the buffer and every retired buffer. The deque must be quiescent: no push,
+ * pop or steal running or to come. Items still inside are dropped (they are the
+ * caller's). NULL is ignored. */
+void weft_deque_destroy(weft_deque *d);
+
+/* OWNER ONLY. Push item at the bottom. When the buffer is full it is replaced by one
+ * twice the size (the only allocation; never when not full). Returns 0, -EINVAL (d or
+ * item NULL), -ENOMEM (growing failed: the item is NOT pushed, the deque is unchanged). */
+int weft_deque_push(weft_deque *d, void *item);
+
+/* OWNER ONLY. Pop the item pushed last (LIFO), or NULL if the deque is empty (or d is
+ * NULL). No atomic read-modify-write unless it takes the last item. */
+void *weft_deque_pop(weft_deque *d);
+
+/* Any thread. Take the oldest item (FIFO end) into *out. Returns WEFT_STEAL_SUCCESS,
+ * WEFT_STEAL_EMPTY, or WEFT_STEAL_RETRY (lost a race: the deque was not empty; a
+ * caller that wants an item should try again, or another victim). *out is written
+ * only on success. d or out NULL: WEFT_STEAL_EMPTY. */
+weft_steal_result weft_deque_steal(weft_deque *d, void **out);
+
+/* Any thread. The number of items, approximately: a racy snapshot, exact only when
+ * the deque is quiescent (e.g. in the owner while no thief steals). Used as a hint
+ * (is there work worth waking a sleeper for?), never for correctness. 0 for NULL. */
+size_t weft_deque_len(const weft_deque *d);
+
+#endif /* WEFT_DEQUE_INTERNAL_H */

@@ -1,0 +1,223 @@
+/* stress_deque: the work-stealing deque under real concurrency (standalone, so it
+ * also runs under ThreadSanitizer). Invariant checked: every item pushed is executed
+ * exactly once, by the owner's pop or by one thief's steal, with the contents the
+ * owner wrote before pushing it.
+ *
+ * Each item is a slot of an array: a plain `payload` the owner writes before pushing
+ * and the executor checks, a plain `executor` the executor writes (two executions on
+ * two threads would be a data race TSan reports, besides the count), and an atomic
+ * run count that must end at exactly 1.
+ *
+ * Scenarios:
+ *   1. stream: the owner pushes a random mix of single items and bursts (bursts force
+ *      the buffer to grow while thieves read it) and pops some, while 3, 5 or 7
+ *      thieves steal; at the end the owner drains its deque.
+ *   2. last item: the owner pushes one item and pops it at once, many times, while
+ *      thieves steal: each time exactly one of them gets it (pop's CAS vs steal's). */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <weft/sync.h>
+
+#include "check.h"
+#include "deque_internal.h"
+
+#define MAX_THIEVES 7
+
+typedef struct item {
+    uint64_t payload;        /* plain: written by the owner before push */
+    int executor;            /* plain: written by whoever runs the item (0 = owner) */
+    _Atomic uint32_t runs;   /* how many times the item was executed */
+} item;
+
+typedef struct shared {
+    weft_deque deque;
+    item *items;
+    size_t n_items;
+    bool hot_thieves;         /* thieves spin on EMPTY instead of yielding */
+    _Atomic bool done;        /* owner: no more pushes and the deque is empty */
+    _Atomic size_t executed;  /* total executions */
+    _Atomic size_t stolen;    /* executions by thieves */
+    pthread_barrier_t start;
+} shared;
+
+typedef struct thief_arg {
+    shared *s;
+    int id; /* 1..MAX_THIEVES */
+} thief_arg;
+
+static uint64_t expected_payload(size_t i) { return (uint64_t)i * 0x9e3779b97f4a7c15u + 1; }
+
+static void execute(shared *s, item *it, int who)
+{
+    size_t i = (size_t)(it - s->items);
+    CHECK(i < s->n_items, "item pointer %p outside the array", (void *)it);
+    /* Plain read of what the owner wrote before pushing: ordered by push's release
+     * store of bottom and steal's acquire load (or program order for the owner). */
+    CHECK(it->payload == expected_payload(i), "item %zu: payload %llu, expected %llu", i,
+          (unsigned long long)it->payload, (unsigned long long)expected_payload(i));
+    it->executor = who;
+    uint32_t before = atomic_fetch_add_explicit(&it->runs, 1, memory_order_relaxed);
+    CHECK(before == 0, "item %zu executed twice (now by %d)", i, who);
+    atomic_fetch_add_explicit(&s->executed, 1, memory_order_relaxed);
+    if (who != 0)
+        atomic_fetch_add_explicit(&s->stolen, 1, memory_order_relaxed);
+}
+
+static void *thief_main(void *p)
+{
+    thief_arg *a = p;
+    shared *s = a->s;
+    pthread_barrier_wait(&s->start);
+    weft_backoff bo = WEFT_BACKOFF_INIT;
+    for (;;) {
+        void *out = NULL;
+        weft_steal_result r = weft_deque_steal(&s->deque, &out);
+        if (r == WEFT_STEAL_SUCCESS) {
+            execute(s, out, a->id);
+            weft_backoff_reset(&bo);
+        } else if (r == WEFT_STEAL_RETRY) {
+            weft_backoff_spin(&bo);
+        } else {
+            /* Acquire: pairs with the owner's release store of done; after it the
+             * deque is empty for good, so an EMPTY seen after done is final. */
+            if (atomic_load_explicit(&s->done, memory_order_acquire)) {
+                CHECK(weft_deque_steal(&s->deque, &out) == WEFT_STEAL_EMPTY, "item after done");
+                break;
+            }
+            /* Keep polling: the owner will push more. In the last-item scenario,
+             * spin without yielding, so that a thief is often running at the very
+             * moment the owner pops; in the stream, yield now and then so the owner
+             * (sharing a few cores with up to 7 thieves) makes progress. */
+            if (s->hot_thieves)
+                weft_cpu_relax();
+            else if (weft_backoff_is_completed(&bo))
+                weft_backoff_reset(&bo);
+            else
+                weft_backoff_snooze(&bo);
+        }
+    }
+    return NULL;
+}
+
+static uint64_t rng_next(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static void push_item(shared *s, size_t i)
+{
+    s->items[i].payload = expected_payload(i);
+    int rc = weft_deque_push(&s->deque, &s->items[i]);
+    CHECK(rc == 0, "push: %d", rc);
+}
+
+static void pop_and_run(shared *s)
+{
+    item *it = weft_deque_pop(&s->deque);
+    if (it)
+        execute(s, it, 0);
+}
+
+/* Owner of scenario 1: pushes all items in singles and bursts, popping some. */
+static void owner_stream(shared *s, uint64_t seed)
+{
+    size_t next = 0;
+    while (next < s->n_items) {
+        uint64_t r = rng_next(&seed);
+        if (r % 64 == 0) {
+            /* A burst: up to 4096 items, enough to make a fresh deque grow 8 times. */
+            size_t burst = 1 + (size_t)(r >> 8) % 4096;
+            for (size_t k = 0; k < burst && next < s->n_items; k++)
+                push_item(s, next++);
+        } else if (r % 3 != 0) {
+            push_item(s, next++);
+        } else {
+            pop_and_run(s);
+        }
+    }
+}
+
+/* Owner of scenario 2: one item at a time, popped at once (or after a short pause,
+ * to give thieves a window), so pop races the thieves for the last item. */
+static void owner_last_item(shared *s, uint64_t seed)
+{
+    for (size_t i = 0; i < s->n_items; i++) {
+        push_item(s, i);
+        uint64_t r = rng_next(&seed);
+        for (uint64_t k = 0; k < r % 32; k++)
+            weft_cpu_relax();
+        pop_and_run(s);
+        CHECK(weft_deque_len(&s->deque) == 0, "len after popping the only item");
+    }
+}
+
+static void run_round(int n_thieves, size_t n_items, bool last_item, uint64_t seed)
+{
+    shared *s = calloc(1, sizeof *s);
+    CHECK(s != NULL, "out of memory");
+    s->items = calloc(n_items, sizeof *s->items);
+    CHECK(s->items != NULL, "out of memory");
+    s->n_items = n_items;
+    s->hot_thieves = last_item;
+    CHECK(weft_deque_init(&s->deque, 16) == 0, "deque init");
+    CHECK(pthread_barrier_init(&s->start, NULL, (unsigned)n_thieves + 1) == 0, "barrier init");
+
+    uint64_t t0 = weft_time_now_ns();
+    pthread_t tids[MAX_THIEVES];
+    thief_arg args[MAX_THIEVES];
+    for (int t = 0; t < n_thieves; t++) {
+        args[t] = (thief_arg){s, t + 1};
+        CHECK(pthread_create(&tids[t], NULL, thief_main, &args[t]) == 0, "pthread_create");
+    }
+    pthread_barrier_wait(&s->start);
+    if (last_item)
+        owner_last_item(s, seed);
+    else
+        owner_stream(s, seed);
+    /* Drain what the thieves left; then the deque stays empty. */
+    while (weft_deque_len(&s->deque) > 0)
+        pop_and_run(s);
+    CHECK(weft_deque_pop(&s->deque) == NULL, "item left after draining");
+    /* Release: pairs with the thieves' acquire load of done. */
+    atomic_store_explicit(&s->done, true, memory_order_release);
+    for (int t = 0; t < n_thieves; t++)
+        CHECK(pthread_join(tids[t], NULL) == 0, "pthread_join");
+
+    /* Relaxed loads: every thread has been joined. */
+    size_t executed = atomic_load_explicit(&s->executed, memory_order_relaxed);
+    CHECK(executed == n_items, "executed %zu of %zu items", executed, n_items);
+    for (size_t i = 0; i < n_items; i++) {
+        uint32_t runs = atomic_load_explicit(&s->items[i].runs, memory_order_relaxed);
+        CHECK(runs == 1, "item %zu ran %u times", i, runs);
+        CHECK(s->items[i].executor >= 0 && s->items[i].executor <= n_thieves, "item %zu: executor %d", i,
+              s->items[i].executor);
+    }
+    size_t capacity = atomic_load_explicit(&s->deque.buffer, memory_order_relaxed)->mask + 1;
+    printf("%-9s thieves=%d items=%zu stolen=%zu final_capacity=%zu (%.2f s)\n",
+           last_item ? "last-item" : "stream", n_thieves, n_items,
+           atomic_load_explicit(&s->stolen, memory_order_relaxed), capacity,
+           (double)(weft_time_now_ns() - t0) / 1e9);
+    weft_deque_destroy(&s->deque);
+    pthread_barrier_destroy(&s->start);
+    free(s->items);
+    free(s);
+}
+
+int main(void)
+{
+    uint64_t t0 = weft_time_now_ns();
+    static const int thieves[] = {3, 5, 7};
+    for (size_t r = 0; r < sizeof thieves / sizeof thieves[0]; r++)
+        run_round(thieves[r], (size_t)stress_iters(2000000), false, 0x1234567u + r);
+    for (size_t r = 0; r < sizeof thieves / sizeof thieves[0]; r++)
+        run_round(thieves[r], (size_t)stress_iters(200000), true, 0x7654321u + r);
+    printf("stress_deque: ok in %.2f s\n", (double)(weft_time_now_ns() - t0) / 1e9);
+    return 0;
+}

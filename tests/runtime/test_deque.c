@@ -1,0 +1,263 @@
+/* Criterion suite for the work-stealing deque, single-threaded: LIFO pop, FIFO
+ * steal, empty cases, growth across many sizes, interleaved operations against a
+ * reference model, argument errors, and -ENOMEM on growth leaving the deque intact.
+ * The concurrent behaviour is checked by stress_deque.c (which also runs under TSan). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "deque_internal.h"
+
+/* Items are small integers encoded as non-NULL pointers. */
+static void *dq_item(uintptr_t i) { return (void *)(i + 1); }
+static uintptr_t dq_index(void *p) { return (uintptr_t)p - 1; }
+
+static size_t dq_capacity(weft_deque *d)
+{
+    return atomic_load_explicit(&d->buffer, memory_order_relaxed)->mask + 1;
+}
+
+Test(deque, init_rounds_capacity_up)
+{
+    weft_deque d;
+    size_t asks[] = {0, 1, 15, 16, 17, 100, 1024, 1025};
+    size_t gets[] = {16, 16, 16, 16, 32, 128, 1024, 2048};
+    for (size_t i = 0; i < sizeof asks / sizeof asks[0]; i++) {
+        cr_assert_eq(weft_deque_init(&d, asks[i]), 0);
+        cr_assert_eq(dq_capacity(&d), gets[i], "asked %zu", asks[i]);
+        cr_assert_eq(weft_deque_len(&d), 0);
+        weft_deque_destroy(&d);
+    }
+}
+
+Test(deque, init_errors)
+{
+    weft_deque d;
+    cr_assert_eq(weft_deque_init(NULL, 16), -EINVAL);
+    cr_assert_eq(weft_deque_init(&d, WEFT_DEQUE_MAX_CAPACITY + 1), -EINVAL);
+    cr_assert_eq(weft_deque_init(&d, SIZE_MAX), -EINVAL);
+    /* NULL arguments elsewhere are harmless. */
+    weft_deque_destroy(NULL);
+    cr_assert_eq(weft_deque_push(NULL, dq_item(0)), -EINVAL);
+    cr_assert_null(weft_deque_pop(NULL));
+    void *out = NULL;
+    cr_assert_eq(weft_deque_steal(NULL, &out), WEFT_STEAL_EMPTY);
+    cr_assert_eq(weft_deque_len(NULL), 0);
+    cr_assert_eq(weft_deque_init(&d, 0), 0);
+    cr_assert_eq(weft_deque_push(&d, NULL), -EINVAL, "NULL is the empty marker");
+    cr_assert_eq(weft_deque_push(&d, dq_item(0)), 0);
+    cr_assert_eq(weft_deque_steal(&d, NULL), WEFT_STEAL_EMPTY);
+    cr_assert_eq(weft_deque_len(&d), 1, "a failed call changes nothing");
+    weft_deque_destroy(&d);
+}
+
+Test(deque, empty_pop_and_steal)
+{
+    weft_deque d;
+    cr_assert_eq(weft_deque_init(&d, 16), 0);
+    void *out = (void *)&d;
+    for (int round = 0; round < 3; round++) {
+        cr_assert_null(weft_deque_pop(&d));
+        cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY);
+        cr_assert_eq(out, (void *)&d, "out untouched unless SUCCESS");
+        cr_assert_eq(weft_deque_len(&d), 0);
+        /* Emptied both ways, the deque is empty again. */
+        cr_assert_eq(weft_deque_push(&d, dq_item(1)), 0);
+        cr_assert_eq(weft_deque_pop(&d), dq_item(1));
+        cr_assert_eq(weft_deque_push(&d, dq_item(2)), 0);
+        cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
+        cr_assert_eq(out, dq_item(2));
+        out = (void *)&d;
+    }
+    weft_deque_destroy(&d);
+}
+
+Test(deque, pop_is_lifo)
+{
+    weft_deque d;
+    cr_assert_eq(weft_deque_init(&d, 16), 0);
+    for (uintptr_t i = 0; i < 10; i++)
+        cr_assert_eq(weft_deque_push(&d, dq_item(i)), 0);
+    cr_assert_eq(weft_deque_len(&d), 10);
+    for (uintptr_t i = 10; i-- > 0;)
+        cr_assert_eq(dq_index(weft_deque_pop(&d)), i);
+    cr_assert_null(weft_deque_pop(&d));
+    weft_deque_destroy(&d);
+}
+
+Test(deque, steal_is_fifo)
+{
+    weft_deque d;
+    cr_assert_eq(weft_deque_init(&d, 16), 0);
+    for (uintptr_t i = 0; i < 10; i++)
+        cr_assert_eq(weft_deque_push(&d, dq_item(i)), 0);
+    for (uintptr_t i = 0; i < 10; i++) {
+        void *out = NULL;
+        cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
+        cr_assert_eq(dq_index(out), i);
+        cr_assert_eq(weft_deque_len(&d), 9 - i);
+    }
+    void *out = NULL;
+    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY);
+    weft_deque_destroy(&d);
+}
+
+/* Push n items, pop them all (checking order), for many n: growth across sizes,
+ * including the exact power-of-two boundaries. */
+Test(deque, growth_keeps_order)
+{
+    size_t sizes[] = {1, 15, 16, 17, 31, 32, 33, 1000, 4096, 4097, 100000};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        size_t n = sizes[s];
+        weft_deque d;
+        cr_assert_eq(weft_deque_init(&d, 16), 0);
+        for (uintptr_t i = 0; i < n; i++)
+            cr_assert_eq(weft_deque_push(&d, dq_item(i)), 0);
+        cr_assert_eq(weft_deque_len(&d), n);
+        cr_assert_geq(dq_capacity(&d), n);
+        cr_assert_lt(dq_capacity(&d), 2 * n < 16 ? 17 : 2 * n, "doubling, not more");
+        for (uintptr_t i = n; i-- > 0;) {
+            void *p = weft_deque_pop(&d);
+            if (dq_index(p) != i)
+                cr_assert_fail("n=%zu: popped %p, expected item %ju", n, p, (uintmax_t)i);
+        }
+        cr_assert_null(weft_deque_pop(&d));
+        weft_deque_destroy(&d);
+    }
+}
+
+/* Growth while the live items wrap around the end of the buffer, and while top is
+ * far from 0: half the items are stolen first, so [top, bottom) straddles the wrap. */
+Test(deque, growth_with_wrapped_items)
+{
+    weft_deque d;
+    cr_assert_eq(weft_deque_init(&d, 16), 0);
+    uintptr_t next = 0, oldest = 0;
+    for (int i = 0; i < 12; i++)
+        cr_assert_eq(weft_deque_push(&d, dq_item(next++)), 0);
+    for (int i = 0; i < 10; i++) {
+        void *out = NULL;
+        cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
+        cr_assert_eq(dq_index(out), oldest++);
+    }
+    /* 2 items at slots 10, 11; push 40 more: wraps, then grows twice. */
+    for (int i = 0; i < 40; i++)
+        cr_assert_eq(weft_deque_push(&d, dq_item(next++)), 0);
+    cr_assert_eq(dq_capacity(&d), 64);
+    while (oldest < next) {
+        void *out = NULL;
+        cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
+        cr_assert_eq(dq_index(out), oldest++);
+    }
+    cr_assert_eq(weft_deque_len(&d), 0);
+    weft_deque_destroy(&d);
+}
+
+/* A pseudo-random mix of push, pop and steal on one thread, checked against a
+ * reference array model (items [lo, hi) of `model`). */
+Test(deque, interleaved_ops_match_a_model)
+{
+    enum { OPS = 200000 };
+    uintptr_t *model = malloc(OPS * sizeof *model);
+    cr_assert_not_null(model);
+    size_t lo = 0, hi = 0;
+    uintptr_t next = 0;
+    uint64_t rng = 0x9e3779b97f4a7c15u;
+    weft_deque d;
+    cr_assert_eq(weft_deque_init(&d, 16), 0);
+    for (int op = 0; op < OPS; op++) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        /* Phases that favour pushes, then pops, so the size swings up and down. */
+        unsigned r = (unsigned)(rng % 100), push_pct = (op / 5000) % 2 ? 35 : 65;
+        if (r < push_pct) {
+            cr_assert_eq(weft_deque_push(&d, dq_item(next)), 0);
+            model[hi++] = next++;
+        } else if (r < push_pct + (100 - push_pct) / 2) {
+            void *p = weft_deque_pop(&d);
+            if (lo == hi) {
+                cr_assert_null(p);
+            } else {
+                hi--;
+                if (p == NULL || dq_index(p) != model[hi])
+                    cr_assert_fail("op %d: pop gave %p, expected item %ju", op, p, (uintmax_t)model[hi]);
+            }
+        } else {
+            void *out = NULL;
+            weft_steal_result res = weft_deque_steal(&d, &out);
+            if (lo == hi) {
+                cr_assert_eq(res, WEFT_STEAL_EMPTY);
+            } else {
+                cr_assert_eq(res, WEFT_STEAL_SUCCESS, "no race on one thread");
+                if (dq_index(out) != model[lo])
+                    cr_assert_fail("op %d: steal gave %p, expected item %ju", op, out, (uintmax_t)model[lo]);
+                lo++;
+            }
+        }
+        if (weft_deque_len(&d) != hi - lo)
+            cr_assert_fail("op %d: len %zu, model %zu", op, weft_deque_len(&d), hi - lo);
+    }
+    weft_deque_destroy(&d);
+    free(model);
+}
+
+/* -ENOMEM from a failed growth leaves the deque exactly as it was. The allocation is
+ * made to fail by lowering RLIMIT_AS (Criterion runs each test in its own process);
+ * AddressSanitizer reserves huge address ranges and aborts instead, so not there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define DQ_NO_RLIMIT_TEST 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DQ_NO_RLIMIT_TEST 1
+#endif
+#endif
+
+static size_t dq_address_space_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    cr_assert_not_null(f);
+    unsigned long pages = 0;
+    cr_assert_eq(fscanf(f, "%lu", &pages), 1);
+    fclose(f);
+    return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+Test(deque, enomem_on_growth_leaves_deque_unchanged)
+{
+#ifdef DQ_NO_RLIMIT_TEST
+    cr_skip_test("RLIMIT_AS cannot be lowered under AddressSanitizer");
+#else
+    enum { N = 1 << 20 }; /* fills an 8 MiB buffer exactly: the next push must grow */
+    weft_deque d;
+    cr_assert_eq(weft_deque_init(&d, N), 0);
+    for (uintptr_t i = 0; i < N; i++)
+        cr_assert_eq(weft_deque_push(&d, dq_item(i)), 0);
+    cr_assert_eq(dq_capacity(&d), N);
+
+    struct rlimit old;
+    cr_assert_eq(getrlimit(RLIMIT_AS, &old), 0);
+    struct rlimit low = old;
+    low.rlim_cur = dq_address_space_bytes() + (2u << 20); /* 2 MiB of slack < 16 MiB */
+    cr_assert_eq(setrlimit(RLIMIT_AS, &low), 0);
+    int rc = weft_deque_push(&d, dq_item(N));
+    int rc2 = weft_deque_push(&d, dq_item(N));
+    cr_assert_eq(setrlimit(RLIMIT_AS, &old), 0);
+
+    cr_assert_eq(rc, -ENOMEM);
+    cr_assert_eq(rc2, -ENOMEM);
+    cr_assert_eq(weft_deque_len(&d), N);
+    cr_assert_eq(dq_capacity(&d), N);
+    /* With memory back, growth works and the order is intact. */
+    cr_assert_eq(weft_deque_push(&d, dq_item(N)), 0);
+    for (uintptr_t i = N + 1; i-- > 0;) {
+        void *p = weft_deque_pop(&d);
+        if (dq_index(p) != i)
+            cr_assert_fail("popped %p, expected item %ju", p, (uintmax_t)i);
+    }
+    cr_assert_null(weft_deque_pop(&d));
+    weft_deque_destroy(&d);
+#endif
+}
