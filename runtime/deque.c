@@ -196,10 +196,8 @@ size_t weft_deque_len(const weft_deque *d)
 {
     if (!d)
         return 0;
-    /* Relaxed: a hint only (see the header). Casts drop const: C11 atomic loads take
-     * a non-const pointer in some libc headers. */
-    weft_deque *m = (weft_deque *)d;
-    int64_t b = atomic_load_explicit(&m->bottom, memory_order_relaxed);
-    int64_t t = atomic_load_explicit(&m->top, memory_order_relaxed);
+    /* Relaxed: a hint only (see the header). */
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+    int64_t t = atomic_load_explicit(&d->top, memory_order_relaxed);
     return b > t ? (size_t)(b - t) : 0;
 }

@@ -16,7 +16,9 @@
  *     buffers are kept on a retired chain (total retired memory < the live buffer's).
  *
  * The struct is declared here so the scheduler can embed it in its worker struct;
- * touch its fields only through the functions below. */
+ * touch its fields only through the functions below. It is aligned to
+ * WEFT_CACHE_LINE (128): heap-allocate its container with aligned_alloc, not malloc
+ * or calloc (which only guarantee 16). */
 #ifndef WEFT_DEQUE_INTERNAL_H
 #define WEFT_DEQUE_INTERNAL_H
 

@@ -12,14 +12,16 @@
  *   1. stream: the owner pushes a random mix of single items and bursts (bursts force
  *      the buffer to grow while thieves read it) and pops some, while 3, 5 or 7
  *      thieves steal; at the end the owner drains its deque.
- *   2. last item: the owner pushes one item and pops it at once, many times, while
- *      thieves steal: each time exactly one of them gets it (pop's CAS vs steal's). */
+ *   2. last items: the owner pushes 1-3 items and pops them at once, many times,
+ *      while thieves steal: each time exactly one of them gets each item (pop's CAS
+ *      vs steal's for the last one, pop's fence vs steal's for the others). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <weft/sync.h>
 
 #include "check.h"
@@ -144,24 +146,31 @@ static void owner_stream(shared *s, uint64_t seed)
     }
 }
 
-/* Owner of scenario 2: one item at a time, popped at once (or after a short pause,
- * to give thieves a window), so pop races the thieves for the last item. */
-static void owner_last_item(shared *s, uint64_t seed)
+/* Owner of scenario 2: push 1 to 3 items, pause a random moment (a window for the
+ * thieves), pop until empty; so pop races the thieves for the last items. With 2 or
+ * 3 items it also races two steals in a row, the case pop's seq_cst fence is for. */
+static void owner_last_items(shared *s, uint64_t seed)
 {
-    for (size_t i = 0; i < s->n_items; i++) {
-        push_item(s, i);
+    size_t i = 0;
+    while (i < s->n_items) {
         uint64_t r = rng_next(&seed);
-        for (uint64_t k = 0; k < r % 32; k++)
+        size_t k = 1 + (size_t)(r >> 32) % 3;
+        for (size_t j = 0; j < k && i < s->n_items; j++)
+            push_item(s, i++);
+        for (uint64_t spin = 0; spin < r % 32; spin++)
             weft_cpu_relax();
-        pop_and_run(s);
-        CHECK(weft_deque_len(&s->deque) == 0, "len after popping the only item");
+        while (weft_deque_len(&s->deque) > 0)
+            pop_and_run(s);
+        CHECK(weft_deque_pop(&s->deque) == NULL, "item left after popping all");
     }
 }
 
 static void run_round(int n_thieves, size_t n_items, bool last_item, uint64_t seed)
 {
-    shared *s = calloc(1, sizeof *s);
+    /* aligned_alloc, not calloc: the deque inside is cache-line aligned (128). */
+    shared *s = aligned_alloc(_Alignof(shared), sizeof *s);
     CHECK(s != NULL, "out of memory");
+    memset(s, 0, sizeof *s);
     s->items = calloc(n_items, sizeof *s->items);
     CHECK(s->items != NULL, "out of memory");
     s->n_items = n_items;
@@ -178,7 +187,7 @@ static void run_round(int n_thieves, size_t n_items, bool last_item, uint64_t se
     }
     pthread_barrier_wait(&s->start);
     if (last_item)
-        owner_last_item(s, seed);
+        owner_last_items(s, seed);
     else
         owner_stream(s, seed);
     /* Drain what the thieves left; then the deque stays empty. */
@@ -215,9 +224,9 @@ int main(void)
     uint64_t t0 = weft_time_now_ns();
     static const int thieves[] = {3, 5, 7};
     for (size_t r = 0; r < sizeof thieves / sizeof thieves[0]; r++)
-        run_round(thieves[r], (size_t)stress_iters(2000000), false, 0x1234567u + r);
+        run_round(thieves[r], (size_t)stress_iters(1500000), false, 0x1234567u + r);
     for (size_t r = 0; r < sizeof thieves / sizeof thieves[0]; r++)
-        run_round(thieves[r], (size_t)stress_iters(200000), true, 0x7654321u + r);
+        run_round(thieves[r], (size_t)stress_iters(150000), true, 0x7654321u + r);
     printf("stress_deque: ok in %.2f s\n", (double)(weft_time_now_ns() - t0) / 1e9);
     return 0;
 }

@@ -215,6 +215,7 @@ Test(deque, interleaved_ops_match_a_model)
 #endif
 #endif
 
+#ifndef DQ_NO_RLIMIT_TEST
 static size_t dq_address_space_bytes(void)
 {
     FILE *f = fopen("/proc/self/statm", "r");
@@ -224,6 +225,7 @@ static size_t dq_address_space_bytes(void)
     fclose(f);
     return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
 }
+#endif
 
 Test(deque, enomem_on_growth_leaves_deque_unchanged)
 {
