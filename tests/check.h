@@ -11,7 +11,7 @@
     do {                                                                                  \
         if (!(cond)) {                                                                    \
             fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);     \
-            fprintf(stderr, "" __VA_ARGS__);                                              \
+            fprintf(stderr, " " __VA_ARGS__);                                             \
             fputc('\n', stderr);                                                          \
             abort();                                                                      \
         }                                                                                 \
@@ -21,6 +21,13 @@
 #define STRESS_SLOWDOWN 8
 #else
 #define STRESS_SLOWDOWN 1
+#endif
+/* WEFT_TSAN_OR(a, b): a under ThreadSanitizer, b otherwise (for sizes that do not
+ * scale linearly, like a recursion depth). */
+#ifdef WEFT_TSAN
+#define WEFT_TSAN_OR(a, b) (a)
+#else
+#define WEFT_TSAN_OR(a, b) (b)
 #endif
 static inline long stress_iters(long base)
 {

@@ -1,11 +1,19 @@
-/* weft/runtime.h: threads and (coming with the scheduler) pools, join, spawn, scopes.
+/* weft/runtime.h: threads, and the work-stealing scheduler: pools, join, spawn,
+ * scopes, isolation.
  *
  * Section 1, threads: 1:1 OS threads with a name, a stack size and an optional CPU,
- * joined for their result (std::thread in C). */
+ * joined for their result (std::thread in C).
+ * Section 2, the scheduler. A pool is a set of worker threads, each with a
+ * work-stealing deque. The global pool starts on first use (size: WEFT_NUM_THREADS,
+ * else the cores this process may run on). Every entry point may be called from any
+ * thread: from a pool's worker it forks in place; from any other thread it hands the
+ * work to the pool and blocks until it is done. Waiting inside a worker runs other
+ * work meanwhile, so nesting never deadlocks. */
 #ifndef WEFT_RUNTIME_H
 #define WEFT_RUNTIME_H
 
 #include <weft/common.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,6 +72,160 @@ WEFT_API const char *weft_thread_name(void);
 /* Rename the calling thread (cut to WEFT_THREAD_NAME_MAX bytes; the OS sees 15).
  * Returns 0 or -EINVAL (NULL). */
 WEFT_API int weft_thread_set_name(const char *name);
+
+/* ------------------------------------------------------------------------------
+ * Pools */
+
+typedef struct weft_pool weft_pool;
+
+typedef enum weft_pin_policy {
+    WEFT_PIN_DEFAULT = 0, /* WEFT_PIN, else `core` when threads <= cores, else `none` */
+    WEFT_PIN_NONE,        /* let the OS place the workers */
+    WEFT_PIN_CORE,        /* worker i on core i (any of its hyper-threads) */
+    WEFT_PIN_PU,          /* worker i on processing unit (hyper-thread) i */
+} weft_pin_policy;
+
+typedef enum weft_wait_policy {
+    WEFT_WAIT_DEFAULT = 0, /* WEFT_WAIT_POLICY, else a short spin (tens of microseconds) */
+    WEFT_WAIT_PASSIVE,     /* sleep as soon as no work is found: lowest CPU use */
+    WEFT_WAIT_ACTIVE,      /* spin for milliseconds before sleeping: lowest latency */
+} weft_wait_policy;
+
+typedef struct weft_pool_config {
+    unsigned num_threads;    /* 0: WEFT_NUM_THREADS, else the cores allowed to us */
+    weft_pin_policy pin;
+    weft_wait_policy wait;
+    size_t stack_size;       /* worker stack; 0: the system default */
+    const char *name_prefix; /* workers are named "<prefix>-<i>"; NULL: "weft" */
+} weft_pool_config;
+#define WEFT_POOL_CONFIG_INIT {0, WEFT_PIN_DEFAULT, WEFT_WAIT_DEFAULT, 0, NULL}
+#define WEFT_POOL_MAX_THREADS 4096
+
+/* Start a pool. cfg NULL means defaults. Environment values (WEFT_NUM_THREADS,
+ * WEFT_PIN, WEFT_WAIT_POLICY) fill what cfg leaves at 0/DEFAULT; a bad value gives one
+ * warning on stderr and the default. If a worker cannot be pinned, the pool runs it
+ * unpinned (one warning). Returns 0; -EINVAL (out NULL, num_threads >
+ * WEFT_POOL_MAX_THREADS, bad enum, stack_size too small); -ENOMEM; -EAGAIN (a worker
+ * thread could not be started: every started one is stopped again). */
+WEFT_API int weft_pool_create(const weft_pool_config *cfg, weft_pool **out);
+/* Wait until every job the pool holds (detached tasks included) has run, stop the
+ * workers and free the pool. Must not be called from one of its own workers (-EDEADLK)
+ * or while other threads still call into it. Prints per-worker counters on stderr
+ * when WEFT_STATS=1. Returns 0, -EINVAL (NULL or the global pool), -EDEADLK. */
+WEFT_API int weft_pool_destroy(weft_pool *pool);
+/* The global pool, started on first call. Returns 0 or the error of
+ * weft_pool_create (then a later call tries again). It lives until the process ends. */
+WEFT_API int weft_pool_global(weft_pool **out);
+/* Number of workers of `pool` (NULL: the current worker's pool, else the global
+ * pool, starting it). Returns >= 1, or a negative error from starting the global pool. */
+WEFT_API int weft_pool_num_threads(weft_pool *pool);
+/* The calling thread's index in its pool, in [0, num_threads), or -1 when the caller
+ * is not a weft worker. */
+WEFT_API int weft_current_worker_index(void);
+
+/* Per-worker counters, kept always (each is a plain per-worker store: no shared
+ * cache line is written). A snapshot; counters only grow. */
+typedef struct weft_worker_stats {
+    uint64_t jobs_run;      /* jobs executed by this worker (inline pops included) */
+    uint64_t steals;        /* jobs taken from other workers or the injector */
+    uint64_t failed_steals; /* steal attempts that found nothing */
+    uint64_t sleeps;        /* times it went to sleep on its futex */
+    uint64_t wakeups;       /* times another thread woke it */
+} weft_worker_stats;
+/* Counters of worker `index` of `pool` (NULL: as weft_pool_num_threads). Returns 0,
+ * -EINVAL (out NULL, index out of range). Thread-safe. */
+WEFT_API int weft_pool_stats(weft_pool *pool, unsigned index, weft_worker_stats *out);
+
+/* ------------------------------------------------------------------------------
+ * Fork-join */
+
+typedef void (*weft_fn)(void *ctx);
+
+/* Run a(actx) and b(bctx), potentially in parallel, and return when both are done
+ * (rayon::join). On a worker: b is offered to thieves, a runs inline, then b runs
+ * inline unless it was stolen; no allocation. Elsewhere: runs in the current pool's
+ * or the global pool and blocks the caller. Returns 0; -EINVAL (a or b NULL); an
+ * error starting the global pool (nothing ran then). */
+WEFT_API int weft_join(weft_fn a, void *actx, weft_fn b, void *bctx);
+
+/* Run fn(arg) on a worker of `pool` (NULL: the current or global pool) and wait for
+ * it (rayon's install): parallel calls inside it use that pool. Returns 0, -EINVAL,
+ * or an error starting the global pool. */
+WEFT_API int weft_pool_run(weft_pool *pool, weft_fn fn, void *arg);
+
+/* Run fn(arg) isolated: while anything inside it waits (join, scope wait, task join,
+ * parallel loops), the waiting thread runs only work created inside this call, never
+ * unrelated queued work. Use it to hold a lock across a parallel call: without
+ * isolation a waiting worker may pick up another task that wants the same lock and
+ * deadlock (oneTBB's this_task_arena::isolate). Costs a little parallelism: an
+ * isolated waiter does not steal. Returns 0, -EINVAL (fn NULL), or an error starting
+ * the global pool. */
+WEFT_API int weft_isolate(weft_fn fn, void *arg);
+
+/* ------------------------------------------------------------------------------
+ * Tasks with a join handle (std::thread::spawn / JoinHandle, on the pool) */
+
+typedef struct weft_task weft_task;
+typedef void *(*weft_task_fn)(void *arg);
+
+/* Queue fn(arg) on `pool` (NULL: the current or global pool). With out != NULL, *out
+ * is a handle to join exactly once; with out == NULL the task is detached (a pool's
+ * `execute`): it still runs before weft_pool_destroy returns. Returns 0; -EINVAL (fn
+ * NULL); -ENOMEM (nothing queued); an error starting the global pool. */
+WEFT_API int weft_spawn(weft_pool *pool, weft_task_fn fn, void *arg, weft_task **out);
+/* Wait for the task, store its result in *result (if not NULL), free the handle. On a
+ * worker, runs other work while waiting. Returns 0 or -EINVAL (NULL). */
+WEFT_API int weft_task_join(weft_task *t, void **result);
+/* Like join, giving up after timeout_ns: on -ETIMEDOUT the handle stays valid. */
+WEFT_API int weft_task_join_timeout(weft_task *t, uint64_t timeout_ns, void **result);
+/* Join if finished, else -EAGAIN (the handle stays valid). Never blocks. */
+WEFT_API int weft_task_try_join(weft_task *t, void **result);
+
+/* ------------------------------------------------------------------------------
+ * Scopes: spawn any number of tasks that may borrow the caller's stack; wait for all.
+ * A weft_scope is stack-allocatable: declare one, init, spawn, wait. Its fields are
+ * private. */
+
+typedef struct weft_scope weft_scope;
+/* A scope task: returns 0, or a non-zero status that cancels the scope. */
+typedef int (*weft_scope_fn)(weft_scope *scope, void *arg);
+
+/* Internal: the completion flag of a job (runtime/latch.c); here only so that a scope
+ * can live on the stack. */
+typedef struct weft_job_latch_ {
+    _Atomic uint32_t state;
+    void *_Atomic waiter;
+} weft_job_latch_;
+
+struct weft_scope {
+    _Atomic uint64_t pending_; /* tasks not yet finished, +1 until the owner waits */
+    _Atomic int status_;       /* first non-zero status, 0 while none */
+    weft_job_latch_ done_;     /* set when pending_ drops to 0 */
+    weft_pool *pool_;
+};
+
+/* Prepare a scope on `pool` (NULL: the current or global pool). The thread that calls
+ * init must be the one that waits. Returns 0, -EINVAL, or an error starting the global
+ * pool. */
+WEFT_API int weft_scope_init(weft_scope *s, weft_pool *pool);
+/* Queue fn(s, arg) in the scope. May be called from inside the scope's own tasks.
+ * The task always runs (so it can release its arg) even once the scope is cancelled;
+ * it can ask weft_scope_is_cancelled to skip its work. Returns 0, -EINVAL (NULL, or
+ * the scope already waited on), -ENOMEM (nothing queued). */
+WEFT_API int weft_scope_spawn(weft_scope *s, weft_scope_fn fn, void *arg);
+/* Wait for every task spawned in the scope (including those spawned by its tasks).
+ * On a worker, runs other work meanwhile. Returns the first non-zero status a task
+ * returned (the scope is then cancelled), 0 if none, -EINVAL (NULL, or not the
+ * thread that called init). Call once. */
+WEFT_API int weft_scope_wait(weft_scope *s);
+/* The non-blocking twin of wait: if every task has finished, finish the scope as wait
+ * would and return its status; otherwise -EAGAIN (the scope stays open). */
+WEFT_API int weft_scope_try_wait(weft_scope *s);
+/* Has a task of this scope returned a non-zero status? Any thread. */
+WEFT_API bool weft_scope_is_cancelled(const weft_scope *s);
+/* Cancel the scope with `status` (non-zero) unless it already failed: what
+ * weft_scope_wait will return. Returns 0 or -EINVAL (NULL or status 0). */
+WEFT_API int weft_scope_cancel(weft_scope *s, int status);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,546 @@
+/* pool.c: pools and their workers — creation from config and environment, the
+ * global pool, the worker loop (run own work, steal, take injected work, sleep), the
+ * injector queue, destruction, and counters.
+ *
+ * Invariants:
+ *  - every worker struct is initialised before any worker thread starts, and freed
+ *    only after every worker thread has been joined;
+ *  - a pool is destroyed only once `pending` (heap jobs not yet finished) is 0, so
+ *    no queued task is dropped;
+ *  - a worker leaves its loop only when its terminate latch is set, which only
+ *    weft_pool_destroy (or a failed create) does. */
+#include "pool_internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* initial-exec: one load from the thread pointer on the join fast path. */
+static _Thread_local weft_worker *current_worker __attribute__((tls_model("initial-exec")));
+
+weft_worker *weft_worker_current(void) { return current_worker; }
+
+int weft_current_worker_index(void)
+{
+    return current_worker ? (int)current_worker->index : -1;
+}
+
+/* ---------------------------------------------------------------- environment */
+
+/* Strict unsigned parse: digits only, in [lo, hi]. */
+static bool parse_unsigned(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+    if (!s || !*s)
+        return false;
+    unsigned long v = 0;
+    for (const char *p = s; *p; p++) {
+        if (!isdigit((unsigned char)*p))
+            return false;
+        v = v * 10 + (unsigned long)(*p - '0');
+        if (v > hi)
+            return false;
+    }
+    if (v < lo)
+        return false;
+    *out = (unsigned)v;
+    return true;
+}
+
+static void warn_env(const char *name, const char *value, const char *expected, const char *fallback)
+{
+    fprintf(stderr, "weft: ignoring %s=\"%s\" (expected %s); using %s\n", name, value, expected, fallback);
+}
+
+static unsigned env_num_threads(unsigned fallback)
+{
+    const char *v = getenv("WEFT_NUM_THREADS");
+    unsigned n;
+    if (!v)
+        return fallback;
+    if (parse_unsigned(v, 1, WEFT_POOL_MAX_THREADS, &n))
+        return n;
+    warn_env("WEFT_NUM_THREADS", v, "an integer from 1 to 4096", "the number of allowed cores");
+    return fallback;
+}
+
+static weft_pin_policy env_pin(void)
+{
+    const char *v = getenv("WEFT_PIN");
+    if (!v)
+        return WEFT_PIN_DEFAULT;
+    if (strcmp(v, "none") == 0)
+        return WEFT_PIN_NONE;
+    if (strcmp(v, "core") == 0)
+        return WEFT_PIN_CORE;
+    if (strcmp(v, "pu") == 0)
+        return WEFT_PIN_PU;
+    warn_env("WEFT_PIN", v, "none, core or pu", "the default");
+    return WEFT_PIN_DEFAULT;
+}
+
+static weft_wait_policy env_wait(void)
+{
+    const char *v = getenv("WEFT_WAIT_POLICY");
+    if (!v)
+        return WEFT_WAIT_DEFAULT;
+    if (strcmp(v, "passive") == 0)
+        return WEFT_WAIT_PASSIVE;
+    if (strcmp(v, "active") == 0)
+        return WEFT_WAIT_ACTIVE;
+    warn_env("WEFT_WAIT_POLICY", v, "passive or active", "the default");
+    return WEFT_WAIT_DEFAULT;
+}
+
+static bool env_stats(void)
+{
+    const char *v = getenv("WEFT_STATS");
+    return v && strcmp(v, "1") == 0;
+}
+
+/* ---------------------------------------------------------------- stealing */
+
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t x = *state; /* xorshift64*, per worker */
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static weft_job *pop_injected(weft_pool *pool)
+{
+    /* Relaxed: a hint; the lock orders the queue itself. */
+    if (atomic_load_explicit(&pool->injected, memory_order_relaxed) == 0)
+        return NULL;
+    weft_mutex_lock(&pool->inject_lock);
+    weft_job *job = pool->inject_head;
+    if (job) {
+        pool->inject_head = job->next;
+        if (!pool->inject_head)
+            pool->inject_tail = NULL;
+        atomic_fetch_sub_explicit(&pool->injected, 1, memory_order_relaxed);
+    }
+    weft_mutex_unlock(&pool->inject_lock);
+    return job;
+}
+
+void weft_pool_inject(weft_pool *pool, weft_job *job)
+{
+    job->next = NULL;
+    weft_mutex_lock(&pool->inject_lock);
+    if (pool->inject_tail)
+        pool->inject_tail->next = job;
+    else
+        pool->inject_head = job;
+    pool->inject_tail = job;
+    atomic_fetch_add_explicit(&pool->injected, 1, memory_order_relaxed);
+    weft_mutex_unlock(&pool->inject_lock);
+    weft_sleep_new_work(pool, true); /* nobody else would run it: must not lose the wake */
+}
+
+/* One pass over the victims, nearest level first, random start within a level. */
+static weft_job *steal(weft_worker *w)
+{
+    weft_pool *pool = w->pool;
+    bool retry;
+    do {
+        retry = false;
+        unsigned begin = 0;
+        for (unsigned lvl = 0; lvl < w->num_levels; lvl++) {
+            unsigned end = w->level_end[lvl], n = end - begin;
+            unsigned start = n ? (unsigned)(next_random(&w->rng) % n) : 0;
+            for (unsigned k = 0; k < n; k++) {
+                weft_worker *victim = &pool->workers[w->victims[begin + (start + k) % n]];
+                void *item;
+                weft_steal_result r = weft_deque_steal(&victim->deque, &item);
+                if (r == WEFT_STEAL_SUCCESS) {
+                    weft_counter_inc(&w->stats.steals);
+                    if (weft_deque_len(&victim->deque) > 0) /* more left: ramp up */
+                        weft_sleep_new_work(pool, false);
+                    return item;
+                }
+                if (r == WEFT_STEAL_RETRY)
+                    retry = true;
+            }
+            begin = end;
+        }
+    } while (retry);
+    weft_counter_inc(&w->stats.failed_steals);
+    return NULL;
+}
+
+/* Own deque first (respecting isolation), then other workers, then the injector. */
+static weft_job *find_work(weft_worker *w)
+{
+    weft_job *job = weft_deque_pop(&w->deque);
+    if (job) {
+        if (w->isolation == 0 || job->isolation == w->isolation)
+            return job;
+        /* Not ours to run inside this isolated region: put it back (cannot fail, we
+         * just made room) and take nothing from anyone else. */
+        weft_deque_push(&w->deque, job);
+        return NULL;
+    }
+    if (w->isolation != 0)
+        return NULL;
+    job = steal(w);
+    if (!job) {
+        job = pop_injected(w->pool);
+        if (job)
+            weft_counter_inc(&w->stats.steals);
+    }
+    return job;
+}
+
+void weft_worker_run_job(weft_worker *w, weft_job *job)
+{
+    uint64_t saved = w->isolation;
+    w->isolation = job->isolation;
+    weft_counter_inc(&w->stats.jobs_run);
+    job->execute(job, w);
+    w->isolation = saved;
+}
+
+/* Idle: search for up to spin_ns (counted as `searching`, so publishers need not
+ * wake anyone), then sleep. Returns a job, or NULL when the latch is set or the
+ * deadline passed. */
+static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
+{
+    weft_pool *pool = w->pool;
+    bool isolated = w->isolation != 0;
+    weft_job *job = NULL;
+    if (!isolated) /* relaxed: a hint for publishers (see sleep.md) */
+        atomic_fetch_add_explicit(&pool->searching, 1, memory_order_relaxed);
+    uint64_t spin_until = weft_time_now_ns() + pool->spin_ns;
+    weft_backoff b = WEFT_BACKOFF_INIT;
+    for (;;) {
+        if (weft_latch_job_probe(l))
+            break;
+        if ((job = find_work(w)) != NULL)
+            break;
+        uint64_t now = weft_time_now_ns();
+        if (now >= deadline_ns)
+            break;
+        if (now < spin_until) {
+            weft_backoff_spin(&b);
+            continue;
+        }
+        if (!isolated) /* seq_cst: ordered before the sleep announcement (sleep.md) */
+            atomic_fetch_sub_explicit(&pool->searching, 1, memory_order_seq_cst);
+        weft_sleep_idle(w, l, deadline_ns);
+        if (!isolated)
+            atomic_fetch_add_explicit(&pool->searching, 1, memory_order_relaxed);
+        spin_until = weft_time_now_ns() + pool->spin_ns;
+        weft_backoff_reset(&b);
+    }
+    if (!isolated)
+        atomic_fetch_sub_explicit(&pool->searching, 1, memory_order_relaxed);
+    return job;
+}
+
+int weft_worker_wait_until(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
+{
+    while (!weft_latch_job_probe(l)) {
+        weft_job *job = find_work(w);
+        if (!job)
+            job = idle(w, l, deadline_ns);
+        if (job)
+            weft_worker_run_job(w, job);
+        else if (!weft_latch_job_probe(l) && weft_time_now_ns() >= deadline_ns)
+            return -ETIMEDOUT;
+    }
+    return 0;
+}
+
+int weft_pool_wait_latch(weft_job_latch *l, uint64_t deadline_ns)
+{
+    weft_worker *w = current_worker;
+    if (w)
+        return weft_worker_wait_until(w, l, deadline_ns);
+    return weft_latch_job_wait_external(l, deadline_ns);
+}
+
+int weft_pool_submit(weft_pool *pool, weft_job *job)
+{
+    weft_worker *w = current_worker;
+    if (w && w->pool == pool) {
+        int rc = weft_deque_push(&w->deque, job);
+        if (rc != 0)
+            return rc;
+        weft_sleep_new_work(pool, true);
+        return 0;
+    }
+    weft_pool_inject(pool, job);
+    return 0;
+}
+
+void weft_pool_pending_add(weft_pool *pool)
+{
+    /* Relaxed: the job is published after this by a release (push or injector lock). */
+    atomic_fetch_add_explicit(&pool->pending, 1, memory_order_relaxed);
+}
+
+void weft_pool_pending_done(weft_pool *pool)
+{
+    /* seq_cst: the Dekker pair with weft_pool_destroy (store destroying, load
+     * pending): either we see `destroying` and wake, or it sees our decrement. */
+    if (atomic_fetch_sub_explicit(&pool->pending, 1, memory_order_seq_cst) == 1 &&
+        atomic_load_explicit(&pool->destroying, memory_order_seq_cst))
+        weft_futex_wake(&pool->pending, WEFT_FUTEX_WAKE_ALL);
+}
+
+/* ---------------------------------------------------------------- workers */
+
+static void *worker_main(void *arg)
+{
+    weft_worker *w = arg;
+    weft_pool *pool = w->pool;
+    current_worker = w;
+    if (pool->pin != WEFT_PIN_NONE) {
+        hwloc_obj_t place = weft_topology_place(&pool->topo, pool->pin, w->index);
+        /* Relaxed: only picks who prints. */
+        if (weft_topology_bind_current_thread(&pool->topo, place) != 0 &&
+            atomic_exchange_explicit(&pool->pin_warned, 1, memory_order_relaxed) == 0)
+            fprintf(stderr, "weft: cannot pin workers (WEFT_PIN); running them unpinned\n");
+    }
+    weft_worker_wait_until(w, &w->terminate, WEFT_NO_DEADLINE);
+    current_worker = NULL;
+    return NULL;
+}
+
+/* Order the other workers by closeness (hwloc), nearest first, in up to 4 levels. */
+static int build_victims(weft_pool *pool, weft_worker *w)
+{
+    unsigned n = pool->num_threads;
+    w->num_levels = 0;
+    w->victims = NULL;
+    if (n == 1)
+        return 0;
+    w->victims = malloc((n - 1) * sizeof *w->victims);
+    unsigned *close = malloc(n * sizeof *close);
+    if (!w->victims || !close) {
+        free(close);
+        return -ENOMEM;
+    }
+    weft_pin_policy pol = pool->pin == WEFT_PIN_PU ? WEFT_PIN_PU : WEFT_PIN_CORE;
+    hwloc_obj_t mine = weft_topology_place(&pool->topo, pol, w->index);
+    unsigned k = 0;
+    for (unsigned j = 0; j < n; j++) {
+        if (j == w->index)
+            continue;
+        close[j] = weft_topology_closeness(&pool->topo, mine, weft_topology_place(&pool->topo, pol, j));
+        w->victims[k++] = j;
+    }
+    /* insertion sort, descending closeness (n is small; runs once) */
+    for (unsigned i = 1; i < k; i++) {
+        unsigned v = w->victims[i], c = close[v], j = i;
+        for (; j > 0 && close[w->victims[j - 1]] < c; j--)
+            w->victims[j] = w->victims[j - 1];
+        w->victims[j] = v;
+    }
+    /* cut into levels of equal closeness; merge any beyond the 4th into the last */
+    for (unsigned i = 0; i < k; i++) {
+        bool new_level = i == 0 || close[w->victims[i]] != close[w->victims[i - 1]];
+        if (new_level && w->num_levels < 4)
+            w->num_levels++;
+        w->level_end[w->num_levels - 1] = i + 1;
+    }
+    free(close);
+    return 0;
+}
+
+static void free_workers(weft_pool *pool, unsigned initialised)
+{
+    for (unsigned i = 0; i < initialised; i++) {
+        weft_deque_destroy(&pool->workers[i].deque);
+        free(pool->workers[i].victims);
+    }
+    free(pool->workers);
+}
+
+static void stop_workers(weft_pool *pool, unsigned started)
+{
+    for (unsigned i = 0; i < started; i++)
+        weft_latch_job_set(&pool->workers[i].terminate);
+    for (unsigned i = 0; i < started; i++)
+        weft_thread_join(pool->workers[i].thread, NULL);
+}
+
+int weft_pool_create(const weft_pool_config *cfg, weft_pool **out)
+{
+    weft_pool_config c = WEFT_POOL_CONFIG_INIT;
+    if (cfg)
+        c = *cfg;
+    if (!out || c.num_threads > WEFT_POOL_MAX_THREADS || (unsigned)c.pin > WEFT_PIN_PU ||
+        (unsigned)c.wait > WEFT_WAIT_ACTIVE)
+        return -EINVAL;
+
+    weft_pool *pool = aligned_alloc(WEFT_CACHE_LINE, sizeof *pool);
+    if (!pool)
+        return -ENOMEM;
+    memset(pool, 0, sizeof *pool);
+    weft_topology_load(&pool->topo);
+    unsigned n = c.num_threads ? c.num_threads : env_num_threads(pool->topo.num_cores);
+    if (c.pin == WEFT_PIN_DEFAULT)
+        c.pin = env_pin();
+    if (c.pin == WEFT_PIN_DEFAULT)
+        c.pin = n <= pool->topo.num_cores ? WEFT_PIN_CORE : WEFT_PIN_NONE;
+    if (!pool->topo.topo)
+        c.pin = WEFT_PIN_NONE;
+    if (c.wait == WEFT_WAIT_DEFAULT)
+        c.wait = env_wait();
+    pool->num_threads = n;
+    pool->pin = c.pin;
+    pool->spin_ns = c.wait == WEFT_WAIT_PASSIVE ? 0 : c.wait == WEFT_WAIT_ACTIVE ? 5000000 : 50000;
+    pool->print_stats = env_stats();
+    weft_mutex_init(&pool->inject_lock);
+
+    int rc = -ENOMEM;
+    pool->workers = aligned_alloc(WEFT_CACHE_LINE, n * sizeof *pool->workers);
+    if (!pool->workers)
+        goto fail_topo;
+    memset(pool->workers, 0, n * sizeof *pool->workers);
+    unsigned inited = 0;
+    for (; inited < n; inited++) {
+        weft_worker *w = &pool->workers[inited];
+        w->pool = pool;
+        w->index = inited;
+        w->rng = 0x9E3779B97F4A7C15ULL * (inited + 1) ^ (uint64_t)(uintptr_t)pool;
+        atomic_init(&w->sleep_state, WORKER_AWAKE);
+        weft_latch_job_init(&w->terminate, w);
+        if ((rc = weft_deque_init(&w->deque, 256)) != 0)
+            break;
+        if ((rc = build_victims(pool, w)) != 0) {
+            weft_deque_destroy(&w->deque);
+            break;
+        }
+    }
+    if (inited < n)
+        goto fail_workers;
+
+    const char *prefix = c.name_prefix ? c.name_prefix : "weft";
+    unsigned started = 0;
+    for (; started < n; started++) {
+        char name[WEFT_THREAD_NAME_MAX + 1];
+        snprintf(name, sizeof name, "%s-%u", prefix, started);
+        weft_thread_options opts = WEFT_THREAD_OPTIONS_INIT;
+        opts.name = name;
+        opts.stack_size = c.stack_size;
+        rc = weft_thread_spawn(&opts, worker_main, &pool->workers[started], &pool->workers[started].thread);
+        if (rc != 0)
+            break;
+    }
+    if (started < n) {
+        stop_workers(pool, started);
+        goto fail_workers;
+    }
+    *out = pool;
+    return 0;
+
+fail_workers:
+    free_workers(pool, inited);
+fail_topo:
+    weft_topology_free(&pool->topo);
+    free(pool);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- global pool */
+
+static weft_mutex global_lock = WEFT_MUTEX_INIT;
+static weft_pool *_Atomic global_pool;
+
+int weft_pool_global(weft_pool **out)
+{
+    if (!out)
+        return -EINVAL;
+    /* Acquire: pairs with the release store below, so the pool's fields are seen. */
+    weft_pool *p = atomic_load_explicit(&global_pool, memory_order_acquire);
+    if (p) {
+        *out = p;
+        return 0;
+    }
+    weft_mutex_lock(&global_lock);
+    p = atomic_load_explicit(&global_pool, memory_order_relaxed); /* under the lock */
+    int rc = 0;
+    if (!p && (rc = weft_pool_create(NULL, &p)) == 0)
+        atomic_store_explicit(&global_pool, p, memory_order_release);
+    weft_mutex_unlock(&global_lock);
+    if (rc == 0)
+        *out = p;
+    return rc;
+}
+
+int weft_pool_resolve(weft_pool *pool, weft_pool **out)
+{
+    if (pool) {
+        *out = pool;
+        return 0;
+    }
+    if (current_worker) {
+        *out = current_worker->pool;
+        return 0;
+    }
+    return weft_pool_global(out);
+}
+
+int weft_pool_num_threads(weft_pool *pool)
+{
+    int rc = weft_pool_resolve(pool, &pool);
+    return rc != 0 ? rc : (int)pool->num_threads;
+}
+
+int weft_pool_stats(weft_pool *pool, unsigned index, weft_worker_stats *out)
+{
+    if (!out)
+        return -EINVAL;
+    int rc = weft_pool_resolve(pool, &pool);
+    if (rc != 0)
+        return rc;
+    if (index >= pool->num_threads)
+        return -EINVAL;
+    weft_worker *w = &pool->workers[index];
+    /* Relaxed: statistics. */
+    out->jobs_run = atomic_load_explicit(&w->stats.jobs_run, memory_order_relaxed);
+    out->steals = atomic_load_explicit(&w->stats.steals, memory_order_relaxed);
+    out->failed_steals = atomic_load_explicit(&w->stats.failed_steals, memory_order_relaxed);
+    out->sleeps = atomic_load_explicit(&w->stats.sleeps, memory_order_relaxed);
+    out->wakeups = atomic_load_explicit(&w->stats.wakeups, memory_order_relaxed);
+    return 0;
+}
+
+static void print_stats(weft_pool *pool)
+{
+    fprintf(stderr, "weft: pool of %u workers\n%8s %12s %10s %14s %10s %10s\n", pool->num_threads, "worker",
+            "jobs_run", "steals", "failed_steals", "sleeps", "wakeups");
+    for (unsigned i = 0; i < pool->num_threads; i++) {
+        weft_worker_stats s;
+        weft_pool_stats(pool, i, &s);
+        fprintf(stderr, "%8u %12llu %10llu %14llu %10llu %10llu\n", i, (unsigned long long)s.jobs_run,
+                (unsigned long long)s.steals, (unsigned long long)s.failed_steals, (unsigned long long)s.sleeps,
+                (unsigned long long)s.wakeups);
+    }
+}
+
+int weft_pool_destroy(weft_pool *pool)
+{
+    if (!pool || pool == atomic_load_explicit(&global_pool, memory_order_relaxed))
+        return -EINVAL;
+    if (current_worker && current_worker->pool == pool)
+        return -EDEADLK;
+    /* seq_cst: the Dekker pair with weft_pool_pending_done. */
+    atomic_store_explicit(&pool->destroying, 1, memory_order_seq_cst);
+    uint32_t p;
+    while ((p = atomic_load_explicit(&pool->pending, memory_order_seq_cst)) != 0)
+        weft_futex_wait(&pool->pending, p, WEFT_NO_DEADLINE);
+    stop_workers(pool, pool->num_threads);
+    if (pool->print_stats)
+        print_stats(pool);
+    free_workers(pool, pool->num_threads);
+    weft_topology_free(&pool->topo);
+    free(pool);
+    return 0;
+}

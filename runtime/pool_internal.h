@@ -1,0 +1,126 @@
+/* pool_internal.h: the scheduler's shared types — jobs, job latches, workers, pools —
+ * and the calls its files make to one another. Not installed.
+ *
+ * Invariants:
+ *  - A job is executed exactly once, by the worker that popped, stole or dequeued it.
+ *  - A job latch goes UNSET -> SET once. After the SET, the setter touches only the
+ *    waiter worker it copied before (workers live as long as their pool), and at most
+ *    one futex_wake on the latch's address (harmless if the memory was reused).
+ *  - A worker's sleep_state is written AWAKE -> SLEEPING* only by the worker itself,
+ *    SLEEPING* -> AWAKE by whoever wins the CAS (the worker or a waker); the winner
+ *    adjusts pool->sleepers. See runtime/sleep.md for the protocol. */
+#ifndef WEFT_POOL_INTERNAL_H
+#define WEFT_POOL_INTERNAL_H
+
+#include <weft/runtime.h>
+#include <weft/sync.h>
+#include "deque_internal.h"
+#include "topology_internal.h"
+
+typedef struct weft_worker weft_worker;
+typedef struct weft_job weft_job;
+
+/* A unit of work. `execute` runs it and signals whatever completion it has; the job's
+ * memory may be gone when execute returns. */
+struct weft_job {
+    void (*execute)(weft_job *job, weft_worker *w);
+    uint64_t isolation; /* the isolation tag of the code that created it (0: none) */
+    weft_job *next;     /* link in the injector queue */
+};
+
+/* ---- job latch (latch.c) */
+typedef weft_job_latch_ weft_job_latch;
+enum { LATCH_UNSET = 0, LATCH_SET = 1, LATCH_SLEEPER = 2 /* unset; an outside thread sleeps */ };
+
+void weft_latch_job_init(weft_job_latch *l, weft_worker *waiter);
+bool weft_latch_job_probe(weft_job_latch *l);
+/* For latches whose waiter is fixed at init: copies it before setting. */
+void weft_latch_job_set(weft_job_latch *l);
+/* For latches whose waiter registers late (tasks): reads it after setting, so the
+ * caller must keep l alive across the call. */
+void weft_latch_job_set_registered(weft_job_latch *l);
+/* Block a thread that is not a worker until set or the deadline. 0 or -ETIMEDOUT. */
+int weft_latch_job_wait_external(weft_job_latch *l, uint64_t deadline_ns);
+
+/* ---- workers and pools */
+enum { WORKER_AWAKE = 0, WORKER_SLEEPING = 1, WORKER_SLEEPING_ISOLATED = 2 };
+
+/* A per-worker counter: written only by its worker (load + store, no RMW), read by
+ * anyone (relaxed: a statistic, ordered with nothing). */
+typedef _Atomic uint64_t weft_counter;
+
+struct weft_worker {
+    weft_deque deque;
+    weft_pool *pool;
+    unsigned index;
+    uint64_t isolation; /* tag of the innermost isolated region running here */
+    uint64_t rng;
+    unsigned *victims;      /* other workers, nearest first */
+    unsigned level_end[4];  /* victims[level_end[k-1] .. level_end[k]) share level k */
+    unsigned num_levels;
+    weft_job_latch terminate;
+    weft_thread *thread;
+    struct {
+        weft_counter jobs_run, steals, failed_steals, sleeps, wakeups;
+    } stats;
+    WEFT_CACHE_ALIGNED _Atomic uint32_t sleep_state; /* futex word; WORKER_* */
+};
+
+struct weft_pool {
+    weft_worker *workers;
+    unsigned num_threads;
+    uint64_t spin_ns; /* how long an idle worker searches before sleeping */
+    bool print_stats;
+    weft_topology topo;
+    weft_pin_policy pin;
+    _Atomic uint32_t pin_warned; /* the "cannot pin" warning is printed once per pool */
+    /* injector: work from threads that are not workers of this pool */
+    weft_mutex inject_lock;
+    weft_job *inject_head, *inject_tail;
+    WEFT_CACHE_ALIGNED _Atomic size_t injected;
+    /* sleep accounting (sleep.c) */
+    WEFT_CACHE_ALIGNED _Atomic uint32_t sleepers;  /* workers in WORKER_SLEEPING */
+    _Atomic uint32_t searching;                    /* awake idle workers looking for work */
+    /* heap jobs (tasks, scope jobs) not yet finished; weft_pool_destroy waits for 0 */
+    WEFT_CACHE_ALIGNED _Atomic uint32_t pending;
+    _Atomic uint32_t destroying;
+};
+
+/* The worker running on this thread, or NULL. */
+weft_worker *weft_worker_current(void);
+/* The pool to use for `pool` == NULL: the current worker's, else the global one. */
+int weft_pool_resolve(weft_pool *pool, weft_pool **out);
+/* Run jobs until the latch is set or the deadline passes: 0 or -ETIMEDOUT. */
+int weft_worker_wait_until(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns);
+/* Execute one job on w, in the job's isolation. */
+void weft_worker_run_job(weft_worker *w, weft_job *job);
+/* Queue a job from outside the pool (or for another pool), waking a worker. */
+void weft_pool_inject(weft_pool *pool, weft_job *job);
+/* Queue a job: on the current worker's deque if it belongs to `pool`, else inject.
+ * Returns 0 or -ENOMEM. `fenced`: see weft_sleep_new_work. */
+int weft_pool_submit(weft_pool *pool, weft_job *job);
+/* Wait for latch l from any thread: helps if on a worker, else blocks. */
+int weft_pool_wait_latch(weft_job_latch *l, uint64_t deadline_ns);
+/* Count heap jobs for weft_pool_destroy. */
+void weft_pool_pending_add(weft_pool *pool);
+void weft_pool_pending_done(weft_pool *pool);
+
+/* ---- sleep protocol (sleep.c, sleep.md) */
+/* Work was made available. fenced = true orders the publication before the sleeper
+ * check (no lost wake-up); false is the cheap form for a worker's own deque, whose
+ * owner runs the work itself if nobody wakes. */
+void weft_sleep_new_work(weft_pool *pool, bool fenced);
+/* Wake w if it sleeps (any kind of sleep). */
+void weft_sleep_wake_worker(weft_worker *w);
+/* Idle worker w found no work: sleep until woken, the latch is set, work may exist,
+ * or the deadline passes. */
+void weft_sleep_idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns);
+/* Any work this worker could take right now? */
+bool weft_pool_has_work(weft_worker *w);
+
+static inline void weft_counter_inc(weft_counter *c)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+#endif

@@ -1,0 +1,131 @@
+/* scope.c: scopes — spawn any number of tasks that may borrow the caller's stack,
+ * wait for all; the first non-zero status wins and cancels the scope.
+ *
+ * pending_ counts unfinished tasks plus 1 held by the owner until it waits, so it
+ * reaches 0 exactly once, after the wait began and every task (including tasks
+ * spawned by tasks: a task spawns before it finishes) is done. The task that brings
+ * it to 0 sets done_, whose waiter (the owner's worker, or NULL for an outside
+ * thread) was fixed at init. Tasks are heap jobs (counted in the pool's pending, so a
+ * pool is never destroyed under them). */
+#include "pool_internal.h"
+
+#include <stdlib.h>
+
+typedef struct scope_job {
+    weft_job job;
+    weft_scope *scope;
+    weft_scope_fn fn;
+    void *arg;
+} scope_job;
+
+/* Drop one count; the last one sets the latch (waiter copied by set before the SET). */
+static void scope_release(weft_scope *s)
+{
+    /* acq_rel: every task's writes happen-before the final decrement's reader, and on
+     * to the owner through the latch (set_state is seq_cst). */
+    if (atomic_fetch_sub_explicit(&s->pending_, 1, memory_order_acq_rel) == 1)
+        weft_latch_job_set(&s->done_);
+}
+
+static void scope_job_execute(weft_job *job, weft_worker *w)
+{
+    (void)w;
+    scope_job *sj = (scope_job *)job;
+    weft_scope *s = sj->scope;
+    weft_pool *pool = s->pool_;
+    int status = sj->fn(s, sj->arg);
+    free(sj);
+    if (status != 0)
+        weft_scope_cancel(s, status);
+    scope_release(s); /* may let the owner return: s is dead after this */
+    weft_pool_pending_done(pool);
+}
+
+int weft_scope_init(weft_scope *s, weft_pool *pool)
+{
+    if (!s)
+        return -EINVAL;
+    int rc = weft_pool_resolve(pool, &pool);
+    if (rc != 0)
+        return rc;
+    atomic_init(&s->pending_, 1);
+    atomic_init(&s->status_, 0);
+    weft_latch_job_init(&s->done_, weft_worker_current());
+    s->pool_ = pool;
+    return 0;
+}
+
+int weft_scope_spawn(weft_scope *s, weft_scope_fn fn, void *arg)
+{
+    /* Relaxed: misuse detection only (a finished scope has pending_ == 0). */
+    if (!s || !fn || atomic_load_explicit(&s->pending_, memory_order_relaxed) == 0)
+        return -EINVAL;
+    scope_job *sj = malloc(sizeof *sj);
+    if (!sj)
+        return -ENOMEM;
+    weft_worker *w = weft_worker_current();
+    sj->job.execute = scope_job_execute;
+    sj->job.isolation = w ? w->isolation : 0;
+    sj->job.next = NULL;
+    sj->scope = s;
+    sj->fn = fn;
+    sj->arg = arg;
+    /* Relaxed: the spawner holds a count (owner or running task), so pending_ > 0. */
+    atomic_fetch_add_explicit(&s->pending_, 1, memory_order_relaxed);
+    weft_pool_pending_add(s->pool_);
+    int rc = weft_pool_submit(s->pool_, &sj->job);
+    if (rc != 0) {
+        weft_pool_pending_done(s->pool_);
+        atomic_fetch_sub_explicit(&s->pending_, 1, memory_order_relaxed);
+        free(sj);
+    }
+    return rc;
+}
+
+static bool is_owner_thread(weft_scope *s)
+{
+    /* Relaxed: written at init by this same thread. */
+    return atomic_load_explicit(&s->done_.waiter, memory_order_relaxed) == (void *)weft_worker_current();
+}
+
+int weft_scope_wait(weft_scope *s)
+{
+    if (!s || !is_owner_thread(s) || atomic_load_explicit(&s->pending_, memory_order_relaxed) == 0)
+        return -EINVAL;
+    /* acq_rel: if this is the last count, every task's writes are visible to us. */
+    if (atomic_fetch_sub_explicit(&s->pending_, 1, memory_order_acq_rel) != 1)
+        weft_pool_wait_latch(&s->done_, WEFT_NO_DEADLINE);
+    /* Relaxed: ordered by the latch / the acq_rel decrement above. */
+    return atomic_load_explicit(&s->status_, memory_order_relaxed);
+}
+
+int weft_scope_try_wait(weft_scope *s)
+{
+    if (!s || !is_owner_thread(s))
+        return -EINVAL;
+    /* Acquire: pairs with the tasks' acq_rel decrements. Only the owner's count left
+     * means every task finished, and none can spawn any more. */
+    uint64_t p = atomic_load_explicit(&s->pending_, memory_order_acquire);
+    if (p == 0)
+        return -EINVAL;
+    if (p != 1)
+        return -EAGAIN;
+    atomic_store_explicit(&s->pending_, 0, memory_order_relaxed);
+    return atomic_load_explicit(&s->status_, memory_order_relaxed);
+}
+
+bool weft_scope_is_cancelled(const weft_scope *s)
+{
+    /* Relaxed: advisory. */
+    return s && atomic_load_explicit(&((weft_scope *)s)->status_, memory_order_relaxed) != 0;
+}
+
+int weft_scope_cancel(weft_scope *s, int status)
+{
+    if (!s || status == 0)
+        return -EINVAL;
+    int expected = 0; /* relaxed: the status travels to the owner with pending_/latch */
+    atomic_compare_exchange_strong_explicit(&s->status_, &expected, status, memory_order_relaxed,
+                                            memory_order_relaxed);
+    return 0;
+}

@@ -1,0 +1,120 @@
+/* sleep.c: how idle workers go to sleep and who wakes them. The protocol, its
+ * invariants and the memory-order argument are in runtime/sleep.md; in short:
+ *  - a worker sleeps on its own futex word, sleep_state (AWAKE / SLEEPING /
+ *    SLEEPING_ISOLATED); only the worker moves it AWAKE -> SLEEPING*, and whoever
+ *    wins the CAS back to AWAKE (the worker itself or one waker) owns the wake-up;
+ *  - pool->sleepers counts workers in SLEEPING (those that may take any work);
+ *    pool->searching counts awake idle workers that are still looking for work;
+ *  - new work wakes at most one sleeper, and only when nobody is searching: a
+ *    searcher will find it, and a thief that leaves work behind wakes the next one;
+ *  - no lost wake-up (Dekker): the sleeper stores SLEEPING, fences, then re-checks
+ *    for work and its latch; a publisher stores the work or the latch, fences, then
+ *    reads the sleeper state. With both fences seq_cst, one of them sees the other. */
+#include "pool_internal.h"
+
+bool weft_pool_has_work(weft_worker *w)
+{
+    weft_pool *pool = w->pool;
+    if (w->isolation != 0)
+        return weft_deque_len(&w->deque) > 0;
+    /* Relaxed: a hint re-validated by actually taking the work; ordered against the
+     * sleeper's sleep_state store by the seq_cst fence in weft_sleep_idle. */
+    if (atomic_load_explicit(&pool->injected, memory_order_relaxed) > 0)
+        return true;
+    for (unsigned i = 0; i < pool->num_threads; i++)
+        if (weft_deque_len(&pool->workers[i].deque) > 0)
+            return true;
+    return false;
+}
+
+void weft_sleep_wake_worker(weft_worker *w)
+{
+    /* seq_cst: the load half of the Dekker pairs (latch SET or new work, then this
+     * load; the sleeper's SLEEPING store, then its re-check). */
+    uint32_t s = atomic_load_explicit(&w->sleep_state, memory_order_seq_cst);
+    while (s != WORKER_AWAKE) {
+        if (atomic_compare_exchange_weak_explicit(&w->sleep_state, &s, WORKER_AWAKE,
+                                                  memory_order_seq_cst, memory_order_seq_cst)) {
+            if (s == WORKER_SLEEPING) /* we own the wake-up: undo its announcement */
+                atomic_fetch_sub_explicit(&w->pool->sleepers, 1, memory_order_relaxed);
+            weft_futex_wake(&w->sleep_state, 1);
+            return;
+        }
+    }
+}
+
+static uint64_t next_random(uint64_t *state)
+{
+    /* xorshift64*: per-worker, unsynchronised. */
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* Wake one worker in WORKER_SLEEPING, starting the scan at a random worker. */
+static void wake_one(weft_pool *pool)
+{
+    weft_worker *self = weft_worker_current();
+    uint64_t seed = self ? next_random(&self->rng) : (uint64_t)(uintptr_t)&seed;
+    unsigned n = pool->num_threads, start = (unsigned)(seed % n);
+    for (unsigned k = 0; k < n; k++) {
+        weft_worker *w = &pool->workers[(start + k) % n];
+        uint32_t s = WORKER_SLEEPING;
+        /* seq_cst: as in weft_sleep_wake_worker. */
+        if (atomic_load_explicit(&w->sleep_state, memory_order_seq_cst) == WORKER_SLEEPING &&
+            atomic_compare_exchange_strong_explicit(&w->sleep_state, &s, WORKER_AWAKE,
+                                                    memory_order_seq_cst, memory_order_seq_cst)) {
+            atomic_fetch_sub_explicit(&pool->sleepers, 1, memory_order_relaxed);
+            weft_futex_wake(&w->sleep_state, 1);
+            return;
+        }
+    }
+}
+
+void weft_sleep_new_work(weft_pool *pool, bool fenced)
+{
+    if (fenced) /* the publisher's fence of the Dekker pair (see the file comment) */
+        atomic_thread_fence(memory_order_seq_cst);
+    /* seq_cst loads: after the fence they read values no older than the sleeper's
+     * announcement when the sleeper's fence came first. */
+    if (atomic_load_explicit(&pool->sleepers, memory_order_seq_cst) == 0)
+        return;
+    if (atomic_load_explicit(&pool->searching, memory_order_seq_cst) > 0)
+        return;
+    wake_one(pool);
+}
+
+void weft_sleep_idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
+{
+    weft_pool *pool = w->pool;
+    bool isolated = w->isolation != 0;
+    uint32_t mode = isolated ? WORKER_SLEEPING_ISOLATED : WORKER_SLEEPING;
+
+    /* Announce. seq_cst store + fence: the sleeper half of the Dekker pairs. */
+    atomic_store_explicit(&w->sleep_state, mode, memory_order_seq_cst);
+    if (!isolated)
+        atomic_fetch_add_explicit(&pool->sleepers, 1, memory_order_seq_cst);
+    atomic_thread_fence(memory_order_seq_cst);
+
+    if (!weft_latch_job_probe(l) && !weft_pool_has_work(w)) {
+        weft_counter_inc(&w->stats.sleeps);
+        /* seq_cst: pairs with the waker's CAS to AWAKE. */
+        while (atomic_load_explicit(&w->sleep_state, memory_order_seq_cst) == mode) {
+            if (weft_futex_wait(&w->sleep_state, mode, deadline_ns) == -ETIMEDOUT)
+                break;
+        }
+    }
+    /* Leave: if we still hold the announcement, withdraw it; if a waker took it, it
+     * already adjusted the counter. */
+    uint32_t s = mode;
+    if (atomic_compare_exchange_strong_explicit(&w->sleep_state, &s, WORKER_AWAKE,
+                                                memory_order_seq_cst, memory_order_seq_cst)) {
+        if (!isolated)
+            atomic_fetch_sub_explicit(&pool->sleepers, 1, memory_order_relaxed);
+    } else {
+        weft_counter_inc(&w->stats.wakeups);
+    }
+}

@@ -1,0 +1,292 @@
+/* Criterion suite for the scheduler's API: pools (config, env, errors, stats, worker
+ * index), join, spawn/task join (results, timeouts, detached tasks), scopes (errors,
+ * cancellation, try_wait), isolation, and the idle-CPU behaviour. Race-heavy checks
+ * live in the stress_*.c programs, which also run under TSan. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <weft/runtime.h>
+#include <weft/sync.h>
+#include "workloads.h"
+
+static weft_pool *make_pool(unsigned n)
+{
+    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
+    cfg.num_threads = n;
+    weft_pool *p = NULL;
+    cr_assert_eq(weft_pool_create(&cfg, &p), 0);
+    return p;
+}
+
+Test(pool, bad_arguments)
+{
+    weft_pool *p;
+    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
+    cr_assert_eq(weft_pool_create(NULL, NULL), -EINVAL);
+    cfg.num_threads = WEFT_POOL_MAX_THREADS + 1;
+    cr_assert_eq(weft_pool_create(&cfg, &p), -EINVAL);
+    cfg.num_threads = 1;
+    cfg.pin = (weft_pin_policy)42;
+    cr_assert_eq(weft_pool_create(&cfg, &p), -EINVAL);
+    cr_assert_eq(weft_pool_destroy(NULL), -EINVAL);
+    weft_pool *g;
+    cr_assert_eq(weft_pool_global(&g), 0);
+    cr_assert_eq(weft_pool_destroy(g), -EINVAL, "the global pool lives until exit");
+    cr_assert_eq(weft_pool_global(NULL), -EINVAL);
+    cr_assert_eq(weft_join(NULL, NULL, NULL, NULL), -EINVAL);
+    cr_assert_eq(weft_spawn(NULL, NULL, NULL, NULL), -EINVAL);
+    cr_assert_eq(weft_task_join(NULL, NULL), -EINVAL);
+    cr_assert_eq(weft_scope_init(NULL, NULL), -EINVAL);
+    cr_assert_eq(weft_isolate(NULL, NULL), -EINVAL);
+    cr_assert_eq(weft_pool_run(NULL, NULL, NULL), -EINVAL);
+    weft_worker_stats st;
+    cr_assert_eq(weft_pool_stats(g, 100000, &st), -EINVAL);
+    cr_assert_eq(weft_pool_stats(g, 0, NULL), -EINVAL);
+}
+
+Test(pool, sizes_and_names)
+{
+    for (unsigned n = 1; n <= 8; n *= 2) {
+        weft_pool *p = make_pool(n);
+        cr_assert_eq(weft_pool_num_threads(p), (int)n);
+        cr_assert_eq(weft_pool_destroy(p), 0);
+    }
+    cr_assert_eq(weft_current_worker_index(), -1);
+}
+
+Test(pool, bad_environment_values_fall_back_to_defaults)
+{
+    weft_pool *g, *p;
+    setenv("WEFT_NUM_THREADS", "abc", 1);
+    setenv("WEFT_PIN", "bogus", 1);
+    setenv("WEFT_WAIT_POLICY", "sometimes", 1);
+    cr_assert_eq(weft_pool_create(NULL, &p), 0);
+    unsetenv("WEFT_NUM_THREADS");
+    cr_assert_eq(weft_pool_create(NULL, &g), 0);
+    cr_assert_eq(weft_pool_num_threads(p), weft_pool_num_threads(g), "abc: the default count");
+    weft_pool_destroy(p);
+    const char *bad[] = {"0", "-3", "99999", "", "4x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("WEFT_NUM_THREADS", bad[i], 1);
+        cr_assert_eq(weft_pool_create(NULL, &p), 0);
+        cr_assert_eq(weft_pool_num_threads(p), weft_pool_num_threads(g), "WEFT_NUM_THREADS=%s", bad[i]);
+        weft_pool_destroy(p);
+    }
+    setenv("WEFT_NUM_THREADS", "3", 1);
+    cr_assert_eq(weft_pool_create(NULL, &p), 0);
+    cr_assert_eq(weft_pool_num_threads(p), 3);
+    weft_pool_destroy(p);
+    weft_pool_destroy(g);
+}
+
+static void record_index(void *p) { *(int *)p = weft_current_worker_index(); }
+
+Test(pool, run_executes_on_a_worker)
+{
+    weft_pool *p = make_pool(3);
+    int idx = -7;
+    cr_assert_eq(weft_pool_run(p, record_index, &idx), 0);
+    cr_assert(idx >= 0 && idx < 3, "index %d", idx);
+    weft_pool_destroy(p);
+}
+
+static void fib_entry(void *p) { fib_join(p); }
+
+Test(join, fib_matches_serial_on_1_2_3_8_threads)
+{
+    unsigned sizes[] = {1, 2, 3, 8};
+    for (int i = 0; i < 4; i++) {
+        weft_pool *p = make_pool(sizes[i]);
+        fib_arg f = {25, 0};
+        cr_assert_eq(weft_pool_run(p, fib_entry, &f), 0);
+        cr_assert_eq(f.r, fib_serial(25));
+        weft_worker_stats total = {0}, s;
+        for (unsigned k = 0; k < sizes[i]; k++) {
+            cr_assert_eq(weft_pool_stats(p, k, &s), 0);
+            total.jobs_run += s.jobs_run;
+        }
+        cr_assert_geq(total.jobs_run, fib_serial(25) / 2, "every join counts a job");
+        weft_pool_destroy(p);
+    }
+}
+
+Test(join, from_an_outside_thread_uses_the_global_pool)
+{
+    fib_arg f = {20, 0};
+    fib_join(&f); /* not a worker: each weft_join goes through the global pool */
+    cr_assert_eq(f.r, fib_serial(20));
+}
+
+Test(scope, nqueens_matches_serial)
+{
+    cr_assert_eq(nq_parallel(10), 724);
+    cr_assert_eq(nq_parallel(8), nq_serial(8, 0, 0, 0, 0));
+}
+
+Test(scope, random_trees_match_serial)
+{
+    weft_pool *p = make_pool(3);
+    for (uint64_t seed = 1; seed < 10; seed++) {
+        tree_arg t = {tree_hash(seed), 11, 0};
+        cr_assert_eq(weft_pool_run(p, (weft_fn)tree_walk, &t), 0);
+        cr_assert_eq(t.r, tree_serial(t.seed, 11));
+    }
+    weft_pool_destroy(p);
+}
+
+static void *times_two(void *p) { return (void *)((uintptr_t)p * 2); }
+
+Test(spawn, join_returns_the_result)
+{
+    weft_task *t[64];
+    for (uintptr_t i = 0; i < 64; i++)
+        cr_assert_eq(weft_spawn(NULL, times_two, (void *)i, &t[i]), 0);
+    for (uintptr_t i = 0; i < 64; i++) {
+        void *r;
+        cr_assert_eq(weft_task_join(t[i], &r), 0);
+        cr_assert_eq((uintptr_t)r, 2 * i);
+    }
+}
+
+static void *wait_for_latch(void *p)
+{
+    weft_latch_wait(p);
+    return (void *)42;
+}
+
+Test(spawn, join_timeout_and_try_join)
+{
+    weft_pool *p = make_pool(2);
+    weft_latch gate = WEFT_LATCH_INIT(1);
+    weft_task *t;
+    cr_assert_eq(weft_spawn(p, wait_for_latch, &gate, &t), 0);
+    uint64_t t0 = weft_time_now_ns();
+    cr_assert_eq(weft_task_join_timeout(t, 20000000, NULL), -ETIMEDOUT);
+    cr_assert_geq(weft_time_now_ns() - t0, 20000000);
+    cr_assert_eq(weft_task_try_join(t, NULL), -EAGAIN);
+    weft_latch_count_down(&gate, 1);
+    void *r = NULL;
+    cr_assert_eq(weft_task_join(t, &r), 0);
+    cr_assert_eq((uintptr_t)r, 42);
+    weft_pool_destroy(p);
+}
+
+static void *bump(void *p)
+{
+    weft_thread_sleep(100000);
+    atomic_fetch_add((_Atomic int *)p, 1);
+    return NULL;
+}
+
+Test(spawn, detached_tasks_all_run_before_destroy_returns)
+{
+    for (unsigned n = 1; n <= 4; n++) {
+        weft_pool *p = make_pool(n);
+        _Atomic int count = 0;
+        for (int i = 0; i < 200; i++)
+            cr_assert_eq(weft_spawn(p, bump, &count, NULL), 0);
+        cr_assert_eq(weft_pool_destroy(p), 0);
+        cr_assert_eq(atomic_load(&count), 200);
+    }
+}
+
+static int fail_or_check(weft_scope *s, void *p)
+{
+    (void)s;
+    uintptr_t i = (uintptr_t)p;
+    if (i == 5)
+        return 7;
+    if (i > 5)
+        weft_thread_sleep(1000000); /* give the failure time to land */
+    return 0;
+}
+
+Test(scope, first_error_wins_and_cancels)
+{
+    weft_scope s;
+    cr_assert_eq(weft_scope_init(&s, NULL), 0);
+    cr_assert(!weft_scope_is_cancelled(&s));
+    for (uintptr_t i = 0; i < 20; i++)
+        cr_assert_eq(weft_scope_spawn(&s, fail_or_check, (void *)i), 0);
+    cr_assert_eq(weft_scope_wait(&s), 7);
+    cr_assert(weft_scope_is_cancelled(&s));
+    cr_assert_eq(weft_scope_spawn(&s, fail_or_check, NULL), -EINVAL, "spawn after wait");
+    cr_assert_eq(weft_scope_wait(&s), -EINVAL, "wait twice");
+}
+
+static int count_unless_cancelled(weft_scope *s, void *p)
+{
+    if (!weft_scope_is_cancelled(s))
+        atomic_fetch_add((_Atomic int *)p, 1);
+    return 0;
+}
+
+Test(scope, tasks_see_cancellation)
+{
+    _Atomic int ran = 0;
+    weft_scope s;
+    cr_assert_eq(weft_scope_init(&s, NULL), 0);
+    cr_assert_eq(weft_scope_cancel(&s, 0), -EINVAL);
+    cr_assert_eq(weft_scope_cancel(&s, -ECANCELED), 0);
+    for (int i = 0; i < 10; i++)
+        cr_assert_eq(weft_scope_spawn(&s, count_unless_cancelled, &ran), 0);
+    cr_assert_eq(weft_scope_wait(&s), -ECANCELED);
+    cr_assert_eq(atomic_load(&ran), 0);
+}
+
+static int wait_gate(weft_scope *s, void *p)
+{
+    (void)s;
+    weft_latch_wait(p);
+    return 0;
+}
+
+Test(scope, try_wait)
+{
+    weft_latch gate = WEFT_LATCH_INIT(1);
+    weft_scope s;
+    cr_assert_eq(weft_scope_init(&s, NULL), 0);
+    cr_assert_eq(weft_scope_spawn(&s, wait_gate, &gate), 0);
+    cr_assert_eq(weft_scope_try_wait(&s), -EAGAIN);
+    weft_latch_count_down(&gate, 1);
+    int rc;
+    while ((rc = weft_scope_try_wait(&s)) == -EAGAIN)
+        weft_thread_yield();
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(weft_scope_try_wait(&s), -EINVAL, "already finished");
+}
+
+Test(pool, idle_pool_uses_almost_no_cpu)
+{
+    weft_pool *p = make_pool(4);
+    fib_arg f = {20, 0};
+    weft_pool_run(p, fib_entry, &f); /* wake everyone once */
+    weft_thread_sleep(100000000);    /* 100 ms to settle */
+    struct rusage a, b;
+    getrusage(RUSAGE_SELF, &a);
+    weft_thread_sleep(1000000000);
+    getrusage(RUSAGE_SELF, &b);
+    double cpu = (double)(b.ru_utime.tv_sec - a.ru_utime.tv_sec) + (double)(b.ru_stime.tv_sec - a.ru_stime.tv_sec) +
+                 1e-6 * (double)((b.ru_utime.tv_usec - a.ru_utime.tv_usec) + (b.ru_stime.tv_usec - a.ru_stime.tv_usec));
+    cr_assert_lt(cpu, 0.005, "an idle pool of 4 used %.4f s of CPU in 1 s", cpu);
+    weft_pool_destroy(p);
+}
+
+typedef struct destroy_ctx {
+    weft_pool *pool;
+    int rc;
+} destroy_ctx;
+
+static void destroy_own_pool(void *p)
+{
+    destroy_ctx *c = p;
+    c->rc = weft_pool_destroy(c->pool);
+}
+
+Test(pool, destroy_from_own_worker_is_refused)
+{
+    destroy_ctx c = {make_pool(1), 0};
+    cr_assert_eq(weft_pool_run(c.pool, destroy_own_pool, &c), 0);
+    cr_assert_eq(c.rc, -EDEADLK);
+    cr_assert_eq(weft_pool_destroy(c.pool), 0);
+}
