@@ -97,7 +97,7 @@ void weft_worker_run_job(weft_worker *w, weft_job *job);
 /* Queue a job from outside the pool (or for another pool), waking a worker. */
 void weft_pool_inject(weft_pool *pool, weft_job *job);
 /* Queue a job: on the current worker's deque if it belongs to `pool`, else inject.
- * Returns 0 or -ENOMEM. `fenced`: see weft_sleep_new_work. */
+ * Returns 0 or -ENOMEM. */
 int weft_pool_submit(weft_pool *pool, weft_job *job);
 /* Wait for latch l from any thread: helps if on a worker, else blocks. */
 int weft_pool_wait_latch(weft_job_latch *l, uint64_t deadline_ns);
