@@ -267,9 +267,11 @@ static bool parse_threads(const char *s, config *c)
     if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf)
         return false;
     c->nthreads = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        long v;
+    for (char *tok = buf, *next; tok; tok = next) {
+        next = strchr(tok, ',');
+        if (next)
+            *next++ = '\0';
+        long v; /* an empty item ("1,,2", "2,") fails here */
         if (!parse_int(tok, 1, 4096, &v) || !add_count(c->threads, &c->nthreads, (int)v))
             return false;
     }
