@@ -1,0 +1,54 @@
+/* futex.c: weft_futex_wait / weft_futex_wake, the one place weft calls futex(2).
+ *
+ * Invariants:
+ *  - every futex is process-private (FUTEX_PRIVATE_FLAG);
+ *  - waits use FUTEX_WAIT_BITSET with an ABSOLUTE CLOCK_MONOTONIC deadline (the
+ *    weft_time_now_ns() base), so a wait that is interrupted or woken spuriously and
+ *    retried by its caller never extends the caller's total wait;
+ *  - the only results a caller sees are 0 (woken, value differed, spurious, signal),
+ *    -ETIMEDOUT and -EINVAL: callers always re-check their condition in a loop.
+ *
+ * Memory ordering: futex(2) itself orders nothing for the C11 model (and TSan does
+ * not see it); every caller publishes and observes its state with atomics on the
+ * word, and the kernel only guarantees "no lost wake-up": the compare of *word with
+ * `expected` and the enqueue of the waiter are atomic w.r.t. a FUTEX_WAKE. */
+#include <weft/sync.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+int weft_futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline_ns)
+{
+    if (!word)
+        return -EINVAL;
+    struct timespec ts, *tsp = NULL;
+    if (deadline_ns != WEFT_NO_DEADLINE) {
+        ts.tv_sec = (time_t)(deadline_ns / 1000000000u);
+        ts.tv_nsec = (long)(deadline_ns % 1000000000u);
+        tsp = &ts;
+    }
+    /* Without FUTEX_CLOCK_REALTIME, FUTEX_WAIT_BITSET measures an absolute timeout on
+     * CLOCK_MONOTONIC: the clock weft_time_now_ns reads. */
+    long r = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
+                     expected, tsp, NULL, FUTEX_BITSET_MATCH_ANY);
+    if (r == 0)
+        return 0;
+    switch (errno) {
+    case EAGAIN: /* *word != expected */
+    case EINTR:  /* a signal: the caller re-checks and waits again */
+        return 0;
+    case ETIMEDOUT:
+        return -ETIMEDOUT;
+    default:
+        return -errno;
+    }
+}
+
+int weft_futex_wake(_Atomic uint32_t *word, int count)
+{
+    if (!word || count < 1)
+        return -EINVAL;
+    long r = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, count, NULL, NULL, 0);
+    return r < 0 ? -errno : (int)r;
+}

@@ -1,0 +1,174 @@
+/* mutex.c: weft_mutex, a futex mutex with one three-state word (Drepper, "Futexes
+ * Are Tricky", mutex3; the same design as Rust std's futex Mutex).
+ *
+ * state: 0 = unlocked, 1 = locked with no sleeper, 2 = locked and maybe a sleeper.
+ * Invariants:
+ *  - a thread only sleeps (futex-waits on state == 2) after it has itself stored 2, so
+ *    whenever anyone sleeps the word is 2 (or the holder already saw 2 and woke);
+ *  - unlock stores 0 with a swap and issues FUTEX_WAKE (one thread) only if the old
+ *    value was 2, so the uncontended path is one CAS to lock and one swap to unlock,
+ *    and never a syscall;
+ *  - a woken thread takes the lock with swap(2) (not CAS 0->1), since it cannot know
+ *    whether other sleepers remain: a spurious extra wake is the price, never a lost one;
+ *  - a timed lock gives up only right after a swap(2) returned "held": the word is
+ *    then 2, so the holder's unlock wakes someone else. A wake it consumed is thus
+ *    never lost.
+ *  - owner (debug builds only, NDEBUG undefined) is the holder's thread id while the
+ *    mutex is held and 0 otherwise; only the holder writes it. Release builds never
+ *    read or write it.
+ *
+ * Spinning: before sleeping, spin up to WEFT_MUTEX_SPIN times while the word is 1
+ * (held, nobody sleeping: the holder is probably running and will release soon).
+ * We stop spinning at once on 2: others already sleep, so queueing behind them is
+ * fairer and spinning would only burn a core. */
+#include <weft/sync.h>
+
+#ifndef NDEBUG
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+enum { UNLOCKED = 0, LOCKED = 1, CONTENDED = 2 };
+#define WEFT_MUTEX_SPIN 100
+
+#ifndef NDEBUG
+/* A nonzero id of the calling thread, unique among live threads: the kernel thread
+ * id, cached per thread (gettid is a syscall). */
+static uint32_t self_id(void)
+{
+    static _Thread_local uint32_t tid;
+    if (tid == 0)
+        tid = (uint32_t)syscall(SYS_gettid);
+    return tid;
+}
+#endif
+
+/* Record the new holder (debug builds). Relaxed: owner is only compared against the
+ * caller's own id; a thread always sees its own last store to it (coherence), so it
+ * can never mistake a stale value for its own id. */
+static inline void set_owner(weft_mutex *m)
+{
+#ifndef NDEBUG
+    atomic_store_explicit(&m->owner, self_id(), memory_order_relaxed);
+#else
+    (void)m;
+#endif
+}
+
+/* Spin while the mutex is held with no sleeper; return the last state seen. */
+static uint32_t spin(weft_mutex *m)
+{
+    for (int i = 0;; i++) {
+        uint32_t s = atomic_load_explicit(&m->state, memory_order_relaxed);
+        if (s != LOCKED || i == WEFT_MUTEX_SPIN)
+            return s;
+        weft_cpu_relax();
+    }
+}
+
+/* The slow path: returns 0 once locked, or -ETIMEDOUT. */
+static int lock_contended(weft_mutex *m, uint64_t deadline)
+{
+    uint32_t s = spin(m);
+    if (s == UNLOCKED) {
+        /* Acquire: pairs with the release swap in weft_mutex_unlock. */
+        if (atomic_compare_exchange_strong_explicit(&m->state, &s, LOCKED, memory_order_acquire,
+                                                    memory_order_relaxed))
+            return 0;
+    }
+    bool timed_out = false;
+    for (;;) {
+        /* Mark the lock contended; if it was free, it is ours (with the mark: we cannot
+         * know whether others sleep). Acquire: pairs with the release swap in unlock. */
+        if (s != CONTENDED || timed_out) {
+            if (atomic_exchange_explicit(&m->state, CONTENDED, memory_order_acquire) == UNLOCKED)
+                return 0;
+            /* The word is 2 and someone else holds it: their unlock wakes a sleeper,
+             * so we may leave without losing a wake-up. */
+            if (timed_out)
+                return -ETIMEDOUT;
+        }
+        int r = weft_futex_wait(&m->state, CONTENDED, deadline);
+        if (r == -ETIMEDOUT || (deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline))
+            timed_out = true; /* one last swap above decides: lock or give up */
+        s = spin(m);
+    }
+}
+
+/* lock and lock_timeout: the deadline is computed only on the slow path, so an
+ * uncontended lock_timeout costs no clock read. */
+static inline int lock_impl(weft_mutex *m, bool timed, uint64_t timeout_ns)
+{
+    if (!m)
+        return -EINVAL;
+#ifndef NDEBUG
+    if (atomic_load_explicit(&m->owner, memory_order_relaxed) == self_id())
+        return -EDEADLK;
+#endif
+    uint32_t s = UNLOCKED;
+    /* Acquire: pairs with the release swap in weft_mutex_unlock, so the previous
+     * holder's writes are visible to us. */
+    if (!atomic_compare_exchange_strong_explicit(&m->state, &s, LOCKED, memory_order_acquire,
+                                                 memory_order_relaxed)) {
+        int r = lock_contended(m, timed ? weft_deadline_after(timeout_ns) : WEFT_NO_DEADLINE);
+        if (r)
+            return r;
+    }
+    set_owner(m);
+    return 0;
+}
+
+int weft_mutex_init(weft_mutex *m)
+{
+    if (!m)
+        return -EINVAL;
+    atomic_init(&m->state, UNLOCKED);
+    atomic_init(&m->owner, 0);
+    return 0;
+}
+
+int weft_mutex_destroy(weft_mutex *m)
+{
+    if (!m)
+        return -EINVAL;
+    return atomic_load_explicit(&m->state, memory_order_relaxed) != UNLOCKED ? -EBUSY : 0;
+}
+
+int weft_mutex_lock(weft_mutex *m)
+{
+    return lock_impl(m, false, 0);
+}
+
+int weft_mutex_lock_timeout(weft_mutex *m, uint64_t timeout_ns)
+{
+    return lock_impl(m, true, timeout_ns);
+}
+
+int weft_mutex_trylock(weft_mutex *m)
+{
+    if (!m)
+        return -EINVAL;
+    uint32_t s = UNLOCKED;
+    /* Acquire: pairs with the release swap in weft_mutex_unlock. */
+    if (!atomic_compare_exchange_strong_explicit(&m->state, &s, LOCKED, memory_order_acquire,
+                                                 memory_order_relaxed))
+        return -EBUSY;
+    set_owner(m);
+    return 0;
+}
+
+int weft_mutex_unlock(weft_mutex *m)
+{
+    if (!m)
+        return -EINVAL;
+#ifndef NDEBUG
+    if (atomic_load_explicit(&m->owner, memory_order_relaxed) != self_id())
+        return -EPERM;
+    atomic_store_explicit(&m->owner, 0, memory_order_relaxed);
+#endif
+    /* Release: pairs with the acquire CAS/swap of the next locker, publishing our
+     * critical section to it. */
+    if (atomic_exchange_explicit(&m->state, UNLOCKED, memory_order_release) == CONTENDED)
+        weft_futex_wake(&m->state, 1);
+    return 0;
+}

@@ -1,0 +1,313 @@
+/* rwlock.c: weft_rwlock, a futex reader-writer lock (the design of Rust std's futex
+ * RwLock: library/std/src/sys/sync/rwlock/futex.rs).
+ *
+ * state: bits 0..29 = 0 unlocked, 1..MAX_READERS = that many readers, MASK = write-
+ *        locked; bit 30 READERS_WAITING (readers sleep on `state`); bit 31
+ *        WRITERS_WAITING (writers sleep on `writer_notify`).
+ * writer_notify: a counter bumped before every writer wake-up (a condvar for writers).
+ *
+ * Invariants:
+ *  - readers do not take the lock while either waiting bit is set: once a writer
+ *    waits, new readers queue behind it, so writers are not starved. Writers take the
+ *    lock whenever it is unlocked, whatever the waiting bits (they keep them);
+ *  - nobody sleeps unless the matching waiting bit is set in `state` and the lock was
+ *    held when the bit was (re)checked; the thread that brings the lock to "unlocked"
+ *    with a waiting bit set (the last reader, or the writer) calls
+ *    wake_writer_or_readers, which clears the bits and wakes one writer, or, if no
+ *    writer was sleeping, every reader. If the lock is re-locked meanwhile, the new
+ *    holder inherits that duty;
+ *  - a woken writer retries the lock before anything else; a timed waiter gives up
+ *    only where it would otherwise sleep: with the lock held by someone else and its
+ *    waiting bit set. That holder's unlock then wakes the next waiter, so a wake-up
+ *    a timed-out writer consumed is never lost;
+ *  - the reader count never exceeds MAX_READERS: one more read lock gives -EAGAIN.
+ *
+ * Ordering: acquiring CAS (acquire) pairs with the unlocking fetch_sub (release);
+ * the relaxed RMWs in between (setting or clearing waiting bits) continue the release
+ * sequence, so the next holder still synchronises with the previous one(s). */
+#include <weft/sync.h>
+
+#define READ_LOCKED 1u
+#define MASK ((1u << 30) - 1)
+#define WRITE_LOCKED MASK
+#define MAX_READERS (MASK - 1)
+#define READERS_WAITING (1u << 30)
+#define WRITERS_WAITING (1u << 31)
+#define WEFT_RWLOCK_SPIN 100
+
+static inline bool is_unlocked(uint32_t s) { return (s & MASK) == 0; }
+static inline bool is_write_locked(uint32_t s) { return (s & MASK) == WRITE_LOCKED; }
+static inline bool too_many_readers(uint32_t s) { return (s & MASK) == MAX_READERS; }
+/* A reader may join: not write-locked, no room problem, nobody waiting. Readers
+ * waiting with the lock free happens only just after an unlock, while the unlocker
+ * may be waking a writer, which has priority. */
+static inline bool is_read_lockable(uint32_t s)
+{
+    return (s & MASK) < MAX_READERS && !(s & (READERS_WAITING | WRITERS_WAITING));
+}
+
+static inline bool past(uint64_t deadline)
+{
+    return deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline;
+}
+
+/* Spin up to WEFT_RWLOCK_SPIN times until stop(state); return the last state seen. */
+static uint32_t spin_read(weft_rwlock *l)
+{
+    for (int i = 0;; i++) {
+        uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
+        /* Stop when not write-locked (we may join) or when anyone already sleeps. */
+        if (!is_write_locked(s) || (s & (READERS_WAITING | WRITERS_WAITING)) || i == WEFT_RWLOCK_SPIN)
+            return s;
+        weft_cpu_relax();
+    }
+}
+
+static uint32_t spin_write(weft_rwlock *l)
+{
+    for (int i = 0;; i++) {
+        uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
+        /* Stop when free, or when other writers already sleep (queue fairly). */
+        if (is_unlocked(s) || (s & WRITERS_WAITING) || i == WEFT_RWLOCK_SPIN)
+            return s;
+        weft_cpu_relax();
+    }
+}
+
+/* Wake one sleeping writer; true if one was blocked in the kernel (if false, a
+ * writer may still have been about to sleep: it sees the new counter and retries). */
+static bool wake_writer(weft_rwlock *l)
+{
+    /* Release: pairs with the acquire load of writer_notify in write_contended, so a
+     * writer that sees the new count also sees the state change made before it. */
+    atomic_fetch_add_explicit(&l->writer_notify, 1, memory_order_release);
+    return weft_futex_wake(&l->writer_notify, 1) > 0;
+}
+
+/* Called by whoever made the lock unlocked while waiting bits were set. */
+static void wake_writer_or_readers(weft_rwlock *l, uint32_t s)
+{
+    /* The bits may change under us (readers add READERS_WAITING at any time); if the
+     * lock gets locked meanwhile, its new holder does this job on unlock. Relaxed
+     * CASes: they order nothing themselves (the futex wakes are not memory accesses;
+     * the woken thread re-reads the state and acquires with its own CAS). */
+    if (s == WRITERS_WAITING) {
+        if (atomic_compare_exchange_strong_explicit(&l->state, &s, 0, memory_order_relaxed,
+                                                    memory_order_relaxed)) {
+            wake_writer(l);
+            return;
+        }
+        /* s reloaded: maybe readers now wait too; fall through. */
+    }
+    if (s == (READERS_WAITING | WRITERS_WAITING)) {
+        /* Both wait: leave the readers waiting and wake one writer. */
+        if (!atomic_compare_exchange_strong_explicit(&l->state, &s, READERS_WAITING,
+                                                     memory_order_relaxed, memory_order_relaxed))
+            return; /* locked meanwhile: no longer our job */
+        if (wake_writer(l))
+            return;
+        /* No writer was asleep: we cannot be sure one will take the lock, so wake
+         * the readers too. */
+        s = READERS_WAITING;
+    }
+    if (s == READERS_WAITING) {
+        if (atomic_compare_exchange_strong_explicit(&l->state, &s, 0, memory_order_relaxed,
+                                                    memory_order_relaxed))
+            weft_futex_wake(&l->state, WEFT_FUTEX_WAKE_ALL);
+    }
+}
+
+int weft_rwlock_init(weft_rwlock *l)
+{
+    if (!l)
+        return -EINVAL;
+    atomic_init(&l->state, 0);
+    atomic_init(&l->writer_notify, 0);
+    return 0;
+}
+
+int weft_rwlock_destroy(weft_rwlock *l)
+{
+    if (!l)
+        return -EINVAL;
+    /* Any bit set means held (or waiters still on their way out of a held lock). */
+    return atomic_load_explicit(&l->state, memory_order_relaxed) != 0 ? -EBUSY : 0;
+}
+
+/* ------------------------------------------------------------------------------
+ * Readers */
+
+static int read_contended(weft_rwlock *l, uint64_t deadline)
+{
+    bool timed_out = false;
+    uint32_t s = spin_read(l);
+    for (;;) {
+        if (is_read_lockable(s)) {
+            /* Acquire: pairs with the release fetch_sub of the last unlock. */
+            if (atomic_compare_exchange_weak_explicit(&l->state, &s, s + READ_LOCKED,
+                                                      memory_order_acquire, memory_order_relaxed))
+                return 0;
+            continue;
+        }
+        if (too_many_readers(s))
+            return -EAGAIN;
+        /* Readers hold no wake-up duty (they are woken all at once): give up here. */
+        if (timed_out)
+            return -ETIMEDOUT;
+        if (!(s & READERS_WAITING)) {
+            if (!atomic_compare_exchange_strong_explicit(&l->state, &s, s | READERS_WAITING,
+                                                         memory_order_relaxed, memory_order_relaxed))
+                continue;
+            s |= READERS_WAITING;
+        }
+        int r = weft_futex_wait(&l->state, s, deadline);
+        if (r == -ETIMEDOUT || past(deadline))
+            timed_out = true; /* one more look above: lock, or give up */
+        s = spin_read(l);
+    }
+}
+
+static int read_impl(weft_rwlock *l, bool timed, uint64_t timeout_ns)
+{
+    if (!l)
+        return -EINVAL;
+    uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
+    /* Acquire: pairs with the release fetch_sub of the last unlock. */
+    if (is_read_lockable(s) &&
+        atomic_compare_exchange_weak_explicit(&l->state, &s, s + READ_LOCKED, memory_order_acquire,
+                                              memory_order_relaxed))
+        return 0;
+    return read_contended(l, timed ? weft_deadline_after(timeout_ns) : WEFT_NO_DEADLINE);
+}
+
+int weft_rwlock_read_lock(weft_rwlock *l)
+{
+    return read_impl(l, false, 0);
+}
+
+int weft_rwlock_read_lock_timeout(weft_rwlock *l, uint64_t timeout_ns)
+{
+    return read_impl(l, true, timeout_ns);
+}
+
+int weft_rwlock_read_trylock(weft_rwlock *l)
+{
+    if (!l)
+        return -EINVAL;
+    uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
+    for (;;) {
+        if (!is_read_lockable(s))
+            return too_many_readers(s) ? -EAGAIN : -EBUSY;
+        /* Acquire: pairs with the release fetch_sub of the last unlock. */
+        if (atomic_compare_exchange_weak_explicit(&l->state, &s, s + READ_LOCKED,
+                                                  memory_order_acquire, memory_order_relaxed))
+            return 0;
+    }
+}
+
+/* ------------------------------------------------------------------------------
+ * Writers */
+
+static int write_contended(weft_rwlock *l, uint64_t deadline)
+{
+    bool timed_out = false;
+    /* Once we have slept, other writers may sleep too: keep their bit when we lock. */
+    uint32_t other_writers = 0;
+    uint32_t s = spin_write(l);
+    for (;;) {
+        if (is_unlocked(s)) {
+            /* Acquire: pairs with the release fetch_sub of the last unlock. */
+            if (atomic_compare_exchange_weak_explicit(&l->state, &s, s | WRITE_LOCKED | other_writers,
+                                                      memory_order_acquire, memory_order_relaxed))
+                return 0;
+            continue;
+        }
+        if (!(s & WRITERS_WAITING)) {
+            if (!atomic_compare_exchange_strong_explicit(&l->state, &s, s | WRITERS_WAITING,
+                                                         memory_order_relaxed, memory_order_relaxed))
+                continue;
+        }
+        other_writers = WRITERS_WAITING;
+        /* Read the counter BEFORE re-checking the state, so a wake that follows the
+         * check changes the counter and our futex wait returns at once. Acquire:
+         * pairs with the release fetch_add in wake_writer. */
+        uint32_t seq = atomic_load_explicit(&l->writer_notify, memory_order_acquire);
+        s = atomic_load_explicit(&l->state, memory_order_relaxed);
+        if (is_unlocked(s) || !(s & WRITERS_WAITING))
+            continue;
+        /* Held by someone else with our bit set: their unlock wakes the next writer
+         * (or the readers), so giving up here loses no wake-up. */
+        if (timed_out)
+            return -ETIMEDOUT;
+        int r = weft_futex_wait(&l->writer_notify, seq, deadline);
+        if (r == -ETIMEDOUT || past(deadline))
+            timed_out = true;
+        s = spin_write(l);
+    }
+}
+
+static int write_impl(weft_rwlock *l, bool timed, uint64_t timeout_ns)
+{
+    if (!l)
+        return -EINVAL;
+    uint32_t s = 0;
+    /* Acquire: pairs with the release fetch_sub of the last unlock. */
+    if (atomic_compare_exchange_strong_explicit(&l->state, &s, WRITE_LOCKED, memory_order_acquire,
+                                                memory_order_relaxed))
+        return 0;
+    return write_contended(l, timed ? weft_deadline_after(timeout_ns) : WEFT_NO_DEADLINE);
+}
+
+int weft_rwlock_write_lock(weft_rwlock *l)
+{
+    return write_impl(l, false, 0);
+}
+
+int weft_rwlock_write_lock_timeout(weft_rwlock *l, uint64_t timeout_ns)
+{
+    return write_impl(l, true, timeout_ns);
+}
+
+int weft_rwlock_write_trylock(weft_rwlock *l)
+{
+    if (!l)
+        return -EINVAL;
+    uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
+    for (;;) {
+        if (!is_unlocked(s))
+            return -EBUSY;
+        /* Keep any waiting bits: our unlock then wakes those waiters. Acquire: pairs
+         * with the release fetch_sub of the last unlock. */
+        if (atomic_compare_exchange_weak_explicit(&l->state, &s, s | WRITE_LOCKED,
+                                                  memory_order_acquire, memory_order_relaxed))
+            return 0;
+    }
+}
+
+/* ------------------------------------------------------------------------------
+ * Unlock: the caller holds the lock, so the kind (read or write) cannot change
+ * under us; a relaxed load tells which. */
+
+int weft_rwlock_unlock(weft_rwlock *l)
+{
+    if (!l)
+        return -EINVAL;
+    uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
+    if (is_unlocked(s))
+        return -EPERM;
+    if (is_write_locked(s)) {
+        /* Release: pairs with the acquire CAS of the next reader or writer. */
+        s = atomic_fetch_sub_explicit(&l->state, WRITE_LOCKED, memory_order_release) - WRITE_LOCKED;
+        if (s & (READERS_WAITING | WRITERS_WAITING))
+            wake_writer_or_readers(l, s);
+    } else {
+        /* Release: pairs with the acquire CAS of the next writer (readers' releases
+         * form one release sequence through these RMWs). */
+        s = atomic_fetch_sub_explicit(&l->state, READ_LOCKED, memory_order_release) - READ_LOCKED;
+        /* Readers only sleep on a read-locked lock when a writer waits too, so the
+         * last reader only has to act when a writer waits. */
+        if (is_unlocked(s) && (s & WRITERS_WAITING))
+            wake_writer_or_readers(l, s);
+    }
+    return 0;
+}
