@@ -11,8 +11,8 @@
  * registration function `void bench_register_<topic>(bench_registry *r)` that calls
  * bench_registry_add; declare it below and list it in main.c's `registrations` array.
  *
- * Invariants the driver keeps: every row gets one untimed warm-up run, then `reps` timed
- * runs with the same size; a run whose check fails marks its row failed and makes the
+ * Invariants the driver keeps: every row gets an untimed warm-up run (repeated a few
+ * times at most while it calibrates the size), then `reps` timed runs with one size; a run whose check fails marks its row failed and makes the
  * whole process exit non-zero. Nothing here is global: a run gets everything through
  * its bench_args. */
 #ifndef WEFT_BENCH_H
@@ -65,7 +65,7 @@ typedef struct bench_def {
     bench_run_fn run;
     uint64_t size;       /* default work amount for one run */
     uint64_t quick_size; /* with --quick */
-    /* false: the driver rescales `size` after the warm-up so a rep takes about the
+    /* false: the driver rescales `size` during the warm-up so a rep takes about the
      * target time (50 ms, 10 ms with --quick); the run must then accept any size >= 1.
      * true: the size is part of the workload (e.g. fib's n) and is used as given. */
     bool fixed_size;
