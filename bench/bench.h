@@ -1,0 +1,91 @@
+/* bench.h: the contract between the weft-bench driver (main.c) and the benchmark files
+ * (bench_*.c).
+ *
+ * A benchmark is one row kind: {name, param, impl} with the thread counts it runs at,
+ * its unit, and a run function that does the work once and reports how much work it
+ * did (ops) and whether the result checked out. weft and its peers for the same job
+ * share name and param and differ in impl, so the driver can put them side by side and
+ * print the ratio weft/peer.
+ *
+ * Adding benchmarks: write bench_<topic>.c with a `static const bench_def` table and one
+ * registration function `void bench_register_<topic>(bench_registry *r)` that calls
+ * bench_registry_add; declare it below and list it in main.c's `registrations` array.
+ *
+ * Invariants the driver keeps: every row gets an untimed warm-up run (repeated a few
+ * times at most while it calibrates the size), then `reps` timed runs with one size; a run whose check fails marks its row failed and makes the
+ * whole process exit non-zero. Nothing here is global: a run gets everything through
+ * its bench_args. */
+#ifndef WEFT_BENCH_H
+#define WEFT_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Thread-count lists are at most this long (defaults and --threads alike). */
+#define BENCH_MAX_THREAD_COUNTS 16
+/* In bench_threads.defaults: "the number of CPUs this process may run on". */
+#define BENCH_NCPUS (-1)
+
+/* What one run is asked to do. */
+typedef struct bench_args {
+    int threads;   /* how many threads the run should use (>= 1) */
+    uint64_t size; /* work amount, in the benchmark's own terms (see bench_def.size) */
+    const void *arg; /* bench_def.arg, for benchmark-specific parameters */
+} bench_args;
+
+/* What one run reports. */
+typedef struct bench_result {
+    uint64_t ops;   /* units of work done, the numerator of the throughput */
+    bool ok;        /* the result checked out (counter sums, invariants, ...) */
+    double seconds; /* > 0: the run timed its own measured phase (e.g. without thread
+                       creation); 0: the driver times the whole call */
+} bench_result;
+
+typedef bench_result (*bench_run_fn)(const bench_args *a);
+
+/* Which thread counts a benchmark runs at.
+ *  - `--threads L` given: the counts of L within [min, max].
+ *  - otherwise `defaults` (0-terminated; BENCH_NCPUS = the CPU count), within [min, max],
+ *  - or, if defaults is empty, the driver's default list (1 and the CPU count).
+ * max 0 means no upper bound. Duplicates are dropped. */
+typedef struct bench_threads {
+    int min, max;
+    int defaults[BENCH_MAX_THREAD_COUNTS];
+} bench_threads;
+
+typedef struct bench_def {
+    const char *name;  /* e.g. "mutex_contended"; shared by weft and its peers */
+    const char *param; /* the workload variant, e.g. "n=30"; shared by weft and peers */
+    const char *impl;  /* "weft", "serial", "openmp" or "pthread" */
+    bench_threads threads;
+    /* "<op>/s" (throughput = ops per second, e.g. "ops/s", "rounds/s") or "ns/<op>"
+     * (throughput reported as nanoseconds per op, e.g. "ns/op"). */
+    const char *unit;
+    bench_run_fn run;
+    uint64_t size;       /* default work amount for one run */
+    uint64_t quick_size; /* with --quick */
+    /* false: the driver rescales `size` during the warm-up so a rep takes about the
+     * target time (50 ms, 10 ms with --quick); the run must then accept any size >= 1.
+     * true: the size is part of the workload (e.g. fib's n) and is used as given. */
+    bool fixed_size;
+    const void *arg; /* passed to run in bench_args.arg */
+} bench_def;
+
+/* The driver's list of benchmarks (opaque to bench files). */
+typedef struct bench_registry bench_registry;
+
+/* Add `count` definitions (the table must outlive the process run: use static const).
+ * Aborts the program with a message if out of memory. */
+void bench_registry_add(bench_registry *r, const bench_def *defs, size_t count);
+
+/* Run body(ctx, tid) on `threads` new pthreads, tid = 0 .. threads-1, released together
+ * from a start gate; returns once all have finished. *seconds gets the time from the
+ * release to the last thread's end (thread creation excluded). Returns 0, or a positive
+ * errno if a thread could not be created (then no body has run). */
+int bench_run_threads(int threads, void (*body)(void *ctx, int tid), void *ctx, double *seconds);
+
+/* Registration functions, one per bench_*.c file (listed in main.c). */
+void bench_register_sync(bench_registry *r);
+
+#endif /* WEFT_BENCH_H */
