@@ -1,12 +1,25 @@
-/* A user's first program against an installed weft: the umbrella header and a call. */
+/* A user's first program against an installed weft: the umbrella header, a lock and
+ * a parallel join on the global pool (so the shared library's exports, the static
+ * library's hwloc/pthread link flags and the .pc file are all exercised). */
 #include <weft.h>
 #include <stdio.h>
 
+static weft_mutex lock = WEFT_MUTEX_INIT;
+static int counter;
+
+static void bump(void *arg)
+{
+    (void)arg;
+    weft_mutex_lock(&lock);
+    counter++;
+    weft_mutex_unlock(&lock);
+}
+
 int main(void)
 {
-    uint64_t t0 = weft_time_now_ns();
-    if (weft_time_now_ns() < t0)
+    if (weft_join(bump, NULL, bump, NULL) != 0 || counter != 2)
         return 1;
-    printf("weft %d.%d: %s\n", WEFT_VERSION_MAJOR, WEFT_VERSION_MINOR, weft_strerror(-ETIMEDOUT));
+    printf("weft %d.%d: joined on %d workers; %s\n", WEFT_VERSION_MAJOR, WEFT_VERSION_MINOR,
+           weft_pool_num_threads(NULL), weft_strerror(-ETIMEDOUT));
     return 0;
 }
