@@ -3,8 +3,9 @@
  *
  * state: 0 = unlocked, 1 = locked with no sleeper, 2 = locked and maybe a sleeper.
  * Invariants:
- *  - a thread only sleeps (futex-waits on state == 2) after it has itself stored 2, so
- *    whenever anyone sleeps the word is 2 (or the holder already saw 2 and woke);
+ *  - a thread only sleeps by futex-waiting for state == 2, so whenever anyone sleeps
+ *    the word was 2 at that moment, and the holder's unlock will see 2 and wake one
+ *    (or a new locker swaps 2 in again before it can be lost);
  *  - unlock stores 0 with a swap and issues FUTEX_WAKE (one thread) only if the old
  *    value was 2, so the uncontended path is one CAS to lock and one swap to unlock,
  *    and never a syscall;
