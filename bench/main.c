@@ -507,7 +507,7 @@ static void run_row(const config *c, row *r, size_t k, size_t n, bool tty)
     /* Calibrate: while the last warm-up missed the target by much, rescale the size
      * and warm up again (a few times at most: the machine may be noisy). */
     double target = c->quick ? QUICK_TARGET_S : TARGET_S;
-    for (int tries = 0; !d->fixed_size && tries < 4 && (t < target / 2 || t > 4 * target);
+    for (int tries = 0; !d->fixed_size && tries < 4 && (t < 0.8 * target || t > 4 * target);
          tries++) {
         double want = (double)size * 1.2 * target / (t > 1e-7 ? t : 1e-7);
         double cap = (double)size * 1000;
