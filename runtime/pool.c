@@ -100,16 +100,6 @@ static bool env_stats(void)
 
 /* ---------------------------------------------------------------- stealing */
 
-static uint64_t next_random(uint64_t *state)
-{
-    uint64_t x = *state; /* xorshift64*, per worker */
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *state = x;
-    return x * 0x2545F4914F6CDD1DULL;
-}
-
 static weft_job *pop_injected(weft_pool *pool)
 {
     /* Relaxed: a hint; the lock orders the queue itself. */
@@ -151,7 +141,7 @@ static weft_job *steal(weft_worker *w)
         unsigned begin = 0;
         for (unsigned lvl = 0; lvl < w->num_levels; lvl++) {
             unsigned end = w->level_end[lvl], n = end - begin;
-            unsigned start = n ? (unsigned)(next_random(&w->rng) % n) : 0;
+            unsigned start = n ? (unsigned)(weft_next_random(&w->rng) % n) : 0;
             for (unsigned k = 0; k < n; k++) {
                 weft_worker *victim = &pool->workers[w->victims[begin + (start + k) % n]];
                 void *item;

@@ -118,6 +118,17 @@ void weft_sleep_idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns);
 /* Any work this worker could take right now? */
 bool weft_pool_has_work(weft_worker *w);
 
+/* xorshift64*: a per-worker pseudo-random stream (victim choice, wake choice). */
+static inline uint64_t weft_next_random(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
 static inline void weft_counter_inc(weft_counter *c)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);

@@ -43,22 +43,11 @@ void weft_sleep_wake_worker(weft_worker *w)
     }
 }
 
-static uint64_t next_random(uint64_t *state)
-{
-    /* xorshift64*: per-worker, unsynchronised. */
-    uint64_t x = *state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *state = x;
-    return x * 0x2545F4914F6CDD1DULL;
-}
-
 /* Wake one worker in WORKER_SLEEPING, starting the scan at a random worker. */
 static void wake_one(weft_pool *pool)
 {
     weft_worker *self = weft_worker_current();
-    uint64_t seed = self ? next_random(&self->rng) : (uint64_t)(uintptr_t)&seed;
+    uint64_t seed = self ? weft_next_random(&self->rng) : (uint64_t)(uintptr_t)&seed;
     unsigned n = pool->num_threads, start = (unsigned)(seed % n);
     for (unsigned k = 0; k < n; k++) {
         weft_worker *w = &pool->workers[(start + k) % n];
