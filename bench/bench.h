@@ -79,6 +79,10 @@ typedef struct bench_registry bench_registry;
  * Aborts the program with a message if out of memory. */
 void bench_registry_add(bench_registry *r, const bench_def *defs, size_t count);
 
+/* Whether this is a --quick run: a benchmark whose problem size is part of its param
+ * (e.g. fib's "n=35") registers smaller problems, under their own params, then. */
+bool bench_registry_quick(const bench_registry *r);
+
 /* Run body(ctx, tid) on `threads` new pthreads, tid = 0 .. threads-1, released together
  * from a start gate; returns once all have finished. *seconds gets the time from the
  * release to the last thread's end (thread creation excluded). Returns 0, or a positive
@@ -87,5 +91,6 @@ int bench_run_threads(int threads, void (*body)(void *ctx, int tid), void *ctx, 
 
 /* Registration functions, one per bench_*.c file (listed in main.c). */
 void bench_register_sync(bench_registry *r);
+void bench_register_runtime(bench_registry *r);
 
 #endif /* WEFT_BENCH_H */

@@ -38,6 +38,7 @@
 /* Every bench_*.c file's registration function, in the order their rows appear. */
 static void (*const registrations[])(bench_registry *r) = {
     bench_register_sync,
+    bench_register_runtime,
 };
 
 /* Target duration of one timed rep when the size is calibrated. */
@@ -118,7 +119,13 @@ static bool unit_is_time(const char *unit)
 struct bench_registry {
     const bench_def **defs;
     size_t count, cap;
+    bool quick; /* --quick: see bench_registry_quick */
 };
+
+bool bench_registry_quick(const bench_registry *r)
+{
+    return r->quick;
+}
 
 void bench_registry_add(bench_registry *r, const bench_def *defs, size_t count)
 {
@@ -666,7 +673,7 @@ int main(int argc, char **argv)
     if (status)
         return status < 0 ? 0 : status;
 
-    bench_registry reg = {0};
+    bench_registry reg = {.quick = c.quick};
     for (size_t i = 0; i < sizeof registrations / sizeof registrations[0]; i++)
         registrations[i](&reg);
 

@@ -1,0 +1,807 @@
+/* bench_runtime.c: the scheduler benchmarks, weft beside serial C, OpenMP tasks (gcc's
+ * libgomp) and pthreads: fib, nqueens, join_overhead, spawn_overhead, wake_latency,
+ * idle_cpu.
+ *
+ * Fairness invariants:
+ *  - weft and OpenMP versions of a workload fork at the same places: fib at every level
+ *    (no cutoff on either side), nqueens once per candidate column down to the same
+ *    serial cutoff (NQ_CUTOFF rows); both are written as their users write them (weft:
+ *    weft_join; OpenMP: one `task` per child and `taskwait`, the smaller branch inline).
+ *  - Parallel rows time only the work: the weft pool (or the OpenMP team) is created
+ *    and warmed before the clock starts and destroyed after it stops; the timed part of
+ *    weft is one weft_pool_run per workload run, of OpenMP one `parallel` region.
+ *  - Every result is checked (fib values, 14200 solutions of 12 queens, task results,
+ *    task counts); every weft/libc call's return value is checked.
+ *
+ * Rows that report a measured quantity rather than a work rate (wake_latency, idle_cpu)
+ * use the driver's conventions this way: ops = 1 and seconds = the quantity, so
+ * "ns/wake" shows the latency; for idle_cpu ops = 1 and seconds = 1 / (CPU%), so the
+ * throughput column shows CPU% (and "median s" is the inverse of the median CPU%).
+ *
+ * --quick uses smaller problems with their own (honest) params, through
+ * bench_registry_quick. */
+#include "bench.h"
+
+#include <weft/runtime.h>
+#include <weft/sync.h>
+
+#include <errno.h>
+#include <omp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+/* ------------------------------------------------------------------------------
+ * Helpers */
+
+static double now_s(void)
+{
+    return (double)weft_time_now_ns() * 1e-9;
+}
+
+/* A pool of `threads` workers with the default configuration (pinning, wait policy:
+ * what a user gets), warmed by one run so its workers are up. NULL on error. */
+static weft_pool *make_pool(int threads)
+{
+    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
+    cfg.num_threads = (unsigned)threads;
+    cfg.name_prefix = "bench";
+    weft_pool *pool = NULL;
+    if (weft_pool_create(&cfg, &pool) != 0)
+        return NULL;
+    return pool;
+}
+
+/* An empty function the compiler cannot remove or inline (the asm is a side effect). */
+__attribute__((noinline)) static void empty_fn(void *ctx)
+{
+    __asm__ volatile("" : : "r"(ctx) : "memory");
+}
+
+/* Hide a value from the optimiser, so a loop of pure calls is not folded. */
+static inline int opaque_int(int v)
+{
+    __asm__ volatile("" : "+r"(v));
+    return v;
+}
+
+static int cmp_u64(const void *pa, const void *pb)
+{
+    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+    return (a > b) - (a < b);
+}
+
+static void sleep_ns(uint64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* ------------------------------------------------------------------------------
+ * fib: size runs of fib(n), forking at every level (no cutoff); ops = calls made
+ * (2 fib(n+1) - 1 per run), so "ns/call" is the cost of one fork plus its leaf. */
+
+typedef struct fib_param {
+    int n;
+    uint64_t value; /* fib(n) */
+} fib_param;
+
+static uint64_t fib_calls(int n)
+{
+    uint64_t a = 0, b = 1; /* fib(0), fib(1) */
+    for (int i = 0; i < n + 1; i++) {
+        uint64_t c = a + b;
+        a = b;
+        b = c;
+    }
+    return 2 * a - 1; /* a = fib(n+1) */
+}
+
+static uint64_t fib_serial(int n)
+{
+    return n < 2 ? (uint64_t)n : fib_serial(n - 1) + fib_serial(n - 2);
+}
+
+static bench_result fib_serial_run(const bench_args *a)
+{
+    const fib_param *p = a->arg;
+    bench_result res = {.ok = true};
+    double t0 = now_s();
+    for (uint64_t i = 0; i < a->size; i++)
+        res.ok = fib_serial(opaque_int(p->n)) == p->value && res.ok;
+    res.seconds = now_s() - t0;
+    res.ops = a->size * fib_calls(p->n);
+    return res;
+}
+
+typedef struct fib_frame {
+    int n;
+    uint64_t value;
+} fib_frame;
+
+static void fib_weft(void *ctx)
+{
+    fib_frame *f = ctx;
+    if (f->n < 2) {
+        f->value = (uint64_t)f->n;
+        return;
+    }
+    fib_frame x = {f->n - 1, 0}, y = {f->n - 2, 0};
+    /* weft_join only fails on NULL functions */
+    weft_join(fib_weft, &x, fib_weft, &y);
+    f->value = x.value + y.value;
+}
+
+typedef struct fib_root {
+    int n;
+    uint64_t size;
+    const fib_param *p;
+    bool ok;
+} fib_root;
+
+static void fib_weft_root(void *ctx)
+{
+    fib_root *r = ctx;
+    for (uint64_t i = 0; i < r->size; i++) {
+        fib_frame f = {opaque_int(r->n), 0};
+        fib_weft(&f);
+        r->ok = f.value == r->p->value && r->ok;
+    }
+}
+
+static bench_result fib_weft_run(const bench_args *a)
+{
+    const fib_param *p = a->arg;
+    bench_result res = {0};
+    weft_pool *pool = make_pool(a->threads);
+    if (!pool)
+        return res;
+    fib_root r = {p->n, a->size, p, true};
+    double t0 = now_s();
+    int rc = weft_pool_run(pool, fib_weft_root, &r);
+    res.seconds = now_s() - t0;
+    res.ok = rc == 0 && r.ok;
+    res.ops = a->size * fib_calls(p->n);
+    res.ok = weft_pool_destroy(pool) == 0 && res.ok;
+    return res;
+}
+
+static uint64_t fib_omp(int n)
+{
+    if (n < 2)
+        return (uint64_t)n;
+    uint64_t x, y;
+#pragma omp task shared(x) firstprivate(n)
+    x = fib_omp(n - 1);
+    y = fib_omp(n - 2);
+#pragma omp taskwait
+    return x + y;
+}
+
+static bench_result fib_omp_run(const bench_args *a)
+{
+    const fib_param *p = a->arg;
+    bench_result res = {.ok = true};
+    omp_set_num_threads(a->threads);
+#pragma omp parallel
+    {
+    } /* start the team before the clock */
+    bool ok = true;
+    double t0 = now_s();
+#pragma omp parallel
+#pragma omp single
+    for (uint64_t i = 0; i < a->size; i++)
+        ok = fib_omp(opaque_int(p->n)) == p->value && ok;
+    res.seconds = now_s() - t0;
+    res.ok = ok;
+    res.ops = a->size * fib_calls(p->n);
+    return res;
+}
+
+/* ------------------------------------------------------------------------------
+ * nqueens: size boards of n queens, counting every solution (bitmask backtracking).
+ * The parallel versions fork once per free column of a row, except in the last
+ * NQ_CUTOFF rows, which run serially (the same cutoff for weft and OpenMP). */
+
+#define NQ_CUTOFF 4
+#define NQ_MAX 32
+
+typedef struct nq_param {
+    int n;
+    uint64_t solutions;
+} nq_param;
+
+typedef struct nq_node {
+    int n, row;
+    uint32_t cols, diag_l, diag_r; /* attacked columns in this row */
+} nq_node;
+
+static inline nq_node nq_child(const nq_node *s, uint32_t bit)
+{
+    return (nq_node){s->n, s->row + 1, s->cols | bit, (s->diag_l | bit) << 1,
+                     (s->diag_r | bit) >> 1};
+}
+
+static inline uint32_t nq_free(const nq_node *s)
+{
+    uint32_t all = s->n == 32 ? UINT32_MAX : (1u << s->n) - 1;
+    return all & ~(s->cols | s->diag_l | s->diag_r);
+}
+
+static uint64_t nq_serial(nq_node s)
+{
+    if (s.row == s.n)
+        return 1;
+    uint64_t count = 0;
+    for (uint32_t avail = nq_free(&s); avail; avail &= avail - 1)
+        count += nq_serial(nq_child(&s, avail & -avail));
+    return count;
+}
+
+static nq_node nq_root(int n)
+{
+    return (nq_node){opaque_int(n), 0, 0, 0, 0};
+}
+
+static bench_result nq_serial_run(const bench_args *a)
+{
+    const nq_param *p = a->arg;
+    bench_result res = {.ok = true};
+    double t0 = now_s();
+    for (uint64_t i = 0; i < a->size; i++)
+        res.ok = nq_serial(nq_root(p->n)) == p->solutions && res.ok;
+    res.seconds = now_s() - t0;
+    res.ops = a->size;
+    return res;
+}
+
+/* weft: the free columns of a row are split in halves with weft_join (rayon's
+ * par_iter over them), down to one column per leaf, each solved recursively. */
+typedef struct nq_range {
+    const nq_node *parent;
+    const uint32_t *bits;
+    int lo, hi;
+    uint64_t count;
+} nq_range;
+
+static uint64_t nq_weft(nq_node s);
+
+static void nq_weft_range(void *ctx)
+{
+    nq_range *r = ctx;
+    if (r->hi - r->lo == 1) {
+        r->count = nq_weft(nq_child(r->parent, r->bits[r->lo]));
+        return;
+    }
+    int mid = r->lo + (r->hi - r->lo) / 2;
+    nq_range x = {r->parent, r->bits, r->lo, mid, 0}, y = {r->parent, r->bits, mid, r->hi, 0};
+    weft_join(nq_weft_range, &x, nq_weft_range, &y);
+    r->count = x.count + y.count;
+}
+
+static uint64_t nq_weft(nq_node s)
+{
+    if (s.row >= s.n - NQ_CUTOFF)
+        return nq_serial(s);
+    uint32_t bits[NQ_MAX];
+    int k = 0;
+    for (uint32_t avail = nq_free(&s); avail; avail &= avail - 1)
+        bits[k++] = avail & -avail;
+    if (k == 0)
+        return 0;
+    nq_range r = {&s, bits, 0, k, 0};
+    nq_weft_range(&r);
+    return r.count;
+}
+
+typedef struct nq_root_args {
+    const nq_param *p;
+    uint64_t size;
+    bool ok;
+} nq_root_args;
+
+static void nq_weft_root(void *ctx)
+{
+    nq_root_args *r = ctx;
+    for (uint64_t i = 0; i < r->size; i++)
+        r->ok = nq_weft(nq_root(r->p->n)) == r->p->solutions && r->ok;
+}
+
+static bench_result nq_weft_run(const bench_args *a)
+{
+    const nq_param *p = a->arg;
+    bench_result res = {0};
+    weft_pool *pool = make_pool(a->threads);
+    if (!pool)
+        return res;
+    nq_root_args r = {p, a->size, true};
+    double t0 = now_s();
+    int rc = weft_pool_run(pool, nq_weft_root, &r);
+    res.seconds = now_s() - t0;
+    res.ok = rc == 0 && r.ok;
+    res.ops = a->size;
+    res.ok = weft_pool_destroy(pool) == 0 && res.ok;
+    return res;
+}
+
+/* OpenMP: one task per free column (the BOTS nqueens shape), taskwait, sum. */
+static uint64_t nq_omp(nq_node s)
+{
+    if (s.row >= s.n - NQ_CUTOFF)
+        return nq_serial(s);
+    uint64_t counts[NQ_MAX];
+    int k = 0;
+    for (uint32_t avail = nq_free(&s); avail; avail &= avail - 1, k++) {
+        uint32_t bit = avail & -avail;
+#pragma omp task shared(counts) firstprivate(s, bit, k)
+        counts[k] = nq_omp(nq_child(&s, bit));
+    }
+#pragma omp taskwait
+    uint64_t count = 0;
+    for (int i = 0; i < k; i++)
+        count += counts[i];
+    return count;
+}
+
+static bench_result nq_omp_run(const bench_args *a)
+{
+    const nq_param *p = a->arg;
+    bench_result res = {0};
+    omp_set_num_threads(a->threads);
+#pragma omp parallel
+    {
+    } /* start the team before the clock */
+    bool ok = true;
+    double t0 = now_s();
+#pragma omp parallel
+#pragma omp single
+    for (uint64_t i = 0; i < a->size; i++)
+        ok = nq_omp(nq_root(p->n)) == p->solutions && ok;
+    res.seconds = now_s() - t0;
+    res.ok = ok;
+    res.ops = a->size;
+    return res;
+}
+
+/* ------------------------------------------------------------------------------
+ * join_overhead: size weft_joins of two empty functions on a 1-worker pool (the
+ * second half is never stolen), against the same two calls made directly. */
+
+typedef struct loop_args {
+    uint64_t size;
+    uint64_t done;
+    double seconds;
+    bool ok;
+} loop_args;
+
+static void join_loop(void *ctx)
+{
+    loop_args *l = ctx;
+    double t0 = now_s();
+    int rc = 0;
+    for (uint64_t i = 0; i < l->size; i++)
+        rc |= weft_join(empty_fn, &l->done, empty_fn, &l->done);
+    l->seconds = now_s() - t0;
+    l->ok = rc == 0;
+}
+
+static bench_result join_weft_run(const bench_args *a)
+{
+    bench_result res = {0};
+    weft_pool *pool = make_pool(1);
+    if (!pool)
+        return res;
+    loop_args l = {.size = a->size};
+    int rc = weft_pool_run(pool, join_loop, &l);
+    res.ok = rc == 0 && l.ok && weft_pool_destroy(pool) == 0;
+    res.seconds = l.seconds;
+    res.ops = a->size;
+    return res;
+}
+
+static bench_result join_serial_run(const bench_args *a)
+{
+    bench_result res = {.ok = true};
+    uint64_t dummy = 0;
+    double t0 = now_s();
+    for (uint64_t i = 0; i < a->size; i++) {
+        empty_fn(&dummy);
+        empty_fn(&dummy);
+    }
+    res.seconds = now_s() - t0;
+    res.ops = a->size;
+    return res;
+}
+
+/* ------------------------------------------------------------------------------
+ * spawn_overhead: size times, spawn one task and join it, from inside a 1-worker pool
+ * (weft_spawn + weft_task_join) or a 1-thread OpenMP team (task + taskwait). The task
+ * increments a counter; the counter must end at size. */
+
+static void *spawn_task(void *arg)
+{
+    uint64_t *counter = arg;
+    ++*counter;
+    return arg;
+}
+
+static void spawn_loop(void *ctx)
+{
+    loop_args *l = ctx;
+    bool ok = true;
+    double t0 = now_s();
+    for (uint64_t i = 0; i < l->size; i++) {
+        weft_task *t;
+        void *r = NULL;
+        ok = weft_spawn(NULL, spawn_task, &l->done, &t) == 0 && ok;
+        ok = weft_task_join(t, &r) == 0 && r == &l->done && ok;
+    }
+    l->seconds = now_s() - t0;
+    l->ok = ok;
+}
+
+static bench_result spawn_weft_run(const bench_args *a)
+{
+    bench_result res = {0};
+    weft_pool *pool = make_pool(1);
+    if (!pool)
+        return res;
+    loop_args l = {.size = a->size};
+    int rc = weft_pool_run(pool, spawn_loop, &l);
+    res.ok = rc == 0 && l.ok && l.done == a->size && weft_pool_destroy(pool) == 0;
+    res.seconds = l.seconds;
+    res.ops = a->size;
+    return res;
+}
+
+static bench_result spawn_omp_run(const bench_args *a)
+{
+    bench_result res = {0};
+    uint64_t counter = 0;
+    double seconds = 0;
+#pragma omp parallel num_threads(1)
+    {
+        double t0 = now_s();
+        for (uint64_t i = 0; i < a->size; i++) {
+#pragma omp task shared(counter)
+            ++counter;
+#pragma omp taskwait
+        }
+        seconds = now_s() - t0;
+    }
+    res.ok = counter == a->size;
+    res.seconds = seconds;
+    res.ops = a->size;
+    return res;
+}
+
+/* ------------------------------------------------------------------------------
+ * wake_latency: size times, sleep WAKE_GAP_NS (so the workers go to sleep), then post
+ * one task from this (outside) thread and take the time until it starts (the task
+ * reads the clock first thing). Param "median" or "p99" of the run's samples. weft:
+ * weft_spawn on a pool of `threads`; pthread: `threads` workers waiting on one
+ * condition variable, woken by pthread_cond_signal for a one-slot queue. */
+
+#define WAKE_GAP_NS 2000000u
+
+typedef enum wake_stat { WAKE_MEDIAN, WAKE_P99 } wake_stat;
+
+/* Reduce the samples to the row's statistic; reports it as ops = 1 per seconds. */
+static bench_result wake_result(uint64_t *lat, uint64_t n, const bench_args *a, bool ok)
+{
+    bench_result res = {0};
+    qsort(lat, n, sizeof *lat, cmp_u64);
+    wake_stat st = *(const wake_stat *)a->arg;
+    uint64_t idx = st == WAKE_MEDIAN ? n / 2 : (n * 99 + 99) / 100 - 1;
+    uint64_t ns = lat[idx < n ? idx : n - 1];
+    res.ok = ok;
+    res.ops = 1;
+    res.seconds = (double)(ns ? ns : 1) * 1e-9;
+    return res;
+}
+
+static void *wake_task(void *arg)
+{
+    uint64_t *start = arg;
+    *start = weft_time_now_ns();
+    return arg;
+}
+
+static bench_result wake_weft_run(const bench_args *a)
+{
+    bench_result res = {0};
+    uint64_t n = a->size ? a->size : 1;
+    uint64_t *lat = calloc(n, sizeof *lat);
+    weft_pool *pool = lat ? make_pool(a->threads) : NULL;
+    if (!pool) {
+        free(lat);
+        return res;
+    }
+    bool ok = weft_pool_run(pool, empty_fn, NULL) == 0;
+    for (uint64_t i = 0; i < n && ok; i++) {
+        sleep_ns(WAKE_GAP_NS);
+        uint64_t start = 0;
+        weft_task *t;
+        uint64_t t0 = weft_time_now_ns();
+        ok = weft_spawn(pool, wake_task, &start, &t) == 0;
+        ok = ok && weft_task_join(t, NULL) == 0 && start >= t0;
+        lat[i] = start - t0;
+    }
+    ok = weft_pool_destroy(pool) == 0 && ok;
+    res = wake_result(lat, n, a, ok);
+    free(lat);
+    return res;
+}
+
+typedef struct cv_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t work, done_cv;
+    bool posted, done, stop; /* guarded by lock */
+    uint64_t start;          /* written by the worker that took the post, before done */
+} cv_pool;
+
+static void *cv_worker(void *arg)
+{
+    cv_pool *p = arg;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (!p->posted && !p->stop)
+            pthread_cond_wait(&p->work, &p->lock);
+        if (p->stop)
+            break;
+        p->posted = false;
+        pthread_mutex_unlock(&p->lock);
+        uint64_t start = weft_time_now_ns(); /* the task starts */
+        pthread_mutex_lock(&p->lock);
+        p->start = start;
+        p->done = true;
+        pthread_cond_signal(&p->done_cv);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+static bench_result wake_pthread_run(const bench_args *a)
+{
+    bench_result res = {0};
+    uint64_t n = a->size ? a->size : 1;
+    uint64_t *lat = calloc(n, sizeof *lat);
+    pthread_t *tids = calloc((size_t)a->threads, sizeof *tids);
+    cv_pool p = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                 .work = PTHREAD_COND_INITIALIZER,
+                 .done_cv = PTHREAD_COND_INITIALIZER};
+    int started = 0;
+    bool ok = lat && tids;
+    for (; ok && started < a->threads; started++)
+        ok = pthread_create(&tids[started], NULL, cv_worker, &p) == 0;
+    if (!ok && started > 0)
+        started--; /* the last create failed */
+    for (uint64_t i = 0; i < n && ok; i++) {
+        sleep_ns(WAKE_GAP_NS);
+        uint64_t t0 = weft_time_now_ns();
+        pthread_mutex_lock(&p.lock);
+        p.posted = true;
+        pthread_cond_signal(&p.work);
+        while (!p.done)
+            pthread_cond_wait(&p.done_cv, &p.lock);
+        p.done = false;
+        uint64_t start = p.start;
+        pthread_mutex_unlock(&p.lock);
+        ok = start >= t0;
+        lat[i] = start - t0;
+    }
+    pthread_mutex_lock(&p.lock);
+    p.stop = true;
+    pthread_cond_broadcast(&p.work);
+    pthread_mutex_unlock(&p.lock);
+    for (int i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    free(tids);
+    if (lat)
+        res = wake_result(lat, n, a, ok);
+    free(lat);
+    return res;
+}
+
+/* ------------------------------------------------------------------------------
+ * idle_cpu: CPU time of the whole process (getrusage RUSAGE_SELF, user + system) per
+ * wall second, in percent, over a window of `size` ms:
+ *  - "idle": a pool of `threads` workers (warmed by one run) doing nothing;
+ *  - "task_per_ms": an outside thread posting one tiny task per ms to it.
+ * OpenMP peer: "idle" is a team of `threads` after a parallel region (libgomp's default
+ * wait policy: OMP_WAIT_POLICY / GOMP_SPINCOUNT as the environment says). For
+ * "task_per_ms" OpenMP has no way to post from outside a team, so the natural
+ * equivalent is one thread of a `threads` team producing an `omp task` per ms inside
+ * `single`, the rest of the team idling at the single's barrier (where libgomp runs
+ * tasks); the producer is thus one of the team, where weft's is an extra thread. */
+
+typedef enum idle_mode { IDLE_IDLE, IDLE_TASK_PER_MS } idle_mode;
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+static bench_result cpu_result(double cpu, double wall, bool ok)
+{
+    bench_result res = {0};
+    double pct = wall > 0 ? 100.0 * cpu / wall : 0;
+    if (pct < 1e-6)
+        pct = 1e-6; /* shown as 0.00 */
+    res.ok = ok && wall > 0;
+    res.ops = 1;
+    res.seconds = 1.0 / pct;
+    return res;
+}
+
+/* Sleep until the absolute CLOCK_MONOTONIC time `ns`. */
+static void sleep_until_ns(uint64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+    }
+}
+
+static void *tiny_task(void *arg)
+{
+    /* Relaxed: a counter, read after weft_pool_destroy has waited for every task. */
+    atomic_fetch_add_explicit((_Atomic uint64_t *)arg, 1, memory_order_relaxed);
+    return NULL;
+}
+
+static bench_result idle_weft_run(const bench_args *a)
+{
+    bench_result res = {0};
+    idle_mode mode = *(const idle_mode *)a->arg;
+    uint64_t ms = a->size ? a->size : 1;
+    weft_pool *pool = make_pool(a->threads);
+    if (!pool)
+        return res;
+    _Atomic uint64_t ran;
+    atomic_init(&ran, 0);
+    bool ok = weft_pool_run(pool, empty_fn, NULL) == 0;
+    uint64_t t0 = weft_time_now_ns();
+    double c0 = cpu_seconds();
+    if (mode == IDLE_IDLE) {
+        sleep_until_ns(t0 + ms * 1000000u);
+    } else {
+        for (uint64_t i = 1; i <= ms && ok; i++) {
+            sleep_until_ns(t0 + i * 1000000u);
+            ok = weft_spawn(pool, tiny_task, &ran, NULL) == 0;
+        }
+    }
+    double c1 = cpu_seconds();
+    double wall = (double)(weft_time_now_ns() - t0) * 1e-9;
+    ok = weft_pool_destroy(pool) == 0 && ok;
+    /* Relaxed: destroy waited for every task (it joined the workers). */
+    uint64_t want = mode == IDLE_IDLE ? 0 : ms;
+    ok = ok && atomic_load_explicit(&ran, memory_order_relaxed) == want;
+    return cpu_result(c1 - c0, wall, ok);
+}
+
+static bench_result idle_omp_run(const bench_args *a)
+{
+    idle_mode mode = *(const idle_mode *)a->arg;
+    uint64_t ms = a->size ? a->size : 1;
+    uint64_t ran = 0;
+    double cpu = 0, wall = 0;
+    omp_set_num_threads(a->threads);
+    if (mode == IDLE_IDLE) {
+#pragma omp parallel
+        {
+        }
+        uint64_t t0 = weft_time_now_ns();
+        double c0 = cpu_seconds();
+        sleep_until_ns(t0 + ms * 1000000u);
+        cpu = cpu_seconds() - c0;
+        wall = (double)(weft_time_now_ns() - t0) * 1e-9;
+        return cpu_result(cpu, wall, true);
+    }
+#pragma omp parallel
+#pragma omp single
+    {
+        uint64_t t0 = weft_time_now_ns();
+        double c0 = cpu_seconds();
+        for (uint64_t i = 1; i <= ms; i++) {
+            sleep_until_ns(t0 + i * 1000000u);
+#pragma omp task shared(ran)
+            {
+#pragma omp atomic
+                ran++;
+            }
+        }
+        cpu = cpu_seconds() - c0;
+        wall = (double)(weft_time_now_ns() - t0) * 1e-9;
+    }
+    return cpu_result(cpu, wall, ran == ms);
+}
+
+/* ------------------------------------------------------------------------------
+ * The tables. Rows with fixed sizes: fib n=35 (serial: 4 runs of fib(35), ~60 ms;
+ * parallel: one), fib n=32 openmp (one run is well over 50 ms; calibrating would only
+ * repeat the warm-up), and the latency/CPU rows (size = samples or window ms). The
+ * others start from these sizes and are rescaled by the driver to ~50 ms a rep.
+ * Note: gcc -O2 turns the serial fib's plain recursion into loops (tail-recursion
+ * accumulation plus recursive inlining), so it makes far fewer calls than fib(n)
+ * nodes; it is the baseline a C programmer gets, not a call-per-node one. */
+
+#define ONE_THREAD {.min = 1, .max = 1, .defaults = {1}}
+#define SCALING {.min = 1}
+#define ALL_CPUS {.min = 1, .defaults = {BENCH_NCPUS}}
+
+static const fib_param fib32 = {32, 2178309}, fib35 = {35, 9227465};
+static const fib_param fib20 = {20, 6765}, fib24 = {24, 46368};
+static const nq_param nq12 = {12, 14200}, nq10 = {10, 724};
+static const wake_stat wake_median = WAKE_MEDIAN, wake_p99 = WAKE_P99;
+static const idle_mode idle_idle = IDLE_IDLE, idle_task_per_ms = IDLE_TASK_PER_MS;
+
+/* The rows shared by default and --quick runs. */
+#define COMMON_ROWS                                                                          \
+    {"join_overhead", "empty", "weft", ONE_THREAD, "ns/join", join_weft_run, 10000000,      \
+     1000000, false, NULL},                                                                  \
+    {"join_overhead", "empty", "serial", ONE_THREAD, "ns/join", join_serial_run, 10000000,  \
+     1000000, false, NULL},                                                                  \
+    {"spawn_overhead", "empty", "weft", ONE_THREAD, "ns/task", spawn_weft_run, 1000000,     \
+     100000, false, NULL},                                                                   \
+    {"spawn_overhead", "empty", "openmp", ONE_THREAD, "ns/task", spawn_omp_run, 1000000,    \
+     100000, false, NULL},                                                                   \
+    {"wake_latency", "median", "weft", SCALING, "ns/wake", wake_weft_run, 100, 10, true,    \
+     &wake_median},                                                                          \
+    {"wake_latency", "median", "pthread", SCALING, "ns/wake", wake_pthread_run, 100, 10,    \
+     true, &wake_median},                                                                    \
+    {"wake_latency", "p99", "weft", SCALING, "ns/wake", wake_weft_run, 100, 10, true,       \
+     &wake_p99},                                                                             \
+    {"wake_latency", "p99", "pthread", SCALING, "ns/wake", wake_pthread_run, 100, 10, true, \
+     &wake_p99},                                                                             \
+    {"idle_cpu", "idle", "weft", ALL_CPUS, "cpu%", idle_weft_run, 1000, 100, true,          \
+     &idle_idle},                                                                            \
+    {"idle_cpu", "idle", "openmp", ALL_CPUS, "cpu%", idle_omp_run, 1000, 100, true,         \
+     &idle_idle},                                                                            \
+    {"idle_cpu", "task_per_ms", "weft", ALL_CPUS, "cpu%", idle_weft_run, 1000, 100, true,   \
+     &idle_task_per_ms},                                                                     \
+    {"idle_cpu", "task_per_ms", "openmp", ALL_CPUS, "cpu%", idle_omp_run, 1000, 100, true,  \
+     &idle_task_per_ms}
+
+static const bench_def runtime_benches[] = {
+    {"fib", "n=32", "serial", SCALING, "ns/call", fib_serial_run, 16, 1, false, &fib32},
+    {"fib", "n=32", "weft", SCALING, "ns/call", fib_weft_run, 1, 1, false, &fib32},
+    {"fib", "n=32", "openmp", SCALING, "ns/call", fib_omp_run, 1, 1, true, &fib32},
+    {"fib", "n=35", "serial", SCALING, "ns/call", fib_serial_run, 4, 1, true, &fib35},
+    {"fib", "n=35", "weft", SCALING, "ns/call", fib_weft_run, 1, 1, true, &fib35},
+    {"fib", "n=35", "openmp", SCALING, "ns/call", fib_omp_run, 1, 1, true, &fib35},
+    {"nqueens", "n=12", "serial", SCALING, "boards/s", nq_serial_run, 4, 1, false, &nq12},
+    {"nqueens", "n=12", "weft", SCALING, "boards/s", nq_weft_run, 4, 1, false, &nq12},
+    {"nqueens", "n=12", "openmp", SCALING, "boards/s", nq_omp_run, 4, 1, false, &nq12},
+    COMMON_ROWS,
+};
+
+/* --quick: the same benchmarks on smaller problems, named for what they solve. */
+static const bench_def runtime_benches_quick[] = {
+    {"fib", "n=20", "serial", SCALING, "ns/call", fib_serial_run, 1, 1, false, &fib20},
+    {"fib", "n=20", "weft", SCALING, "ns/call", fib_weft_run, 1, 1, false, &fib20},
+    {"fib", "n=20", "openmp", SCALING, "ns/call", fib_omp_run, 1, 1, true, &fib20},
+    {"fib", "n=24", "serial", SCALING, "ns/call", fib_serial_run, 1, 1, true, &fib24},
+    {"fib", "n=24", "weft", SCALING, "ns/call", fib_weft_run, 1, 1, true, &fib24},
+    {"fib", "n=24", "openmp", SCALING, "ns/call", fib_omp_run, 1, 1, true, &fib24},
+    {"nqueens", "n=10", "serial", SCALING, "boards/s", nq_serial_run, 4, 1, false, &nq10},
+    {"nqueens", "n=10", "weft", SCALING, "boards/s", nq_weft_run, 4, 1, false, &nq10},
+    {"nqueens", "n=10", "openmp", SCALING, "boards/s", nq_omp_run, 4, 1, false, &nq10},
+    COMMON_ROWS,
+};
+
+void bench_register_runtime(bench_registry *r)
+{
+    if (bench_registry_quick(r))
+        bench_registry_add(r, runtime_benches_quick,
+                           sizeof runtime_benches_quick / sizeof runtime_benches_quick[0]);
+    else
+        bench_registry_add(r, runtime_benches, sizeof runtime_benches / sizeof runtime_benches[0]);
+}
