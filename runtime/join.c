@@ -62,7 +62,7 @@ static void join_on_worker(weft_worker *w, weft_fn a, void *actx, weft_fn b, voi
         b(bctx);
         return;
     }
-    weft_sleep_new_work(w->pool, false);
+    weft_sleep_new_local_work(w->pool);
     a(actx);
     weft_job *top = weft_deque_pop(&w->deque);
     if (top == &sj.job) { /* not stolen: run b inline, no latch needed */

@@ -16,18 +16,6 @@
  * tolerates). */
 #include "pool_internal.h"
 
-void weft_latch_job_init(weft_job_latch *l, weft_worker *waiter)
-{
-    atomic_init(&l->state, LATCH_UNSET);
-    atomic_init(&l->waiter, waiter);
-}
-
-bool weft_latch_job_probe(weft_job_latch *l)
-{
-    /* Acquire: pairs with the exchange in set_state, so the job's writes are visible. */
-    return atomic_load_explicit(&l->state, memory_order_acquire) == LATCH_SET;
-}
-
 static void set_state(weft_job_latch *l, weft_worker *waiter, bool reread_waiter)
 {
     /* seq_cst: release for the job's writes (pairs with probe's acquire), and the

@@ -16,14 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* initial-exec: one load from the thread pointer on the join fast path. */
-static _Thread_local weft_worker *current_worker __attribute__((tls_model("initial-exec")));
-
-weft_worker *weft_worker_current(void) { return current_worker; }
+_Thread_local weft_worker *weft_current_worker_ __attribute__((tls_model("initial-exec")));
 
 int weft_current_worker_index(void)
 {
-    return current_worker ? (int)current_worker->index : -1;
+    return weft_current_worker_ ? (int)weft_current_worker_->index : -1;
 }
 
 /* ---------------------------------------------------------------- environment */
@@ -128,7 +125,7 @@ void weft_pool_inject(weft_pool *pool, weft_job *job)
     pool->inject_tail = job;
     atomic_fetch_add_explicit(&pool->injected, 1, memory_order_relaxed);
     weft_mutex_unlock(&pool->inject_lock);
-    weft_sleep_new_work(pool, true); /* nobody else would run it: must not lose the wake */
+    weft_sleep_new_work(pool); /* nobody else would run it: must not lose the wake */
 }
 
 /* One pass over the victims, nearest level first, random start within a level. */
@@ -149,7 +146,7 @@ static weft_job *steal(weft_worker *w)
                 if (r == WEFT_STEAL_SUCCESS) {
                     weft_counter_inc(&w->stats.steals);
                     if (weft_deque_len(&victim->deque) > 0) /* more left: ramp up */
-                        weft_sleep_new_work(pool, false);
+                        weft_sleep_new_local_work(pool);
                     return item;
                 }
                 if (r == WEFT_STEAL_RETRY)
@@ -247,7 +244,7 @@ int weft_worker_wait_until(weft_worker *w, weft_job_latch *l, uint64_t deadline_
 
 int weft_pool_wait_latch(weft_job_latch *l, uint64_t deadline_ns)
 {
-    weft_worker *w = current_worker;
+    weft_worker *w = weft_current_worker_;
     if (w)
         return weft_worker_wait_until(w, l, deadline_ns);
     return weft_latch_job_wait_external(l, deadline_ns);
@@ -255,12 +252,12 @@ int weft_pool_wait_latch(weft_job_latch *l, uint64_t deadline_ns)
 
 int weft_pool_submit(weft_pool *pool, weft_job *job)
 {
-    weft_worker *w = current_worker;
+    weft_worker *w = weft_current_worker_;
     if (w && w->pool == pool) {
         int rc = weft_deque_push(&w->deque, job);
         if (rc != 0)
             return rc;
-        weft_sleep_new_work(pool, true);
+        weft_sleep_new_work(pool);
         return 0;
     }
     weft_pool_inject(pool, job);
@@ -288,7 +285,7 @@ static void *worker_main(void *arg)
 {
     weft_worker *w = arg;
     weft_pool *pool = w->pool;
-    current_worker = w;
+    weft_current_worker_ = w;
     if (pool->pin != WEFT_PIN_NONE) {
         hwloc_obj_t place = weft_topology_place(&pool->topo, pool->pin, w->index);
         /* Relaxed: only picks who prints. */
@@ -297,7 +294,7 @@ static void *worker_main(void *arg)
             fprintf(stderr, "weft: cannot pin workers (WEFT_PIN); running them unpinned\n");
     }
     weft_worker_wait_until(w, &w->terminate, WEFT_NO_DEADLINE);
-    current_worker = NULL;
+    weft_current_worker_ = NULL;
     return NULL;
 }
 
@@ -470,8 +467,8 @@ int weft_pool_resolve(weft_pool *pool, weft_pool **out)
         *out = pool;
         return 0;
     }
-    if (current_worker) {
-        *out = current_worker->pool;
+    if (weft_current_worker_) {
+        *out = weft_current_worker_->pool;
         return 0;
     }
     return weft_pool_global(out);
@@ -519,7 +516,7 @@ int weft_pool_destroy(weft_pool *pool)
 {
     if (!pool || pool == atomic_load_explicit(&global_pool, memory_order_relaxed))
         return -EINVAL;
-    if (current_worker && current_worker->pool == pool)
+    if (weft_current_worker_ && weft_current_worker_->pool == pool)
         return -EDEADLK;
     /* seq_cst: the Dekker pair with weft_pool_pending_done. */
     atomic_store_explicit(&pool->destroying, 1, memory_order_seq_cst);

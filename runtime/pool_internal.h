@@ -32,8 +32,17 @@ struct weft_job {
 typedef weft_job_latch_ weft_job_latch;
 enum { LATCH_UNSET = 0, LATCH_SET = 1, LATCH_SLEEPER = 2 /* unset; an outside thread sleeps */ };
 
-void weft_latch_job_init(weft_job_latch *l, weft_worker *waiter);
-bool weft_latch_job_probe(weft_job_latch *l);
+static inline void weft_latch_job_init(weft_job_latch *l, weft_worker *waiter)
+{
+    atomic_init(&l->state, LATCH_UNSET);
+    atomic_init(&l->waiter, waiter);
+}
+static inline bool weft_latch_job_probe(weft_job_latch *l)
+{
+    /* Acquire: pairs with the seq_cst exchange in latch.c's set_state, so the job's
+     * writes are visible to the waiter. */
+    return atomic_load_explicit(&l->state, memory_order_acquire) == LATCH_SET;
+}
 /* For latches whose waiter is fixed at init: copies it before setting. */
 void weft_latch_job_set(weft_job_latch *l);
 /* For latches whose waiter registers late (tasks): reads it after setting, so the
@@ -86,8 +95,10 @@ struct weft_pool {
     _Atomic uint32_t destroying;
 };
 
-/* The worker running on this thread, or NULL. */
-weft_worker *weft_worker_current(void);
+/* The worker running on this thread, or NULL. initial-exec TLS: one load from the
+ * thread pointer, inlined into the join fast path. Defined in pool.c. */
+extern _Thread_local weft_worker *weft_current_worker_ __attribute__((tls_model("initial-exec")));
+static inline weft_worker *weft_worker_current(void) { return weft_current_worker_; }
 /* The pool to use for `pool` == NULL: the current worker's, else the global one. */
 int weft_pool_resolve(weft_pool *pool, weft_pool **out);
 /* Run jobs until the latch is set or the deadline passes: 0 or -ETIMEDOUT. */
@@ -106,10 +117,22 @@ void weft_pool_pending_add(weft_pool *pool);
 void weft_pool_pending_done(weft_pool *pool);
 
 /* ---- sleep protocol (sleep.c, sleep.md) */
-/* Work was made available. fenced = true orders the publication before the sleeper
- * check (no lost wake-up); false is the cheap form for a worker's own deque, whose
- * owner runs the work itself if nobody wakes. */
-void weft_sleep_new_work(weft_pool *pool, bool fenced);
+/* Wake one worker in WORKER_SLEEPING (sleep.c). */
+void weft_sleep_wake_one(weft_pool *pool);
+/* Work was published on the calling worker's own deque: wake a sleeper if nobody is
+ * searching. No fence: a sleeper may miss this job, and then its owner runs it
+ * itself (sleep.md). Inline: two loads of a line that only sleepers write. */
+static inline void weft_sleep_new_local_work(weft_pool *pool)
+{
+    /* seq_cst loads (plain loads on x86); see sleep.md for why no fence here. */
+    if (atomic_load_explicit(&pool->sleepers, memory_order_seq_cst) != 0 &&
+        atomic_load_explicit(&pool->searching, memory_order_seq_cst) == 0)
+        weft_sleep_wake_one(pool);
+}
+/* Work was published where only a wake-up makes it run (injector, a spawned task):
+ * a seq_cst fence orders the publication before the sleeper check, so no wake-up is
+ * lost (sleep.c). */
+void weft_sleep_new_work(weft_pool *pool);
 /* Wake w if it sleeps (any kind of sleep). */
 void weft_sleep_wake_worker(weft_worker *w);
 /* Idle worker w found no work: sleep until woken, the latch is set, work may exist,

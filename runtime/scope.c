@@ -88,15 +88,31 @@ static bool is_owner_thread(weft_scope *s)
     return atomic_load_explicit(&s->done_.waiter, memory_order_relaxed) == (void *)weft_worker_current();
 }
 
-int weft_scope_wait(weft_scope *s)
+int weft_scope_wait_timeout(weft_scope *s, uint64_t timeout_ns)
 {
     if (!s || !is_owner_thread(s) || atomic_load_explicit(&s->pending_, memory_order_relaxed) == 0)
         return -EINVAL;
+    uint64_t deadline = weft_deadline_after(timeout_ns);
     /* acq_rel: if this is the last count, every task's writes are visible to us. */
-    if (atomic_fetch_sub_explicit(&s->pending_, 1, memory_order_acq_rel) != 1)
-        weft_pool_wait_latch(&s->done_, WEFT_NO_DEADLINE);
+    if (atomic_fetch_sub_explicit(&s->pending_, 1, memory_order_acq_rel) != 1 &&
+        weft_pool_wait_latch(&s->done_, deadline) != 0) {
+        /* Timed out: take the owner's count back unless the last task finished in the
+         * meantime (0 is final: nothing increments from 0). If we got it back, the
+         * count never reached 0, so the latch is still unset and a later wait works. */
+        uint64_t p = atomic_load_explicit(&s->pending_, memory_order_relaxed);
+        while (p != 0) /* relaxed: only the count matters; tasks order through the latch */
+            if (atomic_compare_exchange_weak_explicit(&s->pending_, &p, p + 1, memory_order_relaxed,
+                                                      memory_order_relaxed))
+                return -ETIMEDOUT;
+        weft_pool_wait_latch(&s->done_, WEFT_NO_DEADLINE); /* set just now: returns at once */
+    }
     /* Relaxed: ordered by the latch / the acq_rel decrement above. */
     return atomic_load_explicit(&s->status_, memory_order_relaxed);
+}
+
+int weft_scope_wait(weft_scope *s)
+{
+    return weft_scope_wait_timeout(s, WEFT_NO_DEADLINE);
 }
 
 int weft_scope_try_wait(weft_scope *s)

@@ -43,8 +43,8 @@ void weft_sleep_wake_worker(weft_worker *w)
     }
 }
 
-/* Wake one worker in WORKER_SLEEPING, starting the scan at a random worker. */
-static void wake_one(weft_pool *pool)
+/* Starts the scan at a random worker, so wake-ups spread over the pool. */
+void weft_sleep_wake_one(weft_pool *pool)
 {
     weft_worker *self = weft_worker_current();
     uint64_t seed = self ? weft_next_random(&self->rng) : (uint64_t)(uintptr_t)&seed;
@@ -63,17 +63,10 @@ static void wake_one(weft_pool *pool)
     }
 }
 
-void weft_sleep_new_work(weft_pool *pool, bool fenced)
+void weft_sleep_new_work(weft_pool *pool)
 {
-    if (fenced) /* the publisher's fence of the Dekker pair (see the file comment) */
-        atomic_thread_fence(memory_order_seq_cst);
-    /* seq_cst loads: after the fence they read values no older than the sleeper's
-     * announcement when the sleeper's fence came first. */
-    if (atomic_load_explicit(&pool->sleepers, memory_order_seq_cst) == 0)
-        return;
-    if (atomic_load_explicit(&pool->searching, memory_order_seq_cst) > 0)
-        return;
-    wake_one(pool);
+    atomic_thread_fence(memory_order_seq_cst); /* the publisher's fence of the Dekker pair */
+    weft_sleep_new_local_work(pool);
 }
 
 void weft_sleep_idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)

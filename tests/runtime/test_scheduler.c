@@ -256,6 +256,22 @@ Test(scope, try_wait)
     cr_assert_eq(weft_scope_try_wait(&s), -EINVAL, "already finished");
 }
 
+Test(scope, wait_timeout_leaves_the_scope_open)
+{
+    weft_latch gate = WEFT_LATCH_INIT(1);
+    weft_scope s;
+    cr_assert_eq(weft_scope_init(&s, NULL), 0);
+    cr_assert_eq(weft_scope_spawn(&s, wait_gate, &gate), 0);
+    uint64_t t0 = weft_time_now_ns();
+    cr_assert_eq(weft_scope_wait_timeout(&s, 20000000), -ETIMEDOUT);
+    cr_assert_geq(weft_time_now_ns() - t0, 20000000);
+    cr_assert_eq(weft_scope_wait_timeout(&s, 0), -ETIMEDOUT, "still open, still running");
+    cr_assert_eq(weft_scope_spawn(&s, fail_or_check, (void *)(uintptr_t)5), 0, "spawn after a timeout");
+    weft_latch_count_down(&gate, 1);
+    cr_assert_eq(weft_scope_wait(&s), 7);
+    cr_assert_eq(weft_scope_wait_timeout(&s, 0), -EINVAL, "finished");
+}
+
 Test(pool, idle_pool_uses_almost_no_cpu)
 {
     weft_pool *p = make_pool(4);

@@ -218,6 +218,10 @@ WEFT_API int weft_scope_spawn(weft_scope *s, weft_scope_fn fn, void *arg);
  * returned (the scope is then cancelled), 0 if none, -EINVAL (NULL, or not the
  * thread that called init). Call once. */
 WEFT_API int weft_scope_wait(weft_scope *s);
+/* Like wait, giving up after timeout_ns: on -ETIMEDOUT the scope stays open (its
+ * tasks keep running; spawn and wait again as before). Returns as wait, or
+ * -ETIMEDOUT. */
+WEFT_API int weft_scope_wait_timeout(weft_scope *s, uint64_t timeout_ns);
 /* The non-blocking twin of wait: if every task has finished, finish the scope as wait
  * would and return its status; otherwise -EAGAIN (the scope stays open). */
 WEFT_API int weft_scope_try_wait(weft_scope *s);
