@@ -8,28 +8,42 @@
  * inline or its latch was set. */
 #include "pool_internal.h"
 
+/* One of the two function forms a join runs: plain, or told whether it migrated. */
+typedef struct join_fn {
+    weft_fn plain;
+    weft_context_fn with_context;
+    void *ctx;
+} join_fn;
+
+static inline __attribute__((always_inline)) void join_fn_call(const join_fn *f, bool migrated)
+{
+    if (f->with_context)
+        f->with_context(f->ctx, migrated);
+    else
+        f->plain(f->ctx);
+}
+
 typedef struct stack_job {
     weft_job job;
-    weft_fn fn;
-    void *ctx;
+    join_fn fn;
     weft_job_latch done;
 } stack_job;
 
 static void stack_job_execute(weft_job *job, weft_worker *w)
 {
-    (void)w;
     stack_job *sj = (stack_job *)job;
-    sj->fn(sj->ctx);
+    /* Relaxed: the waiter was fixed before the job was published. Migrated = run by
+     * another worker than the one waiting for it. */
+    join_fn_call(&sj->fn, w != atomic_load_explicit(&sj->done.waiter, memory_order_relaxed));
     weft_latch_job_set(&sj->done); /* last touch of *sj */
 }
 
-static void stack_job_init(stack_job *sj, weft_fn fn, void *ctx, weft_worker *waiter, uint64_t isolation)
+static inline void stack_job_init(stack_job *sj, join_fn fn, weft_worker *waiter, uint64_t isolation)
 {
     sj->job.execute = stack_job_execute;
     sj->job.isolation = isolation;
     sj->job.next = NULL;
     sj->fn = fn;
-    sj->ctx = ctx;
     weft_latch_job_init(&sj->done, waiter);
 }
 
@@ -42,32 +56,34 @@ static void run_in_pool(weft_pool *pool, weft_fn fn, void *ctx)
         return;
     }
     stack_job sj;
-    stack_job_init(&sj, fn, ctx, w, 0);
+    stack_job_init(&sj, (join_fn){fn, NULL, ctx}, w, 0);
     weft_pool_inject(pool, &sj.job);
     weft_pool_wait_latch(&sj.done, WEFT_NO_DEADLINE);
 }
 
 typedef struct join_args {
-    weft_fn a, b;
-    void *actx, *bctx;
+    join_fn a, b;
 } join_args;
 
-static void join_on_worker(weft_worker *w, weft_fn a, void *actx, weft_fn b, void *bctx)
+/* always_inline: each public entry gets its own copy, with its function form folded
+ * (the plain weft_join pays nothing for weft_join_context's existence). */
+static inline __attribute__((always_inline)) void join_on_worker(weft_worker *w, const join_fn *a,
+                                                                 const join_fn *b, bool a_migrated)
 {
     stack_job sj;
-    stack_job_init(&sj, b, bctx, w, w->isolation);
+    stack_job_init(&sj, *b, w, w->isolation);
     if (weft_deque_push(&w->deque, &sj.job) != 0) {
         /* the deque could not grow: no parallelism, but no failure either */
-        a(actx);
-        b(bctx);
+        join_fn_call(a, a_migrated);
+        join_fn_call(b, a_migrated);
         return;
     }
     weft_sleep_new_local_work(w->pool);
-    a(actx);
+    join_fn_call(a, a_migrated);
     weft_job *top = weft_deque_pop(&w->deque);
     if (top == &sj.job) { /* not stolen: run b inline, no latch needed */
         weft_counter_inc(&w->stats.jobs_run);
-        b(bctx);
+        join_fn_call(b, a_migrated);
         return;
     }
     if (top) /* b was stolen; this is older work: leave it for the wait loop */
@@ -78,25 +94,38 @@ static void join_on_worker(weft_worker *w, weft_fn a, void *actx, weft_fn b, voi
 static void join_trampoline(void *p)
 {
     join_args *j = p;
-    join_on_worker(weft_worker_current(), j->a, j->actx, j->b, j->bctx);
+    /* we came here from outside the pool: both halves have migrated */
+    join_on_worker(weft_worker_current(), &j->a, &j->b, true);
 }
 
-int weft_join(weft_fn a, void *actx, weft_fn b, void *bctx)
+static inline __attribute__((always_inline)) int join_any(join_fn a, join_fn b)
 {
-    if (!a || !b)
-        return -EINVAL;
     weft_worker *w = weft_worker_current();
     if (w) {
-        join_on_worker(w, a, actx, b, bctx);
+        join_on_worker(w, &a, &b, false);
         return 0;
     }
     weft_pool *pool;
     int rc = weft_pool_global(&pool);
     if (rc != 0)
         return rc;
-    join_args j = {a, b, actx, bctx};
+    join_args j = {a, b};
     run_in_pool(pool, join_trampoline, &j);
     return 0;
+}
+
+int weft_join(weft_fn a, void *actx, weft_fn b, void *bctx)
+{
+    if (!a || !b)
+        return -EINVAL;
+    return join_any((join_fn){a, NULL, actx}, (join_fn){b, NULL, bctx});
+}
+
+int weft_join_context(weft_context_fn a, void *actx, weft_context_fn b, void *bctx)
+{
+    if (!a || !b)
+        return -EINVAL;
+    return join_any((join_fn){NULL, a, actx}, (join_fn){NULL, b, bctx});
 }
 
 int weft_pool_run(weft_pool *pool, weft_fn fn, void *arg)

@@ -117,6 +117,52 @@ Test(join, from_an_outside_thread_uses_the_global_pool)
     cr_assert_eq(f.r, fib_serial(20));
 }
 
+typedef struct ctx_half {
+    bool migrated;
+    int worker;
+    unsigned sleep_us;
+} ctx_half;
+
+static void record_half(void *p, bool migrated)
+{
+    ctx_half *h = p;
+    h->migrated = migrated;
+    h->worker = weft_current_worker_index();
+    if (h->sleep_us)
+        weft_thread_sleep(h->sleep_us * 1000ull);
+}
+
+typedef struct ctx_pair {
+    ctx_half a, b;
+} ctx_pair;
+
+static void join_context_pair(void *p)
+{
+    ctx_pair *c = p;
+    cr_assert_eq(weft_join_context(record_half, &c->a, record_half, &c->b), 0);
+}
+
+Test(join, context_tells_whether_a_half_migrated)
+{
+    cr_assert_eq(weft_join_context(NULL, NULL, record_half, NULL), -EINVAL);
+    for (unsigned n = 1; n <= 2; n++) {
+        weft_pool *p = make_pool(n);
+        for (int round = 0; round < 20; round++) {
+            ctx_pair c = {{false, -1, n == 2 ? 2000u : 0u}, {false, -1, 0}};
+            cr_assert_eq(weft_pool_run(p, join_context_pair, &c), 0);
+            cr_assert(!c.a.migrated, "a runs inline on the forking worker");
+            cr_assert_eq(c.b.migrated, c.b.worker != c.a.worker, "b migrated iff another worker ran it");
+            if (n == 1)
+                cr_assert(!c.b.migrated, "one worker: nobody can steal");
+        }
+        weft_pool_destroy(p);
+    }
+    /* from outside any pool, both halves run on workers: both migrated */
+    ctx_pair c = {{false, -1, 0}, {false, -1, 0}};
+    join_context_pair(&c);
+    cr_assert(c.a.migrated && c.b.migrated);
+}
+
 Test(scope, nqueens_matches_serial)
 {
     cr_assert_eq(nq_parallel(10), 724);

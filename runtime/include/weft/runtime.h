@@ -148,6 +148,16 @@ typedef void (*weft_fn)(void *ctx);
  * error starting the global pool (nothing ran then). */
 WEFT_API int weft_join(weft_fn a, void *actx, weft_fn b, void *bctx);
 
+/* A join half that is told whether it migrated: true when it runs on another thread
+ * than the one that called weft_join_context (it was stolen, or the join came from
+ * outside the pool). Adaptive splitters use it: a stolen half has thieves to feed,
+ * so it splits again (rayon's join_context). */
+typedef void (*weft_context_fn)(void *ctx, bool migrated);
+
+/* weft_join, with halves that learn whether they migrated. Same contract and errors
+ * as weft_join. */
+WEFT_API int weft_join_context(weft_context_fn a, void *actx, weft_context_fn b, void *bctx);
+
 /* Run fn(arg) on a worker of `pool` (NULL: the current or global pool) and wait for
  * it (rayon's install): parallel calls inside it use that pool. Returns 0, -EINVAL,
  * or an error starting the global pool. */
