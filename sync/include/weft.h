@@ -5,4 +5,5 @@
 #include <weft/common.h>
 #include <weft/sync.h>
 #include <weft/runtime.h>
+#include <weft/par.h>
 #endif

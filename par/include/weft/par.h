@@ -1,0 +1,101 @@
+/* weft/par.h: loop parallelism — par_for (1-D and 2-D), par_map, par_reduce (and a
+ * deterministic variant), par_sort — built on the runtime's join.
+ *
+ * Every call may be made from any thread: from a pool worker it nests (forks in
+ * place); from any other thread it runs on the global pool and blocks until done.
+ * Ranges are half-open [lo, hi). Bodies work on whole sub-ranges, so the per-index
+ * call cost vanishes; each index is visited exactly once.
+ *
+ * grain: the smallest sub-range worth a task. 0 = adaptive: weft splits only while
+ * there are idle workers to feed (rayon's adaptive splitter / TBB's auto partitioner)
+ * and runs short loops inline on the caller without waking anyone. Rule of thumb:
+ * a loop is worth parallelising when its whole run is above ~20 µs; give an explicit
+ * grain when one chunk of it should take ~5-50 µs and you know the per-index cost.
+ *
+ * Early exit: a body that returns non-zero stops the loop: chunks not yet started are
+ * skipped, the call returns that status once every running chunk has returned, and no
+ * body runs after the call returns. Use positive statuses to tell them from weft's
+ * own negative errors. */
+#ifndef WEFT_PAR_H
+#define WEFT_PAR_H
+
+#include <weft/common.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A loop body: process [begin, end). Return 0 to go on, non-zero to stop the loop. */
+typedef int (*weft_range_fn)(void *ctx, size_t begin, size_t end);
+
+/* Call body(ctx, b, e) on disjoint sub-ranges that cover [lo, hi) exactly once.
+ * Returns 0; the first non-zero status a body returned; -EINVAL (lo > hi, body NULL);
+ * or an error starting the global pool. lo == hi is a no-op. */
+WEFT_API int weft_par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *ctx);
+
+/* A 2-D body: process rows [r0, r1) x columns [c0, c1). */
+typedef int (*weft_range2d_fn)(void *ctx, size_t r0, size_t r1, size_t c0, size_t c1);
+
+/* Tiles of [0, rows) x [0, cols), split along the longer side (in grains), each cell
+ * covered exactly once (image and matrix loops). Grains 0 = adaptive. Returns as
+ * weft_par_for; -EINVAL if body is NULL. */
+WEFT_API int weft_par_for_2d(size_t rows, size_t cols, size_t row_grain, size_t col_grain,
+                             weft_range2d_fn body, void *ctx);
+
+/* An element function: read one in_size element at `in`, write one out_size element
+ * at `out`. */
+typedef void (*weft_map_fn)(void *ctx, const void *in, void *out);
+
+/* out[i] = fn(in[i]) for i < n (elements of in_size and out_size bytes; the arrays
+ * must not overlap unless in == out and in_size == out_size). Returns 0; -EINVAL
+ * (in/out/fn NULL with n > 0, a size 0, n * size overflowing); an error starting the
+ * global pool. n == 0 is a no-op. */
+WEFT_API int weft_par_map(const void *in, void *out, size_t n, size_t in_size, size_t out_size,
+                          weft_map_fn fn, void *ctx);
+
+/* Fold [begin, end) into acc (which starts as a copy of the identity). Return 0 to
+ * go on, non-zero to stop (as a body). */
+typedef int (*weft_fold_fn)(void *ctx, size_t begin, size_t end, void *acc);
+/* acc = acc (+) other, where (+) is associative and identity is its neutral element.
+ * `acc` holds the left part's value, `other` the right part's. */
+typedef void (*weft_combine_fn)(void *ctx, void *acc, const void *other);
+
+/* Fold sub-ranges of [lo, hi) into accumulators of result_size bytes and combine them
+ * in a tree; *result gets the total (the identity for an empty range). combine need
+ * only be associative: left and right are never swapped, but how the range is cut
+ * depends on scheduling, so a floating-point result may differ run to run.
+ * Returns 0; a fold's non-zero status (result then undefined); -EINVAL (lo > hi,
+ * NULL identity/fold/combine/result, result_size 0); -ENOMEM; an error starting the
+ * global pool. */
+WEFT_API int weft_par_reduce(size_t lo, size_t hi, size_t grain, const void *identity, weft_fold_fn fold,
+                             weft_combine_fn combine, void *ctx, void *result, size_t result_size);
+
+/* Like weft_par_reduce, but the cut of the range and the combine tree depend only on
+ * (lo, hi, grain) — never on scheduling or the number of threads — so a
+ * floating-point sum is bit-identical on 1, 2 or 64 threads and run to run (TBB's
+ * parallel_deterministic_reduce). grain 0 picks a grain from the range length alone. */
+WEFT_API int weft_par_reduce_deterministic(size_t lo, size_t hi, size_t grain, const void *identity,
+                                           weft_fold_fn fold, weft_combine_fn combine, void *ctx,
+                                           void *result, size_t result_size);
+
+/* qsort's comparator. */
+typedef int (*weft_cmp_fn)(const void *a, const void *b);
+
+/* Sort n elements of `size` bytes in place, like qsort (unstable). Returns 0;
+ * -EINVAL (base NULL with n > 0, size 0, cmp NULL, n * size overflowing); -ENOMEM;
+ * an error starting the global pool. */
+WEFT_API int weft_par_sort(void *base, size_t n, size_t size, weft_cmp_fn cmp);
+/* The same, stable (equal elements keep their order). Uses n * size bytes of scratch
+ * memory: -ENOMEM if it cannot be had (the input is then untouched). */
+WEFT_API int weft_par_sort_stable(void *base, size_t n, size_t size, weft_cmp_fn cmp);
+/* Typed fast paths: ascending order of unsigned keys. Returns 0, -EINVAL (NULL with
+ * n > 0), -ENOMEM, or an error starting the global pool. */
+WEFT_API int weft_par_sort_u64(uint64_t *keys, size_t n);
+WEFT_API int weft_par_sort_u32(uint32_t *keys, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WEFT_PAR_H */
