@@ -512,17 +512,21 @@ static void print_stats(weft_pool *pool)
     }
 }
 
-int weft_pool_destroy(weft_pool *pool)
+int weft_pool_destroy_timeout(weft_pool *pool, uint64_t timeout_ns)
 {
     if (!pool || pool == atomic_load_explicit(&global_pool, memory_order_relaxed))
         return -EINVAL;
     if (weft_current_worker_ && weft_current_worker_->pool == pool)
         return -EDEADLK;
-    /* seq_cst: the Dekker pair with weft_pool_pending_done. */
+    uint64_t deadline = weft_deadline_after(timeout_ns);
+    /* seq_cst: the Dekker pair with weft_pool_pending_done. `destroying` only asks
+     * finishing jobs to wake us, so it may stay set after a timeout. */
     atomic_store_explicit(&pool->destroying, 1, memory_order_seq_cst);
     uint32_t p;
     while ((p = atomic_load_explicit(&pool->pending, memory_order_seq_cst)) != 0)
-        weft_futex_wait(&pool->pending, p, WEFT_NO_DEADLINE);
+        if (weft_futex_wait(&pool->pending, p, deadline) == -ETIMEDOUT &&
+            atomic_load_explicit(&pool->pending, memory_order_seq_cst) != 0)
+            return -ETIMEDOUT;
     stop_workers(pool, pool->num_threads);
     if (pool->print_stats)
         print_stats(pool);
@@ -530,4 +534,9 @@ int weft_pool_destroy(weft_pool *pool)
     weft_topology_free(&pool->topo);
     free(pool);
     return 0;
+}
+
+int weft_pool_destroy(weft_pool *pool)
+{
+    return weft_pool_destroy_timeout(pool, WEFT_NO_DEADLINE);
 }

@@ -236,6 +236,23 @@ Test(spawn, detached_tasks_all_run_before_destroy_returns)
     }
 }
 
+Test(spawn, destroy_timeout_leaves_a_busy_pool_usable)
+{
+    weft_pool *p = make_pool(2);
+    weft_latch gate = WEFT_LATCH_INIT(1);
+    cr_assert_eq(weft_spawn(p, wait_for_latch, &gate, NULL), 0);
+    uint64_t t0 = weft_time_now_ns();
+    cr_assert_eq(weft_pool_destroy_timeout(p, 20000000), -ETIMEDOUT);
+    cr_assert_geq(weft_time_now_ns() - t0, 20000000);
+    weft_task *t; /* still usable */
+    cr_assert_eq(weft_spawn(p, times_two, (void *)21, &t), 0);
+    void *r;
+    cr_assert_eq(weft_task_join(t, &r), 0);
+    cr_assert_eq((uintptr_t)r, 42);
+    weft_latch_count_down(&gate, 1);
+    cr_assert_eq(weft_pool_destroy_timeout(p, WEFT_NO_DEADLINE), 0);
+}
+
 static int fail_or_check(weft_scope *s, void *p)
 {
     (void)s;

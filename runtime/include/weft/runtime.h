@@ -113,6 +113,9 @@ WEFT_API int weft_pool_create(const weft_pool_config *cfg, weft_pool **out);
  * or while other threads still call into it. Prints per-worker counters on stderr
  * when WEFT_STATS=1. Returns 0, -EINVAL (NULL or the global pool), -EDEADLK. */
 WEFT_API int weft_pool_destroy(weft_pool *pool);
+/* Like destroy, giving up after timeout_ns if queued work has not finished by then:
+ * on -ETIMEDOUT the pool is untouched and still usable (destroy it again later). */
+WEFT_API int weft_pool_destroy_timeout(weft_pool *pool, uint64_t timeout_ns);
 /* The global pool, started on first call. Returns 0 or the error of
  * weft_pool_create (then a later call tries again). It lives until the process ends. */
 WEFT_API int weft_pool_global(weft_pool **out);
