@@ -6,4 +6,5 @@
 #include <weft/sync.h>
 #include <weft/runtime.h>
 #include <weft/par.h>
+#include <weft/chan.h>
 #endif

@@ -1,0 +1,134 @@
+/* weft/chan.h: channels — unbounded, bounded and rendezvous, multi-producer and
+ * multi-consumer, with select. Messages are `elem_size` bytes, copied in on send and
+ * out on receive; each message is received by exactly one receiver, and messages
+ * from one sender arrive in the order it sent them.
+ *
+ * A channel is reached through handles: senders (weft_sender) and receivers
+ * (weft_receiver), each heap-allocated, cloned and closed independently (Rust's
+ * Sender/Receiver, crossbeam's MPMC channels). The channel is freed when its last
+ * handle is closed; messages still inside are then passed to the drop callback (if
+ * any), so nothing leaks. One handle may be used by one thread at a time for each
+ * call; different handles of one channel may be used from any threads at once.
+ *
+ * Disconnection: once every receiver is closed, sends fail with -EPIPE and the
+ * message stays with the caller (it was not consumed). Once every sender is closed,
+ * receivers still get every message left, then -EPIPE.
+ *
+ * Errors: 0, -EINVAL (bad arguments, NULL handle), -EAGAIN (try_: would block),
+ * -ETIMEDOUT (timed: deadline passed), -EPIPE (disconnected), -ENOMEM. Using a handle
+ * after closing it is undefined behaviour (debug builds of libweft catch it when they
+ * can, with -EINVAL). */
+#ifndef WEFT_CHAN_H
+#define WEFT_CHAN_H
+
+#include <weft/common.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct weft_sender weft_sender;
+typedef struct weft_receiver weft_receiver;
+
+/* capacity for a channel without a bound (Rust's mpsc::channel): send never blocks. */
+#define WEFT_UNBOUNDED SIZE_MAX
+
+/* Called once for each message still in the channel when it is freed. */
+typedef void (*weft_drop_fn)(void *ctx, void *msg);
+
+typedef struct weft_chan_options {
+    weft_drop_fn drop; /* NULL: undelivered messages are simply discarded */
+    void *drop_ctx;
+} weft_chan_options;
+#define WEFT_CHAN_OPTIONS_INIT {NULL, NULL}
+
+/* Open a channel of elem_size-byte messages. capacity: WEFT_UNBOUNDED (a linked list
+ * of blocks, freed as they drain), N > 0 (a ring of N slots: send blocks while full),
+ * or 0 (rendezvous: a send completes only when a receiver takes the message). opts
+ * NULL means no drop callback. Returns 0; -EINVAL (elem_size 0, tx or rx NULL,
+ * capacity * elem_size overflowing); -ENOMEM. On error *tx and *rx are untouched. */
+WEFT_API int weft_chan_open(size_t elem_size, size_t capacity, const weft_chan_options *opts,
+                            weft_sender **tx, weft_receiver **rx);
+
+/* Another sender / receiver of the same channel. Returns 0, -EINVAL, -ENOMEM. */
+WEFT_API int weft_sender_clone(weft_sender *tx, weft_sender **out);
+WEFT_API int weft_receiver_clone(weft_receiver *rx, weft_receiver **out);
+/* Close and free the handle. Closing the last sender disconnects the receivers
+ * (after they drain); closing the last receiver disconnects the senders. Blocked
+ * calls on other handles return -EPIPE as that applies. Returns 0 or -EINVAL. */
+WEFT_API int weft_sender_close(weft_sender *tx);
+WEFT_API int weft_receiver_close(weft_receiver *rx);
+
+/* Send a copy of *msg. send blocks while the channel is full (bounded) or until a
+ * receiver takes it (rendezvous); try_send never blocks (-EAGAIN when it would);
+ * send_timeout gives up after timeout_ns (-ETIMEDOUT). -EPIPE: no receiver is left;
+ * the message was not sent. Thread-safe across handles. */
+WEFT_API int weft_chan_send(weft_sender *tx, const void *msg);
+WEFT_API int weft_chan_try_send(weft_sender *tx, const void *msg);
+WEFT_API int weft_chan_send_timeout(weft_sender *tx, const void *msg, uint64_t timeout_ns);
+
+/* Receive one message into *out (elem_size bytes). recv blocks while the channel is
+ * empty; try_recv never blocks (-EAGAIN when empty); recv_timeout gives up after
+ * timeout_ns (-ETIMEDOUT). -EPIPE: empty and no sender is left. */
+WEFT_API int weft_chan_recv(weft_receiver *rx, void *out);
+WEFT_API int weft_chan_try_recv(weft_receiver *rx, void *out);
+WEFT_API int weft_chan_recv_timeout(weft_receiver *rx, void *out, uint64_t timeout_ns);
+
+/* `for received in rx`: runs the body once per message until the channel is drained
+ * and every sender is gone. `var` must be an lvalue of the message type.
+ *     int v; WEFT_CHAN_FOREACH(rx, v) { printf("%d\n", v); } */
+#define WEFT_CHAN_FOREACH(rx, var) while (weft_chan_recv((rx), &(var)) == 0)
+
+/* Advisory snapshots (they may be stale by the time they return); any handle of the
+ * channel. len: messages inside; capacity: as opened (WEFT_UNBOUNDED, N or 0). */
+WEFT_API size_t weft_sender_len(const weft_sender *tx);
+WEFT_API size_t weft_receiver_len(const weft_receiver *rx);
+WEFT_API size_t weft_sender_capacity(const weft_sender *tx);
+WEFT_API size_t weft_receiver_capacity(const weft_receiver *rx);
+/* True once the other side is entirely closed: for a sender, no receiver is left;
+ * for a receiver, no sender is left (messages may remain to drain). */
+WEFT_API bool weft_sender_is_disconnected(const weft_sender *tx);
+WEFT_API bool weft_receiver_is_disconnected(const weft_receiver *rx);
+/* Open sender / receiver handles of the channel (snapshot). */
+WEFT_API size_t weft_sender_count(const weft_sender *tx);
+WEFT_API size_t weft_receiver_count(const weft_receiver *rx);
+
+/* ------------------------------------------------------------------------------
+ * select: wait on several operations over different channels; exactly one completes. */
+
+typedef enum weft_select_kind {
+    WEFT_SELECT_SEND = 1, /* send *buf on .tx */
+    WEFT_SELECT_RECV = 2, /* receive into *buf from .rx */
+} weft_select_kind;
+
+typedef struct weft_select_op {
+    weft_select_kind kind;
+    weft_sender *tx;   /* for WEFT_SELECT_SEND */
+    weft_receiver *rx; /* for WEFT_SELECT_RECV */
+    void *buf;         /* the message to send / where to receive */
+    int result;        /* out: 0, or -EPIPE if this operation found its channel
+                          disconnected (a disconnected operation is "ready") */
+} weft_select_op;
+
+/* Block until one of ops[0..n) can complete, complete exactly that one, and return
+ * its index (>= 0); its .result says whether it succeeded (0) or found its channel
+ * disconnected (-EPIPE). When several are ready the choice is uniformly random, so no
+ * channel starves. Returns -EINVAL (ops NULL, n 0, a malformed op). */
+WEFT_API int weft_select(weft_select_op *ops, size_t n);
+/* Non-blocking: as select, or -EAGAIN if none is ready now. */
+WEFT_API int weft_select_try(weft_select_op *ops, size_t n);
+/* As select, giving up after timeout_ns with -ETIMEDOUT. */
+WEFT_API int weft_select_timeout(weft_select_op *ops, size_t n, uint64_t timeout_ns);
+/* Biased select: when several are ready, the first in ops order wins (priority
+ * channels). Blocking, try and timed forms as above. */
+WEFT_API int weft_select_biased(weft_select_op *ops, size_t n);
+WEFT_API int weft_select_biased_try(weft_select_op *ops, size_t n);
+WEFT_API int weft_select_biased_timeout(weft_select_op *ops, size_t n, uint64_t timeout_ns);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WEFT_CHAN_H */
