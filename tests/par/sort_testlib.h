@@ -143,8 +143,13 @@ static inline const char *sortt_check(const void *a, size_t n, sortt_layout l, s
         if (sortt_get_key(b + (i - 1) * l.size, l.key_width) >
             sortt_get_key(b + i * l.size, l.key_width))
             return "keys out of order";
-    if (!sortt_has_index(l))
-        return n == 0 || memcmp(a, ref, n * l.size) == 0 ? NULL : "differs from qsort";
+    if (!sortt_has_index(l)) {
+        if (n == 0)
+            return NULL;
+        if (!ref)
+            return "no reference to compare with";
+        return memcmp(a, ref, n * l.size) == 0 ? NULL : "differs from qsort";
+    }
     unsigned char *seen = calloc(n ? n : 1, 1);
     if (!seen)
         return "out of memory in the checker";
