@@ -1,6 +1,7 @@
 /* bench_sort.c: the sort benchmark, `sort` of random uint64 keys: libc qsort (serial),
  * weft_par_sort, and an OpenMP task-parallel quicksort, all with the same qsort-style
- * comparator; and, as its own param, the typed path weft_par_sort_u64 beside qsort.
+ * comparator (param "cmp"); and the typed path weft_par_sort_u64 beside qsort (param
+ * "u64_typed"; its serial row is the same qsort with a comparator).
  *
  * Fairness invariants:
  *  - every comparator row sorts the same keys with the same out-of-line comparator
@@ -203,23 +204,23 @@ static bench_result sort_omp_run(const bench_args *a)
 }
 
 #define SORT_THREADS {.min = 1}
-#define SORT_N 10000000u
-#define SORT_QUICK_N 100000u
+#define SORT_ONE_THREAD {.min = 1, .max = 1, .defaults = {1}}
+/* One table per problem size (--quick sorts 10^5 keys, under its own params). */
+#define SORT_ROWS(N, CMP, TYPED)                                                            \
+    {"sort", CMP, "serial", SORT_ONE_THREAD, "keys/s", sort_serial_run, N, N, true, NULL},  \
+    {"sort", CMP, "weft", SORT_THREADS, "keys/s", sort_weft_run, N, N, true, NULL},         \
+    {"sort", CMP, "openmp", SORT_THREADS, "keys/s", sort_omp_run, N, N, true, NULL},        \
+    {"sort", TYPED, "serial", SORT_ONE_THREAD, "keys/s", sort_serial_run, N, N, true, NULL},\
+    {"sort", TYPED, "weft", SORT_THREADS, "keys/s", sort_typed_run, N, N, true, NULL}
 
-static const bench_def sort_benches[] = {
-    {"sort", "u64_cmp", "serial", {.min = 1, .max = 1, .defaults = {1}}, "keys/s",
-     sort_serial_run, SORT_N, SORT_QUICK_N, true, NULL},
-    {"sort", "u64_cmp", "weft", SORT_THREADS, "keys/s", sort_weft_run, SORT_N, SORT_QUICK_N, true,
-     NULL},
-    {"sort", "u64_cmp", "openmp", SORT_THREADS, "keys/s", sort_omp_run, SORT_N, SORT_QUICK_N,
-     true, NULL},
-    {"sort", "u64_typed", "serial", {.min = 1, .max = 1, .defaults = {1}}, "keys/s",
-     sort_serial_run, SORT_N, SORT_QUICK_N, true, NULL},
-    {"sort", "u64_typed", "weft", SORT_THREADS, "keys/s", sort_typed_run, SORT_N, SORT_QUICK_N,
-     true, NULL},
-};
+static const bench_def sort_benches[] = {SORT_ROWS(10000000, "cmp n=1e7", "u64_typed n=1e7")};
+static const bench_def sort_benches_quick[] = {SORT_ROWS(100000, "cmp n=1e5", "u64_typed n=1e5")};
 
 void bench_register_sort(bench_registry *r)
 {
-    bench_registry_add(r, sort_benches, sizeof sort_benches / sizeof sort_benches[0]);
+    if (bench_registry_quick(r))
+        bench_registry_add(r, sort_benches_quick,
+                           sizeof sort_benches_quick / sizeof sort_benches_quick[0]);
+    else
+        bench_registry_add(r, sort_benches, sizeof sort_benches / sizeof sort_benches[0]);
 }
