@@ -1,0 +1,56 @@
+/* sort_internal.h: what the sort files (sort.c: unstable comparator sort,
+ * sort_stable.c: stable merge sort, sort_typed.c: unsigned-key radix sorts) share:
+ * entering the pool once, element swaps of any size, argument checks.
+ *
+ * Invariant: a sort's parallel body runs on a pool worker, so every weft_join inside
+ * it forks in place; from a non-worker thread the body is handed to the current or
+ * global pool with one weft_pool_run (never one injection per join). */
+#ifndef WEFT_PAR_SORT_INTERNAL_H
+#define WEFT_PAR_SORT_INTERNAL_H
+
+#include <weft/par.h>
+#include <weft/runtime.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Run fn(arg) on a worker: inline when the caller is one, else through the pool.
+ * Returns 0 or the error of weft_pool_run (then fn did not run). */
+static inline int weft_sort_on_pool(weft_fn fn, void *arg)
+{
+    if (weft_current_worker_index() >= 0) {
+        fn(arg);
+        return 0;
+    }
+    return weft_pool_run(NULL, fn, arg);
+}
+
+/* Swap two non-overlapping elements of `size` bytes, 8 bytes at a time through
+ * registers (any alignment; no VLA, no allocation). */
+static inline void weft_sort_swap(char *a, char *b, size_t size)
+{
+    for (; size >= 8; size -= 8, a += 8, b += 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        memcpy(a, &y, 8);
+        memcpy(b, &x, 8);
+    }
+    for (; size > 0; size--, a++, b++) {
+        char t = *a;
+        *a = *b;
+        *b = t;
+    }
+}
+
+/* The common argument rules of the comparator sorts: -EINVAL (base NULL with n > 0,
+ * size 0, cmp NULL, n * size overflowing), else 0. */
+static inline int weft_sort_check_args(const void *base, size_t n, size_t size, weft_cmp_fn cmp)
+{
+    if ((!base && n > 0) || size == 0 || !cmp || n > SIZE_MAX / size)
+        return -EINVAL;
+    return 0;
+}
+
+#endif /* WEFT_PAR_SORT_INTERNAL_H */
