@@ -8,10 +8,16 @@
  * fixed grain (explicit, or derived from the length alone) and no probe, so its tree
  * — and hence a floating-point result — depends only on (lo, hi, grain). Accumulators
  * of up to ACC_INLINE bytes live in the node's stack frame; larger ones are malloc'd
- * and freed by the node that made them (-ENOMEM stops the loop, nothing leaks). */
+ * and freed by the node that made them (-ENOMEM stops the loop, nothing leaks).
+ * The deterministic variant keeps small reduces off the pool without changing the
+ * tree: it folds the tree's leftmost leaf first on the caller (that leaf folds into
+ * the result in every evaluation order), times it, and if the whole tree looks short
+ * evaluates the same tree serially (left, then right, then combine) on the caller;
+ * either way the leftmost leaf is marked done and not folded twice. */
 #include "splitter_internal.h"
 
 #include <weft/par.h>
+#include <weft/sync.h>
 
 #include <stdalign.h>
 #include <stdlib.h>
@@ -22,6 +28,8 @@
 /* Deterministic grain 0: leaves of at most ceil(len / DET_LEAVES_HALF) indices, so
  * (halving cuts, leaves longer than half the grain) at most ~2 * DET_LEAVES_HALF. */
 #define DET_LEAVES_HALF 2048u
+/* Deterministic: evaluate the tree on the caller when its estimate is below this. */
+#define DET_INLINE_NS 20000.0
 
 typedef struct red_shared {
     const void *identity;
@@ -29,6 +37,7 @@ typedef struct red_shared {
     weft_combine_fn combine;
     void *ctx;
     size_t size;
+    bool serial; /* evaluate the tree on the calling thread: no joins */
     _Atomic int status;
 } red_shared;
 
@@ -37,6 +46,7 @@ typedef struct red_job {
     weft_splitter sp;
     size_t lo, hi;
     void *acc;
+    bool first_done; /* on the leftmost path, whose leaf was folded already */
 } red_job;
 
 static void red_node(void *arg, bool migrated)
@@ -55,9 +65,15 @@ static void red_node(void *arg, bool migrated)
         }
         memcpy(right_acc, sh->identity, sh->size);
         size_t mid = j->lo + (j->hi - j->lo) / 2;
-        red_job left = {sh, sp, j->lo, mid, j->acc};
-        red_job right = {sh, sp, mid, j->hi, right_acc};
-        int rc = weft_join_context(red_node, &left, red_node, &right);
+        red_job left = {sh, sp, j->lo, mid, j->acc, j->first_done};
+        red_job right = {sh, sp, mid, j->hi, right_acc, false};
+        int rc = 0;
+        if (sh->serial) {
+            red_node(&left, false);
+            red_node(&right, false);
+        } else {
+            rc = weft_join_context(red_node, &left, red_node, &right);
+        }
         if (rc != 0)
             weft_par_fail(&sh->status, rc);
         else if (!weft_par_stopped(&sh->status))
@@ -66,6 +82,8 @@ static void red_node(void *arg, bool migrated)
             free(right_acc);
         return;
     }
+    if (j->first_done)
+        return;
     int rc = sh->fold(sh->ctx, j->lo, j->hi, j->acc);
     if (rc != 0)
         weft_par_fail(&sh->status, rc);
@@ -75,13 +93,16 @@ typedef struct red_root {
     red_shared *sh;
     size_t lo, hi, grain;
     void *acc;
+    bool first_done;
 } red_root;
 
 static void red_root_run(void *arg)
 {
     const red_root *r = arg;
-    red_job j = {r->sh, {0, 0, 0}, r->lo, r->hi, r->acc};
-    weft_splitter_init(&j.sp, r->grain, weft_par_threads());
+    red_job j = {r->sh, {0, 0, 0}, r->lo, r->hi, r->acc, r->first_done};
+    weft_splitter_init(&j.sp, r->grain, r->sh->serial ? 1 : weft_par_threads());
+    if (j.sp.threads == 1)
+        r->sh->serial = true; /* one worker: the same tree without joins */
     if (r->grain == 0 && j.sp.threads == 1) {
         int rc = r->sh->fold(r->sh->ctx, r->lo, r->hi, r->acc);
         if (rc != 0)
@@ -112,20 +133,38 @@ static int reduce(size_t lo, size_t hi, size_t grain, bool deterministic, const 
     memmove(result, identity, result_size);
     if (lo == hi)
         return 0;
-    red_shared sh = {identity, fold, combine, ctx, result_size, 0};
-    if (deterministic && grain == 0) {
+    red_shared sh = {identity, fold, combine, ctx, result_size, false, 0};
+    red_root root = {&sh, lo, hi, grain, result, false};
+    if (deterministic) {
         size_t n = hi - lo;
-        grain = n / DET_LEAVES_HALF + (n % DET_LEAVES_HALF != 0);
-    }
-    if (grain != 0 && hi - lo <= grain)
+        if (grain == 0)
+            grain = n / DET_LEAVES_HALF + (n % DET_LEAVES_HALF != 0);
+        root.grain = grain;
+        /* The leftmost leaf: the splitter cuts while len > grain, left half len / 2. */
+        size_t first = n;
+        while (first > grain)
+            first /= 2;
+        uint64_t t0 = weft_time_now_ns();
+        int rc = fold(ctx, lo, lo + first, result);
+        uint64_t t = weft_time_now_ns() - t0;
+        if (rc != 0 || first == n)
+            return rc;
+        root.first_done = true;
+        if ((double)t / (double)first * (double)n < DET_INLINE_NS) {
+            sh.serial = true;
+            red_root_run(&root);
+            return atomic_load_explicit(&sh.status, memory_order_relaxed); /* same thread */
+        }
+    } else if (grain != 0 && hi - lo <= grain) {
         return fold(ctx, lo, hi, result);
+    }
     if (grain == 0) {
         red_probe p = {&sh, result};
         int rc = weft_par_probe(&lo, hi, red_probe_leaf, &p);
         if (rc != 0 || lo == hi)
             return rc;
     }
-    red_root root = {&sh, lo, hi, grain, result};
+    root.lo = lo;
     int rc = weft_par_enter(red_root_run, &root);
     if (rc != 0)
         return rc;

@@ -605,3 +605,54 @@ Test(loops, reduce_errors)
                                                &out, 8), 0);
     cr_assert_eq(out, 0);
 }
+
+/* The deterministic reduce evaluates a short tree on the caller and a long one on the
+ * pool: the same tree, so the same bits. A spin (which does not change the sum) makes
+ * the same range long. */
+static int fold_harmonic_spin(void *ctx, size_t b, size_t e, void *acc)
+{
+    unsigned spin = *(const unsigned *)ctx;
+    double s = *(double *)acc;
+    for (size_t i = b; i < e; i++) {
+        s += 1.0 / (double)(i + 1);
+        loops_spin(spin);
+    }
+    *(double *)acc = s;
+    return 0;
+}
+
+typedef struct det_path {
+    unsigned spin;
+    size_t n, grain;
+    double result;
+    int rc;
+} det_path;
+
+static void det_path_call(void *arg)
+{
+    det_path *d = arg;
+    const double zero = 0.0;
+    d->rc = weft_par_reduce_deterministic(0, d->n, d->grain, &zero, fold_harmonic_spin,
+                                          combine_sum_f64, &d->spin, &d->result, sizeof d->result);
+}
+
+Test(loops, reduce_deterministic_inline_equals_parallel)
+{
+    const size_t ns[] = {2, 3, 1000, 4097};
+    const size_t grains[] = {0, 1, 10};
+    for (size_t k = 0; k < 4; k++) {
+        for (size_t g = 0; g < 3; g++) {
+            det_path quick = {0, ns[k], grains[g], -1.0, -1};
+            det_path_call(&quick); /* main thread, short: inline */
+            cr_assert_eq(quick.rc, 0);
+            for (size_t t = 0; t < N_COUNTS; t++) {
+                det_path slow = {2000, ns[k], grains[g], -2.0, -1};
+                loops_run_on(loop_thread_counts[t], det_path_call, &slow);
+                cr_assert_eq(slow.rc, 0);
+                cr_assert(memcmp(&quick.result, &slow.result, sizeof quick.result) == 0,
+                          "n %zu grain %zu threads %d: %.17g != %.17g", ns[k], grains[g],
+                          loop_thread_counts[t], slow.result, quick.result);
+            }
+        }
+    }
+}
