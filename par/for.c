@@ -92,7 +92,10 @@ int weft_par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *c
 
 /* ------------------------------------------------------------------------------
  * 2-D: tiles of [0, rows) x [0, cols). A dimension is cut in halves; the one cut is
- * the longer in units of its grain (rows on a tie, which keeps row-major tiles wide). */
+ * the longer in units of its grain (rows on a tie, which keeps row-major tiles wide).
+ * Both grains given: cut while a side is longer than its grain. A grain of 0 makes
+ * the loop adaptive (the splitter decides how deep to cut, as in 1-D), with that
+ * side's unit the ADAPTIVE_*_UNIT below and a side cut only if it has two units. */
 
 /* Units of an adaptive (grain 0) dimension: single rows, and columns in runs of this
  * many cells (a tile narrower than a few cache lines is not worth a task). */
