@@ -39,6 +39,7 @@
 static void (*const registrations[])(bench_registry *r) = {
     bench_register_sync,
     bench_register_runtime,
+    bench_register_par,
     bench_register_sort,
 };
 

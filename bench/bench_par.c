@@ -1,0 +1,557 @@
+/* bench_par.c: the loop benchmarks of par/, weft beside serial C and OpenMP (gcc's
+ * libgomp) in the same run: triad, reduce, reduce_det, mandel, small_loop.
+ *
+ * Fairness invariants:
+ *  - The same kernel (one static function per workload) runs in every impl; only the
+ *    way the range is cut differs: weft's adaptive splitter (grain 0, what a user
+ *    writes first) versus OpenMP's schedule(static) — and for mandel also
+ *    schedule(dynamic, 1), its best case for irregular rows.
+ *  - Parallel rows time only the work: the weft pool (or the OpenMP team) is made and
+ *    warmed before the clock starts; the timed part of weft is one weft_pool_run per
+ *    run, of OpenMP one `parallel` region. Allocation and initialisation are untimed.
+ *  - Every result is checked: triad element by element, the sqrt sums against their
+ *    asymptotic expansion (rel. 1e-9), mandel's total iteration count against the
+ *    serial kernel's known value, small_loop's array contents.
+ *
+ * reduce_det puts the deterministic weft reduce in the "weft" row and the plain weft
+ * reduce beside it as impl "wf-plain", so weft/peer there is det / plain. */
+#include "bench.h"
+
+#include <weft/par.h>
+#include <weft/runtime.h>
+#include <weft/sync.h>
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------------
+ * Helpers */
+
+static double now_s(void)
+{
+    return (double)weft_time_now_ns() * 1e-9;
+}
+
+static weft_pool *make_pool(int threads)
+{
+    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
+    cfg.num_threads = (unsigned)threads;
+    cfg.name_prefix = "bench";
+    weft_pool *pool = NULL;
+    if (weft_pool_create(&cfg, &pool) != 0)
+        return NULL;
+    return pool;
+}
+
+static void nop_fn(void *ctx)
+{
+    (void)ctx;
+}
+
+/* Start the OpenMP team before the clock. */
+static void omp_warm(int threads)
+{
+    omp_set_num_threads(threads);
+#pragma omp parallel
+    {
+    }
+}
+
+/* Run root(arg) once on a fresh warmed pool of `threads`; seconds of the run alone. */
+static bool weft_timed(int threads, weft_fn root, void *arg, double *seconds)
+{
+    weft_pool *pool = make_pool(threads);
+    if (!pool)
+        return false;
+    bool ok = weft_pool_run(pool, nop_fn, NULL) == 0;
+    double t0 = now_s();
+    ok = weft_pool_run(pool, root, arg) == 0 && ok;
+    *seconds = now_s() - t0;
+    return weft_pool_destroy(pool) == 0 && ok;
+}
+
+/* ------------------------------------------------------------------------------
+ * triad: a[i] = b[i] + s * c[i] over n doubles, `passes` times (STREAM's triad:
+ * 24 bytes moved per element). */
+
+typedef struct triad_param {
+    size_t n;
+    unsigned passes;
+} triad_param;
+
+typedef struct triad {
+    double *a, *b, *c;
+    double s;
+    size_t n;
+    unsigned passes;
+    int rc;
+} triad;
+
+static inline void triad_kernel(triad *t, size_t b, size_t e)
+{
+    double *restrict a = t->a;
+    const double *restrict bb = t->b, *restrict c = t->c;
+    double s = t->s;
+    for (size_t i = b; i < e; i++)
+        a[i] = bb[i] + s * c[i];
+}
+
+static bool triad_setup(triad *t, const triad_param *p)
+{
+    t->n = p->n;
+    t->passes = p->passes;
+    t->s = 3.0;
+    t->rc = 0;
+    t->a = malloc(p->n * sizeof(double));
+    t->b = malloc(p->n * sizeof(double));
+    t->c = malloc(p->n * sizeof(double));
+    if (!t->a || !t->b || !t->c)
+        return false;
+    /* Not 0.0: gcc turns malloc + zeroing into calloc, which would leave the pages
+     * of `a` untouched and make the first timed pass pay their page faults. */
+    for (size_t i = 0; i < p->n; i++) {
+        t->a[i] = -1.0;
+        t->b[i] = (double)(i % 1000);
+        t->c[i] = (double)(i % 7);
+    }
+    return true;
+}
+
+static bool triad_finish(triad *t, bench_result *res)
+{
+    bool ok = t->a && t->b && t->c && t->rc == 0;
+    for (size_t i = 0; ok && i < t->n; i++)
+        ok = t->a[i] == (double)(i % 1000) + 3.0 * (double)(i % 7);
+    free(t->a);
+    free(t->b);
+    free(t->c);
+    res->ops = (uint64_t)t->n * t->passes * 24;
+    return ok;
+}
+
+static bench_result triad_serial_run(const bench_args *a)
+{
+    bench_result res = {0};
+    triad t;
+    bool ok = triad_setup(&t, a->arg);
+    if (ok) {
+        double t0 = now_s();
+        for (unsigned p = 0; p < t.passes; p++)
+            triad_kernel(&t, 0, t.n);
+        res.seconds = now_s() - t0;
+    }
+    res.ok = triad_finish(&t, &res) && ok;
+    return res;
+}
+
+static int triad_body(void *ctx, size_t b, size_t e)
+{
+    triad_kernel(ctx, b, e);
+    return 0;
+}
+
+static void triad_weft_root(void *arg)
+{
+    triad *t = arg;
+    for (unsigned p = 0; p < t->passes; p++) {
+        int rc = weft_par_for(0, t->n, 0, triad_body, t);
+        if (rc != 0)
+            t->rc = rc;
+    }
+}
+
+static bench_result triad_weft_run(const bench_args *a)
+{
+    bench_result res = {0};
+    triad t;
+    bool ok = triad_setup(&t, a->arg) && weft_timed(a->threads, triad_weft_root, &t, &res.seconds);
+    res.ok = triad_finish(&t, &res) && ok;
+    return res;
+}
+
+static bench_result triad_omp_run(const bench_args *a)
+{
+    bench_result res = {0};
+    triad t;
+    bool ok = triad_setup(&t, a->arg);
+    if (ok) {
+        omp_warm(a->threads);
+        double t0 = now_s();
+#pragma omp parallel
+        for (unsigned p = 0; p < t.passes; p++) {
+            /* the chunk of each thread, as schedule(static) cuts it */
+#pragma omp for schedule(static)
+            for (size_t i = 0; i < t.n; i++)
+                t.a[i] = t.b[i] + t.s * t.c[i];
+        }
+        res.seconds = now_s() - t0;
+    }
+    res.ok = triad_finish(&t, &res) && ok;
+    return res;
+}
+
+/* ------------------------------------------------------------------------------
+ * reduce: sum of sqrt(i) for i < n. Checked against the Euler-Maclaurin expansion
+ * (2/3) n^1.5 - sqrt(n)/2 + zeta(-1/2) + 1/(24 sqrt(n)), relative error 1e-9. */
+
+typedef struct sum_param {
+    size_t n;
+} sum_param;
+
+static int sqrt_fold(void *ctx, size_t b, size_t e, void *acc)
+{
+    (void)ctx;
+    double s = *(double *)acc;
+    for (size_t i = b; i < e; i++)
+        s += sqrt((double)i);
+    *(double *)acc = s;
+    return 0;
+}
+
+static void sum_combine(void *ctx, void *acc, const void *other)
+{
+    (void)ctx;
+    *(double *)acc += *(const double *)other;
+}
+
+static bool sqrt_sum_ok(size_t n, double got)
+{
+    double x = (double)n;
+    double want = 2.0 / 3.0 * x * sqrt(x) - 0.5 * sqrt(x) - 0.2078862250773545 + 1.0 / (24.0 * sqrt(x));
+    return fabs(got - want) <= 1e-9 * want;
+}
+
+static bench_result reduce_serial_run(const bench_args *a)
+{
+    const sum_param *p = a->arg;
+    bench_result res = {0};
+    double s = 0.0;
+    double t0 = now_s();
+    sqrt_fold(NULL, 0, p->n, &s);
+    res.seconds = now_s() - t0;
+    res.ok = sqrt_sum_ok(p->n, s);
+    res.ops = p->n;
+    return res;
+}
+
+typedef struct reduce_job {
+    size_t n;
+    bool det;
+    double result;
+    int rc;
+} reduce_job;
+
+static void reduce_weft_root(void *arg)
+{
+    reduce_job *j = arg;
+    const double zero = 0.0;
+    j->rc = (j->det ? weft_par_reduce_deterministic : weft_par_reduce)(
+        0, j->n, 0, &zero, sqrt_fold, sum_combine, NULL, &j->result, sizeof j->result);
+}
+
+static bench_result reduce_weft_common(const bench_args *a, bool det)
+{
+    const sum_param *p = a->arg;
+    bench_result res = {0};
+    reduce_job j = {p->n, det, 0.0, -1};
+    bool ok = weft_timed(a->threads, reduce_weft_root, &j, &res.seconds);
+    res.ok = ok && j.rc == 0 && sqrt_sum_ok(p->n, j.result);
+    res.ops = p->n;
+    return res;
+}
+
+static bench_result reduce_weft_run(const bench_args *a)
+{
+    return reduce_weft_common(a, false);
+}
+
+static bench_result reduce_det_weft_run(const bench_args *a)
+{
+    return reduce_weft_common(a, true);
+}
+
+static bench_result reduce_omp_run(const bench_args *a)
+{
+    const sum_param *p = a->arg;
+    bench_result res = {0};
+    omp_warm(a->threads);
+    double s = 0.0;
+    size_t n = p->n;
+    double t0 = now_s();
+#pragma omp parallel for schedule(static) reduction(+ : s)
+    for (size_t i = 0; i < n; i++)
+        s += sqrt((double)i);
+    res.seconds = now_s() - t0;
+    res.ok = sqrt_sum_ok(n, s);
+    res.ops = n;
+    return res;
+}
+
+/* ------------------------------------------------------------------------------
+ * mandel: the Mandelbrot set on [-2, 0.5] x [-1.25, 1.25], side x side pixels, at most
+ * `iters` iterations; a row is the unit of work (rows through the set cost ~100x
+ * rows outside it). ops = pixels; checked: the total iteration count. */
+
+typedef struct mandel_param {
+    unsigned side, iters;
+    uint64_t total; /* iterations summed over all pixels (serial kernel) */
+} mandel_param;
+
+typedef struct mandel {
+    const mandel_param *p;
+    uint64_t *row_iters; /* per row */
+} mandel;
+
+static void mandel_rows(const mandel *m, size_t r0, size_t r1)
+{
+    unsigned side = m->p->side, iters = m->p->iters;
+    double step = 2.5 / side;
+    for (size_t r = r0; r < r1; r++) {
+        double cy = -1.25 + step * (double)r;
+        uint64_t sum = 0;
+        for (unsigned x = 0; x < side; x++) {
+            double cx = -2.0 + step * x;
+            double zx = 0.0, zy = 0.0;
+            unsigned k = 0;
+            while (k < iters && zx * zx + zy * zy <= 4.0) {
+                double t = zx * zx - zy * zy + cx;
+                zy = 2.0 * zx * zy + cy;
+                zx = t;
+                k++;
+            }
+            sum += k;
+        }
+        m->row_iters[r] = sum;
+    }
+}
+
+static bool mandel_finish(mandel *m, bench_result *res)
+{
+    uint64_t total = 0;
+    for (unsigned r = 0; m->row_iters && r < m->p->side; r++)
+        total += m->row_iters[r];
+    free(m->row_iters);
+    res->ops = (uint64_t)m->p->side * m->p->side;
+    return total == m->p->total;
+}
+
+static bench_result mandel_serial_run(const bench_args *a)
+{
+    bench_result res = {0};
+    mandel m = {a->arg, calloc(((const mandel_param *)a->arg)->side, sizeof(uint64_t))};
+    if (m.row_iters) {
+        double t0 = now_s();
+        mandel_rows(&m, 0, m.p->side);
+        res.seconds = now_s() - t0;
+    }
+    res.ok = mandel_finish(&m, &res);
+    return res;
+}
+
+static int mandel_body(void *ctx, size_t b, size_t e)
+{
+    mandel_rows(ctx, b, e);
+    return 0;
+}
+
+typedef struct mandel_job {
+    mandel *m;
+    int rc;
+} mandel_job;
+
+static void mandel_weft_root(void *arg)
+{
+    mandel_job *j = arg;
+    j->rc = weft_par_for(0, j->m->p->side, 0, mandel_body, j->m);
+}
+
+static bench_result mandel_weft_run(const bench_args *a)
+{
+    bench_result res = {0};
+    mandel m = {a->arg, calloc(((const mandel_param *)a->arg)->side, sizeof(uint64_t))};
+    mandel_job j = {&m, -1};
+    bool ok = m.row_iters && weft_timed(a->threads, mandel_weft_root, &j, &res.seconds);
+    res.ok = mandel_finish(&m, &res) && ok && j.rc == 0;
+    return res;
+}
+
+static bench_result mandel_omp_static_run(const bench_args *a)
+{
+    bench_result res = {0};
+    mandel m = {a->arg, calloc(((const mandel_param *)a->arg)->side, sizeof(uint64_t))};
+    if (m.row_iters) {
+        omp_warm(a->threads);
+        long side = (long)m.p->side;
+        double t0 = now_s();
+#pragma omp parallel for schedule(static)
+        for (long r = 0; r < side; r++)
+            mandel_rows(&m, (size_t)r, (size_t)r + 1);
+        res.seconds = now_s() - t0;
+    }
+    res.ok = mandel_finish(&m, &res);
+    return res;
+}
+
+static bench_result mandel_omp_dynamic_run(const bench_args *a)
+{
+    bench_result res = {0};
+    mandel m = {a->arg, calloc(((const mandel_param *)a->arg)->side, sizeof(uint64_t))};
+    if (m.row_iters) {
+        omp_warm(a->threads);
+        long side = (long)m.p->side;
+        double t0 = now_s();
+#pragma omp parallel for schedule(dynamic, 1)
+        for (long r = 0; r < side; r++)
+            mandel_rows(&m, (size_t)r, (size_t)r + 1);
+        res.seconds = now_s() - t0;
+    }
+    res.ok = mandel_finish(&m, &res);
+    return res;
+}
+
+/* ------------------------------------------------------------------------------
+ * small_loop: `size` calls of a loop over SMALL_N trivial elements (a[i] += i): what a
+ * short loop costs when written with par_for (grain 0) instead of a plain for. */
+
+#define SMALL_N 2000
+
+typedef struct small {
+    uint32_t a[SMALL_N];
+    uint64_t calls;
+    int rc;
+} small;
+
+__attribute__((noinline)) static int small_body(void *ctx, size_t b, size_t e)
+{
+    small *s = ctx;
+    for (size_t i = b; i < e; i++)
+        s->a[i] += (uint32_t)i;
+    return 0;
+}
+
+static bool small_ok(const small *s)
+{
+    for (size_t i = 0; i < SMALL_N; i++)
+        if (s->a[i] != (uint32_t)(i * s->calls))
+            return false;
+    return s->rc == 0;
+}
+
+static bench_result small_serial_run(const bench_args *a)
+{
+    bench_result res = {0};
+    small *s = calloc(1, sizeof *s);
+    if (!s)
+        return res;
+    s->calls = a->size;
+    double t0 = now_s();
+    for (uint64_t k = 0; k < a->size; k++)
+        small_body(s, 0, SMALL_N);
+    res.seconds = now_s() - t0;
+    res.ok = small_ok(s);
+    res.ops = a->size;
+    free(s);
+    return res;
+}
+
+static void small_weft_root(void *arg)
+{
+    small *s = arg;
+    for (uint64_t k = 0; k < s->calls; k++) {
+        int rc = weft_par_for(0, SMALL_N, 0, small_body, s);
+        if (rc != 0)
+            s->rc = rc;
+    }
+}
+
+static bench_result small_weft_run(const bench_args *a)
+{
+    bench_result res = {0};
+    small *s = calloc(1, sizeof *s);
+    if (!s)
+        return res;
+    s->calls = a->size;
+    bool ok = weft_timed(a->threads, small_weft_root, s, &res.seconds);
+    res.ok = ok && small_ok(s);
+    res.ops = a->size;
+    free(s);
+    return res;
+}
+
+static bench_result small_omp_run(const bench_args *a)
+{
+    bench_result res = {0};
+    small *s = calloc(1, sizeof *s);
+    if (!s)
+        return res;
+    s->calls = a->size;
+    omp_warm(a->threads);
+    double t0 = now_s();
+    for (uint64_t k = 0; k < a->size; k++) {
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < SMALL_N; i++)
+            s->a[i] += (uint32_t)i;
+    }
+    res.seconds = now_s() - t0;
+    res.ok = small_ok(s);
+    res.ops = a->size;
+    free(s);
+    return res;
+}
+
+/* ------------------------------------------------------------------------------
+ * Registration */
+
+#define SCALING {.min = 1}
+/* Serial rows run once, at 1 thread (the heavy ones: their time does not change). */
+#define SERIAL {.min = 1, .max = 1, .defaults = {1}}
+#define MANDEL_FULL_TOTAL 1038873211u
+#define MANDEL_QUICK_TOTAL 3528784u
+
+static const triad_param triad_full = {(size_t)1 << 24, 10}, triad_quick = {(size_t)1 << 16, 2};
+static const sum_param sum_full = {100000000}, sum_quick = {1000000};
+static const mandel_param mandel_full = {2048, 1000, MANDEL_FULL_TOTAL},
+                          mandel_quick = {256, 200, MANDEL_QUICK_TOTAL};
+
+#define PAR_ROWS(TRIAD, TP, SUM, SP, MANDEL, MP)                                              \
+    {"triad", TP, "serial", SERIAL, "B/s", triad_serial_run, 1, 1, true, &TRIAD},           \
+    {"triad", TP, "weft", SCALING, "B/s", triad_weft_run, 1, 1, true, &TRIAD},               \
+    {"triad", TP, "openmp", SCALING, "B/s", triad_omp_run, 1, 1, true, &TRIAD},              \
+    {"reduce", SP, "serial", SERIAL, "elem/s", reduce_serial_run, 1, 1, true, &SUM},        \
+    {"reduce", SP, "weft", SCALING, "elem/s", reduce_weft_run, 1, 1, true, &SUM},            \
+    {"reduce", SP, "openmp", SCALING, "elem/s", reduce_omp_run, 1, 1, true, &SUM},           \
+    {"reduce_det", SP, "weft", SCALING, "elem/s", reduce_det_weft_run, 1, 1, true, &SUM},    \
+    {"reduce_det", SP, "wf-plain", SCALING, "elem/s", reduce_weft_run, 1, 1, true, &SUM},    \
+    {"reduce_det", SP, "serial", SERIAL, "elem/s", reduce_serial_run, 1, 1, true, &SUM},    \
+    {"mandel", MP " static", "serial", SERIAL, "px/s", mandel_serial_run, 1, 1, true,       \
+     &MANDEL},                                                                               \
+    {"mandel", MP " static", "weft", SCALING, "px/s", mandel_weft_run, 1, 1, true, &MANDEL}, \
+    {"mandel", MP " static", "openmp", SCALING, "px/s", mandel_omp_static_run, 1, 1, true,   \
+     &MANDEL},                                                                               \
+    {"mandel", MP " dynamic,1", "weft", SCALING, "px/s", mandel_weft_run, 1, 1, true,        \
+     &MANDEL},                                                                               \
+    {"mandel", MP " dynamic,1", "openmp", SCALING, "px/s", mandel_omp_dynamic_run, 1, 1,     \
+     true, &MANDEL},                                                                         \
+    {"small_loop", "n=2000", "serial", SCALING, "ns/call", small_serial_run, 100000, 10000,  \
+     false, NULL},                                                                           \
+    {"small_loop", "n=2000", "weft", SCALING, "ns/call", small_weft_run, 100000, 10000,      \
+     false, NULL},                                                                           \
+    {"small_loop", "n=2000", "openmp", SCALING, "ns/call", small_omp_run, 100000, 10000,     \
+     false, NULL}
+
+static const bench_def par_benches[] = {
+    PAR_ROWS(triad_full, "n=2^24 x10", sum_full, "n=1e8", mandel_full, "2048^2 it=1000"),
+};
+static const bench_def par_benches_quick[] = {
+    PAR_ROWS(triad_quick, "n=2^16 x2", sum_quick, "n=1e6", mandel_quick, "256^2 it=200"),
+};
+
+void bench_register_par(bench_registry *r)
+{
+    if (bench_registry_quick(r))
+        bench_registry_add(r, par_benches_quick, sizeof par_benches_quick / sizeof par_benches_quick[0]);
+    else
+        bench_registry_add(r, par_benches, sizeof par_benches / sizeof par_benches[0]);
+}

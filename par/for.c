@@ -1,0 +1,261 @@
+/* for.c: weft_par_for (1-D), weft_par_for_2d (tiles) and weft_par_map, on the
+ * splitter of splitter_internal.h and the runtime's join_context.
+ *
+ * Invariants: the sub-ranges handed to bodies are disjoint and cover the range
+ * exactly once (each cut gives [lo, mid) and [mid, hi) with lo < mid < hi, computed
+ * without overflow as lo + (hi - lo) / 2); a chunk checks the loop's status word
+ * before it runs its body or cuts, so after a failure no new chunk starts; the call
+ * returns only after every join has returned, so no body runs after it. */
+#include "splitter_internal.h"
+
+#include <weft/par.h>
+
+/* ------------------------------------------------------------------------------
+ * 1-D */
+
+typedef struct for_shared {
+    weft_range_fn body;
+    void *ctx;
+    _Atomic int status;
+} for_shared;
+
+typedef struct for_job {
+    for_shared *sh;
+    weft_splitter sp;
+    size_t lo, hi;
+} for_job;
+
+static void for_node(void *arg, bool migrated)
+{
+    const for_job *j = arg;
+    for_shared *sh = j->sh;
+    if (weft_par_stopped(&sh->status))
+        return;
+    weft_splitter sp = j->sp;
+    if (weft_splitter_try(&sp, j->hi - j->lo, migrated)) {
+        size_t mid = j->lo + (j->hi - j->lo) / 2;
+        for_job left = {sh, sp, j->lo, mid};
+        for_job right = {sh, sp, mid, j->hi};
+        int rc = weft_join_context(for_node, &left, for_node, &right);
+        if (rc != 0)
+            weft_par_fail(&sh->status, rc);
+        return;
+    }
+    int rc = sh->body(sh->ctx, j->lo, j->hi);
+    if (rc != 0)
+        weft_par_fail(&sh->status, rc);
+}
+
+typedef struct for_root {
+    for_shared *sh;
+    size_t lo, hi, grain;
+} for_root;
+
+/* On a worker: cut and run [lo, hi). */
+static void for_root_run(void *arg)
+{
+    const for_root *r = arg;
+    size_t threads = weft_par_threads();
+    if (r->grain == 0 && threads == 1) {
+        int rc = r->sh->body(r->sh->ctx, r->lo, r->hi);
+        if (rc != 0)
+            weft_par_fail(&r->sh->status, rc);
+        return;
+    }
+    for_job j = {r->sh, {0, 0, 0}, r->lo, r->hi};
+    weft_splitter_init(&j.sp, r->grain, threads);
+    for_node(&j, false);
+}
+
+int weft_par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *ctx)
+{
+    if (lo > hi || !body)
+        return -EINVAL;
+    if (lo == hi)
+        return 0;
+    if (grain != 0 && hi - lo <= grain)
+        return body(ctx, lo, hi);
+    if (grain == 0) {
+        int rc = weft_par_probe(&lo, hi, body, ctx);
+        if (rc != 0 || lo == hi)
+            return rc;
+    }
+    for_shared sh = {body, ctx, 0};
+    for_root root = {&sh, lo, hi, grain};
+    int rc = weft_par_enter(for_root_run, &root);
+    if (rc != 0)
+        return rc;
+    /* Relaxed: every chunk finished before enter returned (join and pool_run wait on
+     * latches with acquire), which orders their status writes before this load. */
+    return atomic_load_explicit(&sh.status, memory_order_relaxed);
+}
+
+/* ------------------------------------------------------------------------------
+ * 2-D: tiles of [0, rows) x [0, cols). A dimension is cut in halves; the one cut is
+ * the longer in units of its grain (rows on a tie, which keeps row-major tiles wide).
+ * Both grains given: cut while a side is longer than its grain. A grain of 0 makes
+ * the loop adaptive (the splitter decides how deep to cut, as in 1-D), with that
+ * side's unit the ADAPTIVE_*_UNIT below and a side cut only if it has two units. */
+
+/* Units of an adaptive (grain 0) dimension: single rows, and columns in runs of this
+ * many cells (a tile narrower than a few cache lines is not worth a task). */
+#define ADAPTIVE_ROW_UNIT 1u
+#define ADAPTIVE_COL_UNIT 64u
+
+typedef struct for2d_shared {
+    weft_range2d_fn body;
+    void *ctx;
+    size_t row_unit, col_unit; /* the grains, 0 replaced by the adaptive units */
+    bool adaptive;             /* a grain was 0: the splitter decides how deep to cut */
+    _Atomic int status;
+} for2d_shared;
+
+typedef struct for2d_job {
+    for2d_shared *sh;
+    weft_splitter sp;
+    size_t r0, r1, c0, c1;
+} for2d_job;
+
+/* Can a dimension of `len` with `unit` be cut? Explicit: longer than its grain;
+ * adaptive: at least two units. */
+static bool for2d_cuttable(const for2d_shared *sh, size_t len, size_t unit)
+{
+    return sh->adaptive ? len / unit >= 2 : len > unit;
+}
+
+static void for2d_node(void *arg, bool migrated)
+{
+    const for2d_job *j = arg;
+    for2d_shared *sh = j->sh;
+    if (weft_par_stopped(&sh->status))
+        return;
+    size_t rlen = j->r1 - j->r0, clen = j->c1 - j->c0;
+    size_t runits = rlen / sh->row_unit, cunits = clen / sh->col_unit;
+    bool rows_ok = for2d_cuttable(sh, rlen, sh->row_unit);
+    bool cols_ok = for2d_cuttable(sh, clen, sh->col_unit);
+    bool cut_cols = cols_ok && (!rows_ok || cunits > runits);
+    weft_splitter sp = j->sp;
+    if ((rows_ok || cols_ok) && weft_splitter_try(&sp, 2, migrated)) {
+        for2d_job left = *j, right = *j;
+        left.sp = right.sp = sp;
+        if (cut_cols) {
+            left.c1 = right.c0 = j->c0 + clen / 2;
+        } else {
+            left.r1 = right.r0 = j->r0 + rlen / 2;
+        }
+        int rc = weft_join_context(for2d_node, &left, for2d_node, &right);
+        if (rc != 0)
+            weft_par_fail(&sh->status, rc);
+        return;
+    }
+    int rc = sh->body(sh->ctx, j->r0, j->r1, j->c0, j->c1);
+    if (rc != 0)
+        weft_par_fail(&sh->status, rc);
+}
+
+typedef struct for2d_root {
+    for2d_shared *sh;
+    size_t r0, r1, c0, c1;
+} for2d_root;
+
+static void for2d_root_run(void *arg)
+{
+    const for2d_root *r = arg;
+    size_t threads = weft_par_threads();
+    if (r->sh->adaptive && threads == 1) {
+        int rc = r->sh->body(r->sh->ctx, r->r0, r->r1, r->c0, r->c1);
+        if (rc != 0)
+            weft_par_fail(&r->sh->status, rc);
+        return;
+    }
+    /* The splitter's own length test is satisfied by for2d_cuttable (len 2 passed);
+     * its grain stays 0 in adaptive mode and 1 ("always") in explicit mode. */
+    for2d_job j = {r->sh, {0, 0, 0}, r->r0, r->r1, r->c0, r->c1};
+    weft_splitter_init(&j.sp, r->sh->adaptive ? 0 : 1, threads);
+    for2d_node(&j, false);
+}
+
+/* Probe leaves: whole rows [b, e), or whole columns [b, e). */
+typedef struct for2d_probe {
+    const for2d_shared *sh;
+    size_t rows, cols;
+} for2d_probe;
+
+static int for2d_probe_rows(void *arg, size_t b, size_t e)
+{
+    const for2d_probe *p = arg;
+    return p->sh->body(p->sh->ctx, b, e, 0, p->cols);
+}
+
+static int for2d_probe_cols(void *arg, size_t b, size_t e)
+{
+    const for2d_probe *p = arg;
+    return p->sh->body(p->sh->ctx, 0, p->rows, b, e);
+}
+
+int weft_par_for_2d(size_t rows, size_t cols, size_t row_grain, size_t col_grain,
+                    weft_range2d_fn body, void *ctx)
+{
+    if (!body)
+        return -EINVAL;
+    if (rows == 0 || cols == 0)
+        return 0;
+    for2d_shared sh = {body, ctx, row_grain ? row_grain : ADAPTIVE_ROW_UNIT,
+                       col_grain ? col_grain : ADAPTIVE_COL_UNIT,
+                       row_grain == 0 || col_grain == 0, 0};
+    for2d_root root = {&sh, 0, rows, 0, cols};
+    if (!for2d_cuttable(&sh, rows, sh.row_unit) && !for2d_cuttable(&sh, cols, sh.col_unit))
+        return body(ctx, 0, rows, 0, cols);
+    if (sh.adaptive) {
+        for2d_probe p = {&sh, rows, cols};
+        int rc;
+        if (rows / sh.row_unit >= cols / sh.col_unit) {
+            rc = weft_par_probe(&root.r0, rows, for2d_probe_rows, &p);
+            if (rc != 0 || root.r0 == rows)
+                return rc;
+        } else {
+            rc = weft_par_probe(&root.c0, cols, for2d_probe_cols, &p);
+            if (rc != 0 || root.c0 == cols)
+                return rc;
+        }
+    }
+    int rc = weft_par_enter(for2d_root_run, &root);
+    if (rc != 0)
+        return rc;
+    /* Relaxed: ordered by the joins' completion, as in weft_par_for. */
+    return atomic_load_explicit(&sh.status, memory_order_relaxed);
+}
+
+/* ------------------------------------------------------------------------------
+ * map: a par_for over element indices */
+
+typedef struct map_ctx {
+    const unsigned char *in;
+    unsigned char *out;
+    size_t in_size, out_size;
+    weft_map_fn fn;
+    void *ctx;
+} map_ctx;
+
+static int map_body(void *arg, size_t b, size_t e)
+{
+    const map_ctx *m = arg;
+    const unsigned char *in = m->in + b * m->in_size;
+    unsigned char *out = m->out + b * m->out_size;
+    for (size_t i = b; i < e; i++, in += m->in_size, out += m->out_size)
+        m->fn(m->ctx, in, out);
+    return 0;
+}
+
+int weft_par_map(const void *in, void *out, size_t n, size_t in_size, size_t out_size,
+                 weft_map_fn fn, void *ctx)
+{
+    if (in_size == 0 || out_size == 0)
+        return -EINVAL;
+    if (n == 0)
+        return 0;
+    if (!in || !out || !fn || n > SIZE_MAX / in_size || n > SIZE_MAX / out_size)
+        return -EINVAL;
+    map_ctx m = {in, out, in_size, out_size, fn, ctx};
+    return weft_par_for(0, n, 0, map_body, &m);
+}

@@ -1,0 +1,186 @@
+/* reduce.c: weft_par_reduce and weft_par_reduce_deterministic — fold leaves into
+ * accumulators, combine left (+) right up the join tree.
+ *
+ * Invariants: every accumulator starts as a copy of the identity; a cut node's left
+ * half keeps folding into the node's own accumulator and its right half into a fresh
+ * one, and after the join the node does acc = acc (+) right — left and right are never
+ * swapped, so only associativity is needed. The deterministic variant cuts with a
+ * fixed grain (explicit, or derived from the length alone) and no probe, so its tree
+ * — and hence a floating-point result — depends only on (lo, hi, grain). Accumulators
+ * of up to ACC_INLINE bytes live in the node's stack frame; larger ones are malloc'd
+ * and freed by the node that made them (-ENOMEM stops the loop, nothing leaks).
+ * The deterministic variant keeps small reduces off the pool without changing the
+ * tree: it folds the tree's leftmost leaf first on the caller (that leaf folds into
+ * the result in every evaluation order), times it, and if the whole tree looks short
+ * evaluates the same tree serially (left, then right, then combine) on the caller;
+ * either way the leftmost leaf is marked done and not folded twice. */
+#include "splitter_internal.h"
+
+#include <weft/par.h>
+#include <weft/sync.h>
+
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Accumulators up to this size sit on the stack (one per cut, ~log2(n) deep). */
+#define ACC_INLINE 256u
+/* Deterministic grain 0: leaves of at most ceil(len / DET_LEAVES_HALF) indices, so
+ * (halving cuts, leaves longer than half the grain) at most ~2 * DET_LEAVES_HALF. */
+#define DET_LEAVES_HALF 2048u
+/* Deterministic: evaluate the tree on the caller when its estimate is below this. */
+#define DET_INLINE_NS 20000.0
+
+typedef struct red_shared {
+    const void *identity;
+    weft_fold_fn fold;
+    weft_combine_fn combine;
+    void *ctx;
+    size_t size;
+    bool serial; /* evaluate the tree on the calling thread: no joins */
+    _Atomic int status;
+} red_shared;
+
+typedef struct red_job {
+    red_shared *sh;
+    weft_splitter sp;
+    size_t lo, hi;
+    void *acc;
+    bool first_done; /* on the leftmost path, whose leaf was folded already */
+} red_job;
+
+static void red_node(void *arg, bool migrated)
+{
+    const red_job *j = arg;
+    red_shared *sh = j->sh;
+    if (weft_par_stopped(&sh->status))
+        return;
+    weft_splitter sp = j->sp;
+    if (weft_splitter_try(&sp, j->hi - j->lo, migrated)) {
+        alignas(max_align_t) unsigned char buf[ACC_INLINE];
+        void *right_acc = sh->size <= ACC_INLINE ? buf : malloc(sh->size);
+        if (!right_acc) {
+            weft_par_fail(&sh->status, -ENOMEM);
+            return;
+        }
+        memcpy(right_acc, sh->identity, sh->size);
+        size_t mid = j->lo + (j->hi - j->lo) / 2;
+        red_job left = {sh, sp, j->lo, mid, j->acc, j->first_done};
+        red_job right = {sh, sp, mid, j->hi, right_acc, false};
+        int rc = 0;
+        if (sh->serial) {
+            red_node(&left, false);
+            red_node(&right, false);
+        } else {
+            rc = weft_join_context(red_node, &left, red_node, &right);
+        }
+        if (rc != 0)
+            weft_par_fail(&sh->status, rc);
+        else if (!weft_par_stopped(&sh->status))
+            sh->combine(sh->ctx, j->acc, right_acc);
+        if (right_acc != buf)
+            free(right_acc);
+        return;
+    }
+    if (j->first_done)
+        return;
+    int rc = sh->fold(sh->ctx, j->lo, j->hi, j->acc);
+    if (rc != 0)
+        weft_par_fail(&sh->status, rc);
+}
+
+typedef struct red_root {
+    red_shared *sh;
+    size_t lo, hi, grain;
+    void *acc;
+    bool first_done;
+} red_root;
+
+static void red_root_run(void *arg)
+{
+    const red_root *r = arg;
+    red_job j = {r->sh, {0, 0, 0}, r->lo, r->hi, r->acc, r->first_done};
+    weft_splitter_init(&j.sp, r->grain, r->sh->serial ? 1 : weft_par_threads());
+    if (j.sp.threads == 1)
+        r->sh->serial = true; /* one worker: the same tree without joins */
+    if (r->grain == 0 && j.sp.threads == 1) {
+        int rc = r->sh->fold(r->sh->ctx, r->lo, r->hi, r->acc);
+        if (rc != 0)
+            weft_par_fail(&r->sh->status, rc);
+        return;
+    }
+    red_node(&j, false);
+}
+
+/* Probe leaf: fold a leading chunk into the result. */
+typedef struct red_probe {
+    const red_shared *sh;
+    void *acc;
+} red_probe;
+
+static int red_probe_leaf(void *arg, size_t b, size_t e)
+{
+    const red_probe *p = arg;
+    return p->sh->fold(p->sh->ctx, b, e, p->acc);
+}
+
+static int reduce(size_t lo, size_t hi, size_t grain, bool deterministic, const void *identity,
+                  weft_fold_fn fold, weft_combine_fn combine, void *ctx, void *result,
+                  size_t result_size)
+{
+    if (lo > hi || !identity || !fold || !combine || !result || result_size == 0)
+        return -EINVAL;
+    memmove(result, identity, result_size);
+    if (lo == hi)
+        return 0;
+    red_shared sh = {identity, fold, combine, ctx, result_size, false, 0};
+    red_root root = {&sh, lo, hi, grain, result, false};
+    if (deterministic) {
+        size_t n = hi - lo;
+        if (grain == 0)
+            grain = n / DET_LEAVES_HALF + (n % DET_LEAVES_HALF != 0);
+        root.grain = grain;
+        /* The leftmost leaf: the splitter cuts while len > grain, left half len / 2. */
+        size_t first = n;
+        while (first > grain)
+            first /= 2;
+        uint64_t t0 = weft_time_now_ns();
+        int rc = fold(ctx, lo, lo + first, result);
+        uint64_t t = weft_time_now_ns() - t0;
+        if (rc != 0 || first == n)
+            return rc;
+        root.first_done = true;
+        if ((double)t / (double)first * (double)n < DET_INLINE_NS) {
+            sh.serial = true;
+            red_root_run(&root);
+            return atomic_load_explicit(&sh.status, memory_order_relaxed); /* same thread */
+        }
+    } else if (grain != 0 && hi - lo <= grain) {
+        return fold(ctx, lo, hi, result);
+    }
+    if (grain == 0) {
+        red_probe p = {&sh, result};
+        int rc = weft_par_probe(&lo, hi, red_probe_leaf, &p);
+        if (rc != 0 || lo == hi)
+            return rc;
+    }
+    root.lo = lo;
+    int rc = weft_par_enter(red_root_run, &root);
+    if (rc != 0)
+        return rc;
+    /* Relaxed: ordered by the joins' completion (see for.c). */
+    return atomic_load_explicit(&sh.status, memory_order_relaxed);
+}
+
+int weft_par_reduce(size_t lo, size_t hi, size_t grain, const void *identity, weft_fold_fn fold,
+                    weft_combine_fn combine, void *ctx, void *result, size_t result_size)
+{
+    return reduce(lo, hi, grain, false, identity, fold, combine, ctx, result, result_size);
+}
+
+int weft_par_reduce_deterministic(size_t lo, size_t hi, size_t grain, const void *identity,
+                                  weft_fold_fn fold, weft_combine_fn combine, void *ctx,
+                                  void *result, size_t result_size)
+{
+    return reduce(lo, hi, grain, true, identity, fold, combine, ctx, result, result_size);
+}

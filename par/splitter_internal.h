@@ -1,0 +1,88 @@
+/* splitter_internal.h: what par/'s loops share — the adaptive range splitter, the
+ * inline probe that keeps short loops off the pool, the one-time pool entry and the
+ * early-exit status word. Not installed.
+ *
+ * Invariants: a splitter is owned by one job (copied into each half when it splits,
+ * never shared), so it needs no atomics; the status word is the only state the halves
+ * of one loop share, and it only ever goes from 0 to one non-zero value. */
+#ifndef WEFT_PAR_SPLITTER_INTERNAL_H
+#define WEFT_PAR_SPLITTER_INTERNAL_H
+
+#include <weft/runtime.h>
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Decides whether a range is worth cutting in two (rayon's Splitter + LengthSplitter).
+ * grain > 0: split while the length is above grain (independent of scheduling).
+ * grain == 0 (adaptive): split while `splits` > 0, halving it each time; a half that
+ * migrated (was stolen) resets splits to max(threads, splits / 2), so stolen work is
+ * cut again to feed the thieves. Never cuts a range shorter than 2. */
+typedef struct weft_splitter {
+    size_t splits;
+    size_t threads;
+    size_t grain;
+} weft_splitter;
+
+static inline void weft_splitter_init(weft_splitter *s, size_t grain, size_t threads)
+{
+    s->grain = grain;
+    s->threads = threads ? threads : 1;
+    s->splits = s->threads;
+}
+
+/* Should a range of `len` be cut in two? Updates s for the halves (both get a copy). */
+static inline bool weft_splitter_try(weft_splitter *s, size_t len, bool migrated)
+{
+    if (s->grain)
+        return len > s->grain;
+    if (len < 2)
+        return false;
+    if (migrated) {
+        size_t half = s->splits / 2;
+        s->splits = half > s->threads ? half : s->threads;
+        return true;
+    }
+    if (s->splits == 0)
+        return false;
+    s->splits /= 2;
+    return true;
+}
+
+/* A leaf of a probe: process [b, e) on the calling thread; 0 or a stop status. */
+typedef int (*weft_par_leaf_fn)(void *arg, size_t b, size_t e);
+
+/* The small-loop guard of adaptive loops: run leading chunks of [*lo, hi) inline on
+ * the caller (1, 4, 16, ... indices), timing them; once the extrapolated time of the
+ * rest is short (~20 µs) run the rest inline too. Returns the first non-zero status of
+ * a leaf (then stops), else 0. *lo is advanced past what ran: *lo == hi means done;
+ * otherwise the rest is long enough to be worth the pool. */
+int weft_par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg);
+
+/* Run fn(arg) on a pool worker: inline when the caller is a worker already, else
+ * once through weft_pool_run(NULL, ...) on the global pool. Returns 0 or the error of
+ * weft_pool_run. */
+int weft_par_enter(weft_fn fn, void *arg);
+
+/* Workers of the caller's pool (call on a worker), at least 1. */
+size_t weft_par_threads(void);
+
+/* The early-exit word: 0 while all goes well, else the first non-zero status. */
+static inline bool weft_par_stopped(_Atomic int *status)
+{
+    /* Relaxed: a hint only — chunks skip work once some chunk failed. The status
+     * carries no data, and the final read after the joins is ordered by the joins'
+     * completion (their latches), not by this load. */
+    return atomic_load_explicit(status, memory_order_relaxed) != 0;
+}
+
+static inline void weft_par_fail(_Atomic int *status, int rc)
+{
+    int expected = 0;
+    /* Relaxed: first non-zero wins; no data is published with it (see above). */
+    atomic_compare_exchange_strong_explicit(status, &expected, rc, memory_order_relaxed,
+                                            memory_order_relaxed);
+}
+
+#endif /* WEFT_PAR_SPLITTER_INTERNAL_H */
