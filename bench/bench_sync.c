@@ -7,9 +7,10 @@
  * the lock next to the data it guards on one cache line, both use the default
  * (non-adaptive, reader-preferring) pthread attributes, as an ordinary program would.
  *
- * Result checks: mutex counters equal threads x iterations; rwlock readers never see a
- * torn record and the record ends equal to the number of writes; barrier rounds have
- * exactly one leader (serial thread) each. */
+ * Result checks: mutex counters equal threads x iterations (counter_inc) or the shared
+ * budget, with the guarded array summing to twice it (cs2lines+work32); rwlock readers
+ * never see a torn record and the record ends equal to the number of writes; barrier
+ * rounds have exactly one leader (serial thread) each. */
 #include "bench.h"
 
 #include <weft/sync.h>
@@ -106,8 +107,12 @@ static uint64_t sum_out(const thread_out *out, int threads, size_t field_offset,
 }
 
 /* ------------------------------------------------------------------------------
- * Mutex: `size` lock/unlock pairs in total, split over the threads, each pair
- * incrementing one shared counter. With 1 thread this is mutex_uncontended. */
+ * Mutex, back to back ("counter_inc"; with 1 thread this is mutex_uncontended):
+ * `size` lock/unlock pairs in total, split evenly over the threads, each pair
+ * incrementing one shared counter and nothing else between pairs. Under contention
+ * this mostly measures how long one thread keeps re-taking a lock that is still hot
+ * in its cache (an unfair lock wins by starving the others), and a thread that ends
+ * early leaves the rest uncontended: informative, but not a contention benchmark. */
 
 #define DEFINE_MUTEX_BENCH(P, MUTEX_T, INIT, DESTROY, LOCK, UNLOCK)                          \
     typedef struct P##_mutex_shared {                                                        \
@@ -158,6 +163,94 @@ static uint64_t sum_out(const thread_out *out, int threads, size_t field_offset,
 
 DEFINE_MUTEX_BENCH(weft, weft_mutex, wm_init, wm_destroy, wm_lock, wm_unlock)
 DEFINE_MUTEX_BENCH(pthread, pthread_mutex_t, pm_init, pm_destroy, pm_lock, pm_unlock)
+
+/* ------------------------------------------------------------------------------
+ * Mutex under contention ("cs2lines+work32"): the threads share one budget of `size`
+ * critical sections. Each thread loops: lock; if the budget is spent, unlock and stop;
+ * else take one unit of it (the counter, on the lock's cache line) and update two
+ * words of a small shared array on a second cache line; unlock; then do private work
+ * outside the lock (CONTENDED_WORK dependent xorshift steps, a few dozen ns) before
+ * the next lock. The private work gives the other threads a window to take the lock,
+ * so the lock really is handed over between threads, as in a real program where the
+ * lock guards a short update amid other work; the shared budget keeps every thread
+ * contending until the very end (nobody finishes early and leaves the rest alone).
+ *
+ * Result check: counter == size, the per-thread op counts sum to size, and the array
+ * words sum to 2 x size (each section adds 1 to two words).
+ *
+ * Caveat: it measures contention only if the threads really run at the same time. On
+ * an oversubscribed VM they may be time-sliced on one CPU, and then the lock is rarely
+ * contended at all (a run can see a handful of slow-path entries in 2M sections) and
+ * the result is the uncontended path plus scheduler noise: check the machine's real
+ * parallelism (e.g. two busy loops take as long as one) before reading much into it. */
+
+#define CONTENDED_WORK 32 /* xorshift steps of private work between sections */
+#define CONTENDED_WORDS 8 /* the shared array: one cache line of uint64_t */
+
+#define DEFINE_MUTEX_CONTENDED_BENCH(P, MUTEX_T, INIT, DESTROY, LOCK, UNLOCK)                \
+    typedef struct P##_mc_shared {                                                           \
+        WEFT_CACHE_ALIGNED MUTEX_T lock;                                                     \
+        uint64_t counter; /* guarded by lock: sections done so far */                        \
+        uint64_t total;   /* the budget; read-only during the run */                         \
+        thread_out *out;                                                                     \
+        WEFT_CACHE_ALIGNED uint64_t data[CONTENDED_WORDS]; /* guarded by lock */             \
+    } P##_mc_shared;                                                                         \
+                                                                                             \
+    static void P##_mc_body(void *ctx, int tid)                                              \
+    {                                                                                        \
+        P##_mc_shared *s = ctx;                                                              \
+        uint64_t rng = 0x9E3779B97F4A7C15u * (uint64_t)(tid + 1);                            \
+        uint64_t ops = 0;                                                                    \
+        int errors = 0;                                                                      \
+        for (;;) {                                                                           \
+            errors |= LOCK(&s->lock);                                                        \
+            uint64_t c = s->counter;                                                         \
+            if (c == s->total) {                                                             \
+                errors |= UNLOCK(&s->lock);                                                  \
+                break;                                                                       \
+            }                                                                                \
+            s->counter = c + 1;                                                              \
+            s->data[c % CONTENDED_WORDS]++;                                                  \
+            s->data[(c / CONTENDED_WORDS + 3) % CONTENDED_WORDS]++;                          \
+            errors |= UNLOCK(&s->lock);                                                      \
+            ops++;                                                                           \
+            for (int w = 0; w < CONTENDED_WORK; w++)                                         \
+                xorshift64(&rng);                                                            \
+        }                                                                                    \
+        s->out[tid].ops = ops;                                                               \
+        s->out[tid].sink = rng;                                                              \
+        s->out[tid].errors = errors != 0;                                                    \
+    }                                                                                        \
+                                                                                             \
+    static bench_result P##_mc_run(const bench_args *a)                                      \
+    {                                                                                        \
+        bench_result res = {0};                                                              \
+        P##_mc_shared *s = alloc_aligned(sizeof *s);                                         \
+        thread_out *out = alloc_aligned((size_t)a->threads * sizeof *out);                   \
+        if (!s || !out || INIT(&s->lock) != 0) {                                             \
+            free(s);                                                                         \
+            free(out);                                                                       \
+            return res;                                                                      \
+        }                                                                                    \
+        s->out = out;                                                                        \
+        s->total = a->size ? a->size : 1;                                                    \
+        if (bench_run_threads(a->threads, P##_mc_body, s, &res.seconds) == 0) {              \
+            int errors = 0;                                                                  \
+            res.ops = sum_out(out, a->threads, offsetof(thread_out, ops), &errors);          \
+            uint64_t words = 0;                                                              \
+            for (int w = 0; w < CONTENDED_WORDS; w++)                                        \
+                words += s->data[w];                                                         \
+            res.ok = errors == 0 && s->counter == s->total && res.ops == s->total &&         \
+                     words == 2 * s->total;                                                  \
+        }                                                                                    \
+        res.ok = DESTROY(&s->lock) == 0 && res.ok;                                           \
+        free(s);                                                                             \
+        free(out);                                                                           \
+        return res;                                                                          \
+    }
+
+DEFINE_MUTEX_CONTENDED_BENCH(weft, weft_mutex, wm_init, wm_destroy, wm_lock, wm_unlock)
+DEFINE_MUTEX_CONTENDED_BENCH(pthread, pthread_mutex_t, pm_init, pm_destroy, pm_lock, pm_unlock)
 
 /* ------------------------------------------------------------------------------
  * RwLock: `size` operations in total, split over the threads; each is, with
@@ -304,6 +397,10 @@ static const bench_def sync_benches[] = {
     {"mutex_contended", "counter_inc", "weft", CONTENDED, "ops/s", weft_mutex_run, 1000000,
      200000, false, NULL},
     {"mutex_contended", "counter_inc", "pthread", CONTENDED, "ops/s", pthread_mutex_run,
+     1000000, 200000, false, NULL},
+    {"mutex_contended", "cs2lines+work32", "weft", CONTENDED, "ops/s", weft_mc_run, 1000000,
+     200000, false, NULL},
+    {"mutex_contended", "cs2lines+work32", "pthread", CONTENDED, "ops/s", pthread_mc_run,
      1000000, 200000, false, NULL},
     {"rwlock_read95", "record4", "weft", SWEEP, "ops/s", weft_rw_run, 1000000, 200000, false,
      NULL},
