@@ -205,10 +205,15 @@ static bool passed(uint64_t deadline)
 
 int chan_array_send(weft_chan *c, const void *msg, uint64_t deadline)
 {
+    weft_backoff b = WEFT_BACKOFF_INIT;
     for (;;) {
         int r = chan_array_try_send(c, msg);
         if (r != -EAGAIN)
             return r;
+        if (!weft_backoff_is_completed(&b)) { /* a short spin-then-yield before sleeping */
+            weft_backoff_snooze(&b);
+            continue;
+        }
         if (passed(deadline))
             return -ETIMEDOUT;
         array_wait(c, &c->u.array.senders, true, deadline);
@@ -217,10 +222,15 @@ int chan_array_send(weft_chan *c, const void *msg, uint64_t deadline)
 
 int chan_array_recv(weft_chan *c, void *out, uint64_t deadline)
 {
+    weft_backoff b = WEFT_BACKOFF_INIT;
     for (;;) {
         int r = chan_array_try_recv(c, out);
         if (r != -EAGAIN)
             return r;
+        if (!weft_backoff_is_completed(&b)) { /* a short spin-then-yield before sleeping */
+            weft_backoff_snooze(&b);
+            continue;
+        }
         if (passed(deadline))
             return -ETIMEDOUT;
         array_wait(c, &c->u.array.receivers, false, deadline);

@@ -263,10 +263,15 @@ bool chan_list_recv_ready(weft_chan *c)
 int chan_list_recv(weft_chan *c, void *out, uint64_t deadline)
 {
     chan_list *l = &c->u.list;
+    weft_backoff b = WEFT_BACKOFF_INIT;
     for (;;) {
         int r = chan_list_try_recv(c, out);
         if (r != -EAGAIN)
             return r;
+        if (!weft_backoff_is_completed(&b)) { /* a short spin-then-yield before sleeping */
+            weft_backoff_snooze(&b);
+            continue;
+        }
         if (deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline)
             return -ETIMEDOUT;
         chan_ctx cx;

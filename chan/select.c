@@ -116,6 +116,7 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
         rng = (weft_time_now_ns() ^ (uint64_t)(uintptr_t)ops) * 0x9e3779b97f4a7c15ull | 1;
     int result = -EAGAIN;
     size_t first = SIZE_MAX; /* an op we were woken for: try it before the others */
+    weft_backoff b = WEFT_BACKOFF_INIT;
     for (;;) {
         if (first != SIZE_MAX) {
             int r = op_try(&ops[first]);
@@ -146,6 +147,10 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
         if (deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline) {
             result = -ETIMEDOUT;
             break;
+        }
+        if (!weft_backoff_is_completed(&b)) { /* a short spin-then-yield before sleeping */
+            weft_backoff_snooze(&b);
+            continue;
         }
         if (n > SELECT_STACK_OPS && w == stack_w) {
             w = malloc(n * sizeof *w);
