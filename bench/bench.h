@@ -92,5 +92,6 @@ int bench_run_threads(int threads, void (*body)(void *ctx, int tid), void *ctx, 
 /* Registration functions, one per bench_*.c file (listed in main.c). */
 void bench_register_sync(bench_registry *r);
 void bench_register_runtime(bench_registry *r);
+void bench_register_chan(bench_registry *r);
 
 #endif /* WEFT_BENCH_H */

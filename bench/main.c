@@ -39,6 +39,7 @@
 static void (*const registrations[])(bench_registry *r) = {
     bench_register_sync,
     bench_register_runtime,
+    bench_register_chan,
 };
 
 /* Target duration of one timed rep when the size is calibrated. */
