@@ -1,10 +1,12 @@
 /* stress_chan.c: many producers and consumers on every channel flavor, and select
  * over several channels (standalone, runs under ThreadSanitizer too).
- * Checks: every message is received exactly once (per-producer count and checksum),
- * each consumer sees each producer's messages in order, consumers end with -EPIPE
- * once every sender is closed; select loses nothing (receive and send sides, mixed
- * flavors) and, with all channels always ready, picks each of 4 channels at least
- * 10% of the time. */
+ * Checks: every message is received exactly once (per-producer count and checksum);
+ * each consumer sees each producer's messages in order; consumers end with -EPIPE
+ * once every sender is closed. Also with short, retried timeouts on both sides
+ * (timeouts racing hand-offs must neither lose nor duplicate a message). Select
+ * loses nothing (receive side with mixed flavors, one consumer biased and one with
+ * short timeouts; send side over mixed flavors) and, with all 4 channels always
+ * ready, picks each at least 10% of the time. */
 #include "check.h"
 #include <pthread.h>
 #include <stdatomic.h>
@@ -35,6 +37,7 @@ typedef struct prod_arg {
 typedef struct cons_arg {
     weft_receiver *rx;
     totals *t;
+    bool timed;
 } cons_arg;
 
 static void *producer(void *p)
@@ -49,12 +52,39 @@ static void *producer(void *p)
     return NULL;
 }
 
+/* Timed variants: tiny timeouts, retried, so that timeouts race with hand-offs. */
+static void *producer_timed(void *p)
+{
+    prod_arg *a = p;
+    for (long i = 0; i < a->n; i++) {
+        msg m = {a->id, (uint32_t)i};
+        int r;
+        uint64_t t = (uint64_t)(i % 3) * 1000;
+        while ((r = weft_chan_send_timeout(a->tx, &m, t)) == -ETIMEDOUT)
+            t = t < 1000000 ? 2 * t + 1000 : t; /* grow: a rendezvous needs overlap */
+        CHECK(r == 0, "send_timeout: %d", r);
+    }
+    CHECK(weft_sender_close(a->tx) == 0);
+    return NULL;
+}
+
 static void account(totals *t, long *count, long *sum)
 {
     for (int p = 0; p < PRODUCERS; p++) {
         atomic_fetch_add_explicit(&t->count[p], count[p], memory_order_relaxed);
         atomic_fetch_add_explicit(&t->sum[p], sum[p], memory_order_relaxed);
     }
+}
+
+static int recv_any(cons_arg *a, msg *m, long k)
+{
+    if (!a->timed)
+        return weft_chan_recv(a->rx, m);
+    int r;
+    uint64_t t = (uint64_t)(k % 3) * 1000;
+    while ((r = weft_chan_recv_timeout(a->rx, m, t)) == -ETIMEDOUT)
+        t = t < 1000000 ? 2 * t + 1000 : t; /* grow: a rendezvous needs overlap */
+    return r;
 }
 
 static void *consumer(void *p)
@@ -66,7 +96,8 @@ static void *consumer(void *p)
         last[i] = -1;
     msg m;
     int r;
-    while ((r = weft_chan_recv(a->rx, &m)) == 0) {
+    long k = 0;
+    while ((r = recv_any(a, &m, k++)) == 0) {
         CHECK(m.producer < PRODUCERS, "producer %u", m.producer);
         CHECK((long)m.seq > last[m.producer], "order: %u after %ld", m.seq, last[m.producer]);
         last[m.producer] = m.seq;
@@ -88,7 +119,7 @@ static void check_totals(totals *t, int producers, long n, const char *what)
     }
 }
 
-static void mpmc(size_t cap, long n)
+static void mpmc(size_t cap, long n, bool timed)
 {
     weft_sender *tx;
     weft_receiver *rx;
@@ -100,6 +131,7 @@ static void mpmc(size_t cap, long n)
     pthread_t pt[PRODUCERS], ct[CONSUMERS];
     for (int i = 0; i < CONSUMERS; i++) {
         ca[i].t = &t;
+        ca[i].timed = timed;
         if (i == 0)
             ca[i].rx = rx;
         else
@@ -115,13 +147,13 @@ static void mpmc(size_t cap, long n)
     for (int i = 0; i < CONSUMERS; i++)
         pthread_create(&ct[i], NULL, consumer, &ca[i]);
     for (int i = 0; i < PRODUCERS; i++)
-        pthread_create(&pt[i], NULL, producer, &pa[i]);
+        pthread_create(&pt[i], NULL, timed ? producer_timed : producer, &pa[i]);
     for (int i = 0; i < PRODUCERS; i++)
         pthread_join(pt[i], NULL);
     for (int i = 0; i < CONSUMERS; i++)
         pthread_join(ct[i], NULL);
     char what[64];
-    snprintf(what, sizeof what, "mpmc cap %zu", cap);
+    snprintf(what, sizeof what, "mpmc cap %zu%s", cap, timed ? " timed" : "");
     check_totals(&t, PRODUCERS, n, what);
 }
 
@@ -132,7 +164,7 @@ static const size_t sel_caps[NCHAN] = {WEFT_UNBOUNDED, 1, 16, 0};
 typedef struct sel_cons {
     weft_receiver *rx[NCHAN];
     totals *t;
-    bool biased;
+    bool biased, timed;
 } sel_cons;
 
 static void *select_consumer(void *p)
@@ -148,7 +180,13 @@ static void *select_consumer(void *p)
     for (size_t i = 0; i < n; i++)
         ops[i] = (weft_select_op){WEFT_SELECT_RECV, NULL, a->rx[i], &bufs[i], 0};
     while (n > 0) {
-        int i = a->biased ? weft_select_biased(ops, n) : weft_select(ops, n);
+        int i;
+        if (a->timed) {
+            while ((i = weft_select_timeout(ops, n, 1000)) == -ETIMEDOUT)
+                ;
+        } else {
+            i = a->biased ? weft_select_biased(ops, n) : weft_select(ops, n);
+        }
         CHECK(i >= 0 && (size_t)i < n, "select: %d", i);
         if (ops[i].result == -EPIPE) {
             CHECK(weft_receiver_close(ops[i].rx) == 0);
@@ -184,6 +222,7 @@ static void select_recv(long n)
     for (int i = 0; i < SC; i++) {
         sc[i].t = &t;
         sc[i].biased = i == SC - 1;
+        sc[i].timed = i == 1;
         for (int c = 0; c < NCHAN; c++) {
             if (i == 0)
                 sc[i].rx[c] = rx[c];
@@ -251,7 +290,7 @@ static void select_send(long n)
         }
     }
     for (int c = 0; c < NCHAN; c++) {
-        ca[c] = (cons_arg){rx[c], &t};
+        ca[c] = (cons_arg){rx[c], &t, false};
         pthread_create(&ct[c], NULL, consumer, &ca[c]);
     }
     for (int i = 0; i < SP; i++)
@@ -297,9 +336,14 @@ int main(void)
     static const size_t caps[] = {WEFT_UNBOUNDED, 16, 1, 0};
     bool verbose = getenv("STRESS_VERBOSE") != NULL;
     for (size_t k = 0; k < sizeof caps / sizeof caps[0]; k++) {
-        mpmc(caps[k], caps[k] == 0 || caps[k] == 1 ? n / 10 : n); /* a wake-up per message: slow */
+        mpmc(caps[k], caps[k] == 0 || caps[k] == 1 ? n / 10 : n, false); /* slow: a wake per message */
         if (verbose)
             fprintf(stderr, "mpmc cap %zu ok\n", caps[k]);
+    }
+    for (size_t k = 0; k < sizeof caps / sizeof caps[0]; k++) {
+        mpmc(caps[k], n / 20, true);
+        if (verbose)
+            fprintf(stderr, "mpmc cap %zu timed ok\n", caps[k]);
     }
     select_recv(n / 2);
     if (verbose)
