@@ -1,9 +1,9 @@
 /* select.c: weft_select and its try / timed / biased forms: complete exactly one of
  * several channel operations.
  *
- * Each round: try every operation once with the flavors' non-blocking calls, from a
- * random start (uniform when all are ready; biased forms start at 0); the first that
- * is ready completes (a disconnected one is ready with -EPIPE). If none is, register
+ * Each round: try every operation once with the flavors' non-blocking calls, in a
+ * uniformly random order (biased forms: in order); the first that is ready
+ * completes (a disconnected one is ready with -EPIPE). If none is, register
  * one chan_ctx on every operation's channel (one chan_waiter each), re-check
  * readiness (seq_cst, after registering: the pair of the notifiers' seq_cst flag
  * load, see waiters.c), abort the ctx if any is ready, and sleep on the ctx.
@@ -21,7 +21,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
-#define SELECT_STACK_OPS 8
+#define SELECT_STACK_OPS 16
 
 static weft_chan *op_chan(const weft_select_op *op)
 {
@@ -110,7 +110,17 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
         if (!op_chan(&ops[i]) || !ops[i].buf)
             return -EINVAL;
     chan_waiter stack_w[SELECT_STACK_OPS];
+    size_t stack_idx[SELECT_STACK_OPS];
     chan_waiter *w = stack_w;
+    size_t *idx = stack_idx;
+    if (n > SELECT_STACK_OPS) {
+        w = malloc(n * (sizeof *w + sizeof *idx));
+        if (!w)
+            return -ENOMEM;
+        idx = (size_t *)(void *)(w + n);
+    }
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
     uint64_t rng = 0;
     if (!biased)
         rng = (weft_time_now_ns() ^ (uint64_t)(uintptr_t)ops) * 0x9e3779b97f4a7c15ull | 1;
@@ -127,15 +137,20 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
             }
             first = SIZE_MAX;
         }
-        size_t start = 0;
-        if (!biased) {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            start = (size_t)(rng % n);
-        }
+        /* Try in order (biased) or in a uniformly random order (a Fisher-Yates
+         * shuffle drawn as we go): the first ready op is then uniform among the
+         * ready ones. */
         for (size_t k = 0; k < n && result < 0; k++) {
-            size_t i = start + k < n ? start + k : start + k - n;
+            if (!biased && k + 1 < n) {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                size_t j = k + (size_t)(rng % (n - k));
+                size_t t = idx[k];
+                idx[k] = idx[j];
+                idx[j] = t;
+            }
+            size_t i = idx[k];
             int r = op_try(&ops[i]);
             if (r != -EAGAIN) {
                 ops[i].result = r;
@@ -151,14 +166,6 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
         if (!weft_backoff_is_completed(&b)) { /* a short spin-then-yield before sleeping */
             weft_backoff_snooze(&b);
             continue;
-        }
-        if (n > SELECT_STACK_OPS && w == stack_w) {
-            w = malloc(n * sizeof *w);
-            if (!w) {
-                w = stack_w;
-                result = -ENOMEM;
-                break;
-            }
         }
         chan_ctx cx;
         chan_ctx_init(&cx);

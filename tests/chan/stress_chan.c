@@ -332,7 +332,7 @@ static void select_fair(long rounds)
 
 int main(void)
 {
-    long n = stress_iters(100000);
+    long n = WEFT_TSAN_OR(40000, stress_iters(100000)); /* TSan: more than /8 */
     static const size_t caps[] = {WEFT_UNBOUNDED, 16, 1, 0};
     bool verbose = getenv("STRESS_VERBOSE") != NULL;
     for (size_t k = 0; k < sizeof caps / sizeof caps[0]; k++) {

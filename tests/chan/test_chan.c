@@ -514,6 +514,28 @@ Test(chan, select_picks_ready)
     }
 }
 
+Test(chan, select_many_ops)
+{
+    enum { N = 40 };
+    weft_sender *tx[N];
+    weft_receiver *rx[N];
+    int buf[N];
+    weft_select_op ops[N];
+    for (int i = 0; i < N; i++) {
+        ch_open(i % 2 ? 4 : WEFT_UNBOUNDED, &tx[i], &rx[i]);
+        ops[i] = (weft_select_op){WEFT_SELECT_RECV, NULL, rx[i], &buf[i], 99};
+    }
+    cr_assert_eq(weft_select_timeout(ops, N, MS), -ETIMEDOUT);
+    int v = 31;
+    cr_assert_eq(weft_chan_send(tx[31], &v), 0);
+    cr_assert_eq(weft_select(ops, N), 31);
+    cr_assert_eq(buf[31], 31);
+    for (int i = 0; i < N; i++) {
+        weft_sender_close(tx[i]);
+        weft_receiver_close(rx[i]);
+    }
+}
+
 typedef struct ch_delayed {
     weft_sender *tx;
     int value;
@@ -662,6 +684,17 @@ static void *ch_cpu_waiter(void *arg)
     return NULL;
 }
 
+static void *ch_cpu_select_waiter(void *arg)
+{
+    ch_cpu *c = arg;
+    int v;
+    weft_select_op op = {WEFT_SELECT_RECV, NULL, c->rx, &v, 0};
+    double t0 = ch_thread_cpu_ms();
+    c->result = weft_select_timeout(&op, 1, 200 * MS);
+    c->cpu_ms = ch_thread_cpu_ms() - t0;
+    return NULL;
+}
+
 Test(chan, waiting_is_free)
 {
     for (size_t k = 0; k < CH_NCAPS; k++) {
@@ -674,6 +707,10 @@ Test(chan, waiting_is_free)
         pthread_join(t, NULL);
         cr_assert_eq(c.result, -ETIMEDOUT);
         cr_assert_lt(c.cpu_ms, 5.0, "cap %zu: %.2f ms CPU while blocked", ch_caps[k], c.cpu_ms);
+        pthread_create(&t, NULL, ch_cpu_select_waiter, &c);
+        pthread_join(t, NULL);
+        cr_assert_eq(c.result, -ETIMEDOUT);
+        cr_assert_lt(c.cpu_ms, 5.0, "cap %zu: %.2f ms CPU in select", ch_caps[k], c.cpu_ms);
         weft_sender_close(tx);
         weft_receiver_close(rx);
     }
