@@ -138,6 +138,7 @@ int chan_list_send(weft_chan *c, const void *msg)
                 block = nb;
             } else {
                 next_block = nb;
+                /* Acquire: as the loads at the top of this function. */
                 tail = atomic_load_explicit(&l->tail.index, memory_order_acquire);
                 block = atomic_load_explicit(&l->tail.block, memory_order_acquire);
                 continue;
@@ -166,6 +167,7 @@ int chan_list_send(weft_chan *c, const void *msg)
             chan_waker_notify(&l->receivers);
             return 0;
         }
+        /* Acquire: as the loads at the top of this function. */
         block = atomic_load_explicit(&l->tail.block, memory_order_acquire);
         weft_backoff_spin(&b);
     }
@@ -196,6 +198,7 @@ int chan_list_try_recv(weft_chan *c, void *out)
         size_t offset = (head >> SHIFT) % LAP;
         if (offset == BLOCK_CAP) {
             weft_backoff_snooze(&b);
+            /* Acquire: as the loads at the top of this function. */
             head = atomic_load_explicit(&l->head.index, memory_order_acquire);
             block = atomic_load_explicit(&l->head.block, memory_order_acquire);
             continue;
@@ -246,6 +249,7 @@ int chan_list_try_recv(weft_chan *c, void *out)
                 destroy_block(l, block, offset + 1);
             return 0;
         }
+        /* Acquire: as the loads at the top of this function. */
         block = atomic_load_explicit(&l->head.block, memory_order_acquire);
         weft_backoff_spin(&b);
     }
