@@ -41,6 +41,7 @@ static void (*const registrations[])(bench_registry *r) = {
     bench_register_runtime,
     bench_register_par,
     bench_register_sort,
+    bench_register_chan,
 };
 
 /* Target duration of one timed rep when the size is calibrated. */

@@ -1,0 +1,249 @@
+/* array.c: the bounded channel flavor, a ring of `cap` slots with per-slot sequence
+ * stamps (Vyukov's bounded MPMC queue, as crossbeam-channel's array flavor).
+ *
+ * head and tail are {lap, index} words: index in the low bits (below mark_bit), the
+ * lap in multiples of one_lap = 2 * mark_bit; tail also carries mark_bit once the
+ * channel is disconnected. Slot i's stamp says whose turn it is:
+ *  - stamp == tail: free for the sender that moves tail past it (CAS on tail);
+ *  - stamp == tail + 1 (as the sender left it) == head + 1: full, for the receiver
+ *    that moves head past it; the receiver leaves head + one_lap (free next lap).
+ * Memory orders: the sender's release store of stamp after writing the message pairs
+ * with the receiver's acquire load of stamp before reading it; the receiver's release
+ * store after reading pairs with the next sender's acquire load before overwriting.
+ * head and tail move by seq_cst CAS, and the "is it empty / full" checks load the
+ * other index after a seq_cst fence (crossbeam's order): the CAS is also what a
+ * sleeper's re-check reads, pairing with chan_waker_notify's seq_cst flag load, so a
+ * sleeper either sees the change or is seen by the notifier (no lost wake-up). */
+#include "chan_internal.h"
+#include <stdlib.h>
+#include <string.h>
+
+static inline _Atomic size_t *stamp_at(const chan_array *a, size_t i)
+{
+    return (_Atomic size_t *)(void *)(a->slots + i * a->stride);
+}
+static inline unsigned char *msg_at(const chan_array *a, size_t i)
+{
+    return a->slots + i * a->stride + sizeof(size_t);
+}
+
+int chan_array_init(weft_chan *c)
+{
+    chan_array *a = &c->u.array;
+    size_t stride = sizeof(size_t) + c->elem_size;
+    stride = (stride + sizeof(size_t) - 1) / sizeof(size_t) * sizeof(size_t);
+    if (stride < c->elem_size || c->capacity > SIZE_MAX / 4 || c->capacity > SIZE_MAX / stride)
+        return -EINVAL;
+    size_t mark = 1;
+    while (mark < c->capacity + 1)
+        mark <<= 1;
+    a->cap = c->capacity;
+    a->mark_bit = mark;
+    a->one_lap = mark * 2;
+    a->stride = stride;
+    a->slots = malloc(a->cap * stride);
+    if (!a->slots)
+        return -ENOMEM;
+    for (size_t i = 0; i < a->cap; i++)
+        atomic_init(stamp_at(a, i), i);
+    atomic_init(&a->head, 0);
+    atomic_init(&a->tail, 0);
+    chan_waker_init(&a->senders);
+    chan_waker_init(&a->receivers);
+    return 0;
+}
+
+size_t chan_array_len(const weft_chan *c)
+{
+    const chan_array *a = &c->u.array;
+    for (;;) {
+        /* SeqCst: a consistent snapshot of the two indices (advisory). */
+        size_t tail = atomic_load_explicit((_Atomic size_t *)&a->tail, memory_order_seq_cst);
+        size_t head = atomic_load_explicit((_Atomic size_t *)&a->head, memory_order_seq_cst);
+        if (atomic_load_explicit((_Atomic size_t *)&a->tail, memory_order_seq_cst) != tail)
+            continue;
+        size_t hix = head & (a->mark_bit - 1), tix = tail & (a->mark_bit - 1);
+        if (hix < tix)
+            return tix - hix;
+        if (hix > tix)
+            return a->cap - hix + tix;
+        return (tail & ~a->mark_bit) == head ? 0 : a->cap;
+    }
+}
+
+void chan_array_destroy(weft_chan *c)
+{
+    chan_array *a = &c->u.array;
+    if (c->drop) {
+        size_t n = chan_array_len(c);
+        size_t hix = atomic_load_explicit(&a->head, memory_order_relaxed) & (a->mark_bit - 1);
+        for (size_t i = 0; i < n; i++) {
+            size_t ix = hix + i < a->cap ? hix + i : hix + i - a->cap;
+            c->drop(c->drop_ctx, msg_at(a, ix));
+        }
+    }
+    free(a->slots);
+}
+
+int chan_array_try_send(weft_chan *c, const void *msg)
+{
+    chan_array *a = &c->u.array;
+    weft_backoff b = WEFT_BACKOFF_INIT;
+    size_t tail = atomic_load_explicit(&a->tail, memory_order_relaxed);
+    for (;;) {
+        if (tail & a->mark_bit)
+            return -EPIPE;
+        size_t index = tail & (a->mark_bit - 1);
+        size_t lap = tail & ~(a->one_lap - 1);
+        /* Acquire: pairs with the receiver's release store of this stamp, so its read
+         * of the old message happened before we overwrite it. */
+        size_t stamp = atomic_load_explicit(stamp_at(a, index), memory_order_acquire);
+        if (tail == stamp) {
+            size_t next = index + 1 < a->cap ? tail + 1 : lap + a->one_lap;
+            /* SeqCst: orders the claim before the is_empty load in notify (and pairs
+             * with the waiters' seq_cst re-checks); see the file comment. */
+            if (atomic_compare_exchange_weak_explicit(&a->tail, &tail, next, memory_order_seq_cst,
+                                                      memory_order_relaxed)) {
+                memcpy(msg_at(a, index), msg, c->elem_size);
+                /* Release: pairs with the receiver's acquire load of the stamp. */
+                atomic_store_explicit(stamp_at(a, index), tail + 1, memory_order_release);
+                chan_waker_notify(&a->receivers);
+                return 0;
+            }
+            weft_backoff_spin(&b);
+        } else if (stamp + a->one_lap == tail + 1) {
+            /* SeqCst fence: pairs with the receivers' head CAS, so a full verdict
+             * is not based on a stale head. */
+            atomic_thread_fence(memory_order_seq_cst);
+            size_t head = atomic_load_explicit(&a->head, memory_order_relaxed);
+            if (head + a->one_lap == tail)
+                return -EAGAIN;
+            weft_backoff_spin(&b);
+            tail = atomic_load_explicit(&a->tail, memory_order_relaxed);
+        } else {
+            /* A receiver is between its head CAS and its stamp store. */
+            weft_backoff_snooze(&b);
+            tail = atomic_load_explicit(&a->tail, memory_order_relaxed);
+        }
+    }
+}
+
+int chan_array_try_recv(weft_chan *c, void *out)
+{
+    chan_array *a = &c->u.array;
+    weft_backoff b = WEFT_BACKOFF_INIT;
+    size_t head = atomic_load_explicit(&a->head, memory_order_relaxed);
+    for (;;) {
+        size_t index = head & (a->mark_bit - 1);
+        size_t lap = head & ~(a->one_lap - 1);
+        /* Acquire: pairs with the sender's release store of the stamp (the message). */
+        size_t stamp = atomic_load_explicit(stamp_at(a, index), memory_order_acquire);
+        if (head + 1 == stamp) {
+            size_t next = index + 1 < a->cap ? head + 1 : lap + a->one_lap;
+            /* SeqCst: as the tail CAS in try_send, for the senders' waker. */
+            if (atomic_compare_exchange_weak_explicit(&a->head, &head, next, memory_order_seq_cst,
+                                                      memory_order_relaxed)) {
+                memcpy(out, msg_at(a, index), c->elem_size);
+                /* Release: pairs with the next lap's sender's acquire load. */
+                atomic_store_explicit(stamp_at(a, index), head + a->one_lap, memory_order_release);
+                chan_waker_notify(&a->senders);
+                return 0;
+            }
+            weft_backoff_spin(&b);
+        } else if (stamp == head) {
+            /* SeqCst fence: pairs with the senders' tail CAS (see try_send). */
+            atomic_thread_fence(memory_order_seq_cst);
+            size_t tail = atomic_load_explicit(&a->tail, memory_order_relaxed);
+            if ((tail & ~a->mark_bit) == head)
+                return (tail & a->mark_bit) ? -EPIPE : -EAGAIN;
+            weft_backoff_spin(&b);
+            head = atomic_load_explicit(&a->head, memory_order_relaxed);
+        } else {
+            /* A sender is between its tail CAS and its stamp store. */
+            weft_backoff_snooze(&b);
+            head = atomic_load_explicit(&a->head, memory_order_relaxed);
+        }
+    }
+}
+
+bool chan_array_send_ready(weft_chan *c)
+{
+    chan_array *a = &c->u.array;
+    /* SeqCst: the waiter's re-check after registering (see waiters.c). */
+    size_t tail = atomic_load_explicit(&a->tail, memory_order_seq_cst);
+    size_t head = atomic_load_explicit(&a->head, memory_order_seq_cst);
+    return (tail & a->mark_bit) || head + a->one_lap != tail;
+}
+
+bool chan_array_recv_ready(weft_chan *c)
+{
+    chan_array *a = &c->u.array;
+    /* SeqCst: as in send_ready. */
+    size_t head = atomic_load_explicit(&a->head, memory_order_seq_cst);
+    size_t tail = atomic_load_explicit(&a->tail, memory_order_seq_cst);
+    return (tail & a->mark_bit) || (tail & ~a->mark_bit) != head;
+}
+
+/* Block on `wk` until the operation may be possible (or the deadline). */
+static void array_wait(weft_chan *c, chan_waker *wk, bool send, uint64_t deadline)
+{
+    chan_ctx cx;
+    chan_waiter w;
+    chan_ctx_init(&cx);
+    chan_waiter_init(&w, &cx, 0, NULL);
+    chan_waker_register(wk, &w);
+    if (send ? chan_array_send_ready(c) : chan_array_recv_ready(c))
+        chan_ctx_try_select(&cx, CHAN_ABORTED);
+    chan_ctx_wait_until(&cx, deadline);
+    chan_waker_unregister(wk, &w);
+}
+
+static bool passed(uint64_t deadline)
+{
+    return deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline;
+}
+
+int chan_array_send(weft_chan *c, const void *msg, uint64_t deadline)
+{
+    weft_backoff b = WEFT_BACKOFF_INIT;
+    for (;;) {
+        int r = chan_array_try_send(c, msg);
+        if (r != -EAGAIN)
+            return r;
+        if (!weft_backoff_is_completed(&b)) { /* a short spin-then-yield before sleeping */
+            weft_backoff_snooze(&b);
+            continue;
+        }
+        if (passed(deadline))
+            return -ETIMEDOUT;
+        array_wait(c, &c->u.array.senders, true, deadline);
+    }
+}
+
+int chan_array_recv(weft_chan *c, void *out, uint64_t deadline)
+{
+    weft_backoff b = WEFT_BACKOFF_INIT;
+    for (;;) {
+        int r = chan_array_try_recv(c, out);
+        if (r != -EAGAIN)
+            return r;
+        if (!weft_backoff_is_completed(&b)) { /* a short spin-then-yield before sleeping */
+            weft_backoff_snooze(&b);
+            continue;
+        }
+        if (passed(deadline))
+            return -ETIMEDOUT;
+        array_wait(c, &c->u.array.receivers, false, deadline);
+    }
+}
+
+void chan_array_disconnect(weft_chan *c)
+{
+    chan_array *a = &c->u.array;
+    /* SeqCst: like the tail CAS, so sleepers' re-checks and try_ see the mark. */
+    size_t tail = atomic_fetch_or_explicit(&a->tail, a->mark_bit, memory_order_seq_cst);
+    if (!(tail & a->mark_bit)) {
+        chan_waker_disconnect(&a->senders);
+        chan_waker_disconnect(&a->receivers);
+    }
+}

@@ -1,0 +1,101 @@
+/* chan_internal.h: the channel object shared by the handles, the three flavors'
+ * entry points (array.c, list.c, zero.c) and the test hooks. Internal to chan/.
+ *
+ * Flavor calls take the channel; their results: 0, -EAGAIN (try: would block),
+ * -ETIMEDOUT (deadline passed), -EPIPE (disconnected). A deadline is absolute
+ * (weft_time_now_ns base), WEFT_NO_DEADLINE to block. */
+#ifndef WEFT_CHAN_INTERNAL_H
+#define WEFT_CHAN_INTERNAL_H
+
+#include "waiters_internal.h"
+#include <weft/chan.h>
+
+typedef enum chan_flavor { CHAN_ARRAY, CHAN_LIST, CHAN_ZERO } chan_flavor;
+
+/* ---- bounded ring (array.c) */
+typedef struct chan_array {
+    WEFT_CACHE_ALIGNED _Atomic size_t head; /* {lap, index} */
+    WEFT_CACHE_ALIGNED _Atomic size_t tail; /* {lap, mark, index}: mark = disconnected */
+    WEFT_CACHE_ALIGNED size_t cap, one_lap, mark_bit, stride;
+    unsigned char *slots; /* cap slots of stride bytes: a stamp, then the message */
+    chan_waker senders, receivers;
+} chan_array;
+
+/* ---- unbounded list of blocks (list.c) */
+typedef struct chan_list_block chan_list_block;
+typedef struct chan_list_pos {
+    _Atomic size_t index;
+    _Atomic(chan_list_block *) block;
+} chan_list_pos;
+typedef struct chan_list {
+    WEFT_CACHE_ALIGNED chan_list_pos head;
+    WEFT_CACHE_ALIGNED chan_list_pos tail;
+    WEFT_CACHE_ALIGNED size_t stride;
+    _Atomic(chan_list_block *) spare; /* at most one drained block kept for reuse */
+    _Atomic size_t live_blocks;       /* test hook */
+    chan_waker receivers;
+} chan_list;
+
+/* ---- rendezvous (zero.c) */
+typedef struct chan_zero {
+    weft_mutex lock;
+    chan_waitlist senders, receivers;
+    bool disconnected;
+} chan_zero;
+
+typedef struct weft_chan {
+    union {
+        chan_array array;
+        chan_list list;
+        chan_zero zero;
+    } u;
+    chan_flavor flavor;
+    size_t elem_size, capacity;
+    weft_drop_fn drop;
+    void *drop_ctx;
+    _Atomic size_t senders, receivers; /* open handles */
+    _Atomic bool destroy;               /* the first side to reach 0 handles sets it */
+} weft_chan;
+
+int chan_array_init(weft_chan *c);
+void chan_array_destroy(weft_chan *c); /* single-threaded: drops what is left */
+int chan_array_send(weft_chan *c, const void *msg, uint64_t deadline);
+int chan_array_try_send(weft_chan *c, const void *msg);
+int chan_array_recv(weft_chan *c, void *out, uint64_t deadline);
+int chan_array_try_recv(weft_chan *c, void *out);
+void chan_array_disconnect(weft_chan *c);
+size_t chan_array_len(const weft_chan *c);
+bool chan_array_send_ready(weft_chan *c); /* not full, or disconnected (seq_cst) */
+bool chan_array_recv_ready(weft_chan *c); /* not empty, or disconnected (seq_cst) */
+
+int chan_list_init(weft_chan *c);
+void chan_list_destroy(weft_chan *c);
+int chan_list_send(weft_chan *c, const void *msg); /* never blocks */
+int chan_list_recv(weft_chan *c, void *out, uint64_t deadline);
+int chan_list_try_recv(weft_chan *c, void *out);
+void chan_list_disconnect(weft_chan *c);
+size_t chan_list_len(const weft_chan *c);
+size_t chan_list_live_blocks_(const weft_chan *c);
+bool chan_list_recv_ready(weft_chan *c);
+
+int chan_zero_init(weft_chan *c);
+void chan_zero_destroy(weft_chan *c);
+int chan_zero_send(weft_chan *c, const void *msg, uint64_t deadline);
+int chan_zero_try_send(weft_chan *c, const void *msg);
+int chan_zero_recv(weft_chan *c, void *out, uint64_t deadline);
+int chan_zero_try_recv(weft_chan *c, void *out);
+void chan_zero_disconnect(weft_chan *c);
+/* select: register w (its buf set) on the send / receive side; returns true if the
+ * op could complete now (a partner waits, or disconnected): the caller then aborts. */
+bool chan_zero_register(weft_chan *c, bool send, chan_waiter *w);
+void chan_zero_unregister(weft_chan *c, bool send, chan_waiter *w);
+
+/* The channel behind a handle (NULL for NULL or, in debug builds, a closed handle). */
+weft_chan *chan_of_sender(const weft_sender *tx);
+weft_chan *chan_of_receiver(const weft_receiver *rx);
+
+/* Test hook: blocks currently allocated by an unbounded channel (the spare included);
+ * 0 for other flavors. */
+size_t chan_live_blocks(const weft_receiver *rx);
+
+#endif

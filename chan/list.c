@@ -1,0 +1,351 @@
+/* list.c: the unbounded channel flavor, a linked list of blocks of BLOCK_CAP slots
+ * (crossbeam-channel's list flavor), with lock-free send and receive.
+ *
+ * Positions (head and tail) are {index, block}: index counts slots << SHIFT, with
+ * LAP = BLOCK_CAP + 1 indices per block (the extra one, offset BLOCK_CAP, means "the
+ * next block is being installed: wait"). Low bit MARK_BIT: in tail, disconnected; in
+ * head, "the head block has a successor" (so a receiver need not look at tail).
+ * Invariants:
+ *  - A sender owns slot (tail >> SHIFT) once its seq_cst CAS on tail.index succeeds;
+ *    it writes the message, then sets WRITE (release). The sender that takes a
+ *    block's last slot installs the next block (allocated beforehand) in tail.block,
+ *    tail.index and block->next (release), in that order.
+ *  - A receiver owns slot (head >> SHIFT) once its seq_cst CAS on head.index
+ *    succeeds; it waits for WRITE (acquire, pairs with the sender's release), copies
+ *    the message, then sets READ. The receiver of a block's last slot moves head to
+ *    the next block (waiting for block->next, acquire).
+ *  - Block reclamation (crossbeam's DESTROY protocol): the receiver of the last slot
+ *    starts destroying the block; it walks the other slots and, for a slot whose
+ *    READ bit is not yet set, sets DESTROY and stops: that slot's receiver, seeing
+ *    DESTROY in its fetch_or (acq_rel), continues the walk from the next slot. So
+ *    exactly one thread frees each block, after every reader of it is done.
+ *  - Freed blocks go to a one-block spare cache (CAS on `spare`) or to free(): after
+ *    a burst drains, at most the current block and one spare stay allocated.
+ *  - Empty checks load tail after a seq_cst fence (receivers) and the head/tail CASes
+ *    are seq_cst, which pairs with the waiters' seq_cst re-checks and the seq_cst
+ *    flag load in chan_waker_notify: no lost wake-up (see waiters.c). */
+#include "chan_internal.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define SHIFT 1u
+#define MARK_BIT 1u
+#define LAP 32u
+#define BLOCK_CAP (LAP - 1u)
+
+#define WRITE 1u
+#define READ 2u
+#define DESTROY 4u
+
+struct chan_list_block {
+    _Atomic(chan_list_block *) next;
+    unsigned char slots[]; /* BLOCK_CAP slots of stride bytes: a state word, the message */
+};
+
+static inline _Atomic size_t *state_at(const chan_list *l, chan_list_block *b, size_t i)
+{
+    return (_Atomic size_t *)(void *)(b->slots + i * l->stride);
+}
+static inline unsigned char *msg_at(const chan_list *l, chan_list_block *b, size_t i)
+{
+    return b->slots + i * l->stride + sizeof(size_t);
+}
+
+static chan_list_block *block_new(chan_list *l)
+{
+    /* Acquire: pairs with the release CAS that put the block in the spare slot, so
+     * the previous owners' accesses happened before our reuse. */
+    chan_list_block *b = atomic_exchange_explicit(&l->spare, NULL, memory_order_acquire);
+    if (!b) {
+        b = malloc(sizeof(chan_list_block) + BLOCK_CAP * l->stride);
+        if (!b)
+            return NULL;
+        atomic_fetch_add_explicit(&l->live_blocks, 1, memory_order_relaxed);
+    }
+    atomic_init(&b->next, NULL);
+    for (size_t i = 0; i < BLOCK_CAP; i++)
+        atomic_init(state_at(l, b, i), 0);
+    return b;
+}
+
+static void block_free(chan_list *l, chan_list_block *b)
+{
+    chan_list_block *expect = NULL;
+    /* Release: pairs with the acquire exchange in block_new. */
+    if (atomic_compare_exchange_strong_explicit(&l->spare, &expect, b, memory_order_release,
+                                                memory_order_relaxed))
+        return;
+    atomic_fetch_sub_explicit(&l->live_blocks, 1, memory_order_relaxed);
+    free(b);
+}
+
+int chan_list_init(weft_chan *c)
+{
+    chan_list *l = &c->u.list;
+    size_t stride = sizeof(size_t) + c->elem_size;
+    stride = (stride + sizeof(size_t) - 1) / sizeof(size_t) * sizeof(size_t);
+    if (stride < c->elem_size || stride > (SIZE_MAX - sizeof(chan_list_block)) / BLOCK_CAP)
+        return -EINVAL;
+    l->stride = stride;
+    atomic_init(&l->head.index, 0);
+    atomic_init(&l->head.block, NULL);
+    atomic_init(&l->tail.index, 0);
+    atomic_init(&l->tail.block, NULL);
+    atomic_init(&l->spare, NULL);
+    atomic_init(&l->live_blocks, 0);
+    chan_waker_init(&l->receivers);
+    return 0;
+}
+
+int chan_list_send(weft_chan *c, const void *msg)
+{
+    chan_list *l = &c->u.list;
+    weft_backoff b = WEFT_BACKOFF_INIT;
+    /* Acquire (index, block): pairs with the release stores of the sender that
+     * installed the current block. */
+    size_t tail = atomic_load_explicit(&l->tail.index, memory_order_acquire);
+    chan_list_block *block = atomic_load_explicit(&l->tail.block, memory_order_acquire);
+    chan_list_block *next_block = NULL;
+    for (;;) {
+        if (tail & MARK_BIT) {
+            if (next_block)
+                block_free(l, next_block);
+            return -EPIPE;
+        }
+        size_t offset = (tail >> SHIFT) % LAP;
+        if (offset == BLOCK_CAP) { /* the next block is being installed */
+            weft_backoff_snooze(&b);
+            tail = atomic_load_explicit(&l->tail.index, memory_order_acquire);
+            block = atomic_load_explicit(&l->tail.block, memory_order_acquire);
+            continue;
+        }
+        if (offset + 1 == BLOCK_CAP && !next_block) {
+            next_block = block_new(l);
+            if (!next_block)
+                return -ENOMEM;
+        }
+        if (!block) { /* the very first message: install the first block */
+            chan_list_block *nb = next_block ? next_block : block_new(l);
+            if (!nb)
+                return -ENOMEM;
+            next_block = NULL;
+            chan_list_block *expect = NULL;
+            /* Release: the block's initialisation is visible to whoever loads it. */
+            if (atomic_compare_exchange_strong_explicit(&l->tail.block, &expect, nb,
+                                                        memory_order_release, memory_order_relaxed)) {
+                /* Release: pairs with receivers' acquire load of head.block. */
+                atomic_store_explicit(&l->head.block, nb, memory_order_release);
+                block = nb;
+            } else {
+                next_block = nb;
+                /* Acquire: as the loads at the top of this function. */
+                tail = atomic_load_explicit(&l->tail.index, memory_order_acquire);
+                block = atomic_load_explicit(&l->tail.block, memory_order_acquire);
+                continue;
+            }
+        }
+        size_t new_tail = tail + (1u << SHIFT);
+        /* SeqCst: claims the slot; ordered before notify's flag load (waiters.c).
+         * Failure acquire: we reload the block that goes with the new index. */
+        if (atomic_compare_exchange_weak_explicit(&l->tail.index, &tail, new_tail,
+                                                  memory_order_seq_cst, memory_order_acquire)) {
+            if (offset + 1 == BLOCK_CAP) {
+                chan_list_block *nb = next_block;
+                next_block = NULL;
+                size_t next_index = new_tail + (1u << SHIFT);
+                /* Release (all three): pair with the acquire loads of senders (tail),
+                 * and of the receiver that waits for block->next. */
+                atomic_store_explicit(&l->tail.block, nb, memory_order_release);
+                atomic_store_explicit(&l->tail.index, next_index, memory_order_release);
+                atomic_store_explicit(&block->next, nb, memory_order_release);
+            } else if (next_block) {
+                block_free(l, next_block);
+            }
+            memcpy(msg_at(l, block, offset), msg, c->elem_size);
+            /* Release: pairs with the receiver's acquire wait for WRITE. */
+            atomic_fetch_or_explicit(state_at(l, block, offset), WRITE, memory_order_release);
+            chan_waker_notify(&l->receivers);
+            return 0;
+        }
+        /* Acquire: as the loads at the top of this function. */
+        block = atomic_load_explicit(&l->tail.block, memory_order_acquire);
+        weft_backoff_spin(&b);
+    }
+}
+
+/* Free `block` starting the walk at slot `start` (see the DESTROY invariant). */
+static void destroy_block(chan_list *l, chan_list_block *block, size_t start)
+{
+    for (size_t i = start; i + 1 < BLOCK_CAP; i++) {
+        _Atomic size_t *st = state_at(l, block, i);
+        /* Acquire / AcqRel: pair with the reader's acq_rel fetch_or of READ (its copy
+         * is done) and hand the walk over with our DESTROY. */
+        if (!(atomic_load_explicit(st, memory_order_acquire) & READ) &&
+            !(atomic_fetch_or_explicit(st, DESTROY, memory_order_acq_rel) & READ))
+            return; /* that slot's reader will continue */
+    }
+    block_free(l, block);
+}
+
+int chan_list_try_recv(weft_chan *c, void *out)
+{
+    chan_list *l = &c->u.list;
+    weft_backoff b = WEFT_BACKOFF_INIT;
+    /* Acquire: pairs with the release stores that installed the head block. */
+    size_t head = atomic_load_explicit(&l->head.index, memory_order_acquire);
+    chan_list_block *block = atomic_load_explicit(&l->head.block, memory_order_acquire);
+    for (;;) {
+        size_t offset = (head >> SHIFT) % LAP;
+        if (offset == BLOCK_CAP) {
+            weft_backoff_snooze(&b);
+            /* Acquire: as the loads at the top of this function. */
+            head = atomic_load_explicit(&l->head.index, memory_order_acquire);
+            block = atomic_load_explicit(&l->head.block, memory_order_acquire);
+            continue;
+        }
+        size_t new_head = head + (1u << SHIFT);
+        if (!(new_head & MARK_BIT)) {
+            /* SeqCst fence: pairs with the senders' seq_cst tail CAS. */
+            atomic_thread_fence(memory_order_seq_cst);
+            size_t tail = atomic_load_explicit(&l->tail.index, memory_order_relaxed);
+            if ((head >> SHIFT) == (tail >> SHIFT))
+                return (tail & MARK_BIT) ? -EPIPE : -EAGAIN;
+            if ((head >> SHIFT) / LAP != (tail >> SHIFT) / LAP)
+                new_head |= MARK_BIT;
+        }
+        if (!block) { /* the first sender is installing the first block */
+            weft_backoff_snooze(&b);
+            head = atomic_load_explicit(&l->head.index, memory_order_acquire);
+            block = atomic_load_explicit(&l->head.block, memory_order_acquire);
+            continue;
+        }
+        /* SeqCst: claims the slot; ordered before the senders-side checks. */
+        if (atomic_compare_exchange_weak_explicit(&l->head.index, &head, new_head,
+                                                  memory_order_seq_cst, memory_order_acquire)) {
+            if (offset + 1 == BLOCK_CAP) {
+                weft_backoff wb = WEFT_BACKOFF_INIT;
+                chan_list_block *next;
+                /* Acquire: pairs with the release store of block->next. */
+                while (!(next = atomic_load_explicit(&block->next, memory_order_acquire)))
+                    weft_backoff_snooze(&wb);
+                size_t next_index = (new_head & ~(size_t)MARK_BIT) + (1u << SHIFT);
+                /* Acquire: a block that already has a successor. */
+                if (atomic_load_explicit(&next->next, memory_order_acquire))
+                    next_index |= MARK_BIT;
+                /* Release: pair with the acquire loads of other receivers. */
+                atomic_store_explicit(&l->head.block, next, memory_order_release);
+                atomic_store_explicit(&l->head.index, next_index, memory_order_release);
+            }
+            _Atomic size_t *st = state_at(l, block, offset);
+            weft_backoff wb = WEFT_BACKOFF_INIT;
+            /* Acquire: pairs with the sender's release fetch_or of WRITE. */
+            while (!(atomic_load_explicit(st, memory_order_acquire) & WRITE))
+                weft_backoff_snooze(&wb);
+            memcpy(out, msg_at(l, block, offset), c->elem_size);
+            if (offset + 1 == BLOCK_CAP)
+                destroy_block(l, block, 0);
+            /* AcqRel: publishes our read to the destroyer and sees its DESTROY. */
+            else if (atomic_fetch_or_explicit(st, READ, memory_order_acq_rel) & DESTROY)
+                destroy_block(l, block, offset + 1);
+            return 0;
+        }
+        /* Acquire: as the loads at the top of this function. */
+        block = atomic_load_explicit(&l->head.block, memory_order_acquire);
+        weft_backoff_spin(&b);
+    }
+}
+
+bool chan_list_recv_ready(weft_chan *c)
+{
+    chan_list *l = &c->u.list;
+    /* SeqCst: the waiter's re-check after registering (see waiters.c). */
+    size_t head = atomic_load_explicit(&l->head.index, memory_order_seq_cst);
+    size_t tail = atomic_load_explicit(&l->tail.index, memory_order_seq_cst);
+    return (tail & MARK_BIT) || (head >> SHIFT) != (tail >> SHIFT);
+}
+
+int chan_list_recv(weft_chan *c, void *out, uint64_t deadline)
+{
+    chan_list *l = &c->u.list;
+    weft_backoff b = WEFT_BACKOFF_INIT;
+    for (;;) {
+        int r = chan_list_try_recv(c, out);
+        if (r != -EAGAIN)
+            return r;
+        if (!weft_backoff_is_completed(&b)) { /* a short spin-then-yield before sleeping */
+            weft_backoff_snooze(&b);
+            continue;
+        }
+        if (deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline)
+            return -ETIMEDOUT;
+        chan_ctx cx;
+        chan_waiter w;
+        chan_ctx_init(&cx);
+        chan_waiter_init(&w, &cx, 0, NULL);
+        chan_waker_register(&l->receivers, &w);
+        if (chan_list_recv_ready(c))
+            chan_ctx_try_select(&cx, CHAN_ABORTED);
+        chan_ctx_wait_until(&cx, deadline);
+        chan_waker_unregister(&l->receivers, &w);
+    }
+}
+
+void chan_list_disconnect(weft_chan *c)
+{
+    chan_list *l = &c->u.list;
+    /* SeqCst: as the tail CAS (sleepers' re-checks and try_recv see the mark). */
+    size_t tail = atomic_fetch_or_explicit(&l->tail.index, MARK_BIT, memory_order_seq_cst);
+    if (!(tail & MARK_BIT))
+        chan_waker_disconnect(&l->receivers);
+}
+
+size_t chan_list_len(const weft_chan *c)
+{
+    chan_list *l = (chan_list *)&c->u.list;
+    for (;;) {
+        /* SeqCst: a consistent snapshot (advisory). */
+        size_t tail = atomic_load_explicit(&l->tail.index, memory_order_seq_cst);
+        size_t head = atomic_load_explicit(&l->head.index, memory_order_seq_cst);
+        if (atomic_load_explicit(&l->tail.index, memory_order_seq_cst) != tail)
+            continue;
+        tail &= ~(size_t)((1u << SHIFT) - 1);
+        head &= ~(size_t)((1u << SHIFT) - 1);
+        if (((tail >> SHIFT) & (LAP - 1)) == LAP - 1)
+            tail += 1u << SHIFT;
+        if (((head >> SHIFT) & (LAP - 1)) == LAP - 1)
+            head += 1u << SHIFT;
+        size_t lap = (head >> SHIFT) / LAP;
+        tail -= (lap * LAP) << SHIFT;
+        head -= (lap * LAP) << SHIFT;
+        tail >>= SHIFT;
+        head >>= SHIFT;
+        return tail - tail / LAP - head;
+    }
+}
+
+void chan_list_destroy(weft_chan *c)
+{
+    chan_list *l = &c->u.list;
+    size_t head = atomic_load_explicit(&l->head.index, memory_order_relaxed) & ~(size_t)MARK_BIT;
+    size_t tail = atomic_load_explicit(&l->tail.index, memory_order_relaxed) & ~(size_t)MARK_BIT;
+    chan_list_block *block = atomic_load_explicit(&l->head.block, memory_order_relaxed);
+    while (head != tail) {
+        size_t offset = (head >> SHIFT) % LAP;
+        if (offset < BLOCK_CAP) {
+            if (c->drop)
+                c->drop(c->drop_ctx, msg_at(l, block, offset));
+        } else {
+            chan_list_block *next = atomic_load_explicit(&block->next, memory_order_relaxed);
+            free(block);
+            block = next;
+        }
+        head += 1u << SHIFT;
+    }
+    free(block);
+    free(atomic_load_explicit(&l->spare, memory_order_relaxed));
+}
+
+size_t chan_list_live_blocks_(const weft_chan *c)
+{
+    return atomic_load_explicit((_Atomic size_t *)&c->u.list.live_blocks, memory_order_relaxed);
+}

@@ -1,0 +1,223 @@
+/* select.c: weft_select and its try / timed / biased forms: complete exactly one of
+ * several channel operations.
+ *
+ * Each round: try every operation once with the flavors' non-blocking calls, in a
+ * uniformly random order (biased forms: in order); the first that is ready
+ * completes (a disconnected one is ready with -EPIPE). If none is, register
+ * one chan_ctx on every operation's channel (one chan_waiter each), re-check
+ * readiness (seq_cst, after registering: the pair of the notifiers' seq_cst flag
+ * load, see waiters.c), abort the ctx if any is ready, and sleep on the ctx.
+ * Invariants:
+ *  - Exactly one operation completes: on a rendezvous channel the partner completes
+ *    the hand-off only after claiming our ctx with a CAS (so only one partner can);
+ *    on the other flavors we only complete an operation ourselves.
+ *  - A wake for operation i (a notifier picked us for it) is honoured by trying i
+ *    first, before any other: the message it announced is taken by us or by someone
+ *    else, never left behind with another receiver asleep.
+ *  - Every entry is unregistered under its list's mutex before we return, so the ctx
+ *    and waiters (on our stack, or malloc'ed beyond SELECT_STACK_OPS) outlive every
+ *    party's use of them. */
+#include "chan_internal.h"
+#include <limits.h>
+#include <stdlib.h>
+
+#define SELECT_STACK_OPS 16
+
+static weft_chan *op_chan(const weft_select_op *op)
+{
+    if (op->kind == WEFT_SELECT_SEND)
+        return chan_of_sender(op->tx);
+    if (op->kind == WEFT_SELECT_RECV)
+        return chan_of_receiver(op->rx);
+    return NULL;
+}
+
+static int op_try(weft_select_op *op)
+{
+    weft_chan *c = op_chan(op);
+    bool send = op->kind == WEFT_SELECT_SEND;
+    switch (c->flavor) {
+    case CHAN_ARRAY:
+        return send ? chan_array_try_send(c, op->buf) : chan_array_try_recv(c, op->buf);
+    case CHAN_LIST:
+        return send ? chan_list_send(c, op->buf) : chan_list_try_recv(c, op->buf);
+    case CHAN_ZERO:
+        return send ? chan_zero_try_send(c, op->buf) : chan_zero_try_recv(c, op->buf);
+    }
+    return -EINVAL;
+}
+
+/* Register w for op; true if the op is ready now. */
+static bool op_register(weft_select_op *op, chan_waiter *w)
+{
+    weft_chan *c = op_chan(op);
+    bool send = op->kind == WEFT_SELECT_SEND;
+    switch (c->flavor) {
+    case CHAN_ARRAY:
+        chan_waker_register(send ? &c->u.array.senders : &c->u.array.receivers, w);
+        return false;
+    case CHAN_LIST:
+        if (send)
+            return true; /* an unbounded send is always possible */
+        chan_waker_register(&c->u.list.receivers, w);
+        return false;
+    case CHAN_ZERO:
+        return chan_zero_register(c, send, w);
+    }
+    return true;
+}
+
+/* Seq_cst re-check after every registration (array and list; rendezvous checked
+ * under its mutex in op_register). */
+static bool op_ready(weft_select_op *op)
+{
+    weft_chan *c = op_chan(op);
+    bool send = op->kind == WEFT_SELECT_SEND;
+    switch (c->flavor) {
+    case CHAN_ARRAY:
+        return send ? chan_array_send_ready(c) : chan_array_recv_ready(c);
+    case CHAN_LIST:
+        return send || chan_list_recv_ready(c);
+    case CHAN_ZERO:
+        return false;
+    }
+    return true;
+}
+
+static void op_unregister(weft_select_op *op, chan_waiter *w)
+{
+    weft_chan *c = op_chan(op);
+    bool send = op->kind == WEFT_SELECT_SEND;
+    switch (c->flavor) {
+    case CHAN_ARRAY:
+        chan_waker_unregister(send ? &c->u.array.senders : &c->u.array.receivers, w);
+        break;
+    case CHAN_LIST:
+        if (!send)
+            chan_waker_unregister(&c->u.list.receivers, w);
+        break;
+    case CHAN_ZERO:
+        chan_zero_unregister(c, send, w);
+        break;
+    }
+}
+
+static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uint64_t deadline)
+{
+    if (!ops || n == 0 || n > INT_MAX)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!op_chan(&ops[i]) || !ops[i].buf)
+            return -EINVAL;
+    chan_waiter stack_w[SELECT_STACK_OPS];
+    size_t stack_idx[SELECT_STACK_OPS];
+    chan_waiter *w = stack_w;
+    size_t *idx = stack_idx;
+    if (n > SELECT_STACK_OPS) {
+        w = malloc(n * (sizeof *w + sizeof *idx));
+        if (!w)
+            return -ENOMEM;
+        idx = (size_t *)(void *)(w + n);
+    }
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    uint64_t rng = 0;
+    if (!biased)
+        rng = (weft_time_now_ns() ^ (uint64_t)(uintptr_t)ops) * 0x9e3779b97f4a7c15ull | 1;
+    int result = -EAGAIN;
+    size_t first = SIZE_MAX; /* an op we were woken for: try it before the others */
+    weft_backoff b = WEFT_BACKOFF_INIT;
+    for (;;) {
+        if (first != SIZE_MAX) {
+            int r = op_try(&ops[first]);
+            if (r != -EAGAIN) {
+                ops[first].result = r;
+                result = (int)first;
+                break;
+            }
+            first = SIZE_MAX;
+        }
+        /* Try in order (biased) or in a uniformly random order (a Fisher-Yates
+         * shuffle drawn as we go): the first ready op is then uniform among the
+         * ready ones. */
+        for (size_t k = 0; k < n && result < 0; k++) {
+            if (!biased && k + 1 < n) {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                size_t j = k + (size_t)(rng % (n - k));
+                size_t t = idx[k];
+                idx[k] = idx[j];
+                idx[j] = t;
+            }
+            size_t i = idx[k];
+            int r = op_try(&ops[i]);
+            if (r != -EAGAIN) {
+                ops[i].result = r;
+                result = (int)i;
+            }
+        }
+        if (result >= 0 || try)
+            break;
+        if (deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline) {
+            result = -ETIMEDOUT;
+            break;
+        }
+        if (!weft_backoff_is_completed(&b)) { /* a short spin-then-yield before sleeping */
+            weft_backoff_snooze(&b);
+            continue;
+        }
+        chan_ctx cx;
+        chan_ctx_init(&cx);
+        bool ready = false;
+        for (size_t i = 0; i < n; i++) {
+            chan_waiter_init(&w[i], &cx, i, ops[i].buf);
+            ready |= op_register(&ops[i], &w[i]);
+        }
+        for (size_t i = 0; i < n && !ready; i++)
+            ready = op_ready(&ops[i]);
+        if (ready)
+            chan_ctx_try_select(&cx, CHAN_ABORTED);
+        uint32_t s = chan_ctx_wait_until(&cx, deadline);
+        size_t chosen = s >= CHAN_OPER(0) ? CHAN_OPER_INDEX(s) : SIZE_MAX;
+        bool handed = chosen != SIZE_MAX && op_chan(&ops[chosen])->flavor == CHAN_ZERO;
+        if (handed)
+            chan_waiter_wait_ready(&w[chosen]); /* the partner completed it for us */
+        for (size_t i = 0; i < n; i++)
+            op_unregister(&ops[i], &w[i]);
+        if (handed) {
+            ops[chosen].result = 0;
+            result = (int)chosen;
+            break;
+        }
+        first = chosen;
+    }
+    if (w != stack_w)
+        free(w);
+    return result;
+}
+
+int weft_select(weft_select_op *ops, size_t n)
+{
+    return select_impl(ops, n, false, false, WEFT_NO_DEADLINE);
+}
+int weft_select_try(weft_select_op *ops, size_t n)
+{
+    return select_impl(ops, n, false, true, WEFT_NO_DEADLINE);
+}
+int weft_select_timeout(weft_select_op *ops, size_t n, uint64_t timeout_ns)
+{
+    return select_impl(ops, n, false, false, weft_deadline_after(timeout_ns));
+}
+int weft_select_biased(weft_select_op *ops, size_t n)
+{
+    return select_impl(ops, n, true, false, WEFT_NO_DEADLINE);
+}
+int weft_select_biased_try(weft_select_op *ops, size_t n)
+{
+    return select_impl(ops, n, true, true, WEFT_NO_DEADLINE);
+}
+int weft_select_biased_timeout(weft_select_op *ops, size_t n, uint64_t timeout_ns)
+{
+    return select_impl(ops, n, true, false, weft_deadline_after(timeout_ns));
+}
