@@ -167,7 +167,11 @@ static weft_job *find_work(weft_worker *w)
         if (w->isolation == 0 || job->isolation == w->isolation)
             return job;
         /* Not ours to run inside this isolated region: put it back (cannot fail, we
-         * just made room) and take nothing from anyone else. */
+         * just made room) and take nothing from anyone else.
+         * Known limitation: a task spawned inside a nested isolated region and not
+         * joined there stays on top of this deque with the inner tag, hiding jobs of
+         * the outer region below it; with no other worker to steal them, the outer
+         * wait can hang. Fix to come: let a joiner claim its task and run it inline. */
         weft_deque_push(&w->deque, job);
         return NULL;
     }
