@@ -102,12 +102,9 @@ Test(once, callers_wait_for_the_running_fn)
     cr_assert(weft_once_is_done(&o));
 }
 
-/* Found by the docs review (issue 7): weft_once_is_done(NULL) dereferences NULL,
- * against the convention "NULL never crashes" (weft_scope_is_cancelled(NULL) and
- * weft_sender_is_disconnected(NULL) do not crash). Disabled until the inline function
- * in sync.h checks `o` (a behaviour change the docs helper may not make); enable it
- * with the fix. */
-Test(once, is_done_null_is_false, .disabled = true)
+/* Found by the docs review (issue 7): weft_once_is_done(NULL) dereferenced NULL,
+ * against the convention "NULL never crashes". */
+Test(once, is_done_null_is_false)
 {
     cr_assert_not(weft_once_is_done(NULL));
 }

@@ -240,11 +240,11 @@ static inline int weft_once_call(weft_once *o, void (*fn)(void *arg), void *arg)
         return 0;
     return weft_once_call_slow_(o, fn, arg);
 }
-/* Non-blocking: has the initialiser run to completion? (The `try` twin.) */
+/* Non-blocking: has the initialiser run to completion? (The `try` twin.) NULL: false. */
 static inline bool weft_once_is_done(const weft_once *o)
 {
     /* Acquire: as in weft_once_call. */
-    return atomic_load_explicit(&((weft_once *)o)->state, memory_order_acquire) == WEFT_ONCE_DONE_;
+    return o && atomic_load_explicit(&((weft_once *)o)->state, memory_order_acquire) == WEFT_ONCE_DONE_;
 }
 
 /* ------------------------------------------------------------------------------
