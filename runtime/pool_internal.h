@@ -72,6 +72,8 @@ struct weft_worker {
     struct {
         weft_counter jobs_run, steals, failed_steals, sleeps, wakeups;
     } stats;
+    void *block_cache;         /* free job blocks (block_cache.c); this worker only */
+    unsigned block_cache_len;
     WEFT_CACHE_ALIGNED _Atomic uint32_t sleep_state; /* futex word; WORKER_* */
 };
 
@@ -115,6 +117,16 @@ int weft_pool_wait_latch(weft_job_latch *l, uint64_t deadline_ns);
 /* Count heap jobs for weft_pool_destroy. */
 void weft_pool_pending_add(weft_pool *pool);
 void weft_pool_pending_done(weft_pool *pool);
+
+/* ---- heap job blocks (block_cache.c): per-worker cached, any thread may free */
+#define WEFT_JOB_BLOCK_SIZE 96   /* fits a task and a scope job (static asserts there) */
+#define WEFT_JOB_BLOCK_CACHE 256 /* free blocks a worker keeps at most */
+/* A WEFT_JOB_BLOCK_SIZE block, or NULL (out of memory). */
+void *weft_block_alloc(void);
+/* Give back a block from weft_block_alloc, from any thread. */
+void weft_block_free(void *block);
+/* Free w's cached blocks (w's thread has stopped). */
+void weft_block_cache_drain(weft_worker *w);
 
 /* ---- sleep protocol (sleep.c, sleep.md) */
 /* Wake one worker in WORKER_SLEEPING (sleep.c). */
