@@ -3,6 +3,8 @@
  *
  * Invariants:
  *  - A job is executed exactly once, by the worker that popped, stole or dequeued it.
+ *    (A task's function runs once too, but maybe on its joiner: spawn.c's claim; the
+ *    job then still executes, as a no-op that only drops its references.)
  *  - A job latch goes UNSET -> SET once. After the SET, the setter touches only the
  *    waiter worker it copied before (workers live as long as their pool), and at most
  *    one futex_wake on the latch's address (harmless if the memory was reused).
