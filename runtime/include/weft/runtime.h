@@ -189,9 +189,12 @@ typedef void *(*weft_task_fn)(void *arg);
  * NULL); -ENOMEM (nothing queued); an error starting the global pool. */
 WEFT_API int weft_spawn(weft_pool *pool, weft_task_fn fn, void *arg, weft_task **out);
 /* Wait for the task, store its result in *result (if not NULL), free the handle. On a
+ * worker of the task's pool, a task that has not started yet runs inline on the
+ * caller (so a join never waits on a queued task, isolated or not); else, on a
  * worker, runs other work while waiting. Returns 0 or -EINVAL (NULL). */
 WEFT_API int weft_task_join(weft_task *t, void **result);
-/* Like join, giving up after timeout_ns: on -ETIMEDOUT the handle stays valid. */
+/* Like join, giving up after timeout_ns: on -ETIMEDOUT the handle stays valid. A task
+ * it runs inline runs to its end, whatever the timeout. */
 WEFT_API int weft_task_join_timeout(weft_task *t, uint64_t timeout_ns, void **result);
 /* Join if finished, else -EAGAIN (the handle stays valid). Never blocks. */
 WEFT_API int weft_task_try_join(weft_task *t, void **result);
