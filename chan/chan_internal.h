@@ -94,6 +94,11 @@ void chan_zero_unregister(weft_chan *c, bool send, chan_waiter *w);
 weft_chan *chan_of_sender(const weft_sender *tx);
 weft_chan *chan_of_receiver(const weft_receiver *rx);
 
+/* A handle's random state for weft_select's shuffle (no clock read per select);
+ * only the thread using the handle touches it (the one-thread-per-call rule). */
+uint64_t *chan_sender_rng(weft_sender *tx);
+uint64_t *chan_receiver_rng(weft_receiver *rx);
+
 /* Test hook: blocks currently allocated by an unbounded channel (the spare included);
  * 0 for other flavors. */
 size_t chan_live_blocks(const weft_receiver *rx);
