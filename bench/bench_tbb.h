@@ -15,6 +15,15 @@
 #ifndef WEFT_BENCH_TBB_H
 #define WEFT_BENCH_TBB_H
 
+/* A table row that exists only with TBB: BENCH_TBB_ROW(name, param, "tbb", ...) expands
+ * to `{...},` (trailing comma included, so it can sit between rows, also inside a
+ * row-list macro) or to nothing. */
+#ifdef WEFT_BENCH_HAVE_TBB
+#define BENCH_TBB_ROW(...) {__VA_ARGS__},
+#else
+#define BENCH_TBB_ROW(...)
+#endif
+
 #ifdef WEFT_BENCH_HAVE_TBB
 
 #include "bench_uts.h"

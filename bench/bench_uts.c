@@ -216,10 +216,6 @@ static bench_result uts_tbb_run(const bench_args *a)
     bool ran = bench_tbb_uts(a->threads, p, a->size, &good, &count, &seconds);
     return uts_result(a, "tbb", good, count, seconds, ran);
 }
-#define UTS_TBB_ROW(P, PARAM) \
-    , {"uts", PARAM, "tbb", UTS_SCALING, "nodes/s", uts_tbb_run, 1, 1, true, &P}
-#else
-#define UTS_TBB_ROW(P, PARAM)
 #endif
 
 /* ------------------------------------------------------------------------------
@@ -234,11 +230,11 @@ static const uts_param uts_t3_42 = {2000, 8, UTS_Q_T3, 42, 1718425};
 #define UTS_SCALING {.min = 1}
 #define UTS_SERIAL {.min = 1, .max = 1, .defaults = {1}}
 /* One walk of the tree per run (fixed: the tree is the problem). */
-#define UTS_ROWS(P, PARAM)                                                                 \
-    {"uts", PARAM, "serial", UTS_SERIAL, "nodes/s", uts_serial_run, 1, 1, true, &P},       \
-        {"uts", PARAM, "weft", UTS_SCALING, "nodes/s", uts_weft_run, 1, 1, true, &P},      \
-        {"uts", PARAM, "openmp", UTS_SCALING, "nodes/s", uts_omp_run, 1, 1, true, &P}      \
-    UTS_TBB_ROW(P, PARAM)
+#define UTS_ROWS(P, PARAM)                                                                   \
+    {"uts", PARAM, "serial", UTS_SERIAL, "nodes/s", uts_serial_run, 1, 1, true, &P},         \
+    {"uts", PARAM, "weft", UTS_SCALING, "nodes/s", uts_weft_run, 1, 1, true, &P},            \
+    {"uts", PARAM, "openmp", UTS_SCALING, "nodes/s", uts_omp_run, 1, 1, true, &P},           \
+    BENCH_TBB_ROW("uts", PARAM, "tbb", UTS_SCALING, "nodes/s", uts_tbb_run, 1, 1, true, &P)
 
 static const bench_def uts_benches[] = {UTS_ROWS(uts_t3_129, "T3 r=129 n=22.1M")};
 static const bench_def uts_benches_quick[] = {UTS_ROWS(uts_t3_42, "T3 r=42 n=1.7M")};
