@@ -9,6 +9,9 @@
  *  - Parallel rows time only the work: the weft pool (or the OpenMP team) is made and
  *    warmed before the clock starts; the timed part of weft is one weft_pool_run per
  *    run, of OpenMP one `parallel` region. Allocation and initialisation are untimed.
+ *  - With oneTBB (WEFT_BENCH_HAVE_TBB), impl "tbb" runs the same kernels through
+ *    tbb::parallel_for / parallel_reduce (bench_tbb.cpp): static_partitioner for triad
+ *    and the mandel "static" rows, auto_partitioner for reduce and "dynamic,1".
  *  - Every result is checked: triad element by element, the sqrt sums against their
  *    asymptotic expansion (rel. 1e-9), mandel's total iteration count against the
  *    serial kernel's known value, small_loop's array contents.

@@ -12,6 +12,8 @@
  *    weft is one weft_pool_run per workload run, of OpenMP one `parallel` region.
  *  - Every result is checked (fib values, 14200 solutions of 12 queens, task results,
  *    task counts); every weft/libc call's return value is checked.
+ *  - With oneTBB (WEFT_BENCH_HAVE_TBB), fib and nqueens also run as impl "tbb"
+ *    (bench_tbb.cpp: a tbb::task_group per fork, the same fork points and cutoff).
  *
  * Rows that report a measured quantity rather than a work rate (wake_latency, idle_cpu)
  * use the driver's conventions this way: ops = 1 and seconds = the quantity, so

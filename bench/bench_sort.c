@@ -10,6 +10,8 @@
  *    one `task` per side above the same cut-off weft uses (8192 elements), qsort below
  *    it, `taskwait`; the team is started before the clock;
  *  - weft's pool is created and warmed before the clock; the timed part is the call;
+ *  - with oneTBB (WEFT_BENCH_HAVE_TBB), impl "tbb" is tbb::parallel_sort with the same
+ *    comparator ("cmp") or std::less ("u64_typed"), its arena warmed before the clock;
  *  - only the sort is timed (filling the array is not); every result is checked sorted
  *    with the checksum of its input.
  * ops = keys sorted, so the unit is keys/s. */
