@@ -159,6 +159,33 @@ static weft_job *steal(weft_worker *w)
     return NULL;
 }
 
+/* An isolated worker popped `foreign`, a job of another isolated region: pop past it
+ * (and any more foreign jobs) to the first job of our region, put the foreign ones
+ * back in their order, and return ours (or NULL if the deque holds none).
+ * Why dig: a region nested in ours may leave jobs on top of this deque (a task it
+ * spawned and did not join, a scope task it queued for an outer scope); stopping at
+ * them would hide our own jobs below, and with no thief to take those our wait would
+ * never end. The foreign jobs are held, linked through `next` (a job in a deque is in
+ * no injector queue), only for the length of this call. */
+static weft_job *dig_isolated(weft_worker *w, weft_job *foreign)
+{
+    weft_job *held = NULL, *job = foreign;
+    do {
+        job->next = held;
+        held = job;
+        job = weft_deque_pop(&w->deque);
+    } while (job && job->isolation != w->isolation);
+    while (held) { /* the last one popped (deepest) goes back first */
+        weft_job *next = held->next;
+        held->next = NULL;
+        /* Cannot fail (we just made room), but if it did, the injector never fails. */
+        if (weft_deque_push(&w->deque, held) != 0)
+            weft_pool_inject(w->pool, held);
+        held = next;
+    }
+    return job;
+}
+
 /* Own deque first (respecting isolation), then other workers, then the injector. */
 static weft_job *find_work(weft_worker *w)
 {
@@ -166,14 +193,9 @@ static weft_job *find_work(weft_worker *w)
     if (job) {
         if (w->isolation == 0 || job->isolation == w->isolation)
             return job;
-        /* Not ours to run inside this isolated region: put it back (cannot fail, we
-         * just made room) and take nothing from anyone else.
-         * Known limitation: a task spawned inside a nested isolated region and not
-         * joined there stays on top of this deque with the inner tag, hiding jobs of
-         * the outer region below it; with no other worker to steal them, the outer
-         * wait can hang. Fix to come: let a joiner claim its task and run it inline. */
-        weft_deque_push(&w->deque, job);
-        return NULL;
+        /* Not ours to run inside this isolated region: look below it, and take
+         * nothing from anyone else. */
+        return dig_isolated(w, job);
     }
     if (w->isolation != 0)
         return NULL;
@@ -349,6 +371,7 @@ static void free_workers(weft_pool *pool, unsigned initialised)
 {
     for (unsigned i = 0; i < initialised; i++) {
         weft_deque_destroy(&pool->workers[i].deque);
+        weft_block_cache_drain(&pool->workers[i]);
         free(pool->workers[i].victims);
     }
     free(pool->workers);

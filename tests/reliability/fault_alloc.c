@@ -16,6 +16,8 @@
 
 #include <weft.h>
 
+#include "pool_internal.h" /* WEFT_JOB_BLOCK_CACHE */
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -83,8 +85,12 @@ static void sweep(const char *name, void (*workload)(void), unsigned pool_thread
             fired_total = 0;
             workload();
             CHECK(!armed, "%s left faults on", name);
-            CHECK(inject_live() == live0, "%s leaks %ld allocations (n=%ld%s)", name,
-                  inject_live() - live0, n, sticky ? " sticky" : "");
+            /* A pool's workers keep up to WEFT_JOB_BLOCK_CACHE free task blocks each
+             * (runtime/block_cache.c): bounded, so a leak per run still shows after a
+             * few runs; the count is exact again once the pool is destroyed. */
+            long slack = pool_threads ? (long)pool_threads * WEFT_JOB_BLOCK_CACHE : 0;
+            CHECK(inject_live() >= live0 && inject_live() <= live0 + slack,
+                  "%s leaks %ld allocations (n=%ld%s)", name, inject_live() - live0, n, sticky ? " sticky" : "");
             if (fired_total == 0)
                 break;
         }
