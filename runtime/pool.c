@@ -335,6 +335,8 @@ static int build_victims(weft_pool *pool, weft_worker *w)
     w->victims = malloc((n - 1) * sizeof *w->victims);
     unsigned *close = malloc(n * sizeof *close);
     if (!w->victims || !close) {
+        free(w->victims); /* the caller frees only fully built workers */
+        w->victims = NULL;
         free(close);
         return -ENOMEM;
     }
@@ -383,11 +385,17 @@ static void stop_workers(weft_pool *pool, unsigned started)
         weft_thread_join(pool->workers[i].thread, NULL);
 }
 
-int weft_pool_create(const weft_pool_config *cfg, weft_pool **out)
+/* weft_pool_create, with WEFT_NUM_THREADS / WEFT_PIN / WEFT_WAIT_POLICY read only if
+ * read_env. *resolved gets the configuration as resolved (once the arguments are
+ * valid); on a failure to start the workers, *started says how many had started
+ * (they were stopped again). */
+static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **out, weft_pool_config *resolved,
+                       unsigned *started_out)
 {
     weft_pool_config c = WEFT_POOL_CONFIG_INIT;
     if (cfg)
         c = *cfg;
+    *started_out = 0;
     if (!out || c.num_threads > WEFT_POOL_MAX_THREADS || (unsigned)c.pin > WEFT_PIN_PU ||
         (unsigned)c.wait > WEFT_WAIT_ACTIVE)
         return -EINVAL;
@@ -397,17 +405,21 @@ int weft_pool_create(const weft_pool_config *cfg, weft_pool **out)
         return -ENOMEM;
     memset(pool, 0, sizeof *pool);
     weft_topology_load(&pool->topo);
-    unsigned n = c.num_threads ? c.num_threads : env_num_threads(pool->topo.num_cores);
-    if (c.pin == WEFT_PIN_DEFAULT)
+    unsigned n = c.num_threads ? c.num_threads
+                 : read_env      ? env_num_threads(pool->topo.num_cores)
+                                 : pool->topo.num_cores;
+    if (c.pin == WEFT_PIN_DEFAULT && read_env)
         c.pin = env_pin();
     if (c.pin == WEFT_PIN_DEFAULT)
         c.pin = n <= pool->topo.num_cores ? WEFT_PIN_CORE : WEFT_PIN_NONE;
     if (!pool->topo.topo)
         c.pin = WEFT_PIN_NONE;
-    if (c.wait == WEFT_WAIT_DEFAULT)
+    if (c.wait == WEFT_WAIT_DEFAULT && read_env)
         c.wait = env_wait();
     pool->num_threads = n;
     pool->pin = c.pin;
+    c.num_threads = n;
+    *resolved = c;
     pool->spin_ns = c.wait == WEFT_WAIT_PASSIVE ? 0 : c.wait == WEFT_WAIT_ACTIVE ? 5000000 : 50000;
     pool->print_stats = env_stats();
     weft_mutex_init(&pool->inject_lock);
@@ -449,6 +461,7 @@ int weft_pool_create(const weft_pool_config *cfg, weft_pool **out)
     }
     if (started < n) {
         stop_workers(pool, started);
+        *started_out = started;
         goto fail_workers;
     }
     *out = pool;
@@ -462,7 +475,33 @@ fail_topo:
     return rc;
 }
 
+int weft_pool_create(const weft_pool_config *cfg, weft_pool **out)
+{
+    weft_pool_config resolved;
+    unsigned started;
+    return pool_create(cfg, true, out, &resolved, &started);
+}
+
 /* ---------------------------------------------------------------- global pool */
+
+/* The global pool makes do with the workers it can start: if only k of its worker
+ * threads could be started (a thread limit), it warns once and starts again with k,
+ * with the configuration the first attempt resolved (the environment is not read
+ * again: no second warning about a bad value). */
+static int global_pool_create(weft_pool **out)
+{
+    weft_pool_config c = WEFT_POOL_CONFIG_INIT;
+    unsigned started;
+    int rc = pool_create(NULL, true, out, &c, &started);
+    for (bool warned = false; rc != 0 && started > 0; warned = true) {
+        if (!warned)
+            fprintf(stderr, "weft: could start only %u of %u worker threads for the global pool (%s); running with %u\n",
+                    started, c.num_threads, weft_strerror(rc), started);
+        c.num_threads = started; /* fewer each round: this loop ends */
+        rc = pool_create(&c, false, out, &c, &started);
+    }
+    return rc;
+}
 
 static weft_mutex global_lock = WEFT_MUTEX_INIT;
 static weft_pool *_Atomic global_pool;
@@ -480,7 +519,7 @@ int weft_pool_global(weft_pool **out)
     weft_mutex_lock(&global_lock);
     p = atomic_load_explicit(&global_pool, memory_order_relaxed); /* under the lock */
     int rc = 0;
-    if (!p && (rc = weft_pool_create(NULL, &p)) == 0)
+    if (!p && (rc = global_pool_create(&p)) == 0)
         atomic_store_explicit(&global_pool, p, memory_order_release);
     weft_mutex_unlock(&global_lock);
     if (rc == 0)

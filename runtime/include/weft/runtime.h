@@ -117,8 +117,10 @@ WEFT_API int weft_pool_destroy(weft_pool *pool);
 /* Like destroy, giving up after timeout_ns if queued work has not finished by then:
  * on -ETIMEDOUT the pool is untouched and still usable (destroy it again later). */
 WEFT_API int weft_pool_destroy_timeout(weft_pool *pool, uint64_t timeout_ns);
-/* The global pool, started on first call. Returns 0, -EINVAL (out NULL) or the error
- * of weft_pool_create (then a later call tries again). It lives until the process ends. */
+/* The global pool, started on first call. If only some of its worker threads can be
+ * started (a system thread limit), it runs with those, after one warning on stderr.
+ * Returns 0, -EINVAL (out NULL) or the error of weft_pool_create (then a later call
+ * tries again). It lives until the process ends. */
 WEFT_API int weft_pool_global(weft_pool **out);
 /* Number of workers of `pool` (NULL: the current worker's pool, else the global
  * pool, starting it). Returns >= 1, or a negative error from starting the global pool. */
