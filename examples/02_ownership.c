@@ -18,8 +18,9 @@
  *
  * The thread then reads whatever the next function call writes over that stack
  * memory: wrong numbers, or a crash, depending on timing (AddressSanitizer reports it
- * as stack-use-after-return). Passing &local is fine only when the spawner joins the
- * thread before the variable goes out of scope (example 01 does that). */
+ * as stack-use-after-return when run with ASAN_OPTIONS=detect_stack_use_after_return=1).
+ * Passing &local is fine only when the spawner joins the thread before the variable
+ * goes out of scope (example 01 does that). */
 #include <weft.h>
 #include <stdint.h>
 #include <stdio.h>
