@@ -173,6 +173,7 @@ static weft_job *find_work(weft_worker *w)
          * the outer region below it; with no other worker to steal them, the outer
          * wait can hang. Fix to come: let a joiner claim its task and run it inline. */
         weft_deque_push(&w->deque, job);
+        weft_deque_publish(&w->deque); /* not ours to run: let others steal it */
         return NULL;
     }
     if (w->isolation != 0)
@@ -261,6 +262,7 @@ int weft_pool_submit(weft_pool *pool, weft_job *job)
         int rc = weft_deque_push(&w->deque, job);
         if (rc != 0)
             return rc;
+        weft_deque_publish(&w->deque); /* stealable now, before the wake-up check */
         weft_sleep_new_work(pool);
         return 0;
     }
