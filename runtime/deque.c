@@ -118,41 +118,34 @@ static void share(weft_deque *d, int64_t new_split)
 /* Owner only: a thief asked for work and [owner_split, b) holds private items:
  * share the older half, rounded up (the oldest items are the biggest pieces of a
  * divide-and-conquer tree, and the newest stay private for fence-free pops). */
-static void share_half(weft_deque *d, int64_t b)
+void weft_deque_share_half(weft_deque *d, int64_t b)
 {
     int64_t s = d->owner_split;
     share(d, s + (b - s + 1) / 2);
 }
 
-int weft_deque_push(weft_deque *d, void *item)
+int weft_deque_push_grow(weft_deque *d, void *item)
 {
-    if (__builtin_expect(!d || !item, 0))
-        return -EINVAL;
     /* Relaxed: bottom is written only by this thread. */
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
     weft_deque_buffer *a = d->owner_buffer;
-    if (__builtin_expect(b - d->owner_top > (int64_t)a->mask, 0)) {
-        /* Looks full by the last top we read: read it again. Acquire: pairs with the
-         * seq_cst (hence release) CAS on top in steal and pop. A slot we are about to
-         * overwrite (index b - capacity) was read by the thief that took it before
-         * its CAS; synchronising with that CAS makes the thief's read happen before
-         * our store, so it cannot have read our new item. (owner_top was read with
-         * acquire too, so a stale lower bound is only more careful.) */
-        d->owner_top = atomic_load_explicit(&d->top, memory_order_acquire);
-        if (b - d->owner_top > (int64_t)a->mask) {
-            a = grow(d, a, d->owner_top, b);
-            if (!a)
-                return -ENOMEM;
-        }
+    /* Looks full by the last top we read: read it again. Acquire: pairs with the
+     * seq_cst (hence release) CAS on top in steal and pop. A slot we are about to
+     * overwrite (index b - capacity) was read by the thief that took it before its
+     * CAS; synchronising with that CAS makes the thief's read happen before our
+     * store, so it cannot have read our new item. (owner_top only ever holds values
+     * read with acquire, so a stale lower bound is only more careful.) */
+    d->owner_top = atomic_load_explicit(&d->top, memory_order_acquire);
+    if (b - d->owner_top > (int64_t)a->mask) {
+        a = grow(d, a, d->owner_top, b);
+        if (!a)
+            return -ENOMEM;
     }
-    /* Relaxed: private until a release store of split publishes it (share). */
+    /* Relaxed: as in the inline push (deque_internal.h). */
     atomic_store_explicit(&a->slots[(size_t)b & a->mask], item, memory_order_relaxed);
-    /* Relaxed: thieves do not use bottom (len, a hint, does). */
     atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
-    /* Relaxed: a request only needs to be seen eventually; the owner answers it at
-     * its next push or pop, and the thief keeps looking meanwhile. */
-    if (__builtin_expect(atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0, 0))
-        share_half(d, b + 1);
+    if (atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0)
+        weft_deque_share_half(d, b + 1);
     return 0;
 }
 
@@ -166,11 +159,11 @@ void weft_deque_publish(weft_deque *d)
         share(d, b);
 }
 
-/* Owner only, slow path of pop: the private part is empty (bottom == split == s) and
+/* Owner only, slow path of pop (deque_internal.h): the private part is empty (bottom == split == s) and
  * the item to pop, s - 1, is public. Take back the newer half of the public part
  * [t, s) by lowering split, as Chase–Lev's pop lowers bottom; see deque.md for why
  * the seq_cst fences make the owner and the thieves agree on every index. */
-static __attribute__((noinline)) void *pop_public(weft_deque *d, int64_t s)
+void *weft_deque_pop_public(weft_deque *d, int64_t s)
 {
     weft_deque_buffer *a = d->owner_buffer;
     /* Acquire: see push (owner_top is a bound for slot reuse). A first look: if the
@@ -226,25 +219,6 @@ static __attribute__((noinline)) void *pop_public(weft_deque *d, int64_t s)
     return item;
 }
 
-void *weft_deque_pop(weft_deque *d)
-{
-    if (__builtin_expect(!d, 0))
-        return NULL;
-    /* Relaxed: bottom is written only by this thread. */
-    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed) - 1;
-    if (__builtin_expect(b < d->owner_split, 0))
-        return pop_public(d, b + 1);
-    /* Private: no thief reads slot b (it is at or above split), so plain accesses. */
-    weft_deque_buffer *a = d->owner_buffer;
-    void *item = atomic_load_explicit(&a->slots[(size_t)b & a->mask], memory_order_relaxed);
-    atomic_store_explicit(&d->bottom, b, memory_order_relaxed);
-    /* Relaxed: as in push. Answer a request if private items are left to share. */
-    if (__builtin_expect(atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0, 0) &&
-        d->owner_split < b)
-        share_half(d, b);
-    return item;
-}
-
 weft_steal_result weft_deque_steal(weft_deque *d, void **out)
 {
     if (__builtin_expect(!d || !out, 0))
@@ -293,4 +267,14 @@ size_t weft_deque_len(const weft_deque *d)
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
     int64_t t = atomic_load_explicit(&d->top, memory_order_relaxed);
     return b > t ? (size_t)(b - t) : 0;
+}
+
+size_t weft_deque_len_public(const weft_deque *d)
+{
+    if (!d)
+        return 0;
+    /* Relaxed: a hint only (see the header). */
+    int64_t s = atomic_load_explicit(&d->split, memory_order_relaxed);
+    int64_t t = atomic_load_explicit(&d->top, memory_order_relaxed);
+    return s > t ? (size_t)(s - t) : 0;
 }

@@ -32,6 +32,7 @@
 #define WEFT_DEQUE_INTERNAL_H
 
 #include <weft/sync.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -86,7 +87,7 @@ void weft_deque_destroy(weft_deque *d);
  * twice the size (the only allocation; never when not full). No fence, no atomic
  * read-modify-write. Returns 0, -EINVAL (d or item NULL), -ENOMEM (growing failed:
  * the item is NOT pushed, the deque is unchanged). */
-int weft_deque_push(weft_deque *d, void *item);
+static inline int weft_deque_push(weft_deque *d, void *item);
 
 /* OWNER ONLY. Make every item in the deque stealable (move the split to the bottom).
  * Call it after a push whose item other workers should see now (a spawned task, a
@@ -97,7 +98,7 @@ void weft_deque_publish(weft_deque *d);
 /* OWNER ONLY. Pop the item pushed last (LIFO), or NULL if the deque is empty (or d is
  * NULL). From the private part: no fence, no atomic read-modify-write. From the
  * public part: a seq_cst fence, plus a CAS if it races thieves for the last item. */
-void *weft_deque_pop(weft_deque *d);
+static inline void *weft_deque_pop(weft_deque *d);
 
 /* Any thread but the owner. Take the oldest public item (FIFO end) into *out. Returns
  * WEFT_STEAL_SUCCESS, WEFT_STEAL_EMPTY (the public part was empty: the owner is asked
@@ -111,5 +112,58 @@ weft_steal_result weft_deque_steal(weft_deque *d, void **out);
  * steals). Used as a hint (is there work worth staying awake for?), never for
  * correctness. 0 for NULL. */
 size_t weft_deque_len(const weft_deque *d);
+
+/* Any thread. The number of public (stealable) items, approximately: a hint like
+ * weft_deque_len. 0 for NULL. */
+size_t weft_deque_len_public(const weft_deque *d);
+
+/* ---- the owner's fast paths, inline (a join's push and pop are on the hot path of
+ * every fork). Only plain (relaxed) accesses here, no fence: the slow paths, which
+ * synchronise, are in deque.c. The memory-order argument is in deque.md. */
+
+/* Slow paths, deque.c: push when the ring looks full; share the older half of the
+ * private part [owner_split, b); pop when the private part is empty (s == bottom). */
+int weft_deque_push_grow(weft_deque *d, void *item);
+void weft_deque_share_half(weft_deque *d, int64_t b);
+void *weft_deque_pop_public(weft_deque *d, int64_t s);
+
+static inline int weft_deque_push(weft_deque *d, void *item)
+{
+    if (__builtin_expect(!d || !item, 0))
+        return -EINVAL;
+    /* Relaxed: bottom is written only by this thread. */
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+    weft_deque_buffer *a = d->owner_buffer;
+    if (__builtin_expect(b - d->owner_top > (int64_t)a->mask, 0))
+        return weft_deque_push_grow(d, item);
+    /* Relaxed: private until a release store of split publishes it (share). */
+    atomic_store_explicit(&a->slots[(size_t)b & a->mask], item, memory_order_relaxed);
+    /* Relaxed: thieves do not use bottom (len, a hint, does). */
+    atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
+    /* Relaxed: a request only needs to be seen eventually; the owner answers it at
+     * its next push or pop, and the thief keeps looking meanwhile. */
+    if (__builtin_expect(atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0, 0))
+        weft_deque_share_half(d, b + 1);
+    return 0;
+}
+
+static inline void *weft_deque_pop(weft_deque *d)
+{
+    if (__builtin_expect(!d, 0))
+        return NULL;
+    /* Relaxed: bottom is written only by this thread. */
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed) - 1;
+    if (__builtin_expect(b < d->owner_split, 0))
+        return weft_deque_pop_public(d, b + 1);
+    /* Private: no thief reads slot b (it is at or above split), so plain accesses. */
+    weft_deque_buffer *a = d->owner_buffer;
+    void *item = atomic_load_explicit(&a->slots[(size_t)b & a->mask], memory_order_relaxed);
+    atomic_store_explicit(&d->bottom, b, memory_order_relaxed);
+    /* Relaxed: as in push. Answer a request if private items are left to share. */
+    if (__builtin_expect(atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0, 0) &&
+        d->owner_split < b)
+        weft_deque_share_half(d, b);
+    return item;
+}
 
 #endif /* WEFT_DEQUE_INTERNAL_H */

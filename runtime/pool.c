@@ -145,7 +145,7 @@ static weft_job *steal(weft_worker *w)
                 weft_steal_result r = weft_deque_steal(&victim->deque, &item);
                 if (r == WEFT_STEAL_SUCCESS) {
                     weft_counter_inc(&w->stats.steals);
-                    if (weft_deque_len(&victim->deque) > 0) /* more left: ramp up */
+                    if (weft_deque_len_public(&victim->deque) > 0) /* more left: ramp up */
                         weft_sleep_new_local_work(pool);
                     return item;
                 }

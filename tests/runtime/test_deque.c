@@ -47,6 +47,8 @@ Test(deque, init_errors)
     void *out = NULL;
     cr_assert_eq(weft_deque_steal(NULL, &out), WEFT_STEAL_EMPTY);
     cr_assert_eq(weft_deque_len(NULL), 0);
+    cr_assert_eq(weft_deque_len_public(NULL), 0);
+    weft_deque_publish(NULL);
     cr_assert_eq(weft_deque_init(&d, 0), 0);
     cr_assert_eq(weft_deque_push(&d, NULL), -EINVAL, "NULL is the empty marker");
     cr_assert_eq(weft_deque_push(&d, dq_item(0)), 0);
@@ -174,10 +176,12 @@ Test(deque, split_requests_and_publish)
     for (uintptr_t i = 0; i < 8; i++)
         cr_assert_eq(weft_deque_push(&d, dq_item(i)), 0);
     cr_assert_eq(weft_deque_len(&d), 8, "len counts private items");
+    cr_assert_eq(weft_deque_len_public(&d), 0);
     cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY, "all 8 are private");
     cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY, "no answer without push/pop");
     cr_assert_eq(dq_index(weft_deque_pop(&d)), 7); /* answers: shares [0, 4) of [0, 7) */
     cr_assert_eq(dq_split(&d), 4);
+    cr_assert_eq(weft_deque_len_public(&d), 4);
     cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
     cr_assert_eq(dq_index(out), 0);
     cr_assert_eq(dq_index(weft_deque_pop(&d)), 6); /* private pops: 6, 5, 4 */
@@ -264,6 +268,8 @@ Test(deque, interleaved_ops_match_a_model)
         }
         if (weft_deque_len(&d) != hi - lo)
             cr_assert_fail("op %d: len %zu, model %zu", op, weft_deque_len(&d), hi - lo);
+        if (weft_deque_len_public(&d) != sp - lo)
+            cr_assert_fail("op %d: public len %zu, model %zu", op, weft_deque_len_public(&d), sp - lo);
         if (dq_split(&d) != (int64_t)sp)
             cr_assert_fail("op %d: split %jd, model %zu", op, (intmax_t)dq_split(&d), sp);
     }
