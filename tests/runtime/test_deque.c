@@ -1,6 +1,7 @@
-/* Criterion suite for the work-stealing deque, single-threaded: LIFO pop, FIFO
- * steal, empty cases, growth across many sizes, interleaved operations against a
- * reference model, argument errors, and -ENOMEM on growth leaving the deque intact.
+/* Criterion suite for the split work-stealing deque, single-threaded: LIFO pop, FIFO
+ * steal, empty cases, private items, split requests and publish, growth across many
+ * sizes, interleaved operations against a reference model of the public and private
+ * parts, argument errors, and -ENOMEM on growth leaving the deque intact.
  * The concurrent behaviour is checked by stress_deque.c (which also runs under TSan). */
 #include <criterion/criterion.h>
 #include <errno.h>
