@@ -147,6 +147,10 @@ static void pop_and_run(shared *s)
     item *it = weft_deque_pop(&s->deque);
     if (it)
         execute(s, it, 0);
+    else { /* NULL means empty, and then no thief can take anything: len is exact */
+        size_t left = weft_deque_len(&s->deque);
+        CHECK(left == 0, "pop gave NULL with %zu items left", left);
+    }
 }
 
 /* Owner of scenario 1: pushes all items in singles and bursts, popping some. */
