@@ -369,3 +369,35 @@ Test(pool, destroy_from_own_worker_is_refused)
     cr_assert_eq(c.rc, -EDEADLK);
     cr_assert_eq(weft_pool_destroy(c.pool), 0);
 }
+
+/* Jobs posted from outside the pool while workers are idle must all start, not wait
+ * for the first to finish: a worker that takes one injected job and leaves more
+ * behind wakes the next sleeper (found by example 10: a worker that was searching
+ * took the first of several injected jobs and nobody woke for the rest). Each task
+ * blocks until all of them have started, so a lost ramp-up shows as a timeout. */
+static void *wait_for_all_started(void *arg)
+{
+    weft_latch *started = arg;
+    weft_latch_count_down(started, 1);
+    return (void *)(intptr_t)weft_latch_wait_timeout(started, 20ull * 1000 * 1000 * 1000);
+}
+
+Test(spawn, injected_jobs_all_start_on_idle_workers)
+{
+    for (unsigned n = 2; n <= 4; n++) {
+        weft_pool *p = make_pool(n);
+        for (int round = 0; round < 200; round++) {
+            weft_latch started;
+            weft_latch_init(&started, n);
+            weft_task *t[4];
+            for (unsigned i = 0; i < n; i++)
+                cr_assert_eq(weft_spawn(p, wait_for_all_started, &started, &t[i]), 0);
+            for (unsigned i = 0; i < n; i++) {
+                void *rc = NULL;
+                cr_assert_eq(weft_task_join(t[i], &rc), 0);
+                cr_assert_eq((intptr_t)rc, 0, "%u workers, round %d: a posted job never started", n, round);
+            }
+        }
+        cr_assert_eq(weft_pool_destroy(p), 0);
+    }
+}
