@@ -70,7 +70,7 @@ fuzz: fuzz-deps
 	  echo "=== fuzz_$$t: $(FUZZ_SECONDS) s, log in $$run/$$t.log ==="; \
 	  if ./build/fuzz/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 \
 	       -print_final_stats=1 -artifact_prefix=$$run/ $$run/$$t >$$run/$$t.log 2>&1; then \
-	    grep -E '^#[0-9]+ +DONE|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' $$run/$$t.log; \
+	    grep -E 'DONE|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' $$run/$$t.log; \
 	  else \
 	    tail -n 60 $$run/$$t.log; echo "fuzz_$$t FAILED: input saved in $$run/ (see the log)" >&2; exit 1; \
 	  fi; \
