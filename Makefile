@@ -1,10 +1,16 @@
 # Thin front door. `make test`: install what is missing, build, run every test in the
 # default, ThreadSanitizer and ASan+UBSan builds. `make bench`: build and run the suite.
+# `make fuzz`: run each libFuzzer target (tests/fuzz) for FUZZ_SECONDS on a copy of its
+# corpus. `make soak`: the mixed soak workload (tests/soak) for SOAK_SECONDS, in the
+# release and the TSan build at once.
 # Everything real lives in CMakeLists.txt and CMakePresets.json.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BENCH_ARGS ?=
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= chan par
+SOAK_SECONDS ?= 600
 
-.PHONY: test bench deps build clean
+.PHONY: test bench deps build clean fuzz fuzz-deps soak
 test: deps
 	@for preset in default tsan asan; do \
 	  echo "=== $$preset build ==="; \
@@ -37,6 +43,53 @@ deps:
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
 	fi
+
+# The fuzz preset needs clang and its libFuzzer runtime (libclang-rt-dev), installed
+# only when missing, as in deps.
+fuzz-deps: deps
+	@missing=""; \
+	command -v clang >/dev/null || missing="$$missing clang"; \
+	if command -v clang >/dev/null && ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; return (int)n * 0; }' | \
+	   clang -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null; then missing="$$missing libclang-rt-dev"; fi; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "missing Debian packages:$$missing -- run as root, or: sudo apt-get install$$missing" >&2; exit 1; \
+	  fi; \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+
+# Each target fuzzes a scratch copy of its committed corpus (build/fuzz/run/<name>), so
+# the repository's seeds stay small; a crash leaves its input in build/fuzz/run/ as
+# crash-* / leak-* / timeout-* and fails the target. To grow the committed seeds:
+#   ./build/fuzz/tests/fuzz/fuzz_<name> -merge=1 tests/fuzz/corpus/<name> build/fuzz/run/<name>
+fuzz: fuzz-deps
+	cmake --preset fuzz >/dev/null && cmake --build --preset fuzz -j $(JOBS)
+	@for t in $(FUZZ_TARGETS); do \
+	  run=build/fuzz/run; rm -rf $$run/$$t; mkdir -p $$run/$$t; cp tests/fuzz/corpus/$$t/* $$run/$$t/; \
+	  echo "=== fuzz_$$t: $(FUZZ_SECONDS) s, log in $$run/$$t.log ==="; \
+	  if ./build/fuzz/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 \
+	       -print_final_stats=1 -artifact_prefix=$$run/ $$run/$$t >$$run/$$t.log 2>&1; then \
+	    grep -E 'DONE|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' $$run/$$t.log; \
+	  else \
+	    tail -n 60 $$run/$$t.log; echo "fuzz_$$t FAILED: input saved in $$run/ (see the log)" >&2; exit 1; \
+	  fi; \
+	done
+
+# Two soak runs at once (the release build and ThreadSanitizer), each SOAK_SECONDS long,
+# each logging to build/<preset>/soak.log; fails if either fails.
+soak: deps
+	@for preset in default tsan; do \
+	  cmake --preset $$preset >/dev/null && cmake --build --preset $$preset -j $(JOBS) --target soak || exit 1; \
+	done
+	@echo "=== soak: default and tsan builds in parallel, $(SOAK_SECONDS) s each ==="
+	@./build/default/tests/soak/soak --seconds $(SOAK_SECONDS) >build/default/soak.log 2>&1 & d=$$!; \
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  ./build/tsan/tests/soak/soak --seconds $(SOAK_SECONDS) >build/tsan/soak.log 2>&1 & t=$$!; \
+	wait $$d; rd=$$?; wait $$t; rt=$$?; \
+	echo "--- default build (exit $$rd) ---"; tail -n 40 build/default/soak.log; \
+	echo "--- tsan build (exit $$rt) ---"; tail -n 40 build/tsan/soak.log; \
+	[ $$rd = 0 ] && [ $$rt = 0 ]
 
 clean:
 	rm -rf build
