@@ -224,29 +224,6 @@ void weft_worker_run_job(weft_worker *w, weft_job *job)
     w->isolation = saved;
 }
 
-/* A searcher that found a job stops searching. A publisher that saw it searching
- * woke nobody, trusting it to take the job; but it may have taken another one. So the
- * last searcher to leave passes the duty on: if work is still visible and someone
- * sleeps, wake one (sleep.md, "Leaving the search"). */
-static void leave_search(weft_worker *w, bool found)
-{
-    weft_pool *pool = w->pool;
-    /* seq_cst, then the fence: the searcher half of a Dekker pair with a publisher
-     * (queue the job, fence, load `searching`): either it sees us gone and wakes a
-     * sleeper itself, or our loads below see its job. */
-    if (atomic_fetch_sub_explicit(&pool->searching, 1, memory_order_seq_cst) != 1 || !found)
-        return; /* another searcher keeps the duty; or we go to sleep, which re-checks */
-    atomic_thread_fence(memory_order_seq_cst);
-    /* Relaxed: ordered by the fence above. */
-    if (atomic_load_explicit(&pool->sleepers, memory_order_relaxed) == 0)
-        return;
-    bool visible = atomic_load_explicit(&pool->injected, memory_order_relaxed) > 0;
-    for (unsigned i = 0; !visible && i < pool->num_threads; i++)
-        visible = weft_deque_len_public(&pool->workers[i].deque) > 0;
-    if (visible)
-        weft_sleep_wake_one(pool);
-}
-
 /* Idle: search for up to spin_ns (counted as `searching`, so publishers need not
  * wake anyone), then sleep. Returns a job, or NULL when the latch is set or the
  * deadline passed. */
@@ -280,7 +257,7 @@ static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
         weft_backoff_reset(&b);
     }
     if (!isolated)
-        leave_search(w, job != NULL);
+        weft_sleep_leave_search(w, job != NULL);
     return job;
 }
 

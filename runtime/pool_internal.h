@@ -133,6 +133,9 @@ void weft_block_cache_drain(weft_worker *w);
 /* ---- sleep protocol (sleep.c, sleep.md) */
 /* Wake one worker in WORKER_SLEEPING (sleep.c). */
 void weft_sleep_wake_one(weft_pool *pool);
+/* An idle worker stops searching (found: with a job in hand); the last searcher to
+ * leave with a job wakes a sleeper if work is still visible (sleep.md). */
+void weft_sleep_leave_search(weft_worker *w, bool found);
 /* Work was published on the calling worker's own deque: wake a sleeper if nobody is
  * searching. No fence: a sleeper may miss this job, and then its owner runs it
  * itself (sleep.md). Inline: two loads of a line that only sleepers write. */

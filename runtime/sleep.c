@@ -73,6 +73,29 @@ void weft_sleep_new_work(weft_pool *pool)
     weft_sleep_new_local_work(pool);
 }
 
+/* A searcher that found a job stops searching. A publisher that saw it searching
+ * woke nobody, trusting it to take the job; but it may have taken another one. So the
+ * last searcher to leave passes the duty on: if work is still visible and someone
+ * sleeps, wake one (sleep.md, "Leaving the search"). */
+void weft_sleep_leave_search(weft_worker *w, bool found)
+{
+    weft_pool *pool = w->pool;
+    /* seq_cst, then the fence: the searcher half of a Dekker pair with a publisher
+     * (queue the job, fence, load `searching`): either it sees us gone and wakes a
+     * sleeper itself, or our loads below see its job. */
+    if (atomic_fetch_sub_explicit(&pool->searching, 1, memory_order_seq_cst) != 1 || !found)
+        return; /* another searcher keeps the duty; or we go to sleep, which re-checks */
+    atomic_thread_fence(memory_order_seq_cst);
+    /* Relaxed: ordered by the fence above. */
+    if (atomic_load_explicit(&pool->sleepers, memory_order_relaxed) == 0)
+        return;
+    bool visible = atomic_load_explicit(&pool->injected, memory_order_relaxed) > 0;
+    for (unsigned i = 0; !visible && i < pool->num_threads; i++)
+        visible = weft_deque_len_public(&pool->workers[i].deque) > 0;
+    if (visible)
+        weft_sleep_wake_one(pool);
+}
+
 void weft_sleep_idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
 {
     weft_pool *pool = w->pool;

@@ -169,7 +169,9 @@ static void *twice(void *arg) { return (void *)((uintptr_t)arg * 2); }
 
 static void *detached(void *arg)
 {
-    atomic_fetch_add_explicit(&((tasks_state *)arg)->detached_runs, 1, memory_order_relaxed);
+    /* Release: pairs with check_tasks' loads, after which `st` (on the sweep's stack)
+     * goes out of scope; the task's last touch of it must happen-before that. */
+    atomic_fetch_add_explicit(&((tasks_state *)arg)->detached_runs, 1, memory_order_release);
     return NULL;
 }
 
