@@ -327,7 +327,9 @@ static void *worker_main(void *arg)
             atomic_exchange_explicit(&pool->pin_warned, 1, memory_order_relaxed) == 0)
             fprintf(stderr, "weft: cannot pin workers (WEFT_PIN); running them unpinned\n");
     }
+    weft_futex_set_block_hook(weft_sleep_before_block, w);
     weft_worker_wait_until(w, &w->terminate, WEFT_NO_DEADLINE);
+    weft_futex_set_block_hook(NULL, NULL);
     weft_current_worker_ = NULL;
     return NULL;
 }

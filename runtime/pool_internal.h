@@ -136,6 +136,10 @@ void weft_sleep_wake_one(weft_pool *pool);
 /* An idle worker stops searching (found: with a job in hand); the last searcher to
  * leave with a job wakes a sleeper if work is still visible (sleep.md). */
 void weft_sleep_leave_search(weft_worker *w, bool found);
+/* A worker's block hook (weft_futex_set_block_hook; arg is the worker): before it
+ * parks in any weft wait, share its private deque items and wake a sleeper for them,
+ * so a job that blocks waiting for its own join's second half cannot hang the pool. */
+void weft_sleep_before_block(void *worker);
 /* Work was published on the calling worker's own deque: wake a sleeper if nobody is
  * searching. No fence: a sleeper may miss this job, and then its owner runs it
  * itself (sleep.md). Inline: two loads of a line that only sleepers write. */

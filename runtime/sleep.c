@@ -96,6 +96,17 @@ void weft_sleep_leave_search(weft_worker *w, bool found)
         weft_sleep_wake_one(pool);
 }
 
+void weft_sleep_before_block(void *worker)
+{
+    weft_worker *w = worker;
+    /* Owner-only reads of its own deque: exact. Nothing private: nothing to do (the
+     * common case, e.g. the worker's own idle sleep). */
+    if (weft_deque_len(&w->deque) == weft_deque_len_public(&w->deque))
+        return;
+    weft_deque_publish(&w->deque);
+    weft_sleep_new_work(w->pool); /* fence, then wake a sleeper if nobody searches */
+}
+
 void weft_sleep_idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
 {
     weft_pool *pool = w->pool;

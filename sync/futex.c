@@ -18,10 +18,23 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The calling thread's block hook (weft_futex_set_block_hook): thread-local, so no
+ * synchronisation. */
+static _Thread_local void (*block_hook)(void *);
+static _Thread_local void *block_hook_arg;
+
+void weft_futex_set_block_hook(void (*hook)(void *arg), void *arg)
+{
+    block_hook = hook;
+    block_hook_arg = arg;
+}
+
 int weft_futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline_ns)
 {
     if (!word)
         return -EINVAL;
+    if (block_hook)
+        block_hook(block_hook_arg);
     struct timespec ts, *tsp = NULL;
     if (deadline_ns != WEFT_NO_DEADLINE) {
         ts.tv_sec = (time_t)(deadline_ns / 1000000000u);

@@ -401,3 +401,57 @@ Test(spawn, injected_jobs_all_start_on_idle_workers)
         cr_assert_eq(weft_pool_destroy(p), 0);
     }
 }
+
+/* A join's second half sits in the worker's private deque part, invisible to thieves
+ * until the owner shares it at its next push or pop (deque.md). If the first half then
+ * blocks in a weft primitive waiting for the second half, the owner must share before
+ * it parks (weft_futex_set_block_hook), or an idle worker can never take it: a hang
+ * that plain Chase-Lev did not have. Set up so the other worker is busy at fork time
+ * (so the join does not publish eagerly) and idle right after. */
+typedef struct blocked_join {
+    _Atomic int busy_started, forked;
+    weft_latch handoff;
+    int wait_rc;
+} blocked_join;
+
+static void *busy_until_forked(void *arg)
+{
+    blocked_join *bj = arg;
+    atomic_store(&bj->busy_started, 1);
+    while (!atomic_load(&bj->forked))
+        weft_cpu_relax();
+    weft_thread_sleep(2 * 1000 * 1000); /* the joiner blocks meanwhile */
+    return NULL;
+}
+
+static void first_half_waits(void *arg)
+{
+    blocked_join *bj = arg;
+    atomic_store(&bj->forked, 1);
+    bj->wait_rc = weft_latch_wait_timeout(&bj->handoff, 20ull * 1000 * 1000 * 1000);
+}
+
+static void second_half_signals(void *arg) { weft_latch_count_down(&((blocked_join *)arg)->handoff, 1); }
+
+static void fork_then_block(void *arg)
+{
+    blocked_join *bj = arg;
+    weft_task *busy;
+    cr_assert_eq(weft_spawn(NULL, busy_until_forked, bj, &busy), 0);
+    while (!atomic_load(&bj->busy_started))
+        weft_cpu_relax();
+    weft_join(first_half_waits, bj, second_half_signals, bj);
+    cr_assert_eq(weft_task_join(busy, NULL), 0);
+}
+
+Test(join, first_half_blocking_on_second_half_does_not_hang)
+{
+    weft_pool *p = make_pool(2);
+    for (int round = 0; round < 20; round++) {
+        blocked_join bj = {0};
+        weft_latch_init(&bj.handoff, 1);
+        cr_assert_eq(weft_pool_run(p, fork_then_block, &bj), 0);
+        cr_assert_eq(bj.wait_rc, 0, "round %d: the second half never ran while the first blocked", round);
+    }
+    cr_assert_eq(weft_pool_destroy(p), 0);
+}

@@ -100,6 +100,14 @@ static inline bool weft_backoff_is_completed(const weft_backoff *b)
  * kernel's (-EFAULT: word is not mapped memory). Thread-safe. */
 WEFT_API int weft_futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline_ns);
 
+/* Set the calling thread's block hook: weft_futex_wait calls hook(arg) on this thread
+ * just before it parks (every weft lock, condvar, barrier, latch, once and channel
+ * wait parks there). A scheduler sets it on its worker threads so that work a worker
+ * holds privately is shared before the worker blocks; weft's pools do this for their
+ * workers (do not replace it on a pool worker). The hook must not block. NULL removes
+ * it. Affects only the calling thread; no error. */
+WEFT_API void weft_futex_set_block_hook(void (*hook)(void *arg), void *arg);
+
 /* Wake up to `count` threads blocked in weft_futex_wait on `word`
  * (WEFT_FUTEX_WAKE_ALL for all). Returns how many were woken (>= 0), or -EINVAL
  * (word NULL or count < 1). Thread-safe. */
