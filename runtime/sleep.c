@@ -67,7 +67,8 @@ void weft_sleep_wake_one(weft_pool *pool)
     }
 }
 
-void weft_sleep_new_work(weft_pool *pool)
+/* noinline: GCC's TSan refuses a fence once it is inlined into another function. */
+__attribute__((noinline)) void weft_sleep_new_work(weft_pool *pool)
 {
     atomic_thread_fence(memory_order_seq_cst); /* the publisher's fence of the Dekker pair */
     weft_sleep_new_local_work(pool);
