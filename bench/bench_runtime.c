@@ -749,13 +749,13 @@ static const idle_mode idle_idle = IDLE_IDLE, idle_task_per_ms = IDLE_TASK_PER_M
      100000, false, NULL},                                                                   \
     {"spawn_overhead", "empty", "openmp", ONE_THREAD, "ns/task", spawn_omp_run, 1000000,    \
      100000, false, NULL},                                                                   \
-    {"wake_latency", "median", "weft", SCALING, "us", wake_weft_run, 100, 10, true,    \
+    {"wake_latency", "median", "weft", SCALING, "us", wake_weft_run, 100, 10, true,         \
      &wake_median},                                                                          \
-    {"wake_latency", "median", "pthread", SCALING, "us", wake_pthread_run, 100, 10,    \
+    {"wake_latency", "median", "pthread", SCALING, "us", wake_pthread_run, 100, 10,         \
      true, &wake_median},                                                                    \
-    {"wake_latency", "p99", "weft", SCALING, "us", wake_weft_run, 100, 10, true,       \
+    {"wake_latency", "p99", "weft", SCALING, "us", wake_weft_run, 100, 10, true,            \
      &wake_p99},                                                                             \
-    {"wake_latency", "p99", "pthread", SCALING, "us", wake_pthread_run, 100, 10, true, \
+    {"wake_latency", "p99", "pthread", SCALING, "us", wake_pthread_run, 100, 10, true,      \
      &wake_p99},                                                                             \
     {"idle_cpu", "idle", "weft", ALL_CPUS, "cpu%", idle_weft_run, 1000, 100, true,          \
      &idle_idle},                                                                            \

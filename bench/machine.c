@@ -72,9 +72,11 @@ static void topology(bench_machine *m)
         if (l3 && l3->attr)
             m->l3_bytes = l3->attr->cache.size;
         char l3s[64] = "no L3";
-        if (m->l3_caches > 0)
-            snprintf(l3s, sizeof l3s, "%d L3 x %llu KiB", m->l3_caches,
-                     (unsigned long long)(m->l3_bytes / 1024));
+        unsigned long long kib = (unsigned long long)(m->l3_bytes / 1024);
+        if (m->l3_caches > 0 && kib % 1024 == 0)
+            snprintf(l3s, sizeof l3s, "%d L3 x %llu MiB", m->l3_caches, kib / 1024);
+        else if (m->l3_caches > 0)
+            snprintf(l3s, sizeof l3s, "%d L3 x %llu KiB", m->l3_caches, kib);
         snprintf(m->topology, sizeof m->topology,
                  "%d package(s), %d NUMA node(s), %d core(s), %d PU(s), %s", m->packages,
                  m->numa_nodes, m->cores, m->pus, l3s);
