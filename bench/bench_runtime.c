@@ -60,6 +60,14 @@ __attribute__((noinline)) static void empty_fn(void *ctx)
     __asm__ volatile("" : : "r"(ctx) : "memory");
 }
 
+/* The join_overhead halves: count the call (so the result can be checked) and
+ * nothing else; out of line, like empty_fn. */
+__attribute__((noinline)) static void count_fn(void *ctx)
+{
+    ++*(uint64_t *)ctx;
+    __asm__ volatile("" : : "r"(ctx) : "memory");
+}
+
 /* Hide a value from the optimiser, so a loop of pure calls is not folded. */
 static inline int opaque_int(int v)
 {
@@ -367,8 +375,9 @@ static bench_result nq_omp_run(const bench_args *a)
 }
 
 /* ------------------------------------------------------------------------------
- * join_overhead: size weft_joins of two empty functions on a 1-worker pool (the
- * second half is never stolen), against the same two calls made directly. */
+ * join_overhead: size weft_joins of two near-empty functions (each counts its call)
+ * on a 1-worker pool (the second half is never stolen), against the same two calls
+ * made directly; both check that the count is 2 x size. */
 
 typedef struct loop_args {
     uint64_t size;
@@ -383,7 +392,7 @@ static void join_loop(void *ctx)
     double t0 = now_s();
     int rc = 0;
     for (uint64_t i = 0; i < l->size; i++)
-        rc |= weft_join(empty_fn, &l->done, empty_fn, &l->done);
+        rc |= weft_join(count_fn, &l->done, count_fn, &l->done);
     l->seconds = now_s() - t0;
     l->ok = rc == 0;
 }
@@ -396,7 +405,7 @@ static bench_result join_weft_run(const bench_args *a)
         return res;
     loop_args l = {.size = a->size};
     int rc = weft_pool_run(pool, join_loop, &l);
-    res.ok = rc == 0 && l.ok && weft_pool_destroy(pool) == 0;
+    res.ok = rc == 0 && l.ok && l.done == 2 * a->size && weft_pool_destroy(pool) == 0;
     res.seconds = l.seconds;
     res.ops = a->size;
     return res;
@@ -408,10 +417,11 @@ static bench_result join_serial_run(const bench_args *a)
     uint64_t dummy = 0;
     double t0 = now_s();
     for (uint64_t i = 0; i < a->size; i++) {
-        empty_fn(&dummy);
-        empty_fn(&dummy);
+        count_fn(&dummy);
+        count_fn(&dummy);
     }
     res.seconds = now_s() - t0;
+    res.ok = dummy == 2 * a->size;
     res.ops = a->size;
     return res;
 }
