@@ -3,7 +3,9 @@
  * shapes: chan_seq (one thread sends a batch, then receives it), chan_spsc, chan_mpsc
  * (4 senders, 1 receiver), chan_mpmc (4 + 4), chan_select_rx (4 senders on 4 channels,
  * 1 receiver selecting over them); params bounded0 (rendezvous), bounded1,
- * bounded1000, unbounded. Messages are size_t; unit: messages/s.
+ * bounded1000, unbounded, and chan_spsc/unbounded_pinned1 (both threads pinned to
+ * one CPU: a receiver that spins burns its sender's time slice there). Messages are
+ * size_t; unit: messages/s.
  *
  * Fairness invariants: both implementations run the same body through the same
  * adapter table (one indirect call per operation on both sides); handles, queues and
@@ -17,6 +19,7 @@
 #include <weft/sync.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +269,7 @@ typedef struct cb_arg {
     const qimpl *impl;
     shape shape;
     size_t cap;
+    bool pin1; /* every thread on one CPU */
 } cb_arg;
 
 typedef struct cb_run {
@@ -276,6 +280,7 @@ typedef struct cb_run {
     int nsend, nrecv;
     uint64_t per_sender; /* messages each sender sends */
     uint64_t total;
+    int pin_cpu; /* >= 0: each thread pins itself to this CPU first */
     _Atomic uint64_t sum;
     _Atomic int errors;
 } cb_run;
@@ -286,6 +291,12 @@ static void cb_body(void *ctx, int tid)
     const qimpl *im = r->impl;
     int err = 0;
     uint64_t sum = 0;
+    if (r->pin_cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(r->pin_cpu, &set);
+        err |= pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0;
+    }
     if (r->shape == SEQ) {
         size_t batch = r->cap == WEFT_UNBOUNDED ? r->total : r->cap;
         for (uint64_t done = 0; done < r->total;) {
@@ -323,7 +334,15 @@ static bench_result cb_run_fn(const bench_args *a)
 {
     const cb_arg *arg = a->arg;
     bench_result res = {0};
-    cb_run r = {.impl = arg->impl, .shape = arg->shape, .cap = arg->cap};
+    cb_run r = {.impl = arg->impl, .shape = arg->shape, .cap = arg->cap, .pin_cpu = -1};
+    if (arg->pin1) { /* the first CPU this process may use */
+        cpu_set_t set;
+        if (sched_getaffinity(0, sizeof set, &set) != 0)
+            return res;
+        for (int i = 0; i < CPU_SETSIZE && r.pin_cpu < 0; i++)
+            if (CPU_ISSET(i, &set))
+                r.pin_cpu = i;
+    }
     int nq = 1;
     switch (arg->shape) {
     case SEQ: r.nsend = 1; r.nrecv = 1; break;
@@ -357,14 +376,16 @@ static bench_result cb_run_fn(const bench_args *a)
 #define CB_SIZE 5000000
 #define CB_QUICK 100000
 
-#define CB_ARGS(sh)                                                                   \
-    __attribute__((unused)) static const cb_arg sh##_w0 = {&weft_q, sh, 0},                \
-                                                sh##_p0 = {&pthread_q, sh, 0};             \
-    static const cb_arg sh##_w1 = {&weft_q, sh, 1}, sh##_p1 = {&pthread_q, sh, 1};         \
-    static const cb_arg sh##_wk = {&weft_q, sh, 1000}, sh##_pk = {&pthread_q, sh, 1000};   \
-    static const cb_arg sh##_wu = {&weft_q, sh, WEFT_UNBOUNDED},                          \
-                        sh##_pu = {&pthread_q, sh, WEFT_UNBOUNDED};
+#define CB_ARGS(sh)                                                                                    \
+    __attribute__((unused)) static const cb_arg sh##_w0 = {&weft_q, sh, 0, false},                     \
+                                                sh##_p0 = {&pthread_q, sh, 0, false};                  \
+    static const cb_arg sh##_w1 = {&weft_q, sh, 1, false}, sh##_p1 = {&pthread_q, sh, 1, false};       \
+    static const cb_arg sh##_wk = {&weft_q, sh, 1000, false}, sh##_pk = {&pthread_q, sh, 1000, false}; \
+    static const cb_arg sh##_wu = {&weft_q, sh, WEFT_UNBOUNDED, false},                                \
+                        sh##_pu = {&pthread_q, sh, WEFT_UNBOUNDED, false};
 CB_ARGS(SEQ)
+static const cb_arg SPSC_wup = {&weft_q, SPSC, WEFT_UNBOUNDED, true},
+                    SPSC_pup = {&pthread_q, SPSC, WEFT_UNBOUNDED, true};
 CB_ARGS(SPSC)
 CB_ARGS(MPSC)
 CB_ARGS(MPMC)
@@ -394,6 +415,7 @@ static const bench_def chan_benches[] = {
     CB_ROW("chan_seq", "bounded1000", SEQ, k, T1),
     CB_ROW("chan_seq", "unbounded", SEQ, u, T1),
     CB_ROWS4("chan_spsc", SPSC, T2),
+    CB_ROW("chan_spsc", "unbounded_pinned1", SPSC, up, T2),
     CB_ROWS4("chan_mpsc", MPSC, T5),
     CB_ROWS4("chan_mpmc", MPMC, T8),
     CB_ROWS4("chan_select_rx", SELECT_RX, T5),

@@ -9,6 +9,9 @@
  *  - Parallel rows time only the work: the weft pool (or the OpenMP team) is made and
  *    warmed before the clock starts; the timed part of weft is one weft_pool_run per
  *    run, of OpenMP one `parallel` region. Allocation and initialisation are untimed.
+ *  - With oneTBB (WEFT_BENCH_HAVE_TBB), impl "tbb" runs the same kernels through
+ *    tbb::parallel_for / parallel_reduce (bench_tbb.cpp): static_partitioner for triad
+ *    and the mandel "static" rows, auto_partitioner for reduce and "dynamic,1".
  *  - Every result is checked: triad element by element, the sqrt sums against their
  *    asymptotic expansion (rel. 1e-9), mandel's total iteration count against the
  *    serial kernel's known value, small_loop's array contents.
@@ -16,6 +19,7 @@
  * reduce_det puts the deterministic weft reduce in the "weft" row and the plain weft
  * reduce beside it as impl "weft-plain", so weft/peer there is det / plain. */
 #include "bench.h"
+#include "bench_tbb.h"
 
 #include <weft/par.h>
 #include <weft/runtime.h>
@@ -192,6 +196,21 @@ static bench_result triad_omp_run(const bench_args *a)
     return res;
 }
 
+#ifdef WEFT_BENCH_HAVE_TBB
+/* TBB: tbb::parallel_for with static_partitioner (one block per thread, as
+ * schedule(static)), the same kernel per chunk. */
+static bench_result triad_tbb_run(const bench_args *a)
+{
+    bench_result res = {0};
+    triad t;
+    bool ok = triad_setup(&t, a->arg) &&
+              bench_tbb_for(a->threads, t.n, 0, BENCH_TBB_STATIC, t.passes, triad_body, &t,
+                            &res.seconds);
+    res.ok = triad_finish(&t, &res) && ok;
+    return res;
+}
+#endif
+
 /* ------------------------------------------------------------------------------
  * reduce: sum of sqrt(i) for i < n. Checked against the Euler-Maclaurin expansion
  * (2/3) n^1.5 - sqrt(n)/2 + zeta(-1/2) + 1/(24 sqrt(n)), relative error 1e-9. */
@@ -288,6 +307,20 @@ static bench_result reduce_omp_run(const bench_args *a)
     res.ops = n;
     return res;
 }
+
+#ifdef WEFT_BENCH_HAVE_TBB
+/* TBB: tbb::parallel_reduce (auto_partitioner) folding with the same kernel. */
+static bench_result reduce_tbb_run(const bench_args *a)
+{
+    const sum_param *p = a->arg;
+    bench_result res = {0};
+    double s = 0.0;
+    bool ok = bench_tbb_reduce_sum(a->threads, p->n, sqrt_fold, NULL, &s, &res.seconds);
+    res.ok = ok && sqrt_sum_ok(p->n, s);
+    res.ops = p->n;
+    return res;
+}
+#endif
 
 /* ------------------------------------------------------------------------------
  * mandel: the Mandelbrot set on [-2, 0.5] x [-1.25, 1.25], side x side pixels, at most
@@ -411,6 +444,30 @@ static bench_result mandel_omp_dynamic_run(const bench_args *a)
     return res;
 }
 
+#ifdef WEFT_BENCH_HAVE_TBB
+/* TBB over rows: static_partitioner in the "static" rows, auto_partitioner with grain 1
+ * (TBB's own dynamic balancing) in the "dynamic,1" rows. */
+static bench_result mandel_tbb_common(const bench_args *a, bench_tbb_partitioner part)
+{
+    bench_result res = {0};
+    mandel m = {a->arg, calloc(((const mandel_param *)a->arg)->side, sizeof(uint64_t))};
+    bool ok = m.row_iters &&
+              bench_tbb_for(a->threads, m.p->side, 1, part, 1, mandel_body, &m, &res.seconds);
+    res.ok = mandel_finish(&m, &res) && ok;
+    return res;
+}
+
+static bench_result mandel_tbb_static_run(const bench_args *a)
+{
+    return mandel_tbb_common(a, BENCH_TBB_STATIC);
+}
+
+static bench_result mandel_tbb_auto_run(const bench_args *a)
+{
+    return mandel_tbb_common(a, BENCH_TBB_AUTO);
+}
+#endif
+
 /* ------------------------------------------------------------------------------
  * small_loop: `size` calls of a loop over SMALL_N trivial elements (a[i] += i): what a
  * short loop costs when written with par_for (grain 0) instead of a plain for. */
@@ -519,9 +576,11 @@ static const mandel_param mandel_full = {2048, 1000, MANDEL_FULL_TOTAL},
     {"triad", TP, "serial", SERIAL, "B/s", triad_serial_run, 1, 1, true, &TRIAD},           \
     {"triad", TP, "weft", SCALING, "B/s", triad_weft_run, 1, 1, true, &TRIAD},               \
     {"triad", TP, "openmp", SCALING, "B/s", triad_omp_run, 1, 1, true, &TRIAD},              \
+    BENCH_TBB_ROW("triad", TP, "tbb", SCALING, "B/s", triad_tbb_run, 1, 1, true, &TRIAD)      \
     {"reduce", SP, "serial", SERIAL, "elem/s", reduce_serial_run, 1, 1, true, &SUM},        \
     {"reduce", SP, "weft", SCALING, "elem/s", reduce_weft_run, 1, 1, true, &SUM},            \
     {"reduce", SP, "openmp", SCALING, "elem/s", reduce_omp_run, 1, 1, true, &SUM},           \
+    BENCH_TBB_ROW("reduce", SP, "tbb", SCALING, "elem/s", reduce_tbb_run, 1, 1, true, &SUM)   \
     {"reduce_det", SP, "weft", SCALING, "elem/s", reduce_det_weft_run, 1, 1, true, &SUM},    \
     {"reduce_det", SP, "weft-plain", SCALING, "elem/s", reduce_weft_run, 1, 1, true, &SUM},    \
     {"reduce_det", SP, "serial", SERIAL, "elem/s", reduce_serial_run, 1, 1, true, &SUM},    \
@@ -530,10 +589,14 @@ static const mandel_param mandel_full = {2048, 1000, MANDEL_FULL_TOTAL},
     {"mandel", MP " static", "weft", SCALING, "px/s", mandel_weft_run, 1, 1, true, &MANDEL}, \
     {"mandel", MP " static", "openmp", SCALING, "px/s", mandel_omp_static_run, 1, 1, true,   \
      &MANDEL},                                                                               \
+    BENCH_TBB_ROW("mandel", MP " static", "tbb", SCALING, "px/s", mandel_tbb_static_run, 1,  \
+                  1, true, &MANDEL)                                                          \
     {"mandel", MP " dynamic,1", "weft", SCALING, "px/s", mandel_weft_run, 1, 1, true,        \
      &MANDEL},                                                                               \
     {"mandel", MP " dynamic,1", "openmp", SCALING, "px/s", mandel_omp_dynamic_run, 1, 1,     \
      true, &MANDEL},                                                                         \
+    BENCH_TBB_ROW("mandel", MP " dynamic,1", "tbb", SCALING, "px/s", mandel_tbb_auto_run, 1, \
+                  1, true, &MANDEL)                                                          \
     {"small_loop", "n=2000", "serial", SERIAL, "ns/call", small_serial_run, 100000, 10000,  \
      false, NULL},                                                                           \
     {"small_loop", "n=2000", "weft", SCALING, "ns/call", small_weft_run, 100000, 10000,      \

@@ -12,6 +12,8 @@
  *    weft is one weft_pool_run per workload run, of OpenMP one `parallel` region.
  *  - Every result is checked (fib values, 14200 solutions of 12 queens, task results,
  *    task counts); every weft/libc call's return value is checked.
+ *  - With oneTBB (WEFT_BENCH_HAVE_TBB), fib and nqueens also run as impl "tbb"
+ *    (bench_tbb.cpp: a tbb::task_group per fork, the same fork points and cutoff).
  *
  * Rows that report a measured quantity rather than a work rate (wake_latency in "us",
  * idle_cpu in "cpu%") return it in bench_result.value (see bench_def.unit); their
@@ -20,6 +22,7 @@
  * --quick uses smaller problems with their own (honest) params, through
  * bench_registry_quick. */
 #include "bench.h"
+#include "bench_tbb.h"
 
 #include <weft/runtime.h>
 #include <weft/sync.h>
@@ -209,6 +212,17 @@ static bench_result fib_omp_run(const bench_args *a)
     return res;
 }
 
+#ifdef WEFT_BENCH_HAVE_TBB
+static bench_result fib_tbb_run(const bench_args *a)
+{
+    const fib_param *p = a->arg;
+    bench_result res = {0};
+    res.ok = bench_tbb_fib(a->threads, opaque_int(p->n), a->size, p->value, &res.seconds);
+    res.ops = a->size * fib_calls(p->n);
+    return res;
+}
+#endif
+
 /* ------------------------------------------------------------------------------
  * nqueens: size boards of n queens, counting every solution (bitmask backtracking).
  * The parallel versions fork once per free column of a row, except in the last
@@ -373,6 +387,18 @@ static bench_result nq_omp_run(const bench_args *a)
     res.ops = a->size;
     return res;
 }
+
+#ifdef WEFT_BENCH_HAVE_TBB
+static bench_result nq_tbb_run(const bench_args *a)
+{
+    const nq_param *p = a->arg;
+    bench_result res = {0};
+    res.ok = bench_tbb_nqueens(a->threads, opaque_int(p->n), NQ_CUTOFF, a->size, p->solutions,
+                               &res.seconds);
+    res.ops = a->size;
+    return res;
+}
+#endif
 
 /* ------------------------------------------------------------------------------
  * join_overhead: size weft_joins of two near-empty functions (each counts its call)
@@ -780,12 +806,15 @@ static const bench_def runtime_benches[] = {
     {"fib", "n=32", "serial", ONE_THREAD, "ns/call", fib_serial_run, 16, 1, false, &fib32},
     {"fib", "n=32", "weft", SCALING, "ns/call", fib_weft_run, 1, 1, false, &fib32},
     {"fib", "n=32", "openmp", SCALING, "ns/call", fib_omp_run, 1, 1, true, &fib32},
+    BENCH_TBB_ROW("fib", "n=32", "tbb", SCALING, "ns/call", fib_tbb_run, 1, 1, true, &fib32)
     {"fib", "n=35", "serial", ONE_THREAD, "ns/call", fib_serial_run, 4, 1, true, &fib35},
     {"fib", "n=35", "weft", SCALING, "ns/call", fib_weft_run, 1, 1, true, &fib35},
     {"fib", "n=35", "openmp", SCALING, "ns/call", fib_omp_run, 1, 1, true, &fib35},
+    BENCH_TBB_ROW("fib", "n=35", "tbb", SCALING, "ns/call", fib_tbb_run, 1, 1, true, &fib35)
     {"nqueens", "n=12", "serial", ONE_THREAD, "boards/s", nq_serial_run, 4, 1, false, &nq12},
     {"nqueens", "n=12", "weft", SCALING, "boards/s", nq_weft_run, 4, 1, false, &nq12},
     {"nqueens", "n=12", "openmp", SCALING, "boards/s", nq_omp_run, 4, 1, false, &nq12},
+    BENCH_TBB_ROW("nqueens", "n=12", "tbb", SCALING, "boards/s", nq_tbb_run, 4, 1, false, &nq12)
     COMMON_ROWS,
 };
 
@@ -795,12 +824,15 @@ static const bench_def runtime_benches_quick[] = {
     {"fib", "n=20", "serial", ONE_THREAD, "ns/call", fib_serial_run, 1, 1, false, &fib20},
     {"fib", "n=20", "weft", SCALING, "ns/call", fib_weft_run, 1, 1, false, &fib20},
     {"fib", "n=20", "openmp", SCALING, "ns/call", fib_omp_run, 1, 1, false, &fib20},
+    BENCH_TBB_ROW("fib", "n=20", "tbb", SCALING, "ns/call", fib_tbb_run, 1, 1, false, &fib20)
     {"fib", "n=24", "serial", ONE_THREAD, "ns/call", fib_serial_run, 1, 1, false, &fib24},
     {"fib", "n=24", "weft", SCALING, "ns/call", fib_weft_run, 1, 1, false, &fib24},
     {"fib", "n=24", "openmp", SCALING, "ns/call", fib_omp_run, 1, 1, false, &fib24},
+    BENCH_TBB_ROW("fib", "n=24", "tbb", SCALING, "ns/call", fib_tbb_run, 1, 1, false, &fib24)
     {"nqueens", "n=10", "serial", ONE_THREAD, "boards/s", nq_serial_run, 4, 1, false, &nq10},
     {"nqueens", "n=10", "weft", SCALING, "boards/s", nq_weft_run, 4, 1, false, &nq10},
     {"nqueens", "n=10", "openmp", SCALING, "boards/s", nq_omp_run, 4, 1, false, &nq10},
+    BENCH_TBB_ROW("nqueens", "n=10", "tbb", SCALING, "boards/s", nq_tbb_run, 4, 1, false, &nq10)
     COMMON_ROWS,
 };
 

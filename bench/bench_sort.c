@@ -10,10 +10,13 @@
  *    one `task` per side above the same cut-off weft uses (8192 elements), qsort below
  *    it, `taskwait`; the team is started before the clock;
  *  - weft's pool is created and warmed before the clock; the timed part is the call;
+ *  - with oneTBB (WEFT_BENCH_HAVE_TBB), impl "tbb" is tbb::parallel_sort with the same
+ *    comparator ("cmp") or std::less ("u64_typed"), its arena warmed before the clock;
  *  - only the sort is timed (filling the array is not); every result is checked sorted
  *    with the checksum of its input.
  * ops = keys sorted, so the unit is keys/s. */
 #include "bench.h"
+#include "bench_tbb.h"
 
 #include <weft/par.h>
 #include <weft/runtime.h>
@@ -203,6 +206,33 @@ static bench_result sort_omp_run(const bench_args *a)
     return res;
 }
 
+#ifdef WEFT_BENCH_HAVE_TBB
+/* TBB: tbb::parallel_sort, with the same comparator (cmp rows) or std::less (typed). */
+static bench_result sort_tbb_common(const bench_args *a, bool typed)
+{
+    bench_result res = {0};
+    uint64_t sum, *k = make_keys(a->size, &sum);
+    if (!k)
+        return res;
+    bool ok = bench_tbb_sort_u64(a->threads, k, a->size, typed ? NULL : sort_cmp_u64,
+                                 &res.seconds);
+    res.ok = ok && sorted_with_sum(k, a->size, sum);
+    res.ops = a->size;
+    free(k);
+    return res;
+}
+
+static bench_result sort_tbb_run(const bench_args *a)
+{
+    return sort_tbb_common(a, false);
+}
+
+static bench_result sort_tbb_typed_run(const bench_args *a)
+{
+    return sort_tbb_common(a, true);
+}
+#endif
+
 #define SORT_THREADS {.min = 1}
 #define SORT_ONE_THREAD {.min = 1, .max = 1, .defaults = {1}}
 /* One table per problem size (--quick sorts 10^5 keys, under its own params). */
@@ -210,8 +240,11 @@ static bench_result sort_omp_run(const bench_args *a)
     {"sort", CMP, "serial", SORT_ONE_THREAD, "keys/s", sort_serial_run, N, N, true, NULL},  \
     {"sort", CMP, "weft", SORT_THREADS, "keys/s", sort_weft_run, N, N, true, NULL},         \
     {"sort", CMP, "openmp", SORT_THREADS, "keys/s", sort_omp_run, N, N, true, NULL},        \
+    BENCH_TBB_ROW("sort", CMP, "tbb", SORT_THREADS, "keys/s", sort_tbb_run, N, N, true, NULL)\
     {"sort", TYPED, "serial", SORT_ONE_THREAD, "keys/s", sort_serial_run, N, N, true, NULL},\
-    {"sort", TYPED, "weft", SORT_THREADS, "keys/s", sort_typed_run, N, N, true, NULL}
+    {"sort", TYPED, "weft", SORT_THREADS, "keys/s", sort_typed_run, N, N, true, NULL},      \
+    BENCH_TBB_ROW("sort", TYPED, "tbb", SORT_THREADS, "keys/s", sort_tbb_typed_run, N, N,   \
+                  true, NULL)
 
 static const bench_def sort_benches[] = {SORT_ROWS(10000000, "cmp n=1e7", "u64_typed n=1e7")};
 static const bench_def sort_benches_quick[] = {SORT_ROWS(100000, "cmp n=1e5", "u64_typed n=1e5")};

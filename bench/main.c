@@ -39,6 +39,7 @@ static void (*const registrations[])(bench_registry *r) = {
     bench_register_par,
     bench_register_sort,
     bench_register_chan,
+    bench_register_uts,
 };
 
 /* Target duration of one timed rep when the size is calibrated. */

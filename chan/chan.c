@@ -23,11 +23,25 @@
 struct weft_sender {
     uint32_t magic;
     weft_chan *chan;
+    uint64_t rng; /* select's xorshift state (the handle serves one thread at a time) */
 };
 struct weft_receiver {
     uint32_t magic;
     weft_chan *chan;
+    uint64_t rng; /* as in weft_sender */
 };
+
+/* A non-zero xorshift seed that differs between handles (and runs). */
+static uint64_t handle_seed(const void *h)
+{
+    uint64_t z = weft_time_now_ns() ^ (uint64_t)(uintptr_t)h;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull; /* splitmix64 finaliser */
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (z ^ (z >> 31)) | 1;
+}
+
+uint64_t *chan_sender_rng(weft_sender *tx) { return &tx->rng; }
+uint64_t *chan_receiver_rng(weft_receiver *rx) { return &rx->rng; }
 
 weft_chan *chan_of_sender(const weft_sender *tx)
 {
@@ -109,8 +123,10 @@ int weft_chan_open(size_t elem_size, size_t capacity, const weft_chan_options *o
     }
     s->magic = SENDER_MAGIC;
     s->chan = c;
+    s->rng = handle_seed(s);
     v->magic = RECEIVER_MAGIC;
     v->chan = c;
+    v->rng = handle_seed(v);
     *tx = s;
     *rx = v;
     return 0;
@@ -126,6 +142,7 @@ int weft_sender_clone(weft_sender *tx, weft_sender **out)
         return -ENOMEM;
     s->magic = SENDER_MAGIC;
     s->chan = c;
+    s->rng = handle_seed(s);
     /* Relaxed: we hold a handle, so the count cannot reach 0 meanwhile. */
     atomic_fetch_add_explicit(&c->senders, 1, memory_order_relaxed);
     *out = s;
@@ -142,6 +159,7 @@ int weft_receiver_clone(weft_receiver *rx, weft_receiver **out)
         return -ENOMEM;
     v->magic = RECEIVER_MAGIC;
     v->chan = c;
+    v->rng = handle_seed(v);
     /* Relaxed: as in weft_sender_clone. */
     atomic_fetch_add_explicit(&c->receivers, 1, memory_order_relaxed);
     *out = v;

@@ -21,7 +21,8 @@ typedef struct chan_array {
     chan_waker senders, receivers;
 } chan_array;
 
-/* ---- unbounded list of blocks (list.c) */
+/* ---- unbounded list of blocks (list.c); a block holds CHAN_LIST_LAP - 1 messages */
+#define CHAN_LIST_LAP 64u
 typedef struct chan_list_block chan_list_block;
 typedef struct chan_list_pos {
     _Atomic size_t index;
@@ -30,7 +31,7 @@ typedef struct chan_list_pos {
 typedef struct chan_list {
     WEFT_CACHE_ALIGNED chan_list_pos head;
     WEFT_CACHE_ALIGNED chan_list_pos tail;
-    WEFT_CACHE_ALIGNED size_t stride;
+    WEFT_CACHE_ALIGNED size_t stride, block_size;
     _Atomic(chan_list_block *) spare; /* at most one drained block kept for reuse */
     _Atomic size_t live_blocks;       /* test hook */
     chan_waker receivers;
@@ -93,6 +94,11 @@ void chan_zero_unregister(weft_chan *c, bool send, chan_waiter *w);
 /* The channel behind a handle (NULL for NULL or, in debug builds, a closed handle). */
 weft_chan *chan_of_sender(const weft_sender *tx);
 weft_chan *chan_of_receiver(const weft_receiver *rx);
+
+/* A handle's random state for weft_select's shuffle (no clock read per select);
+ * only the thread using the handle touches it (the one-thread-per-call rule). */
+uint64_t *chan_sender_rng(weft_sender *tx);
+uint64_t *chan_receiver_rng(weft_receiver *rx);
 
 /* Test hook: blocks currently allocated by an unbounded channel (the spare included);
  * 0 for other flavors. */

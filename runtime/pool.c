@@ -159,6 +159,33 @@ static weft_job *steal(weft_worker *w)
     return NULL;
 }
 
+/* An isolated worker popped `foreign`, a job of another isolated region: pop past it
+ * (and any more foreign jobs) to the first job of our region, put the foreign ones
+ * back in their order, and return ours (or NULL if the deque holds none).
+ * Why dig: a region nested in ours may leave jobs on top of this deque (a task it
+ * spawned and did not join, a scope task it queued for an outer scope); stopping at
+ * them would hide our own jobs below, and with no thief to take those our wait would
+ * never end. The foreign jobs are held, linked through `next` (a job in a deque is in
+ * no injector queue), only for the length of this call. */
+static weft_job *dig_isolated(weft_worker *w, weft_job *foreign)
+{
+    weft_job *held = NULL, *job = foreign;
+    do {
+        job->next = held;
+        held = job;
+        job = weft_deque_pop(&w->deque);
+    } while (job && job->isolation != w->isolation);
+    while (held) { /* the last one popped (deepest) goes back first */
+        weft_job *next = held->next;
+        held->next = NULL;
+        /* Cannot fail (we just made room), but if it did, the injector never fails. */
+        if (weft_deque_push(&w->deque, held) != 0)
+            weft_pool_inject(w->pool, held);
+        held = next;
+    }
+    return job;
+}
+
 /* Own deque first (respecting isolation), then other workers, then the injector. */
 static weft_job *find_work(weft_worker *w)
 {
@@ -166,14 +193,9 @@ static weft_job *find_work(weft_worker *w)
     if (job) {
         if (w->isolation == 0 || job->isolation == w->isolation)
             return job;
-        /* Not ours to run inside this isolated region: put it back (cannot fail, we
-         * just made room) and take nothing from anyone else.
-         * Known limitation: a task spawned inside a nested isolated region and not
-         * joined there stays on top of this deque with the inner tag, hiding jobs of
-         * the outer region below it; with no other worker to steal them, the outer
-         * wait can hang. Fix to come: let a joiner claim its task and run it inline. */
-        weft_deque_push(&w->deque, job);
-        return NULL;
+        /* Not ours to run inside this isolated region: look below it, and take
+         * nothing from anyone else. */
+        return dig_isolated(w, job);
     }
     if (w->isolation != 0)
         return NULL;
@@ -313,6 +335,8 @@ static int build_victims(weft_pool *pool, weft_worker *w)
     w->victims = malloc((n - 1) * sizeof *w->victims);
     unsigned *close = malloc(n * sizeof *close);
     if (!w->victims || !close) {
+        free(w->victims); /* the caller frees only fully built workers */
+        w->victims = NULL;
         free(close);
         return -ENOMEM;
     }
@@ -347,6 +371,7 @@ static void free_workers(weft_pool *pool, unsigned initialised)
 {
     for (unsigned i = 0; i < initialised; i++) {
         weft_deque_destroy(&pool->workers[i].deque);
+        weft_block_cache_drain(&pool->workers[i]);
         free(pool->workers[i].victims);
     }
     free(pool->workers);
@@ -360,11 +385,17 @@ static void stop_workers(weft_pool *pool, unsigned started)
         weft_thread_join(pool->workers[i].thread, NULL);
 }
 
-int weft_pool_create(const weft_pool_config *cfg, weft_pool **out)
+/* weft_pool_create, with WEFT_NUM_THREADS / WEFT_PIN / WEFT_WAIT_POLICY read only if
+ * read_env. *resolved gets the configuration as resolved (once the arguments are
+ * valid); on a failure to start the workers, *started says how many had started
+ * (they were stopped again). */
+static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **out, weft_pool_config *resolved,
+                       unsigned *started_out)
 {
     weft_pool_config c = WEFT_POOL_CONFIG_INIT;
     if (cfg)
         c = *cfg;
+    *started_out = 0;
     if (!out || c.num_threads > WEFT_POOL_MAX_THREADS || (unsigned)c.pin > WEFT_PIN_PU ||
         (unsigned)c.wait > WEFT_WAIT_ACTIVE)
         return -EINVAL;
@@ -374,17 +405,21 @@ int weft_pool_create(const weft_pool_config *cfg, weft_pool **out)
         return -ENOMEM;
     memset(pool, 0, sizeof *pool);
     weft_topology_load(&pool->topo);
-    unsigned n = c.num_threads ? c.num_threads : env_num_threads(pool->topo.num_cores);
-    if (c.pin == WEFT_PIN_DEFAULT)
+    unsigned n = c.num_threads ? c.num_threads
+                 : read_env      ? env_num_threads(pool->topo.num_cores)
+                                 : pool->topo.num_cores;
+    if (c.pin == WEFT_PIN_DEFAULT && read_env)
         c.pin = env_pin();
     if (c.pin == WEFT_PIN_DEFAULT)
         c.pin = n <= pool->topo.num_cores ? WEFT_PIN_CORE : WEFT_PIN_NONE;
     if (!pool->topo.topo)
         c.pin = WEFT_PIN_NONE;
-    if (c.wait == WEFT_WAIT_DEFAULT)
+    if (c.wait == WEFT_WAIT_DEFAULT && read_env)
         c.wait = env_wait();
     pool->num_threads = n;
     pool->pin = c.pin;
+    c.num_threads = n;
+    *resolved = c;
     pool->spin_ns = c.wait == WEFT_WAIT_PASSIVE ? 0 : c.wait == WEFT_WAIT_ACTIVE ? 5000000 : 50000;
     pool->print_stats = env_stats();
     weft_mutex_init(&pool->inject_lock);
@@ -426,6 +461,7 @@ int weft_pool_create(const weft_pool_config *cfg, weft_pool **out)
     }
     if (started < n) {
         stop_workers(pool, started);
+        *started_out = started;
         goto fail_workers;
     }
     *out = pool;
@@ -439,7 +475,33 @@ fail_topo:
     return rc;
 }
 
+int weft_pool_create(const weft_pool_config *cfg, weft_pool **out)
+{
+    weft_pool_config resolved;
+    unsigned started;
+    return pool_create(cfg, true, out, &resolved, &started);
+}
+
 /* ---------------------------------------------------------------- global pool */
+
+/* The global pool makes do with the workers it can start: if only k of its worker
+ * threads could be started (a thread limit), it warns once and starts again with k,
+ * with the configuration the first attempt resolved (the environment is not read
+ * again: no second warning about a bad value). */
+static int global_pool_create(weft_pool **out)
+{
+    weft_pool_config c = WEFT_POOL_CONFIG_INIT;
+    unsigned started;
+    int rc = pool_create(NULL, true, out, &c, &started);
+    for (bool warned = false; rc != 0 && started > 0; warned = true) {
+        if (!warned)
+            fprintf(stderr, "weft: could start only %u of %u worker threads for the global pool (%s); running with %u\n",
+                    started, c.num_threads, weft_strerror(rc), started);
+        c.num_threads = started; /* fewer each round: this loop ends */
+        rc = pool_create(&c, false, out, &c, &started);
+    }
+    return rc;
+}
 
 static weft_mutex global_lock = WEFT_MUTEX_INIT;
 static weft_pool *_Atomic global_pool;
@@ -457,7 +519,7 @@ int weft_pool_global(weft_pool **out)
     weft_mutex_lock(&global_lock);
     p = atomic_load_explicit(&global_pool, memory_order_relaxed); /* under the lock */
     int rc = 0;
-    if (!p && (rc = weft_pool_create(NULL, &p)) == 0)
+    if (!p && (rc = global_pool_create(&p)) == 0)
         atomic_store_explicit(&global_pool, p, memory_order_release);
     weft_mutex_unlock(&global_lock);
     if (rc == 0)

@@ -3,6 +3,8 @@
  *
  * Invariants:
  *  - A job is executed exactly once, by the worker that popped, stole or dequeued it.
+ *    (A task's function runs once too, but maybe on its joiner: spawn.c's claim; the
+ *    job then still executes, as a no-op that only drops its references.)
  *  - A job latch goes UNSET -> SET once. After the SET, the setter touches only the
  *    waiter worker it copied before (workers live as long as their pool), and at most
  *    one futex_wake on the latch's address (harmless if the memory was reused).
@@ -72,6 +74,8 @@ struct weft_worker {
     struct {
         weft_counter jobs_run, steals, failed_steals, sleeps, wakeups;
     } stats;
+    void *block_cache;         /* free job blocks (block_cache.c); this worker only */
+    unsigned block_cache_len;
     WEFT_CACHE_ALIGNED _Atomic uint32_t sleep_state; /* futex word; WORKER_* */
 };
 
@@ -115,6 +119,16 @@ int weft_pool_wait_latch(weft_job_latch *l, uint64_t deadline_ns);
 /* Count heap jobs for weft_pool_destroy. */
 void weft_pool_pending_add(weft_pool *pool);
 void weft_pool_pending_done(weft_pool *pool);
+
+/* ---- heap job blocks (block_cache.c): per-worker cached, any thread may free */
+#define WEFT_JOB_BLOCK_SIZE 96   /* fits a task and a scope job (static asserts there) */
+#define WEFT_JOB_BLOCK_CACHE 256 /* free blocks a worker keeps at most */
+/* A WEFT_JOB_BLOCK_SIZE block, or NULL (out of memory). */
+void *weft_block_alloc(void);
+/* Give back a block from weft_block_alloc, from any thread. */
+void weft_block_free(void *block);
+/* Free w's cached blocks (w's thread has stopped). */
+void weft_block_cache_drain(weft_worker *w);
 
 /* ---- sleep protocol (sleep.c, sleep.md) */
 /* Wake one worker in WORKER_SLEEPING (sleep.c). */

@@ -5,11 +5,9 @@
  * reaches 0 exactly once, after the wait began and every task (including tasks
  * spawned by tasks: a task spawns before it finishes) is done. The task that brings
  * it to 0 sets done_, whose waiter (the owner's worker, or NULL for an outside
- * thread) was fixed at init. Tasks are heap jobs (counted in the pool's pending, so a
- * pool is never destroyed under them). */
+ * thread) was fixed at init. Tasks are heap jobs in job blocks (block_cache.c),
+ * counted in the pool's pending, so a pool is never destroyed under them. */
 #include "pool_internal.h"
-
-#include <stdlib.h>
 
 typedef struct scope_job {
     weft_job job;
@@ -17,6 +15,7 @@ typedef struct scope_job {
     weft_scope_fn fn;
     void *arg;
 } scope_job;
+_Static_assert(sizeof(scope_job) <= WEFT_JOB_BLOCK_SIZE, "scope_job must fit a job block");
 
 /* Drop one count; the last one sets the latch (waiter copied by set before the SET). */
 static void scope_release(weft_scope *s)
@@ -34,7 +33,7 @@ static void scope_job_execute(weft_job *job, weft_worker *w)
     weft_scope *s = sj->scope;
     weft_pool *pool = s->pool_;
     int status = sj->fn(s, sj->arg);
-    free(sj);
+    weft_block_free(sj);
     if (status != 0)
         weft_scope_cancel(s, status);
     scope_release(s); /* may let the owner return: s is dead after this */
@@ -60,7 +59,7 @@ int weft_scope_spawn(weft_scope *s, weft_scope_fn fn, void *arg)
     /* Relaxed: misuse detection only (a finished scope has pending_ == 0). */
     if (!s || !fn || atomic_load_explicit(&s->pending_, memory_order_relaxed) == 0)
         return -EINVAL;
-    scope_job *sj = malloc(sizeof *sj);
+    scope_job *sj = weft_block_alloc();
     if (!sj)
         return -ENOMEM;
     weft_worker *w = weft_worker_current();
@@ -77,7 +76,7 @@ int weft_scope_spawn(weft_scope *s, weft_scope_fn fn, void *arg)
     if (rc != 0) {
         weft_pool_pending_done(s->pool_);
         atomic_fetch_sub_explicit(&s->pending_, 1, memory_order_relaxed);
-        free(sj);
+        weft_block_free(sj);
     }
     return rc;
 }

@@ -1,14 +1,25 @@
 /* spawn.c: tasks with a join handle (weft_spawn / weft_task_join) and detached tasks.
  *
- * A task is one heap block: job + function + result + completion latch + a reference
- * count (1 for the runner, +1 for a handle). The runner stores the result, sets the
- * latch, then drops its reference; the joiner waits for the latch, then drops its
- * own. Whoever drops last frees. The joiner registers itself as the latch's waiter
- * before waiting, so the runner must read the waiter after setting
- * (weft_latch_job_set_registered): the runner's reference keeps the block alive. */
+ * A task is one job block (block_cache.c): job + function + result + completion latch
+ * + a claim word + a reference count (1 for the queue entry, +1 for a handle).
+ *
+ * Claim: whoever runs fn first moves `claimed` 0 -> 1 — the worker that pops, steals
+ * or dequeues the queue entry, or the joiner (a worker of the task's pool) that finds
+ * its task not yet started and runs it inline. A joiner that runs its task inline
+ * never waits for the queue entry, so a task cannot be hidden from its joiner (behind
+ * jobs of another isolated region, say). The queue entry left behind is stale: whoever
+ * takes it later sees `claimed`, runs nothing, and only drops the entry's reference
+ * and the pool's pending count (so pool destroy still waits for it, and the block
+ * outlives every entry that points to it). Fast path: a joiner whose task is on top
+ * of its own deque pops it — then it holds both references, no claim is needed, and it
+ * frees the block itself.
+ *
+ * Completion when the entry's runner ran fn: it stores the result, sets the latch,
+ * then drops its reference; the joiner waits for the latch, then drops its own. The
+ * joiner registers itself as the latch's waiter before waiting, so the runner reads
+ * the waiter after setting (weft_latch_job_set_registered): its reference keeps the
+ * block alive. Whoever drops the last reference frees the block. */
 #include "pool_internal.h"
-
-#include <stdlib.h>
 
 struct weft_task {
     weft_job job;
@@ -18,14 +29,26 @@ struct weft_task {
     weft_pool *pool;
     weft_job_latch done;
     _Atomic uint32_t refs;
+    _Atomic uint32_t claimed; /* 0: not started; 1: fn runs or ran (set once) */
+    bool joinable;            /* a handle exists (immutable) */
 };
+_Static_assert(sizeof(struct weft_task) <= WEFT_JOB_BLOCK_SIZE, "weft_task must fit a job block");
 
 static void task_release(weft_task *t)
 {
     /* acq_rel: the last dropper must see the other's writes (result, latch use)
      * before freeing; pairs with the other dropper's release half. */
     if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
-        free(t);
+        weft_block_free(t);
+}
+
+/* Take the right to run fn. Relaxed: the claim only decides who runs; the fields
+ * fn reads were published to both contenders before (the push's release, or the
+ * handle's hand-off), and the result travels by the latch (entry runner) or stays on
+ * the joiner's thread (inline runner). */
+static bool task_claim(weft_task *t)
+{
+    return atomic_exchange_explicit(&t->claimed, 1, memory_order_relaxed) == 0;
 }
 
 static void task_execute(weft_job *job, weft_worker *w)
@@ -33,8 +56,10 @@ static void task_execute(weft_job *job, weft_worker *w)
     (void)w;
     weft_task *t = (weft_task *)job;
     weft_pool *pool = t->pool;
-    t->result = t->fn(t->arg);
-    weft_latch_job_set_registered(&t->done);
+    if (!t->joinable || task_claim(t)) {
+        t->result = t->fn(t->arg);
+        weft_latch_job_set_registered(&t->done);
+    } /* else stale: the joiner ran it inline */
     task_release(t);
     weft_pool_pending_done(pool);
 }
@@ -46,7 +71,7 @@ int weft_spawn(weft_pool *pool, weft_task_fn fn, void *arg, weft_task **out)
     int rc = weft_pool_resolve(pool, &pool);
     if (rc != 0)
         return rc;
-    weft_task *t = malloc(sizeof *t);
+    weft_task *t = weft_block_alloc();
     if (!t)
         return -ENOMEM;
     weft_worker *w = weft_worker_current();
@@ -59,15 +84,55 @@ int weft_spawn(weft_pool *pool, weft_task_fn fn, void *arg, weft_task **out)
     t->pool = pool;
     weft_latch_job_init(&t->done, NULL);
     atomic_init(&t->refs, out ? 2 : 1);
+    atomic_init(&t->claimed, 0);
+    t->joinable = out != NULL;
     weft_pool_pending_add(pool);
     if ((rc = weft_pool_submit(pool, &t->job)) != 0) {
         weft_pool_pending_done(pool);
-        free(t);
+        weft_block_free(t);
         return rc;
     }
     if (out)
         *out = t;
     return 0;
+}
+
+/* Run t's function here, on worker w, as the worker that took its entry would. */
+static void task_run_inline(weft_worker *w, weft_task *t)
+{
+    uint64_t saved = w->isolation;
+    w->isolation = t->job.isolation;
+    weft_counter_inc(&w->stats.jobs_run);
+    t->result = t->fn(t->arg);
+    w->isolation = saved;
+}
+
+/* On a worker of t's pool: run t inline if nobody started it. Returns true if it ran
+ * here (the handle is then consumed), false if someone else runs or ran it. */
+static bool task_join_inline(weft_worker *w, weft_task *t, void **result)
+{
+    weft_job *top = weft_deque_pop(&w->deque);
+    if (top == &t->job) {
+        /* The only entry of t, now ours: nobody else can run or claim it. */
+        task_run_inline(w, t);
+        if (result)
+            *result = t->result;
+        weft_pool *pool = t->pool;
+        weft_block_free(t); /* both references were ours */
+        weft_pool_pending_done(pool);
+        return true;
+    }
+    /* Not ours: put it back. Cannot fail (we just made room); if it did, the injector
+     * never fails. */
+    if (top && weft_deque_push(&w->deque, top) != 0)
+        weft_pool_inject(w->pool, top);
+    if (!task_claim(t))
+        return false;
+    task_run_inline(w, t);
+    if (result)
+        *result = t->result;
+    task_release(t); /* the stale entry's taker drops the other reference */
+    return true;
 }
 
 static int task_finish(weft_task *t, void **result)
@@ -82,8 +147,11 @@ int weft_task_join_timeout(weft_task *t, uint64_t timeout_ns, void **result)
 {
     if (!t)
         return -EINVAL;
-    uint64_t deadline = weft_deadline_after(timeout_ns);
     weft_worker *w = weft_worker_current();
+    /* Acquire (probe): a set latch means the result is published. */
+    if (w && w->pool == t->pool && !weft_latch_job_probe(&t->done) && task_join_inline(w, t, result))
+        return 0;
+    uint64_t deadline = weft_deadline_after(timeout_ns);
     /* seq_cst: registration half of the Dekker pair with the runner's set-then-read. */
     atomic_store_explicit(&t->done.waiter, w, memory_order_seq_cst);
     if (weft_pool_wait_latch(&t->done, deadline) != 0) {

@@ -1,12 +1,13 @@
 /* error.c: weft_strerror, the text for weft's negative-errno error codes.
  * Invariant: returns a static string for every input, never NULL. */
 #include <weft/common.h>
+#include <limits.h>
 #include <string.h>
 
 const char *weft_strerror(int err)
 {
     if (err < 0)
-        err = -err;
+        err = err == INT_MIN ? INT_MAX : -err; /* -INT_MIN overflows; neither is an errno */
     switch (err) {
     case 0: return "success";
     case EINVAL: return "invalid argument";

@@ -49,7 +49,7 @@ typedef struct weft_chan_options {
  * of blocks, freed as they drain), N > 0 (a ring of N slots: send blocks while full),
  * or 0 (rendezvous: a send completes only when a receiver takes the message). opts
  * NULL means no drop callback. Returns 0; -EINVAL (elem_size 0, tx or rx NULL,
- * capacity * elem_size overflowing); -ENOMEM. On error *tx and *rx are untouched. */
+ * capacity * elem_size overflowing, elem_size too large for a slot); -ENOMEM. On error *tx and *rx are untouched. */
 WEFT_API int weft_chan_open(size_t elem_size, size_t capacity, const weft_chan_options *opts,
                             weft_sender **tx, weft_receiver **rx);
 
@@ -65,7 +65,9 @@ WEFT_API int weft_receiver_close(weft_receiver *rx);
 /* Send a copy of *msg. send blocks while the channel is full (bounded) or until a
  * receiver takes it (rendezvous); try_send never blocks (-EAGAIN when it would);
  * send_timeout gives up after timeout_ns (-ETIMEDOUT). -EPIPE: no receiver is left;
- * the message was not sent. Thread-safe across handles. */
+ * the message was not sent. -ENOMEM (unbounded channels only: a new block could not
+ * be allocated; the message was not sent). -EINVAL (NULL handle or msg).
+ * Thread-safe across handles. */
 WEFT_API int weft_chan_send(weft_sender *tx, const void *msg);
 WEFT_API int weft_chan_try_send(weft_sender *tx, const void *msg);
 WEFT_API int weft_chan_send_timeout(weft_sender *tx, const void *msg, uint64_t timeout_ns);
@@ -116,8 +118,9 @@ typedef struct weft_select_op {
 /* Block until one of ops[0..n) can complete, complete exactly that one, and return
  * its index (>= 0); its .result says whether it succeeded (0) or found its channel
  * disconnected (-EPIPE). When several are ready the choice is uniformly random, so no
- * channel starves. Returns -EINVAL (ops NULL, n 0, a malformed op), -ENOMEM (more
- * than 16 ops: their wait records are then allocated). */
+ * channel starves. Returns -EINVAL (ops NULL, n 0, a malformed op: bad kind, NULL
+ * handle or buf), -ENOMEM (more than 16 ops, whose wait records are then allocated,
+ * and that allocation failed). */
 WEFT_API int weft_select(weft_select_op *ops, size_t n);
 /* Non-blocking: as select, or -EAGAIN if none is ready now. */
 WEFT_API int weft_select_try(weft_select_op *ops, size_t n);

@@ -83,8 +83,8 @@ WEFT_API int weft_par_reduce_deterministic(size_t lo, size_t hi, size_t grain, c
 /* qsort's comparator. */
 typedef int (*weft_cmp_fn)(const void *a, const void *b);
 
-/* Sort n elements of `size` bytes in place, like qsort (unstable). Returns 0;
- * -EINVAL (base NULL with n > 0, size 0, cmp NULL, n * size overflowing); -ENOMEM;
+/* Sort n elements of `size` bytes in place, like qsort (unstable; allocates nothing).
+ * Returns 0; -EINVAL (base NULL with n > 0, size 0, cmp NULL, n * size overflowing);
  * an error starting the global pool. */
 WEFT_API int weft_par_sort(void *base, size_t n, size_t size, weft_cmp_fn cmp);
 /* The same, stable (equal elements keep their order). Uses n * size bytes of scratch

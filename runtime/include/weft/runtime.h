@@ -55,7 +55,8 @@ WEFT_API int weft_thread_spawn(const weft_thread_options *opts, weft_thread_fn f
 WEFT_API int weft_thread_join(weft_thread *t, void **result);
 /* Like join, giving up after timeout_ns: on -ETIMEDOUT the handle stays valid. */
 WEFT_API int weft_thread_join_timeout(weft_thread *t, uint64_t timeout_ns, void **result);
-/* Join if finished, else -EAGAIN (the handle stays valid). Never blocks. */
+/* Join if finished, else -EAGAIN (the handle stays valid). Never blocks. Also
+ * -EINVAL (NULL), -EDEADLK (the thread itself). */
 WEFT_API int weft_thread_try_join(weft_thread *t, void **result);
 /* Let the thread run on unjoined; its resources go when it ends. Frees the handle.
  * Returns 0 or -EINVAL. */
@@ -116,8 +117,10 @@ WEFT_API int weft_pool_destroy(weft_pool *pool);
 /* Like destroy, giving up after timeout_ns if queued work has not finished by then:
  * on -ETIMEDOUT the pool is untouched and still usable (destroy it again later). */
 WEFT_API int weft_pool_destroy_timeout(weft_pool *pool, uint64_t timeout_ns);
-/* The global pool, started on first call. Returns 0 or the error of
- * weft_pool_create (then a later call tries again). It lives until the process ends. */
+/* The global pool, started on first call. If only some of its worker threads can be
+ * started (a system thread limit), it runs with those, after one warning on stderr.
+ * Returns 0, -EINVAL (out NULL) or the error of weft_pool_create (then a later call
+ * tries again). It lives until the process ends. */
 WEFT_API int weft_pool_global(weft_pool **out);
 /* Number of workers of `pool` (NULL: the current worker's pool, else the global
  * pool, starting it). Returns >= 1, or a negative error from starting the global pool. */
@@ -136,7 +139,8 @@ typedef struct weft_worker_stats {
     uint64_t wakeups;       /* times another thread woke it */
 } weft_worker_stats;
 /* Counters of worker `index` of `pool` (NULL: as weft_pool_num_threads). Returns 0,
- * -EINVAL (out NULL, index out of range). Thread-safe. */
+ * -EINVAL (out NULL, index out of range), or an error starting the global pool.
+ * Thread-safe. */
 WEFT_API int weft_pool_stats(weft_pool *pool, unsigned index, weft_worker_stats *out);
 
 /* ------------------------------------------------------------------------------
@@ -187,9 +191,12 @@ typedef void *(*weft_task_fn)(void *arg);
  * NULL); -ENOMEM (nothing queued); an error starting the global pool. */
 WEFT_API int weft_spawn(weft_pool *pool, weft_task_fn fn, void *arg, weft_task **out);
 /* Wait for the task, store its result in *result (if not NULL), free the handle. On a
+ * worker of the task's pool, a task that has not started yet runs inline on the
+ * caller (so a join never waits on a queued task, isolated or not); else, on a
  * worker, runs other work while waiting. Returns 0 or -EINVAL (NULL). */
 WEFT_API int weft_task_join(weft_task *t, void **result);
-/* Like join, giving up after timeout_ns: on -ETIMEDOUT the handle stays valid. */
+/* Like join, giving up after timeout_ns: on -ETIMEDOUT the handle stays valid. A task
+ * it runs inline runs to its end, whatever the timeout. */
 WEFT_API int weft_task_join_timeout(weft_task *t, uint64_t timeout_ns, void **result);
 /* Join if finished, else -EAGAIN (the handle stays valid). Never blocks. */
 WEFT_API int weft_task_try_join(weft_task *t, void **result);
@@ -228,15 +235,16 @@ WEFT_API int weft_scope_init(weft_scope *s, weft_pool *pool);
 WEFT_API int weft_scope_spawn(weft_scope *s, weft_scope_fn fn, void *arg);
 /* Wait for every task spawned in the scope (including those spawned by its tasks).
  * On a worker, runs other work meanwhile. Returns the first non-zero status a task
- * returned (the scope is then cancelled), 0 if none, -EINVAL (NULL, or not the
- * thread that called init). Call once. */
+ * returned (the scope is then cancelled), 0 if none, -EINVAL (NULL, not the thread
+ * that called init, or the scope already waited on). Call once. */
 WEFT_API int weft_scope_wait(weft_scope *s);
 /* Like wait, giving up after timeout_ns: on -ETIMEDOUT the scope stays open (its
  * tasks keep running; spawn and wait again as before). Returns as wait, or
  * -ETIMEDOUT. */
 WEFT_API int weft_scope_wait_timeout(weft_scope *s, uint64_t timeout_ns);
 /* The non-blocking twin of wait: if every task has finished, finish the scope as wait
- * would and return its status; otherwise -EAGAIN (the scope stays open). */
+ * would and return its status; otherwise -EAGAIN (the scope stays open). -EINVAL as
+ * wait. */
 WEFT_API int weft_scope_try_wait(weft_scope *s);
 /* Has a task of this scope returned a non-zero status? Any thread. */
 WEFT_API bool weft_scope_is_cancelled(const weft_scope *s);

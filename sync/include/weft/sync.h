@@ -96,7 +96,8 @@ static inline bool weft_backoff_is_completed(const weft_backoff *b)
  * (absolute, weft_time_now_ns() base; WEFT_NO_DEADLINE waits forever). Returns at
  * once if *word != expected. Callers must re-check their condition in a loop.
  * Returns 0 (woken, value differed, spurious, or interrupted by a signal),
- * -ETIMEDOUT (the deadline passed), -EINVAL (word is NULL). Thread-safe. */
+ * -ETIMEDOUT (the deadline passed), -EINVAL (word is NULL); any other error is the
+ * kernel's (-EFAULT: word is not mapped memory). Thread-safe. */
 WEFT_API int weft_futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline_ns);
 
 /* Wake up to `count` threads blocked in weft_futex_wait on `word`
@@ -210,10 +211,11 @@ WEFT_API int weft_barrier_init(weft_barrier *b, uint32_t count);
 /* Returns 0, -EBUSY (threads are waiting), -EINVAL. */
 WEFT_API int weft_barrier_destroy(weft_barrier *b);
 /* Wait for the round's other threads. Returns WEFT_BARRIER_LEADER for exactly one
- * thread per round, 0 for the others, -EINVAL (NULL). */
+ * thread per round, 0 for the others, -EINVAL (NULL, or not initialised). */
 WEFT_API int weft_barrier_wait(weft_barrier *b);
 /* Like wait; on -ETIMEDOUT the caller's arrival is withdrawn, as if it had never
- * come (so the round still needs `count` arrivals). */
+ * come (so the round still needs `count` arrivals). If the round completed just as
+ * the time ran out, returns 0 instead. */
 WEFT_API int weft_barrier_wait_timeout(weft_barrier *b, uint64_t timeout_ns);
 
 /* ------------------------------------------------------------------------------
@@ -228,7 +230,8 @@ typedef struct weft_once {
 
 WEFT_API int weft_once_call_slow_(weft_once *o, void (*fn)(void *arg), void *arg);
 /* Run fn(arg) if no call on `o` has yet; otherwise wait until that one has returned.
- * Returns 0, -EINVAL (o or fn NULL). Thread-safe. */
+ * Returns 0, -EINVAL (o NULL; fn NULL while not yet done; o not a valid weft_once).
+ * Thread-safe. */
 static inline int weft_once_call(weft_once *o, void (*fn)(void *arg), void *arg)
 {
     /* Acquire: pairs with the release store of DONE after fn returned, so fn's writes
@@ -237,11 +240,11 @@ static inline int weft_once_call(weft_once *o, void (*fn)(void *arg), void *arg)
         return 0;
     return weft_once_call_slow_(o, fn, arg);
 }
-/* Non-blocking: has the initialiser run to completion? (The `try` twin.) */
+/* Non-blocking: has the initialiser run to completion? (The `try` twin.) NULL: false. */
 static inline bool weft_once_is_done(const weft_once *o)
 {
     /* Acquire: as in weft_once_call. */
-    return atomic_load_explicit(&((weft_once *)o)->state, memory_order_acquire) == WEFT_ONCE_DONE_;
+    return o && atomic_load_explicit(&((weft_once *)o)->state, memory_order_acquire) == WEFT_ONCE_DONE_;
 }
 
 /* ------------------------------------------------------------------------------
@@ -276,7 +279,8 @@ typedef struct weft_arc weft_arc;
  * Returns 0, -EINVAL (out NULL, or size too large to allocate with the header),
  * -ENOMEM. size 0 is allowed. Thread-safe. */
 WEFT_API int weft_arc_new(size_t size, void (*destroy)(void *data), weft_arc **out);
-/* Add a reference; returns a (NULL for NULL). Thread-safe. */
+/* Add a reference; returns a (NULL for NULL). Aborts the process if the count would
+ * pass SIZE_MAX / 2 (leaked clones), as Rust's Arc does. Thread-safe. */
 WEFT_API weft_arc *weft_arc_clone(weft_arc *a);
 /* Drop a reference. Returns 1 if this was the last one (destroy ran, the block is
  * freed), 0 if other references remain, -EINVAL (NULL). Thread-safe. */

@@ -1,0 +1,655 @@
+/* fault_alloc.c: allocation failure injection. For each workload, and for n = 1, 2, ...
+ * until a run makes no allocation fail, the n-th allocation inside weft fails (one-shot:
+ * only that one; sticky: that one and every later one). Every public call must then
+ * return -ENOMEM or complete, nothing may crash or leak (live allocation count back to
+ * its start, and LSan in the ASan build), and the objects involved stay usable: after
+ * the faults are switched off the same pool / channel does its work again.
+ *
+ * Calls that cannot report -ENOMEM, and what they do instead (checked here):
+ *  - weft_join / weft_join_context / weft_par_for / weft_par_for_2d / weft_par_map:
+ *    a join whose deque cannot grow runs both halves inline (no parallelism, no
+ *    failure), so they always return 0;
+ *  - weft_pool_run, weft_scope_init / wait, weft_task_join, channel close, pool
+ *    destroy: never allocate (sticky mode runs them with every allocation failing). */
+#include "check.h"
+#include "inject.h"
+
+#include <weft.h>
+
+#include "pool_internal.h" /* WEFT_JOB_BLOCK_CACHE */
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- the sweep */
+
+static long plan_n;      /* 0: a clean run (no -ENOMEM allowed) */
+static bool plan_sticky;
+static bool armed;       /* between faults_on and faults_off */
+static long fired_total; /* failures injected in the current run */
+
+static void faults_on(void)
+{
+    armed = plan_n != 0;
+    if (armed)
+        inject_arm(INJECT_ALLOC, plan_n, plan_sticky);
+}
+
+static void faults_off(void)
+{
+    if (armed)
+        fired_total += inject_disarm(INJECT_ALLOC);
+    armed = false;
+}
+
+/* rc is 0, or -ENOMEM while faults are on (workers may see them too: `armed` is only
+ * written by the main thread while no weft call of the workload runs). Returns rc == 0. */
+static bool ok_or_nomem_(int rc, bool nomem_ok, const char *what, int line)
+{
+    if (rc == 0 || (nomem_ok && rc == -ENOMEM))
+        return rc == 0;
+    fprintf(stderr, "fault_alloc.c:%d: %s: %s (n=%ld%s)\n", line, what, weft_strerror(rc), plan_n,
+            plan_sticky ? " sticky" : "");
+    abort();
+}
+#define OK_OR_NOMEM(call) ok_or_nomem_((call), armed, #call, __LINE__)
+#define MUST(call) ((void)ok_or_nomem_((call), false, #call, __LINE__))
+
+static weft_pool *new_pool(unsigned threads);
+static weft_pool *shared_pool; /* the pool a sweep's workloads run on, if any */
+
+/* Run `workload` clean, then for n = 1.. until nothing fails, one-shot then sticky.
+ * With pool_threads > 0 every run uses one pool (creating a pool loads the hwloc
+ * topology: slow), warmed up by the clean run so its deques are at their steady size:
+ * live allocations must come back to that level after each run. */
+static void sweep(const char *name, void (*workload)(void), unsigned pool_threads)
+{
+    long live_start = inject_live();
+    if (pool_threads)
+        shared_pool = new_pool(pool_threads);
+    plan_n = 0;
+    fired_total = 0;
+    workload(); /* the clean run: no -ENOMEM allowed */
+    long live0 = inject_live();
+    if (!pool_threads)
+        CHECK(live0 == live_start, "%s leaks without faults", name);
+    for (int sticky = 0; sticky < 2; sticky++) {
+        uint64_t t0 = weft_time_now_ns();
+        long n = 1;
+        for (;; n++) {
+            CHECK(n < 100000, "%s: does not finish", name);
+            plan_n = n;
+            plan_sticky = sticky;
+            fired_total = 0;
+            workload();
+            CHECK(!armed, "%s left faults on", name);
+            /* A pool's workers keep up to WEFT_JOB_BLOCK_CACHE free task blocks each
+             * (runtime/block_cache.c): bounded, so a leak per run still shows after a
+             * few runs; the count is exact again once the pool is destroyed. */
+            long slack = pool_threads ? (long)pool_threads * WEFT_JOB_BLOCK_CACHE : 0;
+            CHECK(inject_live() >= live0 && inject_live() <= live0 + slack,
+                  "%s leaks %ld allocations (n=%ld%s)", name, inject_live() - live0, n, sticky ? " sticky" : "");
+            if (fired_total == 0)
+                break;
+        }
+        printf("%-18s %-8s %ld allocation points, all survived (%.2f s)\n", name,
+               sticky ? "sticky" : "one-shot", n - 1, (double)(weft_time_now_ns() - t0) / 1e9);
+    }
+    plan_n = 0;
+    if (pool_threads) {
+        MUST(weft_pool_destroy(shared_pool));
+        shared_pool = NULL;
+        CHECK(inject_live() == live_start, "%s: the pool leaks", name);
+    }
+}
+
+static weft_pool *new_pool(unsigned threads)
+{
+    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
+    cfg.num_threads = threads;
+    cfg.pin = WEFT_PIN_NONE;
+    cfg.wait = WEFT_WAIT_PASSIVE;
+    weft_pool *p = NULL;
+    MUST(weft_pool_create(&cfg, &p));
+    return p;
+}
+
+/* ---------------------------------------------------------------- pools */
+
+static void tiny(void *arg) { atomic_fetch_add_explicit((_Atomic int *)arg, 1, memory_order_relaxed); }
+
+static void wl_pool(void)
+{
+    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
+    cfg.num_threads = 3;
+    cfg.pin = WEFT_PIN_NONE;
+    weft_pool *p = NULL;
+    _Atomic int ran = 0;
+    faults_on();
+    if (OK_OR_NOMEM(weft_pool_create(&cfg, &p))) {
+        MUST(weft_pool_run(p, tiny, (void *)&ran));
+        MUST(weft_pool_destroy(p));
+        CHECK(ran == 1);
+        faults_off();
+        return;
+    }
+    CHECK(p == NULL, "*out written on failure");
+    faults_off();
+    /* a failed create leaves nothing behind: a new pool works */
+    p = new_pool(2);
+    MUST(weft_pool_run(p, tiny, (void *)&ran));
+    MUST(weft_pool_destroy(p));
+}
+
+/* ---------------------------------------------------------------- join, spawn, scope */
+
+typedef struct tasks_state {
+    _Atomic long leaves, detached_ok, detached_runs, scope_ok, scope_runs;
+} tasks_state;
+
+typedef struct leaf_arg {
+    tasks_state *st;
+    int depth;
+} leaf_arg;
+
+static void join_tree(void *p)
+{
+    leaf_arg *a = p;
+    if (a->depth == 0) {
+        atomic_fetch_add_explicit(&a->st->leaves, 1, memory_order_relaxed);
+        return;
+    }
+    leaf_arg l = {a->st, a->depth - 1}, r = l;
+    MUST(weft_join(join_tree, &l, join_tree, &r)); /* cannot fail: see the file comment */
+}
+
+static void *twice(void *arg) { return (void *)((uintptr_t)arg * 2); }
+
+static void *detached(void *arg)
+{
+    atomic_fetch_add_explicit(&((tasks_state *)arg)->detached_runs, 1, memory_order_relaxed);
+    return NULL;
+}
+
+static int scope_leaf(weft_scope *s, void *arg)
+{
+    (void)s;
+    atomic_fetch_add_explicit(&((tasks_state *)arg)->scope_runs, 1, memory_order_relaxed);
+    return 0;
+}
+
+static int scope_parent(weft_scope *s, void *arg)
+{
+    tasks_state *st = arg;
+    atomic_fetch_add_explicit(&st->scope_runs, 1, memory_order_relaxed);
+    for (int i = 0; i < 2; i++)
+        if (OK_OR_NOMEM(weft_scope_spawn(s, scope_leaf, st)))
+            atomic_fetch_add_explicit(&st->scope_ok, 1, memory_order_relaxed);
+    return 0;
+}
+
+/* join, spawn (joined and detached) and a scope whose tasks spawn, from wherever we are */
+static void tasks_body(void *arg)
+{
+    tasks_state *st = arg;
+    leaf_arg root = {st, 4};
+    long leaves0 = atomic_load(&st->leaves);
+    join_tree(&root);
+    CHECK(atomic_load(&st->leaves) == leaves0 + 16);
+
+    weft_task *t[8];
+    bool ok[8];
+    for (uintptr_t i = 0; i < 8; i++)
+        ok[i] = OK_OR_NOMEM(weft_spawn(NULL, twice, (void *)i, &t[i]));
+    for (uintptr_t i = 0; i < 8; i++) {
+        if (!ok[i])
+            continue;
+        void *r = NULL;
+        MUST(weft_task_join(t[i], &r));
+        CHECK((uintptr_t)r == 2 * i);
+    }
+    for (int i = 0; i < 4; i++)
+        if (OK_OR_NOMEM(weft_spawn(NULL, detached, st, NULL)))
+            atomic_fetch_add_explicit(&st->detached_ok, 1, memory_order_relaxed);
+
+    weft_scope s;
+    MUST(weft_scope_init(&s, NULL));
+    for (int i = 0; i < 8; i++)
+        if (OK_OR_NOMEM(weft_scope_spawn(&s, scope_parent, st)))
+            atomic_fetch_add_explicit(&st->scope_ok, 1, memory_order_relaxed);
+    MUST(weft_scope_wait(&s));
+}
+
+/* Every task that was queued ran (detached ones: wait for them), and nothing more. */
+static void check_tasks(tasks_state *st)
+{
+    uint64_t deadline = weft_deadline_after(10000000000ull);
+    while (atomic_load(&st->detached_runs) != atomic_load(&st->detached_ok)) {
+        CHECK(weft_time_now_ns() < deadline, "%ld detached ran, %ld spawned", st->detached_runs,
+              st->detached_ok);
+        weft_thread_sleep(100000);
+    }
+    weft_thread_sleep(1000); /* none runs twice */
+    CHECK(st->detached_runs == st->detached_ok, "%ld detached ran, %ld spawned", st->detached_runs,
+          st->detached_ok);
+    CHECK(st->scope_runs == st->scope_ok, "%ld scope tasks ran, %ld spawned", st->scope_runs, st->scope_ok);
+}
+
+static void wl_tasks_in_pool(void)
+{
+    tasks_state st = {0};
+    faults_on();
+    MUST(weft_pool_run(shared_pool, tasks_body, &st));
+    faults_off();
+    MUST(weft_pool_run(shared_pool, tasks_body, &st)); /* the same pool, usable again */
+    check_tasks(&st);
+}
+
+/* the same from a thread outside the pool: spawns go through the injector */
+static void wl_tasks_outside(void)
+{
+    tasks_state st = {0};
+    weft_pool *p = shared_pool;
+    faults_on();
+    weft_task *t = NULL;
+    if (OK_OR_NOMEM(weft_spawn(p, twice, (void *)21, &t))) {
+        void *r;
+        MUST(weft_task_join(t, &r));
+        CHECK((uintptr_t)r == 42);
+    }
+    for (int i = 0; i < 4; i++)
+        if (OK_OR_NOMEM(weft_spawn(p, detached, &st, NULL)))
+            atomic_fetch_add_explicit(&st.detached_ok, 1, memory_order_relaxed);
+    weft_scope s;
+    MUST(weft_scope_init(&s, p));
+    for (int i = 0; i < 4; i++)
+        if (OK_OR_NOMEM(weft_scope_spawn(&s, scope_parent, &st)))
+            atomic_fetch_add_explicit(&st.scope_ok, 1, memory_order_relaxed);
+    MUST(weft_scope_wait(&s));
+    faults_off();
+    MUST(weft_spawn(p, detached, &st, NULL));
+    atomic_fetch_add_explicit(&st.detached_ok, 1, memory_order_relaxed);
+    check_tasks(&st);
+}
+
+/* One worker, so nothing is stolen: a chain of 300 nested joins keeps 300 stack jobs
+ * on its deque (256 slots), whose growth fails too; a join on a deque that cannot
+ * grow runs inline. At the bottom, a spawn needs the deque to grow as well. A fresh
+ * pool each run (fresh deque), so few allocation points on this path. */
+enum { DEQUE_DEPTH = 300 };
+
+typedef struct chain_arg {
+    tasks_state *st;
+    int depth;
+    _Atomic int *ran;
+} chain_arg;
+
+static void chain_right(void *p) { atomic_fetch_add_explicit(((chain_arg *)p)->ran, 1, memory_order_relaxed); }
+
+static void chain(void *p)
+{
+    chain_arg *a = p;
+    if (a->depth == 0) {
+        if (OK_OR_NOMEM(weft_spawn(NULL, detached, a->st, NULL)))
+            atomic_fetch_add_explicit(&a->st->detached_ok, 1, memory_order_relaxed);
+        return;
+    }
+    chain_arg l = {a->st, a->depth - 1, a->ran};
+    MUST(weft_join(chain, &l, chain_right, a));
+}
+
+static void deque_body(void *arg)
+{
+    tasks_state *st = arg;
+    _Atomic int ran = 0;
+    chain_arg root = {st, DEQUE_DEPTH, &ran};
+    chain(&root);
+    CHECK(ran == DEQUE_DEPTH, "%d of %d right halves ran", ran, DEQUE_DEPTH);
+}
+
+static void wl_deque_growth(void)
+{
+    tasks_state st = {0};
+    weft_pool *p = new_pool(1);
+    faults_on();
+    MUST(weft_pool_run(p, deque_body, &st));
+    faults_off();
+    MUST(weft_pool_run(p, deque_body, &st));
+    MUST(weft_pool_destroy(p));
+    check_tasks(&st);
+}
+
+/* ---------------------------------------------------------------- par */
+
+enum { PAR_N = 3000 };
+static _Atomic unsigned char visited[PAR_N];
+typedef struct big_acc {
+    uint64_t sum;
+    char pad[512 - 8]; /* > ACC_INLINE (256): reduce nodes malloc their accumulators */
+} big_acc;
+typedef struct rec {
+    uint32_t key, seq;
+} rec;
+static rec recs[PAR_N], recs_copy[PAR_N];
+static uint64_t keys64[PAR_N], keys64_copy[PAR_N];
+static uint32_t keys32[PAR_N], keys32_copy[PAR_N];
+static int ints[PAR_N];
+
+static int visit(void *ctx, size_t b, size_t e)
+{
+    (void)ctx;
+    for (size_t i = b; i < e; i++)
+        atomic_fetch_add_explicit(&visited[i], 1, memory_order_relaxed);
+    return 0;
+}
+
+static int fold(void *ctx, size_t b, size_t e, void *acc)
+{
+    (void)ctx;
+    for (size_t i = b; i < e; i++)
+        ((big_acc *)acc)->sum += i;
+    return 0;
+}
+
+static void combine(void *ctx, void *acc, const void *other)
+{
+    (void)ctx;
+    ((big_acc *)acc)->sum += ((const big_acc *)other)->sum;
+}
+
+static int cmp_rec(const void *a, const void *b)
+{
+    uint32_t x = ((const rec *)a)->key, y = ((const rec *)b)->key;
+    return (x > y) - (x < y);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static void par_fill(void)
+{
+    uint64_t s = 12345;
+    for (size_t i = 0; i < PAR_N; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        recs[i] = (rec){(uint32_t)(s >> 56), (uint32_t)i}; /* many equal keys */
+        keys64[i] = s;
+        keys32[i] = (uint32_t)(s >> 20);
+        ints[i] = (int)(s >> 40);
+    }
+    memcpy(recs_copy, recs, sizeof recs);
+    memcpy(keys64_copy, keys64, sizeof keys64);
+    memcpy(keys32_copy, keys32, sizeof keys32);
+}
+
+static void par_body(void *arg)
+{
+    (void)arg;
+    memset((void *)visited, 0, sizeof visited);
+    MUST(weft_par_for(0, PAR_N, 8, visit, NULL));
+    for (size_t i = 0; i < PAR_N; i++)
+        CHECK(visited[i] == 1, "index %zu visited %d times", i, visited[i]);
+
+    big_acc id = {0}, out;
+    uint64_t want = (uint64_t)PAR_N * (PAR_N - 1) / 2;
+    if (OK_OR_NOMEM(weft_par_reduce(0, PAR_N, 128, &id, fold, combine, NULL, &out, sizeof out)))
+        CHECK(out.sum == want);
+    if (OK_OR_NOMEM(weft_par_reduce_deterministic(0, PAR_N, 128, &id, fold, combine, NULL, &out, sizeof out)))
+        CHECK(out.sum == want);
+
+    par_fill();
+    if (OK_OR_NOMEM(weft_par_sort_stable(recs, PAR_N, sizeof(rec), cmp_rec))) {
+        for (size_t i = 1; i < PAR_N; i++)
+            CHECK(recs[i - 1].key < recs[i].key ||
+                  (recs[i - 1].key == recs[i].key && recs[i - 1].seq < recs[i].seq), "not stably sorted");
+    } else {
+        CHECK(memcmp(recs, recs_copy, sizeof recs) == 0, "-ENOMEM but the input changed");
+    }
+    if (OK_OR_NOMEM(weft_par_sort_u64(keys64, PAR_N))) {
+        for (size_t i = 1; i < PAR_N; i++)
+            CHECK(keys64[i - 1] <= keys64[i]);
+    } else {
+        CHECK(memcmp(keys64, keys64_copy, sizeof keys64) == 0, "-ENOMEM but the input changed");
+    }
+    if (OK_OR_NOMEM(weft_par_sort_u32(keys32, PAR_N))) {
+        for (size_t i = 1; i < PAR_N; i++)
+            CHECK(keys32[i - 1] <= keys32[i]);
+    } else {
+        CHECK(memcmp(keys32, keys32_copy, sizeof keys32) == 0, "-ENOMEM but the input changed");
+    }
+    if (OK_OR_NOMEM(weft_par_sort(ints, PAR_N, sizeof(int), cmp_int)))
+        for (size_t i = 1; i < PAR_N; i++)
+            CHECK(ints[i - 1] <= ints[i]);
+}
+
+static void wl_par(void)
+{
+    faults_on();
+    MUST(weft_pool_run(shared_pool, par_body, NULL));
+    faults_off();
+    MUST(weft_pool_run(shared_pool, par_body, NULL));
+}
+
+/* ---------------------------------------------------------------- channels */
+
+enum { CHAN_MSGS = 80 }; /* unbounded: blocks of 31 messages, so 3 block allocations */
+
+typedef struct receiver_arg {
+    weft_receiver *rx;
+    int got[CHAN_MSGS + 1];
+    int n;
+} receiver_arg;
+
+static void *receiver_main(void *p)
+{
+    receiver_arg *r = p;
+    int v;
+    int rc;
+    while ((rc = weft_chan_recv(r->rx, &v)) == 0) {
+        CHECK(r->n < CHAN_MSGS + 1, "more messages than sent");
+        r->got[r->n++] = v;
+    }
+    CHECK(rc == -EPIPE, "recv: %s", weft_strerror(rc));
+    return NULL;
+}
+
+static void chan_flavor(size_t cap)
+{
+    weft_sender *tx = NULL, *tx2 = NULL;
+    weft_receiver *rx = NULL, *rx2 = NULL;
+    faults_on();
+    if (!OK_OR_NOMEM(weft_chan_open(sizeof(int), cap, NULL, &tx, &rx))) {
+        CHECK(tx == NULL && rx == NULL, "*tx / *rx written on failure");
+        faults_off();
+        return;
+    }
+    bool have_tx2 = OK_OR_NOMEM(weft_sender_clone(tx, &tx2));
+    bool have_rx2 = OK_OR_NOMEM(weft_receiver_clone(rx, &rx2));
+    receiver_arg r = {.rx = have_rx2 ? rx2 : rx, .n = 0};
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, receiver_main, &r) == 0);
+    int sent[CHAN_MSGS + 1], nsent = 0;
+    for (int i = 0; i < CHAN_MSGS; i++)
+        if (OK_OR_NOMEM(weft_chan_send(have_tx2 && i % 2 ? tx2 : tx, &i)))
+            sent[nsent++] = i;
+    faults_off();
+    /* usable after whatever failed */
+    int last = -1;
+    MUST(weft_chan_send(tx, &last));
+    sent[nsent++] = last;
+    MUST(weft_sender_close(tx));
+    if (have_tx2)
+        MUST(weft_sender_close(tx2));
+    CHECK(pthread_join(th, NULL) == 0);
+    CHECK(r.n == nsent, "received %d of %d", r.n, nsent);
+    CHECK(memcmp(r.got, sent, (size_t)nsent * sizeof(int)) == 0, "messages out of order");
+    MUST(weft_receiver_close(rx));
+    if (have_rx2)
+        MUST(weft_receiver_close(rx2));
+}
+
+static void wl_chan_unbounded(void) { chan_flavor(WEFT_UNBOUNDED); }
+static void wl_chan_bounded(void) { chan_flavor(4); }
+static void wl_chan_zero(void) { chan_flavor(0); }
+
+/* messages left inside at close go to the drop callback, closes allocate nothing */
+static void count_drop(void *ctx, void *msg)
+{
+    (void)msg;
+    (*(int *)ctx)++;
+}
+
+static void wl_chan_drop(void)
+{
+    int dropped = 0, nsent = 0;
+    weft_chan_options o = {count_drop, &dropped};
+    weft_sender *tx = NULL;
+    weft_receiver *rx = NULL;
+    faults_on();
+    if (OK_OR_NOMEM(weft_chan_open(sizeof(int), WEFT_UNBOUNDED, &o, &tx, &rx))) {
+        for (int i = 0; i < CHAN_MSGS; i++)
+            nsent += OK_OR_NOMEM(weft_chan_send(tx, &i));
+        int v;
+        for (int i = 0; i < 5 && nsent > 0; i++, nsent--)
+            MUST(weft_chan_recv(rx, &v));
+        MUST(weft_receiver_close(rx));
+        MUST(weft_sender_close(tx));
+        CHECK(dropped == nsent, "dropped %d of %d", dropped, nsent);
+    }
+    faults_off();
+}
+
+/* select over more than 16 operations allocates its wait records */
+enum { SEL_OPS = 20 };
+
+static void wl_select(void)
+{
+    weft_sender *tx[SEL_OPS];
+    weft_receiver *rx[SEL_OPS];
+    for (int i = 0; i < SEL_OPS; i++)
+        MUST(weft_chan_open(sizeof(int), 1, NULL, &tx[i], &rx[i]));
+    int v = 7, buf[SEL_OPS];
+    MUST(weft_chan_send(tx[7], &v));
+    weft_select_op ops[SEL_OPS];
+    for (int i = 0; i < SEL_OPS; i++)
+        ops[i] = (weft_select_op){WEFT_SELECT_RECV, NULL, rx[i], &buf[i], 0};
+    faults_on();
+    int rc = weft_select_try(ops, SEL_OPS);
+    int rc_small = weft_select_try(ops + 4, 8); /* <= 16 ops: on the stack, cannot fail */
+    faults_off();
+    if (rc == -ENOMEM) {
+        CHECK(plan_n != 0);
+        CHECK(rc_small == 3 && ops[7].result == 0 && buf[7] == 7, "small select: %d", rc_small);
+    } else {
+        CHECK(rc == 7 && ops[7].result == 0 && buf[7] == 7, "select: %d", rc);
+        CHECK(rc_small == -EAGAIN, "small select: %d", rc_small);
+    }
+    MUST(weft_chan_send(tx[3], &v));
+    CHECK(weft_select(ops, SEL_OPS) == 3, "usable afterwards");
+    for (int i = 0; i < SEL_OPS; i++) {
+        MUST(weft_sender_close(tx[i]));
+        MUST(weft_receiver_close(rx[i]));
+    }
+}
+
+/* ---------------------------------------------------------------- arc, threads */
+
+static void arc_destroy(void *data) { (**(int **)data)++; }
+
+static void wl_arc(void)
+{
+    int destroyed = 0;
+    weft_arc *a = NULL;
+    faults_on();
+    if (OK_OR_NOMEM(weft_arc_new(300, arc_destroy, &a))) {
+        *(int **)weft_arc_get(a) = &destroyed;
+        weft_arc *b = weft_arc_clone(a);
+        CHECK(weft_arc_drop(a) == 0 && weft_arc_drop(b) == 1 && destroyed == 1);
+    } else {
+        CHECK(a == NULL, "*out written on failure");
+    }
+    faults_off();
+}
+
+static void *thread_fn(void *arg) { return arg; }
+
+static void wl_thread(void)
+{
+    weft_thread_options o = WEFT_THREAD_OPTIONS_INIT;
+    o.name = "fault-thread";
+    weft_thread *t = NULL;
+    faults_on();
+    if (OK_OR_NOMEM(weft_thread_spawn(&o, thread_fn, (void *)5, &t))) {
+        void *r;
+        MUST(weft_thread_join(t, &r));
+        CHECK((uintptr_t)r == 5);
+    } else {
+        CHECK(t == NULL, "*out written on failure");
+    }
+    faults_off();
+}
+
+/* A detached thread frees its block when it ends: wait for the count to come back. */
+static void thread_detach(void)
+{
+    long live0 = inject_live();
+    weft_thread *t;
+    MUST(weft_thread_spawn(NULL, thread_fn, NULL, &t));
+    MUST(weft_thread_detach(t));
+    uint64_t deadline = weft_deadline_after(10000000000ull);
+    while (inject_live() != live0) {
+        CHECK(weft_time_now_ns() < deadline, "a detached thread's block is never freed");
+        weft_thread_sleep(1000000);
+    }
+}
+
+/* ---------------------------------------------------------------- global pool */
+
+static void global_pool(void)
+{
+    long live0 = inject_live();
+    for (long n = 1;; n++) {
+        CHECK(n < 100000);
+        weft_pool *p = NULL;
+        inject_arm(INJECT_ALLOC, n, false);
+        int rc = weft_pool_global(&p);
+        long fired = inject_disarm(INJECT_ALLOC);
+        if (rc == 0) {
+            /* a worker that could not start (its thread block): the global pool runs
+             * with the ones that did (pool.c: global_pool_create) */
+            CHECK(fired == 0 || weft_pool_num_threads(p) >= 1);
+            printf("%-18s %-8s %ld allocation points, all survived\n", "global pool", "one-shot", n - 1);
+            break;
+        }
+        CHECK(rc == -ENOMEM, "weft_pool_global: %s", weft_strerror(rc));
+        CHECK(inject_live() == live0, "failed global pool start leaks");
+    }
+    memset((void *)visited, 0, sizeof visited);
+    MUST(weft_par_for(0, PAR_N, 0, visit, NULL)); /* from outside: the global pool works */
+    for (size_t i = 0; i < PAR_N; i++)
+        CHECK(visited[i] == 1);
+}
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    sweep("pool create", wl_pool, 0);
+    sweep("tasks in pool", wl_tasks_in_pool, 2);
+    sweep("tasks outside", wl_tasks_outside, 2);
+    sweep("deque growth", wl_deque_growth, 0);
+    sweep("par", wl_par, 2);
+    sweep("chan unbounded", wl_chan_unbounded, 0);
+    sweep("chan bounded", wl_chan_bounded, 0);
+    sweep("chan zero", wl_chan_zero, 0);
+    sweep("chan drop", wl_chan_drop, 0);
+    sweep("select", wl_select, 0);
+    sweep("arc", wl_arc, 0);
+    sweep("thread", wl_thread, 0);
+    thread_detach();
+    global_pool();
+    return 0;
+}
