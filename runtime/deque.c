@@ -1,21 +1,21 @@
-/* deque.c: the Chase–Lev work-stealing deque (see deque_internal.h for the API and
- * deque.md for the algorithm and the proof sketch of each memory order).
+/* deque.c: the split work-stealing deque (see deque_internal.h for the API and
+ * deque.md for the algorithm and the argument for each memory order).
  *
- * Memory orders are those of Lê, Pop, Cohen and Zappa Nardelli, "Correct and
- * Efficient Work-Stealing for Weak Memory Models" (PPoPP 2013), figure 1, with two
- * deliberate differences:
- *   - push publishes bottom with a release STORE instead of a release fence followed
- *     by a relaxed store: same code on x86-64, and ThreadSanitizer (which does not
- *     model standalone fences) sees the owner's writes to an item happen before the
- *     thief that stole it reads them;
- *   - the buffer pointer is published with a release store and loaded by thieves with
- *     acquire (the paper: consume, which compilers promote to acquire anyway), so a
- *     thief that sees a new buffer sees its mask and the slots copied into it.
- * Indices are signed 64-bit so that pop's `bottom - 1` on an empty deque is -1, not
- * SIZE_MAX (with unsigned indices the paper's `t <= b` test misfires there).
+ * Thieves run the Chase–Lev steal of Lê, Pop, Cohen and Zappa Nardelli (PPoPP 2013,
+ * figure 1) against `split` where Chase–Lev has `bottom`: to them the deque is the
+ * public part [top, split). The owner keeps its newest items private, below bottom,
+ * and pops them with plain loads and stores; it moves `split` up (sharing) when a
+ * thief raises `splitreq` or on weft_deque_publish, and down (taking back) only when
+ * it pops with its private part empty — that is the Chase–Lev pop, with its seq_cst
+ * fence and its last-item CAS, generalised to take back half the public part at once
+ * so that the next pops are private again (Lace, van Dijk and van de Pol, 2014).
  *
- * Invariants: see deque_internal.h. Owner-only state: bottom (written), the buffer
- * pointer (written), every buffer's `retired` link. */
+ * Departures from the paper, as before: publications use release *stores* (visible
+ * to ThreadSanitizer, same code on x86-64); the buffer pointer is release/acquire;
+ * indices are signed 64-bit.
+ *
+ * Invariants: see deque_internal.h. Owner-only state: bottom, split and buffer
+ * (written), owner_split/owner_top/owner_buffer, every buffer's `retired` link. */
 #include "deque_internal.h"
 
 #include <errno.h>
@@ -48,8 +48,13 @@ int weft_deque_init(weft_deque *d, size_t initial_capacity)
     /* Relaxed: the deque is not shared yet; whatever publishes it to other threads
      * (thread creation, a lock, a release store) orders these stores. */
     atomic_init(&d->top, 0);
-    atomic_init(&d->bottom, 0);
+    atomic_init(&d->split, 0);
     atomic_init(&d->buffer, b);
+    atomic_init(&d->splitreq, 0);
+    atomic_init(&d->bottom, 0);
+    d->owner_split = 0;
+    d->owner_top = 0;
+    d->owner_buffer = b;
     return 0;
 }
 
@@ -65,10 +70,12 @@ void weft_deque_destroy(weft_deque *d)
         b = older;
     }
     atomic_store_explicit(&d->buffer, NULL, memory_order_relaxed);
+    d->owner_buffer = NULL;
 }
 
 /* Owner only, slow path of push: replace the full buffer `old` (holding [t, b)) by one
- * twice the size. The old buffer is retired, not freed: a thief that loaded the old
+ * twice the size (t: a lower bound of top; [t, top) are stolen items, copied
+ * needlessly but harmlessly). The old buffer is retired, not freed: a thief that loaded the old
  * pointer may still read its slots, and without a reclamation scheme (epochs, hazard
  * pointers) we cannot know when the last one is done. Retired buffers are halves,
  * quarters... of the live one, so they total less than it. */
@@ -90,71 +97,125 @@ static weft_deque_buffer *grow(weft_deque *d, weft_deque_buffer *old, int64_t t,
     /* Release: pairs with the acquire load of d->buffer in steal, so a thief that sees
      * the new buffer also sees its mask and the copied slots. */
     atomic_store_explicit(&d->buffer, fresh, memory_order_release);
+    d->owner_buffer = fresh;
     return fresh;
 }
 
-int weft_deque_push(weft_deque *d, void *item)
+/* Owner only: make the private items [owner_split, new_split) public. */
+static void share(weft_deque *d, int64_t new_split)
 {
-    if (__builtin_expect(!d || !item, 0))
-        return -EINVAL;
+    /* Relaxed: clearing the request first means a request raised from now on is seen
+     * by a later push or pop (at worst one extra share); the order against thieves
+     * that matters is the release store just below. */
+    atomic_store_explicit(&d->splitreq, 0, memory_order_relaxed);
+    d->owner_split = new_split;
+    /* Release: pairs with the acquire load of split in steal. A thief that sees the
+     * new split sees the slots below it and everything the owner wrote before
+     * pushing those items (the jobs' fields), and the buffer they live in. */
+    atomic_store_explicit(&d->split, new_split, memory_order_release);
+}
+
+/* Owner only: a thief asked for work and [owner_split, b) holds private items:
+ * share the older half, rounded up (the oldest items are the biggest pieces of a
+ * divide-and-conquer tree, and the newest stay private for fence-free pops). */
+void weft_deque_share_half(weft_deque *d, int64_t b)
+{
+    int64_t s = d->owner_split;
+    share(d, s + (b - s + 1) / 2);
+}
+
+int weft_deque_push_grow(weft_deque *d, void *item)
+{
     /* Relaxed: bottom is written only by this thread. */
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
-    /* Acquire: pairs with the seq_cst (hence release) CAS on top in steal and pop.
-     * A slot we are about to overwrite (index b - capacity) was read by the thief
-     * that took it before its CAS; synchronising with that CAS makes the thief's
-     * read happen before our store, so it cannot have read our new item. */
-    int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
-    /* Relaxed: the buffer pointer is written only by this thread. */
-    weft_deque_buffer *a = atomic_load_explicit(&d->buffer, memory_order_relaxed);
-    if (__builtin_expect(b - t > (int64_t)a->mask, 0)) {
-        a = grow(d, a, t, b);
+    weft_deque_buffer *a = d->owner_buffer;
+    /* Looks full by the last top we read: read it again. Acquire: pairs with the
+     * seq_cst (hence release) CAS on top in steal and pop. A slot we are about to
+     * overwrite (index b - capacity) was read by the thief that took it before its
+     * CAS; synchronising with that CAS makes the thief's read happen before our
+     * store, so it cannot have read our new item. (owner_top only ever holds values
+     * read with acquire, so a stale lower bound is only more careful.) */
+    d->owner_top = atomic_load_explicit(&d->top, memory_order_acquire);
+    if (b - d->owner_top > (int64_t)a->mask) {
+        a = grow(d, a, d->owner_top, b);
         if (!a)
             return -ENOMEM;
     }
-    /* Relaxed: published by the release store of bottom just below. */
+    /* Relaxed: as in the inline push (deque_internal.h). */
     atomic_store_explicit(&a->slots[(size_t)b & a->mask], item, memory_order_relaxed);
-    /* Release: pairs with the acquire load of bottom in steal. A thief that sees the
-     * new bottom sees the slot, and everything the owner wrote before pushing (the
-     * job's fields). A release store rather than the paper's release fence + relaxed
-     * store: same instructions on x86-64, and visible to ThreadSanitizer. */
-    atomic_store_explicit(&d->bottom, b + 1, memory_order_release);
+    atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
+    if (atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0)
+        weft_deque_share_half(d, b + 1);
     return 0;
 }
 
-void *weft_deque_pop(weft_deque *d)
+void weft_deque_publish(weft_deque *d)
 {
-    if (__builtin_expect(!d, 0))
+    if (!d)
+        return;
+    /* Relaxed: bottom is written only by this thread. */
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+    if (d->owner_split < b)
+        share(d, b);
+}
+
+/* Owner only, slow path of pop (deque_internal.h): the private part is empty (bottom == split == s) and
+ * the item to pop, s - 1, is public. Take back the newer half of the public part
+ * [t, s) by lowering split, as Chase–Lev's pop lowers bottom; see deque.md for why
+ * the seq_cst fences make the owner and the thieves agree on every index. */
+void *weft_deque_pop_public(weft_deque *d, int64_t s)
+{
+    weft_deque_buffer *a = d->owner_buffer;
+    /* Acquire: see push (owner_top is a bound for slot reuse). A first look: if the
+     * thieves took everything, top == s and the deque is empty — top never comes
+     * back, so this needs no fence. */
+    int64_t t = d->owner_top = atomic_load_explicit(&d->top, memory_order_acquire);
+    if (t >= s)
         return NULL;
-    /* Relaxed: bottom and the buffer pointer are written only by this thread. */
-    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed) - 1;
-    weft_deque_buffer *a = atomic_load_explicit(&d->buffer, memory_order_relaxed);
-    /* Relaxed store, then a seq_cst fence before reading top: the store of bottom
-     * must be ordered before the load of top (a store-load order, which only a
-     * seq_cst fence gives). It pairs with the seq_cst fence in steal between its
-     * loads of top and bottom: either the thief sees our decremented bottom (and
-     * backs off slot b), or we see its incremented top (and do not take slot t). */
-    atomic_store_explicit(&d->bottom, b, memory_order_relaxed);
-    atomic_thread_fence(memory_order_seq_cst);
-    /* Relaxed: ordered by the fence above. */
-    int64_t t = atomic_load_explicit(&d->top, memory_order_relaxed);
-    if (t > b) {
-        /* Empty: restore bottom (relaxed, as above: no item is published). */
-        atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
-        return NULL;
+    int64_t ns = s - (s - t + 1) / 2; /* take back ceil(half): [ns, s) */
+    for (;;) {
+        /* Release (rather than relaxed: nothing new is published by lowering split)
+         * so that every value of split heads a release sequence, for ThreadSanitizer
+         * and for C++20-style release sequences; free on x86-64. */
+        atomic_store_explicit(&d->split, ns, memory_order_release);
+        /* seq_cst fence between the store of split and the load of top: a
+         * store-load order only a seq_cst fence gives. Pairs with the seq_cst fence
+         * in steal between its loads of top and split: either the thief sees the
+         * lowered split (and does not take an index >= ns), or we see its top. */
+        atomic_thread_fence(memory_order_seq_cst);
+        /* Acquire: as above (slot reuse); ordered after the store by the fence. */
+        t = d->owner_top = atomic_load_explicit(&d->top, memory_order_acquire);
+        if (t < ns) {
+            /* No thief can take an index >= ns any more: [ns, s) is private again. */
+            d->owner_split = ns;
+            atomic_store_explicit(&d->bottom, s - 1, memory_order_relaxed);
+            /* Relaxed: this slot was written by this thread. */
+            return atomic_load_explicit(&a->slots[(size_t)(s - 1) & a->mask], memory_order_relaxed);
+        }
+        if (t >= s - 1 || ns == s - 1)
+            break;
+        /* ns <= t < s - 1: the thieves took more than we expected, and only index t
+         * is still contested. We want s - 1, not t: take back exactly one (the
+         * Chase–Lev pop) instead. Raising split back re-shares items that were
+         * published before. */
+        ns = s - 1;
     }
-    /* Relaxed: this slot was written by this thread. */
-    void *item = atomic_load_explicit(&a->slots[(size_t)b & a->mask], memory_order_relaxed);
-    if (t == b) {
-        /* The last item: thieves may be after it too; whoever moves top wins.
-         * seq_cst CAS as in the paper (its success half pairs with the acquire
-         * load of top in push and steal); relaxed on failure (we only learn we
-         * lost). */
+    /* t >= s - 1: [.., t) was stolen. If t == s - 1, the last public item is
+     * contested by at most one index's thieves: whoever moves top wins. seq_cst CAS as
+     * in the paper (its success half pairs with the acquire loads of top in push,
+     * pop and steal); relaxed on failure (we only learn we lost). */
+    void *item = NULL;
+    if (t == s - 1) {
+        item = atomic_load_explicit(&a->slots[(size_t)t & a->mask], memory_order_relaxed);
         if (!atomic_compare_exchange_strong_explicit(&d->top, &t, t + 1, memory_order_seq_cst,
                                                      memory_order_relaxed))
             item = NULL;
-        /* Relaxed: top is now b + 1 either way; the deque is empty at [b+1, b+1). */
-        atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
     }
+    /* Empty either way: top == s now. Restore split = s (release, as above) so that
+     * top <= split again; bottom never moved. */
+    d->owner_top = s;
+    d->owner_split = s;
+    atomic_store_explicit(&d->split, s, memory_order_release);
     return item;
 }
 
@@ -165,19 +226,25 @@ weft_steal_result weft_deque_steal(weft_deque *d, void **out)
     /* Acquire: pairs with the seq_cst CAS of top by other thieves and the owner, as
      * in the paper (a thief that sees top = t has seen every steal below t). */
     int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
-    /* seq_cst fence between the loads of top and bottom: pairs with the one in pop
-     * (see there). Without it we could read an old bottom after the owner, having
-     * not yet seen our CAS, took the same last-but-one item. */
+    /* seq_cst fence between the loads of top and split: pairs with the one in the
+     * owner's pop_public (see there). Without it we could read an old split after the
+     * owner, having not yet seen our CAS, took back the same item. */
     atomic_thread_fence(memory_order_seq_cst);
-    /* Acquire: pairs with the release store of bottom in push; we then see the slot
-     * at t, the buffer pointer current when it was pushed (or later), and the item's
+    /* Acquire: pairs with the release store of split in share (and pop_public); we
+     * then see the slot at t, the buffer it lives in (or a later one), and the item's
      * contents. */
-    int64_t b = atomic_load_explicit(&d->bottom, memory_order_acquire);
-    if (t >= b)
+    int64_t s = atomic_load_explicit(&d->split, memory_order_acquire);
+    if (t >= s) {
+        /* Nothing public: ask the owner to share. Relaxed: the owner reads it at its
+         * next push or pop; we keep looking meanwhile (and retry). Load first, so a
+         * request already raised costs no write to the line the owner reads. */
+        if (atomic_load_explicit(&d->splitreq, memory_order_relaxed) == 0)
+            atomic_store_explicit(&d->splitreq, 1, memory_order_relaxed);
         return WEFT_STEAL_EMPTY;
+    }
     /* Acquire: pairs with the release store in grow, so the buffer's mask and the
-     * copied slots are visible. Loaded after bottom, so it is at least as new as the
-     * buffer slot t was stored into. */
+     * copied slots are visible. Loaded after split, so it is at least as new as the
+     * buffer slot t was stored into before being shared. */
     weft_deque_buffer *a = atomic_load_explicit(&d->buffer, memory_order_acquire);
     /* Relaxed: ordered by the acquire loads above. It may be stale if another thief
      * takes t first; then the CAS below fails and we drop the value unread. */
@@ -200,4 +267,14 @@ size_t weft_deque_len(const weft_deque *d)
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
     int64_t t = atomic_load_explicit(&d->top, memory_order_relaxed);
     return b > t ? (size_t)(b - t) : 0;
+}
+
+size_t weft_deque_len_public(const weft_deque *d)
+{
+    if (!d)
+        return 0;
+    /* Relaxed: a hint only (see the header). */
+    int64_t s = atomic_load_explicit(&d->split, memory_order_relaxed);
+    int64_t t = atomic_load_explicit(&d->top, memory_order_relaxed);
+    return s > t ? (size_t)(s - t) : 0;
 }

@@ -1,17 +1,26 @@
 /* deque_internal.h: the scheduler's per-worker work-stealing deque (internal to
- * runtime/, not installed). A Chase–Lev circular deque with the C11 memory orders of
- * Lê, Pop, Cohen and Zappa Nardelli (PPoPP 2013); runtime/deque.md explains the
- * algorithm, each memory order and the tests.
+ * runtime/, not installed). A *split* deque after Lace (van Dijk and van de Pol,
+ * "Lace: non-blocking split deque for work-stealing", 2014): the owner's newest items
+ * are private, the oldest are public and stolen as in the Chase–Lev deque with the
+ * C11 memory orders of Lê, Pop, Cohen and Zappa Nardelli (PPoPP 2013).
+ * runtime/deque.md explains the algorithm, each memory order and the tests.
  *
  * One thread, the OWNER, pushes and pops at the bottom (LIFO); any thread may steal
- * from the top (FIFO). Items are non-NULL pointers; the deque never looks at them.
+ * from the top (FIFO), but only items below the split point. A push is private; a
+ * thief that finds the public part empty raises `splitreq`, and the owner's next push
+ * or pop moves the split to share half of its private items (weft_deque_publish
+ * shares all of them at once). Popping a private item costs no fence and no atomic
+ * read-modify-write; only popping back into the public part synchronises.
+ * Items are non-NULL pointers; the deque never looks at them.
  *
  * Invariants kept (indices are 64-bit, signed, never wrap in practice):
- *   - top only grows (CAS by thieves, and by the owner taking the last item);
- *   - bottom is written by the owner only; top <= bottom + 1 at every instant
- *     (bottom + 1 only transiently, inside pop), and bottom - top <= capacity;
- *   - the items are the slots [top, bottom) of the current buffer, index i living
- *     in slot i & (capacity - 1);
+ *   - top only grows (CAS by thieves, and by the owner taking the last public item);
+ *   - split and bottom are written by the owner only;
+ *   - top <= split <= bottom, except inside the owner's pop of a public item, where
+ *     split may be transiently below top (thieves then see an empty public part);
+ *   - the items are the slots [top, bottom) of the current buffer, index i living in
+ *     slot i & (capacity - 1); [top, split) is public, [split, bottom) private;
+ *   - bottom - top <= capacity;
  *   - a buffer, once published, is never freed before weft_deque_destroy: grown-out
  *     buffers are kept on a retired chain (total retired memory < the live buffer's).
  *
@@ -23,6 +32,7 @@
 #define WEFT_DEQUE_INTERNAL_H
 
 #include <weft/sync.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,11 +49,19 @@ typedef struct weft_deque_buffer {
 } weft_deque_buffer;
 
 typedef struct weft_deque {
-    /* Thieves' line: CASed by every steal (and by the owner's pop of the last item). */
+    /* Thieves' line: top is CASed by every steal; split and buffer are read by every
+     * steal and written by the owner only when it shares, takes back or grows. */
     WEFT_CACHE_ALIGNED _Atomic int64_t top;
-    /* Owner's line: written only by the owner, read by thieves. */
+    _Atomic int64_t split;
+    _Atomic(weft_deque_buffer *) buffer;
+    /* Set by a thief that found the public part empty, cleared by the owner when it
+     * shares. On its own line: the owner reads it on every push and pop. */
+    WEFT_CACHE_ALIGNED _Atomic uint32_t splitreq;
+    /* Owner's line. bottom is atomic only so that len (a hint) may read it anywhere. */
     WEFT_CACHE_ALIGNED _Atomic int64_t bottom;
-    _Atomic(weft_deque_buffer *) buffer; /* replaced by the owner on growth */
+    int64_t owner_split;             /* owner only: the value of split (no atomic load) */
+    int64_t owner_top;               /* owner only: a lower bound of top, read with acquire */
+    weft_deque_buffer *owner_buffer; /* owner only: the value of buffer */
 } weft_deque;
 
 typedef enum {
@@ -64,24 +82,88 @@ int weft_deque_init(weft_deque *d, size_t initial_capacity);
  * caller's). NULL is ignored. */
 void weft_deque_destroy(weft_deque *d);
 
-/* OWNER ONLY. Push item at the bottom. When the buffer is full it is replaced by one
- * twice the size (the only allocation; never when not full). Returns 0, -EINVAL (d or
- * item NULL), -ENOMEM (growing failed: the item is NOT pushed, the deque is unchanged). */
-int weft_deque_push(weft_deque *d, void *item);
+/* OWNER ONLY. Push item at the bottom, into the private part (then, if a thief asked,
+ * share half of the private part). When the buffer is full it is replaced by one
+ * twice the size (the only allocation; never when not full). No fence, no atomic
+ * read-modify-write. Returns 0, -EINVAL (d or item NULL), -ENOMEM (growing failed:
+ * the item is NOT pushed, the deque is unchanged). */
+static inline int weft_deque_push(weft_deque *d, void *item);
+
+/* OWNER ONLY. Make every item in the deque stealable (move the split to the bottom).
+ * Call it after a push whose item other workers should see now (a spawned task, a
+ * join while workers are idle). No fence: to wake a sleeper, follow with the sleep
+ * protocol's publisher fence (weft_sleep_new_work). NULL is ignored. */
+void weft_deque_publish(weft_deque *d);
 
 /* OWNER ONLY. Pop the item pushed last (LIFO), or NULL if the deque is empty (or d is
- * NULL). No atomic read-modify-write unless it takes the last item. */
-void *weft_deque_pop(weft_deque *d);
+ * NULL). From the private part: no fence, no atomic read-modify-write. From the
+ * public part: a seq_cst fence, plus a CAS if it races thieves for the last item. */
+static inline void *weft_deque_pop(weft_deque *d);
 
-/* Any thread. Take the oldest item (FIFO end) into *out. Returns WEFT_STEAL_SUCCESS,
- * WEFT_STEAL_EMPTY, or WEFT_STEAL_RETRY (lost a race: the deque was not empty; a
- * caller that wants an item should try again, or another victim). *out is written
- * only on success. d or out NULL: WEFT_STEAL_EMPTY. */
+/* Any thread but the owner. Take the oldest public item (FIFO end) into *out. Returns
+ * WEFT_STEAL_SUCCESS, WEFT_STEAL_EMPTY (the public part was empty: the owner is asked
+ * to share, so a later steal may succeed), or WEFT_STEAL_RETRY (lost a race: the
+ * deque was not empty; a caller that wants an item should try again, or another
+ * victim). *out is written only on success. d or out NULL: WEFT_STEAL_EMPTY. */
 weft_steal_result weft_deque_steal(weft_deque *d, void **out);
 
-/* Any thread. The number of items, approximately: a racy snapshot, exact only when
- * the deque is quiescent (e.g. in the owner while no thief steals). Used as a hint
- * (is there work worth waking a sleeper for?), never for correctness. 0 for NULL. */
+/* Any thread. The number of items, private ones included, approximately: a racy
+ * snapshot, exact only when the deque is quiescent (e.g. in the owner while no thief
+ * steals). Used as a hint (is there work worth staying awake for?), never for
+ * correctness. 0 for NULL. */
 size_t weft_deque_len(const weft_deque *d);
+
+/* Any thread. The number of public (stealable) items, approximately: a hint like
+ * weft_deque_len. 0 for NULL. */
+size_t weft_deque_len_public(const weft_deque *d);
+
+/* ---- the owner's fast paths, inline (a join's push and pop are on the hot path of
+ * every fork). Only plain (relaxed) accesses here, no fence: the slow paths, which
+ * synchronise, are in deque.c. The memory-order argument is in deque.md. */
+
+/* Slow paths, deque.c: push when the ring looks full; share the older half of the
+ * private part [owner_split, b); pop when the private part is empty (s == bottom). */
+int weft_deque_push_grow(weft_deque *d, void *item);
+void weft_deque_share_half(weft_deque *d, int64_t b);
+void *weft_deque_pop_public(weft_deque *d, int64_t s);
+
+static inline int weft_deque_push(weft_deque *d, void *item)
+{
+    if (__builtin_expect(!d || !item, 0))
+        return -EINVAL;
+    /* Relaxed: bottom is written only by this thread. */
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+    weft_deque_buffer *a = d->owner_buffer;
+    if (__builtin_expect(b - d->owner_top > (int64_t)a->mask, 0))
+        return weft_deque_push_grow(d, item);
+    /* Relaxed: private until a release store of split publishes it (share). */
+    atomic_store_explicit(&a->slots[(size_t)b & a->mask], item, memory_order_relaxed);
+    /* Relaxed: thieves do not use bottom (len, a hint, does). */
+    atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
+    /* Relaxed: a request only needs to be seen eventually; the owner answers it at
+     * its next push or pop, and the thief keeps looking meanwhile. */
+    if (__builtin_expect(atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0, 0))
+        weft_deque_share_half(d, b + 1);
+    return 0;
+}
+
+static inline void *weft_deque_pop(weft_deque *d)
+{
+    if (__builtin_expect(!d, 0))
+        return NULL;
+    /* Relaxed: bottom is written only by this thread. */
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed) - 1;
+    if (__builtin_expect(b < d->owner_split, 0))
+        return weft_deque_pop_public(d, b + 1);
+    /* Private: no thief reads slot b (it is at or above split), so plain accesses. */
+    weft_deque_buffer *a = d->owner_buffer;
+    void *item = atomic_load_explicit(&a->slots[(size_t)b & a->mask], memory_order_relaxed);
+    atomic_store_explicit(&d->bottom, b, memory_order_relaxed);
+    /* Relaxed: as in push. Answer a request if private items are left to share. */
+    if (__builtin_expect(atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0, 0) &&
+        d->owner_split < b)
+        weft_deque_share_half(d, b);
+    return item;
+}
 
 #endif /* WEFT_DEQUE_INTERNAL_H */

@@ -1,7 +1,9 @@
 /* join.c: fork-join — weft_join, weft_pool_run (run inside a pool) and weft_isolate.
  *
- * join on a worker: b goes on the worker's own deque as a *stack* job (no malloc), a
- * runs inline, then b is popped back and run inline unless a thief took it; if it was
+ * join on a worker: b goes on the worker's own deque as a *stack* job (no malloc), in
+ * its private part (shared when a thief asks, or at once if workers are idle), a
+ * runs inline, then b is popped back and run inline unless a thief took it — with
+ * no fence and no atomic read-modify-write while b stayed private; if it was
  * taken, the worker runs other work until b's latch is set (weft_worker_wait_until),
  * so nested joins never block a core and never deadlock.
  * Invariant: a stack job's frame outlives the job: join returns only after b ran
@@ -78,7 +80,7 @@ static inline __attribute__((always_inline)) void join_on_worker(weft_worker *w,
         join_fn_call(b, a_migrated);
         return;
     }
-    weft_sleep_new_local_work(w->pool);
+    weft_sleep_offer_local_work(w);
     join_fn_call(a, a_migrated);
     weft_job *top = weft_deque_pop(&w->deque);
     if (top == &sj.job) { /* not stolen: run b inline, no latch needed */

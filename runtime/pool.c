@@ -145,7 +145,7 @@ static weft_job *steal(weft_worker *w)
                 weft_steal_result r = weft_deque_steal(&victim->deque, &item);
                 if (r == WEFT_STEAL_SUCCESS) {
                     weft_counter_inc(&w->stats.steals);
-                    if (weft_deque_len(&victim->deque) > 0) /* more left: ramp up */
+                    if (weft_deque_len_public(&victim->deque) > 0) /* more left: ramp up */
                         weft_sleep_new_local_work(pool);
                     return item;
                 }
@@ -183,6 +183,7 @@ static weft_job *dig_isolated(weft_worker *w, weft_job *foreign)
             weft_pool_inject(w->pool, held);
         held = next;
     }
+    weft_deque_publish(&w->deque); /* not ours to run: let other workers steal them */
     return job;
 }
 
@@ -283,6 +284,7 @@ int weft_pool_submit(weft_pool *pool, weft_job *job)
         int rc = weft_deque_push(&w->deque, job);
         if (rc != 0)
             return rc;
+        weft_deque_publish(&w->deque); /* stealable now, before the wake-up check */
         weft_sleep_new_work(pool);
         return 0;
     }

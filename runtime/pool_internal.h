@@ -143,6 +143,23 @@ static inline void weft_sleep_new_local_work(weft_pool *pool)
         atomic_load_explicit(&pool->searching, memory_order_seq_cst) == 0)
         weft_sleep_wake_one(pool);
 }
+/* A join pushed its second half on w's own deque, privately (deque.md). If workers
+ * are idle (searching or asleep), make w's deque stealable now rather than at their
+ * split request, since w may not push or pop again for a while; then wake a sleeper
+ * if nobody is searching. With no idle worker: two loads of a line only idle workers
+ * write, nothing else. */
+static inline void weft_sleep_offer_local_work(weft_worker *w)
+{
+    weft_pool *pool = w->pool;
+    /* seq_cst loads (plain loads on x86); see sleep.md for why no fence here. */
+    uint32_t sleepers = atomic_load_explicit(&pool->sleepers, memory_order_seq_cst);
+    uint32_t searching = atomic_load_explicit(&pool->searching, memory_order_seq_cst);
+    if (__builtin_expect((sleepers | searching) != 0, 0)) {
+        weft_deque_publish(&w->deque);
+        if (sleepers != 0 && searching == 0)
+            weft_sleep_wake_one(pool);
+    }
+}
 /* Work was published where only a wake-up makes it run (injector, a spawned task):
  * a seq_cst fence orders the publication before the sleeper check, so no wake-up is
  * lost (sleep.c). */

@@ -9,6 +9,8 @@
  * counted in the pool's pending, so a pool is never destroyed under them. */
 #include "pool_internal.h"
 
+#include <pthread.h>
+
 typedef struct scope_job {
     weft_job job;
     weft_scope *scope;
@@ -51,6 +53,7 @@ int weft_scope_init(weft_scope *s, weft_pool *pool)
     atomic_init(&s->status_, 0);
     weft_latch_job_init(&s->done_, weft_worker_current());
     s->pool_ = pool;
+    s->owner_ = (unsigned long)pthread_self(); /* pthread_t is unsigned long on Linux */
     return 0;
 }
 
@@ -83,8 +86,7 @@ int weft_scope_spawn(weft_scope *s, weft_scope_fn fn, void *arg)
 
 static bool is_owner_thread(weft_scope *s)
 {
-    /* Relaxed: written at init by this same thread. */
-    return atomic_load_explicit(&s->done_.waiter, memory_order_relaxed) == (void *)weft_worker_current();
+    return pthread_equal((pthread_t)s->owner_, pthread_self());
 }
 
 int weft_scope_wait_timeout(weft_scope *s, uint64_t timeout_ns)

@@ -21,8 +21,12 @@ bool weft_pool_has_work(weft_worker *w)
      * sleeper's sleep_state store by the seq_cst fence in weft_sleep_idle. */
     if (atomic_load_explicit(&pool->injected, memory_order_relaxed) > 0)
         return true;
+    /* Our own deque whole; the others' public parts only: private items are their
+     * owners' to run or to share when asked (deque.md, sleep.md "Split deques"). */
+    if (weft_deque_len(&w->deque) > 0)
+        return true;
     for (unsigned i = 0; i < pool->num_threads; i++)
-        if (weft_deque_len(&pool->workers[i].deque) > 0)
+        if (weft_deque_len_public(&pool->workers[i].deque) > 0)
             return true;
     return false;
 }

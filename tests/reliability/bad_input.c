@@ -201,11 +201,8 @@ static void sync_rows(void)
     CHECK(weft_arc_clone(NULL) == NULL && weft_arc_get(NULL) == NULL && weft_arc_count(NULL) == 0);
 }
 
-/* Waiting on a scope from another thread than init's: -EINVAL. Only detected when one
- * of the two is a pool worker and the other is not (or another worker): the scope
- * records the initialising *worker*, NULL for any outside thread, so two outside
- * threads look the same (reported; a pthread waiting on another pthread's scope is
- * not tested). */
+/* Waiting on a scope from another thread than init's: -EINVAL, whether the waiter is
+ * a pool worker or a plain thread (the scope records init's pthread_self). */
 static weft_scope *foreign_scope;
 static void wait_foreign(void *arg)
 {
@@ -213,6 +210,12 @@ static void wait_foreign(void *arg)
     EXPECT(weft_scope_wait(foreign_scope), -EINVAL);
     EXPECT(weft_scope_wait_timeout(foreign_scope, 1), -EINVAL);
     EXPECT(weft_scope_try_wait(foreign_scope), -EINVAL);
+}
+
+static void *wait_foreign_thread(void *arg)
+{
+    wait_foreign(arg);
+    return NULL;
 }
 
 static void destroy_own_pool(void *p) { EXPECT(weft_pool_destroy((weft_pool *)p), -EDEADLK); }
@@ -308,6 +311,9 @@ static void runtime_rows(void)
     EXPECT(weft_scope_cancel(&s, 0), -EINVAL);
     foreign_scope = &s;
     EXPECT(weft_pool_run(g, wait_foreign, NULL), 0);
+    weft_thread *plain = NULL;
+    EXPECT(weft_thread_spawn(NULL, wait_foreign_thread, NULL, &plain), 0);
+    EXPECT(weft_thread_join(plain, NULL), 0);
     EXPECT(weft_scope_spawn(&s, fn_scope, NULL), 0);
     EXPECT(weft_scope_cancel(&s, 7), 0);
     EXPECT(weft_scope_cancel(&s, 8), 0); /* the first status wins */

@@ -8,14 +8,29 @@
  * two threads would be a data race TSan reports, besides the count), and an atomic
  * run count that must end at exactly 1.
  *
+ * The deque is a split deque (runtime/deque.md): pushed items are private until a
+ * thief's failed steal raises a split request that the owner answers at its next
+ * push or pop, or until the owner publishes them. Thieves here raise requests all the
+ * time, so the owner shares, takes back (pop into the public part) and races thieves
+ * for the last public item over and over.
+ *
  * Scenarios:
  *   1. stream: the owner pushes a random mix of single items and bursts (bursts force
- *      the buffer to grow while thieves read it) and pops some, while 3, 5 or 7
- *      thieves steal; at the end the owner drains its deque.
- *   2. last items: the owner pushes 1-3 items and pops them at once, many times,
- *      while thieves steal: each time exactly one of them gets each item (pop's CAS
- *      vs steal's for the last one, pop's fence vs steal's for the others). */
+ *      the buffer to grow while thieves read it), publishes now and then and pops
+ *      some, while 3, 5 or 7 thieves steal; at the end the owner drains its deque.
+ *   2. last items: the owner pushes 1-3 items (published or not) and pops them at
+ *      once, many times, while thieves steal: each time exactly one of them gets
+ *      each item (pop's CAS vs steal's for the last one, pop's fence vs steal's for
+ *      the others).
+ *   3. batches: the owner pushes 2-64 items, publishes half the time, and pops them
+ *      all while hot thieves steal: pops take back half of a public part that
+ *      thieves are emptying (the take-back-fewer retry, the last-item CAS), and the
+ *      split requests make pops share private items in between.
+ *   4. answers: the owner pushes one item privately and then only pushes and pops
+ *      fillers: the item must still get executed (the owner answers split requests;
+ *      it may pop the item back itself when a thief took a shared filler instead). */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -53,12 +68,19 @@ typedef struct thief_arg {
 
 static uint64_t expected_payload(size_t i) { return (uint64_t)i * 0x9e3779b97f4a7c15u + 1; }
 
+/* A filler the owner of scenario 4 pushes and pops to give the deque chances to
+ * answer split requests; executing it does nothing (it is pushed many times). */
+static item filler;
+
 static void execute(shared *s, item *it, int who)
 {
+    if (it == &filler)
+        return;
     size_t i = (size_t)(it - s->items);
     CHECK(i < s->n_items, "item pointer %p outside the array", (void *)it);
-    /* Plain read of what the owner wrote before pushing: ordered by push's release
-     * store of bottom and steal's acquire load (or program order for the owner). */
+    /* Plain read of what the owner wrote before pushing: ordered by the release store
+     * of split that shared it and steal's acquire load (or program order for the
+     * owner). */
     CHECK(it->payload == expected_payload(i), "item %zu: payload %llu, expected %llu", i,
           (unsigned long long)it->payload, (unsigned long long)expected_payload(i));
     it->executor = who;
@@ -125,6 +147,10 @@ static void pop_and_run(shared *s)
     item *it = weft_deque_pop(&s->deque);
     if (it)
         execute(s, it, 0);
+    else { /* NULL means empty, and then no thief can take anything: len is exact */
+        size_t left = weft_deque_len(&s->deque);
+        CHECK(left == 0, "pop gave NULL with %zu items left", left);
+    }
 }
 
 /* Owner of scenario 1: pushes all items in singles and bursts, popping some. */
@@ -140,6 +166,8 @@ static void owner_stream(shared *s, uint64_t seed)
                 push_item(s, next++);
         } else if (r % 3 != 0) {
             push_item(s, next++);
+            if (r % 5 == 0)
+                weft_deque_publish(&s->deque);
         } else {
             pop_and_run(s);
         }
@@ -157,6 +185,8 @@ static void owner_last_items(shared *s, uint64_t seed)
         size_t k = 1 + (size_t)(r >> 32) % 3;
         for (size_t j = 0; j < k && i < s->n_items; j++)
             push_item(s, i++);
+        if ((r >> 20) & 1)
+            weft_deque_publish(&s->deque);
         for (uint64_t spin = 0; spin < r % 32; spin++)
             weft_cpu_relax();
         while (weft_deque_len(&s->deque) > 0)
@@ -165,7 +195,60 @@ static void owner_last_items(shared *s, uint64_t seed)
     }
 }
 
-static void run_round(int n_thieves, size_t n_items, bool last_item, uint64_t seed)
+/* Owner of scenario 3: batches of 2-64 items, published half the time, then popped
+ * all while the thieves steal from the other end. */
+static void owner_batches(shared *s, uint64_t seed)
+{
+    size_t i = 0;
+    while (i < s->n_items) {
+        uint64_t r = rng_next(&seed);
+        size_t k = 2 + (size_t)(r >> 32) % 63;
+        for (size_t j = 0; j < k && i < s->n_items; j++)
+            push_item(s, i++);
+        if ((r >> 20) & 1)
+            weft_deque_publish(&s->deque);
+        for (uint64_t spin = 0; spin < r % 64; spin++)
+            weft_cpu_relax();
+        /* Pause between pops, and now and then yield in mid-batch: with more
+         * thieves than cores, this is what lets them steal while the pops run. */
+        size_t pops = 0, yield_at = (r & 15) == 0 ? (size_t)(r >> 8) % k : SIZE_MAX;
+        while (weft_deque_len(&s->deque) > 0) {
+            if (pops++ == yield_at)
+                sched_yield();
+            for (uint64_t spin = 0; spin < (r >> 40) % 16; spin++)
+                weft_cpu_relax();
+            pop_and_run(s);
+        }
+        CHECK(weft_deque_pop(&s->deque) == NULL, "item left after popping all");
+    }
+}
+
+/* Owner of scenario 4: push one item privately (never published), then only push and
+ * pop fillers until the item has been executed: it must leave the private part
+ * because the thieves' split requests are answered at push and pop. Without that
+ * answer it would stay private forever and the deadline check fires. */
+static void owner_answers_requests(shared *s, uint64_t seed)
+{
+    (void)seed;
+    for (size_t i = 0; i < s->n_items; i++) {
+        push_item(s, i);
+        uint64_t deadline = weft_time_now_ns() + 20000000000ull; /* 20 s: never on time */
+        /* Relaxed: a count; the CHECKs at the end are ordered by pthread_join. */
+        while (atomic_load_explicit(&s->items[i].runs, memory_order_relaxed) == 0) {
+            CHECK(weft_time_now_ns() < deadline, "item %zu never left the private part", i);
+            CHECK(weft_deque_push(&s->deque, &filler) == 0, "push filler");
+            item *it = weft_deque_pop(&s->deque);
+            if (it)
+                execute(s, it, 0);
+            weft_cpu_relax();
+        }
+    }
+}
+
+enum scenario { STREAM, LAST_ITEMS, BATCHES, ANSWERS };
+static const char *const scenario_names[] = {"stream", "last-item", "batches", "answers"};
+
+static void run_round(int n_thieves, size_t n_items, enum scenario sc, uint64_t seed)
 {
     /* aligned_alloc, not calloc: the deque inside is cache-line aligned (128). */
     shared *s = aligned_alloc(_Alignof(shared), sizeof *s);
@@ -174,7 +257,7 @@ static void run_round(int n_thieves, size_t n_items, bool last_item, uint64_t se
     s->items = calloc(n_items, sizeof *s->items);
     CHECK(s->items != NULL, "out of memory");
     s->n_items = n_items;
-    s->hot_thieves = last_item;
+    s->hot_thieves = sc != STREAM;
     CHECK(weft_deque_init(&s->deque, 16) == 0, "deque init");
     CHECK(pthread_barrier_init(&s->start, NULL, (unsigned)n_thieves + 1) == 0, "barrier init");
 
@@ -186,8 +269,12 @@ static void run_round(int n_thieves, size_t n_items, bool last_item, uint64_t se
         CHECK(pthread_create(&tids[t], NULL, thief_main, &args[t]) == 0, "pthread_create");
     }
     pthread_barrier_wait(&s->start);
-    if (last_item)
+    if (sc == LAST_ITEMS)
         owner_last_items(s, seed);
+    else if (sc == BATCHES)
+        owner_batches(s, seed);
+    else if (sc == ANSWERS)
+        owner_answers_requests(s, seed);
     else
         owner_stream(s, seed);
     /* Drain what the thieves left; then the deque stays empty. */
@@ -210,7 +297,7 @@ static void run_round(int n_thieves, size_t n_items, bool last_item, uint64_t se
     }
     size_t capacity = atomic_load_explicit(&s->deque.buffer, memory_order_relaxed)->mask + 1;
     printf("%-9s thieves=%d items=%zu stolen=%zu final_capacity=%zu (%.2f s)\n",
-           last_item ? "last-item" : "stream", n_thieves, n_items,
+           scenario_names[sc], n_thieves, n_items,
            atomic_load_explicit(&s->stolen, memory_order_relaxed), capacity,
            (double)(weft_time_now_ns() - t0) / 1e9);
     weft_deque_destroy(&s->deque);
@@ -224,9 +311,13 @@ int main(void)
     uint64_t t0 = weft_time_now_ns();
     static const int thieves[] = {3, 5, 7};
     for (size_t r = 0; r < sizeof thieves / sizeof thieves[0]; r++)
-        run_round(thieves[r], (size_t)stress_iters(1500000), false, 0x1234567u + r);
+        run_round(thieves[r], (size_t)stress_iters(1500000), STREAM, 0x1234567u + r);
     for (size_t r = 0; r < sizeof thieves / sizeof thieves[0]; r++)
-        run_round(thieves[r], (size_t)stress_iters(150000), true, 0x7654321u + r);
+        run_round(thieves[r], (size_t)stress_iters(150000), LAST_ITEMS, 0x7654321u + r);
+    for (size_t r = 0; r < sizeof thieves / sizeof thieves[0]; r++)
+        run_round(thieves[r], (size_t)stress_iters(30000), BATCHES, 0x2468ace1u + r);
+    run_round(1, (size_t)stress_iters(10000), ANSWERS, 0);
+    run_round(2, (size_t)stress_iters(5000), ANSWERS, 0);
     printf("stress_deque: ok in %.2f s\n", (double)(weft_time_now_ns() - t0) / 1e9);
     return 0;
 }

@@ -1,6 +1,7 @@
-/* Criterion suite for the work-stealing deque, single-threaded: LIFO pop, FIFO
- * steal, empty cases, growth across many sizes, interleaved operations against a
- * reference model, argument errors, and -ENOMEM on growth leaving the deque intact.
+/* Criterion suite for the split work-stealing deque, single-threaded: LIFO pop, FIFO
+ * steal, empty cases, private items, split requests and publish, growth across many
+ * sizes, interleaved operations against a reference model of the public and private
+ * parts, argument errors, and -ENOMEM on growth leaving the deque intact.
  * The concurrent behaviour is checked by stress_deque.c (which also runs under TSan). */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -47,6 +48,8 @@ Test(deque, init_errors)
     void *out = NULL;
     cr_assert_eq(weft_deque_steal(NULL, &out), WEFT_STEAL_EMPTY);
     cr_assert_eq(weft_deque_len(NULL), 0);
+    cr_assert_eq(weft_deque_len_public(NULL), 0);
+    weft_deque_publish(NULL);
     cr_assert_eq(weft_deque_init(&d, 0), 0);
     cr_assert_eq(weft_deque_push(&d, NULL), -EINVAL, "NULL is the empty marker");
     cr_assert_eq(weft_deque_push(&d, dq_item(0)), 0);
@@ -69,6 +72,7 @@ Test(deque, empty_pop_and_steal)
         cr_assert_eq(weft_deque_push(&d, dq_item(1)), 0);
         cr_assert_eq(weft_deque_pop(&d), dq_item(1));
         cr_assert_eq(weft_deque_push(&d, dq_item(2)), 0);
+        weft_deque_publish(&d);
         cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
         cr_assert_eq(out, dq_item(2));
         out = (void *)&d;
@@ -95,6 +99,7 @@ Test(deque, steal_is_fifo)
     cr_assert_eq(weft_deque_init(&d, 16), 0);
     for (uintptr_t i = 0; i < 10; i++)
         cr_assert_eq(weft_deque_push(&d, dq_item(i)), 0);
+    weft_deque_publish(&d);
     for (uintptr_t i = 0; i < 10; i++) {
         void *out = NULL;
         cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
@@ -139,6 +144,7 @@ Test(deque, growth_with_wrapped_items)
     uintptr_t next = 0, oldest = 0;
     for (int i = 0; i < 12; i++)
         cr_assert_eq(weft_deque_push(&d, dq_item(next++)), 0);
+    weft_deque_publish(&d);
     for (int i = 0; i < 10; i++) {
         void *out = NULL;
         cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
@@ -148,6 +154,7 @@ Test(deque, growth_with_wrapped_items)
     for (int i = 0; i < 40; i++)
         cr_assert_eq(weft_deque_push(&d, dq_item(next++)), 0);
     cr_assert_eq(dq_capacity(&d), 64);
+    weft_deque_publish(&d);
     while (oldest < next) {
         void *out = NULL;
         cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
@@ -157,14 +164,61 @@ Test(deque, growth_with_wrapped_items)
     weft_deque_destroy(&d);
 }
 
-/* A pseudo-random mix of push, pop and steal on one thread, checked against a
- * reference array model (items [lo, hi) of `model`). */
+static int64_t dq_split(weft_deque *d) { return atomic_load_explicit(&d->split, memory_order_relaxed); }
+
+/* Private items are invisible to thieves; a failed steal asks for a split, which the
+ * next push or pop answers by sharing the older half of the private part; publish
+ * shares everything; a pop into the public part takes back its newer half. */
+Test(deque, split_requests_and_publish)
+{
+    weft_deque d;
+    cr_assert_eq(weft_deque_init(&d, 16), 0);
+    void *out = NULL;
+    for (uintptr_t i = 0; i < 8; i++)
+        cr_assert_eq(weft_deque_push(&d, dq_item(i)), 0);
+    cr_assert_eq(weft_deque_len(&d), 8, "len counts private items");
+    cr_assert_eq(weft_deque_len_public(&d), 0);
+    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY, "all 8 are private");
+    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY, "no answer without push/pop");
+    cr_assert_eq(dq_index(weft_deque_pop(&d)), 7); /* answers: shares [0, 4) of [0, 7) */
+    cr_assert_eq(dq_split(&d), 4);
+    cr_assert_eq(weft_deque_len_public(&d), 4);
+    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
+    cr_assert_eq(dq_index(out), 0);
+    cr_assert_eq(dq_index(weft_deque_pop(&d)), 6); /* private pops: 6, 5, 4 */
+    cr_assert_eq(dq_index(weft_deque_pop(&d)), 5);
+    cr_assert_eq(dq_index(weft_deque_pop(&d)), 4);
+    cr_assert_eq(dq_split(&d), 4, "no request pending: split unchanged");
+    /* Public [1, 4): the pop takes back [2, 4) and returns 3; 2 is private again. */
+    cr_assert_eq(dq_index(weft_deque_pop(&d)), 3);
+    cr_assert_eq(dq_split(&d), 2);
+    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
+    cr_assert_eq(dq_index(out), 1);
+    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY); /* request raised */
+    cr_assert_eq(weft_deque_push(&d, dq_item(8)), 0);             /* shares [2, 3) */
+    cr_assert_eq(dq_split(&d), 3);
+    weft_deque_publish(&d);
+    cr_assert_eq(dq_split(&d), 4);
+    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
+    cr_assert_eq(dq_index(out), 2);
+    /* The last public item goes to the pop through its CAS. */
+    cr_assert_eq(dq_index(weft_deque_pop(&d)), 8);
+    cr_assert_null(weft_deque_pop(&d));
+    cr_assert_eq(weft_deque_len(&d), 0);
+    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY);
+    weft_deque_destroy(&d);
+}
+
+/* A pseudo-random mix of push, pop, steal and publish on one thread, checked against
+ * a reference model: items [lo, hi) of `model`, the public ones [lo, sp), and the
+ * pending split request. */
 Test(deque, interleaved_ops_match_a_model)
 {
     enum { OPS = 200000 };
     uintptr_t *model = malloc(OPS * sizeof *model);
     cr_assert_not_null(model);
-    size_t lo = 0, hi = 0;
+    size_t lo = 0, hi = 0, sp = 0;
+    bool req = false;
     uintptr_t next = 0;
     uint64_t rng = 0x9e3779b97f4a7c15u;
     weft_deque d;
@@ -176,29 +230,49 @@ Test(deque, interleaved_ops_match_a_model)
         if (r < push_pct) {
             cr_assert_eq(weft_deque_push(&d, dq_item(next)), 0);
             model[hi++] = next++;
+            if (req)
+                sp += (hi - sp + 1) / 2, req = false;
         } else if (r < push_pct + (100 - push_pct) / 2) {
             void *p = weft_deque_pop(&d);
             if (lo == hi) {
                 cr_assert_null(p);
             } else {
-                hi--;
-                if (p == NULL || dq_index(p) != model[hi])
-                    cr_assert_fail("op %d: pop gave %p, expected item %ju", op, p, (uintmax_t)model[hi]);
+                uintptr_t want = model[--hi];
+                if (hi >= sp) { /* private */
+                    if (req && sp < hi)
+                        sp += (hi - sp + 1) / 2, req = false;
+                } else if (hi == lo) { /* the last public item, taken by CAS */
+                    lo = sp = hi + 1;
+                    hi = lo;
+                } else { /* takes back the newer half of [lo, hi + 1) */
+                    sp = hi + 1 - (hi + 1 - lo + 1) / 2;
+                }
+                if (p == NULL || dq_index(p) != want)
+                    cr_assert_fail("op %d: pop gave %p, expected item %ju", op, p, (uintmax_t)want);
             }
-        } else {
+        } else if (r < 95) {
             void *out = NULL;
             weft_steal_result res = weft_deque_steal(&d, &out);
-            if (lo == hi) {
+            if (lo == sp) {
                 cr_assert_eq(res, WEFT_STEAL_EMPTY);
+                req = true;
             } else {
                 cr_assert_eq(res, WEFT_STEAL_SUCCESS, "no race on one thread");
                 if (dq_index(out) != model[lo])
                     cr_assert_fail("op %d: steal gave %p, expected item %ju", op, out, (uintmax_t)model[lo]);
                 lo++;
             }
+        } else {
+            weft_deque_publish(&d);
+            if (sp < hi)
+                sp = hi, req = false;
         }
         if (weft_deque_len(&d) != hi - lo)
             cr_assert_fail("op %d: len %zu, model %zu", op, weft_deque_len(&d), hi - lo);
+        if (weft_deque_len_public(&d) != sp - lo)
+            cr_assert_fail("op %d: public len %zu, model %zu", op, weft_deque_len_public(&d), sp - lo);
+        if (dq_split(&d) != (int64_t)sp)
+            cr_assert_fail("op %d: split %jd, model %zu", op, (intmax_t)dq_split(&d), sp);
     }
     weft_deque_destroy(&d);
     free(model);

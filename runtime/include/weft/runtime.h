@@ -222,6 +222,7 @@ struct weft_scope {
     _Atomic int status_;       /* first non-zero status, 0 while none */
     weft_job_latch_ done_;     /* set when pending_ drops to 0 */
     weft_pool *pool_;
+    unsigned long owner_;      /* pthread_self() of the thread that called init */
 };
 
 /* Prepare a scope on `pool` (NULL: the current or global pool). The thread that calls
