@@ -48,10 +48,14 @@ table() {
             v = F[col["speedup"]]
             if (v == "" || impl == "serial") next
             cat = bench "/" param; ser = impl " t" F[col["threads"]]
+            if (!(impl in impl_rank)) impl_rank[impl] = ++nimpl
+            rank[ser] = impl_rank[impl] * 100000 + F[col["threads"]]
         } else {
             v = F[col["throughput"]]
             if (v == "" || bench !~ /^chan_/) next
             cat = substr(bench, 6) "/" param; ser = impl
+            if (!(impl in impl_rank)) impl_rank[impl] = ++nimpl
+            rank[ser] = impl_rank[impl]
         }
         if (!(cat in seen_cat)) { seen_cat[cat] = 1; cats[++ncat] = cat }
         if (!(ser in seen_ser)) { seen_ser[ser] = 1; sers[++nser] = ser }
@@ -59,6 +63,11 @@ table() {
     }
     END {
         if (ncat == 0) exit 3
+        # series grouped by implementation (first appearance), then thread count
+        for (i = 2; i <= nser; i++)
+            for (j = i; j > 1 && rank[sers[j - 1]] > rank[sers[j]]; j--) {
+                t = sers[j]; sers[j] = sers[j - 1]; sers[j - 1] = t
+            }
         line = "category"
         for (j = 1; j <= nser; j++) line = line "\t" sers[j]
         print line
