@@ -1,5 +1,6 @@
 # Thin front door. `make test`: install what is missing, build, run every test in the
-# default, ThreadSanitizer and ASan+UBSan builds. `make bench`: build and run the suite.
+# default, ThreadSanitizer and ASan+UBSan builds. `make bench`: build and run the suite,
+# results in bench/results/.
 # `make fuzz`: run each libFuzzer target (tests/fuzz) for FUZZ_SECONDS on a copy of its
 # corpus. `make soak`: the mixed soak workload (tests/soak) for SOAK_SECONDS, in the
 # release and the TSan build at once.
@@ -10,7 +11,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= chan par
 SOAK_SECONDS ?= 600
 
-.PHONY: test bench deps build clean fuzz fuzz-deps soak
+.PHONY: test bench deps bench-deps build clean fuzz fuzz-deps soak
 test: deps
 	@for preset in default tsan asan; do \
 	  echo "=== $$preset build ==="; \
@@ -19,10 +20,19 @@ test: deps
 	  ctest --preset $$preset -j $(JOBS) || exit 1; \
 	done
 
-bench: deps
+# `make bench`: the default suite (BENCH_ARGS adds options, e.g. BENCH_ARGS=--quick or
+# BENCH_ARGS='--filter ^fib'), printed as a table and written to bench/results/
+# (git-ignored): latest.json (bench/results.schema.json), latest.csv, latest.md and
+# PNG charts (bench/charts.sh, gnuplot). A failed result check stops here, non-zero.
+RESULTS := bench/results
+bench: deps bench-deps
 	cmake --preset default >/dev/null
 	cmake --build --preset default -j $(JOBS)
-	./build/default/bench/weft-bench $(BENCH_ARGS)
+	mkdir -p $(RESULTS)
+	./build/default/bench/weft-bench --json $(RESULTS)/latest.json --csv $(RESULTS)/latest.csv \
+	  --md $(RESULTS)/latest.md $(BENCH_ARGS)
+	./build/default/bench/weft-bench-validate $(RESULTS)/latest.json
+	sh bench/charts.sh $(RESULTS)/latest.csv $(RESULTS) $(RESULTS)/latest.md
 
 build: deps
 	cmake --preset default >/dev/null && cmake --build --preset default -j $(JOBS)
@@ -90,6 +100,16 @@ soak: deps
 	echo "--- default build (exit $$rd) ---"; tail -n 40 build/default/soak.log; \
 	echo "--- tsan build (exit $$rt) ---"; tail -n 40 build/tsan/soak.log; \
 	[ $$rd = 0 ] && [ $$rt = 0 ]
+
+# What `make bench` needs on top of deps: gnuplot for the charts (same pattern).
+bench-deps:
+	@if ! command -v gnuplot >/dev/null; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "missing Debian package: gnuplot-nox -- run as root, or: sudo apt-get install gnuplot-nox" >&2; exit 1; \
+	  fi; \
+	  echo "installing: gnuplot-nox"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnuplot-nox >/dev/null || exit 1; \
+	fi
 
 clean:
 	rm -rf build

@@ -12,8 +12,8 @@
  * bench_registry_add; declare it below and list it in main.c's `registrations` array.
  *
  * Invariants the driver keeps: every row gets an untimed warm-up run (repeated a few
- * times at most while it calibrates the size), then `reps` timed runs with one size; a run whose check fails marks its row failed and makes the
- * whole process exit non-zero. Nothing here is global: a run gets everything through
+ * times at most while it calibrates the size), then `reps` timed runs with one size; a
+ * run whose check fails marks its row failed and makes the whole process exit non-zero. Nothing here is global: a run gets everything through
  * its bench_args. */
 #ifndef WEFT_BENCH_H
 #define WEFT_BENCH_H
@@ -40,6 +40,8 @@ typedef struct bench_result {
     bool ok;        /* the result checked out (counter sums, invariants, ...) */
     double seconds; /* > 0: the run timed its own measured phase (e.g. without thread
                        creation); 0: the driver times the whole call */
+    double value;   /* measured-quantity rows only (see bench_def.unit): the quantity
+                       this run measured, in the row's unit; ignored otherwise */
 } bench_result;
 
 typedef bench_result (*bench_run_fn)(const bench_args *a);
@@ -57,10 +59,19 @@ typedef struct bench_threads {
 typedef struct bench_def {
     const char *name;  /* e.g. "mutex_contended"; shared by weft and its peers */
     const char *param; /* the workload variant, e.g. "n=30"; shared by weft and peers */
-    const char *impl;  /* "weft", "serial", "openmp" or "pthread" */
+    /* "weft", "serial", "openmp", "pthread" or "tbb"; a variant of one of them adds
+     * "-<what>" (e.g. "weft-plain"). The driver compares the peers with "weft" and
+     * computes speedups over "serial". */
+    const char *impl;
     bench_threads threads;
-    /* "<op>/s" (throughput = ops per second, e.g. "ops/s", "rounds/s") or "ns/<op>"
-     * (throughput reported as nanoseconds per op, e.g. "ns/op"). */
+    /* What the row reports, by the unit's form:
+     *  - "<op>/s" (e.g. "ops/s", "rounds/s"): a rate, ops / seconds; higher is better.
+     *  - "ns/<op>" (e.g. "ns/join"): a cost, shown as nanoseconds per op; lower is
+     *    better; the throughput is still ops / seconds, in "<op>/s".
+     *  - anything else (e.g. "us" for a latency, "cpu%"): a measured quantity, not a
+     *    work rate. Each run reports it in bench_result.value; the driver shows the
+     *    median over the reps (with min and max); lower is better; there is no
+     *    throughput, and the row's seconds are just how long a run took. */
     const char *unit;
     bench_run_fn run;
     uint64_t size;       /* default work amount for one run */

@@ -333,7 +333,7 @@ static void cb_body(void *ctx, int tid)
 static bench_result cb_run_fn(const bench_args *a)
 {
     const cb_arg *arg = a->arg;
-    bench_result res = {0, false, 0};
+    bench_result res = {0};
     cb_run r = {.impl = arg->impl, .shape = arg->shape, .cap = arg->cap, .pin_cpu = -1};
     if (arg->pin1) { /* the first CPU this process may use */
         cpu_set_t set;

@@ -17,7 +17,7 @@
  *    serial kernel's known value, small_loop's array contents.
  *
  * reduce_det puts the deterministic weft reduce in the "weft" row and the plain weft
- * reduce beside it as impl "wf-plain", so weft/peer there is det / plain. */
+ * reduce beside it as impl "weft-plain", so weft/peer there is det / plain. */
 #include "bench.h"
 #include "bench_tbb.h"
 
@@ -582,7 +582,7 @@ static const mandel_param mandel_full = {2048, 1000, MANDEL_FULL_TOTAL},
     {"reduce", SP, "openmp", SCALING, "elem/s", reduce_omp_run, 1, 1, true, &SUM},           \
     BENCH_TBB_ROW("reduce", SP, "tbb", SCALING, "elem/s", reduce_tbb_run, 1, 1, true, &SUM)   \
     {"reduce_det", SP, "weft", SCALING, "elem/s", reduce_det_weft_run, 1, 1, true, &SUM},    \
-    {"reduce_det", SP, "wf-plain", SCALING, "elem/s", reduce_weft_run, 1, 1, true, &SUM},    \
+    {"reduce_det", SP, "weft-plain", SCALING, "elem/s", reduce_weft_run, 1, 1, true, &SUM},    \
     {"reduce_det", SP, "serial", SERIAL, "elem/s", reduce_serial_run, 1, 1, true, &SUM},    \
     {"mandel", MP " static", "serial", SERIAL, "px/s", mandel_serial_run, 1, 1, true,       \
      &MANDEL},                                                                               \
@@ -597,7 +597,7 @@ static const mandel_param mandel_full = {2048, 1000, MANDEL_FULL_TOTAL},
      true, &MANDEL},                                                                         \
     BENCH_TBB_ROW("mandel", MP " dynamic,1", "tbb", SCALING, "px/s", mandel_tbb_auto_run, 1, \
                   1, true, &MANDEL)                                                          \
-    {"small_loop", "n=2000", "serial", SCALING, "ns/call", small_serial_run, 100000, 10000,  \
+    {"small_loop", "n=2000", "serial", SERIAL, "ns/call", small_serial_run, 100000, 10000,  \
      false, NULL},                                                                           \
     {"small_loop", "n=2000", "weft", SCALING, "ns/call", small_weft_run, 100000, 10000,      \
      false, NULL},                                                                           \

@@ -15,10 +15,9 @@
  *  - With oneTBB (WEFT_BENCH_HAVE_TBB), fib and nqueens also run as impl "tbb"
  *    (bench_tbb.cpp: a tbb::task_group per fork, the same fork points and cutoff).
  *
- * Rows that report a measured quantity rather than a work rate (wake_latency, idle_cpu)
- * use the driver's conventions this way: ops = 1 and seconds = the quantity, so
- * "ns/wake" shows the latency; for idle_cpu ops = 1 and seconds = 1 / (CPU%), so the
- * throughput column shows CPU% (and "median s" is the inverse of the median CPU%).
+ * Rows that report a measured quantity rather than a work rate (wake_latency in "us",
+ * idle_cpu in "cpu%") return it in bench_result.value (see bench_def.unit); their
+ * seconds are just the run's duration, timed by the driver.
  *
  * --quick uses smaller problems with their own (honest) params, through
  * bench_registry_quick. */
@@ -61,6 +60,14 @@ static weft_pool *make_pool(int threads)
 /* An empty function the compiler cannot remove or inline (the asm is a side effect). */
 __attribute__((noinline)) static void empty_fn(void *ctx)
 {
+    __asm__ volatile("" : : "r"(ctx) : "memory");
+}
+
+/* The join_overhead halves: count the call (so the result can be checked) and
+ * nothing else; out of line, like empty_fn. */
+__attribute__((noinline)) static void count_fn(void *ctx)
+{
+    ++*(uint64_t *)ctx;
     __asm__ volatile("" : : "r"(ctx) : "memory");
 }
 
@@ -394,8 +401,9 @@ static bench_result nq_tbb_run(const bench_args *a)
 #endif
 
 /* ------------------------------------------------------------------------------
- * join_overhead: size weft_joins of two empty functions on a 1-worker pool (the
- * second half is never stolen), against the same two calls made directly. */
+ * join_overhead: size weft_joins of two near-empty functions (each counts its call)
+ * on a 1-worker pool (the second half is never stolen), against the same two calls
+ * made directly; both check that the count is 2 x size. */
 
 typedef struct loop_args {
     uint64_t size;
@@ -410,7 +418,7 @@ static void join_loop(void *ctx)
     double t0 = now_s();
     int rc = 0;
     for (uint64_t i = 0; i < l->size; i++)
-        rc |= weft_join(empty_fn, &l->done, empty_fn, &l->done);
+        rc |= weft_join(count_fn, &l->done, count_fn, &l->done);
     l->seconds = now_s() - t0;
     l->ok = rc == 0;
 }
@@ -423,7 +431,7 @@ static bench_result join_weft_run(const bench_args *a)
         return res;
     loop_args l = {.size = a->size};
     int rc = weft_pool_run(pool, join_loop, &l);
-    res.ok = rc == 0 && l.ok && weft_pool_destroy(pool) == 0;
+    res.ok = rc == 0 && l.ok && l.done == 2 * a->size && weft_pool_destroy(pool) == 0;
     res.seconds = l.seconds;
     res.ops = a->size;
     return res;
@@ -435,10 +443,11 @@ static bench_result join_serial_run(const bench_args *a)
     uint64_t dummy = 0;
     double t0 = now_s();
     for (uint64_t i = 0; i < a->size; i++) {
-        empty_fn(&dummy);
-        empty_fn(&dummy);
+        count_fn(&dummy);
+        count_fn(&dummy);
     }
     res.seconds = now_s() - t0;
+    res.ok = dummy == 2 * a->size;
     res.ops = a->size;
     return res;
 }
@@ -516,7 +525,7 @@ static bench_result spawn_omp_run(const bench_args *a)
 
 typedef enum wake_stat { WAKE_MEDIAN, WAKE_P99 } wake_stat;
 
-/* Reduce the samples to the row's statistic; reports it as ops = 1 per seconds. */
+/* Reduce the samples to the row's statistic, in microseconds (ops = samples). */
 static bench_result wake_result(uint64_t *lat, uint64_t n, const bench_args *a, bool ok)
 {
     bench_result res = {0};
@@ -525,8 +534,8 @@ static bench_result wake_result(uint64_t *lat, uint64_t n, const bench_args *a, 
     uint64_t idx = st == WAKE_MEDIAN ? n / 2 : (n * 99 + 99) / 100 - 1;
     uint64_t ns = lat[idx < n ? idx : n - 1];
     res.ok = ok;
-    res.ops = 1;
-    res.seconds = (double)(ns ? ns : 1) * 1e-9;
+    res.ops = n;
+    res.value = (double)ns * 1e-3;
     return res;
 }
 
@@ -659,12 +668,9 @@ static double cpu_seconds(void)
 static bench_result cpu_result(double cpu, double wall, bool ok)
 {
     bench_result res = {0};
-    double pct = wall > 0 ? 100.0 * cpu / wall : 0;
-    if (pct < 1e-6)
-        pct = 1e-6; /* shown as 0.00 */
-    res.ok = ok && wall > 0;
+    res.ok = ok && wall > 0 && cpu >= 0;
     res.ops = 1;
-    res.seconds = 1.0 / pct;
+    res.value = wall > 0 && cpu > 0 ? 100.0 * cpu / wall : 0;
     return res;
 }
 
@@ -779,13 +785,13 @@ static const idle_mode idle_idle = IDLE_IDLE, idle_task_per_ms = IDLE_TASK_PER_M
      100000, false, NULL},                                                                   \
     {"spawn_overhead", "empty", "openmp", ONE_THREAD, "ns/task", spawn_omp_run, 1000000,    \
      100000, false, NULL},                                                                   \
-    {"wake_latency", "median", "weft", SCALING, "ns/wake", wake_weft_run, 100, 10, true,    \
+    {"wake_latency", "median", "weft", SCALING, "us", wake_weft_run, 100, 10, true,         \
      &wake_median},                                                                          \
-    {"wake_latency", "median", "pthread", SCALING, "ns/wake", wake_pthread_run, 100, 10,    \
+    {"wake_latency", "median", "pthread", SCALING, "us", wake_pthread_run, 100, 10,         \
      true, &wake_median},                                                                    \
-    {"wake_latency", "p99", "weft", SCALING, "ns/wake", wake_weft_run, 100, 10, true,       \
+    {"wake_latency", "p99", "weft", SCALING, "us", wake_weft_run, 100, 10, true,            \
      &wake_p99},                                                                             \
-    {"wake_latency", "p99", "pthread", SCALING, "ns/wake", wake_pthread_run, 100, 10, true, \
+    {"wake_latency", "p99", "pthread", SCALING, "us", wake_pthread_run, 100, 10, true,      \
      &wake_p99},                                                                             \
     {"idle_cpu", "idle", "weft", ALL_CPUS, "cpu%", idle_weft_run, 1000, 100, true,          \
      &idle_idle},                                                                            \
@@ -797,32 +803,33 @@ static const idle_mode idle_idle = IDLE_IDLE, idle_task_per_ms = IDLE_TASK_PER_M
      &idle_task_per_ms}
 
 static const bench_def runtime_benches[] = {
-    {"fib", "n=32", "serial", SCALING, "ns/call", fib_serial_run, 16, 1, false, &fib32},
+    {"fib", "n=32", "serial", ONE_THREAD, "ns/call", fib_serial_run, 16, 1, false, &fib32},
     {"fib", "n=32", "weft", SCALING, "ns/call", fib_weft_run, 1, 1, false, &fib32},
     {"fib", "n=32", "openmp", SCALING, "ns/call", fib_omp_run, 1, 1, true, &fib32},
     BENCH_TBB_ROW("fib", "n=32", "tbb", SCALING, "ns/call", fib_tbb_run, 1, 1, true, &fib32)
-    {"fib", "n=35", "serial", SCALING, "ns/call", fib_serial_run, 4, 1, true, &fib35},
+    {"fib", "n=35", "serial", ONE_THREAD, "ns/call", fib_serial_run, 4, 1, true, &fib35},
     {"fib", "n=35", "weft", SCALING, "ns/call", fib_weft_run, 1, 1, true, &fib35},
     {"fib", "n=35", "openmp", SCALING, "ns/call", fib_omp_run, 1, 1, true, &fib35},
     BENCH_TBB_ROW("fib", "n=35", "tbb", SCALING, "ns/call", fib_tbb_run, 1, 1, true, &fib35)
-    {"nqueens", "n=12", "serial", SCALING, "boards/s", nq_serial_run, 4, 1, false, &nq12},
+    {"nqueens", "n=12", "serial", ONE_THREAD, "boards/s", nq_serial_run, 4, 1, false, &nq12},
     {"nqueens", "n=12", "weft", SCALING, "boards/s", nq_weft_run, 4, 1, false, &nq12},
     {"nqueens", "n=12", "openmp", SCALING, "boards/s", nq_omp_run, 4, 1, false, &nq12},
     BENCH_TBB_ROW("nqueens", "n=12", "tbb", SCALING, "boards/s", nq_tbb_run, 4, 1, false, &nq12)
     COMMON_ROWS,
 };
 
-/* --quick: the same benchmarks on smaller problems, named for what they solve. */
+/* --quick: the same benchmarks on smaller problems, named for what they solve; every
+ * fib row is calibrated (one fib(24) takes well under a millisecond). */
 static const bench_def runtime_benches_quick[] = {
-    {"fib", "n=20", "serial", SCALING, "ns/call", fib_serial_run, 1, 1, false, &fib20},
+    {"fib", "n=20", "serial", ONE_THREAD, "ns/call", fib_serial_run, 1, 1, false, &fib20},
     {"fib", "n=20", "weft", SCALING, "ns/call", fib_weft_run, 1, 1, false, &fib20},
-    {"fib", "n=20", "openmp", SCALING, "ns/call", fib_omp_run, 1, 1, true, &fib20},
-    BENCH_TBB_ROW("fib", "n=20", "tbb", SCALING, "ns/call", fib_tbb_run, 1, 1, true, &fib20)
-    {"fib", "n=24", "serial", SCALING, "ns/call", fib_serial_run, 1, 1, true, &fib24},
-    {"fib", "n=24", "weft", SCALING, "ns/call", fib_weft_run, 1, 1, true, &fib24},
-    {"fib", "n=24", "openmp", SCALING, "ns/call", fib_omp_run, 1, 1, true, &fib24},
-    BENCH_TBB_ROW("fib", "n=24", "tbb", SCALING, "ns/call", fib_tbb_run, 1, 1, true, &fib24)
-    {"nqueens", "n=10", "serial", SCALING, "boards/s", nq_serial_run, 4, 1, false, &nq10},
+    {"fib", "n=20", "openmp", SCALING, "ns/call", fib_omp_run, 1, 1, false, &fib20},
+    BENCH_TBB_ROW("fib", "n=20", "tbb", SCALING, "ns/call", fib_tbb_run, 1, 1, false, &fib20)
+    {"fib", "n=24", "serial", ONE_THREAD, "ns/call", fib_serial_run, 1, 1, false, &fib24},
+    {"fib", "n=24", "weft", SCALING, "ns/call", fib_weft_run, 1, 1, false, &fib24},
+    {"fib", "n=24", "openmp", SCALING, "ns/call", fib_omp_run, 1, 1, false, &fib24},
+    BENCH_TBB_ROW("fib", "n=24", "tbb", SCALING, "ns/call", fib_tbb_run, 1, 1, false, &fib24)
+    {"nqueens", "n=10", "serial", ONE_THREAD, "boards/s", nq_serial_run, 4, 1, false, &nq10},
     {"nqueens", "n=10", "weft", SCALING, "boards/s", nq_weft_run, 4, 1, false, &nq10},
     {"nqueens", "n=10", "openmp", SCALING, "boards/s", nq_omp_run, 4, 1, false, &nq10},
     BENCH_TBB_ROW("nqueens", "n=10", "tbb", SCALING, "boards/s", nq_tbb_run, 4, 1, false, &nq10)

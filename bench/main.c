@@ -1,12 +1,14 @@
 /* main.c: the weft-bench driver. Parses the command line, expands the registered
  * benchmarks into rows (one per benchmark and thread count), runs each row (one warm-up,
- * then --reps timed runs), and prints a table grouped by benchmark with the ratio
- * weft/peer, optionally a JSON file too.
+ * then --reps timed runs), and prints a table grouped by benchmark with the speedup
+ * over serial and the ratio weft/peer; optionally JSON (bench/results.schema.json),
+ * CSV and markdown files too (formats: bench/README.md).
  *
  * Sizes: unless a benchmark fixes its size, the warm-up is also a calibration: it
- * starts from the benchmark's quick size and is rescaled (and repeated, a few times at
- * most) until a run takes about the target time, so every benchmark's reps last
- * ~50 ms (~10 ms with --quick).
+ * starts from the benchmark's quick size (run twice, the faster counts) and is
+ * rescaled (and repeated, a few times at most) until a run takes about the target
+ * time, so every benchmark's reps last ~50 ms (~10 ms with --quick). At default sizes
+ * the rows whose reps still took under 40 ms are listed on stderr at the end.
  *
  * Invariants: rows of one name/param are run next to each other, weft and its peers
  * alternating per thread count, so they see the same machine state as far as possible;
@@ -14,6 +16,7 @@
  * runs (warm-up included) reported ok, and any unchecked row makes the exit status 1.
  * No global mutable state: everything hangs off the driver struct in main(). */
 #include "bench.h"
+#include "machine.h"
 
 #include <weft/sync.h>
 
@@ -28,13 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#ifndef WEFT_BENCH_COMPILER
-#define WEFT_BENCH_COMPILER "unknown"
-#endif
-#ifndef WEFT_BENCH_FLAGS
-#define WEFT_BENCH_FLAGS "unknown"
-#endif
 
 /* Every bench_*.c file's registration function, in the order their rows appear. */
 static void (*const registrations[])(bench_registry *r) = {
@@ -89,33 +85,21 @@ static int cpu_count(void)
     return n > 0 ? (int)n : 1;
 }
 
-/* The "model name" line of /proc/cpuinfo, into buf. */
-static void cpu_model(char *buf, size_t len)
-{
-    snprintf(buf, len, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f)
-        return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) != 0)
-            continue;
-        const char *v = strchr(line, ':');
-        if (!v)
-            continue;
-        v++;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        snprintf(buf, len, "%s", v);
-        buf[strcspn(buf, "\n")] = '\0';
-        break;
-    }
-    fclose(f);
-}
+/* What a row's unit says it reports (see bench_def.unit). */
+typedef enum unit_kind {
+    KIND_RATE,   /* "<op>/s": ops per second, higher is better */
+    KIND_COST,   /* "ns/<op>": nanoseconds per op, lower is better */
+    KIND_MEASURE /* anything else: a measured quantity (bench_result.value), lower is better */
+} unit_kind;
 
-static bool unit_is_time(const char *unit)
+static unit_kind unit_kind_of(const char *unit)
 {
-    return strncmp(unit, "ns/", 3) == 0;
+    size_t n = strlen(unit);
+    if (n > 3 && strncmp(unit, "ns/", 3) == 0)
+        return KIND_COST;
+    if (n > 2 && strcmp(unit + n - 2, "/s") == 0)
+        return KIND_RATE;
+    return KIND_MEASURE;
 }
 
 /* ------------------------------------------------------------------------------
@@ -235,21 +219,24 @@ typedef struct config {
     bool threads_given;
     bool have_filter;
     regex_t filter;
-    const char *json_path;
+    const char *json_path, *csv_path, *md_path; /* NULL: not asked for */
 } config;
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: weft-bench [--list] [--filter REGEX] [--threads N,N,...] [--reps N]\n"
-            "                  [--quick] [--json FILE]\n"
+            "                  [--quick] [--json FILE] [--csv FILE] [--md FILE]\n"
             "  --list           list the benchmarks (name/param/impl, thread counts) and exit\n"
             "  --filter REGEX   run only rows whose \"name/param/impl\" matches (POSIX ERE)\n"
             "  --threads LIST   thread counts (default: 1 and the number of CPUs); a benchmark\n"
             "                   keeps those within its own range\n"
             "  --reps N         timed runs per row (default 5), after one warm-up run\n"
             "  --quick          small sizes (~10 ms per rep instead of ~50 ms)\n"
-            "  --json FILE      also write the results as JSON to FILE ('-': stdout)\n"
+            "  --json FILE      also write the results as JSON to FILE ('-': stdout);\n"
+            "                   the format is bench/results.schema.json\n"
+            "  --csv FILE       also write them as CSV (one header line, one line per row)\n"
+            "  --md FILE        also write them as a markdown report (machine header, tables)\n"
             "Exit status: 0 all results checked, 1 a result check failed, 2 usage error.\n");
 }
 
@@ -341,12 +328,12 @@ static int parse_args(int argc, char **argv, config *c)
             }
             c->have_filter = true;
             i++;
-        } else if (!strcmp(a, "--json")) {
+        } else if (!strcmp(a, "--json") || !strcmp(a, "--csv") || !strcmp(a, "--md")) {
             if (!v) {
-                fprintf(stderr, "weft-bench: --json needs a file name\n");
+                fprintf(stderr, "weft-bench: %s needs a file name\n", a);
                 return 2;
             }
-            c->json_path = v;
+            *(a[2] == 'j' ? &c->json_path : a[2] == 'c' ? &c->csv_path : &c->md_path) = v;
             i++;
         } else {
             fprintf(stderr, "weft-bench: unknown argument '%s'\n", a);
@@ -370,10 +357,12 @@ typedef struct row {
     size_t def_index; /* registration order */
     size_t group;     /* index of the first benchmark with this name/param */
     int threads;
+    unit_kind kind;
     /* results */
     uint64_t size, ops;
     bool ran, ok;
-    double median_s, min_s, max_s;
+    double median_s, min_s, max_s;       /* duration of a timed rep */
+    double value, value_min, value_max;  /* what the row reports, in value_unit() */
 } row;
 
 static bool same_group(const bench_def *a, const bench_def *b)
@@ -441,7 +430,11 @@ static row *make_rows(const config *c, const bench_registry *reg, size_t *nrows)
                 cap = cap ? 2 * cap : 32;
                 rows = xrealloc(rows, cap * sizeof *rows);
             }
-            rows[n++] = (row){.def = d, .def_index = i, .group = group, .threads = counts[k]};
+            rows[n++] = (row){.def = d,
+                              .def_index = i,
+                              .group = group,
+                              .threads = counts[k],
+                              .kind = unit_kind_of(d->unit)};
         }
     }
     if (n)
@@ -450,30 +443,78 @@ static row *make_rows(const config *c, const bench_registry *reg, size_t *nrows)
     return rows;
 }
 
-/* Throughput in ops per second (whatever the unit shows). */
-static double rate(const row *r)
+/* Throughput in ops per second; NAN for measured quantities (they have none). */
+static double throughput(const row *r)
 {
-    return r->median_s > 0 ? (double)r->ops / r->median_s : 0;
+    if (r->kind == KIND_MEASURE || !(r->median_s > 0))
+        return NAN;
+    return (double)r->ops / r->median_s;
 }
 
-/* The throughput as the unit shows it: ops/s, or ns per op. */
-static double shown_throughput(const row *r)
+/* The throughput's unit: the row's unit, or "<op>/s" for a "ns/<op>" row; NULL for a
+ * measured quantity. */
+static const char *throughput_unit(const row *r, char *buf, size_t len)
 {
-    if (unit_is_time(r->def->unit))
-        return r->ops ? r->median_s * 1e9 / (double)r->ops : 0;
-    return rate(r);
+    if (r->kind == KIND_MEASURE)
+        return NULL;
+    if (r->kind == KIND_RATE)
+        return r->def->unit;
+    snprintf(buf, len, "%s/s", r->def->unit + 3);
+    return buf;
+}
+
+static bool lower_is_better(const row *r)
+{
+    return r->kind != KIND_RATE;
+}
+
+/* Whether the row's impl is exactly `impl` (a variant such as "weft-plain" is not "weft"). */
+static bool impl_is(const row *r, const char *family)
+{
+    return !strcmp(r->def->impl, family);
 }
 
 /* The weft row that row i compares against (same name/param/threads), or NULL. */
 static const row *weft_peer(const row *rows, size_t nrows, size_t i)
 {
-    if (!strcmp(rows[i].def->impl, "weft"))
+    if (impl_is(&rows[i], "weft"))
         return NULL;
     for (size_t j = 0; j < nrows; j++)
         if (rows[j].group == rows[i].group && rows[j].threads == rows[i].threads &&
-            !strcmp(rows[j].def->impl, "weft") && rows[j].ran)
+            impl_is(&rows[j], "weft") && rows[j].ran)
             return &rows[j];
     return NULL;
+}
+
+/* How many times better weft does than the peer row i (> 1: weft better): the ratio of
+ * the throughputs, or for a measured quantity peer value / weft value. NAN when there
+ * is nothing to compare (a weft row, no weft row, a failed check, a zero). */
+static double weft_ratio(const row *rows, size_t nrows, size_t i)
+{
+    const row *w = weft_peer(rows, nrows, i), *r = &rows[i];
+    if (!w || !w->ok || !r->ok)
+        return NAN;
+    double a = r->kind == KIND_MEASURE ? r->value : throughput(w);
+    double b = r->kind == KIND_MEASURE ? w->value : throughput(r);
+    return a > 0 && b > 0 ? a / b : NAN;
+}
+
+/* Speedup of row i over the serial implementation of its benchmark (its throughput
+ * over serial's, the serial row with the fewest threads); NAN when the benchmark has
+ * no serial row or reports a measured quantity. */
+static double serial_speedup(const row *rows, size_t nrows, size_t i)
+{
+    const row *r = &rows[i], *s = NULL;
+    if (r->kind == KIND_MEASURE || !r->ok)
+        return NAN;
+    for (size_t j = 0; j < nrows; j++)
+        if (rows[j].group == r->group && impl_is(&rows[j], "serial") && rows[j].ran &&
+            rows[j].ok && (!s || rows[j].threads < s->threads))
+            s = &rows[j];
+    if (!s)
+        return NAN;
+    double a = throughput(r), b = throughput(s);
+    return a > 0 && b > 0 ? a / b : NAN;
 }
 
 /* ------------------------------------------------------------------------------
@@ -485,6 +526,12 @@ static int cmp_double(const void *pa, const void *pb)
     return (a > b) - (a < b);
 }
 
+static double median_of(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 /* One call of the run function; returns its time and result. */
 static double run_once(const row *r, uint64_t size, bench_result *res)
 {
@@ -492,16 +539,20 @@ static double run_once(const row *r, uint64_t size, bench_result *res)
     double t0 = now_s();
     *res = r->def->run(&a);
     double t = now_s() - t0;
+    if (r->kind == KIND_MEASURE && !(res->value >= 0 && isfinite(res->value)))
+        res->ok = false; /* a measured quantity must be a number */
     return res->seconds > 0 ? res->seconds : t;
 }
 
+/* The progress line on stderr: rewritten in place on a terminal, one line each
+ * otherwise (a log file then shows how far a run got). */
 static void progress(bool tty, size_t k, size_t n, const row *r, const char *what, int rep,
                      int reps)
 {
-    fprintf(stderr, "%s[%zu/%zu] %s/%s %-7s threads=%-3d %s", tty ? "\r\033[K" : "", k + 1, n,
+    fprintf(stderr, "%s[%zu/%zu] %s/%s %s threads=%d: %s", tty ? "\r\033[K" : "", k + 1, n,
             r->def->name, r->def->param, r->def->impl, r->threads, what);
     if (rep > 0)
-        fprintf(stderr, " %d/%d", rep, reps);
+        fprintf(stderr, " %d of %d", rep, reps);
     fputs(tty ? "" : "\n", stderr);
     fflush(stderr);
 }
@@ -519,6 +570,13 @@ static void run_row(const config *c, row *r, size_t k, size_t n, bool tty)
     progress(tty, k, n, r, "warm-up", 0, c->reps);
     double t = run_once(r, size, &res);
     bool ok = res.ok;
+    if (!d->fixed_size) {
+        /* A second warm-up at the same size: calibrating from the faster of two runs
+         * keeps one preempted run from shrinking every rep below the target. */
+        double t2 = run_once(r, size, &res);
+        ok = ok && res.ok;
+        t = t2 < t ? t2 : t;
+    }
     /* Calibrate: while the last warm-up missed the target by much, rescale the size
      * and warm up again (a few times at most: the machine may be noisy). */
     double target = c->quick ? QUICK_TARGET_S : TARGET_S;
@@ -533,26 +591,45 @@ static void run_row(const config *c, row *r, size_t k, size_t n, bool tty)
         ok = ok && res.ok;
     }
     double *times = xrealloc(NULL, (size_t)c->reps * sizeof *times);
+    double *values = xrealloc(NULL, (size_t)c->reps * sizeof *values);
     uint64_t ops = 0;
     for (int rep = 0; rep < c->reps; rep++) {
         progress(tty, k, n, r, "rep", rep + 1, c->reps);
         times[rep] = run_once(r, size, &res);
+        values[rep] = res.value;
         ok = ok && res.ok;
         if (rep == 0)
             ops = res.ops;
         else if (res.ops != ops)
             ok = false; /* same size, different work: something is off */
     }
-    qsort(times, (size_t)c->reps, sizeof *times, cmp_double);
     int m = c->reps;
-    r->median_s = m % 2 ? times[m / 2] : (times[m / 2 - 1] + times[m / 2]) / 2;
+    r->median_s = median_of(times, m);
     r->min_s = times[0];
     r->max_s = times[m - 1];
     r->size = size;
     r->ops = ops;
     r->ok = ok;
     r->ran = true;
+    switch (r->kind) {
+    case KIND_RATE: /* the fastest rep has the highest rate */
+        r->value = throughput(r);
+        r->value_min = r->max_s > 0 ? (double)ops / r->max_s : NAN;
+        r->value_max = r->min_s > 0 ? (double)ops / r->min_s : NAN;
+        break;
+    case KIND_COST:
+        r->value = ops ? r->median_s * 1e9 / (double)ops : NAN;
+        r->value_min = ops ? r->min_s * 1e9 / (double)ops : NAN;
+        r->value_max = ops ? r->max_s * 1e9 / (double)ops : NAN;
+        break;
+    case KIND_MEASURE:
+        r->value = median_of(values, m);
+        r->value_min = values[0];
+        r->value_max = values[m - 1];
+        break;
+    }
     free(times);
+    free(values);
     if (!ok) {
         if (tty)
             fputs("\r\033[K", stderr);
@@ -564,11 +641,16 @@ static void run_row(const config *c, row *r, size_t k, size_t n, bool tty)
 /* ------------------------------------------------------------------------------
  * Output */
 
-static void format_throughput(const row *r, char *buf, size_t len)
+/* The value the tables show: a rate with an SI prefix ("1.23 Mmsgs/s"), a cost
+ * ("12.34 ns/join") or a measured quantity ("52.10 us", "0.25 cpu%"). */
+static void format_value(const row *r, double v, char *buf, size_t len)
 {
-    double v = shown_throughput(r);
+    if (!isfinite(v)) {
+        snprintf(buf, len, "-");
+        return;
+    }
     const char *unit = r->def->unit;
-    if (unit_is_time(unit)) {
+    if (r->kind != KIND_RATE) {
         snprintf(buf, len, "%.2f %s", v, unit);
         return;
     }
@@ -586,30 +668,83 @@ static void format_throughput(const row *r, char *buf, size_t len)
     snprintf(buf, len, "%.2f %s%s", v, prefix, unit);
 }
 
-static void print_table(const row *rows, size_t nrows)
+static void format_ratio(double v, char *buf, size_t len)
 {
-    printf("weft/peer = weft throughput / peer throughput at the same threads (>1: weft faster)\n");
+    if (isfinite(v))
+        snprintf(buf, len, "%.2fx", v);
+    else
+        snprintf(buf, len, "-");
+}
+
+/* The sorted, distinct thread counts of the rows that ran, as "1,2". */
+static void threads_used(const row *rows, size_t nrows, char *buf, size_t len)
+{
+    int counts[BENCH_MAX_THREAD_COUNTS * 4];
+    int n = 0;
+    for (size_t i = 0; i < nrows; i++) {
+        bool seen = false;
+        for (int j = 0; j < n; j++)
+            seen = seen || counts[j] == rows[i].threads;
+        if (!seen && rows[i].ran && n < (int)(sizeof counts / sizeof counts[0]))
+            counts[n++] = rows[i].threads;
+    }
+    for (int i = 1; i < n; i++) /* insertion sort: a handful of counts */
+        for (int j = i; j > 0 && counts[j - 1] > counts[j]; j--) {
+            int t = counts[j];
+            counts[j] = counts[j - 1];
+            counts[j - 1] = t;
+        }
+    buf[0] = '\0';
+    size_t used = 0;
+    for (int i = 0; i < n && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%d", i ? "," : "", counts[i]);
+}
+
+static const char *legend =
+    "median/min/max s: duration of one timed rep. value: throughput, cost per op (ns/...) or\n"
+    "measured quantity (us, cpu%), median over the reps. vs serial: throughput / the serial\n"
+    "implementation's. weft/peer: how many times better weft does than that peer at the\n"
+    "same threads (>1: weft better; throughput ratio, or peer/weft for lower-is-better).\n";
+
+static void print_machine(FILE *f, const bench_machine *m, const char *prefix, const char *threads)
+{
+    fprintf(f, "%scpu: %s (%d CPUs allowed)\n", prefix, m->cpu, m->cpus_allowed);
+    fprintf(f, "%stopology (hwloc): %s\n", prefix, m->topology);
+    fprintf(f, "%scompiler: %s; flags: %s\n", prefix, m->compiler, m->flags);
+    fprintf(f, "%sgit commit: %s; date: %s; threads: %s\n", prefix, m->git, m->date, threads);
+}
+
+static void print_table(const config *c, const bench_machine *m, const row *rows, size_t nrows)
+{
+    char threads[128];
+    threads_used(rows, nrows, threads, sizeof threads);
+    printf("\nweft-bench results: %d reps per row, %s sizes\n", c->reps,
+           c->quick ? "quick" : "default");
+    print_machine(stdout, m, "  ", threads);
+    fputs(legend, stdout);
     for (size_t i = 0; i < nrows; i++) {
         const row *r = &rows[i];
         if (i == 0 || r->group != rows[i - 1].group) {
-            printf("\n%s/%s  (%s)\n", r->def->name, r->def->param, r->def->unit);
-            printf("  %-8s %7s %10s %10s %10s %20s %10s  %s\n", "impl", "threads", "median s",
-                   "min s", "max s", "throughput", "weft/peer", "check");
+            printf("\n%s/%s  (%s, %s is better)\n", r->def->name, r->def->param, r->def->unit,
+                   lower_is_better(r) ? "lower" : "higher");
+            printf("  %-10s %7s %9s %9s %9s %18s %9s %9s  %s\n", "impl", "threads", "median s",
+                   "min s", "max s", "value", "vs serial", "weft/peer", "check");
         }
-        char tp[64], ratio[32] = "";
-        format_throughput(r, tp, sizeof tp);
-        const row *w = weft_peer(rows, nrows, i);
-        if (w && (!w->ok || !r->ok))
-            snprintf(ratio, sizeof ratio, "n/a");
-        else if (w && rate(r) > 0)
-            snprintf(ratio, sizeof ratio, "%.2fx", rate(w) / rate(r));
-        printf("  %-8s %7d %10.4f %10.4f %10.4f %20s %10s  %s\n", r->def->impl, r->threads,
-               r->median_s, r->min_s, r->max_s, tp, ratio, r->ok ? "ok" : "FAILED");
+        char v[64], sp[32], ratio[32];
+        format_value(r, r->value, v, sizeof v);
+        format_ratio(serial_speedup(rows, nrows, i), sp, sizeof sp);
+        format_ratio(weft_ratio(rows, nrows, i), ratio, sizeof ratio);
+        printf("  %-10s %7d %9.4f %9.4f %9.4f %18s %9s %9s  %s\n", r->def->impl, r->threads,
+               r->median_s, r->min_s, r->max_s, v, sp, ratio, r->ok ? "ok" : "FAILED");
     }
 }
 
 static void json_string(FILE *f, const char *s)
 {
+    if (!s) {
+        fputs("null", f);
+        return;
+    }
     fputc('"', f);
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
@@ -623,32 +758,188 @@ static void json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void write_json(FILE *f, const config *c, const row *rows, size_t nrows)
+/* A JSON number, or null for NAN/infinity (JSON has neither). */
+static void json_number(FILE *f, double v)
 {
-    char cpu[256];
-    cpu_model(cpu, sizeof cpu);
-    fprintf(f, "{\n  \"machine\": {\"cpu\": ");
-    json_string(f, cpu);
-    fprintf(f, ", \"cores\": %d, \"compiler\": ", c->ncpus);
-    json_string(f, WEFT_BENCH_COMPILER);
-    fprintf(f, ", \"flags\": ");
-    json_string(f, WEFT_BENCH_FLAGS);
-    fprintf(f, "},\n  \"results\": [");
+    if (isfinite(v))
+        fprintf(f, "%.9g", v);
+    else
+        fputs("null", f);
+}
+
+static void write_json(FILE *f, const config *c, const bench_machine *m, const row *rows,
+                       size_t nrows)
+{
+    char threads[128];
+    threads_used(rows, nrows, threads, sizeof threads);
+    fprintf(f, "{\n  \"machine\": {\n    \"cpu\": ");
+    json_string(f, m->cpu);
+    fprintf(f, ",\n    \"cpus_allowed\": %d,\n    \"cores\": %d,\n", m->cpus_allowed, m->cores);
+    fprintf(f, "    \"topology\": {\"packages\": %d, \"numa_nodes\": %d, \"cores\": %d, "
+               "\"pus\": %d, \"l3_caches\": %d, \"l3_bytes\": %llu, \"summary\": ",
+            m->packages, m->numa_nodes, m->cores, m->pus, m->l3_caches,
+            (unsigned long long)m->l3_bytes);
+    json_string(f, m->topology);
+    fprintf(f, "},\n    \"compiler\": ");
+    json_string(f, m->compiler);
+    fprintf(f, ",\n    \"flags\": ");
+    json_string(f, m->flags);
+    fprintf(f, ",\n    \"git_commit\": ");
+    json_string(f, m->git);
+    fprintf(f, ",\n    \"date\": ");
+    json_string(f, m->date);
+    fprintf(f, ",\n    \"threads\": [%s],\n    \"reps\": %d,\n    \"quick\": %s\n  },\n",
+            threads, c->reps, c->quick ? "true" : "false");
+    fprintf(f, "  \"results\": [");
     for (size_t i = 0; i < nrows; i++) {
         const row *r = &rows[i];
+        char ubuf[64];
         fprintf(f, "%s\n    {\"benchmark\": ", i ? "," : "");
         json_string(f, r->def->name);
         fprintf(f, ", \"param\": ");
         json_string(f, r->def->param);
         fprintf(f, ", \"impl\": ");
         json_string(f, r->def->impl);
-        fprintf(f, ", \"threads\": %d, \"median_s\": %.9g, \"min_s\": %.9g, \"max_s\": %.9g, "
-                   "\"reps\": %d, \"throughput\": %.6g, \"unit\": ",
-                r->threads, r->median_s, r->min_s, r->max_s, c->reps, shown_throughput(r));
+        fprintf(f, ", \"threads\": %d, \"median_s\": ", r->threads);
+        json_number(f, r->median_s);
+        fprintf(f, ", \"min_s\": ");
+        json_number(f, r->min_s);
+        fprintf(f, ", \"max_s\": ");
+        json_number(f, r->max_s);
+        fprintf(f, ", \"reps\": %d, \"size\": %llu, \"throughput\": ", c->reps,
+                (unsigned long long)r->size);
+        json_number(f, throughput(r));
+        fprintf(f, ", \"unit\": ");
+        json_string(f, throughput_unit(r, ubuf, sizeof ubuf));
+        fprintf(f, ", \"value\": ");
+        json_number(f, r->value);
+        fprintf(f, ", \"value_min\": ");
+        json_number(f, r->value_min);
+        fprintf(f, ", \"value_max\": ");
+        json_number(f, r->value_max);
+        fprintf(f, ", \"value_unit\": ");
         json_string(f, r->def->unit);
+        fprintf(f, ", \"better\": \"%s\", \"speedup\": ", lower_is_better(r) ? "lower" : "higher");
+        json_number(f, serial_speedup(rows, nrows, i));
+        fprintf(f, ", \"weft_ratio\": ");
+        json_number(f, weft_ratio(rows, nrows, i));
         fprintf(f, ", \"checked\": %s}", r->ok ? "true" : "false");
     }
     fprintf(f, "\n  ]\n}\n");
+}
+
+/* A CSV field: quoted, inner quotes doubled (RFC 4180). */
+static void csv_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s && *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* A CSV number; empty for none. */
+static void csv_number(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.9g", v);
+}
+
+static void write_csv(FILE *f, const config *c, const row *rows, size_t nrows)
+{
+    fputs("benchmark,param,impl,threads,median_s,min_s,max_s,reps,size,throughput,unit,"
+          "value,value_min,value_max,value_unit,better,speedup,weft_ratio,checked\n",
+          f);
+    for (size_t i = 0; i < nrows; i++) {
+        const row *r = &rows[i];
+        char ubuf[64];
+        csv_string(f, r->def->name);
+        fputc(',', f);
+        csv_string(f, r->def->param);
+        fputc(',', f);
+        csv_string(f, r->def->impl);
+        fprintf(f, ",%d,", r->threads);
+        csv_number(f, r->median_s);
+        fputc(',', f);
+        csv_number(f, r->min_s);
+        fputc(',', f);
+        csv_number(f, r->max_s);
+        fprintf(f, ",%d,%llu,", c->reps, (unsigned long long)r->size);
+        csv_number(f, throughput(r));
+        fputc(',', f);
+        csv_string(f, throughput_unit(r, ubuf, sizeof ubuf));
+        fputc(',', f);
+        csv_number(f, r->value);
+        fputc(',', f);
+        csv_number(f, r->value_min);
+        fputc(',', f);
+        csv_number(f, r->value_max);
+        fputc(',', f);
+        csv_string(f, r->def->unit);
+        fprintf(f, ",%s,", lower_is_better(r) ? "lower" : "higher");
+        csv_number(f, serial_speedup(rows, nrows, i));
+        fputc(',', f);
+        csv_number(f, weft_ratio(rows, nrows, i));
+        fprintf(f, ",%s\n", r->ok ? "true" : "false");
+    }
+}
+
+/* Markdown: the machine header, then one table per benchmark. '|' in a param would
+ * break a table cell; none has one, and it is escaped anyway. */
+static void md_text(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|')
+            fputc('\\', f);
+        fputc(*s, f);
+    }
+}
+
+static void write_md(FILE *f, const config *c, const bench_machine *m, const row *rows,
+                     size_t nrows)
+{
+    char threads[128];
+    threads_used(rows, nrows, threads, sizeof threads);
+    fprintf(f, "# weft-bench results\n\n");
+    fprintf(f, "| machine | |\n|---|---|\n");
+    fprintf(f, "| CPU | ");
+    md_text(f, m->cpu);
+    fprintf(f, " |\n| CPUs allowed | %d |\n| topology (hwloc) | ", m->cpus_allowed);
+    md_text(f, m->topology);
+    fprintf(f, " |\n| compiler | ");
+    md_text(f, m->compiler);
+    fprintf(f, " |\n| flags | `");
+    md_text(f, m->flags);
+    fprintf(f, "` |\n| git commit | `%s` |\n| date (UTC) | %s |\n| threads | %s |\n", m->git,
+            m->date, threads);
+    fprintf(f, "| reps per row | %d (median, min, max) |\n| sizes | %s |\n\n", c->reps,
+            c->quick ? "quick (--quick)" : "default");
+    fprintf(f, "*value*: the median over the reps of the throughput, the cost per op "
+               "(ns/...) or the measured quantity (us, cpu%%). *vs serial*: throughput over "
+               "the serial implementation's. *weft/peer*: how many times better weft does "
+               "than that peer at the same thread count (> 1: weft better). "
+               "*checked*: every run's result was verified.\n");
+    for (size_t i = 0; i < nrows; i++) {
+        const row *r = &rows[i];
+        if (i == 0 || r->group != rows[i - 1].group) {
+            fprintf(f, "\n## %s / ", r->def->name);
+            md_text(f, r->def->param);
+            fprintf(f, " (%s, %s is better)\n\n", r->def->unit,
+                    lower_is_better(r) ? "lower" : "higher");
+            fprintf(f, "| impl | threads | median s | min s | max s | value | vs serial | "
+                       "weft/peer | checked |\n");
+            fprintf(f, "|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        }
+        char v[64], sp[32], ratio[32];
+        format_value(r, r->value, v, sizeof v);
+        format_ratio(serial_speedup(rows, nrows, i), sp, sizeof sp);
+        format_ratio(weft_ratio(rows, nrows, i), ratio, sizeof ratio);
+        fprintf(f, "| %s | %d | %.4f | %.4f | %.4f | %s | %s | %s | %s |\n", r->def->impl,
+                r->threads, r->median_s, r->min_s, r->max_s, v, sp, ratio,
+                r->ok ? "yes" : "**FAILED**");
+    }
 }
 
 static void list_rows(const row *rows, size_t nrows)
@@ -674,6 +965,50 @@ static void list_rows(const row *rows, size_t nrows)
     }
 }
 
+/* An output file: '-' is stdout. NULL (and a message) if it cannot be opened. */
+static FILE *open_out(const char *path)
+{
+    if (!path)
+        return NULL;
+    if (!strcmp(path, "-"))
+        return stdout;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "weft-bench: cannot open %s: %s\n", path, strerror(errno));
+    return f;
+}
+
+static int close_out(FILE *f, const char *path)
+{
+    if (!f)
+        return 0;
+    int err = f == stdout ? fflush(f) : fclose(f);
+    if (err != 0) {
+        fprintf(stderr, "weft-bench: writing %s failed\n", path);
+        return 2;
+    }
+    return 0;
+}
+
+/* Honesty audit: at default sizes no rep should be much shorter than the target (a
+ * short rep measures the timer and the noise). Lists the rows that were. */
+static void warn_short(const config *c, const row *rows, size_t nrows)
+{
+    if (c->quick)
+        return;
+    size_t shown = 0;
+    for (size_t i = 0; i < nrows; i++) {
+        const row *r = &rows[i];
+        if (!r->ran || r->median_s >= 0.8 * TARGET_S)
+            continue;
+        if (shown++ == 0)
+            fprintf(stderr, "weft-bench: note: rows whose reps took under %.0f ms (noisy):\n",
+                    0.8 * TARGET_S * 1e3);
+        fprintf(stderr, "  %s/%s/%s threads=%d: %.1f ms\n", r->def->name, r->def->param,
+                r->def->impl, r->threads, r->median_s * 1e3);
+    }
+}
+
 int main(int argc, char **argv)
 {
     config c = {0};
@@ -693,18 +1028,18 @@ int main(int argc, char **argv)
     } else if (c.list) {
         list_rows(rows, nrows);
     } else {
-        FILE *json = NULL;
-        if (c.json_path) {
-            json = strcmp(c.json_path, "-") ? fopen(c.json_path, "w") : stdout;
-            if (!json) {
-                fprintf(stderr, "weft-bench: cannot open %s: %s\n", c.json_path, strerror(errno));
-                status = 2;
-            }
-        }
+        /* Open every output first: a bad path fails before minutes of running. */
+        FILE *json = open_out(c.json_path), *csv = open_out(c.csv_path),
+             *md = open_out(c.md_path);
+        if ((c.json_path && !json) || (c.csv_path && !csv) || (c.md_path && !md))
+            status = 2;
         if (!status) {
+            bench_machine m;
+            bench_machine_probe(&m, c.ncpus);
             bool tty = isatty(STDERR_FILENO);
-            printf("weft-bench: %d CPUs, %d reps per row (median of them), %s sizes\n", c.ncpus,
-                   c.reps, c.quick ? "quick" : "default");
+            printf("weft-bench: %s, %d CPUs allowed, %d reps per row (median of them), %s "
+                   "sizes, %zu rows\n",
+                   m.cpu, c.ncpus, c.reps, c.quick ? "quick" : "default", nrows);
             fflush(stdout);
             size_t failed = 0;
             for (size_t i = 0; i < nrows; i++) {
@@ -713,14 +1048,15 @@ int main(int argc, char **argv)
             }
             if (tty)
                 fputs("\r\033[K", stderr);
-            print_table(rows, nrows);
-            if (json) {
-                write_json(json, &c, rows, nrows);
-                if (json != stdout && fclose(json) != 0) {
-                    fprintf(stderr, "weft-bench: writing %s failed\n", c.json_path);
-                    status = 2;
-                }
-            }
+            print_table(&c, &m, rows, nrows);
+            fflush(stdout);
+            if (json)
+                write_json(json, &c, &m, rows, nrows);
+            if (csv)
+                write_csv(csv, &c, rows, nrows);
+            if (md)
+                write_md(md, &c, &m, rows, nrows);
+            warn_short(&c, rows, nrows);
             if (failed) {
                 fflush(stdout);
                 fprintf(stderr,
@@ -730,6 +1066,10 @@ int main(int argc, char **argv)
                 status = 1;
             }
         }
+        int e1 = close_out(json, c.json_path), e2 = close_out(csv, c.csv_path),
+            e3 = close_out(md, c.md_path);
+        if (!status && (e1 || e2 || e3))
+            status = 2;
     }
     free(rows);
     free(reg.defs);

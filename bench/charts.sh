@@ -1,0 +1,132 @@
+#!/bin/sh
+# charts.sh: PNG charts from a weft-bench --csv file, with awk and gnuplot only (no
+# python on a fresh Debian). `make bench` runs it on bench/results/latest.csv.
+#
+#   sh bench/charts.sh RESULTS.csv OUTDIR [REPORT.md]
+#
+# Writes OUTDIR/speedup.png (throughput over the serial implementation, per benchmark
+# and implementation at each thread count; log scale) and OUTDIR/chan.png (channel
+# throughput in messages/s per scenario, weft beside its peer; log scale), each from a
+# tab-separated data file next to it (.dat). Only checked rows are drawn. With REPORT.md,
+# appends links to the charts to it. Exit status: 0, or 1 on a usage/tool error.
+set -eu
+
+csv=${1:?usage: charts.sh RESULTS.csv OUTDIR [REPORT.md]}
+out=${2:?usage: charts.sh RESULTS.csv OUTDIR [REPORT.md]}
+md=${3:-}
+command -v gnuplot >/dev/null 2>&1 || { echo "charts.sh: gnuplot not found (apt-get install gnuplot-nox)" >&2; exit 1; }
+[ -r "$csv" ] || { echo "charts.sh: cannot read $csv" >&2; exit 1; }
+mkdir -p "$out"
+
+# table MODE: a tab-separated matrix, one line per category, one column per series,
+# "?" where a series has no value. MODE speedup: category = benchmark/param, series =
+# "impl tN", value = speedup (groups that have a serial row). MODE chan: category =
+# scenario/param of the chan_* benchmarks, series = impl, value = throughput.
+table() {
+    awk -v mode="$1" '
+    # Split one RFC 4180 line into F[1..n] (quoted fields may hold commas and "").
+    function split_csv(line,    n, i, c, f, q) {
+        n = 0; f = ""; q = 0
+        for (i = 1; i <= length(line); i++) {
+            c = substr(line, i, 1)
+            if (q) {
+                if (c == "\"") { if (substr(line, i + 1, 1) == "\"") { f = f "\""; i++ } else q = 0 }
+                else f = f c
+            } else if (c == "\"") q = 1
+            else if (c == ",") { F[++n] = f; f = "" }
+            else f = f c
+        }
+        F[++n] = f
+        return n
+    }
+    NR == 1 { n = split_csv($0); for (i = 1; i <= n; i++) col[F[i]] = i; next }
+    {
+        split_csv($0)
+        if (F[col["checked"]] != "true") next
+        bench = F[col["benchmark"]]; param = F[col["param"]]; impl = F[col["impl"]]
+        if (mode == "speedup") {
+            v = F[col["speedup"]]
+            if (v == "" || impl == "serial") next
+            cat = bench "/" param; ser = impl " t" F[col["threads"]]
+            if (!(impl in impl_rank)) impl_rank[impl] = ++nimpl
+            rank[ser] = impl_rank[impl] * 100000 + F[col["threads"]]
+        } else {
+            v = F[col["throughput"]]
+            if (v == "" || bench !~ /^chan_/) next
+            cat = substr(bench, 6) "/" param; ser = impl
+            if (!(impl in impl_rank)) impl_rank[impl] = ++nimpl
+            rank[ser] = impl_rank[impl]
+        }
+        if (!(cat in seen_cat)) { seen_cat[cat] = 1; cats[++ncat] = cat }
+        if (!(ser in seen_ser)) { seen_ser[ser] = 1; sers[++nser] = ser }
+        val[cat, ser] = v
+    }
+    END {
+        if (ncat == 0) exit 3
+        # series grouped by implementation (first appearance), then thread count
+        for (i = 2; i <= nser; i++)
+            for (j = i; j > 1 && rank[sers[j - 1]] > rank[sers[j]]; j--) {
+                t = sers[j]; sers[j] = sers[j - 1]; sers[j - 1] = t
+            }
+        line = "category"
+        for (j = 1; j <= nser; j++) line = line "\t" sers[j]
+        print line
+        for (i = 1; i <= ncat; i++) {
+            line = cats[i]
+            for (j = 1; j <= nser; j++) line = line "\t" (((cats[i], sers[j]) in val) ? val[cats[i], sers[j]] : "?")
+            print line
+        }
+    }' "$csv"
+}
+
+# plot DAT PNG TITLE YLABEL [EXTRA]: a clustered histogram of the matrix, log-scale y;
+# EXTRA: more gnuplot commands before the plot.
+plot() {
+    ncols=$(head -n 1 "$1" | awk -F '\t' '{ print NF }')
+    nrows=$(($(wc -l < "$1") - 1))
+    width=$((400 + nrows * (ncols - 1) * 14))
+    [ "$width" -lt 900 ] && width=900
+    [ "$width" -gt 4000 ] && width=4000
+    term=png
+    gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1 && term=pngcairo
+    gnuplot <<GP
+set terminal $term size $width,720 noenhanced
+set output '$2'
+set title '$3'
+set ylabel '$4'
+set datafile separator "\t"
+set datafile missing "?"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set logscale y
+set grid ytics
+set key outside right top
+set xtics rotate by -40 scale 0 font ",9"
+set bmargin 10
+${5:-}
+plot for [i=2:$ncols] '$1' using i:xtic(1) title columnheader(i)
+GP
+}
+
+made=""
+if table speedup > "$out/speedup.dat"; then
+    plot "$out/speedup.dat" "$out/speedup.png" \
+        "weft-bench: speedup over serial C (throughput ratio; 1 = serial; log scale)" "speedup" \
+        "set arrow from graph 0, first 1 to graph 1, first 1 nohead dashtype 2 lc rgb 'black'"
+    made="$made speedup.png"
+else
+    rm -f "$out/speedup.dat"; echo "charts.sh: no speedup rows in $csv" >&2
+fi
+if table chan > "$out/chan.dat"; then
+    plot "$out/chan.dat" "$out/chan.png" \
+        "weft-bench: channel throughput per scenario (log scale)" "messages/s"
+    made="$made chan.png"
+else
+    rm -f "$out/chan.dat"; echo "charts.sh: no channel rows in $csv" >&2
+fi
+if [ -n "$md" ] && [ -n "$made" ]; then
+    printf '\n## Charts\n\n' >> "$md"
+    for png in $made; do printf '![%s](%s)\n\n' "${png%.png}" "$png" >> "$md"; done
+fi
+for png in $made; do echo "charts.sh: wrote $out/$png"; done
