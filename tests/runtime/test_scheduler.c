@@ -455,3 +455,37 @@ Test(join, first_half_blocking_on_second_half_does_not_hang)
     }
     cr_assert_eq(weft_pool_destroy(p), 0);
 }
+
+/* A join's second half must be stealable while the first half runs a long leaf that
+ * neither pushes, pops nor blocks in weft: on a fresh pool the other worker may not be
+ * idle yet at fork time (still starting), so only an eagerly public oldest item lets
+ * it take the half (found by bench mandel: 2 threads ran at 1-thread speed). Both
+ * halves spin (no futex wait, so the block hook cannot help) until both started. */
+typedef struct spinners {
+    _Atomic int started, gave_up;
+} spinners;
+
+static void spin_until_both_started(void *arg)
+{
+    spinners *sp = arg;
+    atomic_fetch_add(&sp->started, 1);
+    uint64_t deadline = weft_deadline_after(10ull * 1000 * 1000 * 1000);
+    while (atomic_load(&sp->started) < 2)
+        if (weft_time_now_ns() >= deadline) {
+            atomic_fetch_add(&sp->gave_up, 1);
+            return;
+        }
+}
+
+static void fork_two_spinners(void *arg) { weft_join(spin_until_both_started, arg, spin_until_both_started, arg); }
+
+Test(join, second_half_is_stealable_during_a_long_first_half)
+{
+    for (int round = 0; round < 30; round++) {
+        weft_pool *p = make_pool(2);
+        spinners sp = {0, 0};
+        cr_assert_eq(weft_pool_run(p, fork_two_spinners, &sp), 0);
+        cr_assert_eq(weft_pool_destroy(p), 0);
+        cr_assert_eq(atomic_load(&sp.gave_up), 0, "round %d: the second half waited for the first", round);
+    }
+}
