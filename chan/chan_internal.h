@@ -21,8 +21,7 @@ typedef struct chan_array {
     chan_waker senders, receivers;
 } chan_array;
 
-/* ---- unbounded list of blocks (list.c); a block holds CHAN_LIST_LAP - 1 messages */
-#define CHAN_LIST_LAP 64u
+/* ---- unbounded list of blocks (list.c) */
 typedef struct chan_list_block chan_list_block;
 typedef struct chan_list_pos {
     _Atomic size_t index;
@@ -31,7 +30,7 @@ typedef struct chan_list_pos {
 typedef struct chan_list {
     WEFT_CACHE_ALIGNED chan_list_pos head;
     WEFT_CACHE_ALIGNED chan_list_pos tail;
-    WEFT_CACHE_ALIGNED size_t stride, block_size;
+    WEFT_CACHE_ALIGNED size_t stride;
     _Atomic(chan_list_block *) spare; /* at most one drained block kept for reuse */
     _Atomic size_t live_blocks;       /* test hook */
     chan_waker receivers;

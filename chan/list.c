@@ -7,22 +7,18 @@
  * head, "the head block has a successor" (so a receiver need not look at tail).
  * Invariants:
  *  - A sender owns slot (tail >> SHIFT) once its seq_cst CAS on tail.index succeeds;
- *    it writes the message, then stores WRITE in the slot's state (release; only
- *    that sender ever writes the state of a block in use). The sender that takes a
+ *    it writes the message, then sets WRITE (release). The sender that takes a
  *    block's last slot installs the next block (allocated beforehand) in tail.block,
- *    tail.index and block->next (release), in that order, before writing its message.
+ *    tail.index and block->next (release), in that order.
  *  - A receiver owns slot (head >> SHIFT) once its seq_cst CAS on head.index
  *    succeeds; it waits for WRITE (acquire, pairs with the sender's release), copies
- *    the message out, then counts the slot in block->reads (acq_rel). The receiver
- *    of a block's last slot moves head to the next block (waiting for block->next,
- *    acquire) before its copy.
- *  - Block reclamation: the receiver whose increment brings block->reads to
- *    BLOCK_CAP frees the block: every slot was then claimed, written and copied out
- *    (each copy happens before its acq_rel increment), and every sender of the block
- *    was done with it before its WRITE. No thread touches a block after its own
- *    increment. (crossbeam marks READ in each slot's state instead, so a receiver's
- *    RMW hits the line the sender is writing; the per-block count lives on the
- *    block's header line, which only receivers write.)
+ *    the message, then sets READ. The receiver of a block's last slot moves head to
+ *    the next block (waiting for block->next, acquire).
+ *  - Block reclamation (crossbeam's DESTROY protocol): the receiver of the last slot
+ *    starts destroying the block; it walks the other slots and, for a slot whose
+ *    READ bit is not yet set, sets DESTROY and stops: that slot's receiver, seeing
+ *    DESTROY in its fetch_or (acq_rel), continues the walk from the next slot. So
+ *    exactly one thread frees each block, after every reader of it is done.
  *  - Freed blocks go to a one-block spare cache (CAS on `spare`) or to free(): after
  *    a burst drains, at most the current block and one spare stay allocated.
  *  - Empty checks load tail after a seq_cst fence (receivers) and the head/tail CASes
@@ -34,27 +30,25 @@
 
 #define SHIFT 1u
 #define MARK_BIT 1u
-#define LAP CHAN_LIST_LAP
+#define LAP 32u
 #define BLOCK_CAP (LAP - 1u)
 
 #define WRITE 1u
+#define READ 2u
+#define DESTROY 4u
 
-/* The header has a line of its own (receivers write `reads`, senders the slots);
- * BLOCK_CAP slots of stride bytes follow it: a state word, then the message. */
-#define HEADER_SIZE 64u
 struct chan_list_block {
     _Atomic(chan_list_block *) next;
-    _Atomic size_t reads; /* slots whose message has been copied out */
+    unsigned char slots[]; /* BLOCK_CAP slots of stride bytes: a state word, the message */
 };
-_Static_assert(sizeof(chan_list_block) <= HEADER_SIZE, "block header fits its line");
 
 static inline _Atomic size_t *state_at(const chan_list *l, chan_list_block *b, size_t i)
 {
-    return (_Atomic size_t *)(void *)((unsigned char *)b + HEADER_SIZE + i * l->stride);
+    return (_Atomic size_t *)(void *)(b->slots + i * l->stride);
 }
 static inline unsigned char *msg_at(const chan_list *l, chan_list_block *b, size_t i)
 {
-    return (unsigned char *)b + HEADER_SIZE + i * l->stride + sizeof(size_t);
+    return b->slots + i * l->stride + sizeof(size_t);
 }
 
 static chan_list_block *block_new(chan_list *l)
@@ -63,13 +57,12 @@ static chan_list_block *block_new(chan_list *l)
      * the previous owners' accesses happened before our reuse. */
     chan_list_block *b = atomic_exchange_explicit(&l->spare, NULL, memory_order_acquire);
     if (!b) {
-        b = aligned_alloc(HEADER_SIZE, l->block_size);
+        b = malloc(sizeof(chan_list_block) + BLOCK_CAP * l->stride);
         if (!b)
             return NULL;
         atomic_fetch_add_explicit(&l->live_blocks, 1, memory_order_relaxed);
     }
     atomic_init(&b->next, NULL);
-    atomic_init(&b->reads, 0);
     for (size_t i = 0; i < BLOCK_CAP; i++)
         atomic_init(state_at(l, b, i), 0);
     return b;
@@ -91,10 +84,9 @@ int chan_list_init(weft_chan *c)
     chan_list *l = &c->u.list;
     size_t stride = sizeof(size_t) + c->elem_size;
     stride = (stride + sizeof(size_t) - 1) / sizeof(size_t) * sizeof(size_t);
-    if (stride < c->elem_size || stride > (SIZE_MAX - 2 * HEADER_SIZE) / BLOCK_CAP)
+    if (stride < c->elem_size || stride > (SIZE_MAX - sizeof(chan_list_block)) / BLOCK_CAP)
         return -EINVAL;
     l->stride = stride;
-    l->block_size = (HEADER_SIZE + BLOCK_CAP * stride + HEADER_SIZE - 1) / HEADER_SIZE * HEADER_SIZE;
     atomic_init(&l->head.index, 0);
     atomic_init(&l->head.block, NULL);
     atomic_init(&l->tail.index, 0);
@@ -170,9 +162,8 @@ int chan_list_send(weft_chan *c, const void *msg)
                 block_free(l, next_block);
             }
             memcpy(msg_at(l, block, offset), msg, c->elem_size);
-            /* Release: pairs with the receiver's acquire wait for WRITE. A plain store:
-             * we are the only writer of this state while the block is in use. */
-            atomic_store_explicit(state_at(l, block, offset), WRITE, memory_order_release);
+            /* Release: pairs with the receiver's acquire wait for WRITE. */
+            atomic_fetch_or_explicit(state_at(l, block, offset), WRITE, memory_order_release);
             chan_waker_notify(&l->receivers);
             return 0;
         }
@@ -180,6 +171,20 @@ int chan_list_send(weft_chan *c, const void *msg)
         block = atomic_load_explicit(&l->tail.block, memory_order_acquire);
         weft_backoff_spin(&b);
     }
+}
+
+/* Free `block` starting the walk at slot `start` (see the DESTROY invariant). */
+static void destroy_block(chan_list *l, chan_list_block *block, size_t start)
+{
+    for (size_t i = start; i + 1 < BLOCK_CAP; i++) {
+        _Atomic size_t *st = state_at(l, block, i);
+        /* Acquire / AcqRel: pair with the reader's acq_rel fetch_or of READ (its copy
+         * is done) and hand the walk over with our DESTROY. */
+        if (!(atomic_load_explicit(st, memory_order_acquire) & READ) &&
+            !(atomic_fetch_or_explicit(st, DESTROY, memory_order_acq_rel) & READ))
+            return; /* that slot's reader will continue */
+    }
+    block_free(l, block);
 }
 
 int chan_list_try_recv(weft_chan *c, void *out)
@@ -237,10 +242,11 @@ int chan_list_try_recv(weft_chan *c, void *out)
             while (!(atomic_load_explicit(st, memory_order_acquire) & WRITE))
                 weft_backoff_snooze(&wb);
             memcpy(out, msg_at(l, block, offset), c->elem_size);
-            /* AcqRel: release orders our copy before the freer's free / reuse; the
-             * freer's acquire sees every other receiver's copy done. */
-            if (atomic_fetch_add_explicit(&block->reads, 1, memory_order_acq_rel) == BLOCK_CAP - 1)
-                block_free(l, block);
+            if (offset + 1 == BLOCK_CAP)
+                destroy_block(l, block, 0);
+            /* AcqRel: publishes our read to the destroyer and sees its DESTROY. */
+            else if (atomic_fetch_or_explicit(st, READ, memory_order_acq_rel) & DESTROY)
+                destroy_block(l, block, offset + 1);
             return 0;
         }
         /* Acquire: as the loads at the top of this function. */
