@@ -144,9 +144,7 @@ int weft_deque_push_grow(weft_deque *d, void *item)
     /* Relaxed: as in the inline push (deque_internal.h). */
     atomic_store_explicit(&a->slots[(size_t)b & a->mask], item, memory_order_relaxed);
     atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
-    /* As in the inline push: the oldest item public, or answer a request. */
-    if ((b == d->owner_split && atomic_load_explicit(&d->top, memory_order_relaxed) >= b) ||
-        atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0)
+    if (atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0)
         weft_deque_share_half(d, b + 1);
     return 0;
 }

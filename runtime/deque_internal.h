@@ -140,17 +140,9 @@ static inline int weft_deque_push(weft_deque *d, void *item)
     atomic_store_explicit(&a->slots[(size_t)b & a->mask], item, memory_order_relaxed);
     /* Relaxed: thieves do not use bottom (len, a hint, does). */
     atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
-    /* Keep the oldest item public: when the public part is empty, this item goes
-     * there at once, so a thief (or a worker about to sleep) always finds the biggest
-     * piece of work without waiting for us to push or pop again (we may be starting
-     * a long leaf). Relaxed load of top: a stale (smaller) value only leaves the item
-     * private, to be shared on request. Costs a compare when private items exist. */
-    if (__builtin_expect(b == d->owner_split, 0) &&
-        atomic_load_explicit(&d->top, memory_order_relaxed) >= b)
-        weft_deque_share_half(d, b + 1);
     /* Relaxed: a request only needs to be seen eventually; the owner answers it at
      * its next push or pop, and the thief keeps looking meanwhile. */
-    else if (__builtin_expect(atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0, 0))
+    if (__builtin_expect(atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0, 0))
         weft_deque_share_half(d, b + 1);
     return 0;
 }
