@@ -54,6 +54,7 @@ int weft_deque_init(weft_deque *d, size_t initial_capacity)
     atomic_init(&d->bottom, 0);
     d->owner_split = 0;
     d->owner_top = 0;
+    d->eager = true;
     d->owner_buffer = b;
     return 0;
 }
@@ -144,9 +145,17 @@ int weft_deque_push_grow(weft_deque *d, void *item)
     /* Relaxed: as in the inline push (deque_internal.h). */
     atomic_store_explicit(&a->slots[(size_t)b & a->mask], item, memory_order_relaxed);
     atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
-    if (atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0)
+    /* As in the inline push: the oldest item public, or answer a request. */
+    if ((b == d->owner_split && d->eager && atomic_load_explicit(&d->top, memory_order_relaxed) >= b) ||
+        atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0)
         weft_deque_share_half(d, b + 1);
     return 0;
+}
+
+void weft_deque_set_eager(weft_deque *d, bool eager)
+{
+    if (d)
+        d->eager = eager;
 }
 
 void weft_deque_publish(weft_deque *d)

@@ -62,6 +62,7 @@ typedef struct weft_deque {
     int64_t owner_split;             /* owner only: the value of split (no atomic load) */
     int64_t owner_top;               /* owner only: a lower bound of top, read with acquire */
     weft_deque_buffer *owner_buffer; /* owner only: the value of buffer */
+    bool eager;                      /* owner only: keep the oldest item public (push) */
 } weft_deque;
 
 typedef enum {
@@ -76,6 +77,11 @@ typedef enum {
  * (thread creation, a mutex, a release store).
  * Returns 0, -EINVAL (d NULL, initial_capacity > WEFT_DEQUE_MAX_CAPACITY), -ENOMEM. */
 int weft_deque_init(weft_deque *d, size_t initial_capacity);
+
+/* Owner, or before publishing the deque: keep the oldest item public on push (true
+ * after init), or not (false: no thief exists, e.g. a pool of one worker, so the
+ * publication would only cost the pop a fence). */
+void weft_deque_set_eager(weft_deque *d, bool eager);
 
 /* Free the buffer and every retired buffer. The deque must be quiescent: no push,
  * pop or steal running or to come. Items still inside are dropped (they are the
@@ -140,9 +146,18 @@ static inline int weft_deque_push(weft_deque *d, void *item)
     atomic_store_explicit(&a->slots[(size_t)b & a->mask], item, memory_order_relaxed);
     /* Relaxed: thieves do not use bottom (len, a hint, does). */
     atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
+    /* Keep the oldest item public: when the public part is empty, this item goes
+     * there at once, so a thief (or a worker about to sleep) always finds the biggest
+     * piece of work without waiting for us to push or pop again (we may be starting
+     * a long leaf). Relaxed load of top: a stale (smaller) value only leaves the item
+     * private, to be shared on request. Costs a compare when private items exist.
+     * Off (d->eager false) when nobody can steal: a pool of one worker. */
+    if (__builtin_expect(b == d->owner_split, 0) && d->eager &&
+        atomic_load_explicit(&d->top, memory_order_relaxed) >= b)
+        weft_deque_share_half(d, b + 1);
     /* Relaxed: a request only needs to be seen eventually; the owner answers it at
      * its next push or pop, and the thief keeps looking meanwhile. */
-    if (__builtin_expect(atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0, 0))
+    else if (__builtin_expect(atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0, 0))
         weft_deque_share_half(d, b + 1);
     return 0;
 }

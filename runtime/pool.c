@@ -232,10 +232,6 @@ static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
     weft_pool *pool = w->pool;
     bool isolated = w->isolation != 0;
     weft_job *job = NULL;
-    if (w->busy) { /* relaxed: a hint for joins deciding whether to publish (sleep.md) */
-        atomic_fetch_sub_explicit(&pool->busy, 1, memory_order_relaxed);
-        w->busy = false;
-    }
     if (!isolated) /* relaxed: a hint for publishers (see sleep.md) */
         atomic_fetch_add_explicit(&pool->searching, 1, memory_order_relaxed);
     uint64_t spin_until = weft_time_now_ns() + pool->spin_ns;
@@ -262,9 +258,6 @@ static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
     }
     if (!isolated)
         weft_sleep_leave_search(w, job != NULL);
-    /* Busy again: with a job, or back to the job whose latch was set. */
-    atomic_fetch_add_explicit(&pool->busy, 1, memory_order_relaxed);
-    w->busy = true;
     return job;
 }
 
@@ -335,10 +328,6 @@ static void *worker_main(void *arg)
             fprintf(stderr, "weft: cannot pin workers (WEFT_PIN); running them unpinned\n");
     }
     weft_futex_set_block_hook(weft_sleep_before_block, w);
-    /* Counted busy from here (relaxed, a hint): until now this worker was counted
-     * nowhere, so joins published for it; its first idle() uncounts it again. */
-    atomic_fetch_add_explicit(&pool->busy, 1, memory_order_relaxed);
-    w->busy = true;
     weft_worker_wait_until(w, &w->terminate, WEFT_NO_DEADLINE);
     weft_futex_set_block_hook(NULL, NULL);
     weft_current_worker_ = NULL;
@@ -460,6 +449,7 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
         weft_latch_job_init(&w->terminate, w);
         if ((rc = weft_deque_init(&w->deque, 256)) != 0)
             break;
+        weft_deque_set_eager(&w->deque, n > 1); /* one worker: nobody to steal */
         if ((rc = build_victims(pool, w)) != 0) {
             weft_deque_destroy(&w->deque);
             break;

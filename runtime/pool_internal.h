@@ -66,7 +66,6 @@ struct weft_worker {
     unsigned index;
     uint64_t isolation; /* tag of the innermost isolated region running here */
     uint64_t rng;
-    bool busy;              /* counted in pool->busy (owner only) */
     unsigned *victims;      /* other workers, nearest first */
     unsigned level_end[4];  /* victims[level_end[k-1] .. level_end[k]) share level k */
     unsigned num_levels;
@@ -95,7 +94,6 @@ struct weft_pool {
     /* sleep accounting (sleep.c) */
     WEFT_CACHE_ALIGNED _Atomic uint32_t sleepers;  /* workers in WORKER_SLEEPING */
     _Atomic uint32_t searching;                    /* awake idle workers looking for work */
-    _Atomic uint32_t busy;     /* workers running jobs: not starting, searching or asleep */
     /* heap jobs (tasks, scope jobs) not yet finished; weft_pool_destroy waits for 0 */
     WEFT_CACHE_ALIGNED _Atomic uint32_t pending;
     _Atomic uint32_t destroying;
@@ -163,10 +161,7 @@ static inline void weft_sleep_offer_local_work(weft_worker *w)
     /* seq_cst loads (plain loads on x86); see sleep.md for why no fence here. */
     uint32_t sleepers = atomic_load_explicit(&pool->sleepers, memory_order_seq_cst);
     uint32_t searching = atomic_load_explicit(&pool->searching, memory_order_seq_cst);
-    /* Relaxed: a hint. `busy` also covers the workers the other two miss: one still
-     * starting, one between searching and sleeping (sleep.md, "Split deques"). */
-    uint32_t busy = atomic_load_explicit(&pool->busy, memory_order_relaxed);
-    if (__builtin_expect((sleepers | searching) != 0 || busy < pool->num_threads, 0)) {
+    if (__builtin_expect((sleepers | searching) != 0, 0)) {
         weft_deque_publish(&w->deque);
         if (sleepers != 0 && searching == 0)
             weft_sleep_wake_one(pool);

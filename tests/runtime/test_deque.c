@@ -166,9 +166,10 @@ Test(deque, growth_with_wrapped_items)
 
 static int64_t dq_split(weft_deque *d) { return atomic_load_explicit(&d->split, memory_order_relaxed); }
 
-/* Private items are invisible to thieves; a failed steal asks for a split, which the
- * next push or pop answers by sharing the older half of the private part; publish
- * shares everything; a pop into the public part takes back its newer half. */
+/* The oldest item is public at once (a push into an empty public part shares it);
+ * the rest are invisible to thieves; a failed steal asks for a split, which the next
+ * push or pop answers by sharing the older half of the private part; publish shares
+ * everything; a pop into the public part takes back its newer half. */
 Test(deque, split_requests_and_publish)
 {
     weft_deque d;
@@ -177,32 +178,36 @@ Test(deque, split_requests_and_publish)
     for (uintptr_t i = 0; i < 8; i++)
         cr_assert_eq(weft_deque_push(&d, dq_item(i)), 0);
     cr_assert_eq(weft_deque_len(&d), 8, "len counts private items");
-    cr_assert_eq(weft_deque_len_public(&d), 0);
-    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY, "all 8 are private");
-    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY, "no answer without push/pop");
-    cr_assert_eq(dq_index(weft_deque_pop(&d)), 7); /* answers: shares [0, 4) of [0, 7) */
-    cr_assert_eq(dq_split(&d), 4);
-    cr_assert_eq(weft_deque_len_public(&d), 4);
+    cr_assert_eq(weft_deque_len_public(&d), 1, "the oldest item is public at once");
     cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
     cr_assert_eq(dq_index(out), 0);
+    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY, "1..7 are private");
+    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY, "no answer without push/pop");
+    cr_assert_eq(dq_index(weft_deque_pop(&d)), 7); /* answers: shares [1, 4) of [1, 7) */
+    cr_assert_eq(dq_split(&d), 4);
+    cr_assert_eq(weft_deque_len_public(&d), 3);
+    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
+    cr_assert_eq(dq_index(out), 1);
     cr_assert_eq(dq_index(weft_deque_pop(&d)), 6); /* private pops: 6, 5, 4 */
     cr_assert_eq(dq_index(weft_deque_pop(&d)), 5);
     cr_assert_eq(dq_index(weft_deque_pop(&d)), 4);
     cr_assert_eq(dq_split(&d), 4, "no request pending: split unchanged");
-    /* Public [1, 4): the pop takes back [2, 4) and returns 3; 2 is private again. */
+    /* Public [2, 4): the pop takes back [3, 4) and returns 3; 2 stays public. */
     cr_assert_eq(dq_index(weft_deque_pop(&d)), 3);
-    cr_assert_eq(dq_split(&d), 2);
-    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
-    cr_assert_eq(dq_index(out), 1);
-    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY); /* request raised */
-    cr_assert_eq(weft_deque_push(&d, dq_item(8)), 0);             /* shares [2, 3) */
     cr_assert_eq(dq_split(&d), 3);
-    weft_deque_publish(&d);
-    cr_assert_eq(dq_split(&d), 4);
     cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
     cr_assert_eq(dq_index(out), 2);
+    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY); /* request raised */
+    cr_assert_eq(weft_deque_push(&d, dq_item(8)), 0); /* empty: public at once */
+    cr_assert_eq(dq_split(&d), 4);
+    cr_assert_eq(weft_deque_push(&d, dq_item(9)), 0); /* the request was answered */
+    cr_assert_eq(dq_split(&d), 4, "9 stays private");
+    weft_deque_publish(&d);
+    cr_assert_eq(dq_split(&d), 5);
+    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
+    cr_assert_eq(dq_index(out), 8);
     /* The last public item goes to the pop through its CAS. */
-    cr_assert_eq(dq_index(weft_deque_pop(&d)), 8);
+    cr_assert_eq(dq_index(weft_deque_pop(&d)), 9);
     cr_assert_null(weft_deque_pop(&d));
     cr_assert_eq(weft_deque_len(&d), 0);
     cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY);
@@ -211,7 +216,7 @@ Test(deque, split_requests_and_publish)
 
 /* A pseudo-random mix of push, pop, steal and publish on one thread, checked against
  * a reference model: items [lo, hi) of `model`, the public ones [lo, sp), and the
- * pending split request. */
+ * pending split request. A push into an empty deque is public at once. */
 Test(deque, interleaved_ops_match_a_model)
 {
     enum { OPS = 200000 };
@@ -230,7 +235,9 @@ Test(deque, interleaved_ops_match_a_model)
         if (r < push_pct) {
             cr_assert_eq(weft_deque_push(&d, dq_item(next)), 0);
             model[hi++] = next++;
-            if (req)
+            if (sp == hi - 1 && lo == sp) /* into an empty deque: public at once */
+                sp = hi, req = false;
+            else if (req)
                 sp += (hi - sp + 1) / 2, req = false;
         } else if (r < push_pct + (100 - push_pct) / 2) {
             void *p = weft_deque_pop(&d);
