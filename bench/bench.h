@@ -100,6 +100,14 @@ bool bench_registry_quick(const bench_registry *r);
  * errno if a thread could not be created (then no body has run). */
 int bench_run_threads(int threads, void (*body)(void *ctx, int tid), void *ctx, double *seconds);
 
+/* Seconds on weft's monotonic clock (weft_time_now_ns). */
+double bench_now_s(void);
+
+/* Run root(arg) once on a fresh pool of `threads` workers (the default configuration a
+ * user gets, names "bench-*"), after one empty run so that its workers are up; *seconds
+ * gets root's run alone. False if the pool could not be made or a call failed. */
+bool bench_weft_timed(int threads, void (*root)(void *arg), void *arg, double *seconds);
+
 /* Registration functions, one per bench_*.c file (listed in main.c). */
 void bench_register_sync(bench_registry *r);
 void bench_register_runtime(bench_registry *r);

@@ -33,27 +33,6 @@
 /* ------------------------------------------------------------------------------
  * Helpers */
 
-static double now_s(void)
-{
-    return (double)weft_time_now_ns() * 1e-9;
-}
-
-static weft_pool *make_pool(int threads)
-{
-    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
-    cfg.num_threads = (unsigned)threads;
-    cfg.name_prefix = "bench";
-    weft_pool *pool = NULL;
-    if (weft_pool_create(&cfg, &pool) != 0)
-        return NULL;
-    return pool;
-}
-
-static void nop_fn(void *ctx)
-{
-    (void)ctx;
-}
-
 /* Start the OpenMP team before the clock. */
 static void omp_warm(int threads)
 {
@@ -61,19 +40,6 @@ static void omp_warm(int threads)
 #pragma omp parallel
     {
     }
-}
-
-/* Run root(arg) once on a fresh warmed pool of `threads`; seconds of the run alone. */
-static bool weft_timed(int threads, weft_fn root, void *arg, double *seconds)
-{
-    weft_pool *pool = make_pool(threads);
-    if (!pool)
-        return false;
-    bool ok = weft_pool_run(pool, nop_fn, NULL) == 0;
-    double t0 = now_s();
-    ok = weft_pool_run(pool, root, arg) == 0 && ok;
-    *seconds = now_s() - t0;
-    return weft_pool_destroy(pool) == 0 && ok;
 }
 
 /* ------------------------------------------------------------------------------
@@ -141,10 +107,10 @@ static bench_result triad_serial_run(const bench_args *a)
     triad t;
     bool ok = triad_setup(&t, a->arg);
     if (ok) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         for (unsigned p = 0; p < t.passes; p++)
             triad_kernel(&t, 0, t.n);
-        res.seconds = now_s() - t0;
+        res.seconds = bench_now_s() - t0;
     }
     res.ok = triad_finish(&t, &res) && ok;
     return res;
@@ -170,7 +136,7 @@ static bench_result triad_weft_run(const bench_args *a)
 {
     bench_result res = {0};
     triad t;
-    bool ok = triad_setup(&t, a->arg) && weft_timed(a->threads, triad_weft_root, &t, &res.seconds);
+    bool ok = triad_setup(&t, a->arg) && bench_weft_timed(a->threads, triad_weft_root, &t, &res.seconds);
     res.ok = triad_finish(&t, &res) && ok;
     return res;
 }
@@ -182,7 +148,7 @@ static bench_result triad_omp_run(const bench_args *a)
     bool ok = triad_setup(&t, a->arg);
     if (ok) {
         omp_warm(a->threads);
-        double t0 = now_s();
+        double t0 = bench_now_s();
 #pragma omp parallel
         for (unsigned p = 0; p < t.passes; p++) {
             /* the chunk of each thread, as schedule(static) cuts it */
@@ -190,7 +156,7 @@ static bench_result triad_omp_run(const bench_args *a)
             for (size_t i = 0; i < t.n; i++)
                 t.a[i] = t.b[i] + t.s * t.c[i];
         }
-        res.seconds = now_s() - t0;
+        res.seconds = bench_now_s() - t0;
     }
     res.ok = triad_finish(&t, &res) && ok;
     return res;
@@ -247,9 +213,9 @@ static bench_result reduce_serial_run(const bench_args *a)
     const sum_param *p = a->arg;
     bench_result res = {0};
     double s = 0.0;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     sqrt_fold(NULL, 0, p->n, &s);
-    res.seconds = now_s() - t0;
+    res.seconds = bench_now_s() - t0;
     res.ok = sqrt_sum_ok(p->n, s);
     res.ops = p->n;
     return res;
@@ -275,7 +241,7 @@ static bench_result reduce_weft_common(const bench_args *a, bool det)
     const sum_param *p = a->arg;
     bench_result res = {0};
     reduce_job j = {p->n, det, 0.0, -1};
-    bool ok = weft_timed(a->threads, reduce_weft_root, &j, &res.seconds);
+    bool ok = bench_weft_timed(a->threads, reduce_weft_root, &j, &res.seconds);
     res.ok = ok && j.rc == 0 && sqrt_sum_ok(p->n, j.result);
     res.ops = p->n;
     return res;
@@ -298,11 +264,11 @@ static bench_result reduce_omp_run(const bench_args *a)
     omp_warm(a->threads);
     double s = 0.0;
     size_t n = p->n;
-    double t0 = now_s();
+    double t0 = bench_now_s();
 #pragma omp parallel for schedule(static) reduction(+ : s)
     for (size_t i = 0; i < n; i++)
         s += sqrt((double)i);
-    res.seconds = now_s() - t0;
+    res.seconds = bench_now_s() - t0;
     res.ok = sqrt_sum_ok(n, s);
     res.ops = n;
     return res;
@@ -375,9 +341,9 @@ static bench_result mandel_serial_run(const bench_args *a)
     bench_result res = {0};
     mandel m = {a->arg, calloc(((const mandel_param *)a->arg)->side, sizeof(uint64_t))};
     if (m.row_iters) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         mandel_rows(&m, 0, m.p->side);
-        res.seconds = now_s() - t0;
+        res.seconds = bench_now_s() - t0;
     }
     res.ok = mandel_finish(&m, &res);
     return res;
@@ -405,7 +371,7 @@ static bench_result mandel_weft_run(const bench_args *a)
     bench_result res = {0};
     mandel m = {a->arg, calloc(((const mandel_param *)a->arg)->side, sizeof(uint64_t))};
     mandel_job j = {&m, -1};
-    bool ok = m.row_iters && weft_timed(a->threads, mandel_weft_root, &j, &res.seconds);
+    bool ok = m.row_iters && bench_weft_timed(a->threads, mandel_weft_root, &j, &res.seconds);
     res.ok = mandel_finish(&m, &res) && ok && j.rc == 0;
     return res;
 }
@@ -417,11 +383,11 @@ static bench_result mandel_omp_static_run(const bench_args *a)
     if (m.row_iters) {
         omp_warm(a->threads);
         long side = (long)m.p->side;
-        double t0 = now_s();
+        double t0 = bench_now_s();
 #pragma omp parallel for schedule(static)
         for (long r = 0; r < side; r++)
             mandel_rows(&m, (size_t)r, (size_t)r + 1);
-        res.seconds = now_s() - t0;
+        res.seconds = bench_now_s() - t0;
     }
     res.ok = mandel_finish(&m, &res);
     return res;
@@ -434,11 +400,11 @@ static bench_result mandel_omp_dynamic_run(const bench_args *a)
     if (m.row_iters) {
         omp_warm(a->threads);
         long side = (long)m.p->side;
-        double t0 = now_s();
+        double t0 = bench_now_s();
 #pragma omp parallel for schedule(dynamic, 1)
         for (long r = 0; r < side; r++)
             mandel_rows(&m, (size_t)r, (size_t)r + 1);
-        res.seconds = now_s() - t0;
+        res.seconds = bench_now_s() - t0;
     }
     res.ok = mandel_finish(&m, &res);
     return res;
@@ -503,10 +469,10 @@ static bench_result small_serial_run(const bench_args *a)
     if (!s)
         return res;
     s->calls = a->size;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (uint64_t k = 0; k < a->size; k++)
         small_body(s, 0, SMALL_N);
-    res.seconds = now_s() - t0;
+    res.seconds = bench_now_s() - t0;
     res.ok = small_ok(s);
     res.ops = a->size;
     free(s);
@@ -530,7 +496,7 @@ static bench_result small_weft_run(const bench_args *a)
     if (!s)
         return res;
     s->calls = a->size;
-    bool ok = weft_timed(a->threads, small_weft_root, s, &res.seconds);
+    bool ok = bench_weft_timed(a->threads, small_weft_root, s, &res.seconds);
     res.ok = ok && small_ok(s);
     res.ops = a->size;
     free(s);
@@ -545,13 +511,13 @@ static bench_result small_omp_run(const bench_args *a)
         return res;
     s->calls = a->size;
     omp_warm(a->threads);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (uint64_t k = 0; k < a->size; k++) {
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < SMALL_N; i++)
             s->a[i] += (uint32_t)i;
     }
-    res.seconds = now_s() - t0;
+    res.seconds = bench_now_s() - t0;
     res.ok = small_ok(s);
     res.ops = a->size;
     free(s);

@@ -39,13 +39,9 @@
 /* ------------------------------------------------------------------------------
  * Helpers */
 
-static double now_s(void)
-{
-    return (double)weft_time_now_ns() * 1e-9;
-}
 
 /* A pool of `threads` workers with the default configuration (pinning, wait policy:
- * what a user gets), warmed by one run so its workers are up. NULL on error. */
+ * what a user gets). NULL on error. */
 static weft_pool *make_pool(int threads)
 {
     weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
@@ -120,10 +116,10 @@ static bench_result fib_serial_run(const bench_args *a)
 {
     const fib_param *p = a->arg;
     bench_result res = {.ok = true};
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (uint64_t i = 0; i < a->size; i++)
         res.ok = fib_serial(opaque_int(p->n)) == p->value && res.ok;
-    res.seconds = now_s() - t0;
+    res.seconds = bench_now_s() - t0;
     res.ops = a->size * fib_calls(p->n);
     return res;
 }
@@ -167,16 +163,9 @@ static bench_result fib_weft_run(const bench_args *a)
 {
     const fib_param *p = a->arg;
     bench_result res = {0};
-    weft_pool *pool = make_pool(a->threads);
-    if (!pool)
-        return res;
     fib_root r = {p->n, a->size, p, true};
-    double t0 = now_s();
-    int rc = weft_pool_run(pool, fib_weft_root, &r);
-    res.seconds = now_s() - t0;
-    res.ok = rc == 0 && r.ok;
+    res.ok = bench_weft_timed(a->threads, fib_weft_root, &r, &res.seconds) && r.ok;
     res.ops = a->size * fib_calls(p->n);
-    res.ok = weft_pool_destroy(pool) == 0 && res.ok;
     return res;
 }
 
@@ -201,12 +190,12 @@ static bench_result fib_omp_run(const bench_args *a)
     {
     } /* start the team before the clock */
     bool ok = true;
-    double t0 = now_s();
+    double t0 = bench_now_s();
 #pragma omp parallel
 #pragma omp single
     for (uint64_t i = 0; i < a->size; i++)
         ok = fib_omp(opaque_int(p->n)) == p->value && ok;
-    res.seconds = now_s() - t0;
+    res.seconds = bench_now_s() - t0;
     res.ok = ok;
     res.ops = a->size * fib_calls(p->n);
     return res;
@@ -272,10 +261,10 @@ static bench_result nq_serial_run(const bench_args *a)
 {
     const nq_param *p = a->arg;
     bench_result res = {.ok = true};
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (uint64_t i = 0; i < a->size; i++)
         res.ok = nq_serial(nq_root(p->n)) == p->solutions && res.ok;
-    res.seconds = now_s() - t0;
+    res.seconds = bench_now_s() - t0;
     res.ops = a->size;
     return res;
 }
@@ -336,16 +325,9 @@ static bench_result nq_weft_run(const bench_args *a)
 {
     const nq_param *p = a->arg;
     bench_result res = {0};
-    weft_pool *pool = make_pool(a->threads);
-    if (!pool)
-        return res;
     nq_root_args r = {p, a->size, true};
-    double t0 = now_s();
-    int rc = weft_pool_run(pool, nq_weft_root, &r);
-    res.seconds = now_s() - t0;
-    res.ok = rc == 0 && r.ok;
+    res.ok = bench_weft_timed(a->threads, nq_weft_root, &r, &res.seconds) && r.ok;
     res.ops = a->size;
-    res.ok = weft_pool_destroy(pool) == 0 && res.ok;
     return res;
 }
 
@@ -377,12 +359,12 @@ static bench_result nq_omp_run(const bench_args *a)
     {
     } /* start the team before the clock */
     bool ok = true;
-    double t0 = now_s();
+    double t0 = bench_now_s();
 #pragma omp parallel
 #pragma omp single
     for (uint64_t i = 0; i < a->size; i++)
         ok = nq_omp(nq_root(p->n)) == p->solutions && ok;
-    res.seconds = now_s() - t0;
+    res.seconds = bench_now_s() - t0;
     res.ok = ok;
     res.ops = a->size;
     return res;
@@ -415,11 +397,11 @@ typedef struct loop_args {
 static void join_loop(void *ctx)
 {
     loop_args *l = ctx;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     int rc = 0;
     for (uint64_t i = 0; i < l->size; i++)
         rc |= weft_join(count_fn, &l->done, count_fn, &l->done);
-    l->seconds = now_s() - t0;
+    l->seconds = bench_now_s() - t0;
     l->ok = rc == 0;
 }
 
@@ -441,12 +423,12 @@ static bench_result join_serial_run(const bench_args *a)
 {
     bench_result res = {.ok = true};
     uint64_t dummy = 0;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (uint64_t i = 0; i < a->size; i++) {
         count_fn(&dummy);
         count_fn(&dummy);
     }
-    res.seconds = now_s() - t0;
+    res.seconds = bench_now_s() - t0;
     res.ok = dummy == 2 * a->size;
     res.ops = a->size;
     return res;
@@ -468,14 +450,14 @@ static void spawn_loop(void *ctx)
 {
     loop_args *l = ctx;
     bool ok = true;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (uint64_t i = 0; i < l->size; i++) {
         weft_task *t;
         void *r = NULL;
         ok = weft_spawn(NULL, spawn_task, &l->done, &t) == 0 && ok;
         ok = weft_task_join(t, &r) == 0 && r == &l->done && ok;
     }
-    l->seconds = now_s() - t0;
+    l->seconds = bench_now_s() - t0;
     l->ok = ok;
 }
 
@@ -500,13 +482,13 @@ static bench_result spawn_omp_run(const bench_args *a)
     double seconds = 0;
 #pragma omp parallel num_threads(1)
     {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         for (uint64_t i = 0; i < a->size; i++) {
 #pragma omp task shared(counter)
             ++counter;
 #pragma omp taskwait
         }
-        seconds = now_s() - t0;
+        seconds = bench_now_s() - t0;
     }
     res.ok = counter == a->size;
     res.seconds = seconds;

@@ -26,10 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static double now_s(void)
-{
-    return (double)weft_time_now_ns() * 1e-9;
-}
 
 __attribute__((noinline)) static int sort_cmp_u64(const void *pa, const void *pb)
 {
@@ -72,9 +68,9 @@ static bench_result sort_serial_run(const bench_args *a)
     uint64_t sum, *k = make_keys(a->size, &sum);
     if (!k)
         return res;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     qsort(k, a->size, sizeof *k, sort_cmp_u64);
-    res.seconds = now_s() - t0;
+    res.seconds = bench_now_s() - t0;
     res.ok = sorted_with_sum(k, a->size, sum);
     res.ops = a->size;
     free(k);
@@ -95,31 +91,17 @@ static void sort_weft_body(void *ctx)
                      : weft_par_sort(j->keys, j->size, sizeof *j->keys, sort_cmp_u64);
 }
 
-static void sort_noop(void *ctx)
-{
-    (void)ctx;
-}
-
 static bench_result sort_weft_common(const bench_args *a, bool typed)
 {
     bench_result res = {0};
-    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
-    cfg.num_threads = (unsigned)a->threads;
-    cfg.name_prefix = "bench";
-    weft_pool *pool = NULL;
-    if (weft_pool_create(&cfg, &pool) != 0)
-        return res;
     uint64_t sum, *k = make_keys(a->size, &sum);
-    if (k && weft_pool_run(pool, sort_noop, NULL) == 0) { /* workers up */
+    if (k) {
         sort_job j = {k, a->size, typed, -1};
-        double t0 = now_s();
-        int rc = weft_pool_run(pool, sort_weft_body, &j);
-        res.seconds = now_s() - t0;
-        res.ok = rc == 0 && j.rc == 0 && sorted_with_sum(k, a->size, sum);
+        res.ok = bench_weft_timed(a->threads, sort_weft_body, &j, &res.seconds) && j.rc == 0 &&
+                 sorted_with_sum(k, a->size, sum);
         res.ops = a->size;
     }
     free(k);
-    res.ok = weft_pool_destroy(pool) == 0 && res.ok;
     return res;
 }
 
@@ -195,11 +177,11 @@ static bench_result sort_omp_run(const bench_args *a)
     int depth = 0;
     for (uint64_t m = a->size; m > 1; m >>= 1)
         depth += 2;
-    double t0 = now_s();
+    double t0 = bench_now_s();
 #pragma omp parallel
 #pragma omp single
     omp_qsort(k, a->size, depth);
-    res.seconds = now_s() - t0;
+    res.seconds = bench_now_s() - t0;
     res.ok = sorted_with_sum(k, a->size, sum);
     res.ops = a->size;
     free(k);

@@ -34,10 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static double now_s(void)
-{
-    return (double)weft_time_now_ns() * 1e-9;
-}
 
 /* The row's result: ops = nodes visited; ok only if every walk counted p->nodes. */
 static bench_result uts_result(const bench_args *a, const char *impl, uint64_t walks_ok,
@@ -71,12 +67,12 @@ static bench_result uts_serial_run(const bench_args *a)
 {
     const uts_param *p = a->arg;
     uint64_t good = 0, count = 0;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (uint64_t w = 0; w < a->size; w++) {
         count = uts_serial(p, uts_root(p), p->root_children);
         good += count == p->nodes;
     }
-    return uts_result(a, "serial", good, count, now_s() - t0, true);
+    return uts_result(a, "serial", good, count, bench_now_s() - t0, true);
 }
 
 /* ------------------------------------------------------------------------------
@@ -126,25 +122,11 @@ static void uts_weft_root(void *ctx)
     }
 }
 
-static void uts_nop(void *ctx)
-{
-    (void)ctx;
-}
-
 static bench_result uts_weft_run(const bench_args *a)
 {
-    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
-    cfg.num_threads = (unsigned)a->threads;
-    cfg.name_prefix = "bench";
-    weft_pool *pool = NULL;
-    if (weft_pool_create(&cfg, &pool) != 0)
-        return (bench_result){0};
     uts_walks w = {a->arg, a->size, 0, 0};
-    bool ran = weft_pool_run(pool, uts_nop, NULL) == 0; /* workers up */
-    double t0 = now_s();
-    ran = ran && weft_pool_run(pool, uts_weft_root, &w) == 0;
-    double seconds = now_s() - t0;
-    ran = weft_pool_destroy(pool) == 0 && ran;
+    double seconds = 0;
+    bool ran = bench_weft_timed(a->threads, uts_weft_root, &w, &seconds);
     return uts_result(a, "weft", w.good, w.count, seconds, ran);
 }
 
@@ -191,7 +173,7 @@ static bench_result uts_omp_run(const bench_args *a)
     {
     } /* start the team before the clock */
     uint64_t good = 0, count = 0;
-    double t0 = now_s();
+    double t0 = bench_now_s();
 #pragma omp parallel
 #pragma omp single
     for (uint64_t w = 0; w < a->size; w++) {
@@ -199,7 +181,7 @@ static bench_result uts_omp_run(const bench_args *a)
                                  : 1;
         good += count == p->nodes;
     }
-    double seconds = now_s() - t0;
+    double seconds = bench_now_s() - t0;
     free(root_counts);
     return uts_result(a, "openmp", good, count, seconds, true);
 }

@@ -18,6 +18,7 @@
 #include "bench.h"
 #include "machine.h"
 
+#include <weft/runtime.h>
 #include <weft/sync.h>
 
 #include <errno.h>
@@ -59,9 +60,29 @@ static void *xrealloc(void *p, size_t n)
     return q;
 }
 
-static double now_s(void)
+double bench_now_s(void)
 {
     return (double)weft_time_now_ns() * 1e-9;
+}
+
+static void bench_nop(void *arg)
+{
+    (void)arg;
+}
+
+bool bench_weft_timed(int threads, void (*root)(void *arg), void *arg, double *seconds)
+{
+    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
+    cfg.num_threads = (unsigned)threads;
+    cfg.name_prefix = "bench";
+    weft_pool *pool = NULL;
+    if (weft_pool_create(&cfg, &pool) != 0)
+        return false;
+    bool ok = weft_pool_run(pool, bench_nop, NULL) == 0; /* workers up */
+    double t0 = bench_now_s();
+    ok = weft_pool_run(pool, root, arg) == 0 && ok;
+    *seconds = bench_now_s() - t0;
+    return weft_pool_destroy(pool) == 0 && ok;
 }
 
 /* The number of CPUs this process may run on (sched_getaffinity), at least 1. */
@@ -157,7 +178,7 @@ static void *run_thread_main(void *p)
         sched_yield();
     if (go == 1) {
         rt->body(rt->ctx, a->tid);
-        rt->end_s[a->tid] = now_s();
+        rt->end_s[a->tid] = bench_now_s();
     }
     return NULL;
 }
@@ -190,7 +211,7 @@ int bench_run_threads(int threads, void (*body)(void *ctx, int tid), void *ctx, 
         while (atomic_load_explicit(&rt.ready, memory_order_acquire) < threads)
             sched_yield();
     }
-    double t0 = now_s();
+    double t0 = bench_now_s();
     /* Release: pairs with the threads' acquire load of go. */
     atomic_store_explicit(&rt.go, err ? 2 : 1, memory_order_release);
     for (int i = 0; i < started; i++)
@@ -536,9 +557,9 @@ static double median_of(double *v, int n)
 static double run_once(const row *r, uint64_t size, bench_result *res)
 {
     bench_args a = {.threads = r->threads, .size = size, .arg = r->def->arg};
-    double t0 = now_s();
+    double t0 = bench_now_s();
     *res = r->def->run(&a);
-    double t = now_s() - t0;
+    double t = bench_now_s() - t0;
     if (r->kind == KIND_MEASURE && !(res->value >= 0 && isfinite(res->value)))
         res->ok = false; /* a measured quantity must be a number */
     return res->seconds > 0 ? res->seconds : t;
