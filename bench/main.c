@@ -748,14 +748,14 @@ static void print_table(const config *c, const bench_machine *m, const row *rows
         if (i == 0 || r->group != rows[i - 1].group) {
             printf("\n%s/%s  (%s, %s is better)\n", r->def->name, r->def->param, r->def->unit,
                    lower_is_better(r) ? "lower" : "higher");
-            printf("  %-10s %7s %9s %9s %9s %18s %9s %9s  %s\n", "impl", "threads", "median s",
+            printf("  %-12s %7s %9s %9s %9s %18s %9s %9s  %s\n", "impl", "threads", "median s",
                    "min s", "max s", "value", "vs serial", "weft/peer", "check");
         }
         char v[64], sp[32], ratio[32];
         format_value(r, r->value, v, sizeof v);
         format_ratio(serial_speedup(rows, nrows, i), sp, sizeof sp);
         format_ratio(weft_ratio(rows, nrows, i), ratio, sizeof ratio);
-        printf("  %-10s %7d %9.4f %9.4f %9.4f %18s %9s %9s  %s\n", r->def->impl, r->threads,
+        printf("  %-12s %7d %9.4f %9.4f %9.4f %18s %9s %9s  %s\n", r->def->impl, r->threads,
                r->median_s, r->min_s, r->max_s, v, sp, ratio, r->ok ? "ok" : "FAILED");
     }
 }
