@@ -15,7 +15,7 @@
  * indices are signed 64-bit.
  *
  * Invariants: see deque_internal.h. Owner-only state: bottom, split and buffer
- * (written), owner_split/owner_top/owner_buffer, every buffer's `retired` link. */
+ * (written), owner_split/owner_limit/owner_buffer, every buffer's `retired` link. */
 #include "deque_internal.h"
 
 #include <errno.h>
@@ -23,8 +23,13 @@
 
 static weft_deque_buffer *buffer_new(size_t capacity)
 {
-    /* capacity <= WEFT_DEQUE_MAX_CAPACITY, so this size cannot overflow. */
-    weft_deque_buffer *b = malloc(sizeof *b + capacity * sizeof b->slots[0]);
+    /* capacity <= WEFT_DEQUE_MAX_CAPACITY, so this size cannot overflow. Whole cache
+     * lines of its own: the owner writes slots and reads `mask` at every push and pop,
+     * so no other worker's ring (the workers' rings were allocated back to back) or
+     * other heap object may share a line with it. */
+    size_t bytes = sizeof(weft_deque_buffer) + capacity * sizeof(void *);
+    bytes = (bytes + WEFT_CACHE_LINE - 1) & ~(size_t)(WEFT_CACHE_LINE - 1);
+    weft_deque_buffer *b = aligned_alloc(WEFT_CACHE_LINE, bytes);
     if (!b)
         return NULL;
     b->mask = capacity - 1;
@@ -53,7 +58,7 @@ int weft_deque_init(weft_deque *d, size_t initial_capacity)
     atomic_init(&d->splitreq, 0);
     atomic_init(&d->bottom, 0);
     d->owner_split = 0;
-    d->owner_top = 0;
+    d->owner_limit = (int64_t)capacity; /* top is 0 */
     d->eager = true;
     d->owner_buffer = b;
     return 0;
@@ -134,13 +139,15 @@ int weft_deque_push_grow(weft_deque *d, void *item)
      * seq_cst (hence release) CAS on top in steal and pop. A slot we are about to
      * overwrite (index b - capacity) was read by the thief that took it before its
      * CAS; synchronising with that CAS makes the thief's read happen before our
-     * store, so it cannot have read our new item. (owner_top only ever holds values
-     * read with acquire, so a stale lower bound is only more careful.) */
-    d->owner_top = atomic_load_explicit(&d->top, memory_order_acquire);
-    if (b - d->owner_top > (int64_t)a->mask) {
-        a = grow(d, a, d->owner_top, b);
+     * store, so it cannot have read our new item. (owner_limit is only ever computed
+     * from values read with acquire, so a stale lower bound is only more careful.) */
+    int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
+    d->owner_limit = t + (int64_t)a->mask + 1;
+    if (b >= d->owner_limit) {
+        a = grow(d, a, t, b);
         if (!a)
             return -ENOMEM;
+        d->owner_limit = t + (int64_t)a->mask + 1;
     }
     /* Relaxed: as in the inline push (deque_internal.h). */
     atomic_store_explicit(&a->slots[(size_t)b & a->mask], item, memory_order_relaxed);
@@ -175,10 +182,11 @@ void weft_deque_publish(weft_deque *d)
 void *weft_deque_pop_public(weft_deque *d, int64_t s)
 {
     weft_deque_buffer *a = d->owner_buffer;
-    /* Acquire: see push (owner_top is a bound for slot reuse). A first look: if the
+    /* Acquire: see push (owner_limit is a bound for slot reuse). A first look: if the
      * thieves took everything, top == s and the deque is empty — top never comes
      * back, so this needs no fence. */
-    int64_t t = d->owner_top = atomic_load_explicit(&d->top, memory_order_acquire);
+    int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
+    d->owner_limit = t + (int64_t)a->mask + 1;
     if (t >= s)
         return NULL;
     int64_t ns = s - (s - t + 1) / 2; /* take back ceil(half): [ns, s) */
@@ -193,7 +201,8 @@ void *weft_deque_pop_public(weft_deque *d, int64_t s)
          * lowered split (and does not take an index >= ns), or we see its top. */
         atomic_thread_fence(memory_order_seq_cst);
         /* Acquire: as above (slot reuse); ordered after the store by the fence. */
-        t = d->owner_top = atomic_load_explicit(&d->top, memory_order_acquire);
+        t = atomic_load_explicit(&d->top, memory_order_acquire);
+        d->owner_limit = t + (int64_t)a->mask + 1;
         if (t < ns) {
             /* No thief can take an index >= ns any more: [ns, s) is private again. */
             d->owner_split = ns;
@@ -222,7 +231,7 @@ void *weft_deque_pop_public(weft_deque *d, int64_t s)
     }
     /* Empty either way: top == s now. Restore split = s (release, as above) so that
      * top <= split again; bottom never moved. */
-    d->owner_top = s;
+    d->owner_limit = s + (int64_t)a->mask + 1;
     d->owner_split = s;
     atomic_store_explicit(&d->split, s, memory_order_release);
     return item;

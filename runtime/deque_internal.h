@@ -60,7 +60,9 @@ typedef struct weft_deque {
     /* Owner's line. bottom is atomic only so that len (a hint) may read it anywhere. */
     WEFT_CACHE_ALIGNED _Atomic int64_t bottom;
     int64_t owner_split;             /* owner only: the value of split (no atomic load) */
-    int64_t owner_top;               /* owner only: a lower bound of top, read with acquire */
+    int64_t owner_limit;             /* owner only: a lower bound of top (read with acquire)
+                                      * plus the capacity: push at bottom < owner_limit
+                                      * overwrites no live slot */
     weft_deque_buffer *owner_buffer; /* owner only: the value of buffer */
     bool eager;                      /* owner only: keep the oldest item public (push) */
 } weft_deque;
@@ -139,9 +141,9 @@ static inline int weft_deque_push(weft_deque *d, void *item)
         return -EINVAL;
     /* Relaxed: bottom is written only by this thread. */
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
-    weft_deque_buffer *a = d->owner_buffer;
-    if (__builtin_expect(b - d->owner_top > (int64_t)a->mask, 0))
+    if (__builtin_expect(b >= d->owner_limit, 0))
         return weft_deque_push_grow(d, item);
+    weft_deque_buffer *a = d->owner_buffer;
     /* Relaxed: private until a release store of split publishes it (share). */
     atomic_store_explicit(&a->slots[(size_t)b & a->mask], item, memory_order_relaxed);
     /* Relaxed: thieves do not use bottom (len, a hint, does). */

@@ -44,7 +44,8 @@ static inline void stack_job_init(stack_job *sj, join_fn fn, weft_worker *waiter
 {
     sj->job.execute = stack_job_execute;
     sj->job.isolation = isolation;
-    sj->job.next = NULL;
+    /* job.next is left unset: only the injector links jobs (and sets it there), and
+     * dig_isolated (pool.c), which sets it before use. */
     sj->fn = fn;
     weft_latch_job_init(&sj->done, waiter);
 }

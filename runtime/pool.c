@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 _Thread_local weft_worker *weft_current_worker_ __attribute__((tls_model("initial-exec")));
 
@@ -234,7 +235,7 @@ static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
     weft_job *job = NULL;
     if (!isolated) /* relaxed: a hint for publishers (see sleep.md) */
         atomic_fetch_add_explicit(&pool->searching, 1, memory_order_relaxed);
-    uint64_t spin_until = weft_time_now_ns() + pool->spin_ns;
+    uint64_t entered = weft_time_now_ns(), spin_until = entered + pool->spin_ns;
     weft_backoff b = WEFT_BACKOFF_INIT;
     for (;;) {
         if (weft_latch_job_probe(l))
@@ -258,6 +259,7 @@ static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
     }
     if (!isolated)
         weft_sleep_leave_search(w, job != NULL);
+    weft_counter_add(&w->stats.idle_ns, weft_time_now_ns() - entered);
     return job;
 }
 
@@ -329,6 +331,11 @@ static void *worker_main(void *arg)
     }
     weft_futex_set_block_hook(weft_sleep_before_block, w);
     weft_worker_wait_until(w, &w->terminate, WEFT_NO_DEADLINE);
+    struct timespec cpu;
+    /* Read after pthread_join (weft_thread_join), which orders this store. */
+    w->cpu_ns = clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0
+                    ? (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec
+                    : 0;
     weft_futex_set_block_hook(NULL, NULL);
     weft_current_worker_ = NULL;
     return NULL;
@@ -576,16 +583,21 @@ int weft_pool_stats(weft_pool *pool, unsigned index, weft_worker_stats *out)
     return 0;
 }
 
+/* After the workers stopped: also their idle time (searching or asleep) and CPU time,
+ * so that a run can tell time spent idle from time the OS did not run the worker. */
 static void print_stats(weft_pool *pool)
 {
-    fprintf(stderr, "weft: pool of %u workers\n%8s %12s %10s %14s %10s %10s\n", pool->num_threads, "worker",
-            "jobs_run", "steals", "failed_steals", "sleeps", "wakeups");
+    fprintf(stderr, "weft: pool of %u workers\n%8s %12s %10s %14s %10s %10s %10s %10s\n", pool->num_threads,
+            "worker", "jobs_run", "steals", "failed_steals", "sleeps", "wakeups", "idle_ms", "cpu_ms");
     for (unsigned i = 0; i < pool->num_threads; i++) {
         weft_worker_stats s;
         weft_pool_stats(pool, i, &s);
-        fprintf(stderr, "%8u %12llu %10llu %14llu %10llu %10llu\n", i, (unsigned long long)s.jobs_run,
+        weft_worker *w = &pool->workers[i];
+        /* Relaxed: a statistic, and the worker has stopped. */
+        double idle_ms = (double)atomic_load_explicit(&w->stats.idle_ns, memory_order_relaxed) / 1e6;
+        fprintf(stderr, "%8u %12llu %10llu %14llu %10llu %10llu %10.2f %10.2f\n", i, (unsigned long long)s.jobs_run,
                 (unsigned long long)s.steals, (unsigned long long)s.failed_steals, (unsigned long long)s.sleeps,
-                (unsigned long long)s.wakeups);
+                (unsigned long long)s.wakeups, idle_ms, (double)w->cpu_ns / 1e6);
     }
 }
 

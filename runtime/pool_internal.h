@@ -73,7 +73,9 @@ struct weft_worker {
     weft_thread *thread;
     struct {
         weft_counter jobs_run, steals, failed_steals, sleeps, wakeups;
+        weft_counter idle_ns; /* time in idle(): searching or asleep (for WEFT_STATS) */
     } stats;
+    uint64_t cpu_ns; /* the thread's CPU time, stored when it leaves its loop (WEFT_STATS) */
     void *block_cache;         /* free job blocks (block_cache.c); this worker only */
     unsigned block_cache_len;
     WEFT_CACHE_ALIGNED _Atomic uint32_t sleep_state; /* futex word; WORKER_* */
@@ -190,9 +192,11 @@ static inline uint64_t weft_next_random(uint64_t *state)
     return x * 0x2545F4914F6CDD1DULL;
 }
 
-static inline void weft_counter_inc(weft_counter *c)
+static inline void weft_counter_add(weft_counter *c, uint64_t n)
 {
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
 }
+
+static inline void weft_counter_inc(weft_counter *c) { weft_counter_add(c, 1); }
 
 #endif
