@@ -57,7 +57,12 @@
 #endif
 
 enum { LOCKED = 1u, WOKEN = 2u, WAITER = 4u /* one registered waiter */ };
+#ifndef WEFT_MUTEX_SPIN
 #define WEFT_MUTEX_SPIN 10
+#endif
+#ifndef WEFT_MUTEX_SPIN_AWAKE
+#define WEFT_MUTEX_SPIN_AWAKE 10
+#endif
 
 #ifndef NDEBUG
 /* A nonzero id of the calling thread, unique among live threads: the kernel thread
@@ -92,7 +97,8 @@ static int lock_contended(weft_mutex *m, uint32_t s, uint64_t deadline)
     bool timed_out = false;
     for (;;) {
         /* Spin a little while it is held, claiming WOKEN if others wait. */
-        for (int i = 0; (s & LOCKED) && i < WEFT_MUTEX_SPIN && !timed_out; i++) {
+        int limit = registered ? WEFT_MUTEX_SPIN_AWAKE : WEFT_MUTEX_SPIN;
+        for (int i = 0; (s & LOCKED) && i < limit && !timed_out; i++) {
             if (!owns_woken && !(s & WOKEN) && s >= WAITER &&
                 atomic_compare_exchange_weak_explicit(&m->state, &s, s | WOKEN,
                                                       memory_order_relaxed,
@@ -108,6 +114,14 @@ static int lock_contended(weft_mutex *m, uint32_t s, uint64_t deadline)
             n -= WAITER;
         if (owns_woken)
             n &= ~WOKEN;
+        if (!(s & LOCKED) && n == s) {
+            /* Free, and we have no count or flag to drop: take it as the fast path
+             * does. Acquire: as below. */
+            s = atomic_fetch_or_explicit(&m->state, LOCKED, memory_order_acquire);
+            if (!(s & LOCKED))
+                return 0;
+            continue;
+        }
         if (!(s & LOCKED)) {
             /* Free: take it. Acquire: pairs with the release fetch_sub in
              * weft_mutex_unlock, so the previous holder's writes are visible. */
@@ -154,11 +168,13 @@ static inline int lock_impl(weft_mutex *m, bool timed, uint64_t timeout_ns)
     if (atomic_load_explicit(&m->owner, memory_order_relaxed) == self_id())
         return -EDEADLK;
 #endif
-    uint32_t s = 0;
-    /* Acquire: pairs with the release fetch_sub in weft_mutex_unlock, so the previous
-     * holder's writes are visible to us. */
-    if (!atomic_compare_exchange_strong_explicit(&m->state, &s, LOCKED, memory_order_acquire,
-                                                 memory_order_relaxed)) {
+    /* One RMW whatever the other bits hold (lock bts on x86): a CAS 0 -> LOCKED would
+     * fail whenever waiters are registered, and retrying costs a second RMW on the
+     * contended line. Setting LOCKED when it is already set changes nothing. Acquire:
+     * pairs with the release fetch_sub in weft_mutex_unlock, so the previous holder's
+     * writes are visible to us. */
+    uint32_t s = atomic_fetch_or_explicit(&m->state, LOCKED, memory_order_acquire);
+    if (s & LOCKED) {
         int r = lock_contended(m, s, timed ? weft_deadline_after(timeout_ns) : WEFT_NO_DEADLINE);
         if (r)
             return r;
@@ -201,11 +217,8 @@ int weft_mutex_trylock(weft_mutex *m)
     /* Take it whenever LOCKED is clear, even with waiters registered (they may be
      * between a wake and their retry). Acquire: pairs with the release fetch_sub in
      * weft_mutex_unlock. */
-    uint32_t s = 0;
-    while (!atomic_compare_exchange_weak_explicit(&m->state, &s, s | LOCKED,
-                                                  memory_order_acquire, memory_order_relaxed))
-        if (s & LOCKED)
-            return -EBUSY;
+    if (atomic_fetch_or_explicit(&m->state, LOCKED, memory_order_acquire) & LOCKED)
+        return -EBUSY;
     set_owner(m);
     return 0;
 }
