@@ -56,10 +56,11 @@
  *    spurious wake from a swap that found the lock free, but more futex waits (the
  *    swap often takes the lock outright): 0.58-1.03x.
  *  - Spinning 200 or 2000 times: 0.64x (the spinner's loads steal the line).
- *  - Looking at the word only every 16 pauses, 8 times (~3 us): 1.1-1.5x this code
- *    with the two threads pinned to the two CPUs, but not better in weft-bench
- *    (unpinned, machine load ~6): cs2lines+work32 0.83 / 0.89 weft/pthread against
- *    0.97 / 1.00. To re-measure on a quiet machine before adopting. */
+ *  - Looking at the word only every 16 pauses, 8 times (~3 us): with the threads
+ *    pinned to the two CPUs, 1.1-1.5x this code at machine load ~3-4 but 0.74-0.80x
+ *    at load ~9; weft-bench (unpinned, load ~6): cs2lines+work32 0.83 / 0.89
+ *    weft/pthread against 0.97 / 1.00. It depends on the machine's load, so it is
+ *    not adopted without a quiet-machine measurement. */
 #include <weft/sync.h>
 
 #ifndef NDEBUG
