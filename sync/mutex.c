@@ -34,7 +34,33 @@
  * count mattered: 100 spins gave 0.70-0.90x, 10 spins 0.86-1.15x (mean 1.01),
  * 0 spins 0.94-1.22x (mean 1.06). A spinner keeps the lock's line shared, so every
  * lock and unlock of the running holder misses; a short spin keeps the cheap
- * hand-off to a waiter that arrives just before the release, and nothing more. */
+ * hand-off to a waiter that arrives just before the release, and nothing more.
+ *
+ * Tried for issue 2 and not adopted (2-vCPU VM where one futex syscall costs ~1.8 us
+ * and a pause ~25 ns; A/B against this code, interleaved; branch wt-mutex has the
+ * code). Counted in cs2lines+work32 (2 threads, pinned), this code makes 0.002 to
+ * 0.05 futex calls per section depending on the run, and ~60% of its wakes find
+ * nobody asleep (the waiter's swap(2) took the lock, or its wait failed).
+ *  - Go's sync.Mutex word (locked bit, woken bit, waiter count in the upper bits;
+ *    unlock wakes only if waiters are counted and none is woken; spinners claim the
+ *    woken bit), one 32-bit word, CAS fast path: 0.44-0.64x this code. A counted
+ *    waiter whose futex_wait fails (the holder changes the word every ~50 ns, the
+ *    syscall takes ~2 us) clears the woken bit and retries, and each retry costs the
+ *    holder a wake, so it made no fewer futex calls, while registering and leaving
+ *    added RMWs on the contended line. With a fetch_or fast path (one RMW even with
+ *    waiters counted): weft-bench 12 interleaved pairs, weft/pthread median
+ *    counter_inc 0.90 / 1.13 (this code 1.17 / 1.22), cs2lines+work32 0.99 / 1.06
+ *    (0.97 / 0.87) at 2 / 4 threads: mixed, not better.
+ *  - Marking 2 by CAS 1 -> 2 instead of swap(2), and taking the lock as 1 unless a
+ *    FUTEX_WAKE really dequeued us (a futex wait telling "woken" from EAGAIN): no
+ *    spurious wake from a swap that found the lock free, but more futex waits (the
+ *    swap often takes the lock outright): 0.58-1.03x.
+ *  - Spinning 200 or 2000 times: 0.64x (the spinner's loads steal the line).
+ *  - Looking at the word only every 16 pauses, 8 times (~3 us): with the threads
+ *    pinned to the two CPUs, 1.1-1.5x this code at machine load ~3-4 but 0.74-0.80x
+ *    at load ~9; weft-bench (unpinned, load ~6): cs2lines+work32 0.83 / 0.89
+ *    weft/pthread against 0.97 / 1.00. It depends on the machine's load, so it is
+ *    not adopted without a quiet-machine measurement. */
 #include <weft/sync.h>
 
 #ifndef NDEBUG
