@@ -40,8 +40,8 @@
  * and a pause ~25 ns; A/B against this code, interleaved; the code is in the history,
  * commits f082dcb, 61ddaf9, 846ac0e). Counted in cs2lines+work32 (2 threads, pinned),
  * this code makes 0.002 to 0.05 futex calls per section depending on the run, and
- * ~60% of its wakes find
- * nobody asleep (the waiter's swap(2) took the lock, or its wait failed).
+ * ~60% of its wakes find nobody asleep (the waiter's swap(2) took the lock, or its
+ * wait failed).
  *  - Go's sync.Mutex word (locked bit, woken bit, waiter count in the upper bits;
  *    unlock wakes only if waiters are counted and none is woken; spinners claim the
  *    woken bit), one 32-bit word, CAS fast path: 0.44-0.64x this code. A counted
