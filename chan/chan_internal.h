@@ -30,10 +30,11 @@ typedef struct chan_list_pos {
 typedef struct chan_list {
     WEFT_CACHE_ALIGNED chan_list_pos head;
     WEFT_CACHE_ALIGNED chan_list_pos tail;
-    WEFT_CACHE_ALIGNED size_t stride;
-    _Atomic(chan_list_block *) spare; /* at most one drained block kept for reuse */
-    _Atomic size_t live_blocks;       /* test hook */
+    WEFT_CACHE_ALIGNED size_t stride; /* read on every call: kept off the lines below */
     chan_waker receivers;
+    /* Written once per block (by both sides): a line of their own. */
+    WEFT_CACHE_ALIGNED _Atomic(chan_list_block *) spare; /* at most one drained block kept */
+    _Atomic size_t live_blocks;                           /* test hook */
 } chan_list;
 
 /* ---- rendezvous (zero.c) */

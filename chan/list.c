@@ -7,13 +7,15 @@
  * head, "the head block has a successor" (so a receiver need not look at tail).
  * Invariants:
  *  - A sender owns slot (tail >> SHIFT) once its seq_cst CAS on tail.index succeeds;
- *    it writes the message, then sets WRITE (release). The sender that takes a
+ *    it writes the message, then stores the slot's `written` word (release; it is
+ *    that word's only writer, so no read-modify-write). The sender that takes a
  *    block's last slot installs the next block (allocated beforehand) in tail.block,
  *    tail.index and block->next (release), in that order.
  *  - A receiver owns slot (head >> SHIFT) once its seq_cst CAS on head.index
- *    succeeds; it waits for WRITE (acquire, pairs with the sender's release), copies
- *    the message, then sets READ. The receiver of a block's last slot moves head to
- *    the next block (waiting for block->next, acquire).
+ *    succeeds; it waits for `written` (acquire, pairs with the sender's release),
+ *    copies the message, then sets READ in the slot's `state` word (fetch_or). The
+ *    receiver of a block's last slot moves head to the next block (waiting for
+ *    block->next, acquire).
  *  - Block reclamation (crossbeam's DESTROY protocol): the receiver of the last slot
  *    starts destroying the block; it walks the other slots and, for a slot whose
  *    READ bit is not yet set, sets DESTROY and stops: that slot's receiver, seeing
@@ -33,18 +35,27 @@
 #define LAP 32u
 #define BLOCK_CAP (LAP - 1u)
 
-#define WRITE 1u
-#define READ 2u
-#define DESTROY 4u
+#define READ 1u
+#define DESTROY 2u
 
 struct chan_list_block {
     _Atomic(chan_list_block *) next;
-    unsigned char slots[]; /* BLOCK_CAP slots of stride bytes: a state word, the message */
+    unsigned char slots[]; /* BLOCK_CAP slots of stride bytes: a slot_state, the message */
 };
 
-static inline _Atomic size_t *state_at(const chan_list *l, chan_list_block *b, size_t i)
+/* A slot's two state words. `written` has one writer (the slot's sender), so a plain
+ * release store sets it; `state` (READ, DESTROY) is raced by the slot's receiver and
+ * the block's destroyer, so both use fetch_or. Together they fill the size_t that
+ * precedes the message (the message keeps size_t alignment). */
+typedef struct slot_state {
+    _Atomic uint32_t written;
+    _Atomic uint32_t state;
+} slot_state;
+_Static_assert(sizeof(slot_state) <= sizeof(size_t), "slot state fits the slot header");
+
+static inline slot_state *slot_at(const chan_list *l, chan_list_block *b, size_t i)
 {
-    return (_Atomic size_t *)(void *)(b->slots + i * l->stride);
+    return (slot_state *)(void *)(b->slots + i * l->stride);
 }
 static inline unsigned char *msg_at(const chan_list *l, chan_list_block *b, size_t i)
 {
@@ -63,8 +74,10 @@ static chan_list_block *block_new(chan_list *l)
         atomic_fetch_add_explicit(&l->live_blocks, 1, memory_order_relaxed);
     }
     atomic_init(&b->next, NULL);
-    for (size_t i = 0; i < BLOCK_CAP; i++)
-        atomic_init(state_at(l, b, i), 0);
+    for (size_t i = 0; i < BLOCK_CAP; i++) {
+        atomic_init(&slot_at(l, b, i)->written, 0);
+        atomic_init(&slot_at(l, b, i)->state, 0);
+    }
     return b;
 }
 
@@ -162,8 +175,9 @@ int chan_list_send(weft_chan *c, const void *msg)
                 block_free(l, next_block);
             }
             memcpy(msg_at(l, block, offset), msg, c->elem_size);
-            /* Release: pairs with the receiver's acquire wait for WRITE. */
-            atomic_fetch_or_explicit(state_at(l, block, offset), WRITE, memory_order_release);
+            /* Release: pairs with the receiver's acquire wait for `written`. A plain
+             * store: this sender is the word's only writer (no locked instruction). */
+            atomic_store_explicit(&slot_at(l, block, offset)->written, 1, memory_order_release);
             chan_waker_notify(&l->receivers);
             return 0;
         }
@@ -177,7 +191,7 @@ int chan_list_send(weft_chan *c, const void *msg)
 static void destroy_block(chan_list *l, chan_list_block *block, size_t start)
 {
     for (size_t i = start; i + 1 < BLOCK_CAP; i++) {
-        _Atomic size_t *st = state_at(l, block, i);
+        _Atomic uint32_t *st = &slot_at(l, block, i)->state;
         /* Acquire / AcqRel: pair with the reader's acq_rel fetch_or of READ (its copy
          * is done) and hand the walk over with our DESTROY. */
         if (!(atomic_load_explicit(st, memory_order_acquire) & READ) &&
@@ -236,16 +250,16 @@ int chan_list_try_recv(weft_chan *c, void *out)
                 atomic_store_explicit(&l->head.block, next, memory_order_release);
                 atomic_store_explicit(&l->head.index, next_index, memory_order_release);
             }
-            _Atomic size_t *st = state_at(l, block, offset);
+            slot_state *ss = slot_at(l, block, offset);
             weft_backoff wb = WEFT_BACKOFF_INIT;
-            /* Acquire: pairs with the sender's release fetch_or of WRITE. */
-            while (!(atomic_load_explicit(st, memory_order_acquire) & WRITE))
+            /* Acquire: pairs with the sender's release store of `written`. */
+            while (!atomic_load_explicit(&ss->written, memory_order_acquire))
                 weft_backoff_snooze(&wb);
             memcpy(out, msg_at(l, block, offset), c->elem_size);
             if (offset + 1 == BLOCK_CAP)
                 destroy_block(l, block, 0);
             /* AcqRel: publishes our read to the destroyer and sees its DESTROY. */
-            else if (atomic_fetch_or_explicit(st, READ, memory_order_acq_rel) & DESTROY)
+            else if (atomic_fetch_or_explicit(&ss->state, READ, memory_order_acq_rel) & DESTROY)
                 destroy_block(l, block, offset + 1);
             return 0;
         }
