@@ -7,13 +7,13 @@
  * head, "the head block has a successor" (so a receiver need not look at tail).
  * Invariants:
  *  - A sender owns slot (tail >> SHIFT) once its seq_cst CAS on tail.index succeeds;
- *    it writes the message, then stores the slot's `written` word (release; it is
- *    that word's only writer, so no read-modify-write). The sender that takes a
+ *    it writes the message, then stores the slot's `written` byte (release; it is
+ *    that byte's only writer, so no read-modify-write). The sender that takes a
  *    block's last slot installs the next block (allocated beforehand) in tail.block,
  *    tail.index and block->next (release), in that order.
  *  - A receiver owns slot (head >> SHIFT) once its seq_cst CAS on head.index
  *    succeeds; it waits for `written` (acquire, pairs with the sender's release),
- *    copies the message, then sets READ in the slot's `state` word (fetch_or). The
+ *    copies the message, then sets READ in the slot's `state` byte (fetch_or). The
  *    receiver of a block's last slot moves head to the next block (waiting for
  *    block->next, acquire).
  *  - Block reclamation (crossbeam's DESTROY protocol): the receiver of the last slot
@@ -38,28 +38,31 @@
 #define READ 1u
 #define DESTROY 2u
 
+/* A block: BLOCK_CAP slots, each with two state bytes and a message. The state bytes
+ * sit in two arrays rather than beside each message (10 bytes per size_t message
+ * instead of 16: a burst into an unbounded channel touches, and page-faults, that
+ * much less fresh memory). `written[i]` has one writer (slot i's sender), so a plain
+ * release store sets it; `state[i]` (READ, DESTROY) is raced by slot i's receiver
+ * and the block's destroyer, so both use fetch_or. `written` shares the first line
+ * with `next`; `state` follows the messages (receivers only touch it). */
 struct chan_list_block {
     _Atomic(chan_list_block *) next;
-    unsigned char slots[]; /* BLOCK_CAP slots of stride bytes: a slot_state, the message */
+    _Atomic unsigned char written[BLOCK_CAP];
+    /* BLOCK_CAP messages of stride bytes, then BLOCK_CAP state bytes. */
+    _Alignas(sizeof(size_t)) unsigned char data[];
 };
 
-/* A slot's two state words. `written` has one writer (the slot's sender), so a plain
- * release store sets it; `state` (READ, DESTROY) is raced by the slot's receiver and
- * the block's destroyer, so both use fetch_or. Together they fill the size_t that
- * precedes the message (the message keeps size_t alignment). */
-typedef struct slot_state {
-    _Atomic uint32_t written;
-    _Atomic uint32_t state;
-} slot_state;
-_Static_assert(sizeof(slot_state) <= sizeof(size_t), "slot state fits the slot header");
-
-static inline slot_state *slot_at(const chan_list *l, chan_list_block *b, size_t i)
+static inline _Atomic unsigned char *written_at(chan_list_block *b, size_t i)
 {
-    return (slot_state *)(void *)(b->slots + i * l->stride);
+    return &b->written[i];
+}
+static inline _Atomic unsigned char *state_at(const chan_list *l, chan_list_block *b, size_t i)
+{
+    return (_Atomic unsigned char *)(void *)(b->data + BLOCK_CAP * l->stride + i);
 }
 static inline unsigned char *msg_at(const chan_list *l, chan_list_block *b, size_t i)
 {
-    return b->slots + i * l->stride + sizeof(size_t);
+    return b->data + i * l->stride;
 }
 
 static chan_list_block *block_new(chan_list *l)
@@ -68,15 +71,15 @@ static chan_list_block *block_new(chan_list *l)
      * the previous owners' accesses happened before our reuse. */
     chan_list_block *b = atomic_exchange_explicit(&l->spare, NULL, memory_order_acquire);
     if (!b) {
-        b = malloc(sizeof(chan_list_block) + BLOCK_CAP * l->stride);
+        b = malloc(sizeof(chan_list_block) + BLOCK_CAP * (l->stride + 1));
         if (!b)
             return NULL;
         atomic_fetch_add_explicit(&l->live_blocks, 1, memory_order_relaxed);
     }
     atomic_init(&b->next, NULL);
     for (size_t i = 0; i < BLOCK_CAP; i++) {
-        atomic_init(&slot_at(l, b, i)->written, 0);
-        atomic_init(&slot_at(l, b, i)->state, 0);
+        atomic_init(written_at(b, i), 0);
+        atomic_init(state_at(l, b, i), 0);
     }
     return b;
 }
@@ -95,9 +98,9 @@ static void block_free(chan_list *l, chan_list_block *b)
 int chan_list_init(weft_chan *c)
 {
     chan_list *l = &c->u.list;
-    size_t stride = sizeof(size_t) + c->elem_size;
-    stride = (stride + sizeof(size_t) - 1) / sizeof(size_t) * sizeof(size_t);
-    if (stride < c->elem_size || stride > (SIZE_MAX - sizeof(chan_list_block)) / BLOCK_CAP)
+    /* Messages keep size_t alignment (as the block's data). */
+    size_t stride = (c->elem_size + sizeof(size_t) - 1) / sizeof(size_t) * sizeof(size_t);
+    if (stride < c->elem_size || stride >= (SIZE_MAX - sizeof(chan_list_block)) / BLOCK_CAP - 1)
         return -EINVAL;
     l->stride = stride;
     atomic_init(&l->head.index, 0);
@@ -177,7 +180,7 @@ int chan_list_send(weft_chan *c, const void *msg)
             memcpy(msg_at(l, block, offset), msg, c->elem_size);
             /* Release: pairs with the receiver's acquire wait for `written`. A plain
              * store: this sender is the word's only writer (no locked instruction). */
-            atomic_store_explicit(&slot_at(l, block, offset)->written, 1, memory_order_release);
+            atomic_store_explicit(written_at(block, offset), 1, memory_order_release);
             chan_waker_notify(&l->receivers);
             return 0;
         }
@@ -191,7 +194,7 @@ int chan_list_send(weft_chan *c, const void *msg)
 static void destroy_block(chan_list *l, chan_list_block *block, size_t start)
 {
     for (size_t i = start; i + 1 < BLOCK_CAP; i++) {
-        _Atomic uint32_t *st = &slot_at(l, block, i)->state;
+        _Atomic unsigned char *st = state_at(l, block, i);
         /* Acquire / AcqRel: pair with the reader's acq_rel fetch_or of READ (its copy
          * is done) and hand the walk over with our DESTROY. */
         if (!(atomic_load_explicit(st, memory_order_acquire) & READ) &&
@@ -250,16 +253,16 @@ int chan_list_try_recv(weft_chan *c, void *out)
                 atomic_store_explicit(&l->head.block, next, memory_order_release);
                 atomic_store_explicit(&l->head.index, next_index, memory_order_release);
             }
-            slot_state *ss = slot_at(l, block, offset);
             weft_backoff wb = WEFT_BACKOFF_INIT;
             /* Acquire: pairs with the sender's release store of `written`. */
-            while (!atomic_load_explicit(&ss->written, memory_order_acquire))
+            while (!atomic_load_explicit(written_at(block, offset), memory_order_acquire))
                 weft_backoff_snooze(&wb);
             memcpy(out, msg_at(l, block, offset), c->elem_size);
             if (offset + 1 == BLOCK_CAP)
                 destroy_block(l, block, 0);
             /* AcqRel: publishes our read to the destroyer and sees its DESTROY. */
-            else if (atomic_fetch_or_explicit(&ss->state, READ, memory_order_acq_rel) & DESTROY)
+            else if (atomic_fetch_or_explicit(state_at(l, block, offset), READ,
+                                              memory_order_acq_rel) & DESTROY)
                 destroy_block(l, block, offset + 1);
             return 0;
         }
