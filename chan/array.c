@@ -104,7 +104,7 @@ int chan_array_try_send(weft_chan *c, const void *msg)
              * with the waiters' seq_cst re-checks); see the file comment. */
             if (atomic_compare_exchange_weak_explicit(&a->tail, &tail, next, memory_order_seq_cst,
                                                       memory_order_relaxed)) {
-                memcpy(msg_at(a, index), msg, c->elem_size);
+                chan_copy_msg(msg_at(a, index), msg, c->elem_size);
                 /* Release: pairs with the receiver's acquire load of the stamp. */
                 atomic_store_explicit(stamp_at(a, index), tail + 1, memory_order_release);
                 chan_waker_notify(&a->receivers);
@@ -143,7 +143,7 @@ int chan_array_try_recv(weft_chan *c, void *out)
             /* SeqCst: as the tail CAS in try_send, for the senders' waker. */
             if (atomic_compare_exchange_weak_explicit(&a->head, &head, next, memory_order_seq_cst,
                                                       memory_order_relaxed)) {
-                memcpy(out, msg_at(a, index), c->elem_size);
+                chan_copy_msg(out, msg_at(a, index), c->elem_size);
                 /* Release: pairs with the next lap's sender's acquire load. */
                 atomic_store_explicit(stamp_at(a, index), head + a->one_lap, memory_order_release);
                 chan_waker_notify(&a->senders);

@@ -8,7 +8,21 @@
 #define WEFT_CHAN_INTERNAL_H
 
 #include "waiters_internal.h"
+#include <stdint.h>
+#include <string.h>
 #include <weft/chan.h>
+
+/* Copy one message in or out of a slot: a constant-size copy (one move) for the
+ * common 4- and 8-byte messages instead of a call to memcpy. */
+static inline void chan_copy_msg(void *dst, const void *src, size_t n)
+{
+    if (n == sizeof(uint64_t))
+        memcpy(dst, src, sizeof(uint64_t));
+    else if (n == sizeof(uint32_t))
+        memcpy(dst, src, sizeof(uint32_t));
+    else
+        memcpy(dst, src, n);
+}
 
 typedef enum chan_flavor { CHAN_ARRAY, CHAN_LIST, CHAN_ZERO } chan_flavor;
 

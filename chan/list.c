@@ -177,7 +177,7 @@ int chan_list_send(weft_chan *c, const void *msg)
             } else if (next_block) {
                 block_free(l, next_block);
             }
-            memcpy(msg_at(l, block, offset), msg, c->elem_size);
+            chan_copy_msg(msg_at(l, block, offset), msg, c->elem_size);
             /* Release: pairs with the receiver's acquire wait for `written`. A plain
              * store: this sender is the word's only writer (no locked instruction). */
             atomic_store_explicit(written_at(block, offset), 1, memory_order_release);
@@ -257,7 +257,7 @@ int chan_list_try_recv(weft_chan *c, void *out)
             /* Acquire: pairs with the sender's release store of `written`. */
             while (!atomic_load_explicit(written_at(block, offset), memory_order_acquire))
                 weft_backoff_snooze(&wb);
-            memcpy(out, msg_at(l, block, offset), c->elem_size);
+            chan_copy_msg(out, msg_at(l, block, offset), c->elem_size);
             if (offset + 1 == BLOCK_CAP)
                 destroy_block(l, block, 0);
             /* AcqRel: publishes our read to the destroyer and sees its DESTROY. */
