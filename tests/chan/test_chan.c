@@ -1,7 +1,7 @@
 /* Criterion suite for weft channels (weft/chan.h), run on every flavor: unbounded,
  * bounded(1), bounded(16) and rendezvous. Semantics, errors, disconnection, the drop
- * callback, snapshots, select, memory after a burst, odd message sizes, and that waiting burns no CPU
- * (many threads at once: stress_chan.c). Test atomics are relaxed: results are read
+ * callback, snapshots, select, memory after a burst, odd message sizes, and that
+ * waiting burns no CPU (many threads at once: stress_chan.c). Test atomics are relaxed: results are read
  * after pthread_join, and the `done` flags only check that a call has not returned. */
 #include "chan_internal.h"
 #include <criterion/criterion.h>
