@@ -23,9 +23,13 @@
  *    exactly one thread frees each block, after every reader of it is done.
  *  - Freed blocks go to a one-block spare cache (CAS on `spare`) or to free(): after
  *    a burst drains, at most the current block and one spare stay allocated.
- *  - Empty checks load tail after a seq_cst fence (receivers) and the head/tail CASes
- *    are seq_cst, which pairs with the waiters' seq_cst re-checks and the seq_cst
- *    flag load in chan_waker_notify: no lost wake-up (see waiters.c). */
+ *  - A receiver never touches a block before its CAS claims a slot in it (other
+ *    receivers could free it), except a lone receiver (one receiver handle: no
+ *    other receiving thread), which first looks at its slot's `written`: if set,
+ *    the slot's sender moved tail past it, so it skips the empty check.
+ *  - Empty checks load tail after a seq_cst fence (receivers) and the head/tail
+ *    CASes are seq_cst, which pairs with the waiters' seq_cst re-checks and the
+ *    seq_cst flag load in chan_waker_notify: no lost wake-up (see waiters.c). */
 #include "chan_internal.h"
 #include <stdlib.h>
 #include <string.h>
@@ -208,6 +212,11 @@ int chan_list_try_recv(weft_chan *c, void *out)
 {
     chan_list *l = &c->u.list;
     weft_backoff b = WEFT_BACKOFF_INIT;
+    /* One receiver handle: we are the only receiving thread for this whole call (a
+     * handle serves one thread at a time, and only a handle's own clone can add
+     * another). Acquire: pairs with the acq_rel decrement of a closed receiver
+     * handle, so its last receive (and its frees) happened before. */
+    bool lone = atomic_load_explicit(&c->receivers, memory_order_acquire) == 1;
     /* Acquire: pairs with the release stores that installed the head block. */
     size_t head = atomic_load_explicit(&l->head.index, memory_order_acquire);
     chan_list_block *block = atomic_load_explicit(&l->head.block, memory_order_acquire);
@@ -221,7 +230,14 @@ int chan_list_try_recv(weft_chan *c, void *out)
             continue;
         }
         size_t new_head = head + (1u << SHIFT);
-        if (!(new_head & MARK_BIT)) {
+        /* A lone receiver whose slot's `written` is already set knows it is not
+         * empty: it skips the fence and the load of tail (the line every send
+         * writes). Only a lone receiver may look into the block before its CAS:
+         * with others, they could drain and free it under us. Relaxed: a hint; the
+         * copy waits for `written` with acquire after the CAS. */
+        bool ready = lone && block &&
+                     atomic_load_explicit(written_at(block, offset), memory_order_relaxed);
+        if (!(new_head & MARK_BIT) && !ready) {
             /* SeqCst fence: pairs with the senders' seq_cst tail CAS. */
             atomic_thread_fence(memory_order_seq_cst);
             size_t tail = atomic_load_explicit(&l->tail.index, memory_order_relaxed);

@@ -6,7 +6,8 @@
  * (timeouts racing hand-offs must neither lose nor duplicate a message). Select
  * loses nothing (receive side with mixed flavors, one consumer biased and one with
  * short timeouts; send side over mixed flavors) and, with all 4 channels always
- * ready, picks each at least 10% of the time. */
+ * ready, picks each at least 10% of the time. An unbounded channel whose receivers
+ * close part-way until one is left loses nothing across the hand-over. */
 #include "check.h"
 #include <pthread.h>
 #include <stdatomic.h>
@@ -38,6 +39,7 @@ typedef struct cons_arg {
     weft_receiver *rx;
     totals *t;
     bool timed;
+    long limit; /* > 0: close the handle after this many messages */
 } cons_arg;
 
 static void *producer(void *p)
@@ -97,14 +99,14 @@ static void *consumer(void *p)
     msg m;
     int r;
     long k = 0;
-    while ((r = recv_any(a, &m, k++)) == 0) {
+    while ((a->limit <= 0 || k < a->limit) && (r = recv_any(a, &m, k++)) == 0) {
         CHECK(m.producer < PRODUCERS, "producer %u", m.producer);
         CHECK((long)m.seq > last[m.producer], "order: %u after %ld", m.seq, last[m.producer]);
         last[m.producer] = m.seq;
         count[m.producer]++;
         sum[m.producer] += m.seq;
     }
-    CHECK(r == -EPIPE, "recv: %d", r);
+    CHECK(a->limit > 0 && k >= a->limit ? true : r == -EPIPE, "recv: %d", r);
     account(a->t, count, sum);
     CHECK(weft_receiver_close(a->rx) == 0);
     return NULL;
@@ -133,6 +135,7 @@ static void mpmc(size_t cap, long n, bool timed)
     for (int i = 0; i < CONSUMERS; i++) {
         ca[i].t = &t;
         ca[i].timed = timed;
+        ca[i].limit = 0;
         if (i == 0)
             ca[i].rx = rx;
         else
@@ -160,6 +163,41 @@ static void mpmc(size_t cap, long n, bool timed)
 
 /* ---- select, receive side: NCHAN producers (one per channel, mixed flavors), 3
  * consumers selecting over all NCHAN receive ops, dropping an op at -EPIPE. */
+/* Unbounded, 4 receivers of which 3 close their handle part-way: the last one is
+ * then a lone receiver (list.c's path that looks into its slot before claiming it)
+ * while messages keep coming. Nothing lost or duplicated across the hand-over. */
+static void mpmc_quitters(long n)
+{
+    enum { NC = 4 };
+    weft_sender *tx;
+    weft_receiver *rx;
+    CHECK(weft_chan_open(sizeof(msg), WEFT_UNBOUNDED, NULL, &tx, &rx) == 0);
+    totals t;
+    memset(&t, 0, sizeof t);
+    prod_arg pa[PRODUCERS];
+    cons_arg ca[NC];
+    pthread_t pt[PRODUCERS], ct[NC];
+    for (int i = 0; i < NC; i++) {
+        ca[i] = (cons_arg){rx, &t, false, i == 0 ? 0 : (long)i * n / 4 + 1};
+        if (i > 0)
+            CHECK(weft_receiver_clone(rx, &ca[i].rx) == 0);
+    }
+    for (int i = 0; i < PRODUCERS; i++) {
+        pa[i] = (prod_arg){tx, (uint32_t)i, n};
+        if (i > 0)
+            CHECK(weft_sender_clone(tx, &pa[i].tx) == 0);
+    }
+    for (int i = 0; i < NC; i++)
+        pthread_create(&ct[i], NULL, consumer, &ca[i]);
+    for (int i = 0; i < PRODUCERS; i++)
+        pthread_create(&pt[i], NULL, producer, &pa[i]);
+    for (int i = 0; i < PRODUCERS; i++)
+        pthread_join(pt[i], NULL);
+    for (int i = 0; i < NC; i++)
+        pthread_join(ct[i], NULL);
+    check_totals(&t, PRODUCERS, n, "mpmc quitters");
+}
+
 static const size_t sel_caps[NCHAN] = {WEFT_UNBOUNDED, 1, 16, 0};
 
 typedef struct sel_cons {
@@ -291,7 +329,7 @@ static void select_send(long n)
         }
     }
     for (int c = 0; c < NCHAN; c++) {
-        ca[c] = (cons_arg){rx[c], &t, false};
+        ca[c] = (cons_arg){rx[c], &t, false, 0};
         pthread_create(&ct[c], NULL, consumer, &ca[c]);
     }
     for (int i = 0; i < SP; i++)
@@ -346,6 +384,9 @@ int main(void)
         if (verbose)
             fprintf(stderr, "mpmc cap %zu timed ok\n", caps[k]);
     }
+    mpmc_quitters(n / 4);
+    if (verbose)
+        fprintf(stderr, "mpmc quitters ok\n");
     select_recv(n / 2);
     if (verbose)
         fprintf(stderr, "select recv ok\n");
