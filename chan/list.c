@@ -26,7 +26,9 @@
  *  - A receiver never touches a block before its CAS claims a slot in it (other
  *    receivers could free it), except a lone receiver (one receiver handle: no
  *    other receiving thread), which first looks at its slot's `written`: if set,
- *    the slot's sender moved tail past it, so it skips the empty check.
+ *    the slot's sender moved tail past it, so it skips the empty check. A lone
+ *    receiver also sets READ with a plain release store: no destroyer can run on
+ *    its block before it claims the block's last slot itself.
  *  - Empty checks load tail after a seq_cst fence (receivers) and the head/tail
  *    CASes are seq_cst, which pairs with the waiters' seq_cst re-checks and the
  *    seq_cst flag load in chan_waker_notify: no lost wake-up (see waiters.c). */
@@ -276,6 +278,12 @@ int chan_list_try_recv(weft_chan *c, void *out)
             chan_copy_msg(out, msg_at(l, block, offset), c->elem_size);
             if (offset + 1 == BLOCK_CAP)
                 destroy_block(l, block, 0);
+            else if (lone)
+                /* Release: pairs with the destroyer's acquire load of READ (our copy
+                 * happened before the free). A plain store: no destroyer can race
+                 * us (the block's last slot is after ours, and its receiver would
+                 * be us: there is no other receiving thread during this call). */
+                atomic_store_explicit(state_at(l, block, offset), READ, memory_order_release);
             /* AcqRel: publishes our read to the destroyer and sees its DESTROY. */
             else if (atomic_fetch_or_explicit(state_at(l, block, offset), READ,
                                               memory_order_acq_rel) & DESTROY)
