@@ -185,7 +185,7 @@ int chan_list_send(weft_chan *c, const void *msg)
             }
             chan_copy_msg(msg_at(l, block, offset), msg, c->elem_size);
             /* Release: pairs with the receiver's acquire wait for `written`. A plain
-             * store: this sender is the word's only writer (no locked instruction). */
+             * store: this sender is the byte's only writer (no locked instruction). */
             atomic_store_explicit(written_at(block, offset), 1, memory_order_release);
             chan_waker_notify(&l->receivers);
             return 0;
@@ -201,8 +201,9 @@ static void destroy_block(chan_list *l, chan_list_block *block, size_t start)
 {
     for (size_t i = start; i + 1 < BLOCK_CAP; i++) {
         _Atomic unsigned char *st = state_at(l, block, i);
-        /* Acquire / AcqRel: pair with the reader's acq_rel fetch_or of READ (its copy
-         * is done) and hand the walk over with our DESTROY. */
+        /* Acquire / AcqRel: pair with the reader's acq_rel fetch_or of READ (or a
+         * lone reader's release store; its copy is done) and hand the walk over
+         * with our DESTROY. */
         if (!(atomic_load_explicit(st, memory_order_acquire) & READ) &&
             !(atomic_fetch_or_explicit(st, DESTROY, memory_order_acq_rel) & READ))
             return; /* that slot's reader will continue */
