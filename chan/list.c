@@ -28,7 +28,8 @@
  *    other receiving thread), which first looks at its slot's `written`: if set,
  *    the slot's sender moved tail past it, so it skips the empty check. A lone
  *    receiver also sets READ with a plain release store: no destroyer can run on
- *    its block before it claims the block's last slot itself.
+ *    its block before it claims the block's last slot itself; and while it spins
+ *    before sleeping it polls that `written` instead of tail (list_may_proceed).
  *  - Empty checks load tail after a seq_cst fence (receivers) and the head/tail
  *    CASes are seq_cst, which pairs with the waiters' seq_cst re-checks and the
  *    seq_cst flag load in chan_waker_notify: no lost wake-up (see waiters.c). */
@@ -306,18 +307,41 @@ bool chan_list_recv_ready(weft_chan *c)
     return (tail & MARK_BIT) || (head >> SHIFT) != (tail >> SHIFT);
 }
 
+/* While a lone receiver spins before sleeping: is its next slot written? Polls only
+ * that slot (the line the sender writes anyway), not tail: a full try_recv would,
+ * after its seq_cst fence, pull tail's line away from the senders on every spin.
+ * Other receivers may not look into a block before claiming a slot: no hint. */
+static bool list_may_proceed(chan_list *l, bool lone)
+{
+    if (!lone)
+        return true;
+    /* Relaxed (all three): a hint; the try_recv that follows decides, and sees a
+     * disconnection once the spin phase ends. The block is live: only we free it. */
+    size_t head = atomic_load_explicit(&l->head.index, memory_order_relaxed);
+    chan_list_block *block = atomic_load_explicit(&l->head.block, memory_order_relaxed);
+    size_t offset = (head >> SHIFT) % LAP;
+    return !block || offset == BLOCK_CAP ||
+           atomic_load_explicit(written_at(block, offset), memory_order_relaxed);
+}
+
 int chan_list_recv(weft_chan *c, void *out, uint64_t deadline)
 {
     chan_list *l = &c->u.list;
     weft_backoff b = WEFT_BACKOFF_INIT;
+    /* Acquire: as in try_recv (one receiver handle: no other receiving thread). */
+    bool lone = atomic_load_explicit(&c->receivers, memory_order_acquire) == 1;
     for (;;) {
         int r = chan_list_try_recv(c, out);
         if (r != -EAGAIN)
             return r;
-        if (!weft_backoff_is_completed(&b)) { /* a short spin-then-yield before sleeping */
+        /* A short spin-then-yield before sleeping, polling only the slot. */
+        while (!weft_backoff_is_completed(&b)) {
             weft_backoff_snooze(&b);
-            continue;
+            if (list_may_proceed(l, lone))
+                break;
         }
+        if (!weft_backoff_is_completed(&b))
+            continue;
         if (deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline)
             return -ETIMEDOUT;
         chan_ctx cx;
