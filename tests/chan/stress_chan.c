@@ -122,8 +122,12 @@ static void check_totals(totals *t, int producers, long n, const char *what)
     }
 }
 
-static void mpmc(size_t cap, long n, bool timed)
+/* quitters: 4 receivers of which 3 close their handle part-way: the last one is
+ * then a lone receiver (list.c's path that looks into its slot before claiming it)
+ * while messages keep coming. Nothing lost or duplicated across the hand-over. */
+static void mpmc(size_t cap, long n, bool timed, bool quitters)
 {
+    int nc = quitters ? 4 : CONSUMERS;
     weft_sender *tx;
     weft_receiver *rx;
     CHECK(weft_chan_open(sizeof(msg), cap, NULL, &tx, &rx) == 0);
@@ -132,10 +136,10 @@ static void mpmc(size_t cap, long n, bool timed)
     prod_arg pa[PRODUCERS];
     cons_arg ca[CONSUMERS];
     pthread_t pt[PRODUCERS], ct[CONSUMERS];
-    for (int i = 0; i < CONSUMERS; i++) {
+    for (int i = 0; i < nc; i++) {
         ca[i].t = &t;
         ca[i].timed = timed;
-        ca[i].limit = 0;
+        ca[i].limit = quitters && i > 0 ? (long)i * n / 4 + 1 : 0;
         if (i == 0)
             ca[i].rx = rx;
         else
@@ -148,56 +152,22 @@ static void mpmc(size_t cap, long n, bool timed)
         else
             CHECK(weft_sender_clone(tx, &pa[i].tx) == 0);
     }
-    for (int i = 0; i < CONSUMERS; i++)
+    for (int i = 0; i < nc; i++)
         pthread_create(&ct[i], NULL, consumer, &ca[i]);
     for (int i = 0; i < PRODUCERS; i++)
         pthread_create(&pt[i], NULL, timed ? producer_timed : producer, &pa[i]);
     for (int i = 0; i < PRODUCERS; i++)
         pthread_join(pt[i], NULL);
-    for (int i = 0; i < CONSUMERS; i++)
+    for (int i = 0; i < nc; i++)
         pthread_join(ct[i], NULL);
     char what[64];
-    snprintf(what, sizeof what, "mpmc cap %zu%s", cap, timed ? " timed" : "");
+    snprintf(what, sizeof what, "mpmc cap %zu%s%s", cap, timed ? " timed" : "",
+             quitters ? " quitters" : "");
     check_totals(&t, PRODUCERS, n, what);
 }
 
 /* ---- select, receive side: NCHAN producers (one per channel, mixed flavors), 3
  * consumers selecting over all NCHAN receive ops, dropping an op at -EPIPE. */
-/* Unbounded, 4 receivers of which 3 close their handle part-way: the last one is
- * then a lone receiver (list.c's path that looks into its slot before claiming it)
- * while messages keep coming. Nothing lost or duplicated across the hand-over. */
-static void mpmc_quitters(long n)
-{
-    enum { NC = 4 };
-    weft_sender *tx;
-    weft_receiver *rx;
-    CHECK(weft_chan_open(sizeof(msg), WEFT_UNBOUNDED, NULL, &tx, &rx) == 0);
-    totals t;
-    memset(&t, 0, sizeof t);
-    prod_arg pa[PRODUCERS];
-    cons_arg ca[NC];
-    pthread_t pt[PRODUCERS], ct[NC];
-    for (int i = 0; i < NC; i++) {
-        ca[i] = (cons_arg){rx, &t, false, i == 0 ? 0 : (long)i * n / 4 + 1};
-        if (i > 0)
-            CHECK(weft_receiver_clone(rx, &ca[i].rx) == 0);
-    }
-    for (int i = 0; i < PRODUCERS; i++) {
-        pa[i] = (prod_arg){tx, (uint32_t)i, n};
-        if (i > 0)
-            CHECK(weft_sender_clone(tx, &pa[i].tx) == 0);
-    }
-    for (int i = 0; i < NC; i++)
-        pthread_create(&ct[i], NULL, consumer, &ca[i]);
-    for (int i = 0; i < PRODUCERS; i++)
-        pthread_create(&pt[i], NULL, producer, &pa[i]);
-    for (int i = 0; i < PRODUCERS; i++)
-        pthread_join(pt[i], NULL);
-    for (int i = 0; i < NC; i++)
-        pthread_join(ct[i], NULL);
-    check_totals(&t, PRODUCERS, n, "mpmc quitters");
-}
-
 static const size_t sel_caps[NCHAN] = {WEFT_UNBOUNDED, 1, 16, 0};
 
 typedef struct sel_cons {
@@ -375,16 +345,16 @@ int main(void)
     static const size_t caps[] = {WEFT_UNBOUNDED, 16, 1, 0};
     bool verbose = getenv("STRESS_VERBOSE") != NULL;
     for (size_t k = 0; k < sizeof caps / sizeof caps[0]; k++) {
-        mpmc(caps[k], caps[k] == 0 || caps[k] == 1 ? n / 10 : n, false); /* slow: a wake per message */
+        mpmc(caps[k], caps[k] == 0 || caps[k] == 1 ? n / 10 : n, false, false); /* slow: a wake per message */
         if (verbose)
             fprintf(stderr, "mpmc cap %zu ok\n", caps[k]);
     }
     for (size_t k = 0; k < sizeof caps / sizeof caps[0]; k++) {
-        mpmc(caps[k], n / 20, true);
+        mpmc(caps[k], n / 20, true, false);
         if (verbose)
             fprintf(stderr, "mpmc cap %zu timed ok\n", caps[k]);
     }
-    mpmc_quitters(n / 4);
+    mpmc(WEFT_UNBOUNDED, n / 4, false, true);
     if (verbose)
         fprintf(stderr, "mpmc quitters ok\n");
     select_recv(n / 2);
