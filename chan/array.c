@@ -13,7 +13,9 @@
  * head and tail move by seq_cst CAS, and the "is it empty / full" checks load the
  * other index after a seq_cst fence (crossbeam's order): the CAS is also what a
  * sleeper's re-check reads, pairing with chan_waker_notify's seq_cst flag load, so a
- * sleeper either sees the change or is seen by the notifier (no lost wake-up). */
+ * sleeper either sees the change or is seen by the notifier (no lost wake-up).
+ * Blocking calls spin a little before sleeping; while they spin they poll only the
+ * next slot's stamp, not the other side's index (array_may_proceed). */
 #include "chan_internal.h"
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +106,7 @@ int chan_array_try_send(weft_chan *c, const void *msg)
              * with the waiters' seq_cst re-checks); see the file comment. */
             if (atomic_compare_exchange_weak_explicit(&a->tail, &tail, next, memory_order_seq_cst,
                                                       memory_order_relaxed)) {
-                memcpy(msg_at(a, index), msg, c->elem_size);
+                chan_copy_msg(msg_at(a, index), msg, c->elem_size);
                 /* Release: pairs with the receiver's acquire load of the stamp. */
                 atomic_store_explicit(stamp_at(a, index), tail + 1, memory_order_release);
                 chan_waker_notify(&a->receivers);
@@ -143,7 +145,7 @@ int chan_array_try_recv(weft_chan *c, void *out)
             /* SeqCst: as the tail CAS in try_send, for the senders' waker. */
             if (atomic_compare_exchange_weak_explicit(&a->head, &head, next, memory_order_seq_cst,
                                                       memory_order_relaxed)) {
-                memcpy(out, msg_at(a, index), c->elem_size);
+                chan_copy_msg(out, msg_at(a, index), c->elem_size);
                 /* Release: pairs with the next lap's sender's acquire load. */
                 atomic_store_explicit(stamp_at(a, index), head + a->one_lap, memory_order_release);
                 chan_waker_notify(&a->senders);
@@ -198,6 +200,21 @@ static void array_wait(weft_chan *c, chan_waker *wk, bool send, uint64_t deadlin
     chan_waker_unregister(wk, &w);
 }
 
+/* While spinning before sleeping: may the operation succeed now? Looks only at the
+ * next slot's stamp (the line the other side writes anyway), not at the other
+ * side's index: a full try call would, after its seq_cst fence, pull that index's
+ * line away from the other side on every spin. A hint (relaxed): the try call that
+ * follows decides; disconnection is seen by it once the spin phase ends. */
+static bool array_may_proceed(chan_array *a, bool send)
+{
+    /* Relaxed (all three): a hint, see above. */
+    size_t pos = atomic_load_explicit(send ? &a->tail : &a->head, memory_order_relaxed);
+    if (send && (pos & a->mark_bit))
+        return true;
+    size_t stamp = atomic_load_explicit(stamp_at(a, pos & (a->mark_bit - 1)), memory_order_relaxed);
+    return send ? stamp == pos : stamp == pos + 1;
+}
+
 static bool passed(uint64_t deadline)
 {
     return deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline;
@@ -210,10 +227,14 @@ int chan_array_send(weft_chan *c, const void *msg, uint64_t deadline)
         int r = chan_array_try_send(c, msg);
         if (r != -EAGAIN)
             return r;
-        if (!weft_backoff_is_completed(&b)) { /* a short spin-then-yield before sleeping */
+        /* A short spin-then-yield before sleeping, polling only the slot. */
+        while (!weft_backoff_is_completed(&b)) {
             weft_backoff_snooze(&b);
-            continue;
+            if (array_may_proceed(&c->u.array, true))
+                break;
         }
+        if (!weft_backoff_is_completed(&b))
+            continue;
         if (passed(deadline))
             return -ETIMEDOUT;
         array_wait(c, &c->u.array.senders, true, deadline);
@@ -227,10 +248,14 @@ int chan_array_recv(weft_chan *c, void *out, uint64_t deadline)
         int r = chan_array_try_recv(c, out);
         if (r != -EAGAIN)
             return r;
-        if (!weft_backoff_is_completed(&b)) { /* a short spin-then-yield before sleeping */
+        /* A short spin-then-yield before sleeping, polling only the slot. */
+        while (!weft_backoff_is_completed(&b)) {
             weft_backoff_snooze(&b);
-            continue;
+            if (array_may_proceed(&c->u.array, false))
+                break;
         }
+        if (!weft_backoff_is_completed(&b))
+            continue;
         if (passed(deadline))
             return -ETIMEDOUT;
         array_wait(c, &c->u.array.receivers, false, deadline);

@@ -8,7 +8,21 @@
 #define WEFT_CHAN_INTERNAL_H
 
 #include "waiters_internal.h"
+#include <stdint.h>
+#include <string.h>
 #include <weft/chan.h>
+
+/* Copy one message in or out of a slot: a constant-size copy (one move) for the
+ * common 4- and 8-byte messages instead of a call to memcpy. */
+static inline void chan_copy_msg(void *dst, const void *src, size_t n)
+{
+    if (n == sizeof(uint64_t))
+        memcpy(dst, src, sizeof(uint64_t));
+    else if (n == sizeof(uint32_t))
+        memcpy(dst, src, sizeof(uint32_t));
+    else
+        memcpy(dst, src, n);
+}
 
 typedef enum chan_flavor { CHAN_ARRAY, CHAN_LIST, CHAN_ZERO } chan_flavor;
 
@@ -30,10 +44,11 @@ typedef struct chan_list_pos {
 typedef struct chan_list {
     WEFT_CACHE_ALIGNED chan_list_pos head;
     WEFT_CACHE_ALIGNED chan_list_pos tail;
-    WEFT_CACHE_ALIGNED size_t stride;
-    _Atomic(chan_list_block *) spare; /* at most one drained block kept for reuse */
-    _Atomic size_t live_blocks;       /* test hook */
+    WEFT_CACHE_ALIGNED size_t stride; /* read on every call: kept off the lines below */
     chan_waker receivers;
+    /* Written once per block (by both sides): a line of their own. */
+    WEFT_CACHE_ALIGNED _Atomic(chan_list_block *) spare; /* at most one drained block kept */
+    _Atomic size_t live_blocks;                           /* test hook */
 } chan_list;
 
 /* ---- rendezvous (zero.c) */

@@ -7,13 +7,15 @@
  * head, "the head block has a successor" (so a receiver need not look at tail).
  * Invariants:
  *  - A sender owns slot (tail >> SHIFT) once its seq_cst CAS on tail.index succeeds;
- *    it writes the message, then sets WRITE (release). The sender that takes a
+ *    it writes the message, then stores the slot's `written` byte (release; it is
+ *    that byte's only writer, so no read-modify-write). The sender that takes a
  *    block's last slot installs the next block (allocated beforehand) in tail.block,
  *    tail.index and block->next (release), in that order.
  *  - A receiver owns slot (head >> SHIFT) once its seq_cst CAS on head.index
- *    succeeds; it waits for WRITE (acquire, pairs with the sender's release), copies
- *    the message, then sets READ. The receiver of a block's last slot moves head to
- *    the next block (waiting for block->next, acquire).
+ *    succeeds; it waits for `written` (acquire, pairs with the sender's release),
+ *    copies the message, then sets READ in the slot's `state` byte (fetch_or). The
+ *    receiver of a block's last slot moves head to the next block (waiting for
+ *    block->next, acquire).
  *  - Block reclamation (crossbeam's DESTROY protocol): the receiver of the last slot
  *    starts destroying the block; it walks the other slots and, for a slot whose
  *    READ bit is not yet set, sets DESTROY and stops: that slot's receiver, seeing
@@ -21,9 +23,16 @@
  *    exactly one thread frees each block, after every reader of it is done.
  *  - Freed blocks go to a one-block spare cache (CAS on `spare`) or to free(): after
  *    a burst drains, at most the current block and one spare stay allocated.
- *  - Empty checks load tail after a seq_cst fence (receivers) and the head/tail CASes
- *    are seq_cst, which pairs with the waiters' seq_cst re-checks and the seq_cst
- *    flag load in chan_waker_notify: no lost wake-up (see waiters.c). */
+ *  - A receiver never touches a block before its CAS claims a slot in it (other
+ *    receivers could free it), except a lone receiver (one receiver handle: no
+ *    other receiving thread), which first looks at its slot's `written`: if set,
+ *    the slot's sender moved tail past it, so it skips the empty check. A lone
+ *    receiver also sets READ with a plain release store: no destroyer can run on
+ *    its block before it claims the block's last slot itself; and while it spins
+ *    before sleeping it polls that `written` instead of tail (list_may_proceed).
+ *  - Empty checks load tail after a seq_cst fence (receivers) and the head/tail
+ *    CASes are seq_cst, which pairs with the waiters' seq_cst re-checks and the
+ *    seq_cst flag load in chan_waker_notify: no lost wake-up (see waiters.c). */
 #include "chan_internal.h"
 #include <stdlib.h>
 #include <string.h>
@@ -33,22 +42,34 @@
 #define LAP 32u
 #define BLOCK_CAP (LAP - 1u)
 
-#define WRITE 1u
-#define READ 2u
-#define DESTROY 4u
+#define READ 1u
+#define DESTROY 2u
 
+/* A block: BLOCK_CAP slots, each with two state bytes and a message. The state bytes
+ * sit in two arrays rather than beside each message (10 bytes per size_t message
+ * instead of 16: a burst into an unbounded channel touches, and page-faults, that
+ * much less fresh memory). `written[i]` has one writer (slot i's sender), so a plain
+ * release store sets it; `state[i]` (READ, DESTROY) is raced by slot i's receiver
+ * and the block's destroyer, so both use fetch_or. `written` shares the first line
+ * with `next`; `state` follows the messages (receivers only touch it). */
 struct chan_list_block {
     _Atomic(chan_list_block *) next;
-    unsigned char slots[]; /* BLOCK_CAP slots of stride bytes: a state word, the message */
+    _Atomic unsigned char written[BLOCK_CAP];
+    /* BLOCK_CAP messages of stride bytes, then BLOCK_CAP state bytes. */
+    _Alignas(sizeof(size_t)) unsigned char data[];
 };
 
-static inline _Atomic size_t *state_at(const chan_list *l, chan_list_block *b, size_t i)
+static inline _Atomic unsigned char *written_at(chan_list_block *b, size_t i)
 {
-    return (_Atomic size_t *)(void *)(b->slots + i * l->stride);
+    return &b->written[i];
+}
+static inline _Atomic unsigned char *state_at(const chan_list *l, chan_list_block *b, size_t i)
+{
+    return (_Atomic unsigned char *)(void *)(b->data + BLOCK_CAP * l->stride + i);
 }
 static inline unsigned char *msg_at(const chan_list *l, chan_list_block *b, size_t i)
 {
-    return b->slots + i * l->stride + sizeof(size_t);
+    return b->data + i * l->stride;
 }
 
 static chan_list_block *block_new(chan_list *l)
@@ -57,14 +78,16 @@ static chan_list_block *block_new(chan_list *l)
      * the previous owners' accesses happened before our reuse. */
     chan_list_block *b = atomic_exchange_explicit(&l->spare, NULL, memory_order_acquire);
     if (!b) {
-        b = malloc(sizeof(chan_list_block) + BLOCK_CAP * l->stride);
+        b = malloc(sizeof(chan_list_block) + BLOCK_CAP * (l->stride + 1));
         if (!b)
             return NULL;
         atomic_fetch_add_explicit(&l->live_blocks, 1, memory_order_relaxed);
     }
     atomic_init(&b->next, NULL);
-    for (size_t i = 0; i < BLOCK_CAP; i++)
+    for (size_t i = 0; i < BLOCK_CAP; i++) {
+        atomic_init(written_at(b, i), 0);
         atomic_init(state_at(l, b, i), 0);
+    }
     return b;
 }
 
@@ -82,9 +105,9 @@ static void block_free(chan_list *l, chan_list_block *b)
 int chan_list_init(weft_chan *c)
 {
     chan_list *l = &c->u.list;
-    size_t stride = sizeof(size_t) + c->elem_size;
-    stride = (stride + sizeof(size_t) - 1) / sizeof(size_t) * sizeof(size_t);
-    if (stride < c->elem_size || stride > (SIZE_MAX - sizeof(chan_list_block)) / BLOCK_CAP)
+    /* Messages keep size_t alignment (as the block's data). */
+    size_t stride = (c->elem_size + sizeof(size_t) - 1) / sizeof(size_t) * sizeof(size_t);
+    if (stride < c->elem_size || stride >= (SIZE_MAX - sizeof(chan_list_block)) / BLOCK_CAP - 1)
         return -EINVAL;
     l->stride = stride;
     atomic_init(&l->head.index, 0);
@@ -161,9 +184,10 @@ int chan_list_send(weft_chan *c, const void *msg)
             } else if (next_block) {
                 block_free(l, next_block);
             }
-            memcpy(msg_at(l, block, offset), msg, c->elem_size);
-            /* Release: pairs with the receiver's acquire wait for WRITE. */
-            atomic_fetch_or_explicit(state_at(l, block, offset), WRITE, memory_order_release);
+            chan_copy_msg(msg_at(l, block, offset), msg, c->elem_size);
+            /* Release: pairs with the receiver's acquire wait for `written`. A plain
+             * store: this sender is the byte's only writer (no locked instruction). */
+            atomic_store_explicit(written_at(block, offset), 1, memory_order_release);
             chan_waker_notify(&l->receivers);
             return 0;
         }
@@ -177,9 +201,10 @@ int chan_list_send(weft_chan *c, const void *msg)
 static void destroy_block(chan_list *l, chan_list_block *block, size_t start)
 {
     for (size_t i = start; i + 1 < BLOCK_CAP; i++) {
-        _Atomic size_t *st = state_at(l, block, i);
-        /* Acquire / AcqRel: pair with the reader's acq_rel fetch_or of READ (its copy
-         * is done) and hand the walk over with our DESTROY. */
+        _Atomic unsigned char *st = state_at(l, block, i);
+        /* Acquire / AcqRel: pair with the reader's acq_rel fetch_or of READ (or a
+         * lone reader's release store; its copy is done) and hand the walk over
+         * with our DESTROY. */
         if (!(atomic_load_explicit(st, memory_order_acquire) & READ) &&
             !(atomic_fetch_or_explicit(st, DESTROY, memory_order_acq_rel) & READ))
             return; /* that slot's reader will continue */
@@ -191,6 +216,11 @@ int chan_list_try_recv(weft_chan *c, void *out)
 {
     chan_list *l = &c->u.list;
     weft_backoff b = WEFT_BACKOFF_INIT;
+    /* One receiver handle: we are the only receiving thread for this whole call (a
+     * handle serves one thread at a time, and only a handle's own clone can add
+     * another). Acquire: pairs with the acq_rel decrement of a closed receiver
+     * handle, so its last receive (and its frees) happened before. */
+    bool lone = atomic_load_explicit(&c->receivers, memory_order_acquire) == 1;
     /* Acquire: pairs with the release stores that installed the head block. */
     size_t head = atomic_load_explicit(&l->head.index, memory_order_acquire);
     chan_list_block *block = atomic_load_explicit(&l->head.block, memory_order_acquire);
@@ -204,7 +234,14 @@ int chan_list_try_recv(weft_chan *c, void *out)
             continue;
         }
         size_t new_head = head + (1u << SHIFT);
-        if (!(new_head & MARK_BIT)) {
+        /* A lone receiver whose slot's `written` is already set knows it is not
+         * empty: it skips the fence and the load of tail (the line every send
+         * writes). Only a lone receiver may look into the block before its CAS:
+         * with others, they could drain and free it under us. Relaxed: a hint; the
+         * copy waits for `written` with acquire after the CAS. */
+        bool ready = lone && block &&
+                     atomic_load_explicit(written_at(block, offset), memory_order_relaxed);
+        if (!(new_head & MARK_BIT) && !ready) {
             /* SeqCst fence: pairs with the senders' seq_cst tail CAS. */
             atomic_thread_fence(memory_order_seq_cst);
             size_t tail = atomic_load_explicit(&l->tail.index, memory_order_relaxed);
@@ -236,16 +273,22 @@ int chan_list_try_recv(weft_chan *c, void *out)
                 atomic_store_explicit(&l->head.block, next, memory_order_release);
                 atomic_store_explicit(&l->head.index, next_index, memory_order_release);
             }
-            _Atomic size_t *st = state_at(l, block, offset);
             weft_backoff wb = WEFT_BACKOFF_INIT;
-            /* Acquire: pairs with the sender's release fetch_or of WRITE. */
-            while (!(atomic_load_explicit(st, memory_order_acquire) & WRITE))
+            /* Acquire: pairs with the sender's release store of `written`. */
+            while (!atomic_load_explicit(written_at(block, offset), memory_order_acquire))
                 weft_backoff_snooze(&wb);
-            memcpy(out, msg_at(l, block, offset), c->elem_size);
+            chan_copy_msg(out, msg_at(l, block, offset), c->elem_size);
             if (offset + 1 == BLOCK_CAP)
                 destroy_block(l, block, 0);
+            else if (lone)
+                /* Release: pairs with the destroyer's acquire load of READ (our copy
+                 * happened before the free). A plain store: no destroyer can race
+                 * us (the block's last slot is after ours, and its receiver would
+                 * be us: there is no other receiving thread during this call). */
+                atomic_store_explicit(state_at(l, block, offset), READ, memory_order_release);
             /* AcqRel: publishes our read to the destroyer and sees its DESTROY. */
-            else if (atomic_fetch_or_explicit(st, READ, memory_order_acq_rel) & DESTROY)
+            else if (atomic_fetch_or_explicit(state_at(l, block, offset), READ,
+                                              memory_order_acq_rel) & DESTROY)
                 destroy_block(l, block, offset + 1);
             return 0;
         }
@@ -264,18 +307,41 @@ bool chan_list_recv_ready(weft_chan *c)
     return (tail & MARK_BIT) || (head >> SHIFT) != (tail >> SHIFT);
 }
 
+/* While a lone receiver spins before sleeping: is its next slot written? Polls only
+ * that slot (the line the sender writes anyway), not tail: a full try_recv would,
+ * after its seq_cst fence, pull tail's line away from the senders on every spin.
+ * Other receivers may not look into a block before claiming a slot: no hint. */
+static bool list_may_proceed(chan_list *l, bool lone)
+{
+    if (!lone)
+        return true;
+    /* Relaxed (all three): a hint; the try_recv that follows decides, and sees a
+     * disconnection once the spin phase ends. The block is live: only we free it. */
+    size_t head = atomic_load_explicit(&l->head.index, memory_order_relaxed);
+    chan_list_block *block = atomic_load_explicit(&l->head.block, memory_order_relaxed);
+    size_t offset = (head >> SHIFT) % LAP;
+    return !block || offset == BLOCK_CAP ||
+           atomic_load_explicit(written_at(block, offset), memory_order_relaxed);
+}
+
 int chan_list_recv(weft_chan *c, void *out, uint64_t deadline)
 {
     chan_list *l = &c->u.list;
     weft_backoff b = WEFT_BACKOFF_INIT;
+    /* Acquire: as in try_recv (one receiver handle: no other receiving thread). */
+    bool lone = atomic_load_explicit(&c->receivers, memory_order_acquire) == 1;
     for (;;) {
         int r = chan_list_try_recv(c, out);
         if (r != -EAGAIN)
             return r;
-        if (!weft_backoff_is_completed(&b)) { /* a short spin-then-yield before sleeping */
+        /* A short spin-then-yield before sleeping, polling only the slot. */
+        while (!weft_backoff_is_completed(&b)) {
             weft_backoff_snooze(&b);
-            continue;
+            if (list_may_proceed(l, lone))
+                break;
         }
+        if (!weft_backoff_is_completed(&b))
+            continue;
         if (deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline)
             return -ETIMEDOUT;
         chan_ctx cx;

@@ -6,7 +6,8 @@
  * (timeouts racing hand-offs must neither lose nor duplicate a message). Select
  * loses nothing (receive side with mixed flavors, one consumer biased and one with
  * short timeouts; send side over mixed flavors) and, with all 4 channels always
- * ready, picks each at least 10% of the time. */
+ * ready, picks each at least 10% of the time. An unbounded channel whose receivers
+ * close part-way until one is left loses nothing across the hand-over. */
 #include "check.h"
 #include <pthread.h>
 #include <stdatomic.h>
@@ -38,6 +39,7 @@ typedef struct cons_arg {
     weft_receiver *rx;
     totals *t;
     bool timed;
+    long limit; /* > 0: close the handle after this many messages */
 } cons_arg;
 
 static void *producer(void *p)
@@ -97,14 +99,14 @@ static void *consumer(void *p)
     msg m;
     int r;
     long k = 0;
-    while ((r = recv_any(a, &m, k++)) == 0) {
+    while ((a->limit <= 0 || k < a->limit) && (r = recv_any(a, &m, k++)) == 0) {
         CHECK(m.producer < PRODUCERS, "producer %u", m.producer);
         CHECK((long)m.seq > last[m.producer], "order: %u after %ld", m.seq, last[m.producer]);
         last[m.producer] = m.seq;
         count[m.producer]++;
         sum[m.producer] += m.seq;
     }
-    CHECK(r == -EPIPE, "recv: %d", r);
+    CHECK(a->limit > 0 && k >= a->limit ? true : r == -EPIPE, "recv: %d", r);
     account(a->t, count, sum);
     CHECK(weft_receiver_close(a->rx) == 0);
     return NULL;
@@ -120,8 +122,12 @@ static void check_totals(totals *t, int producers, long n, const char *what)
     }
 }
 
-static void mpmc(size_t cap, long n, bool timed)
+/* quitters: 4 receivers of which 3 close their handle part-way: the last one is
+ * then a lone receiver (list.c's path that looks into its slot before claiming it)
+ * while messages keep coming. Nothing lost or duplicated across the hand-over. */
+static void mpmc(size_t cap, long n, bool timed, bool quitters)
 {
+    int nc = quitters ? 4 : CONSUMERS;
     weft_sender *tx;
     weft_receiver *rx;
     CHECK(weft_chan_open(sizeof(msg), cap, NULL, &tx, &rx) == 0);
@@ -130,9 +136,10 @@ static void mpmc(size_t cap, long n, bool timed)
     prod_arg pa[PRODUCERS];
     cons_arg ca[CONSUMERS];
     pthread_t pt[PRODUCERS], ct[CONSUMERS];
-    for (int i = 0; i < CONSUMERS; i++) {
+    for (int i = 0; i < nc; i++) {
         ca[i].t = &t;
         ca[i].timed = timed;
+        ca[i].limit = quitters && i > 0 ? (long)i * n / 4 + 1 : 0;
         if (i == 0)
             ca[i].rx = rx;
         else
@@ -145,16 +152,17 @@ static void mpmc(size_t cap, long n, bool timed)
         else
             CHECK(weft_sender_clone(tx, &pa[i].tx) == 0);
     }
-    for (int i = 0; i < CONSUMERS; i++)
+    for (int i = 0; i < nc; i++)
         pthread_create(&ct[i], NULL, consumer, &ca[i]);
     for (int i = 0; i < PRODUCERS; i++)
         pthread_create(&pt[i], NULL, timed ? producer_timed : producer, &pa[i]);
     for (int i = 0; i < PRODUCERS; i++)
         pthread_join(pt[i], NULL);
-    for (int i = 0; i < CONSUMERS; i++)
+    for (int i = 0; i < nc; i++)
         pthread_join(ct[i], NULL);
     char what[64];
-    snprintf(what, sizeof what, "mpmc cap %zu%s", cap, timed ? " timed" : "");
+    snprintf(what, sizeof what, "mpmc cap %zu%s%s", cap, timed ? " timed" : "",
+             quitters ? " quitters" : "");
     check_totals(&t, PRODUCERS, n, what);
 }
 
@@ -291,7 +299,7 @@ static void select_send(long n)
         }
     }
     for (int c = 0; c < NCHAN; c++) {
-        ca[c] = (cons_arg){rx[c], &t, false};
+        ca[c] = (cons_arg){rx[c], &t, false, 0};
         pthread_create(&ct[c], NULL, consumer, &ca[c]);
     }
     for (int i = 0; i < SP; i++)
@@ -337,15 +345,18 @@ int main(void)
     static const size_t caps[] = {WEFT_UNBOUNDED, 16, 1, 0};
     bool verbose = getenv("STRESS_VERBOSE") != NULL;
     for (size_t k = 0; k < sizeof caps / sizeof caps[0]; k++) {
-        mpmc(caps[k], caps[k] == 0 || caps[k] == 1 ? n / 10 : n, false); /* slow: a wake per message */
+        mpmc(caps[k], caps[k] == 0 || caps[k] == 1 ? n / 10 : n, false, false); /* slow: a wake per message */
         if (verbose)
             fprintf(stderr, "mpmc cap %zu ok\n", caps[k]);
     }
     for (size_t k = 0; k < sizeof caps / sizeof caps[0]; k++) {
-        mpmc(caps[k], n / 20, true);
+        mpmc(caps[k], n / 20, true, false);
         if (verbose)
             fprintf(stderr, "mpmc cap %zu timed ok\n", caps[k]);
     }
+    mpmc(WEFT_UNBOUNDED, n / 4, false, true);
+    if (verbose)
+        fprintf(stderr, "mpmc quitters ok\n");
     select_recv(n / 2);
     if (verbose)
         fprintf(stderr, "select recv ok\n");

@@ -1,7 +1,7 @@
 /* Criterion suite for weft channels (weft/chan.h), run on every flavor: unbounded,
  * bounded(1), bounded(16) and rendezvous. Semantics, errors, disconnection, the drop
- * callback, snapshots, select, memory after a burst, and that waiting burns no CPU
- * (many threads at once: stress_chan.c). Test atomics are relaxed: results are read
+ * callback, snapshots, select, memory after a burst, odd message sizes, and that
+ * waiting burns no CPU (many threads at once: stress_chan.c). Test atomics are relaxed: results are read
  * after pthread_join, and the `done` flags only check that a call has not returned. */
 #include "chan_internal.h"
 #include <criterion/criterion.h>
@@ -658,6 +658,44 @@ Test(chan, unbounded_frees_blocks)
     cr_assert_leq(chan_live_blocks(rx), 2, "%zu live blocks", chan_live_blocks(rx));
     weft_sender_close(tx);
     weft_receiver_close(rx);
+}
+
+/* ---- messages of odd sizes keep their bytes (the list's block layout: messages,
+ * then state bytes; ASan catches a copy that strays past a slot) */
+Test(chan, odd_sizes_keep_bytes)
+{
+    static const size_t sizes[] = {1, 3, 4, 8, 13, 40};
+    static const size_t caps[] = {WEFT_UNBOUNDED, 7};
+    for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
+        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+            size_t sz = sizes[si];
+            weft_sender *tx;
+            weft_receiver *rx;
+            cr_assert_eq(weft_chan_open(sz, caps[ci], NULL, &tx, &rx), 0);
+            unsigned char in[40], out[40];
+            /* 100 messages: several list blocks; the bounded ring wraps. Send
+             * ahead by at most 5 so the bounded channel never blocks. */
+            size_t n = 100, sent = 0, got = 0;
+            while (got < n) {
+                while (sent < n && sent - got < 5) {
+                    for (size_t b = 0; b < sz; b++)
+                        in[b] = (unsigned char)(sent * 31 + b * 7 + 1);
+                    cr_assert_eq(weft_chan_send(tx, in), 0);
+                    sent++;
+                }
+                memset(out, 0xAA, sizeof out);
+                cr_assert_eq(weft_chan_recv(rx, out), 0);
+                for (size_t b = 0; b < sz; b++)
+                    cr_assert_eq(out[b], (unsigned char)(got * 31 + b * 7 + 1),
+                                 "size %zu msg %zu byte %zu", sz, got, b);
+                for (size_t b = sz; b < sizeof out; b++)
+                    cr_assert_eq(out[b], 0xAA, "size %zu: recv wrote past the message", sz);
+                got++;
+            }
+            weft_sender_close(tx);
+            weft_receiver_close(rx);
+        }
+    }
 }
 
 /* ---- waiting costs nothing */
