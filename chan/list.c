@@ -315,10 +315,13 @@ static bool list_may_proceed(chan_list *l, bool lone)
 {
     if (!lone)
         return true;
-    /* Relaxed (all three): a hint; the try_recv that follows decides, and sees a
-     * disconnection once the spin phase ends. The block is live: only we free it. */
+    /* Relaxed (index, written): a hint; the try_recv that follows decides, and sees a
+     * disconnection once the spin phase ends. The block is live: only we free it.
+     * Acquire (block): pairs with the release store that installed it, so the
+     * block's initialisation happened before our load of its `written` (TSan caught
+     * the relaxed form racing with the first block's malloc and atomic_init). */
     size_t head = atomic_load_explicit(&l->head.index, memory_order_relaxed);
-    chan_list_block *block = atomic_load_explicit(&l->head.block, memory_order_relaxed);
+    chan_list_block *block = atomic_load_explicit(&l->head.block, memory_order_acquire);
     size_t offset = (head >> SHIFT) % LAP;
     return !block || offset == BLOCK_CAP ||
            atomic_load_explicit(written_at(block, offset), memory_order_relaxed);

@@ -11,6 +11,7 @@
 #include "check.h"
 #include <pthread.h>
 #include <stdatomic.h>
+#include <weft/sync.h>
 #include <stdint.h>
 #include <string.h>
 #include <weft/chan.h>
@@ -339,6 +340,48 @@ static void select_fair(long rounds)
     }
 }
 
+/* A lone receiver blocked on a fresh unbounded channel polls the first block the
+ * moment a sender installs it (list_may_proceed): that poll must be ordered after
+ * the block's initialisation. TSan caught it racing with malloc when the poll loaded
+ * head.block relaxed. Each round: a fresh channel, a receiver in recv, and one send
+ * a random 0-50 us after the receiver says it is about to block (the race window is
+ * the receiver's spin before it sleeps, so some sends must land in it; with the
+ * relaxed load, TSan flagged 2 runs of 4). */
+typedef struct first_block_arg {
+    weft_receiver *rx;
+    atomic_int started;
+} first_block_arg;
+
+static void *first_block_receiver(void *p)
+{
+    first_block_arg *a = p;
+    long v = -1;
+    atomic_store_explicit(&a->started, 1, memory_order_release);
+    CHECK(weft_chan_recv(a->rx, &v) == 0 && v == 42, "recv: %ld", v);
+    return NULL;
+}
+
+static void first_block(long rounds)
+{
+    uint64_t rng = 0x2545F4914F6CDD1Du;
+    for (long i = 0; i < rounds; i++) {
+        weft_sender *tx;
+        first_block_arg a = {.started = 0};
+        CHECK(weft_chan_open(sizeof(long), WEFT_UNBOUNDED, NULL, &tx, &a.rx) == 0);
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, first_block_receiver, &a) == 0);
+        while (!atomic_load_explicit(&a.started, memory_order_acquire))
+            weft_cpu_relax();
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        for (uint64_t d = rng % 2048; d > 0; d--) /* a varying delay: 0 to ~50 us */
+            weft_cpu_relax();
+        long v = 42;
+        CHECK(weft_chan_send(tx, &v) == 0);
+        CHECK(pthread_join(t, NULL) == 0);
+        CHECK(weft_sender_close(tx) == 0 && weft_receiver_close(a.rx) == 0);
+    }
+}
+
 int main(void)
 {
     long n = WEFT_TSAN_OR(40000, stress_iters(100000)); /* TSan: more than /8 */
@@ -364,6 +407,9 @@ int main(void)
     if (verbose)
         fprintf(stderr, "select send ok\n");
     select_fair(stress_iters(40000));
+    first_block(WEFT_TSAN_OR(3000, stress_iters(5000)));
+    if (verbose)
+        fprintf(stderr, "first block ok\n");
     puts("stress_chan: ok");
     return 0;
 }
