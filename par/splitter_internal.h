@@ -17,8 +17,19 @@
 /* Decides whether a range is worth cutting in two (rayon's Splitter + LengthSplitter).
  * grain > 0: split while the length is above grain (independent of scheduling).
  * grain == 0 (adaptive): split while `splits` > 0, halving it each time; a half that
- * migrated (was stolen) resets splits to max(threads, splits / 2), so stolen work is
- * cut again to feed the thieves. Never cuts a range shorter than 2. */
+ * migrated (was stolen) resets splits to max(base, splits / 2), so stolen work is
+ * cut again to feed the thieves. Never cuts a range shorter than 2.
+ *
+ * base = WEFT_SPLITS_PER_THREAD x threads (rayon uses 1 x threads). With 1, two
+ * workers cut a loop into 4 leaves; a worker that runs out can only steal leaves
+ * not yet started, so when the cost is uneven (a Mandelbrot zoom whose first half
+ * of rows holds 58% of the work) the last leaf runs alone and the loop is no
+ * better balanced than OpenMP's schedule(static) (1.70x on 2 threads against
+ * dynamic's 2.0x, bench mandel/seahorse). With 4, a loop is cut into 8 x threads
+ * leaves, so at most ~1/8 of a worker's share is left for one worker at the end;
+ * the price is a few more joins per loop (tens of ns each), on loops that the probe
+ * already found long enough to be worth the pool. */
+#define WEFT_SPLITS_PER_THREAD 4u
 typedef struct weft_splitter {
     size_t splits;
     size_t threads;
@@ -29,7 +40,7 @@ static inline void weft_splitter_init(weft_splitter *s, size_t grain, size_t thr
 {
     s->grain = grain;
     s->threads = threads ? threads : 1;
-    s->splits = s->threads;
+    s->splits = s->threads * WEFT_SPLITS_PER_THREAD;
 }
 
 /* Should a range of `len` be cut in two? Updates s for the halves (both get a copy). */
@@ -40,8 +51,8 @@ static inline bool weft_splitter_try(weft_splitter *s, size_t len, bool migrated
     if (len < 2)
         return false;
     if (migrated) {
-        size_t half = s->splits / 2;
-        s->splits = half > s->threads ? half : s->threads;
+        size_t half = s->splits / 2, base = s->threads * WEFT_SPLITS_PER_THREAD;
+        s->splits = half > base ? half : base;
         return true;
     }
     if (s->splits == 0)
