@@ -128,6 +128,43 @@ static int loops_nop_body(void *ctx, size_t b, size_t e)
     return 0;
 }
 
+/* Parallel slack: an adaptive loop on P workers is cut into at least 8 x P leaves
+ * (WEFT_SPLITS_PER_THREAD), so a worker that runs out can still steal unstarted
+ * leaves when the cost is uneven. With rayon's P-based budget (4 leaves on 2 workers)
+ * a Mandelbrot zoom balanced no better than OpenMP's schedule(static). Steals only
+ * add cuts, so the bound holds under any schedule; the probe's leading index is one
+ * more call. */
+typedef struct slack {
+    _Atomic unsigned calls;
+    int rc;
+} slack;
+
+static int slack_body(void *ctx, size_t b, size_t e)
+{
+    slack *s = ctx;
+    atomic_fetch_add_explicit(&s->calls, 1, memory_order_relaxed);
+    for (size_t i = b; i < e; i++)
+        loops_spin(2000);
+    return 0;
+}
+
+static void slack_call(void *arg)
+{
+    slack *s = arg;
+    s->rc = weft_par_for(0, 4096, 0, slack_body, s);
+}
+
+Test(loops, adaptive_for_leaves_feed_thieves)
+{
+    for (int threads = 2; threads <= 3; threads++) {
+        slack s = {0, -1};
+        loops_run_on(threads, slack_call, &s);
+        cr_assert_eq(s.rc, 0);
+        unsigned calls = atomic_load_explicit(&s.calls, memory_order_relaxed);
+        cr_assert_geq(calls, 8u * (unsigned)threads, "%u workers: %u leaves", threads, calls);
+    }
+}
+
 Test(loops, for_errors)
 {
     cr_assert_eq(weft_par_for(5, 4, 0, loops_nop_body, NULL), -EINVAL);
