@@ -46,6 +46,20 @@ static void omp_warm(int threads)
  * triad: a[i] = b[i] + s * c[i] over n doubles, `passes` times (STREAM's triad:
  * 24 bytes moved per element). */
 
+/* OpenMP's schedule(static) without a chunk size, by hand: the calling thread's one
+ * contiguous block of [0, n) (the first n % threads blocks one longer). The OpenMP
+ * rows run the same kernel functions as the serial and weft rows on these blocks,
+ * so they compare schedules, not two compilations of one loop: an inline copy in an
+ * OpenMP region ran 10-15% faster or slower than the shared kernel depending on the
+ * build (code layout), which showed up as a false weft/peer ratio. */
+static void omp_static_block(size_t n, size_t *b, size_t *e)
+{
+    size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
+    size_t per = n / nt, extra = n % nt;
+    *b = t * per + (t < extra ? t : extra);
+    *e = *b + per + (t < extra);
+}
+
 typedef struct triad_param {
     size_t n;
     unsigned passes;
@@ -59,7 +73,7 @@ typedef struct triad {
     int rc;
 } triad;
 
-static inline void triad_kernel(triad *t, size_t b, size_t e)
+static __attribute__((noinline)) void triad_kernel(triad *t, size_t b, size_t e)
 {
     double *restrict a = t->a;
     const double *restrict bb = t->b, *restrict c = t->c;
@@ -150,11 +164,13 @@ static bench_result triad_omp_run(const bench_args *a)
         omp_warm(a->threads);
         double t0 = bench_now_s();
 #pragma omp parallel
-        for (unsigned p = 0; p < t.passes; p++) {
-            /* the chunk of each thread, as schedule(static) cuts it */
-#pragma omp for schedule(static)
-            for (size_t i = 0; i < t.n; i++)
-                t.a[i] = t.b[i] + t.s * t.c[i];
+        {
+            size_t b, e;
+            omp_static_block(t.n, &b, &e);
+            for (unsigned p = 0; p < t.passes; p++) {
+                triad_kernel(&t, b, e);
+#pragma omp barrier
+            }
         }
         res.seconds = bench_now_s() - t0;
     }
@@ -185,10 +201,8 @@ typedef struct sum_param {
     size_t n;
 } sum_param;
 
-/* The kernel every impl runs (serial, weft, OpenMP, TBB): one out-of-line copy, so
- * the comparison is of the schedules, not of how the compiler laid out each copy of
- * the loop (an inline copy in the OpenMP region ran 10-15% faster than this same
- * loop called from the serial and weft rows in one build, and not in another). */
+/* The kernel every impl runs (serial, weft, OpenMP, TBB): one out-of-line copy (see
+ * omp_static_block). */
 static __attribute__((noinline)) double sqrt_sum(size_t b, size_t e, double s)
 {
     for (size_t i = b; i < e; i++)
@@ -273,14 +287,11 @@ static bench_result reduce_omp_run(const bench_args *a)
     double s = 0.0;
     size_t n = p->n;
     double t0 = bench_now_s();
-    /* schedule(static) by hand: one contiguous block per thread, as the clause
-     * gives, each folded by the shared kernel. */
 #pragma omp parallel reduction(+ : s)
     {
-        size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
-        size_t per = n / nt, extra = n % nt;
-        size_t b = t * per + (t < extra ? t : extra);
-        s += sqrt_sum(b, b + per + (t < extra), 0.0);
+        size_t b, e;
+        omp_static_block(n, &b, &e);
+        s += sqrt_sum(b, e, 0.0);
     }
     res.seconds = bench_now_s() - t0;
     res.ok = sqrt_sum_ok(n, s);
