@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <weft/runtime.h>
 
 /* Thread-count lists are at most this long (defaults and --threads alike). */
 #define BENCH_MAX_THREAD_COUNTS 16
@@ -102,6 +103,10 @@ int bench_run_threads(int threads, void (*body)(void *ctx, int tid), void *ctx, 
 
 /* Seconds on weft's monotonic clock (weft_time_now_ns). */
 double bench_now_s(void);
+
+/* A pool of `threads` workers with the default configuration (pinning, wait policy:
+ * what a user gets), named "bench". NULL on error. */
+weft_pool *bench_pool_new(int threads);
 
 /* Run root(arg) once on a fresh pool of `threads` workers (the default configuration a
  * user gets, names "bench-*"), after one empty run so that its workers are up; *seconds

@@ -40,19 +40,6 @@
  * Helpers */
 
 
-/* A pool of `threads` workers with the default configuration (pinning, wait policy:
- * what a user gets). NULL on error. */
-static weft_pool *make_pool(int threads)
-{
-    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
-    cfg.num_threads = (unsigned)threads;
-    cfg.name_prefix = "bench";
-    weft_pool *pool = NULL;
-    if (weft_pool_create(&cfg, &pool) != 0)
-        return NULL;
-    return pool;
-}
-
 /* An empty function the compiler cannot remove or inline (the asm is a side effect). */
 __attribute__((noinline)) static void empty_fn(void *ctx)
 {
@@ -437,7 +424,7 @@ static void join_loop(void *ctx)
 static bench_result join_weft_run(const bench_args *a)
 {
     bench_result res = {0};
-    weft_pool *pool = make_pool(1);
+    weft_pool *pool = bench_pool_new(1);
     if (!pool)
         return res;
     loop_args l = {.size = a->size};
@@ -493,7 +480,7 @@ static void spawn_loop(void *ctx)
 static bench_result spawn_weft_run(const bench_args *a)
 {
     bench_result res = {0};
-    weft_pool *pool = make_pool(1);
+    weft_pool *pool = bench_pool_new(1);
     if (!pool)
         return res;
     loop_args l = {.size = a->size};
@@ -562,7 +549,7 @@ static bench_result wake_weft_run(const bench_args *a)
     bench_result res = {0};
     uint64_t n = a->size ? a->size : 1;
     uint64_t *lat = calloc(n, sizeof *lat);
-    weft_pool *pool = lat ? make_pool(a->threads) : NULL;
+    weft_pool *pool = lat ? bench_pool_new(a->threads) : NULL;
     if (!pool) {
         free(lat);
         return res;
@@ -705,7 +692,7 @@ static bench_result idle_weft_run(const bench_args *a)
     bench_result res = {0};
     idle_mode mode = *(const idle_mode *)a->arg;
     uint64_t ms = a->size ? a->size : 1;
-    weft_pool *pool = make_pool(a->threads);
+    weft_pool *pool = bench_pool_new(a->threads);
     if (!pool)
         return res;
     _Atomic uint64_t ran;
@@ -813,19 +800,19 @@ static const idle_mode idle_idle = IDLE_IDLE, idle_task_per_ms = IDLE_TASK_PER_M
     {"idle_cpu", "task_per_ms", "openmp", ALL_CPUS, "cpu%", idle_omp_run, 1000, 100, true,  \
      &idle_task_per_ms}
 
+/* The five fib rows of one size: P the param, F its fib_param, SS / CS the serial and
+ * serial-calls runs per rep, FIX the fixed_size of the serial and weft rows, OFIX that
+ * of the OpenMP and TBB rows. */
+#define FIB_ROWS(P, F, SS, CS, FIX, OFIX)                                                    \
+    {"fib", P, "serial", ONE_THREAD, "ns/call", fib_serial_run, SS, 1, FIX, &F},            \
+    {"fib", P, "serial-calls", ONE_THREAD, "ns/call", fib_serial_calls_run, CS, 1, FIX, &F}, \
+    {"fib", P, "weft", SCALING, "ns/call", fib_weft_run, 1, 1, FIX, &F},                    \
+    {"fib", P, "openmp", SCALING, "ns/call", fib_omp_run, 1, 1, OFIX, &F},                  \
+    BENCH_TBB_ROW("fib", P, "tbb", SCALING, "ns/call", fib_tbb_run, 1, 1, OFIX, &F)
+
 static const bench_def runtime_benches[] = {
-    {"fib", "n=32", "serial", ONE_THREAD, "ns/call", fib_serial_run, 16, 1, false, &fib32},
-    {"fib", "n=32", "serial-calls", ONE_THREAD, "ns/call", fib_serial_calls_run, 4, 1, false,
-     &fib32},
-    {"fib", "n=32", "weft", SCALING, "ns/call", fib_weft_run, 1, 1, false, &fib32},
-    {"fib", "n=32", "openmp", SCALING, "ns/call", fib_omp_run, 1, 1, true, &fib32},
-    BENCH_TBB_ROW("fib", "n=32", "tbb", SCALING, "ns/call", fib_tbb_run, 1, 1, true, &fib32)
-    {"fib", "n=35", "serial", ONE_THREAD, "ns/call", fib_serial_run, 4, 1, true, &fib35},
-    {"fib", "n=35", "serial-calls", ONE_THREAD, "ns/call", fib_serial_calls_run, 1, 1, true,
-     &fib35},
-    {"fib", "n=35", "weft", SCALING, "ns/call", fib_weft_run, 1, 1, true, &fib35},
-    {"fib", "n=35", "openmp", SCALING, "ns/call", fib_omp_run, 1, 1, true, &fib35},
-    BENCH_TBB_ROW("fib", "n=35", "tbb", SCALING, "ns/call", fib_tbb_run, 1, 1, true, &fib35)
+    FIB_ROWS("n=32", fib32, 16, 4, false, true)
+    FIB_ROWS("n=35", fib35, 4, 1, true, true)
     {"nqueens", "n=12", "serial", ONE_THREAD, "boards/s", nq_serial_run, 4, 1, false, &nq12},
     {"nqueens", "n=12", "weft", SCALING, "boards/s", nq_weft_run, 4, 1, false, &nq12},
     {"nqueens", "n=12", "openmp", SCALING, "boards/s", nq_omp_run, 4, 1, false, &nq12},
@@ -836,18 +823,8 @@ static const bench_def runtime_benches[] = {
 /* --quick: the same benchmarks on smaller problems, named for what they solve; every
  * fib row is calibrated (one fib(24) takes well under a millisecond). */
 static const bench_def runtime_benches_quick[] = {
-    {"fib", "n=20", "serial", ONE_THREAD, "ns/call", fib_serial_run, 1, 1, false, &fib20},
-    {"fib", "n=20", "serial-calls", ONE_THREAD, "ns/call", fib_serial_calls_run, 1, 1, false,
-     &fib20},
-    {"fib", "n=20", "weft", SCALING, "ns/call", fib_weft_run, 1, 1, false, &fib20},
-    {"fib", "n=20", "openmp", SCALING, "ns/call", fib_omp_run, 1, 1, false, &fib20},
-    BENCH_TBB_ROW("fib", "n=20", "tbb", SCALING, "ns/call", fib_tbb_run, 1, 1, false, &fib20)
-    {"fib", "n=24", "serial", ONE_THREAD, "ns/call", fib_serial_run, 1, 1, false, &fib24},
-    {"fib", "n=24", "serial-calls", ONE_THREAD, "ns/call", fib_serial_calls_run, 1, 1, false,
-     &fib24},
-    {"fib", "n=24", "weft", SCALING, "ns/call", fib_weft_run, 1, 1, false, &fib24},
-    {"fib", "n=24", "openmp", SCALING, "ns/call", fib_omp_run, 1, 1, false, &fib24},
-    BENCH_TBB_ROW("fib", "n=24", "tbb", SCALING, "ns/call", fib_tbb_run, 1, 1, false, &fib24)
+    FIB_ROWS("n=20", fib20, 1, 1, false, false)
+    FIB_ROWS("n=24", fib24, 1, 1, false, false)
     {"nqueens", "n=10", "serial", ONE_THREAD, "boards/s", nq_serial_run, 4, 1, false, &nq10},
     {"nqueens", "n=10", "weft", SCALING, "boards/s", nq_weft_run, 4, 1, false, &nq10},
     {"nqueens", "n=10", "openmp", SCALING, "boards/s", nq_omp_run, 4, 1, false, &nq10},

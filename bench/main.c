@@ -70,13 +70,21 @@ static void bench_nop(void *arg)
     (void)arg;
 }
 
-bool bench_weft_timed(int threads, void (*root)(void *arg), void *arg, double *seconds)
+weft_pool *bench_pool_new(int threads)
 {
     weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
     cfg.num_threads = (unsigned)threads;
     cfg.name_prefix = "bench";
     weft_pool *pool = NULL;
     if (weft_pool_create(&cfg, &pool) != 0)
+        return NULL;
+    return pool;
+}
+
+bool bench_weft_timed(int threads, void (*root)(void *arg), void *arg, double *seconds)
+{
+    weft_pool *pool = bench_pool_new(threads);
+    if (!pool)
         return false;
     bool ok = weft_pool_run(pool, bench_nop, NULL) == 0; /* workers up */
     double t0 = bench_now_s();
