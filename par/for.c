@@ -62,7 +62,7 @@ static void for_root_run(void *arg)
             weft_par_fail(&r->sh->status, rc);
         return;
     }
-    for_job j = {r->sh, {0, 0, 0}, r->lo, r->hi};
+    for_job j = {r->sh, {0, 0, 0, 0}, r->lo, r->hi};
     weft_splitter_init(&j.sp, r->grain, threads);
     for_node(&j, false);
 }
@@ -170,7 +170,7 @@ static void for2d_root_run(void *arg)
     }
     /* The splitter's own length test is satisfied by for2d_cuttable (len 2 passed);
      * its grain stays 0 in adaptive mode and 1 ("always") in explicit mode. */
-    for2d_job j = {r->sh, {0, 0, 0}, r->r0, r->r1, r->c0, r->c1};
+    for2d_job j = {r->sh, {0, 0, 0, 0}, r->r0, r->r1, r->c0, r->c1};
     weft_splitter_init(&j.sp, r->sh->adaptive ? 0 : 1, threads);
     for2d_node(&j, false);
 }

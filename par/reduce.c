@@ -99,7 +99,7 @@ typedef struct red_root {
 static void red_root_run(void *arg)
 {
     const red_root *r = arg;
-    red_job j = {r->sh, {0, 0, 0}, r->lo, r->hi, r->acc, r->first_done};
+    red_job j = {r->sh, {0, 0, 0, 0}, r->lo, r->hi, r->acc, r->first_done};
     weft_splitter_init(&j.sp, r->grain, r->sh->serial ? 1 : weft_par_threads());
     if (j.sp.threads == 1)
         r->sh->serial = true; /* one worker: the same tree without joins */

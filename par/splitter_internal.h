@@ -12,6 +12,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 /* Decides whether a range is worth cutting in two (rayon's Splitter + LengthSplitter).
@@ -20,7 +21,8 @@
  * migrated (was stolen) resets splits to max(base, splits / 2), so stolen work is
  * cut again to feed the thieves. Never cuts a range shorter than 2.
  *
- * base = WEFT_SPLITS_PER_THREAD x threads (rayon uses 1 x threads). With 1, two
+ * base = WEFT_SPLITS_PER_THREAD x threads, rounded up to a power of two (rayon uses
+ * 1 x threads). With 1, two
  * workers cut a loop into 4 leaves; a worker that runs out can only steal leaves
  * not yet started, so when the cost is uneven (a Mandelbrot zoom whose first half
  * of rows holds 58% of the work) the last leaf runs alone and the loop is no
@@ -32,15 +34,24 @@
 #define WEFT_SPLITS_PER_THREAD 4u
 typedef struct weft_splitter {
     size_t splits;
+    size_t base; /* the splits budget a loop (or a stolen half) starts with */
     size_t threads;
     size_t grain;
 } weft_splitter;
 
+/* base is WEFT_SPLITS_PER_THREAD x threads rounded up to a power of two: halving
+ * 2^k reaches 0 after k + 1 cuts, so a loop makes at least 2 x base leaves on any
+ * thread count. (Unrounded, 12 on 3 threads halves 12, 6, 3, 1: 16 leaves, not 24,
+ * whenever no steal added cuts, as on a loaded machine.) */
 static inline void weft_splitter_init(weft_splitter *s, size_t grain, size_t threads)
 {
     s->grain = grain;
     s->threads = threads ? threads : 1;
-    s->splits = s->threads * WEFT_SPLITS_PER_THREAD;
+    size_t want = s->threads * WEFT_SPLITS_PER_THREAD;
+    s->base = 1;
+    while (s->base < want && s->base <= SIZE_MAX / 2)
+        s->base *= 2;
+    s->splits = s->base;
 }
 
 /* Should a range of `len` be cut in two? Updates s for the halves (both get a copy). */
@@ -51,8 +62,8 @@ static inline bool weft_splitter_try(weft_splitter *s, size_t len, bool migrated
     if (len < 2)
         return false;
     if (migrated) {
-        size_t half = s->splits / 2, base = s->threads * WEFT_SPLITS_PER_THREAD;
-        s->splits = half > base ? half : base;
+        size_t half = s->splits / 2;
+        s->splits = half > s->base ? half : s->base;
         return true;
     }
     if (s->splits == 0)

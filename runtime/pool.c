@@ -191,6 +191,7 @@ static weft_job *dig_isolated(weft_worker *w, weft_job *foreign)
         held = next;
     }
     weft_deque_publish(&w->deque); /* not ours to run: let other workers steal them */
+    weft_sleep_new_work(w->pool);  /* and wake one to do it if nobody is searching */
     return job;
 }
 

@@ -15,8 +15,13 @@
 bool weft_pool_has_work(weft_worker *w)
 {
     weft_pool *pool = w->pool;
+    /* An isolated worker takes only its own region's jobs from its own deque, and
+     * nobody else pushes there: what is left in it is foreign (dig_isolated put it
+     * back and published it for thieves), so only its latch may wake it. Counting
+     * those jobs as work kept a waiter from ever sleeping (a busy spin for as long
+     * as its region ran elsewhere). */
     if (w->isolation != 0)
-        return weft_deque_len(&w->deque) > 0;
+        return false;
     /* Relaxed: a hint re-validated by actually taking the work; ordered against the
      * sleeper's sleep_state store by the seq_cst fence in weft_sleep_idle. */
     if (atomic_load_explicit(&pool->injected, memory_order_relaxed) > 0)

@@ -5,6 +5,7 @@
  * bit-identical across thread counts), nesting. No timing is asserted. */
 #include <weft/par.h>
 #include <weft/runtime.h>
+#include "splitter_internal.h" /* the splitter budget test */
 
 #include <criterion/criterion.h>
 
@@ -162,6 +163,27 @@ Test(loops, adaptive_for_leaves_feed_thieves)
         cr_assert_eq(s.rc, 0);
         unsigned calls = atomic_load_explicit(&s.calls, memory_order_relaxed);
         cr_assert_geq(calls, 8u * (unsigned)threads, "%u workers: %u leaves", threads, calls);
+    }
+}
+
+/* The splitter alone, with no steals (the schedule of a loaded machine): the leaves an
+ * adaptive range of n makes on P threads. At least 8 x P for every P: the bound above
+ * without help from thieves (12 splits on 3 threads used to give 16 leaves). */
+static size_t leaves_without_steals(weft_splitter sp, size_t len)
+{
+    if (!weft_splitter_try(&sp, len, false))
+        return 1;
+    return leaves_without_steals(sp, len / 2) + leaves_without_steals(sp, len - len / 2);
+}
+
+Test(loops, splitter_budget_gives_8_leaves_per_thread)
+{
+    for (size_t p = 1; p <= 64; p++) {
+        weft_splitter sp;
+        weft_splitter_init(&sp, 0, p);
+        size_t leaves = leaves_without_steals(sp, (size_t)1 << 20);
+        cr_assert_geq(leaves, 8 * p, "%zu threads: %zu leaves", p, leaves);
+        cr_assert_leq(leaves, 16 * p, "%zu threads: %zu leaves (too many joins)", p, leaves);
     }
 }
 

@@ -335,18 +335,23 @@ Test(scope, wait_timeout_leaves_the_scope_open)
     cr_assert_eq(weft_scope_wait_timeout(&s, 0), -EINVAL, "finished");
 }
 
+/* CPU seconds (user + system) this process has used so far. */
+static double process_cpu_s(void)
+{
+    struct rusage r;
+    getrusage(RUSAGE_SELF, &r);
+    return (double)(r.ru_utime.tv_sec + r.ru_stime.tv_sec) + 1e-6 * (double)(r.ru_utime.tv_usec + r.ru_stime.tv_usec);
+}
+
 Test(pool, idle_pool_uses_almost_no_cpu)
 {
     weft_pool *p = make_pool(4);
     fib_arg f = {20, 0};
     weft_pool_run(p, fib_entry, &f); /* wake everyone once */
     weft_thread_sleep(100000000);    /* 100 ms to settle */
-    struct rusage a, b;
-    getrusage(RUSAGE_SELF, &a);
+    double cpu0 = process_cpu_s();
     weft_thread_sleep(1000000000);
-    getrusage(RUSAGE_SELF, &b);
-    double cpu = (double)(b.ru_utime.tv_sec - a.ru_utime.tv_sec) + (double)(b.ru_stime.tv_sec - a.ru_stime.tv_sec) +
-                 1e-6 * (double)((b.ru_utime.tv_usec - a.ru_utime.tv_usec) + (b.ru_stime.tv_usec - a.ru_stime.tv_usec));
+    double cpu = process_cpu_s() - cpu0;
     cr_assert_lt(cpu, 0.005, "an idle pool of 4 used %.4f s of CPU in 1 s", cpu);
     weft_pool_destroy(p);
 }
@@ -488,4 +493,65 @@ Test(join, second_half_is_stealable_during_a_long_first_half)
         cr_assert_eq(weft_pool_destroy(p), 0);
         cr_assert_eq(atomic_load(&sp.gave_up), 0, "round %d: the second half waited for the first", round);
     }
+}
+
+/* An isolated waiter whose deque holds only another region's job must sleep, not spin.
+ * Region A spawns `slow` (stolen by the other worker, runs 300 ms), then a nested
+ * region B leaves a detached task on top of this worker's deque; A's join of `slow`
+ * finds only B's job (not its to run) and must sleep until `slow` ends. Before the
+ * fix weft_pool_has_work counted B's job as work and the waiter spun: 0.10-0.16 s of
+ * CPU in the 300 ms; after, ~0. */
+typedef struct isolated_wait {
+    _Atomic int slow_started, detached_ran;
+    double cpu;
+} isolated_wait;
+
+static void *slow_task(void *p)
+{
+    isolated_wait *iw = p;
+    atomic_store(&iw->slow_started, 1);
+    weft_thread_sleep(300000000);
+    return NULL;
+}
+
+static void *note_detached(void *p)
+{
+    atomic_store(&((isolated_wait *)p)->detached_ran, 1);
+    return NULL;
+}
+
+static void region_b(void *p)
+{
+    cr_assert_eq(weft_spawn(NULL, note_detached, p, NULL), 0);
+}
+
+static void region_a(void *p)
+{
+    isolated_wait *iw = p;
+    weft_task *slow;
+    cr_assert_eq(weft_spawn(NULL, slow_task, iw, &slow), 0);
+    while (!atomic_load(&iw->slow_started)) /* the other worker steals it */
+        weft_thread_yield();
+    cr_assert_eq(weft_isolate(region_b, iw), 0);
+    double cpu0 = process_cpu_s();
+    cr_assert_eq(weft_task_join(slow, NULL), 0);
+    iw->cpu = process_cpu_s() - cpu0;
+}
+
+static void enter_region_a(void *p)
+{
+    cr_assert_eq(weft_isolate(region_a, p), 0);
+}
+
+Test(isolation, waiter_with_foreign_jobs_sleeps)
+{
+    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
+    cfg.num_threads = 2;
+    weft_pool *p = NULL;
+    cr_assert_eq(weft_pool_create(&cfg, &p), 0);
+    isolated_wait iw = {0};
+    cr_assert_eq(weft_pool_run(p, enter_region_a, &iw), 0);
+    cr_assert_eq(weft_pool_destroy(p), 0);
+    cr_assert_eq(atomic_load(&iw.detached_ran), 1, "the foreign job still ran");
+    cr_assert_lt(iw.cpu, 0.1, "an isolated join of a 300 ms task used %.3f s of CPU", iw.cpu);
 }
