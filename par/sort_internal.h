@@ -1,6 +1,6 @@
 /* sort_internal.h: what the sort files (sort.c: unstable comparator sort,
  * sort_stable.c: stable merge sort, sort_typed.c: unsigned-key radix sorts) share:
- * entering the pool once, element swaps of any size, argument checks.
+ * entering the pool once, element swaps of any size, argument checks, scratch buffers.
  *
  * Invariant: a sort's parallel body runs on a pool worker, so every weft_join inside
  * it forks in place; from a non-worker thread the body is handed to the current or
@@ -13,7 +13,9 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Run fn(arg) on a worker: inline when the caller is one, else through the pool.
  * Returns 0 or the error of weft_pool_run (then fn did not run). */
@@ -42,6 +44,27 @@ static inline void weft_sort_swap(char *a, char *b, size_t size)
         *a = *b;
         *b = t;
     }
+}
+
+/* A scratch buffer of `bytes` for a sort (free it with free()), or NULL. A large one
+ * asks for transparent huge pages on its 2 MiB-aligned interior: a sort writes every
+ * byte of it once, and on a VM a 4 KiB page fault costs ~14 us against ~0.25 us per
+ * 4 KiB with a 2 MiB page (80 MB of radix scratch: ~280 ms of faults, more than the
+ * sort itself). madvise is only advice: where THP is off it changes nothing. */
+#define WEFT_SORT_HUGE_SCRATCH ((size_t)4 << 20)
+static inline void *weft_sort_scratch(size_t bytes)
+{
+    void *p = malloc(bytes);
+#ifdef MADV_HUGEPAGE
+    if (p && bytes >= WEFT_SORT_HUGE_SCRATCH) {
+        const uintptr_t huge = (uintptr_t)2 << 20;
+        uintptr_t b = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+        uintptr_t e = ((uintptr_t)p + bytes) & ~(huge - 1);
+        if (e > b)
+            (void)madvise((void *)b, e - b, MADV_HUGEPAGE);
+    }
+#endif
+    return p;
 }
 
 /* The common argument rules of the comparator sorts: -EINVAL (base NULL with n > 0,

@@ -166,7 +166,7 @@ int weft_par_sort_stable(void *base, size_t n, size_t size, weft_cmp_fn cmp)
         insertion_sort(&s, base, n);
         return 0;
     }
-    char *scratch = malloc(n * size);
+    char *scratch = weft_sort_scratch(n * size);
     if (!scratch)
         return -ENOMEM;
     sort_task root = {&s, base, scratch, n, false};

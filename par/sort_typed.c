@@ -194,7 +194,7 @@ static int radix_sort_keys(void *keys, size_t n, size_t width)
     }
     if (n > SIZE_MAX / width) /* cannot be an array in memory; nor can its scratch */
         return -ENOMEM;
-    void *scratch = malloc(n * width);
+    void *scratch = weft_sort_scratch(n * width);
     radix_hist *hist = malloc(chunks * sizeof(radix_hist));
     int rc = 0;
     if (!scratch || !hist) {
