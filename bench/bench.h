@@ -12,9 +12,11 @@
  * bench_registry_add; declare it below and list it in main.c's `registrations` array.
  *
  * Invariants the driver keeps: every row gets an untimed warm-up run (repeated a few
- * times at most while it calibrates the size), then `reps` timed runs with one size; a
- * run whose check fails marks its row failed and makes the whole process exit non-zero. Nothing here is global: a run gets everything through
- * its bench_args. */
+ * times at most while it calibrates the size), then `reps` timed runs with one size,
+ * interleaved with the other rows of its name/param (so a run must not rely on the
+ * previous run having been of the same row); a run whose check fails marks its row
+ * failed and makes the whole process exit non-zero. Nothing here is global: a run gets
+ * everything through its bench_args. */
 #ifndef WEFT_BENCH_H
 #define WEFT_BENCH_H
 

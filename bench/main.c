@@ -1,8 +1,9 @@
 /* main.c: the weft-bench driver. Parses the command line, expands the registered
- * benchmarks into rows (one per benchmark and thread count), runs each row (one warm-up,
- * then --reps timed runs), and prints a table grouped by benchmark with the speedup
- * over serial and the ratio weft/peer; optionally JSON (bench/results.schema.json),
- * CSV and markdown files too (formats: bench/README.md).
+ * benchmarks into rows (one per benchmark and thread count), runs them group by group
+ * (a group: the rows of one name/param, every impl and thread count; each row warmed
+ * up, then --reps timed runs per row, interleaved across the group), and prints a table
+ * grouped by benchmark with the speedup over serial and the ratio weft/peer; optionally
+ * JSON (bench/results.schema.json), CSV and markdown files too (formats: bench/README.md).
  *
  * Sizes: unless a benchmark fixes its size, the warm-up is also a calibration: it
  * starts from the benchmark's quick size (run twice, the faster counts) and is
@@ -10,10 +11,12 @@
  * time, so every benchmark's reps last ~50 ms (~10 ms with --quick). At default sizes
  * the rows whose reps still took under 40 ms are listed on stderr at the end.
  *
- * Invariants: rows of one name/param are run next to each other, weft and its peers
- * alternating per thread count, so they see the same machine state as far as possible;
- * every rep of a row uses the same size; a row is "checked" only if every one of its
- * runs (warm-up included) reported ok, and any unchecked row makes the exit status 1.
+ * Invariants: the rows of a group are all calibrated first, then their reps run
+ * round-robin (one rep of each row per round, the first row rotating each round), so a
+ * drift of the machine's load hits weft and its peers alike instead of whichever row
+ * ran in it; every rep of a row uses the same size; a row is "checked" only if every
+ * one of its runs (warm-up included) reported ok, and any unchecked row makes the exit
+ * status 1.
  * No global mutable state: everything hangs off the driver struct in main(). */
 #include "bench.h"
 #include "machine.h"
@@ -391,7 +394,9 @@ typedef struct row {
     uint64_t size, ops;
     bool ran, ok;
     double median_s, min_s, max_s;       /* duration of a timed rep */
-    double value, value_min, value_max;  /* what the row reports, in value_unit() */
+    double value, value_min, value_max;  /* what the row reports, in def->unit */
+    /* while its group runs (calibrate_row .. finish_row): each rep's time and value */
+    double *times, *values;
 } row;
 
 static bool same_group(const bench_def *a, const bench_def *b)
@@ -586,7 +591,10 @@ static void progress(bool tty, size_t k, size_t n, const row *r, const char *wha
     fflush(stderr);
 }
 
-static void run_row(const config *c, row *r, size_t k, size_t n, bool tty)
+/* Calibrate row r: its untimed warm-up runs, which (unless the size is fixed) also pick
+ * the size every rep of the row will use. Leaves r ready for run_rep: size set, the
+ * per-rep arrays allocated, ok saying whether every warm-up checked out. */
+static void calibrate_row(const config *c, row *r, size_t k, size_t n, bool tty)
 {
     const bench_def *d = r->def;
     /* A calibrated row starts from its quick size and scales up: starting from the
@@ -619,26 +627,35 @@ static void run_row(const config *c, row *r, size_t k, size_t n, bool tty)
         t = run_once(r, size, &res);
         ok = ok && res.ok;
     }
-    double *times = xrealloc(NULL, (size_t)c->reps * sizeof *times);
-    double *values = xrealloc(NULL, (size_t)c->reps * sizeof *values);
-    uint64_t ops = 0;
-    for (int rep = 0; rep < c->reps; rep++) {
-        progress(tty, k, n, r, "rep", rep + 1, c->reps);
-        times[rep] = run_once(r, size, &res);
-        values[rep] = res.value;
-        ok = ok && res.ok;
-        if (rep == 0)
-            ops = res.ops;
-        else if (res.ops != ops)
-            ok = false; /* same size, different work: something is off */
-    }
-    int m = c->reps;
-    r->median_s = median_of(times, m);
-    r->min_s = times[0];
-    r->max_s = times[m - 1];
     r->size = size;
-    r->ops = ops;
     r->ok = ok;
+    r->times = xrealloc(NULL, (size_t)c->reps * sizeof *r->times);
+    r->values = xrealloc(NULL, (size_t)c->reps * sizeof *r->values);
+}
+
+/* Timed rep number `rep` (0-based; reps of one row run in order) of a calibrated row. */
+static void run_rep(const config *c, row *r, int rep, size_t k, size_t n, bool tty)
+{
+    bench_result res;
+    progress(tty, k, n, r, "rep", rep + 1, c->reps);
+    r->times[rep] = run_once(r, r->size, &res);
+    r->values[rep] = res.value;
+    r->ok = r->ok && res.ok;
+    if (rep == 0)
+        r->ops = res.ops;
+    else if (res.ops != r->ops)
+        r->ok = false; /* same size, different work: something is off */
+}
+
+/* After all reps of row r: its median, min and max and what it reports; names it on
+ * stderr if a check failed. */
+static void finish_row(const config *c, row *r, bool tty)
+{
+    int m = c->reps;
+    uint64_t ops = r->ops;
+    r->median_s = median_of(r->times, m); /* sorts times */
+    r->min_s = r->times[0];
+    r->max_s = r->times[m - 1];
     r->ran = true;
     switch (r->kind) {
     case KIND_RATE: /* the fastest rep has the highest rate */
@@ -652,19 +669,43 @@ static void run_row(const config *c, row *r, size_t k, size_t n, bool tty)
         r->value_max = ops ? r->max_s * 1e9 / (double)ops : NAN;
         break;
     case KIND_MEASURE:
-        r->value = median_of(values, m);
-        r->value_min = values[0];
-        r->value_max = values[m - 1];
+        r->value = median_of(r->values, m);
+        r->value_min = r->values[0];
+        r->value_max = r->values[m - 1];
         break;
     }
-    free(times);
-    free(values);
-    if (!ok) {
+    free(r->times);
+    free(r->values);
+    r->times = r->values = NULL;
+    if (!r->ok) {
         if (tty)
             fputs("\r\033[K", stderr);
-        fprintf(stderr, "weft-bench: CHECK FAILED: %s/%s/%s threads=%d\n", d->name, d->param,
-                d->impl, r->threads);
+        fprintf(stderr, "weft-bench: CHECK FAILED: %s/%s/%s threads=%d\n", r->def->name,
+                r->def->param, r->def->impl, r->threads);
     }
+}
+
+/* Run the group of rows[first .. first+count-1] (one name/param: every impl and thread
+ * count): calibrate each row, then run the reps round-robin over the rows, one rep of
+ * each per round, the round's first row rotating by one each round; then finish each
+ * row. A change of the machine's load during the group so hits every row alike instead
+ * of the rows that happened to run then. Returns how many rows failed a check. */
+static size_t run_group(const config *c, row *rows, size_t first, size_t count, size_t nrows,
+                        bool tty)
+{
+    for (size_t j = 0; j < count; j++)
+        calibrate_row(c, &rows[first + j], first + j, nrows, tty);
+    for (int rep = 0; rep < c->reps; rep++)
+        for (size_t j = 0; j < count; j++) {
+            size_t i = first + ((size_t)rep + j) % count;
+            run_rep(c, &rows[i], rep, i, nrows, tty);
+        }
+    size_t failed = 0;
+    for (size_t j = 0; j < count; j++) {
+        finish_row(c, &rows[first + j], tty);
+        failed += !rows[first + j].ok;
+    }
+    return failed;
 }
 
 /* ------------------------------------------------------------------------------
@@ -1071,9 +1112,10 @@ int main(int argc, char **argv)
                    m.cpu, c.ncpus, c.reps, c.quick ? "quick" : "default", nrows);
             fflush(stdout);
             size_t failed = 0;
-            for (size_t i = 0; i < nrows; i++) {
-                run_row(&c, &rows[i], i, nrows, tty);
-                failed += !rows[i].ok;
+            for (size_t i = 0, end; i < nrows; i = end) {
+                for (end = i + 1; end < nrows && rows[end].group == rows[i].group; end++)
+                    ;
+                failed += run_group(&c, rows, i, end - i, nrows, tty);
             }
             if (tty)
                 fputs("\r\033[K", stderr);
