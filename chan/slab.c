@@ -14,7 +14,8 @@
  *  - A trimmed slab (live fell to TRIM_LIVE or below) is never carved again: its pages
  *    that hold no live block were given back with MADV_DONTNEED, the header's page
  *    and the live blocks' pages stay. It is unmapped when its last block goes.
- * Under AddressSanitizer, blocks not carved yet and freed blocks are poisoned. */
+ * Under AddressSanitizer, blocks not carved yet, freed blocks and the padding after
+ * each block's asked-for size are poisoned. */
 #include "slab_internal.h"
 #include <stdbool.h>
 #include <stdint.h>
@@ -61,6 +62,7 @@ static unsigned char *block_at(const chan_slabs *s, chan_slab *sl, size_t i)
 void chan_slabs_init(chan_slabs *s, size_t block_bytes)
 {
     weft_mutex_init(&s->lock);
+    s->asked = block_bytes;
     s->block_bytes = (block_bytes + BLOCK_ALIGN - 1) / BLOCK_ALIGN * BLOCK_ALIGN;
     s->per_slab = s->block_bytes ? (CHAN_SLAB_BYTES - SLAB_HEADER) / s->block_bytes : 0;
     if (s->per_slab > MAX_BLOCKS)
@@ -71,8 +73,7 @@ void chan_slabs_init(chan_slabs *s, size_t block_bytes)
     atomic_init(&s->mapped, 0);
 }
 
-/* A fresh slab: map twice its size and keep the aligned half. Fresh anonymous memory
- * is zero, which is an empty header. NULL if mmap fails. */
+/* A fresh slab: map twice its size and keep the aligned half. NULL if mmap fails. */
 static chan_slab *slab_map(void)
 {
     size_t len = 2 * CHAN_SLAB_BYTES;
@@ -85,10 +86,18 @@ static chan_slab *slab_map(void)
         munmap(p, before);
     if (after)
         munmap((unsigned char *)a + CHAN_SLAB_BYTES, after);
+#ifdef MADV_HUGEPAGE
     /* A failure (no THP in this kernel) only costs the faults we wanted to avoid. */
     madvise((void *)a, CHAN_SLAB_BYTES, MADV_HUGEPAGE);
+#endif
     slab_poison((unsigned char *)a + SLAB_HEADER, CHAN_SLAB_BYTES - SLAB_HEADER);
-    return (chan_slab *)a;
+    /* Fresh anonymous memory is zero (an empty bitmap). Writing first faults the huge
+     * page in at once; a read would first map the shared zero page, then fault again. */
+    chan_slab *sl = (chan_slab *)a;
+    sl->live = 0;
+    sl->carved = 0;
+    sl->trimmed = false;
+    return sl;
 }
 
 static void slab_unmap(chan_slab *sl)
@@ -141,7 +150,7 @@ void *chan_slab_alloc(chan_slabs *s)
     sl->live++;
     sl->bits[i / 64] |= (uint64_t)1 << (i % 64);
     unsigned char *b = block_at(s, sl, i);
-    slab_unpoison(b, s->block_bytes);
+    slab_unpoison(b, s->asked); /* the padding stays poisoned */
     weft_mutex_unlock(&s->lock);
     return b;
 }

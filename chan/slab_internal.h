@@ -27,6 +27,7 @@
 typedef struct chan_slab chan_slab;
 typedef struct chan_slabs {
     weft_mutex lock;       /* guards the fields below and every slab's header */
+    size_t asked;          /* bytes per block asked for (the rest is padding) */
     size_t block_bytes;    /* bytes per block in a slab (a multiple of 64); 0: slabs off */
     size_t per_slab;       /* blocks one slab holds */
     chan_slab *carving;    /* the slab new blocks are carved from; NULL: map one */
