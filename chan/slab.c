@@ -63,12 +63,16 @@ void chan_slabs_init(chan_slabs *s, size_t block_bytes)
 {
     weft_mutex_init(&s->lock);
     s->asked = block_bytes;
-    s->block_bytes = (block_bytes + BLOCK_ALIGN - 1) / BLOCK_ALIGN * BLOCK_ALIGN;
-    s->per_slab = s->block_bytes ? (CHAN_SLAB_BYTES - SLAB_HEADER) / s->block_bytes : 0;
-    if (s->per_slab > MAX_BLOCKS)
-        s->per_slab = MAX_BLOCKS;
-    if (s->per_slab < MIN_BLOCKS)
-        s->block_bytes = 0;
+    s->block_bytes = s->per_slab = 0;
+    /* Checked before rounding up: a huge block_bytes would wrap. */
+    if (block_bytes && block_bytes <= (CHAN_SLAB_BYTES - SLAB_HEADER) / MIN_BLOCKS) {
+        size_t bytes = (block_bytes + BLOCK_ALIGN - 1) / BLOCK_ALIGN * BLOCK_ALIGN;
+        size_t per = (CHAN_SLAB_BYTES - SLAB_HEADER) / bytes;
+        if (per >= MIN_BLOCKS) {
+            s->block_bytes = bytes;
+            s->per_slab = per < MAX_BLOCKS ? per : MAX_BLOCKS;
+        }
+    }
     s->carving = NULL;
     atomic_init(&s->mapped, 0);
 }
