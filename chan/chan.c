@@ -306,3 +306,8 @@ size_t chan_live_blocks(const weft_receiver *rx)
     weft_chan *c = chan_of_receiver(rx);
     return c && c->flavor == CHAN_LIST ? chan_list_live_blocks_(c) : 0;
 }
+size_t chan_live_slabs(const weft_receiver *rx)
+{
+    weft_chan *c = chan_of_receiver(rx);
+    return c && c->flavor == CHAN_LIST ? chan_list_live_slabs_(c) : 0;
+}

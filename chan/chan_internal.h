@@ -7,6 +7,7 @@
 #ifndef WEFT_CHAN_INTERNAL_H
 #define WEFT_CHAN_INTERNAL_H
 
+#include "slab_internal.h"
 #include "waiters_internal.h"
 #include <stdint.h>
 #include <string.h>
@@ -48,7 +49,9 @@ typedef struct chan_list {
     chan_waker receivers;
     /* Written once per block (by both sides): a line of their own. */
     WEFT_CACHE_ALIGNED _Atomic(chan_list_block *) spare; /* at most one drained block kept */
-    _Atomic size_t live_blocks;                           /* test hook */
+    _Atomic size_t live_blocks;                           /* malloc'd + slab blocks */
+    size_t slab_after_blocks;                             /* this many live: use slabs */
+    chan_slabs slabs;
 } chan_list;
 
 /* ---- rendezvous (zero.c) */
@@ -91,6 +94,7 @@ int chan_list_try_recv(weft_chan *c, void *out);
 void chan_list_disconnect(weft_chan *c);
 size_t chan_list_len(const weft_chan *c);
 size_t chan_list_live_blocks_(const weft_chan *c);
+size_t chan_list_live_slabs_(const weft_chan *c);
 bool chan_list_recv_ready(weft_chan *c);
 
 int chan_zero_init(weft_chan *c);
@@ -117,5 +121,7 @@ uint64_t *chan_receiver_rng(weft_receiver *rx);
 /* Test hook: blocks currently allocated by an unbounded channel (the spare included);
  * 0 for other flavors. */
 size_t chan_live_blocks(const weft_receiver *rx);
+/* Test hook: slabs an unbounded channel has mapped (slab.c); 0 for other flavors. */
+size_t chan_live_slabs(const weft_receiver *rx);
 
 #endif

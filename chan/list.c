@@ -21,8 +21,12 @@
  *    READ bit is not yet set, sets DESTROY and stops: that slot's receiver, seeing
  *    DESTROY in its fetch_or (acq_rel), continues the walk from the next slot. So
  *    exactly one thread frees each block, after every reader of it is done.
- *  - Freed blocks go to a one-block spare cache (CAS on `spare`) or to free(): after
- *    a burst drains, at most the current block and one spare stay allocated.
+ *  - Blocks come from malloc until the channel's live blocks reach SLAB_AFTER_BYTES,
+ *    then from the channel's slabs (slab.c: 2 MiB huge pages, so a burst does not
+ *    page-fault every 4 KiB). block_release decides where a block goes: a slab block
+ *    back to its slab (cheap to carve again), a malloc block to the one-block spare
+ *    cache (CAS on `spare`) or to free(). After a burst drains, at most the current
+ *    block and one spare stay allocated, in at most one (trimmed) slab.
  *  - A receiver never touches a block before its CAS claims a slot in it (other
  *    receivers could free it), except a lone receiver (one receiver handle: no
  *    other receiving thread), which first looks at its slot's `written`: if set,
@@ -34,6 +38,7 @@
  *    CASes are seq_cst, which pairs with the waiters' seq_cst re-checks and the
  *    seq_cst flag load in chan_waker_notify: no lost wake-up (see waiters.c). */
 #include "chan_internal.h"
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +50,10 @@
 #define READ 1u
 #define DESTROY 2u
 
+/* Live blocks worth this much memory switch allocation to slabs: a small channel
+ * never maps a 2 MiB slab. */
+#define SLAB_AFTER_BYTES ((size_t)256 << 10)
+
 /* A block: BLOCK_CAP slots, each with two state bytes and a message. The state bytes
  * sit in two arrays rather than beside each message (10 bytes per size_t message
  * instead of 16: a burst into an unbounded channel touches, and page-faults, that
@@ -55,9 +64,17 @@
 struct chan_list_block {
     _Atomic(chan_list_block *) next;
     _Atomic unsigned char written[BLOCK_CAP];
+    unsigned char in_slab; /* from chan_slab_alloc (set before the block is published) */
     /* BLOCK_CAP messages of stride bytes, then BLOCK_CAP state bytes. */
     _Alignas(sizeof(size_t)) unsigned char data[];
 };
+_Static_assert(offsetof(chan_list_block, data) == sizeof(void *) + BLOCK_CAP + 1,
+               "in_slab takes the padding before data: the block does not grow");
+
+static size_t block_bytes(size_t stride)
+{
+    return sizeof(chan_list_block) + BLOCK_CAP * (stride + 1);
+}
 
 static inline _Atomic unsigned char *written_at(chan_list_block *b, size_t i)
 {
@@ -78,9 +95,17 @@ static chan_list_block *block_new(chan_list *l)
      * the previous owners' accesses happened before our reuse. */
     chan_list_block *b = atomic_exchange_explicit(&l->spare, NULL, memory_order_acquire);
     if (!b) {
-        b = malloc(sizeof(chan_list_block) + BLOCK_CAP * (l->stride + 1));
-        if (!b)
-            return NULL;
+        /* Relaxed: a size estimate; a race moves the switch to slabs by a block. */
+        if (atomic_load_explicit(&l->live_blocks, memory_order_relaxed) >= l->slab_after_blocks)
+            b = chan_slab_alloc(&l->slabs);
+        if (b) {
+            b->in_slab = 1;
+        } else {
+            b = malloc(block_bytes(l->stride));
+            if (!b)
+                return NULL;
+            b->in_slab = 0;
+        }
         atomic_fetch_add_explicit(&l->live_blocks, 1, memory_order_relaxed);
     }
     atomic_init(&b->next, NULL);
@@ -91,15 +116,21 @@ static chan_list_block *block_new(chan_list *l)
     return b;
 }
 
-static void block_free(chan_list *l, chan_list_block *b)
+/* A block nobody uses any more: back to its slab, or to the spare cache or free(). */
+static void block_release(chan_list *l, chan_list_block *b)
 {
-    chan_list_block *expect = NULL;
-    /* Release: pairs with the acquire exchange in block_new. */
-    if (atomic_compare_exchange_strong_explicit(&l->spare, &expect, b, memory_order_release,
-                                                memory_order_relaxed))
-        return;
+    if (!b->in_slab) {
+        chan_list_block *expect = NULL;
+        /* Release: pairs with the acquire exchange in block_new. */
+        if (atomic_compare_exchange_strong_explicit(&l->spare, &expect, b, memory_order_release,
+                                                    memory_order_relaxed))
+            return;
+    }
     atomic_fetch_sub_explicit(&l->live_blocks, 1, memory_order_relaxed);
-    free(b);
+    if (b->in_slab)
+        chan_slab_free(&l->slabs, b);
+    else
+        free(b);
 }
 
 int chan_list_init(weft_chan *c)
@@ -116,6 +147,8 @@ int chan_list_init(weft_chan *c)
     atomic_init(&l->tail.block, NULL);
     atomic_init(&l->spare, NULL);
     atomic_init(&l->live_blocks, 0);
+    chan_slabs_init(&l->slabs, block_bytes(stride));
+    l->slab_after_blocks = (SLAB_AFTER_BYTES + block_bytes(stride) - 1) / block_bytes(stride);
     chan_waker_init(&l->receivers);
     return 0;
 }
@@ -132,7 +165,7 @@ int chan_list_send(weft_chan *c, const void *msg)
     for (;;) {
         if (tail & MARK_BIT) {
             if (next_block)
-                block_free(l, next_block);
+                block_release(l, next_block);
             return -EPIPE;
         }
         size_t offset = (tail >> SHIFT) % LAP;
@@ -182,7 +215,7 @@ int chan_list_send(weft_chan *c, const void *msg)
                 atomic_store_explicit(&l->tail.index, next_index, memory_order_release);
                 atomic_store_explicit(&block->next, nb, memory_order_release);
             } else if (next_block) {
-                block_free(l, next_block);
+                block_release(l, next_block);
             }
             chan_copy_msg(msg_at(l, block, offset), msg, c->elem_size);
             /* Release: pairs with the receiver's acquire wait for `written`. A plain
@@ -209,7 +242,7 @@ static void destroy_block(chan_list *l, chan_list_block *block, size_t start)
             !(atomic_fetch_or_explicit(st, DESTROY, memory_order_acq_rel) & READ))
             return; /* that slot's reader will continue */
     }
-    block_free(l, block);
+    block_release(l, block);
 }
 
 int chan_list_try_recv(weft_chan *c, void *out)
@@ -405,16 +438,23 @@ void chan_list_destroy(weft_chan *c)
                 c->drop(c->drop_ctx, msg_at(l, block, offset));
         } else {
             chan_list_block *next = atomic_load_explicit(&block->next, memory_order_relaxed);
-            free(block);
+            block_release(l, block);
             block = next;
         }
         head += 1u << SHIFT;
     }
-    free(block);
+    if (block)
+        block_release(l, block);
+    /* Every slab block is back, so every slab is unmapped; the spare is a malloc one. */
     free(atomic_load_explicit(&l->spare, memory_order_relaxed));
 }
 
 size_t chan_list_live_blocks_(const weft_chan *c)
 {
     return atomic_load_explicit((_Atomic size_t *)&c->u.list.live_blocks, memory_order_relaxed);
+}
+
+size_t chan_list_live_slabs_(const weft_chan *c)
+{
+    return chan_slabs_mapped(&c->u.list.slabs);
 }

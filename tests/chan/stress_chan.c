@@ -7,8 +7,11 @@
  * loses nothing (receive side with mixed flavors, one consumer biased and one with
  * short timeouts; send side over mixed flavors) and, with all 4 channels always
  * ready, picks each at least 10% of the time. An unbounded channel whose receivers
- * close part-way until one is left loses nothing across the hand-over. */
+ * close part-way until one is left loses nothing across the hand-over; nor one whose
+ * backlog lives in slabs (slab.c) while producers and consumers race over them. */
+#include "chan_internal.h"
 #include "check.h"
+#include <sched.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <weft/sync.h>
@@ -165,6 +168,42 @@ static void mpmc(size_t cap, long n, bool timed, bool quitters)
     snprintf(what, sizeof what, "mpmc cap %zu%s%s", cap, timed ? " timed" : "",
              quitters ? " quitters" : "");
     check_totals(&t, PRODUCERS, n, what);
+}
+
+/* A backlog of several slabs: producers race for blocks alone until half their
+ * messages are queued (slab.c carves under its lock), then consumers free blocks
+ * (and unmap and trim slabs) while producers still allocate. */
+static void slab_backlog(long n)
+{
+    weft_sender *tx;
+    weft_receiver *rx;
+    CHECK(weft_chan_open(sizeof(msg), WEFT_UNBOUNDED, NULL, &tx, &rx) == 0);
+    totals t;
+    memset(&t, 0, sizeof t);
+    prod_arg pa[PRODUCERS];
+    cons_arg ca[2];
+    pthread_t pt[PRODUCERS], ct[2];
+    for (int i = 0; i < PRODUCERS; i++) {
+        pa[i] = (prod_arg){tx, (uint32_t)i, n};
+        if (i > 0)
+            CHECK(weft_sender_clone(tx, &pa[i].tx) == 0);
+    }
+    for (int i = 0; i < PRODUCERS; i++)
+        pthread_create(&pt[i], NULL, producer, &pa[i]);
+    while (weft_receiver_len(rx) < (size_t)(PRODUCERS * n / 2))
+        sched_yield();
+    CHECK(chan_live_slabs(rx) >= 1, "a backlog of %zu messages in no slab", weft_receiver_len(rx));
+    for (int i = 0; i < 2; i++) {
+        ca[i] = (cons_arg){rx, &t, false, 0};
+        if (i > 0)
+            CHECK(weft_receiver_clone(rx, &ca[i].rx) == 0);
+        pthread_create(&ct[i], NULL, consumer, &ca[i]);
+    }
+    for (int i = 0; i < PRODUCERS; i++)
+        pthread_join(pt[i], NULL);
+    for (int i = 0; i < 2; i++)
+        pthread_join(ct[i], NULL);
+    check_totals(&t, PRODUCERS, n, "slab backlog");
 }
 
 /* ---- select, receive side: NCHAN producers (one per channel, mixed flavors), 3
@@ -400,6 +439,9 @@ int main(void)
     mpmc(WEFT_UNBOUNDED, n / 4, false, true);
     if (verbose)
         fprintf(stderr, "mpmc quitters ok\n");
+    slab_backlog(n);
+    if (verbose)
+        fprintf(stderr, "slab backlog ok\n");
     select_recv(n / 2);
     if (verbose)
         fprintf(stderr, "select recv ok\n");

@@ -656,6 +656,7 @@ Test(chan, unbounded_frees_blocks)
             cr_assert_eq(v, i);
     }
     cr_assert_leq(chan_live_blocks(rx), 2, "%zu live blocks", chan_live_blocks(rx));
+    cr_assert_leq(chan_live_slabs(rx), 1, "%zu slabs mapped", chan_live_slabs(rx));
     weft_sender_close(tx);
     weft_receiver_close(rx);
 }
