@@ -1,8 +1,8 @@
 /* sort.c: weft_par_sort, the unstable comparator sort (qsort's contract, in parallel).
  *
  * A parallel introsort over a serial one of our own. A piece above SORT_CUTOFF
- * elements is partitioned in place around a ninther pivot and its two sides are
- * sorted with weft_join; a piece at or below the cutoff is sorted serially: block
+ * elements is partitioned in place around the median of a sample and its two sides
+ * are sorted with weft_join; a piece at or below the cutoff is sorted serially: block
  * partitions (BlockQuicksort, Edelkamp & Weiss 2016) down to SORT_INSERTION elements,
  * then insertion sort. The block partition compares a block of SORT_BLOCK elements
  * with the pivot, only recording the offsets of misplaced ones, then swaps them in
@@ -24,10 +24,15 @@
 
 /* Pieces this small (elements) are sorted serially. */
 #define SORT_CUTOFF 8192
-/* Pieces this small are insertion-sorted. */
-#define SORT_INSERTION 16
-/* Above this many elements the pivot is a ninther, else a median of 3. */
+/* Pieces this small are insertion-sorted (8 rather than 16: fewer comparator calls,
+ * 1.111 against 1.133 n log2 n on random keys). */
+#define SORT_INSERTION 8
+/* The pivot of a piece of n elements: the median of 3 up to SORT_NINTHER, Tukey's
+ * ninther up to SORT_SAMPLE, above it the median of a sorted sample of about
+ * sqrt(n) / 4 elements (1.050 n log2 n comparator calls against 1.111 with ninthers
+ * all the way up, and halves that the parallel levels split evenly). */
 #define SORT_NINTHER 128
+#define SORT_SAMPLE 1024
 /* Elements compared per block of a partition (offsets fit an unsigned char). */
 #define SORT_BLOCK 64
 
@@ -90,7 +95,7 @@ SORT_INLINE size_t sort_median3(char *base, size_t size, weft_cmp_fn cmp, size_t
 
 /* Move the pivot to index 0: the median of 3, or above SORT_NINTHER Tukey's ninther
  * (the median of three medians of three, spread over the piece). n >= 3. */
-SORT_INLINE void sort_pivot_to_front(char *base, size_t n, size_t size, weft_cmp_fn cmp)
+SORT_INLINE void sort_ninther_to_front(char *base, size_t n, size_t size, weft_cmp_fn cmp)
 {
     size_t m;
     if (n > SORT_NINTHER) {
@@ -202,6 +207,30 @@ SORT_INLINE size_t sort_partition(char *base, size_t n, size_t size, weft_cmp_fn
 
 typedef void (*sort_serial_fn)(char *base, size_t n, size_t size, weft_cmp_fn cmp, int depth);
 
+/* Choose a pivot for [0, n) (n > SORT_INSERTION) and partition around it; returns the
+ * pivot's final index. Above SORT_SAMPLE, k = 2^j - 1 elements spread over the piece
+ * (2^j the power of two >= sqrt(n), divided by 4) are swapped to its front and sorted
+ * with `serial`; their median is the pivot, the k / 2 below it are already on its
+ * side, and the rest [k / 2, n) is partitioned around it. */
+SORT_INLINE size_t sort_split(char *base, size_t n, size_t size, weft_cmp_fn cmp, int depth,
+                              sort_serial_fn serial)
+{
+    if (n <= SORT_SAMPLE) {
+        sort_ninther_to_front(base, n, size, cmp);
+        return sort_partition(base, n, size, cmp);
+    }
+    size_t k = 1;
+    while (k * k < n)
+        k <<= 1;
+    k = k / 4 - 1;
+    size_t step = n / k;
+    for (size_t i = 1; i < k; i++)
+        weft_sort_swap(sort_at(base, i, size), sort_at(base, i * step, size), size);
+    serial(base, k, size, cmp, depth);
+    size_t h = k / 2;
+    return h + sort_partition(sort_at(base, h, size), n - h, size, cmp);
+}
+
 /* The serial introsort: partition while above SORT_INSERTION elements and within the
  * depth budget, recursing (through self) into the smaller side and looping on the
  * larger; heapsort past the budget. */
@@ -213,8 +242,7 @@ SORT_INLINE void sort_serial(char *base, size_t n, size_t size, weft_cmp_fn cmp,
             sort_heap(base, n, size, cmp);
             return;
         }
-        sort_pivot_to_front(base, n, size, cmp);
-        size_t k = sort_partition(base, n, size, cmp);
+        size_t k = sort_split(base, n, size, cmp, depth, self);
         char *right = sort_at(base, k + 1, size);
         size_t nright = n - k - 1;
         if (k < nright) {
@@ -233,7 +261,7 @@ SORT_INLINE void sort_serial(char *base, size_t n, size_t size, weft_cmp_fn cmp,
  * of one parallel step. SIZE is a constant, or `size` for the generic variant. */
 typedef struct sort_ops {
     sort_serial_fn serial;
-    size_t (*split)(char *base, size_t n, size_t size, weft_cmp_fn cmp);
+    size_t (*split)(char *base, size_t n, size_t size, weft_cmp_fn cmp, int depth);
 } sort_ops;
 
 #define SORT_VARIANT(name, SIZE)                                                          \
@@ -243,11 +271,11 @@ typedef struct sort_ops {
         (void)size;                                                                       \
         sort_serial(base, n, SIZE, cmp, depth, sort_serial_##name);                       \
     }                                                                                     \
-    static size_t sort_split_##name(char *base, size_t n, size_t size, weft_cmp_fn cmp)   \
+    static size_t sort_split_##name(char *base, size_t n, size_t size, weft_cmp_fn cmp,   \
+                                    int depth)                                            \
     {                                                                                     \
         (void)size;                                                                       \
-        sort_pivot_to_front(base, n, SIZE, cmp);                                          \
-        return sort_partition(base, n, SIZE, cmp);                                        \
+        return sort_split(base, n, SIZE, cmp, depth, sort_serial_##name);                 \
     }                                                                                     \
     static const sort_ops sort_ops_##name = {sort_serial_##name, sort_split_##name};
 
@@ -271,7 +299,7 @@ static void sort_rec(void *ctx)
         p->ops->serial(p->base, p->n, p->size, p->cmp, p->depth);
         return;
     }
-    size_t k = p->ops->split(p->base, p->n, p->size, p->cmp);
+    size_t k = p->ops->split(p->base, p->n, p->size, p->cmp, p->depth);
     sort_piece left = {p->base, k, p->size, p->cmp, p->ops, p->depth - 1};
     sort_piece right = {sort_at(p->base, k + 1, p->size), p->n - k - 1, p->size, p->cmp, p->ops,
                         p->depth - 1};
