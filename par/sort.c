@@ -220,7 +220,7 @@ SORT_INLINE size_t sort_split(char *base, size_t n, size_t size, weft_cmp_fn cmp
         return sort_partition(base, n, size, cmp);
     }
     size_t k = 1;
-    while (k * k < n)
+    while (k < n / k) /* k * k < n, without overflow */
         k <<= 1;
     k = k / 4 - 1;
     size_t step = n / k;
