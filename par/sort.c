@@ -95,19 +95,23 @@ SORT_INLINE size_t sort_median3(char *base, size_t size, weft_cmp_fn cmp, size_t
     return cmp(b, c) < 0 ? k : j;
 }
 
-/* Move the pivot to index 0: the median of 3, or above SORT_NINTHER Tukey's ninther
- * (the median of three medians of three, spread over the piece). n >= 3. */
+/* Move the pivot to index 0: the median of elements n/4, n/2 and 3n/4, or above
+ * SORT_NINTHER Tukey's ninther (the median of the medians of three triples around
+ * them). Not the ends: a partition leaves the largest element of its left side at
+ * that side's index 0 (the pivot's swap), after a sorted run on reversed or
+ * organ-pipe input, so the median of 0, n/2, n-1 split such pieces badly (reversed
+ * 10^7 keys: 1.15 against 1.00 n log2 n comparator calls). n > SORT_INSERTION. */
 SORT_INLINE void sort_ninther_to_front(char *base, size_t n, size_t size, weft_cmp_fn cmp)
 {
     size_t m;
     if (n > SORT_NINTHER) {
-        size_t s = n / 8;
-        size_t lo = sort_median3(base, size, cmp, 0, s, 2 * s);
+        size_t s = n / 8, q = n / 4;
+        size_t lo = sort_median3(base, size, cmp, q - s, q, q + s);
         size_t mid = sort_median3(base, size, cmp, n / 2 - s, n / 2, n / 2 + s);
-        size_t hi = sort_median3(base, size, cmp, n - 1 - 2 * s, n - 1 - s, n - 1);
+        size_t hi = sort_median3(base, size, cmp, n - q - s, n - q, n - q + s);
         m = sort_median3(base, size, cmp, lo, mid, hi);
     } else {
-        m = sort_median3(base, size, cmp, 0, n / 2, n - 1);
+        m = sort_median3(base, size, cmp, n / 4, n / 2, n - n / 4);
     }
     if (m != 0)
         weft_sort_swap(base, sort_at(base, m, size), size);
@@ -210,10 +214,13 @@ SORT_INLINE size_t sort_partition(char *base, size_t n, size_t size, weft_cmp_fn
 typedef void (*sort_serial_fn)(char *base, size_t n, size_t size, weft_cmp_fn cmp, int depth);
 
 /* Choose a pivot for [0, n) (n > SORT_INSERTION) and partition around it; returns the
- * pivot's final index. Above SORT_SAMPLE, k = 2^j - 1 elements spread over the piece
- * (2^j the power of two >= sqrt(n), divided by 4) are swapped to its front and sorted
- * with `serial`; their median is the pivot, the k / 2 below it are already on its
- * side, and the rest [k / 2, n) is partitioned around it. */
+ * pivot's final index. Above SORT_SAMPLE, k = 2^j - 1 elements, one per stride of
+ * n / k (2^j the power of two >= sqrt(n), divided by 4), are swapped to its front and
+ * sorted with `serial`; their median is the pivot, the k / 2 below it are already on
+ * its side, and the rest [k / 2, n) is partitioned around it. The offset r into the
+ * strides comes from n: a child piece often has its parent's stride, and at the
+ * parent's positions lie the parent's front elements, swapped there; sampling them
+ * again picked the 254th of 247904 sorted keys as a pivot. */
 SORT_INLINE size_t sort_split(char *base, size_t n, size_t size, weft_cmp_fn cmp, int depth,
                               sort_serial_fn serial)
 {
@@ -226,8 +233,9 @@ SORT_INLINE size_t sort_split(char *base, size_t n, size_t size, weft_cmp_fn cmp
         k <<= 1;
     k = k / 4 - 1;
     size_t step = n / k;
-    for (size_t i = 1; i < k; i++)
-        weft_sort_swap(sort_at(base, i, size), sort_at(base, i * step, size), size);
+    size_t r = (size_t)(((uint64_t)n * 0x9e3779b97f4a7c15ull) >> 32) % step;
+    for (size_t i = 0; i < k; i++)
+        weft_sort_swap(sort_at(base, i, size), sort_at(base, i * step + r, size), size);
     serial(base, k, size, cmp, depth);
     size_t h = k / 2;
     return h + sort_partition(sort_at(base, h, size), n - h, size, cmp);

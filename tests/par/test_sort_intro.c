@@ -172,8 +172,8 @@ static void antiqsort_case(size_t n, double bound)
     free(a);
 }
 
-/* Without the heapsort fallback at depth 2 log2 n this input costs 14.6 (n = 5000)
- * and 40 (n = 100000) n log2 n comparator calls, growing like n^1.5 (each partition
+/* Without the heapsort fallback at depth 2 log2 n this input costs 14 (n = 5000)
+ * and 39 (n = 100000) n log2 n comparator calls, growing like n^1.5 (each partition
  * peels off only the half of the pivot sample below the pivot); with it, at most
  * 2 log2 n levels of partitions plus heapsort: 3.5 and 3.8 n log2 n (log2 n rounded
  * down), asserted <= 5. */
