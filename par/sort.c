@@ -11,9 +11,11 @@
  * size (SORT_VARIANT: 4, 8, 16 bytes and any size), picked once per call, so element
  * moves are register moves. Invariants:
  *  - in place, no allocation;
+ *  - input already sorted, or in non-increasing order (then reversed), is found by
+ *    one scan and costs n - 1 comparator calls;
  *  - the partition is Hoare's in block form: an element equal to the pivot counts as
- *    misplaced on either side, so runs of equal keys split evenly (all-equal input
- *    costs n log n, not n^2);
+ *    misplaced on either side, so runs of equal keys split evenly (many equal keys
+ *    cost n log n, not n^2);
  *  - a piece's recursion depth is bounded by 2 log2(n): past it the piece is
  *    heapsorted, so adversarial inputs cannot make it quadratic, and the serial sort
  *    recurses only into the smaller side, so the stack stays O(log n);
@@ -21,6 +23,8 @@
  *    compares <= the pivot and every element of (p, n) >= it; the two sides are
  *    disjoint, so the joined halves never touch the same bytes. */
 #include "sort_internal.h"
+
+#include <stdbool.h>
 
 /* Pieces this small (elements) are sorted serially. */
 #define SORT_CUTOFF 8192
@@ -317,10 +321,34 @@ static void sort_rec(void *ctx)
     weft_join(sort_rec, &left, sort_rec, &right);
 }
 
+/* Whether the whole input [0, n) (n >= 2) is sorted, after reversing it if it was in
+ * non-increasing order (equal keys may swap: the sort is unstable). The scan stops
+ * at the first element out of its order, so shuffled input pays a few comparator
+ * calls, and sorted or reversed input costs n instead of n log2 n (oneTBB's
+ * parallel_sort checks for sorted input too). */
+static bool sort_presorted(char *base, size_t n, size_t size, weft_cmp_fn cmp)
+{
+    size_t i = 1;
+    int c = 0;
+    while (i < n && (c = cmp(sort_at(base, i - 1, size), sort_at(base, i, size))) == 0)
+        i++; /* a leading run of equal keys says neither */
+    if (i == n)
+        return true;
+    for (i++; i < n; i++) {
+        int d = cmp(sort_at(base, i - 1, size), sort_at(base, i, size));
+        if (c < 0 ? d > 0 : d < 0)
+            return false;
+    }
+    if (c > 0)
+        for (size_t lo = 0, hi = n - 1; lo < hi; lo++, hi--)
+            weft_sort_swap(sort_at(base, lo, size), sort_at(base, hi, size), size);
+    return true;
+}
+
 int weft_par_sort(void *base, size_t n, size_t size, weft_cmp_fn cmp)
 {
     int rc = weft_sort_check_args(base, n, size, cmp);
-    if (rc != 0 || n <= 1)
+    if (rc != 0 || n <= 1 || sort_presorted(base, n, size, cmp))
         return rc;
     const sort_ops *ops = size == 4    ? &sort_ops_4
                           : size == 8  ? &sort_ops_8

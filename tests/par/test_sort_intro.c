@@ -1,12 +1,13 @@
 /* test_sort_intro.c: Criterion suite `sort_intro` for the serial introsort inside
  * weft_par_sort (par/sort.c): every element-size variant (1, 3, 4, 8, 12, 16, 24 and
  * 40 bytes: the 4/8/16-byte ones and the generic one) on random, sorted, reversed,
- * all-equal and few-unique inputs, at sizes around the insertion-sort, sample and
- * parallel cut-offs, checked byte for byte against qsort with a total order (so the
- * sorted output is unique); and the comparator-call bounds that keep it O(n log n):
- * McIlroy's "antiqsort" adversary (which makes any quicksort without a fallback
- * quadratic) and all-equal keys. The adversary's comparator has state, so it runs on
- * a pool of one worker (no comparator call is concurrent). No timing is asserted. */
+ * all-equal, few-unique, sawtooth and organ-pipe inputs, at sizes around the
+ * insertion-sort, sample and parallel cut-offs, checked byte for byte against qsort
+ * with a total order (so the sorted output is unique); and the comparator-call bounds
+ * that keep it O(n log n): McIlroy's "antiqsort" adversary (which makes any quicksort
+ * without a fallback quadratic), equal keys, and the one-scan path for sorted and
+ * reversed input. Counted comparators have state, so those sorts run on a pool of one
+ * worker (no comparator call is concurrent). No timing is asserted. */
 #include "sort_testlib.h"
 
 #include <criterion/criterion.h>
@@ -41,8 +42,11 @@ static const size_t intro_ns[] = {0,   1,    2,    3,    7,    8,    9,    17,  
                                   129, 1000, 1024, 1025, 5000, 8192, 8193, 60000};
 #define INTRO_NNS (sizeof intro_ns / sizeof intro_ns[0])
 
-static const sortt_pattern intro_patterns[] = {SORTT_RANDOM, SORTT_SORTED, SORTT_REVERSED,
-                                               SORTT_ALL_EQUAL, SORTT_FEW_UNIQUE};
+/* Sorted, reversed and all-equal input ends at sort.c's first scan; the others (and
+ * the sorted ones at 1- and 3-byte keys, which wrap) go through partitions. */
+static const sortt_pattern intro_patterns[] = {SORTT_RANDOM,    SORTT_SORTED,     SORTT_REVERSED,
+                                               SORTT_ALL_EQUAL, SORTT_FEW_UNIQUE, SORTT_SAWTOOTH,
+                                               SORTT_ORGAN_PIPE};
 #define INTRO_NPATTERNS (sizeof intro_patterns / sizeof intro_patterns[0])
 
 /* Element i of n: the pattern's key big-endian in the first min(size, 8) bytes (so
@@ -155,6 +159,12 @@ static void antiqsort_case(size_t n, double bound)
         a[i] = (int)i;
         aq.val[i] = aq.gas;
     }
+    /* The two smallest values chosen up front, the first element above the second,
+     * so that the input is neither sorted nor reversed (left to the adversary, the
+     * sort's first scan would be answered "sorted"). */
+    aq.val[1] = 0;
+    aq.val[0] = 1;
+    aq.nsolid = 2;
     cr_assert_eq(intro_sort_one_worker(a, n, sizeof *a, antiqsort_cmp), 0);
     double per = (double)aq.ncmp / intro_nlogn(n);
     cr_assert(per <= bound, "antiqsort n=%zu: %zu comparator calls = %.2f n log2 n", n, aq.ncmp,
@@ -183,27 +193,53 @@ Test(sort_intro, antiqsort_stays_n_log_n, .timeout = 60)
     antiqsort_case(100000, 5.0); /* parallel levels, then serial */
 }
 
-/* All-equal keys split evenly (every partition halves the piece): 0.94 n log2 n
- * calls, where a partition that sent equal keys to one side would make n^2 / 2. */
-static size_t equal_ncmp;
-static int equal_cmp(const void *a, const void *b)
+/* uint64_t keys, counting the calls. */
+static size_t counted_ncmp;
+static int counted_cmp(const void *pa, const void *pb)
 {
-    equal_ncmp++;
-    return memcmp(a, b, 8);
+    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+    counted_ncmp++;
+    return (a > b) - (a < b);
 }
 
-Test(sort_intro, all_equal_is_n_log_n)
+/* Equal keys split evenly (every partition halves the piece): all keys equal but the
+ * first and the last (so the input is neither sorted nor reversed and goes through
+ * partitions), 1.00 n log2 n calls, where a partition that sent equal keys to
+ * one side would make n^2 / 2. */
+
+Test(sort_intro, equal_keys_are_n_log_n)
 {
     size_t n = 100000;
     uint64_t *a = malloc(n * sizeof *a);
     cr_assert_not_null(a);
     for (size_t i = 0; i < n; i++)
         a[i] = 42;
-    equal_ncmp = 0;
-    cr_assert_eq(intro_sort_one_worker(a, n, sizeof *a, equal_cmp), 0);
-    cr_assert((double)equal_ncmp <= 1.5 * intro_nlogn(n), "all equal: %zu calls = %.2f n log2 n",
-              equal_ncmp, (double)equal_ncmp / intro_nlogn(n));
-    for (size_t i = 0; i < n; i++)
+    a[0] = a[n - 1] = 0;
+    counted_ncmp = 0;
+    cr_assert_eq(intro_sort_one_worker(a, n, sizeof *a, counted_cmp), 0);
+    cr_assert((double)counted_ncmp <= 1.5 * intro_nlogn(n), "equal keys: %zu calls = %.2f n log2 n",
+              counted_ncmp, (double)counted_ncmp / intro_nlogn(n));
+    cr_assert(a[0] == 0 && a[1] == 0);
+    for (size_t i = 2; i < n; i++)
         cr_assert_eq(a[i], 42);
+    free(a);
+}
+
+/* Sorted, all-equal and non-increasing input (with runs of equal keys) is found by one
+ * scan: n - 1 calls, the last one reversed in place. */
+Test(sort_intro, presorted_input_is_one_scan)
+{
+    size_t n = 100000;
+    uint64_t *a = malloc(n * sizeof *a);
+    cr_assert_not_null(a);
+    for (int pattern = 0; pattern < 3; pattern++) {
+        for (size_t i = 0; i < n; i++)
+            a[i] = pattern == 0 ? i : pattern == 1 ? 42 : (n - i) / 3;
+        counted_ncmp = 0;
+        cr_assert_eq(intro_sort_one_worker(a, n, sizeof *a, counted_cmp), 0);
+        cr_assert_eq(counted_ncmp, n - 1, "pattern %d: %zu calls", pattern, counted_ncmp);
+        for (size_t i = 1; i < n; i++)
+            cr_assert(a[i - 1] <= a[i], "pattern %d unsorted at %zu", pattern, i);
+    }
     free(a);
 }
