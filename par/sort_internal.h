@@ -28,8 +28,8 @@ static inline int weft_sort_on_pool(weft_fn fn, void *arg)
     return weft_pool_run(NULL, fn, arg);
 }
 
-/* Swap two non-overlapping elements of `size` bytes, 8 bytes at a time through
- * registers (any alignment; no VLA, no allocation). */
+/* Swap two non-overlapping elements of `size` bytes, 8 then 4 bytes at a time
+ * through registers (any alignment; no VLA, no allocation). */
 static inline void weft_sort_swap(char *a, char *b, size_t size)
 {
     for (; size >= 8; size -= 8, a += 8, b += 8) {
@@ -38,6 +38,16 @@ static inline void weft_sort_swap(char *a, char *b, size_t size)
         memcpy(&y, b, 8);
         memcpy(a, &y, 8);
         memcpy(b, &x, 8);
+    }
+    if (size >= 4) {
+        uint32_t x, y;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        memcpy(a, &y, 4);
+        memcpy(b, &x, 4);
+        size -= 4;
+        a += 4;
+        b += 4;
     }
     for (; size > 0; size--, a++, b++) {
         char t = *a;
