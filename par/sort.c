@@ -143,6 +143,23 @@ SORT_INLINE void sort_ninther_to_front(char *base, size_t n, size_t size, weft_c
  * one side has misplaced elements left over after a round of swaps. (The block loop
  * and its end game follow pdqsort's partition_right_branchless, with Hoare's
  * symmetric treatment of keys equal to the pivot.) */
+/* Classify a whole block with STEP (SORT_LEFT or SORT_RIGHT), unrolled x4, or the
+ * last `split` < SORT_BLOCK elements one by one. */
+#define SORT_SCAN(STEP, split)                                                            \
+    do {                                                                                  \
+        if ((split) >= SORT_BLOCK) {                                                      \
+            for (size_t i = 0; i < SORT_BLOCK; i += 4) {                                  \
+                STEP(i);                                                                  \
+                STEP(i + 1);                                                              \
+                STEP(i + 2);                                                              \
+                STEP(i + 3);                                                              \
+            }                                                                             \
+        } else {                                                                          \
+            for (size_t i = 0; i < (split); i++)                                          \
+                STEP(i);                                                                  \
+        }                                                                                 \
+    } while (0)
+
 SORT_INLINE size_t sort_partition(char *base, size_t n, size_t size, weft_cmp_fn cmp)
 {
     const char *pivot = base;
@@ -154,28 +171,8 @@ SORT_INLINE size_t sort_partition(char *base, size_t n, size_t size, weft_cmp_fn
         size_t unknown = (size_t)(last - first) / size;
         size_t lsplit = numl == 0 ? (numr == 0 ? unknown / 2 : unknown) : 0;
         size_t rsplit = numr == 0 ? unknown - lsplit : 0;
-        if (lsplit >= SORT_BLOCK) {
-            for (size_t i = 0; i < SORT_BLOCK; i += 4) {
-                SORT_LEFT(i);
-                SORT_LEFT(i + 1);
-                SORT_LEFT(i + 2);
-                SORT_LEFT(i + 3);
-            }
-        } else {
-            for (size_t i = 0; i < lsplit; i++)
-                SORT_LEFT(i);
-        }
-        if (rsplit >= SORT_BLOCK) {
-            for (size_t i = 0; i < SORT_BLOCK; i += 4) {
-                SORT_RIGHT(i);
-                SORT_RIGHT(i + 1);
-                SORT_RIGHT(i + 2);
-                SORT_RIGHT(i + 3);
-            }
-        } else {
-            for (size_t i = 0; i < rsplit; i++)
-                SORT_RIGHT(i);
-        }
+        SORT_SCAN(SORT_LEFT, lsplit);
+        SORT_SCAN(SORT_RIGHT, rsplit);
         size_t num = numl < numr ? numl : numr;
         for (size_t i = 0; i < num; i++)
             weft_sort_swap(sort_at(basel, offl[startl + i], size),
