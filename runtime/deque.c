@@ -15,7 +15,7 @@
  * indices are signed 64-bit.
  *
  * Invariants: see deque_internal.h. Owner-only state: bottom, split and buffer
- * (written), owner_split/owner_limit/owner_buffer, every buffer's `retired` link. */
+ * (written), owner_split/owner_limit/owner_buffer (and its slots/mask copies), every buffer's `retired` link. */
 #include "deque_internal.h"
 
 #include <errno.h>
@@ -40,6 +40,14 @@ static weft_deque_buffer *buffer_new(size_t capacity)
     return b;
 }
 
+/* Owner only (or before the deque is shared): the owner's copies of the buffer. */
+static void set_owner_buffer(weft_deque *d, weft_deque_buffer *b)
+{
+    d->owner_buffer = b;
+    d->owner_slots = b ? b->slots : NULL;
+    d->owner_mask = b ? b->mask : 0;
+}
+
 int weft_deque_init(weft_deque *d, size_t initial_capacity)
 {
     if (!d || initial_capacity > WEFT_DEQUE_MAX_CAPACITY)
@@ -60,7 +68,7 @@ int weft_deque_init(weft_deque *d, size_t initial_capacity)
     d->owner_split = 0;
     d->owner_limit = (int64_t)capacity; /* top is 0 */
     d->eager = true;
-    d->owner_buffer = b;
+    set_owner_buffer(d, b);
     return 0;
 }
 
@@ -76,7 +84,7 @@ void weft_deque_destroy(weft_deque *d)
         b = older;
     }
     atomic_store_explicit(&d->buffer, NULL, memory_order_relaxed);
-    d->owner_buffer = NULL;
+    set_owner_buffer(d, NULL);
 }
 
 /* Owner only, slow path of push: replace the full buffer `old` (holding [t, b)) by one
@@ -103,7 +111,7 @@ static weft_deque_buffer *grow(weft_deque *d, weft_deque_buffer *old, int64_t t,
     /* Release: pairs with the acquire load of d->buffer in steal, so a thief that sees
      * the new buffer also sees its mask and the copied slots. */
     atomic_store_explicit(&d->buffer, fresh, memory_order_release);
-    d->owner_buffer = fresh;
+    set_owner_buffer(d, fresh);
     return fresh;
 }
 

@@ -64,6 +64,8 @@ typedef struct weft_deque {
                                       * plus the capacity: push at bottom < owner_limit
                                       * overwrites no live slot */
     weft_deque_buffer *owner_buffer; /* owner only: the value of buffer */
+    _Atomic(void *) *owner_slots;    /* owner only: owner_buffer->slots and ->mask, */
+    size_t owner_mask;               /* copied so push and pop index in one step */
     bool eager;                      /* owner only: keep the oldest item public (push) */
 } weft_deque;
 
@@ -96,6 +98,13 @@ void weft_deque_destroy(weft_deque *d);
  * read-modify-write. Returns 0, -EINVAL (d or item NULL), -ENOMEM (growing failed:
  * the item is NOT pushed, the deque is unchanged). */
 static inline int weft_deque_push(weft_deque *d, void *item);
+
+/* OWNER ONLY. The join's fast push: push item privately if that needs nothing more
+ * than two stores (room in the ring, no share due: no split request, and not the
+ * eager case of weft_deque_push) and return true; else push nothing and return false
+ * (then call weft_deque_push). item must be non-NULL. Splitting push in two lets a
+ * caller keep every call off its fast path. */
+static inline bool weft_deque_push_private(weft_deque *d, void *item);
 
 /* OWNER ONLY. Make every item in the deque stealable (move the split to the bottom).
  * Call it after a push whose item other workers should see now (a spawned task, a
@@ -143,9 +152,8 @@ static inline int weft_deque_push(weft_deque *d, void *item)
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
     if (__builtin_expect(b >= d->owner_limit, 0))
         return weft_deque_push_grow(d, item);
-    weft_deque_buffer *a = d->owner_buffer;
     /* Relaxed: private until a release store of split publishes it (share). */
-    atomic_store_explicit(&a->slots[(size_t)b & a->mask], item, memory_order_relaxed);
+    atomic_store_explicit(&d->owner_slots[(size_t)b & d->owner_mask], item, memory_order_relaxed);
     /* Relaxed: thieves do not use bottom (len, a hint, does). */
     atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
     /* Keep the oldest item public: when the public part is empty, this item goes
@@ -164,6 +172,24 @@ static inline int weft_deque_push(weft_deque *d, void *item)
     return 0;
 }
 
+static inline bool weft_deque_push_private(weft_deque *d, void *item)
+{
+    /* Relaxed: bottom is written only by this thread. */
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+    /* The conditions of weft_deque_push's slow paths, checked before any store; the
+     * relaxed loads of top and splitreq are as there. */
+    if (__builtin_expect(b >= d->owner_limit, 0) ||
+        __builtin_expect(b == d->owner_split && d->eager &&
+                             atomic_load_explicit(&d->top, memory_order_relaxed) >= b, 0) ||
+        __builtin_expect(atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0, 0))
+        return false;
+    /* Relaxed: private until a release store of split publishes it (share). */
+    atomic_store_explicit(&d->owner_slots[(size_t)b & d->owner_mask], item, memory_order_relaxed);
+    /* Relaxed: thieves do not use bottom (len, a hint, does). */
+    atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
+    return true;
+}
+
 static inline void *weft_deque_pop(weft_deque *d)
 {
     if (__builtin_expect(!d, 0))
@@ -173,8 +199,7 @@ static inline void *weft_deque_pop(weft_deque *d)
     if (__builtin_expect(b < d->owner_split, 0))
         return weft_deque_pop_public(d, b + 1);
     /* Private: no thief reads slot b (it is at or above split), so plain accesses. */
-    weft_deque_buffer *a = d->owner_buffer;
-    void *item = atomic_load_explicit(&a->slots[(size_t)b & a->mask], memory_order_relaxed);
+    void *item = atomic_load_explicit(&d->owner_slots[(size_t)b & d->owner_mask], memory_order_relaxed);
     atomic_store_explicit(&d->bottom, b, memory_order_relaxed);
     /* Relaxed: as in push. Answer a request if private items are left to share. */
     if (__builtin_expect(atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0, 0) &&

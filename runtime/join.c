@@ -10,19 +10,20 @@
  * inline or its latch was set. */
 #include "pool_internal.h"
 
-/* One of the two function forms a join runs: plain, or told whether it migrated. */
+/* One of the two function forms a join runs: plain, or told whether it migrated.
+ * Which one is fixed per public entry point (the `context` flag, a constant after
+ * inlining), so the form costs neither a field nor a test on the fast path. */
 typedef struct join_fn {
-    weft_fn plain;
-    weft_context_fn with_context;
+    void (*fn)(void); /* weft_fn or weft_context_fn, as `context` says */
     void *ctx;
 } join_fn;
 
-static inline __attribute__((always_inline)) void join_fn_call(const join_fn *f, bool migrated)
+static inline __attribute__((always_inline)) void join_fn_call(join_fn f, bool context, bool migrated)
 {
-    if (f->with_context)
-        f->with_context(f->ctx, migrated);
+    if (context)
+        ((weft_context_fn)f.fn)(f.ctx, migrated);
     else
-        f->plain(f->ctx);
+        ((weft_fn)f.fn)(f.ctx);
 }
 
 typedef struct stack_job {
@@ -31,18 +32,30 @@ typedef struct stack_job {
     weft_job_latch done;
 } stack_job;
 
-static void stack_job_execute(weft_job *job, weft_worker *w)
+/* Run by a thief or by the waiter's wait loop. Migrated = run by another worker than
+ * the one waiting for it. Relaxed load of the waiter: fixed before the job was
+ * published. */
+static inline __attribute__((always_inline)) void stack_job_run(weft_job *job, weft_worker *w, bool context)
 {
     stack_job *sj = (stack_job *)job;
-    /* Relaxed: the waiter was fixed before the job was published. Migrated = run by
-     * another worker than the one waiting for it. */
-    join_fn_call(&sj->fn, w != atomic_load_explicit(&sj->done.waiter, memory_order_relaxed));
+    join_fn_call(sj->fn, context, w != atomic_load_explicit(&sj->done.waiter, memory_order_relaxed));
     weft_latch_job_set(&sj->done); /* last touch of *sj */
 }
 
-static inline void stack_job_init(stack_job *sj, join_fn fn, weft_worker *waiter, uint64_t isolation)
+static void stack_job_execute(weft_job *job, weft_worker *w)
 {
-    sj->job.execute = stack_job_execute;
+    stack_job_run(job, w, false);
+}
+
+static void stack_job_execute_context(weft_job *job, weft_worker *w)
+{
+    stack_job_run(job, w, true);
+}
+
+static inline __attribute__((always_inline)) void stack_job_init(stack_job *sj, join_fn fn, bool context,
+                                                                 weft_worker *waiter, uint64_t isolation)
+{
+    sj->job.execute = context ? stack_job_execute_context : stack_job_execute;
     sj->job.isolation = isolation;
     /* job.next is left unset: only the injector links jobs (and sets it there), and
      * dig_isolated (pool.c), which sets it before use. */
@@ -59,7 +72,7 @@ static void run_in_pool(weft_pool *pool, weft_fn fn, void *ctx)
         return;
     }
     stack_job sj;
-    stack_job_init(&sj, (join_fn){fn, NULL, ctx}, w, 0);
+    stack_job_init(&sj, (join_fn){(void (*)(void))fn, ctx}, false, w, 0);
     weft_pool_inject(pool, &sj.job);
     weft_pool_wait_latch(&sj.done, WEFT_NO_DEADLINE);
 }
@@ -68,44 +81,74 @@ typedef struct join_args {
     join_fn a, b;
 } join_args;
 
-/* always_inline: each public entry gets its own copy, with its function form folded
- * (the plain weft_join pays nothing for weft_join_context's existence). */
-static inline __attribute__((always_inline)) void join_on_worker(weft_worker *w, const join_fn *a,
-                                                                 const join_fn *b, bool a_migrated)
+/* After a ran: take b back and run it inline, or wait for the thief that took it. */
+static inline __attribute__((always_inline)) void join_finish(weft_worker *w, stack_job *sj, bool context,
+                                                              bool a_migrated)
 {
-    stack_job sj;
-    stack_job_init(&sj, *b, w, w->isolation);
-    if (weft_deque_push(&w->deque, &sj.job) != 0) {
-        /* the deque could not grow: no parallelism, but no failure either */
-        join_fn_call(a, a_migrated);
-        join_fn_call(b, a_migrated);
-        return;
-    }
-    weft_sleep_offer_local_work(w);
-    join_fn_call(a, a_migrated);
     weft_job *top = weft_deque_pop(&w->deque);
-    if (top == &sj.job) { /* not stolen: run b inline, no latch needed */
+    if (__builtin_expect(top == &sj->job, 1)) { /* not stolen: run b inline, no latch needed */
         weft_counter_inc(&w->stats.jobs_run);
-        join_fn_call(b, a_migrated);
+        join_fn_call(sj->fn, context, a_migrated);
         return;
     }
     if (top) /* b was stolen; this is older work: leave it for the wait loop */
         weft_deque_push(&w->deque, top);
-    weft_worker_wait_until(w, &sj.done, WEFT_NO_DEADLINE);
+    weft_worker_wait_until(w, &sj->done, WEFT_NO_DEADLINE);
+}
+
+/* The join when its fast path does not apply: the push must grow the ring or share
+ * items, or workers are idle (offer them b). `pushed`: sj is on the deque already. */
+static __attribute__((noinline, cold)) void join_general(weft_worker *w, stack_job *sj, join_fn a,
+                                                         bool pushed, bool context, bool a_migrated)
+{
+    if (!pushed && weft_deque_push(&w->deque, &sj->job) != 0) {
+        /* the deque could not grow: no parallelism, but no failure either */
+        join_fn_call(a, context, a_migrated);
+        join_fn_call(sj->fn, context, a_migrated);
+        return;
+    }
+    weft_sleep_offer_local_work(w);
+    join_fn_call(a, context, a_migrated);
+    join_finish(w, sj, context, a_migrated);
+}
+
+/* always_inline: each public entry gets its own copy, with its function form folded
+ * (the plain weft_join pays nothing for weft_join_context's existence).
+ * The fast path makes no call before a's: every slow case goes to join_general, so
+ * only w lives in a callee-saved register across a (sj is at a fixed stack offset,
+ * b is read back from it). */
+static inline __attribute__((always_inline)) void join_on_worker(weft_worker *w, join_fn a, join_fn b,
+                                                                 bool context, bool a_migrated)
+{
+    stack_job sj;
+    stack_job_init(&sj, b, context, w, w->isolation);
+    bool pushed = weft_deque_push_private(&w->deque, &sj.job);
+    if (__builtin_expect(!pushed || weft_sleep_any_idle(w->pool), 0)) {
+        join_general(w, &sj, a, pushed, context, a_migrated);
+        return;
+    }
+    join_fn_call(a, context, a_migrated);
+    join_finish(w, &sj, context, a_migrated);
 }
 
 static void join_trampoline(void *p)
 {
     join_args *j = p;
     /* we came here from outside the pool: both halves have migrated */
-    join_on_worker(weft_worker_current(), &j->a, &j->b, true);
+    join_on_worker(weft_worker_current(), j->a, j->b, false, true);
 }
 
-static inline __attribute__((always_inline)) int join_any(join_fn a, join_fn b)
+static void join_trampoline_context(void *p)
+{
+    join_args *j = p;
+    join_on_worker(weft_worker_current(), j->a, j->b, true, true);
+}
+
+static inline __attribute__((always_inline)) int join_any(join_fn a, join_fn b, bool context)
 {
     weft_worker *w = weft_worker_current();
-    if (w) {
-        join_on_worker(w, &a, &b, false);
+    if (__builtin_expect(w != NULL, 1)) {
+        join_on_worker(w, a, b, context, false);
         return 0;
     }
     weft_pool *pool;
@@ -113,7 +156,7 @@ static inline __attribute__((always_inline)) int join_any(join_fn a, join_fn b)
     if (rc != 0)
         return rc;
     join_args j = {a, b};
-    run_in_pool(pool, join_trampoline, &j);
+    run_in_pool(pool, context ? join_trampoline_context : join_trampoline, &j);
     return 0;
 }
 
@@ -121,14 +164,14 @@ int weft_join(weft_fn a, void *actx, weft_fn b, void *bctx)
 {
     if (!a || !b)
         return -EINVAL;
-    return join_any((join_fn){a, NULL, actx}, (join_fn){b, NULL, bctx});
+    return join_any((join_fn){(void (*)(void))a, actx}, (join_fn){(void (*)(void))b, bctx}, false);
 }
 
 int weft_join_context(weft_context_fn a, void *actx, weft_context_fn b, void *bctx)
 {
     if (!a || !b)
         return -EINVAL;
-    return join_any((join_fn){NULL, a, actx}, (join_fn){NULL, b, bctx});
+    return join_any((join_fn){(void (*)(void))a, actx}, (join_fn){(void (*)(void))b, bctx}, true);
 }
 
 int weft_pool_run(weft_pool *pool, weft_fn fn, void *arg)

@@ -152,6 +152,14 @@ static inline void weft_sleep_new_local_work(weft_pool *pool)
         atomic_load_explicit(&pool->searching, memory_order_seq_cst) == 0)
         weft_sleep_wake_one(pool);
 }
+/* Are any workers idle (searching or asleep)? The test weft_sleep_offer_local_work
+ * starts with, for a caller that wants to take a cold path before calling it. */
+static inline bool weft_sleep_any_idle(const weft_pool *pool)
+{
+    /* seq_cst loads (plain loads on x86); see sleep.md for why no fence here. */
+    return (atomic_load_explicit(&pool->sleepers, memory_order_seq_cst) |
+            atomic_load_explicit(&pool->searching, memory_order_seq_cst)) != 0;
+}
 /* A join pushed its second half on w's own deque, privately (deque.md). If workers
  * are idle (searching or asleep), make w's deque stealable now rather than at their
  * split request, since w may not push or pop again for a while; then wake a sleeper
