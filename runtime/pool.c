@@ -324,7 +324,7 @@ static void *worker_main(void *arg)
     weft_pool *pool = w->pool;
     weft_current_worker_ = w;
     if (pool->pin != WEFT_PIN_NONE) {
-        hwloc_obj_t place = weft_topology_place(&pool->topo, pool->pin, w->index);
+        hwloc_obj_t place = weft_topology_place(&pool->topo, pool->pin, pool->places.base + w->index);
         /* Relaxed: only picks who prints. */
         if (weft_topology_bind_current_thread(&pool->topo, place) != 0 &&
             atomic_exchange_explicit(&pool->pin_warned, 1, memory_order_relaxed) == 0)
@@ -359,12 +359,13 @@ static int build_victims(weft_pool *pool, weft_worker *w)
         return -ENOMEM;
     }
     weft_pin_policy pol = pool->pin == WEFT_PIN_PU ? WEFT_PIN_PU : WEFT_PIN_CORE;
-    hwloc_obj_t mine = weft_topology_place(&pool->topo, pol, w->index);
+    unsigned base = pool->places.base;
+    hwloc_obj_t mine = weft_topology_place(&pool->topo, pol, base + w->index);
     unsigned k = 0;
     for (unsigned j = 0; j < n; j++) {
         if (j == w->index)
             continue;
-        close[j] = weft_topology_closeness(&pool->topo, mine, weft_topology_place(&pool->topo, pol, j));
+        close[j] = weft_topology_closeness(&pool->topo, mine, weft_topology_place(&pool->topo, pol, base + j));
         w->victims[k++] = j;
     }
     /* insertion sort, descending closeness (n is small; runs once) */
@@ -436,6 +437,8 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
         c.wait = env_wait();
     pool->num_threads = n;
     pool->pin = c.pin;
+    if (c.pin != WEFT_PIN_NONE)
+        weft_topology_claim_places(&pool->topo, c.pin, n, &pool->places);
     c.num_threads = n;
     *resolved = c;
     pool->spin_ns = c.wait == WEFT_WAIT_PASSIVE ? 0 : c.wait == WEFT_WAIT_ACTIVE ? 5000000 : 50000;
@@ -489,6 +492,7 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
 fail_workers:
     free_workers(pool, inited);
 fail_topo:
+    weft_topology_release_places(&pool->places);
     weft_topology_free(&pool->topo);
     free(pool);
     return rc;
@@ -621,6 +625,7 @@ int weft_pool_destroy_timeout(weft_pool *pool, uint64_t timeout_ns)
     if (pool->print_stats)
         print_stats(pool);
     free_workers(pool, pool->num_threads);
+    weft_topology_release_places(&pool->places);
     weft_topology_free(&pool->topo);
     free(pool);
     return 0;

@@ -88,6 +88,7 @@ struct weft_pool {
     bool print_stats;
     weft_topology topo;
     weft_pin_policy pin;
+    weft_place_claim places; /* pinned: worker i on place places.base + i */
     _Atomic uint32_t pin_warned; /* the "cannot pin" warning is printed once per pool */
     /* injector: work from threads that are not workers of this pool */
     weft_mutex inject_lock;

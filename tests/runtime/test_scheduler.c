@@ -3,6 +3,7 @@
  * cancellation, try_wait), isolation, and the idle-CPU behaviour. Race-heavy checks
  * live in the stress_*.c programs, which also run under TSan. */
 #include <criterion/criterion.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <weft/runtime.h>
@@ -52,6 +53,46 @@ Test(pool, sizes_and_names)
         cr_assert_eq(weft_pool_destroy(p), 0);
     }
     cr_assert_eq(weft_current_worker_index(), -1);
+}
+
+static void record_affinity(void *p)
+{
+    CPU_ZERO((cpu_set_t *)p);
+    sched_getaffinity(0, sizeof(cpu_set_t), p);
+}
+
+/* The CPUs the single worker of a new pinned pool is bound to. */
+static weft_pool *pinned_pool(cpu_set_t *where)
+{
+    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
+    cfg.num_threads = 1;
+    cfg.pin = WEFT_PIN_PU;
+    weft_pool *p = NULL;
+    cr_assert_eq(weft_pool_create(&cfg, &p), 0);
+    cr_assert_eq(weft_pool_run(p, record_affinity, where), 0);
+    return p;
+}
+
+/* Two pools that fit in the machine together share no CPU (before, every pool put
+ * its worker 0 on the first CPU, so two 1-thread pools fought over it while the
+ * other CPUs idled); a pool created after one is destroyed takes the freed place. */
+Test(pool, pinned_pools_that_fit_share_no_cpu)
+{
+    cpu_set_t allowed;
+    cr_assert_eq(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+    if (CPU_COUNT(&allowed) < 2)
+        cr_skip_test("needs 2 CPUs");
+    cpu_set_t a, b, c, both;
+    weft_pool *pa = pinned_pool(&a), *pb = pinned_pool(&b);
+    cr_assert_eq(CPU_COUNT(&a), 1);
+    cr_assert_eq(CPU_COUNT(&b), 1);
+    CPU_AND(&both, &a, &b);
+    cr_assert_eq(CPU_COUNT(&both), 0, "two 1-thread pools pinned to the same CPU");
+    cr_assert_eq(weft_pool_destroy(pa), 0);
+    weft_pool *pc = pinned_pool(&c);
+    cr_assert(CPU_EQUAL(&c, &a), "the new pool takes the place the destroyed one left");
+    cr_assert_eq(weft_pool_destroy(pb), 0);
+    cr_assert_eq(weft_pool_destroy(pc), 0);
 }
 
 Test(pool, bad_environment_values_fall_back_to_defaults)

@@ -82,9 +82,11 @@ typedef struct weft_pool weft_pool;
 typedef enum weft_pin_policy {
     WEFT_PIN_DEFAULT = 0, /* WEFT_PIN, else `core` when threads <= cores, else `none` */
     WEFT_PIN_NONE,        /* let the OS place the workers */
-    WEFT_PIN_CORE,        /* worker i on core i (any of its hyper-threads) */
-    WEFT_PIN_PU,          /* worker i on processing unit (hyper-thread) i */
+    WEFT_PIN_CORE,        /* workers on consecutive cores (any of their hyper-threads) */
+    WEFT_PIN_PU,          /* workers on consecutive processing units (hyper-threads) */
 } weft_pin_policy;
+/* Pinned pools start on the places the pinned workers of the live pools leave
+ * freest (the first core when a pool is alone): pools that fit together share none. */
 
 typedef enum weft_wait_policy {
     WEFT_WAIT_DEFAULT = 0, /* WEFT_WAIT_POLICY, else a short spin (tens of microseconds) */
