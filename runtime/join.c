@@ -144,19 +144,25 @@ static void join_trampoline_context(void *p)
     join_on_worker(weft_worker_current(), j->a, j->b, true, true);
 }
 
-static inline __attribute__((always_inline)) int join_any(join_fn a, join_fn b, bool context)
+/* A join called from outside the pool: run it in the global pool. Out of line, so
+ * the worker's fast path keeps its registers and frame small. */
+static __attribute__((noinline)) int join_from_outside(join_fn a, join_fn b, bool context)
 {
-    weft_worker *w = weft_worker_current();
-    if (__builtin_expect(w != NULL, 1)) {
-        join_on_worker(w, a, b, context, false);
-        return 0;
-    }
     weft_pool *pool;
     int rc = weft_pool_global(&pool);
     if (rc != 0)
         return rc;
     join_args j = {a, b};
     run_in_pool(pool, context ? join_trampoline_context : join_trampoline, &j);
+    return 0;
+}
+
+static inline __attribute__((always_inline)) int join_any(join_fn a, join_fn b, bool context)
+{
+    weft_worker *w = weft_worker_current();
+    if (__builtin_expect(w == NULL, 0))
+        return join_from_outside(a, b, context);
+    join_on_worker(w, a, b, context, false);
     return 0;
 }
 
