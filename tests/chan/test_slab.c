@@ -102,11 +102,10 @@ Test(slab, steady_backlog_reuses_blocks)
     weft_sender *tx;
     weft_receiver *rx;
     sl_open(NULL, &tx, &rx);
-    size_t sent = 0, received = 0, round = 31 * ROUND_BLOCKS;
-    sl_send(tx, 0, sent = BACKLOG);
+    size_t sent = BACKLOG, received = 0, round = 31 * ROUND_BLOCKS, maps = 0;
+    sl_send(tx, 0, sent);
     /* Two warm-up rounds: the first frees the malloc'd blocks, not slab ones. */
     for (size_t r = 0; r < ROUNDS + 2; r++) {
-        static size_t maps;
         if (r == 2) {
             maps = chan_slab_maps(rx);
             cr_assert_geq(maps, 2, "%zu slabs for the backlog", maps);
