@@ -311,3 +311,8 @@ size_t chan_live_slabs(const weft_receiver *rx)
     weft_chan *c = chan_of_receiver(rx);
     return c && c->flavor == CHAN_LIST ? chan_list_live_slabs_(c) : 0;
 }
+size_t chan_slab_maps(const weft_receiver *rx)
+{
+    weft_chan *c = chan_of_receiver(rx);
+    return c && c->flavor == CHAN_LIST ? chan_list_slab_maps_(c) : 0;
+}

@@ -95,6 +95,7 @@ void chan_list_disconnect(weft_chan *c);
 size_t chan_list_len(const weft_chan *c);
 size_t chan_list_live_blocks_(const weft_chan *c);
 size_t chan_list_live_slabs_(const weft_chan *c);
+size_t chan_list_slab_maps_(const weft_chan *c);
 bool chan_list_recv_ready(weft_chan *c);
 
 int chan_zero_init(weft_chan *c);
@@ -123,5 +124,8 @@ uint64_t *chan_receiver_rng(weft_receiver *rx);
 size_t chan_live_blocks(const weft_receiver *rx);
 /* Test hook: slabs an unbounded channel has mapped (slab.c); 0 for other flavors. */
 size_t chan_live_slabs(const weft_receiver *rx);
+/* Test hook: slabs an unbounded channel has mapped since it opened, unmapped ones
+ * included (a block freed into a slab and carved again maps none); 0 for other flavors. */
+size_t chan_slab_maps(const weft_receiver *rx);
 
 #endif

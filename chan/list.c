@@ -24,9 +24,10 @@
  *  - Blocks come from malloc until the channel's live blocks reach SLAB_AFTER_BYTES,
  *    then from the channel's slabs (slab.c: 2 MiB huge pages, so a burst does not
  *    page-fault every 4 KiB). block_release decides where a block goes: a slab block
- *    back to its slab (cheap to carve again), a malloc block to the one-block spare
- *    cache (CAS on `spare`) or to free(). After a burst drains, at most the current
- *    block and one spare stay allocated, in at most one (trimmed) slab.
+ *    back to its slab (which hands it out again before carving a fresh one, so a
+ *    steady backlog maps no new slab), a malloc block to the one-block spare cache
+ *    (CAS on `spare`) or to free(). After a burst drains, at most the current block
+ *    and one spare stay allocated, in at most one (trimmed) slab.
  *  - A receiver never touches a block before its CAS claims a slot in it (other
  *    receivers could free it), except a lone receiver (one receiver handle: no
  *    other receiving thread), which first looks at its slot's `written`: if set,
@@ -126,9 +127,10 @@ static void block_release(chan_list *l, chan_list_block *b)
                                                     memory_order_relaxed))
             return;
     }
-    atomic_fetch_sub_explicit(&l->live_blocks, 1, memory_order_relaxed);
+    /* Relaxed: a count; the slabs use it only to tell a drained channel (trim). */
+    size_t left = atomic_fetch_sub_explicit(&l->live_blocks, 1, memory_order_relaxed) - 1;
     if (b->in_slab)
-        chan_slab_free(&l->slabs, b);
+        chan_slab_free(&l->slabs, b, left);
     else
         free(b);
 }
@@ -457,4 +459,9 @@ size_t chan_list_live_blocks_(const weft_chan *c)
 size_t chan_list_live_slabs_(const weft_chan *c)
 {
     return chan_slabs_mapped(&c->u.list.slabs);
+}
+
+size_t chan_list_slab_maps_(const weft_chan *c)
+{
+    return chan_slabs_maps(&c->u.list.slabs);
 }

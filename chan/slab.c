@@ -4,21 +4,34 @@
  * MADV_HUGEPAGE (one fault maps it all where transparent huge pages are in `madvise`
  * or `always` mode). Its first SLAB_HEADER bytes are the header (struct chan_slab);
  * blocks follow, carved in address order. Invariants (all under chan_slabs.lock):
- *  - bits[i] is set iff block i is carved and not yet freed; live counts those bits;
- *    carved counts the blocks ever carved (freed ones are not reused).
+ *  - bits[i] is set iff block i is live (handed out, not freed since); live counts
+ *    those bits; carved counts the blocks ever carved (i < carved).
+ *  - In a slab that is not trimmed, every carved block that is not live is on the
+ *    slab's free list (so it holds carved - live blocks), and the slab is on the
+ *    channel's `partial` list iff that list is non-empty. An allocation takes the
+ *    first block of the first partial slab; a free puts its block first in its slab
+ *    and its slab first in `partial`: the block freed last is reused first (the
+ *    warmest). Only when no slab has a free block is one carved from `carving` (the
+ *    one slab with blocks never carved), and only when that is full is a slab mapped:
+ *    a backlog cycling through the channel keeps using the same slabs.
  *  - A mapped slab has live > 0, except while its last free unmaps it: the free that
- *    takes live to 0 also drops it from `carving` (so nobody can reach it) and unmaps
- *    it. So a block's slab, found by masking the block's address, is mapped while the
- *    block is live.
- *  - `carving` is the only slab that gains blocks; it is dropped when full or trimmed.
- *  - A trimmed slab (live fell to TRIM_LIVE or below) is never carved again: its pages
- *    that hold no live block were given back with MADV_DONTNEED, the header's page
- *    and the live blocks' pages stay. It is unmapped when its last block goes.
- * Under AddressSanitizer, blocks not carved yet, freed blocks and the padding after
- * each block's asked-for size are poisoned. */
+ *    takes live to 0 also drops it from `partial` and `carving` (so nobody can reach
+ *    it) and unmaps it. So a block's slab, found by masking the block's address, is
+ *    mapped while the block is live.
+ *  - A trimmed slab (a free left it with TRIM_LIVE live blocks or fewer while the whole
+ *    channel held no more, i.e. the channel drained) is never allocated from again:
+ *    its free list was dropped and its pages that hold no live block were given back
+ *    with MADV_DONTNEED (the header's page and the live blocks' pages stay). It is
+ *    unmapped when its last block goes. A slab that empties while the channel still
+ *    holds more blocks is not trimmed: its last blocks go soon (the channel is FIFO)
+ *    and unmapping it then gives back every page anyway.
+ * Under AddressSanitizer, blocks not carved yet, freed blocks (their free-list link
+ * included, written and read with the link's word briefly unpoisoned) and the padding
+ * after each block's asked-for size are poisoned. */
 #include "slab_internal.h"
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #if defined(__has_feature)
@@ -43,16 +56,19 @@
 #define PAGE 4096u        /* x86-64 base page: the unit MADV_DONTNEED gives back */
 #define MAX_BLOCKS 6656u  /* bitmap capacity: >= (2 MiB - header) / 320, the smallest block */
 #define MIN_BLOCKS 64u    /* fewer blocks per slab: slabs off (malloc serves them) */
-#define TRIM_LIVE 2u      /* a free leaving this many live blocks trims the slab */
+#define TRIM_LIVE 2u      /* a free leaving the channel this many blocks trims the slab */
 
 struct chan_slab {
-    size_t live;   /* blocks carved and not freed */
-    size_t carved; /* blocks carved so far; block i starts at SLAB_HEADER + i * block_bytes */
-    bool trimmed;  /* retired from carving, pages without live blocks given back */
+    chan_slab *prev, *next; /* in chan_slabs.partial while `free` is non-empty */
+    unsigned char *free;    /* freed blocks, last freed first, linked through their first word */
+    size_t live;            /* blocks handed out and not freed */
+    size_t carved;          /* blocks carved so far; block i starts at SLAB_HEADER + i * block_bytes */
+    bool trimmed;           /* retired: no free list, pages without live blocks given back */
     uint64_t bits[MAX_BLOCKS / 64]; /* bit i: block i is live */
 };
 _Static_assert(sizeof(struct chan_slab) <= SLAB_HEADER, "the slab header must fit SLAB_HEADER");
 _Static_assert(MAX_BLOCKS % 64 == 0, "whole bitmap words");
+_Static_assert(BLOCK_ALIGN >= sizeof(void *), "a free block holds its free-list link");
 
 static unsigned char *block_at(const chan_slabs *s, chan_slab *sl, size_t i)
 {
@@ -73,8 +89,9 @@ void chan_slabs_init(chan_slabs *s, size_t block_bytes)
             s->per_slab = per < MAX_BLOCKS ? per : MAX_BLOCKS;
         }
     }
-    s->carving = NULL;
+    s->partial = s->carving = NULL;
     atomic_init(&s->mapped, 0);
+    atomic_init(&s->maps, 0);
 }
 
 /* A fresh slab: map twice its size and keep the aligned half. NULL if mmap fails. */
@@ -98,6 +115,8 @@ static chan_slab *slab_map(void)
     /* Fresh anonymous memory is zero (an empty bitmap). Writing first faults the huge
      * page in at once; a read would first map the shared zero page, then fault again. */
     chan_slab *sl = (chan_slab *)a;
+    sl->prev = sl->next = NULL;
+    sl->free = NULL;
     sl->live = 0;
     sl->carved = 0;
     sl->trimmed = false;
@@ -131,58 +150,131 @@ static void slab_trim(const chan_slabs *s, chan_slab *sl)
         madvise((void *)kept, base + CHAN_SLAB_BYTES - kept, MADV_DONTNEED);
 }
 
+/* The partial list: slabs with free blocks, most recently freed into first. */
+static void partial_unlink(chan_slabs *s, chan_slab *sl)
+{
+    if (sl->prev)
+        sl->prev->next = sl->next;
+    else
+        s->partial = sl->next;
+    if (sl->next)
+        sl->next->prev = sl->prev;
+    sl->prev = sl->next = NULL;
+}
+
+static void partial_push(chan_slabs *s, chan_slab *sl)
+{
+    sl->prev = NULL;
+    sl->next = s->partial;
+    if (s->partial)
+        s->partial->prev = sl;
+    s->partial = sl;
+}
+
+/* A free block's link: the block's first word, poisoned but while we touch it. */
+static unsigned char *link_get(unsigned char *b)
+{
+    unsigned char *next;
+    slab_unpoison(b, sizeof next);
+    memcpy(&next, b, sizeof next);
+    slab_poison(b, sizeof next);
+    return next;
+}
+
+static void link_set(unsigned char *b, unsigned char *next)
+{
+    slab_unpoison(b, sizeof next);
+    memcpy(b, &next, sizeof next);
+    slab_poison(b, sizeof next);
+}
+
+/* The next block to hand out: a freed one if any slab has one, else a fresh one. */
+static unsigned char *take_block(chan_slabs *s, chan_slab **slp)
+{
+    chan_slab *sl = s->partial;
+    if (sl) {
+        unsigned char *b = sl->free;
+        sl->free = link_get(b);
+        if (!sl->free)
+            partial_unlink(s, sl);
+        *slp = sl;
+        return b;
+    }
+    sl = s->carving;
+    if (!sl) {
+        sl = slab_map();
+        if (!sl)
+            return NULL;
+        s->carving = sl;
+        /* Relaxed (all four): counters for the test hooks; the lock orders the writes. */
+        atomic_store_explicit(&s->mapped, atomic_load_explicit(&s->mapped, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        atomic_store_explicit(&s->maps, atomic_load_explicit(&s->maps, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    }
+    unsigned char *b = block_at(s, sl, sl->carved++);
+    if (sl->carved == s->per_slab)
+        s->carving = NULL;
+    *slp = sl;
+    return b;
+}
+
 void *chan_slab_alloc(chan_slabs *s)
 {
     if (!s->block_bytes)
         return NULL;
     weft_mutex_lock(&s->lock);
-    chan_slab *sl = s->carving;
-    if (!sl) {
-        sl = slab_map();
-        if (!sl) {
-            weft_mutex_unlock(&s->lock);
-            return NULL;
-        }
-        s->carving = sl;
-        /* Relaxed (both): a counter for the test hook; the lock orders the writes. */
-        atomic_store_explicit(&s->mapped, atomic_load_explicit(&s->mapped, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
+    chan_slab *sl;
+    unsigned char *b = take_block(s, &sl);
+    if (b) {
+        size_t i = (size_t)(b - block_at(s, sl, 0)) / s->block_bytes;
+        sl->live++;
+        sl->bits[i / 64] |= (uint64_t)1 << (i % 64);
+        slab_unpoison(b, s->asked); /* the padding stays poisoned */
     }
-    size_t i = sl->carved++;
-    if (sl->carved == s->per_slab)
-        s->carving = NULL;
-    sl->live++;
-    sl->bits[i / 64] |= (uint64_t)1 << (i % 64);
-    unsigned char *b = block_at(s, sl, i);
-    slab_unpoison(b, s->asked); /* the padding stays poisoned */
     weft_mutex_unlock(&s->lock);
     return b;
 }
 
-void chan_slab_free(chan_slabs *s, void *block)
+void chan_slab_free(chan_slabs *s, void *block, size_t chan_live)
 {
     chan_slab *sl = (chan_slab *)((uintptr_t)block & ~(uintptr_t)(CHAN_SLAB_BYTES - 1));
-    size_t i = ((uintptr_t)block - (uintptr_t)sl - SLAB_HEADER) / s->block_bytes;
+    unsigned char *b = block;
+    size_t i = (size_t)(b - block_at(s, sl, 0)) / s->block_bytes;
     weft_mutex_lock(&s->lock);
-    slab_poison(block, s->block_bytes);
+    slab_poison(b, s->block_bytes);
     sl->bits[i / 64] &= ~((uint64_t)1 << (i % 64));
     bool unmap = --sl->live == 0;
-    if (unmap || (sl->live <= TRIM_LIVE && !sl->trimmed)) {
+    bool trim = !unmap && !sl->trimmed && sl->live <= TRIM_LIVE && chan_live <= TRIM_LIVE;
+    if (unmap || trim) {
+        /* Out of reach of allocations: its free list and carving go. */
+        if (sl->free)
+            partial_unlink(s, sl);
+        sl->free = NULL;
         if (s->carving == sl)
             s->carving = NULL;
-        if (unmap) /* Relaxed (both): as in chan_slab_alloc. */
-            atomic_store_explicit(&s->mapped,
-                                  atomic_load_explicit(&s->mapped, memory_order_relaxed) - 1,
-                                  memory_order_relaxed);
-        else {
-            sl->trimmed = true;
-            /* Under the lock: once we let go, the free of its last block could unmap
-             * the slab and a new mapping reuse the addresses we would give back. */
-            slab_trim(s, sl);
+    }
+    if (unmap) {
+        /* Relaxed (both): as in take_block. */
+        atomic_store_explicit(&s->mapped, atomic_load_explicit(&s->mapped, memory_order_relaxed) - 1,
+                              memory_order_relaxed);
+    } else if (trim) {
+        sl->trimmed = true;
+        /* Under the lock: once we let go, the free of its last block could unmap
+         * the slab and a new mapping reuse the addresses we would give back. */
+        slab_trim(s, sl);
+    } else if (!sl->trimmed) {
+        link_set(b, sl->free);
+        if (!sl->free)
+            partial_push(s, sl);
+        else if (s->partial != sl) { /* first in line: its block is the warmest */
+            partial_unlink(s, sl);
+            partial_push(s, sl);
         }
+        sl->free = b;
     }
     weft_mutex_unlock(&s->lock);
-    /* Unreachable now (no live block, not carving): unmap it outside the lock. */
+    /* Unreachable now (no live block, not carving, not partial): unmap it outside the lock. */
     if (unmap)
         slab_unmap(sl);
 }
@@ -191,4 +283,10 @@ size_t chan_slabs_mapped(const chan_slabs *s)
 {
     /* Relaxed: advisory (the test reads it after the threads that changed it ended). */
     return atomic_load_explicit((_Atomic size_t *)&s->mapped, memory_order_relaxed);
+}
+
+size_t chan_slabs_maps(const chan_slabs *s)
+{
+    /* Relaxed: as chan_slabs_mapped. */
+    return atomic_load_explicit((_Atomic size_t *)&s->maps, memory_order_relaxed);
 }

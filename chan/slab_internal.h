@@ -7,14 +7,17 @@
  *
  * Contract: chan_slab_alloc returns a block of the size given to chan_slabs_init
  * (aligned to 64 bytes), or NULL (slabs off for this size, or no memory): the caller
- * then uses malloc. chan_slab_free takes back a block chan_slab_alloc returned. Freed
- * blocks are never re-carved: a slab is unmapped when its last block is freed, and a
- * free that leaves it with at most a couple of live blocks retires it from carving and
+ * then uses malloc. chan_slab_free takes back a block chan_slab_alloc returned, and
+ * the number of blocks the channel holds after this free (its malloc'd ones too).
+ * A freed block is handed out again before any fresh one is carved (the block freed
+ * last first), so a steady backlog maps no new slab. Memory returns: a slab is
+ * unmapped when its last block is freed, and a free that leaves the channel (and so
+ * the slab) with at most a couple of blocks retires the slab from allocation and
  * gives back (MADV_DONTNEED) every page that holds no live block.
  *
  * Thread-safety: alloc and free may race from any threads (senders allocate, whoever
  * destroys a block frees it); `lock` serialises them (taken once per block, i.e.
- * once per 31 messages). chan_slabs_mapped is an advisory relaxed read. */
+ * once per 31 messages). chan_slabs_mapped and chan_slabs_maps are advisory relaxed reads. */
 #ifndef WEFT_CHAN_SLAB_INTERNAL_H
 #define WEFT_CHAN_SLAB_INTERNAL_H
 
@@ -30,14 +33,17 @@ typedef struct chan_slabs {
     size_t asked;          /* bytes per block asked for (the rest is padding) */
     size_t block_bytes;    /* bytes per block in a slab (a multiple of 64); 0: slabs off */
     size_t per_slab;       /* blocks one slab holds */
-    chan_slab *carving;    /* the slab new blocks are carved from; NULL: map one */
-    _Atomic size_t mapped; /* slabs mapped (written under lock; test hook) */
+    chan_slab *partial;    /* slabs with freed blocks to hand out again (a list) */
+    chan_slab *carving;    /* the slab fresh blocks are carved from; NULL: map one */
+    _Atomic size_t mapped; /* slabs mapped now (written under lock; test hook) */
+    _Atomic size_t maps;   /* slabs ever mapped (written under lock; test hook) */
 } chan_slabs;
 
 /* Slabs for blocks of block_bytes; off if too few of them fit in a slab. */
 void chan_slabs_init(chan_slabs *s, size_t block_bytes);
 void *chan_slab_alloc(chan_slabs *s);
-void chan_slab_free(chan_slabs *s, void *block);
+void chan_slab_free(chan_slabs *s, void *block, size_t chan_live);
 size_t chan_slabs_mapped(const chan_slabs *s);
+size_t chan_slabs_maps(const chan_slabs *s);
 
 #endif

@@ -1,6 +1,7 @@
 /* Criterion tests of the unbounded channel's slab allocator (chan/slab.c): a small
  * channel maps no slab; burst, drain, burst again leaves at most one slab mapped and
- * resident memory back near where it started (the trim); other message sizes keep
+ * resident memory back near where it started (the trim); a steady backlog reuses its
+ * freed blocks (maps no slab once built); other message sizes keep
  * their bytes, and blocks too big for a slab stay on malloc; the drop callback sees each
  * undelivered message once across slab blocks; several producers and consumers
  * racing over slab-backed blocks lose and duplicate nothing. The tallies are plain:
@@ -84,6 +85,42 @@ Test(slab, burst_drain_burst)
         cr_assert_leq(chan_live_slabs(rx), 1, "round %zu: %zu slabs", round, chan_live_slabs(rx));
         cr_assert_leq(chan_live_blocks(rx), 2, "round %zu: %zu blocks", round, chan_live_blocks(rx));
     }
+    weft_sender_close(tx);
+    weft_receiver_close(rx);
+}
+
+/* A steady backlog of a few slabs, cycling (a round of sends, then as many receives)
+ * for many rounds, reuses the blocks it frees: once the backlog is built, no round
+ * maps a slab. Fails when freed slab blocks are never carved again (each round then
+ * carves ROUND_BLOCKS fresh blocks: a new 2 MiB slab every few rounds). */
+#define BACKLOG 600000u /* ~19400 blocks: three slabs after the malloc'd first 256 KiB */
+#define ROUND_BLOCKS 1000u
+#define ROUNDS 100u
+
+Test(slab, steady_backlog_reuses_blocks)
+{
+    weft_sender *tx;
+    weft_receiver *rx;
+    sl_open(NULL, &tx, &rx);
+    size_t sent = BACKLOG, received = 0, round = 31 * ROUND_BLOCKS, maps = 0;
+    sl_send(tx, 0, sent);
+    /* Two warm-up rounds: the first frees the malloc'd blocks, not slab ones. */
+    for (size_t r = 0; r < ROUNDS + 2; r++) {
+        if (r == 2) {
+            maps = chan_slab_maps(rx);
+            cr_assert_geq(maps, 2, "%zu slabs for the backlog", maps);
+        }
+        sl_send(tx, sent, sent + round);
+        sent += round;
+        sl_recv(rx, received, received + round);
+        received += round;
+        if (r >= 2 && chan_slab_maps(rx) != maps)
+            cr_assert_fail("round %zu mapped %zu slabs (%zu before the rounds)", r - 2,
+                           chan_slab_maps(rx) - maps, maps);
+    }
+    sl_recv(rx, received, sent);
+    cr_assert_leq(chan_live_slabs(rx), 1, "%zu slabs after the drain", chan_live_slabs(rx));
+    cr_assert_leq(chan_live_blocks(rx), 2, "%zu blocks after the drain", chan_live_blocks(rx));
     weft_sender_close(tx);
     weft_receiver_close(rx);
 }
