@@ -53,13 +53,14 @@ static bool task_claim(weft_task *t)
 
 static void task_execute(weft_job *job, weft_worker *w)
 {
-    (void)w;
     weft_task *t = (weft_task *)job;
     weft_pool *pool = t->pool;
     if (!t->joinable || task_claim(t)) {
         t->result = t->fn(t->arg);
         weft_latch_job_set_registered(&t->done);
-    } /* else stale: the joiner ran it inline */
+    } else if (w) { /* stale: the joiner ran it inline, and counted it */
+        weft_counter_add(&w->stats.jobs_run, UINT64_MAX); /* uncount this entry: -1 */
+    }
     task_release(t);
     weft_pool_pending_done(pool);
 }

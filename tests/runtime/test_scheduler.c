@@ -151,6 +151,46 @@ Test(join, fib_matches_serial_on_1_2_3_8_threads)
     }
 }
 
+static void *task_noop(void *arg) { return arg; }
+
+typedef struct stale_case {
+    weft_pool *pool;
+    uint64_t jobs_run; /* worker 0's count, read on worker 0 */
+} stale_case;
+
+/* Spawn A then B, join A (not on top of the deque: claimed and run inline, leaving a
+ * stale queue entry), join B (on top: popped and run). */
+static void spawn_a_b_join_a_b(void *p)
+{
+    (void)p;
+    weft_task *a, *b;
+    cr_assert_eq(weft_spawn(NULL, task_noop, NULL, &a), 0);
+    cr_assert_eq(weft_spawn(NULL, task_noop, NULL, &b), 0);
+    cr_assert_eq(weft_task_join(a, NULL), 0);
+    cr_assert_eq(weft_task_join(b, NULL), 0);
+}
+
+static void read_jobs_run(void *p)
+{
+    stale_case *c = p;
+    weft_worker_stats s;
+    cr_assert_eq(weft_pool_stats(c->pool, 0, &s), 0);
+    c->jobs_run = s.jobs_run;
+}
+
+/* Each task counts once in jobs_run: the stale queue entry of a task its joiner ran
+ * inline runs nothing and counted nothing (it counted a second time before). */
+Test(spawn, a_task_run_by_its_joiner_counts_once)
+{
+    stale_case c = {make_pool(1), 0};
+    cr_assert_eq(weft_pool_run(c.pool, spawn_a_b_join_a_b, NULL), 0);
+    /* The worker pops its own deque (the stale entry) before it takes this injected
+     * job, so the count read here is final: the two run_in_pool jobs, A and B. */
+    cr_assert_eq(weft_pool_run(c.pool, read_jobs_run, &c), 0);
+    cr_assert_eq(c.jobs_run, 4, "jobs_run %llu", (unsigned long long)c.jobs_run);
+    weft_pool_destroy(c.pool);
+}
+
 Test(join, from_an_outside_thread_uses_the_global_pool)
 {
     fib_arg f = {20, 0};

@@ -134,7 +134,8 @@ WEFT_API int weft_current_worker_index(void);
 /* Per-worker counters, kept always (each is a plain per-worker store: no shared
  * cache line is written). A snapshot; counters only grow. */
 typedef struct weft_worker_stats {
-    uint64_t jobs_run;      /* jobs executed by this worker (inline pops included) */
+    uint64_t jobs_run;      /* jobs executed by this worker (inline pops included; a
+                             * task counts once, wherever it ran) */
     uint64_t steals;        /* jobs taken from other workers or the injector */
     uint64_t failed_steals; /* steal attempts that found nothing */
     uint64_t sleeps;        /* times it went to sleep on its futex */
