@@ -18,23 +18,22 @@
  *    mutex is held and 0 otherwise; only the holder writes it. Release builds never
  *    read or write it.
  *
- * Spinning: before sleeping, spin up to WEFT_MUTEX_SPIN times while the word is 1
- * (held, nobody sleeping: the holder is probably running and will release soon).
- * We stop spinning at once on 2: others already sleep, so queueing behind them is
- * fairer and spinning would only burn a core.
- * Spinning on 2 too would be safe for a thread that has not slept yet: its CAS 0->1
- * is the fast path's CAS taken later, and the sleepers are not lost, since the unlock
- * that stored 0 saw 2 and woke one, and a woken thread re-marks the word 2 (it only
- * ever takes the lock by swap(2), or leaves after a swap(2) that found it held). A
- * woken thread must never take the lock with 0->1. Measured on bench
- * mutex_contended (2 vCPUs): spinning on 2, spin counts 0/10/20/40/400, exponential
- * backoff in the spin, retrying the CAS while spinning all stayed within noise of
- * each other on a loaded machine. On a quiet one (bench mutex_contended, 7 reps,
- * weft/pthread over counter_inc and cs2lines+work32 at 2 and 4 threads) the spin
- * count mattered: 100 spins gave 0.70-0.90x, 10 spins 0.86-1.15x (mean 1.01),
- * 0 spins 0.94-1.22x (mean 1.06). A spinner keeps the lock's line shared, so every
- * lock and unlock of the running holder misses; a short spin keeps the cheap
- * hand-off to a waiter that arrives just before the release, and nothing more.
+ * Spinning: before sleeping, a locker waits while the word is 1 (held, nobody
+ * sleeping: the holder is probably running), looking at the word only once every
+ * SPIN_PAUSES pauses (~0.6 us on Zen 3), at most SPIN_LOOKS times (~14 us, under the
+ * ~25-35 us one sleep + wake costs on the 2-vCPU VM), then sleeps. It stops at once
+ * on 2: others already sleep, so queueing behind them is fairer. A free word seen
+ * before the first sleep is taken by CAS 0->1 (safe: such a thread consumed no wake,
+ * and sleepers stay covered, since the unlock that stored 0 over 2 woke one and a
+ * woken thread re-marks 2); a woken thread only ever takes the lock by swap(2).
+ * Why looks so rare (issue 2, cs2lines+work32, 2 threads on 2 free CPUs): a section
+ * run by the thread that ran the previous one costs ~66 ns; one that moves the lock
+ * to the other CPU also moves the lock's and the data's lines (~60-120 ns each).
+ * Looking every pause, a waiter takes the lock at the first free moment (it is free
+ * ~80% of the time there), so it changed hands on 0.35-0.7 of the sections, as with
+ * pthread (0.4), and every futex call it made was wasted (waits all EAGAIN, wakes
+ * all finding nobody). Looking every ~0.6 us lets the running holder do a few
+ * sections between hand-offs (0.1 hand-offs per section) and keeps its line hot.
  *
  * Tried for issue 2 and not adopted (2-vCPU VM where one futex syscall costs ~1.8 us
  * and a pause ~25 ns; A/B against this code, interleaved; the code is in the history,
@@ -70,7 +69,8 @@
 #endif
 
 enum { UNLOCKED = 0, LOCKED = 1, CONTENDED = 2 };
-#define WEFT_MUTEX_SPIN 10
+#define SPIN_PAUSES 20 /* pauses between two looks at the word (~0.6 us on Zen 3) */
+#define SPIN_LOOKS 24  /* looks before sleeping: ~14 us, under one sleep + wake */
 
 #ifndef NDEBUG
 /* A nonzero id of the calling thread, unique among live threads: the kernel thread
@@ -96,27 +96,44 @@ static inline void set_owner(weft_mutex *m)
 #endif
 }
 
-/* Spin while the mutex is held with no sleeper; return the last state seen. */
-static uint32_t spin(weft_mutex *m)
+/* Wait while the mutex is held with no sleeper: look at the word once every
+ * SPIN_PAUSES pauses, at most `looks` times, and not past the deadline. Returns the
+ * last state seen: UNLOCKED (free now), CONTENDED (others sleep: queue behind them)
+ * or LOCKED (still held when the looks or the time ran out; *looks is then 0).
+ * *looks counts down the looks made.
+ * Plain loads only, and rare ones: between two looks the holder keeps the word's
+ * line to itself. */
+static uint32_t spin(weft_mutex *m, int *looks, uint64_t deadline)
 {
-    for (int i = 0;; i++) {
+    for (;;) {
+        for (int p = 0; p < SPIN_PAUSES; p++)
+            weft_cpu_relax();
         uint32_t s = atomic_load_explicit(&m->state, memory_order_relaxed);
-        if (s != LOCKED || i == WEFT_MUTEX_SPIN)
+        if (s != LOCKED || --*looks <= 0)
             return s;
-        weft_cpu_relax();
+        if (deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline) {
+            *looks = 0;
+            return s;
+        }
     }
 }
 
 /* The slow path: returns 0 once locked, or -ETIMEDOUT. */
 static int lock_contended(weft_mutex *m, uint64_t deadline)
 {
-    uint32_t s = spin(m);
-    if (s == UNLOCKED) {
+    /* Until we first sleep, a free word may be taken as 1: we consumed no wake, and
+     * sleepers stay covered (the unlock that stored 0 over 2 woke one of them, and a
+     * woken thread re-marks 2). A race lost to another locker spins on, within the
+     * same budget of looks. */
+    int looks = SPIN_LOOKS;
+    uint32_t s;
+    do {
+        s = spin(m, &looks, deadline);
         /* Acquire: pairs with the release swap in weft_mutex_unlock. */
-        if (atomic_compare_exchange_strong_explicit(&m->state, &s, LOCKED, memory_order_acquire,
-                                                    memory_order_relaxed))
+        if (s == UNLOCKED && atomic_compare_exchange_strong_explicit(
+                                 &m->state, &s, LOCKED, memory_order_acquire, memory_order_relaxed))
             return 0;
-    }
+    } while (s == LOCKED && looks > 0); /* a failed CAS left the word's value in s */
     bool timed_out = false;
     for (;;) {
         /* Mark the lock contended; if it was free, it is ours (with the mark: we cannot
@@ -132,7 +149,8 @@ static int lock_contended(weft_mutex *m, uint64_t deadline)
         int r = weft_futex_wait(&m->state, CONTENDED, deadline);
         if (r == -ETIMEDOUT || (deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline))
             timed_out = true; /* one last swap above decides: lock or give up */
-        s = spin(m);
+        looks = SPIN_LOOKS;
+        s = spin(m, &looks, deadline);
     }
 }
 
