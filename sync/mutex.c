@@ -96,20 +96,23 @@ static inline void set_owner(weft_mutex *m)
 #endif
 }
 
-/* Wait while the mutex is held with no sleeper: look at the word once every
- * SPIN_PAUSES pauses, at most `looks` times, and not past the deadline. Returns the
- * last state seen: UNLOCKED (free now), CONTENDED (others sleep: queue behind them)
- * or LOCKED (still held when the looks or the time ran out; *looks is then 0).
- * *looks counts down the looks made.
- * Plain loads only, and rare ones: between two looks the holder keeps the word's
- * line to itself. */
+/* Wait while the mutex is held with no sleeper: look at the word after one pause,
+ * then once every SPIN_PAUSES pauses, at most *looks times in all (each look counts
+ * it down), and not past the deadline. Returns the last state seen: UNLOCKED (free
+ * now), CONTENDED (others sleep: queue behind them) or LOCKED (still held when the
+ * looks or the time ran out; *looks is then 0). Plain loads only, and rare ones:
+ * between two looks the holder keeps the word's line to itself. */
 static uint32_t spin(weft_mutex *m, int *looks, uint64_t deadline)
 {
     for (;;) {
-        for (int p = 0; p < SPIN_PAUSES; p++)
+        /* The first look of a budget comes after one pause: a holder that is just
+         * leaving hands over at once (what keeps two threads whose sections rarely
+         * collide in step). Later looks are rare. */
+        int pauses = *looks == SPIN_LOOKS ? 1 : SPIN_PAUSES;
+        for (int p = 0; p < pauses; p++)
             weft_cpu_relax();
         uint32_t s = atomic_load_explicit(&m->state, memory_order_relaxed);
-        if (s != LOCKED || --*looks <= 0)
+        if (--*looks <= 0 || s != LOCKED)
             return s;
         if (deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline) {
             *looks = 0;
