@@ -1,5 +1,6 @@
 /* mutex.c: weft_mutex, a futex mutex with one three-state word (Drepper, "Futexes
- * Are Tricky", mutex3; the same design as Rust std's futex Mutex).
+ * Are Tricky", mutex3; the same design as Rust std's futex Mutex), with a bounded
+ * spin that looks at the word rarely.
  *
  * state: 0 = unlocked, 1 = locked with no sleeper, 2 = locked and maybe a sleeper.
  * Invariants:
@@ -10,57 +11,76 @@
  *    value was 2, so the uncontended path is one CAS to lock and one swap to unlock,
  *    and never a syscall;
  *  - a woken thread takes the lock with swap(2) (not CAS 0->1), since it cannot know
- *    whether other sleepers remain: a spurious extra wake is the price, never a lost one;
+ *    whether other sleepers remain: a spurious extra wake is the price, never a lost
+ *    one;
+ *  - a thread that has not slept yet may take a free word with CAS 0->1 (the fast
+ *    path's CAS, taken later): it consumed no wake, and sleepers stay covered, since
+ *    the unlock that stored 0 over 2 woke one of them and a woken thread re-marks 2;
  *  - a timed lock gives up only right after a swap(2) returned "held": the word is
  *    then 2, so the holder's unlock wakes someone else. A wake it consumed is thus
  *    never lost.
+ *  - a locker spins at most SPIN_LOOKS looks (~14 us here) per sleep: never longer,
+ *    whether or not the holder is running, and never past its deadline;
  *  - owner (debug builds only, NDEBUG undefined) is the holder's thread id while the
  *    mutex is held and 0 otherwise; only the holder writes it. Release builds never
  *    read or write it.
  *
  * Spinning: before sleeping, a locker waits while the word is 1 (held, nobody
- * sleeping: the holder is probably running), looking at the word only once every
- * SPIN_PAUSES pauses (~0.6 us on Zen 3), at most SPIN_LOOKS times (~14 us, under the
- * ~25-35 us one sleep + wake costs on the 2-vCPU VM), then sleeps. It stops at once
- * on 2: others already sleep, so queueing behind them is fairer. A free word seen
- * before the first sleep is taken by CAS 0->1 (safe: such a thread consumed no wake,
- * and sleepers stay covered, since the unlock that stored 0 over 2 woke one and a
- * woken thread re-marks 2); a woken thread only ever takes the lock by swap(2).
- * Why looks so rare (issue 2, cs2lines+work32, 2 threads on 2 free CPUs): a section
- * run by the thread that ran the previous one costs ~66 ns; one that moves the lock
- * to the other CPU also moves the lock's and the data's lines (~60-120 ns each).
- * Looking every pause, a waiter takes the lock at the first free moment (it is free
- * ~80% of the time there), so it changed hands on 0.35-0.7 of the sections, as with
- * pthread (0.4), and every futex call it made was wasted (waits all EAGAIN, wakes
- * all finding nobody). Looking every ~0.6 us lets the running holder do a few
- * sections between hand-offs (0.1 hand-offs per section) and keeps its line hot.
+ * sleeping: the holder is probably running). It looks at the word after one pause,
+ * then only once every SPIN_PAUSES pauses (~0.6 us on Zen 3, where a pause takes
+ * ~29 ns), at most SPIN_LOOKS times (~14 us, under the 25-35 us one futex sleep +
+ * wake costs on the 2-vCPU VM), then sleeps; a race lost on a free word spins on
+ * within the same budget. It stops at once on 2: others already sleep, so queueing
+ * behind them is fairer. The same spin follows every wake-up.
  *
- * Tried for issue 2 and not adopted (2-vCPU VM where one futex syscall costs ~1.8 us
- * and a pause ~25 ns; A/B against this code, interleaved; the code is in the history,
- * commits f082dcb, 61ddaf9, 846ac0e). Counted in cs2lines+work32 (2 threads, pinned),
- * this code makes 0.002 to 0.05 futex calls per section depending on the run, and
- * ~60% of its wakes find nobody asleep (the waiter's swap(2) took the lock, or its
- * wait failed).
+ * Why (issue 2: cs2lines+work32, 2 threads, 2 vCPUs): a section run by the thread
+ * that ran the previous one costs ~66 ns; one that moves the lock to the other CPU
+ * also moves the lock's and the data's cache lines (a line round trip between the
+ * vCPUs measured 70-450 ns, depending on where the host places them). Looking at the
+ * word every pause (10 looks, the previous code), a waiter took the lock at the first
+ * free moment (it is free ~80% of the time there): the lock changed CPU on 0.3-0.9 of
+ * the sections (pthread: 0.3-0.6), and its futex calls were wasted (99% of its waits
+ * returned EAGAIN, under 3% of its wakes found a sleeper). Looking every ~0.6 us lets
+ * the running holder do several sections between hand-offs (0.1-0.2 hand-offs per
+ * section) with its lines hot. The early first look keeps the case where the holder
+ * was just leaving cheap: two threads whose sections rarely collide stay in step
+ * (both then run ~30 M sections/s, as pthread and the previous code do; with the
+ * first look after 20 pauses too, 21-24 M). Harness with this shape and three more
+ * (counter_inc; sections of 64 and 512 xorshift steps with as many outside), 2 free
+ * vCPUs, ratio to pthread per interleaved round, median: cs2lines 2.26 / 2.07 at 2 /
+ * 4 threads (previous code 1.39 / 1.13), counter_inc 4.2 / 4.2 (1.6 / 1.8), 64 steps
+ * 1.45 / 1.45 (1.47 / 1.53), 512 steps 1.44 / 1.51 (1.48 / 1.56). weft-bench, 8
+ * interleaved runs against the previous code on a quiet VM, weft/pthread median:
+ * cs2lines 2.01 / 2.09 (1.26 / 1.25), counter_inc 3.70 / 3.40 (1.44 / 1.38).
+ *
+ * What no mutex changes: when other load leaves the two threads one CPU between
+ * them, they take turns and sections hardly ever collide; the row then measures the
+ * uncontended path diluted by the work, and every variant tried, pinned to one CPU,
+ * gave 1.03-1.08x pthread.
+ *
+ * Tried and not adopted (same harness, quiet VM unless said):
+ *  - Looking every pause, 100 times (Rust std's count): 1.5x pthread on cs2lines
+ *    (hand-offs 0.55/section); 200 or 2000 times on a loaded VM: 0.64x the 10-look
+ *    code.
+ *  - Looking every 4 pauses (80 looks): 1.5-1.9x; blind backoff (8, 16, 32 pauses,
+ *    doubling after a lost race) then looks one pause apart: 1.15-2.3x, rising with
+ *    the first delay (dense looks hand the lock over at once).
+ *  - sched_yield between looks (WTF::Lock: 10 or 40 yields): as good on cs2lines and
+ *    counter_inc, but 1.0-1.4x instead of ~1.5x with 512-step sections (a yield
+ *    overshoots the release); parking_lot's 3 short spins + 7 yields: 1.75x on
+ *    cs2lines.
+ *  - Spinning on 2 as well before the first sleep: no measurable difference.
+ *  - 2 looks one pause apart before the rare ones: as good as one; 4: 0.3-0.9
+ *    hand-offs per section again, 8-12 M sections/s instead of ~14 M.
  *  - Go's sync.Mutex word (locked bit, woken bit, waiter count in the upper bits;
- *    unlock wakes only if waiters are counted and none is woken; spinners claim the
- *    woken bit), one 32-bit word, CAS fast path: 0.44-0.64x this code. A counted
- *    waiter whose futex_wait fails (the holder changes the word every ~50 ns, the
- *    syscall takes ~2 us) clears the woken bit and retries, and each retry costs the
- *    holder a wake, so it made no fewer futex calls, while registering and leaving
- *    added RMWs on the contended line. With a fetch_or fast path (one RMW even with
- *    waiters counted): weft-bench 12 interleaved pairs, weft/pthread median
- *    counter_inc 0.90 / 1.13 (this code 1.17 / 1.22), cs2lines+work32 0.99 / 1.06
- *    (0.97 / 0.87) at 2 / 4 threads: mixed, not better.
+ *    unlock wakes only if waiters are counted and none is woken), one 32-bit word:
+ *    0.44-0.64x the previous code, and with a fetch_or fast path mixed; a counted
+ *    waiter whose futex_wait fails retries and costs the holder a wake each time
+ *    (commits f082dcb, 61ddaf9).
  *  - Marking 2 by CAS 1 -> 2 instead of swap(2), and taking the lock as 1 unless a
- *    FUTEX_WAKE really dequeued us (a futex wait telling "woken" from EAGAIN): no
- *    spurious wake from a swap that found the lock free, but more futex waits (the
- *    swap often takes the lock outright): 0.58-1.03x.
- *  - Spinning 200 or 2000 times: 0.64x (the spinner's loads steal the line).
- *  - Looking at the word only every 16 pauses, 8 times (~3 us): with the threads
- *    pinned to the two CPUs, 1.1-1.5x this code at machine load ~3-4 but 0.74-0.80x
- *    at load ~9; weft-bench (unpinned, load ~6): cs2lines+work32 0.83 / 0.89
- *    weft/pthread against 0.97 / 1.00. It depends on the machine's load, so it is
- *    not adopted without a quiet-machine measurement. */
+ *    FUTEX_WAKE really dequeued us: more futex waits, 0.58-1.03x the previous code.
+ *  - Looking every 16 pauses, 8 times (~3 us), measured only on a loaded VM (commit
+ *    846ac0e): 0.74-1.5x depending on the load, which the ceiling above explains. */
 #include <weft/sync.h>
 
 #ifndef NDEBUG
