@@ -51,12 +51,16 @@
  * 4 threads (previous code 1.39 / 1.13), counter_inc 4.2 / 4.2 (1.6 / 1.8), 64 steps
  * 1.45 / 1.45 (1.47 / 1.53), 512 steps 1.44 / 1.51 (1.48 / 1.56). weft-bench, 8
  * interleaved runs against the previous code on a quiet VM, weft/pthread median:
- * cs2lines 2.01 / 2.09 (1.26 / 1.25), counter_inc 3.70 / 3.40 (1.44 / 1.38).
+ * cs2lines 2.01 / 2.09 (1.26 / 1.25), counter_inc 3.70 / 3.40 (1.44 / 1.38); futex
+ * syscalls per cs2lines section (perf, 2 and 4 threads): ~2e-5 (previous code ~0.25,
+ * pthread ~0.34).
  *
  * What no mutex changes: when other load leaves the two threads one CPU between
  * them, they take turns and sections hardly ever collide; the row then measures the
  * uncontended path diluted by the work, and every variant tried, pinned to one CPU,
- * gave 1.03-1.08x pthread.
+ * gave 1.03-1.08x pthread. weft-bench with one busy loop beside it (5 interleaved
+ * runs): cs2lines 1.07 / 1.35 (previous code 1.06 / 1.03), counter_inc 2.04 / 1.78
+ * (2.04 / 1.88).
  *
  * Tried and not adopted (same harness, quiet VM unless said):
  *  - Looking every pause, 100 times (Rust std's count): 1.5x pthread on cs2lines
