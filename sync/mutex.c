@@ -1,5 +1,6 @@
 /* mutex.c: weft_mutex, a futex mutex with one three-state word (Drepper, "Futexes
- * Are Tricky", mutex3; the same design as Rust std's futex Mutex).
+ * Are Tricky", mutex3; the same design as Rust std's futex Mutex), with a bounded
+ * spin that looks at the word rarely.
  *
  * state: 0 = unlocked, 1 = locked with no sleeper, 2 = locked and maybe a sleeper.
  * Invariants:
@@ -10,58 +11,80 @@
  *    value was 2, so the uncontended path is one CAS to lock and one swap to unlock,
  *    and never a syscall;
  *  - a woken thread takes the lock with swap(2) (not CAS 0->1), since it cannot know
- *    whether other sleepers remain: a spurious extra wake is the price, never a lost one;
+ *    whether other sleepers remain: a spurious extra wake is the price, never a lost
+ *    one;
+ *  - a thread that has not slept yet may take a free word with CAS 0->1 (the fast
+ *    path's CAS, taken later): it consumed no wake, and sleepers stay covered, since
+ *    the unlock that stored 0 over 2 woke one of them and a woken thread re-marks 2;
  *  - a timed lock gives up only right after a swap(2) returned "held": the word is
  *    then 2, so the holder's unlock wakes someone else. A wake it consumed is thus
  *    never lost.
+ *  - a locker spins at most SPIN_LOOKS looks (~14 us here) per sleep: never longer,
+ *    whether or not the holder is running, and never past its deadline;
  *  - owner (debug builds only, NDEBUG undefined) is the holder's thread id while the
  *    mutex is held and 0 otherwise; only the holder writes it. Release builds never
  *    read or write it.
  *
- * Spinning: before sleeping, spin up to WEFT_MUTEX_SPIN times while the word is 1
- * (held, nobody sleeping: the holder is probably running and will release soon).
- * We stop spinning at once on 2: others already sleep, so queueing behind them is
- * fairer and spinning would only burn a core.
- * Spinning on 2 too would be safe for a thread that has not slept yet: its CAS 0->1
- * is the fast path's CAS taken later, and the sleepers are not lost, since the unlock
- * that stored 0 saw 2 and woke one, and a woken thread re-marks the word 2 (it only
- * ever takes the lock by swap(2), or leaves after a swap(2) that found it held). A
- * woken thread must never take the lock with 0->1. Measured on bench
- * mutex_contended (2 vCPUs): spinning on 2, spin counts 0/10/20/40/400, exponential
- * backoff in the spin, retrying the CAS while spinning all stayed within noise of
- * each other on a loaded machine. On a quiet one (bench mutex_contended, 7 reps,
- * weft/pthread over counter_inc and cs2lines+work32 at 2 and 4 threads) the spin
- * count mattered: 100 spins gave 0.70-0.90x, 10 spins 0.86-1.15x (mean 1.01),
- * 0 spins 0.94-1.22x (mean 1.06). A spinner keeps the lock's line shared, so every
- * lock and unlock of the running holder misses; a short spin keeps the cheap
- * hand-off to a waiter that arrives just before the release, and nothing more.
+ * Spinning: before sleeping, a locker waits while the word is 1 (held, nobody
+ * sleeping: the holder is probably running). It looks at the word after one pause,
+ * then only once every SPIN_PAUSES pauses (~0.6 us on Zen 3, where a pause takes
+ * ~29 ns), at most SPIN_LOOKS times (~14 us, under the 25-35 us one futex sleep +
+ * wake costs on the 2-vCPU VM), then sleeps; a race lost on a free word spins on
+ * within the same budget. It stops at once on 2: others already sleep, so queueing
+ * behind them is fairer. The same spin follows every wake-up.
  *
- * Tried for issue 2 and not adopted (2-vCPU VM where one futex syscall costs ~1.8 us
- * and a pause ~25 ns; A/B against this code, interleaved; the code is in the history,
- * commits f082dcb, 61ddaf9, 846ac0e). Counted in cs2lines+work32 (2 threads, pinned),
- * this code makes 0.002 to 0.05 futex calls per section depending on the run, and
- * ~60% of its wakes find nobody asleep (the waiter's swap(2) took the lock, or its
- * wait failed).
+ * Why (issue 2: cs2lines+work32, 2 threads, 2 vCPUs): a section run by the thread
+ * that ran the previous one costs ~66 ns; one that moves the lock to the other CPU
+ * also moves the lock's and the data's cache lines (a line round trip between the
+ * vCPUs measured 70-450 ns, depending on where the host places them). Looking at the
+ * word every pause (10 looks, the previous code), a waiter took the lock at the first
+ * free moment (it is free ~80% of the time there): the lock changed CPU on 0.3-0.9 of
+ * the sections (pthread: 0.3-0.6), and its futex calls were wasted (99% of its waits
+ * returned EAGAIN, under 3% of its wakes found a sleeper). Looking every ~0.6 us lets
+ * the running holder do several sections between hand-offs (0.1-0.2 hand-offs per
+ * section) with its lines hot. The early first look keeps the case where the holder
+ * was just leaving cheap: two threads whose sections rarely collide stay in step
+ * (both then run ~30 M sections/s, as pthread and the previous code do; with the
+ * first look after 20 pauses too, 21-24 M). Harness with this shape and three more
+ * (counter_inc; sections of 64 and 512 xorshift steps with as many outside), 2 free
+ * vCPUs, ratio to pthread per interleaved round, median: cs2lines 2.26 / 2.07 at 2 /
+ * 4 threads (previous code 1.39 / 1.13), counter_inc 4.2 / 4.2 (1.6 / 1.8), 64 steps
+ * 1.45 / 1.45 (1.47 / 1.53), 512 steps 1.44 / 1.51 (1.48 / 1.56). weft-bench, 8
+ * interleaved runs against the previous code on a quiet VM, weft/pthread median:
+ * cs2lines 2.01 / 2.09 (1.26 / 1.25), counter_inc 3.70 / 3.40 (1.44 / 1.38); futex
+ * syscalls per cs2lines section (perf, 2 and 4 threads): ~2e-5 (previous code ~0.25,
+ * pthread ~0.34).
+ *
+ * What no mutex changes: when other load leaves the two threads one CPU between
+ * them, they take turns and sections hardly ever collide; the row then measures the
+ * uncontended path diluted by the work, and every variant tried, pinned to one CPU,
+ * gave 1.03-1.08x pthread. weft-bench with one busy loop beside it (5 interleaved
+ * runs): cs2lines 1.07 / 1.35 (previous code 1.06 / 1.03), counter_inc 2.04 / 1.78
+ * (2.04 / 1.88).
+ *
+ * Tried and not adopted (same harness, quiet VM unless said):
+ *  - Looking every pause, 100 times (Rust std's count): 1.5x pthread on cs2lines
+ *    (hand-offs 0.55/section); 200 or 2000 times on a loaded VM: 0.64x the 10-look
+ *    code.
+ *  - Looking every 4 pauses (80 looks): 1.5-1.9x; blind backoff (8, 16, 32 pauses,
+ *    doubling after a lost race) then looks one pause apart: 1.15-2.3x, rising with
+ *    the first delay (dense looks hand the lock over at once).
+ *  - sched_yield between looks (WTF::Lock: 10 or 40 yields): as good on cs2lines and
+ *    counter_inc, but 1.0-1.4x instead of ~1.5x with 512-step sections (a yield
+ *    overshoots the release); parking_lot's 3 short spins + 7 yields: 1.75x on
+ *    cs2lines.
+ *  - Spinning on 2 as well before the first sleep: no measurable difference.
+ *  - 2 looks one pause apart before the rare ones: as good as one; 4: 0.3-0.9
+ *    hand-offs per section again, 8-12 M sections/s instead of ~14 M.
  *  - Go's sync.Mutex word (locked bit, woken bit, waiter count in the upper bits;
- *    unlock wakes only if waiters are counted and none is woken; spinners claim the
- *    woken bit), one 32-bit word, CAS fast path: 0.44-0.64x this code. A counted
- *    waiter whose futex_wait fails (the holder changes the word every ~50 ns, the
- *    syscall takes ~2 us) clears the woken bit and retries, and each retry costs the
- *    holder a wake, so it made no fewer futex calls, while registering and leaving
- *    added RMWs on the contended line. With a fetch_or fast path (one RMW even with
- *    waiters counted): weft-bench 12 interleaved pairs, weft/pthread median
- *    counter_inc 0.90 / 1.13 (this code 1.17 / 1.22), cs2lines+work32 0.99 / 1.06
- *    (0.97 / 0.87) at 2 / 4 threads: mixed, not better.
+ *    unlock wakes only if waiters are counted and none is woken), one 32-bit word:
+ *    0.44-0.64x the previous code, and with a fetch_or fast path mixed; a counted
+ *    waiter whose futex_wait fails retries and costs the holder a wake each time
+ *    (commits f082dcb, 61ddaf9).
  *  - Marking 2 by CAS 1 -> 2 instead of swap(2), and taking the lock as 1 unless a
- *    FUTEX_WAKE really dequeued us (a futex wait telling "woken" from EAGAIN): no
- *    spurious wake from a swap that found the lock free, but more futex waits (the
- *    swap often takes the lock outright): 0.58-1.03x.
- *  - Spinning 200 or 2000 times: 0.64x (the spinner's loads steal the line).
- *  - Looking at the word only every 16 pauses, 8 times (~3 us): with the threads
- *    pinned to the two CPUs, 1.1-1.5x this code at machine load ~3-4 but 0.74-0.80x
- *    at load ~9; weft-bench (unpinned, load ~6): cs2lines+work32 0.83 / 0.89
- *    weft/pthread against 0.97 / 1.00. It depends on the machine's load, so it is
- *    not adopted without a quiet-machine measurement. */
+ *    FUTEX_WAKE really dequeued us: more futex waits, 0.58-1.03x the previous code.
+ *  - Looking every 16 pauses, 8 times (~3 us), measured only on a loaded VM (commit
+ *    846ac0e): 0.74-1.5x depending on the load, which the ceiling above explains. */
 #include <weft/sync.h>
 
 #ifndef NDEBUG
@@ -70,7 +93,8 @@
 #endif
 
 enum { UNLOCKED = 0, LOCKED = 1, CONTENDED = 2 };
-#define WEFT_MUTEX_SPIN 10
+#define SPIN_PAUSES 20 /* pauses between two looks at the word (~0.6 us on Zen 3) */
+#define SPIN_LOOKS 24  /* looks before sleeping: ~14 us, under one sleep + wake */
 
 #ifndef NDEBUG
 /* A nonzero id of the calling thread, unique among live threads: the kernel thread
@@ -96,27 +120,47 @@ static inline void set_owner(weft_mutex *m)
 #endif
 }
 
-/* Spin while the mutex is held with no sleeper; return the last state seen. */
-static uint32_t spin(weft_mutex *m)
+/* Wait while the mutex is held with no sleeper: look at the word after one pause,
+ * then once every SPIN_PAUSES pauses, at most *looks times in all (each look counts
+ * it down), and not past the deadline. Returns the last state seen: UNLOCKED (free
+ * now), CONTENDED (others sleep: queue behind them) or LOCKED (still held when the
+ * looks or the time ran out; *looks is then 0). Plain loads only, and rare ones:
+ * between two looks the holder keeps the word's line to itself. */
+static uint32_t spin(weft_mutex *m, int *looks, uint64_t deadline)
 {
-    for (int i = 0;; i++) {
+    for (;;) {
+        /* The first look of a budget comes after one pause: a holder that is just
+         * leaving hands over at once (what keeps two threads whose sections rarely
+         * collide in step). Later looks are rare. */
+        int pauses = *looks == SPIN_LOOKS ? 1 : SPIN_PAUSES;
+        for (int p = 0; p < pauses; p++)
+            weft_cpu_relax();
         uint32_t s = atomic_load_explicit(&m->state, memory_order_relaxed);
-        if (s != LOCKED || i == WEFT_MUTEX_SPIN)
+        if (--*looks <= 0 || s != LOCKED)
             return s;
-        weft_cpu_relax();
+        if (deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline) {
+            *looks = 0;
+            return s;
+        }
     }
 }
 
 /* The slow path: returns 0 once locked, or -ETIMEDOUT. */
 static int lock_contended(weft_mutex *m, uint64_t deadline)
 {
-    uint32_t s = spin(m);
-    if (s == UNLOCKED) {
+    /* Until we first sleep, a free word may be taken as 1: we consumed no wake, and
+     * sleepers stay covered (the unlock that stored 0 over 2 woke one of them, and a
+     * woken thread re-marks 2). A race lost to another locker spins on, within the
+     * same budget of looks. */
+    int looks = SPIN_LOOKS;
+    uint32_t s;
+    do {
+        s = spin(m, &looks, deadline);
         /* Acquire: pairs with the release swap in weft_mutex_unlock. */
-        if (atomic_compare_exchange_strong_explicit(&m->state, &s, LOCKED, memory_order_acquire,
-                                                    memory_order_relaxed))
+        if (s == UNLOCKED && atomic_compare_exchange_strong_explicit(
+                                 &m->state, &s, LOCKED, memory_order_acquire, memory_order_relaxed))
             return 0;
-    }
+    } while (s == LOCKED && looks > 0); /* a failed CAS left the word's value in s */
     bool timed_out = false;
     for (;;) {
         /* Mark the lock contended; if it was free, it is ours (with the mark: we cannot
@@ -132,7 +176,8 @@ static int lock_contended(weft_mutex *m, uint64_t deadline)
         int r = weft_futex_wait(&m->state, CONTENDED, deadline);
         if (r == -ETIMEDOUT || (deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline))
             timed_out = true; /* one last swap above decides: lock or give up */
-        s = spin(m);
+        looks = SPIN_LOOKS;
+        s = spin(m, &looks, deadline);
     }
 }
 

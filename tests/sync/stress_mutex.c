@@ -1,8 +1,10 @@
 /* stress_mutex: N threads x M increments of a plain (non-atomic) counter under one
  * weft_mutex, taking it by lock, trylock and lock_timeout (short timeouts, so some
- * waiters give up while others sleep: a lost wake-up would hang the test). Checks
- * the count is exactly N*M and that no two threads are ever inside at once. Runs
- * under TSan too, which would flag the plain counter if the mutex failed to order. */
+ * waiters give up while others sleep: a lost wake-up would hang the test), with
+ * sections short, near the spin budget and past it (spinners, sleepers and CAS 0->1
+ * takers mixed). Checks the count is exactly N*M and that no two threads are ever
+ * inside at once. Runs under TSan too, which would flag the plain counter if the
+ * mutex failed to order. */
 #include "check.h"
 #include <pthread.h>
 #include <weft/sync.h>
@@ -51,9 +53,15 @@ static void *run(void *p)
         CHECK(s->holder == 0, "thread %d entered while %d was inside", w->id, s->holder);
         s->holder = w->id;
         s->counter++;
-        /* Now and then a longer critical section, so that waiters go to sleep. */
+        /* Now and then a longer critical section, so that waiters go to sleep
+         * (2000 pauses: past the spin's ~14 us budget), and more often one near that
+         * budget (300-500 pauses), so that some spinners take the word by CAS 0->1
+         * while others already sleep on 2. */
         if (i % 128 == 0)
             for (int k = 0; k < 2000; k++)
+                weft_cpu_relax();
+        else if (i % 16 == 0)
+            for (int k = 0; k < 300 + (int)(i % 7) * 32; k++)
                 weft_cpu_relax();
         CHECK(s->holder == w->id, "holder changed under us");
         s->holder = 0;

@@ -3,6 +3,8 @@
  * same as the library) the owner checks. */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <time.h>
 #include <weft/sync.h>
@@ -146,6 +148,68 @@ Test(mutex, blocked_lock_and_lock_timeout_get_the_mutex_when_released)
         cr_assert_eq(pthread_join(t, NULL), 0);
         cr_assert_eq(weft_mutex_destroy(&m), 0);
     }
+}
+
+/* A waiter's spin is bounded: while the holder keeps the mutex for a long time,
+ * waiters (more of them than this VM has CPUs) sleep instead of burning CPU. */
+typedef struct {
+    weft_mutex *m;
+    int timed;
+    _Atomic int *started;
+    int *inside; /* guarded by m */
+    int result;
+    double cpu_s; /* CPU time this thread used inside the lock call */
+} mutex_waiter;
+static double mutex_thread_cpu_s(void)
+{
+    struct rusage ru;
+    cr_assert_eq(getrusage(RUSAGE_THREAD, &ru), 0);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+static void *mutex_waiter_thread(void *p)
+{
+    mutex_waiter *w = p;
+    /* Relaxed: only counts arrivals for the test's pacing. */
+    atomic_fetch_add_explicit(w->started, 1, memory_order_relaxed);
+    double c0 = mutex_thread_cpu_s();
+    w->result = w->timed ? weft_mutex_lock_timeout(w->m, 60000 * MS) : weft_mutex_lock(w->m);
+    w->cpu_s = mutex_thread_cpu_s() - c0;
+    if (w->result == 0) {
+        ++*w->inside;
+        cr_assert_eq(weft_mutex_unlock(w->m), 0);
+    }
+    return NULL;
+}
+
+Test(mutex, waiters_of_a_long_held_mutex_sleep_instead_of_spinning)
+{
+    enum { WAITERS = 4, HOLD_MS = 500 };
+    weft_mutex m = WEFT_MUTEX_INIT;
+    _Atomic int started = 0;
+    int inside = 0;
+    mutex_waiter w[WAITERS];
+    pthread_t t[WAITERS];
+    cr_assert_eq(weft_mutex_lock(&m), 0);
+    for (int i = 0; i < WAITERS; i++) {
+        w[i] = (mutex_waiter){&m, i % 2, &started, &inside, 12345, 0};
+        cr_assert_eq(pthread_create(&t[i], NULL, mutex_waiter_thread, &w[i]), 0);
+    }
+    while (atomic_load_explicit(&started, memory_order_relaxed) < WAITERS)
+        mutex_sleep_ms(1);
+    mutex_sleep_ms(HOLD_MS);
+    cr_assert_eq(weft_mutex_unlock(&m), 0);
+    double cpu_s = 0;
+    for (int i = 0; i < WAITERS; i++) {
+        cr_assert_eq(pthread_join(t[i], NULL), 0);
+        cr_assert_eq(w[i].result, 0);
+        cpu_s += w[i].cpu_s;
+    }
+    cr_assert_eq(inside, WAITERS);
+    /* Spinning through the hold would cost the waiters together ~HOLD_MS per CPU they
+     * got; a bounded spin (~14 us each) then a futex sleep costs ~nothing. */
+    cr_assert_lt(cpu_s, 0.2 * HOLD_MS / 1000.0, "waiters used %.3f s of CPU in %d ms", cpu_s, HOLD_MS);
+    cr_assert_eq(weft_mutex_destroy(&m), 0);
 }
 
 #ifndef NDEBUG
