@@ -49,11 +49,13 @@
  * (counter_inc; sections of 64 and 512 xorshift steps with as many outside), 2 free
  * vCPUs, ratio to pthread per interleaved round, median: cs2lines 2.26 / 2.07 at 2 /
  * 4 threads (previous code 1.39 / 1.13), counter_inc 4.2 / 4.2 (1.6 / 1.8), 64 steps
- * 1.45 / 1.45 (1.47 / 1.53), 512 steps 1.44 / 1.51 (1.48 / 1.56). weft-bench, 8
- * interleaved runs against the previous code on a quiet VM, weft/pthread median:
- * cs2lines 2.01 / 2.09 (1.26 / 1.25), counter_inc 3.70 / 3.40 (1.44 / 1.38); futex
- * syscalls per cs2lines section (perf, 2 and 4 threads): ~2e-5 (previous code ~0.25,
- * pthread ~0.34).
+ * 1.45 / 1.45 (1.47 / 1.53), 512 steps 1.44 / 1.51 (1.48 / 1.56). CPU time per
+ * section: 0.2-0.9x pthread's (512 steps at 4 threads: 1.03x); with 512-step
+ * sections the longer spin costs 7-17% more CPU than the previous code's.
+ * weft-bench (8 runs interleaved with the previous code's, quiet VM), weft/pthread
+ * median: cs2lines 2.01 / 2.09 (1.26 / 1.25), counter_inc 3.70 / 3.40 (1.44 /
+ * 1.38); futex syscalls per cs2lines section (perf, 2 and 4 threads): ~2e-5
+ * (previous code ~0.25, pthread ~0.34).
  *
  * What no mutex changes: when other load leaves the two threads one CPU between
  * them, they take turns and sections hardly ever collide; the row then measures the
