@@ -138,29 +138,33 @@ void weft_deque_share_half(weft_deque *d, int64_t b)
     share(d, s + (b - s + 1) / 2);
 }
 
-int weft_deque_push_grow(weft_deque *d, void *item)
+int weft_deque_push_slow(weft_deque *d, void *item)
 {
     /* Relaxed: bottom is written only by this thread. */
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
     weft_deque_buffer *a = d->owner_buffer;
-    /* Looks full by the last top we read: read it again. Acquire: pairs with the
-     * seq_cst (hence release) CAS on top in steal and pop. A slot we are about to
-     * overwrite (index b - capacity) was read by the thief that took it before its
-     * CAS; synchronising with that CAS makes the thief's read happen before our
-     * store, so it cannot have read our new item. (owner_limit is only ever computed
-     * from values read with acquire, so a stale lower bound is only more careful.) */
-    int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
-    d->owner_limit = t + (int64_t)a->mask + 1;
     if (b >= d->owner_limit) {
-        a = grow(d, a, t, b);
-        if (!a)
-            return -ENOMEM;
+        /* Looks full by the last top we read: read it again. Acquire: pairs with the
+         * seq_cst (hence release) CAS on top in steal and pop. A slot we are about to
+         * overwrite (index b - capacity) was read by the thief that took it before its
+         * CAS; synchronising with that CAS makes the thief's read happen before our
+         * store, so it cannot have read our new item. (owner_limit is only ever
+         * computed from values read with acquire, so a stale lower bound is only more
+         * careful.) */
+        int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
         d->owner_limit = t + (int64_t)a->mask + 1;
+        if (b >= d->owner_limit) {
+            a = grow(d, a, t, b);
+            if (!a)
+                return -ENOMEM;
+            d->owner_limit = t + (int64_t)a->mask + 1;
+        }
     }
-    /* Relaxed: as in the inline push (deque_internal.h). */
+    /* Relaxed: as in weft_deque_push_private (deque_internal.h). */
     atomic_store_explicit(&a->slots[(size_t)b & a->mask], item, memory_order_relaxed);
     atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
-    /* As in the inline push: the oldest item public, or answer a request. */
+    /* As weft_deque_push_private explains: the oldest item public, or answer a
+     * request. */
     if ((b == d->owner_split && d->eager && atomic_load_explicit(&d->top, memory_order_relaxed) >= b) ||
         atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0)
         weft_deque_share_half(d, b + 1);

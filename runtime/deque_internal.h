@@ -138,46 +138,29 @@ size_t weft_deque_len_public(const weft_deque *d);
  * every fork). Only plain (relaxed) accesses here, no fence: the slow paths, which
  * synchronise, are in deque.c. The memory-order argument is in deque.md. */
 
-/* Slow paths, deque.c: push when the ring looks full; share the older half of the
- * private part [owner_split, b); pop when the private part is empty (s == bottom). */
-int weft_deque_push_grow(weft_deque *d, void *item);
+/* Slow paths, deque.c: push when weft_deque_push_private would not (the ring looks
+ * full, or a share is due); share the older half of the private part
+ * [owner_split, b); pop when the private part is empty (s == bottom). */
+int weft_deque_push_slow(weft_deque *d, void *item);
 void weft_deque_share_half(weft_deque *d, int64_t b);
 void *weft_deque_pop_public(weft_deque *d, int64_t s);
-
-static inline int weft_deque_push(weft_deque *d, void *item)
-{
-    if (__builtin_expect(!d || !item, 0))
-        return -EINVAL;
-    /* Relaxed: bottom is written only by this thread. */
-    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
-    if (__builtin_expect(b >= d->owner_limit, 0))
-        return weft_deque_push_grow(d, item);
-    /* Relaxed: private until a release store of split publishes it (share). */
-    atomic_store_explicit(&d->owner_slots[(size_t)b & d->owner_mask], item, memory_order_relaxed);
-    /* Relaxed: thieves do not use bottom (len, a hint, does). */
-    atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
-    /* Keep the oldest item public: when the public part is empty, this item goes
-     * there at once, so a thief (or a worker about to sleep) always finds the biggest
-     * piece of work without waiting for us to push or pop again (we may be starting
-     * a long leaf). Relaxed load of top: a stale (smaller) value only leaves the item
-     * private, to be shared on request. Costs a compare when private items exist.
-     * Off (d->eager false) when nobody can steal: a pool of one worker. */
-    if (__builtin_expect(b == d->owner_split, 0) && d->eager &&
-        atomic_load_explicit(&d->top, memory_order_relaxed) >= b)
-        weft_deque_share_half(d, b + 1);
-    /* Relaxed: a request only needs to be seen eventually; the owner answers it at
-     * its next push or pop, and the thief keeps looking meanwhile. */
-    else if (__builtin_expect(atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0, 0))
-        weft_deque_share_half(d, b + 1);
-    return 0;
-}
 
 static inline bool weft_deque_push_private(weft_deque *d, void *item)
 {
     /* Relaxed: bottom is written only by this thread. */
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
-    /* The conditions of weft_deque_push's slow paths, checked before any store; the
-     * relaxed loads of top and splitreq are as there. */
+    /* Not here but in weft_deque_push_slow, each checked before any store:
+     *  - the ring looks full (b past owner_limit);
+     *  - keep the oldest item public: when the public part is empty, this item goes
+     *    there at once, so a thief (or a worker about to sleep) always finds the
+     *    biggest piece of work without waiting for us to push or pop again (we may be
+     *    starting a long leaf). Relaxed load of top: a stale (smaller) value only
+     *    leaves the item private, to be shared on request. Costs a compare while
+     *    private items exist. Off (d->eager false) when nobody can steal: a pool of
+     *    one worker;
+     *  - a split request. Relaxed: a request only needs to be seen eventually; the
+     *    owner answers it at its next push or pop, and the thief keeps looking
+     *    meanwhile. */
     if (__builtin_expect(b >= d->owner_limit, 0) ||
         __builtin_expect(b == d->owner_split && d->eager &&
                              atomic_load_explicit(&d->top, memory_order_relaxed) >= b, 0) ||
@@ -188,6 +171,15 @@ static inline bool weft_deque_push_private(weft_deque *d, void *item)
     /* Relaxed: thieves do not use bottom (len, a hint, does). */
     atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
     return true;
+}
+
+static inline int weft_deque_push(weft_deque *d, void *item)
+{
+    if (__builtin_expect(!d || !item, 0))
+        return -EINVAL;
+    if (__builtin_expect(weft_deque_push_private(d, item), 1))
+        return 0;
+    return weft_deque_push_slow(d, item);
 }
 
 static inline void *weft_deque_pop(weft_deque *d)

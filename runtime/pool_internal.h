@@ -153,8 +153,8 @@ static inline void weft_sleep_new_local_work(weft_pool *pool)
         atomic_load_explicit(&pool->searching, memory_order_seq_cst) == 0)
         weft_sleep_wake_one(pool);
 }
-/* Are any workers idle (searching or asleep)? The test weft_sleep_offer_local_work
- * starts with, for a caller that wants to take a cold path before calling it. */
+/* Are any workers idle (searching or asleep)? weft_sleep_offer_local_work's test, for
+ * a caller that wants to take a cold path before calling it. */
 static inline bool weft_sleep_any_idle(const weft_pool *pool)
 {
     /* seq_cst loads (plain loads on x86); see sleep.md for why no fence here. */
@@ -168,14 +168,9 @@ static inline bool weft_sleep_any_idle(const weft_pool *pool)
  * write, nothing else. */
 static inline void weft_sleep_offer_local_work(weft_worker *w)
 {
-    weft_pool *pool = w->pool;
-    /* seq_cst loads (plain loads on x86); see sleep.md for why no fence here. */
-    uint32_t sleepers = atomic_load_explicit(&pool->sleepers, memory_order_seq_cst);
-    uint32_t searching = atomic_load_explicit(&pool->searching, memory_order_seq_cst);
-    if (__builtin_expect((sleepers | searching) != 0, 0)) {
+    if (__builtin_expect(weft_sleep_any_idle(w->pool), 0)) {
         weft_deque_publish(&w->deque);
-        if (sleepers != 0 && searching == 0)
-            weft_sleep_wake_one(pool);
+        weft_sleep_new_local_work(w->pool);
     }
 }
 /* Work was published where only a wake-up makes it run (injector, a spawned task):

@@ -160,11 +160,7 @@ void weft_topology_claim_places(const weft_topology *t, weft_pin_policy policy, 
     unsigned places;
     unsigned *keys = policy_keys(t, policy, &places);
     if (!keys)
-        return;
-    if (places == 0) {
-        free(keys);
-        return;
-    }
+        return; /* keys non-NULL: places >= 1 */
     unsigned span = n < places ? n : places, base = 0;
     weft_mutex_lock(&place_lock);
     /* With n >= places every base covers every place: base 0, as without sharing. */

@@ -126,6 +126,18 @@ static void check_totals(totals *t, int producers, long n, const char *what)
     }
 }
 
+/* PRODUCERS producer threads sending n messages each, on tx and clones of it. */
+static void start_producers(weft_sender *tx, long n, bool timed, prod_arg *pa, pthread_t *pt)
+{
+    for (int i = 0; i < PRODUCERS; i++) {
+        pa[i] = (prod_arg){tx, (uint32_t)i, n};
+        if (i > 0)
+            CHECK(weft_sender_clone(tx, &pa[i].tx) == 0);
+    }
+    for (int i = 0; i < PRODUCERS; i++)
+        pthread_create(&pt[i], NULL, timed ? producer_timed : producer, &pa[i]);
+}
+
 /* quitters: 4 receivers of which 3 close their handle part-way: the last one is
  * then a lone receiver (list.c's path that looks into its slot before claiming it)
  * while messages keep coming. Nothing lost or duplicated across the hand-over. */
@@ -149,17 +161,9 @@ static void mpmc(size_t cap, long n, bool timed, bool quitters)
         else
             CHECK(weft_receiver_clone(rx, &ca[i].rx) == 0);
     }
-    for (int i = 0; i < PRODUCERS; i++) {
-        pa[i] = (prod_arg){NULL, (uint32_t)i, n};
-        if (i == 0)
-            pa[i].tx = tx;
-        else
-            CHECK(weft_sender_clone(tx, &pa[i].tx) == 0);
-    }
     for (int i = 0; i < nc; i++)
         pthread_create(&ct[i], NULL, consumer, &ca[i]);
-    for (int i = 0; i < PRODUCERS; i++)
-        pthread_create(&pt[i], NULL, timed ? producer_timed : producer, &pa[i]);
+    start_producers(tx, n, timed, pa, pt);
     for (int i = 0; i < PRODUCERS; i++)
         pthread_join(pt[i], NULL);
     for (int i = 0; i < nc; i++)
@@ -183,13 +187,7 @@ static void slab_backlog(long n)
     prod_arg pa[PRODUCERS];
     cons_arg ca[2];
     pthread_t pt[PRODUCERS], ct[2];
-    for (int i = 0; i < PRODUCERS; i++) {
-        pa[i] = (prod_arg){tx, (uint32_t)i, n};
-        if (i > 0)
-            CHECK(weft_sender_clone(tx, &pa[i].tx) == 0);
-    }
-    for (int i = 0; i < PRODUCERS; i++)
-        pthread_create(&pt[i], NULL, producer, &pa[i]);
+    start_producers(tx, n, false, pa, pt);
     while (weft_receiver_len(rx) < (size_t)(PRODUCERS * n / 2))
         sched_yield();
     CHECK(chan_live_slabs(rx) >= 1, "a backlog of %zu messages in no slab", weft_receiver_len(rx));
