@@ -27,13 +27,14 @@
  * sequence, so the next holder still synchronises with the previous one(s). */
 #include <weft/sync.h>
 
+#include "spin_internal.h"
+
 #define READ_LOCKED 1u
 #define MASK ((1u << 30) - 1)
 #define WRITE_LOCKED MASK
 #define MAX_READERS (MASK - 1)
 #define READERS_WAITING (1u << 30)
 #define WRITERS_WAITING (1u << 31)
-#define WEFT_RWLOCK_SPIN 100
 
 static inline bool is_unlocked(uint32_t s) { return (s & MASK) == 0; }
 static inline bool is_write_locked(uint32_t s) { return (s & MASK) == WRITE_LOCKED; }
@@ -51,27 +52,15 @@ static inline bool past(uint64_t deadline)
     return deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline;
 }
 
-/* Spin up to WEFT_RWLOCK_SPIN times until stop(state); return the last state seen. */
-static uint32_t spin_read(weft_rwlock *l)
+/* What the spins (spin_internal.h: rare looks, bounded) wait through. A reader waits
+ * while the lock is write-locked and nobody sleeps (the word is then exactly
+ * WRITE_LOCKED): it stops when it may join, or when others already sleep. A writer
+ * waits while the lock is held (by readers or a writer) and no writer sleeps: it
+ * stops when the lock is free, or when other writers sleep (it queues behind them). */
+static bool write_locked_without_sleepers(uint32_t s) { return s == WRITE_LOCKED; }
+static bool held_without_sleeping_writers(uint32_t s)
 {
-    for (int i = 0;; i++) {
-        uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
-        /* Stop when not write-locked (we may join) or when anyone already sleeps. */
-        if (!is_write_locked(s) || (s & (READERS_WAITING | WRITERS_WAITING)) || i == WEFT_RWLOCK_SPIN)
-            return s;
-        weft_cpu_relax();
-    }
-}
-
-static uint32_t spin_write(weft_rwlock *l)
-{
-    for (int i = 0;; i++) {
-        uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
-        /* Stop when free, or when other writers already sleep (queue fairly). */
-        if (is_unlocked(s) || (s & WRITERS_WAITING) || i == WEFT_RWLOCK_SPIN)
-            return s;
-        weft_cpu_relax();
-    }
+    return !is_unlocked(s) && !(s & WRITERS_WAITING);
 }
 
 /* Wake one sleeping writer; true if one was blocked in the kernel (if false, a
@@ -140,7 +129,8 @@ int weft_rwlock_destroy(weft_rwlock *l)
 static int read_contended(weft_rwlock *l, uint64_t deadline)
 {
     bool timed_out = false;
-    uint32_t s = spin_read(l);
+    int looks = WEFT_SPIN_LOOKS;
+    uint32_t s = weft_spin_while(&l->state, write_locked_without_sleepers, &looks, deadline);
     for (;;) {
         if (is_read_lockable(s)) {
             /* Acquire: pairs with the release fetch_sub of the last unlock. */
@@ -151,6 +141,11 @@ static int read_contended(weft_rwlock *l, uint64_t deadline)
         }
         if (too_many_readers(s))
             return -EAGAIN;
+        /* A race lost to a writer: spin on within the same budget of looks. */
+        if (looks > 0 && write_locked_without_sleepers(s)) {
+            s = weft_spin_while(&l->state, write_locked_without_sleepers, &looks, deadline);
+            continue;
+        }
         /* Readers hold no wake-up duty (they are woken all at once): give up here. */
         if (timed_out)
             return -ETIMEDOUT;
@@ -163,7 +158,8 @@ static int read_contended(weft_rwlock *l, uint64_t deadline)
         int r = weft_futex_wait(&l->state, s, deadline);
         if (r == -ETIMEDOUT || past(deadline))
             timed_out = true; /* one more look above: lock, or give up */
-        s = spin_read(l);
+        looks = WEFT_SPIN_LOOKS;
+        s = weft_spin_while(&l->state, write_locked_without_sleepers, &looks, deadline);
     }
 }
 
@@ -213,13 +209,19 @@ static int write_contended(weft_rwlock *l, uint64_t deadline)
     bool timed_out = false;
     /* Once we have slept, other writers may sleep too: keep their bit when we lock. */
     uint32_t other_writers = 0;
-    uint32_t s = spin_write(l);
+    int looks = WEFT_SPIN_LOOKS;
+    uint32_t s = weft_spin_while(&l->state, held_without_sleeping_writers, &looks, deadline);
     for (;;) {
         if (is_unlocked(s)) {
             /* Acquire: pairs with the release fetch_sub of the last unlock. */
             if (atomic_compare_exchange_weak_explicit(&l->state, &s, s | WRITE_LOCKED | other_writers,
                                                       memory_order_acquire, memory_order_relaxed))
                 return 0;
+            continue;
+        }
+        /* A race lost to a reader or a writer: spin on within the same budget. */
+        if (looks > 0 && held_without_sleeping_writers(s)) {
+            s = weft_spin_while(&l->state, held_without_sleeping_writers, &looks, deadline);
             continue;
         }
         if (!(s & WRITERS_WAITING)) {
@@ -242,7 +244,8 @@ static int write_contended(weft_rwlock *l, uint64_t deadline)
         int r = weft_futex_wait(&l->writer_notify, seq, deadline);
         if (r == -ETIMEDOUT || past(deadline))
             timed_out = true;
-        s = spin_write(l);
+        looks = WEFT_SPIN_LOOKS;
+        s = weft_spin_while(&l->state, held_without_sleeping_writers, &looks, deadline);
     }
 }
 
