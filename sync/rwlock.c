@@ -183,8 +183,14 @@ static int read_impl(weft_rwlock *l, bool timed, uint64_t timeout_ns)
 {
     if (!l)
         return -EINVAL;
-    uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
-    /* Acquire: pairs with the release fetch_sub of the last unlock. */
+    /* Guess the lock is free: one CAS, whose failure also loads the word. Under
+     * contention that fetches the word's line once, for writing, where a load first
+     * would fetch it shared and the CAS then again. Acquire (both CASes): pairs with
+     * the release RMW of the last unlock. */
+    uint32_t s = 0;
+    if (atomic_compare_exchange_strong_explicit(&l->state, &s, READ_LOCKED, memory_order_acquire,
+                                                memory_order_relaxed))
+        return 0;
     if (is_read_lockable(s) &&
         atomic_compare_exchange_weak_explicit(&l->state, &s, s + READ_LOCKED, memory_order_acquire,
                                               memory_order_relaxed))
@@ -305,13 +311,19 @@ int weft_rwlock_write_trylock(weft_rwlock *l)
 
 /* ------------------------------------------------------------------------------
  * Unlock: the caller holds the lock, so the kind (read or write) cannot change
- * under us; a relaxed load tells which. */
+ * under us; the value a failed guess CAS loads tells which. */
 
 int weft_rwlock_unlock(weft_rwlock *l)
 {
     if (!l)
         return -EINVAL;
-    uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
+    /* Guess we are the only reader and nobody waits: one CAS, whose failure also
+     * loads the word (as in read_impl). Release: pairs with the acquire CAS of the
+     * next reader or writer. */
+    uint32_t s = READ_LOCKED;
+    if (atomic_compare_exchange_strong_explicit(&l->state, &s, 0, memory_order_release,
+                                                memory_order_relaxed))
+        return 0;
     if (is_unlocked(s))
         return -EPERM;
     if (is_write_locked(s)) {
