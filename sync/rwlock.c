@@ -35,12 +35,21 @@
  * word's line away from the running holder at each look (readers of a read-mostly
  * lock re-take it from their own cache otherwise) and gives up sooner; see
  * sync/mutex.c for the same effect on the mutex.
- * weft-bench rwlock_read95 (95% reads of a 4-word record), 8 interleaved runs, new
- * code's throughput / previous code's, median: 2.15 at 2 threads, 1.76 at 4 (2 vCPUs).
+ * weft-bench rwlock_read95 (95% reads of a 4-word record, 2 vCPUs), interleaved
+ * runs, median throughput of this spin / the every-pause one: 2.15 and 1.51 at 2
+ * threads (two sessions of 6-8 runs), 1.76 and 1.67 at 4; spinning on after a lost
+ * race is 1.07 / 1.08 of that (6 runs against the rare looks alone). futex
+ * syscalls in one 2-thread run (perf; 5 reps of ~4.5 M operations): 7731 before,
+ * 405 after. With the guessing CAS of read_impl and unlock too (alone: 1.26 / 1.31 /
+ * 1.22x the throughput at 1 / 2 / 4 threads), weft/pthread median over 10
+ * interleaved runs at 1 / 2 / 4 threads: 1.65 / 1.65 / 1.41 (previous code 1.36 /
+ * 1.34 / 0.92); at 2 threads pthread's reps are bimodal, so one run's ratio ranges
+ * 0.8-4.6.
  *
- * Ordering: acquiring CAS (acquire) pairs with the unlocking fetch_sub (release);
- * the relaxed RMWs in between (setting or clearing waiting bits) continue the release
- * sequence, so the next holder still synchronises with the previous one(s). */
+ * Ordering: acquiring CAS (acquire) pairs with the unlocking RMW (release: the
+ * guessing CAS or the fetch_sub); the relaxed RMWs in between (setting or clearing
+ * waiting bits) continue the release sequence, so the next holder still
+ * synchronises with the previous one(s). */
 #include <weft/sync.h>
 
 #include "spin_internal.h"
@@ -149,7 +158,7 @@ static int read_contended(weft_rwlock *l, uint64_t deadline)
     uint32_t s = weft_spin_while(&l->state, write_locked_without_sleepers, &looks, deadline);
     for (;;) {
         if (is_read_lockable(s)) {
-            /* Acquire: pairs with the release fetch_sub of the last unlock. */
+            /* Acquire: pairs with the release RMW of the last unlock. */
             if (atomic_compare_exchange_weak_explicit(&l->state, &s, s + READ_LOCKED,
                                                       memory_order_acquire, memory_order_relaxed))
                 return 0;
@@ -216,7 +225,7 @@ int weft_rwlock_read_trylock(weft_rwlock *l)
     for (;;) {
         if (!is_read_lockable(s))
             return too_many_readers(s) ? -EAGAIN : -EBUSY;
-        /* Acquire: pairs with the release fetch_sub of the last unlock. */
+        /* Acquire: pairs with the release RMW of the last unlock. */
         if (atomic_compare_exchange_weak_explicit(&l->state, &s, s + READ_LOCKED,
                                                   memory_order_acquire, memory_order_relaxed))
             return 0;
@@ -235,7 +244,7 @@ static int write_contended(weft_rwlock *l, uint64_t deadline)
     uint32_t s = weft_spin_while(&l->state, held_without_sleeping_writers, &looks, deadline);
     for (;;) {
         if (is_unlocked(s)) {
-            /* Acquire: pairs with the release fetch_sub of the last unlock. */
+            /* Acquire: pairs with the release RMW of the last unlock. */
             if (atomic_compare_exchange_weak_explicit(&l->state, &s, s | WRITE_LOCKED | other_writers,
                                                       memory_order_acquire, memory_order_relaxed))
                 return 0;
@@ -276,7 +285,7 @@ static int write_impl(weft_rwlock *l, bool timed, uint64_t timeout_ns)
     if (!l)
         return -EINVAL;
     uint32_t s = 0;
-    /* Acquire: pairs with the release fetch_sub of the last unlock. */
+    /* Acquire: pairs with the release RMW of the last unlock. */
     if (atomic_compare_exchange_strong_explicit(&l->state, &s, WRITE_LOCKED, memory_order_acquire,
                                                 memory_order_relaxed))
         return 0;
@@ -302,7 +311,7 @@ int weft_rwlock_write_trylock(weft_rwlock *l)
         if (!is_unlocked(s))
             return -EBUSY;
         /* Keep any waiting bits: our unlock then wakes those waiters. Acquire: pairs
-         * with the release fetch_sub of the last unlock. */
+         * with the release RMW of the last unlock. */
         if (atomic_compare_exchange_weak_explicit(&l->state, &s, s | WRITE_LOCKED,
                                                   memory_order_acquire, memory_order_relaxed))
             return 0;
