@@ -19,7 +19,7 @@
  *  - a timed lock gives up only right after a swap(2) returned "held": the word is
  *    then 2, so the holder's unlock wakes someone else. A wake it consumed is thus
  *    never lost.
- *  - a locker spins at most SPIN_LOOKS looks (~14 us here) per sleep: never longer,
+ *  - a locker spins at most WEFT_SPIN_LOOKS looks (~14 us here) per sleep: never longer,
  *    whether or not the holder is running, and never past its deadline;
  *  - owner (debug builds only, NDEBUG undefined) is the holder's thread id while the
  *    mutex is held and 0 otherwise; only the holder writes it. Release builds never
@@ -27,8 +27,8 @@
  *
  * Spinning: before sleeping, a locker waits while the word is 1 (held, nobody
  * sleeping: the holder is probably running). It looks at the word after one pause,
- * then only once every SPIN_PAUSES pauses (~0.6 us on Zen 3, where a pause takes
- * ~29 ns), at most SPIN_LOOKS times (~14 us, under the 25-35 us one futex sleep +
+ * then only once every WEFT_SPIN_PAUSES pauses (~0.6 us on Zen 3, where a pause takes
+ * ~29 ns), at most WEFT_SPIN_LOOKS times (~14 us, under the 25-35 us one futex sleep +
  * wake costs on the 2-vCPU VM), then sleeps; a race lost on a free word spins on
  * within the same budget. It stops at once on 2: others already sleep, so queueing
  * behind them is fairer. The same spin follows every wake-up.
@@ -89,14 +89,14 @@
  *    846ac0e): 0.74-1.5x depending on the load, which the ceiling above explains. */
 #include <weft/sync.h>
 
+#include "spin_internal.h"
+
 #ifndef NDEBUG
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
 
 enum { UNLOCKED = 0, LOCKED = 1, CONTENDED = 2 };
-#define SPIN_PAUSES 20 /* pauses between two looks at the word (~0.6 us on Zen 3) */
-#define SPIN_LOOKS 24  /* looks before sleeping: ~14 us, under one sleep + wake */
 
 #ifndef NDEBUG
 /* A nonzero id of the calling thread, unique among live threads: the kernel thread
@@ -122,30 +122,9 @@ static inline void set_owner(weft_mutex *m)
 #endif
 }
 
-/* Wait while the mutex is held with no sleeper: look at the word after one pause,
- * then once every SPIN_PAUSES pauses, at most *looks times in all (each look counts
- * it down), and not past the deadline. Returns the last state seen: UNLOCKED (free
- * now), CONTENDED (others sleep: queue behind them) or LOCKED (still held when the
- * looks or the time ran out; *looks is then 0). Plain loads only, and rare ones:
- * between two looks the holder keeps the word's line to itself. */
-static uint32_t spin(weft_mutex *m, int *looks, uint64_t deadline)
-{
-    for (;;) {
-        /* The first look of a budget comes after one pause: a holder that is just
-         * leaving hands over at once (what keeps two threads whose sections rarely
-         * collide in step). Later looks are rare. */
-        int pauses = *looks == SPIN_LOOKS ? 1 : SPIN_PAUSES;
-        for (int p = 0; p < pauses; p++)
-            weft_cpu_relax();
-        uint32_t s = atomic_load_explicit(&m->state, memory_order_relaxed);
-        if (--*looks <= 0 || s != LOCKED)
-            return s;
-        if (deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline) {
-            *looks = 0;
-            return s;
-        }
-    }
-}
+/* The spin waits while the mutex is held with no sleeper; it stops on UNLOCKED (free
+ * now) and on CONTENDED (others sleep: queue behind them). */
+static bool held_without_sleepers(uint32_t s) { return s == LOCKED; }
 
 /* The slow path: returns 0 once locked, or -ETIMEDOUT. */
 static int lock_contended(weft_mutex *m, uint64_t deadline)
@@ -154,10 +133,10 @@ static int lock_contended(weft_mutex *m, uint64_t deadline)
      * sleepers stay covered (the unlock that stored 0 over 2 woke one of them, and a
      * woken thread re-marks 2). A race lost to another locker spins on, within the
      * same budget of looks. */
-    int looks = SPIN_LOOKS;
+    int looks = WEFT_SPIN_LOOKS;
     uint32_t s;
     do {
-        s = spin(m, &looks, deadline);
+        s = weft_spin_while(&m->state, held_without_sleepers, &looks, deadline);
         /* Acquire: pairs with the release swap in weft_mutex_unlock. */
         if (s == UNLOCKED && atomic_compare_exchange_strong_explicit(
                                  &m->state, &s, LOCKED, memory_order_acquire, memory_order_relaxed))
@@ -178,8 +157,8 @@ static int lock_contended(weft_mutex *m, uint64_t deadline)
         int r = weft_futex_wait(&m->state, CONTENDED, deadline);
         if (r == -ETIMEDOUT || (deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline))
             timed_out = true; /* one last swap above decides: lock or give up */
-        looks = SPIN_LOOKS;
-        s = spin(m, &looks, deadline);
+        looks = WEFT_SPIN_LOOKS;
+        s = weft_spin_while(&m->state, held_without_sleepers, &looks, deadline);
     }
 }
 

@@ -3,7 +3,9 @@
  * 1. Consistency: writers store one value into every field of a multi-field plain
  *    record; readers check all fields are equal, i.e. they never see a half-written
  *    record, and a writer never finds a reader inside. Lock by blocking, try and
- *    timed calls (short timeouts, so some waiters give up while others sleep).
+ *    timed calls (short timeouts, so some waiters give up while others sleep), with
+ *    sections short, near the spin budget and past it (a yield), so spinners,
+ *    sleepers and racers on a free word mix.
  *    Every write is counted: the total must be exact.
  * 2. Writers are not starved: a continuous stream of overlapping readers runs; a
  *    writer calls the blocking write_lock; the readers stop only after the writer got
@@ -26,6 +28,14 @@ typedef struct {
     _Atomic int readers_in;  /* readers inside the read section */
     long iters;
 } record;
+
+/* Hold the lock near the spin's ~14 us budget (300-500 pauses): some waiters take
+ * the lock spinning while others already sleep. */
+static void hold_near_spin_budget(long i)
+{
+    for (int k = 0; k < 300 + (int)(i % 7) * 32; k++)
+        weft_cpu_relax();
+}
 
 typedef struct {
     record *r;
@@ -64,6 +74,8 @@ static void *writer(void *p)
             /* Now and then give the CPU away mid-write: waiters pile up and sleep. */
             if (k == FIELDS / 2 && i % 8 == 0)
                 sched_yield();
+            else if (k == FIELDS / 2 && i % 8 == 4)
+                hold_near_spin_budget(i);
         }
         r->writes++;
         CHECK(weft_rwlock_unlock(&r->l) == 0, "writer unlock");
@@ -98,6 +110,8 @@ static void *reader(void *p)
         for (int k = 1; k < FIELDS; k++) {
             if (k == FIELDS / 2 && i % 8 == 0)
                 sched_yield();
+            else if (k == FIELDS / 2 && i % 32 == 4)
+                hold_near_spin_budget(i);
             CHECK(r->f[k] == v0, "reader saw a half-written record");
         }
         atomic_fetch_sub_explicit(&r->readers_in, 1, memory_order_relaxed);

@@ -148,9 +148,10 @@ WEFT_API int weft_mutex_unlock(weft_mutex *m);
 
 /* ------------------------------------------------------------------------------
  * RwLock: many readers or one writer, one state word (reader count + writer and
- * waiter bits) plus a writer wake-up word. Writers are not starved: once a writer
- * waits, new readers queue behind it. Not recursive (a reader that read-locks again
- * while a writer waits deadlocks). Stack-allocatable, 8 bytes. */
+ * waiter bits) plus a writer wake-up word; a blocked caller spins like the mutex
+ * (bounded, looking at the word rarely), then sleeps. Writers are not starved: once
+ * a writer waits, new readers queue behind it. Not recursive (a reader that
+ * read-locks again while a writer waits deadlocks). Stack-allocatable, 8 bytes. */
 typedef struct weft_rwlock {
     _Atomic uint32_t state;
     _Atomic uint32_t writer_notify;
