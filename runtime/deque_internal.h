@@ -117,6 +117,11 @@ void weft_deque_publish(weft_deque *d);
  * public part: a seq_cst fence, plus a CAS if it races thieves for the last item. */
 static inline void *weft_deque_pop(weft_deque *d);
 
+/* OWNER ONLY. The join's pop: if the item pushed last is `item`, pop it and return
+ * true; else pop nothing and return false (the deque is unchanged, or was empty).
+ * Costs what weft_deque_pop costs, but the caller keeps no popped pointer alive. */
+static inline bool weft_deque_pop_if(weft_deque *d, void *item);
+
 /* Any thread but the owner. Take the oldest public item (FIFO end) into *out. Returns
  * WEFT_STEAL_SUCCESS, WEFT_STEAL_EMPTY (the public part was empty: the owner is asked
  * to share, so a later steal may succeed), or WEFT_STEAL_RETRY (lost a race: the
@@ -144,6 +149,7 @@ size_t weft_deque_len_public(const weft_deque *d);
 int weft_deque_push_slow(weft_deque *d, void *item);
 void weft_deque_share_half(weft_deque *d, int64_t b);
 void *weft_deque_pop_public(weft_deque *d, int64_t s);
+bool weft_deque_pop_public_if(weft_deque *d, int64_t s, void *item);
 
 static inline bool weft_deque_push_private(weft_deque *d, void *item)
 {
@@ -198,6 +204,23 @@ static inline void *weft_deque_pop(weft_deque *d)
         d->owner_split < b)
         weft_deque_share_half(d, b);
     return item;
+}
+
+static inline bool weft_deque_pop_if(weft_deque *d, void *item)
+{
+    /* Relaxed: bottom is written only by this thread. */
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed) - 1;
+    if (__builtin_expect(b < d->owner_split, 0))
+        return weft_deque_pop_public_if(d, b + 1, item);
+    /* Private: plain accesses, as in weft_deque_pop. */
+    if (atomic_load_explicit(&d->owner_slots[(size_t)b & d->owner_mask], memory_order_relaxed) != item)
+        return false;
+    atomic_store_explicit(&d->bottom, b, memory_order_relaxed);
+    /* Relaxed: as in weft_deque_pop. */
+    if (__builtin_expect(atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0, 0) &&
+        d->owner_split < b)
+        weft_deque_share_half(d, b);
+    return true;
 }
 
 #endif /* WEFT_DEQUE_INTERNAL_H */

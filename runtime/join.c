@@ -85,14 +85,13 @@ typedef struct join_args {
 static inline __attribute__((always_inline)) void join_finish(weft_worker *w, stack_job *sj, bool context,
                                                               bool a_migrated)
 {
-    weft_job *top = weft_deque_pop(&w->deque);
-    if (__builtin_expect(top == &sj->job, 1)) { /* not stolen: run b inline, no latch needed */
+    if (__builtin_expect(weft_deque_pop_if(&w->deque, &sj->job), 1)) { /* not stolen: run b inline */
         weft_counter_inc(&w->stats.jobs_run);
         join_fn_call(sj->fn, context, a_migrated);
         return;
     }
-    if (top) /* b was stolen; this is older work: leave it for the wait loop */
-        weft_deque_push(&w->deque, top);
+    /* b was stolen (what is left on the deque, if anything, is older work, or tasks a
+     * spawned: the wait loop runs it) */
     weft_worker_wait_until(w, &sj->done, WEFT_NO_DEADLINE);
 }
 

@@ -235,7 +235,7 @@ static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
     bool isolated = w->isolation != 0;
     weft_job *job = NULL;
     if (!isolated) /* relaxed: a hint for publishers (see sleep.md) */
-        atomic_fetch_add_explicit(&pool->searching, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&pool->idle, WEFT_IDLE_SEARCHER, memory_order_relaxed);
     uint64_t entered = weft_time_now_ns(), spin_until = entered + pool->spin_ns;
     weft_backoff b = WEFT_BACKOFF_INIT;
     for (;;) {
@@ -251,10 +251,10 @@ static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
             continue;
         }
         if (!isolated) /* seq_cst: ordered before the sleep announcement (sleep.md) */
-            atomic_fetch_sub_explicit(&pool->searching, 1, memory_order_seq_cst);
+            atomic_fetch_sub_explicit(&pool->idle, WEFT_IDLE_SEARCHER, memory_order_seq_cst);
         weft_sleep_idle(w, l, deadline_ns);
         if (!isolated)
-            atomic_fetch_add_explicit(&pool->searching, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&pool->idle, WEFT_IDLE_SEARCHER, memory_order_relaxed);
         spin_until = weft_time_now_ns() + pool->spin_ns;
         weft_backoff_reset(&b);
     }

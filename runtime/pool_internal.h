@@ -10,7 +10,7 @@
  *    one futex_wake on the latch's address (harmless if the memory was reused).
  *  - A worker's sleep_state is written AWAKE -> SLEEPING* only by the worker itself,
  *    SLEEPING* -> AWAKE by whoever wins the CAS (the worker or a waker); the winner
- *    adjusts pool->sleepers. See runtime/sleep.md for the protocol. */
+ *    adjusts the sleepers half of pool->idle. See runtime/sleep.md for the protocol. */
 #ifndef WEFT_POOL_INTERNAL_H
 #define WEFT_POOL_INTERNAL_H
 
@@ -94,9 +94,15 @@ struct weft_pool {
     weft_mutex inject_lock;
     weft_job *inject_head, *inject_tail;
     WEFT_CACHE_ALIGNED _Atomic size_t injected;
-    /* sleep accounting (sleep.c) */
-    WEFT_CACHE_ALIGNED _Atomic uint32_t sleepers;  /* workers in WORKER_SLEEPING */
-    _Atomic uint32_t searching;                    /* awake idle workers looking for work */
+    /* sleep accounting (sleep.c): two counters in one word, so that "is anyone
+     * idle?" is one load (weft_sleep_any_idle, on the join's fast path). High half:
+     * sleepers, workers in WORKER_SLEEPING; low half: searching, awake idle workers
+     * looking for work. Add/subtract WEFT_IDLE_SLEEPER / WEFT_IDLE_SEARCHER.
+     * searching never drops below 0 (only the worker itself counts itself in and
+     * out); sleepers may, for an instant (a waker that wins the CAS back to AWAKE
+     * subtracts before the sleeper's own add lands), which wraps the high half
+     * modulo 2^64 and leaves the low half alone. */
+    WEFT_CACHE_ALIGNED _Atomic uint64_t idle;
     /* heap jobs (tasks, scope jobs) not yet finished; weft_pool_destroy waits for 0 */
     WEFT_CACHE_ALIGNED _Atomic uint32_t pending;
     _Atomic uint32_t destroying;
@@ -134,6 +140,10 @@ void weft_block_free(void *block);
 void weft_block_cache_drain(weft_worker *w);
 
 /* ---- sleep protocol (sleep.c, sleep.md) */
+#define WEFT_IDLE_SEARCHER ((uint64_t)1)
+#define WEFT_IDLE_SLEEPER ((uint64_t)1 << 32)
+static inline uint32_t weft_idle_sleepers(uint64_t idle) { return (uint32_t)(idle >> 32); }
+static inline uint32_t weft_idle_searching(uint64_t idle) { return (uint32_t)idle; }
 /* Wake one worker in WORKER_SLEEPING (sleep.c). */
 void weft_sleep_wake_one(weft_pool *pool);
 /* An idle worker stops searching (found: with a job in hand); the last searcher to
@@ -148,18 +158,17 @@ void weft_sleep_before_block(void *worker);
  * itself (sleep.md). Inline: two loads of a line that only sleepers write. */
 static inline void weft_sleep_new_local_work(weft_pool *pool)
 {
-    /* seq_cst loads (plain loads on x86); see sleep.md for why no fence here. */
-    if (atomic_load_explicit(&pool->sleepers, memory_order_seq_cst) != 0 &&
-        atomic_load_explicit(&pool->searching, memory_order_seq_cst) == 0)
+    /* seq_cst load (a plain load on x86); see sleep.md for why no fence here. */
+    uint64_t idle = atomic_load_explicit(&pool->idle, memory_order_seq_cst);
+    if (weft_idle_sleepers(idle) != 0 && weft_idle_searching(idle) == 0)
         weft_sleep_wake_one(pool);
 }
 /* Are any workers idle (searching or asleep)? weft_sleep_offer_local_work's test, for
  * a caller that wants to take a cold path before calling it. */
 static inline bool weft_sleep_any_idle(const weft_pool *pool)
 {
-    /* seq_cst loads (plain loads on x86); see sleep.md for why no fence here. */
-    return (atomic_load_explicit(&pool->sleepers, memory_order_seq_cst) |
-            atomic_load_explicit(&pool->searching, memory_order_seq_cst)) != 0;
+    /* seq_cst load (a plain load on x86); see sleep.md for why no fence here. */
+    return atomic_load_explicit(&pool->idle, memory_order_seq_cst) != 0;
 }
 /* A join pushed its second half on w's own deque, privately (deque.md). If workers
  * are idle (searching or asleep), make w's deque stealable now rather than at their

@@ -3,8 +3,9 @@
  *  - a worker sleeps on its own futex word, sleep_state (AWAKE / SLEEPING /
  *    SLEEPING_ISOLATED); only the worker moves it AWAKE -> SLEEPING*, and whoever
  *    wins the CAS back to AWAKE (the worker itself or one waker) owns the wake-up;
- *  - pool->sleepers counts workers in SLEEPING (those that may take any work);
- *    pool->searching counts awake idle workers that are still looking for work;
+ *  - pool->idle counts workers in SLEEPING (those that may take any work), its
+ *    `sleepers` half, and awake idle workers still looking for work, its
+ *    `searching` half;
  *  - new work wakes at most one sleeper, and only when nobody is searching: a
  *    searcher will find it, and a thief that leaves work behind wakes the next one;
  *  - no lost wake-up (Dekker): the sleeper stores SLEEPING, fences, then re-checks
@@ -45,7 +46,7 @@ void weft_sleep_wake_worker(weft_worker *w)
         if (atomic_compare_exchange_weak_explicit(&w->sleep_state, &s, WORKER_AWAKE,
                                                   memory_order_seq_cst, memory_order_seq_cst)) {
             if (s == WORKER_SLEEPING) /* we own the wake-up: undo its announcement */
-                atomic_fetch_sub_explicit(&w->pool->sleepers, 1, memory_order_relaxed);
+                atomic_fetch_sub_explicit(&w->pool->idle, WEFT_IDLE_SLEEPER, memory_order_relaxed);
             weft_futex_wake(&w->sleep_state, 1);
             return;
         }
@@ -65,7 +66,7 @@ void weft_sleep_wake_one(weft_pool *pool)
         if (atomic_load_explicit(&w->sleep_state, memory_order_seq_cst) == WORKER_SLEEPING &&
             atomic_compare_exchange_strong_explicit(&w->sleep_state, &s, WORKER_AWAKE,
                                                     memory_order_seq_cst, memory_order_seq_cst)) {
-            atomic_fetch_sub_explicit(&pool->sleepers, 1, memory_order_relaxed);
+            atomic_fetch_sub_explicit(&pool->idle, WEFT_IDLE_SLEEPER, memory_order_relaxed);
             weft_futex_wake(&w->sleep_state, 1);
             return;
         }
@@ -89,11 +90,12 @@ void weft_sleep_leave_search(weft_worker *w, bool found)
     /* seq_cst, then the fence: the searcher half of a Dekker pair with a publisher
      * (queue the job, fence, load `searching`): either it sees us gone and wakes a
      * sleeper itself, or our loads below see its job. */
-    if (atomic_fetch_sub_explicit(&pool->searching, 1, memory_order_seq_cst) != 1 || !found)
+    if (weft_idle_searching(atomic_fetch_sub_explicit(&pool->idle, WEFT_IDLE_SEARCHER, memory_order_seq_cst)) != 1 ||
+        !found)
         return; /* another searcher keeps the duty; or we go to sleep, which re-checks */
     atomic_thread_fence(memory_order_seq_cst);
     /* Relaxed: ordered by the fence above. */
-    if (atomic_load_explicit(&pool->sleepers, memory_order_relaxed) == 0)
+    if (weft_idle_sleepers(atomic_load_explicit(&pool->idle, memory_order_relaxed)) == 0)
         return;
     bool visible = atomic_load_explicit(&pool->injected, memory_order_relaxed) > 0;
     for (unsigned i = 0; !visible && i < pool->num_threads; i++)
@@ -122,7 +124,7 @@ void weft_sleep_idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
     /* Announce. seq_cst store + fence: the sleeper half of the Dekker pairs. */
     atomic_store_explicit(&w->sleep_state, mode, memory_order_seq_cst);
     if (!isolated)
-        atomic_fetch_add_explicit(&pool->sleepers, 1, memory_order_seq_cst);
+        atomic_fetch_add_explicit(&pool->idle, WEFT_IDLE_SLEEPER, memory_order_seq_cst);
     atomic_thread_fence(memory_order_seq_cst);
 
     if (!weft_latch_job_probe(l) && !weft_pool_has_work(w)) {
@@ -139,7 +141,7 @@ void weft_sleep_idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
     if (atomic_compare_exchange_strong_explicit(&w->sleep_state, &s, WORKER_AWAKE,
                                                 memory_order_seq_cst, memory_order_seq_cst)) {
         if (!isolated)
-            atomic_fetch_sub_explicit(&pool->sleepers, 1, memory_order_relaxed);
+            atomic_fetch_sub_explicit(&pool->idle, WEFT_IDLE_SLEEPER, memory_order_relaxed);
     } else {
         weft_counter_inc(&w->stats.wakeups);
     }

@@ -112,8 +112,7 @@ static void task_run_inline(weft_worker *w, weft_task *t)
  * here (the handle is then consumed), false if someone else runs or ran it. */
 static bool task_join_inline(weft_worker *w, weft_task *t, void **result)
 {
-    weft_job *top = weft_deque_pop(&w->deque);
-    if (top == &t->job) {
+    if (weft_deque_pop_if(&w->deque, &t->job)) {
         /* The only entry of t, now ours: nobody else can run or claim it. */
         task_run_inline(w, t);
         if (result)
@@ -123,10 +122,6 @@ static bool task_join_inline(weft_worker *w, weft_task *t, void **result)
         weft_pool_pending_done(pool);
         return true;
     }
-    /* Not ours: put it back. Cannot fail (we just made room); if it did, the injector
-     * never fails. */
-    if (top && weft_deque_push(&w->deque, top) != 0)
-        weft_pool_inject(w->pool, top);
     if (!task_claim(t))
         return false;
     task_run_inline(w, t);

@@ -93,6 +93,37 @@ Test(deque, pop_is_lifo)
     weft_deque_destroy(&d);
 }
 
+/* pop_if pops only the item it is given, from the private part and from the public
+ * part (where a different item is put back, still public), and answers a split
+ * request as pop does. */
+Test(deque, pop_if_takes_only_the_given_item)
+{
+    weft_deque d;
+    void *out = NULL;
+    cr_assert_eq(weft_deque_init(&d, 16), 0);
+    cr_assert_not(weft_deque_pop_if(&d, dq_item(0)), "empty");
+    for (uintptr_t i = 0; i < 4; i++)
+        cr_assert_eq(weft_deque_push(&d, dq_item(i)), 0);
+    cr_assert_not(weft_deque_pop_if(&d, dq_item(2)), "2 is not last");
+    cr_assert_eq(weft_deque_len(&d), 4, "nothing popped");
+    cr_assert(weft_deque_pop_if(&d, dq_item(3)));
+    cr_assert_eq(weft_deque_len(&d), 3);
+    /* A request: the next pop_if shares half of what stays private, as pop would. */
+    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS); /* 0, public at once */
+    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY);   /* asks */
+    cr_assert(weft_deque_pop_if(&d, dq_item(2)));
+    cr_assert_eq(weft_deque_len_public(&d), 1, "1 was shared");
+    /* Public part: a wrong item is put back, public; the right one is taken. */
+    cr_assert_not(weft_deque_pop_if(&d, dq_item(7)));
+    cr_assert_eq(weft_deque_len(&d), 1);
+    cr_assert_eq(weft_deque_len_public(&d), 1);
+    cr_assert(weft_deque_pop_if(&d, dq_item(1)));
+    cr_assert_eq(weft_deque_len(&d), 0);
+    cr_assert_not(weft_deque_pop_if(&d, dq_item(1)), "empty again");
+    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY);
+    weft_deque_destroy(&d);
+}
+
 Test(deque, steal_is_fifo)
 {
     weft_deque d;
