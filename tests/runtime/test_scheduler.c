@@ -3,6 +3,7 @@
  * cancellation, try_wait), isolation, and the idle-CPU behaviour. Race-heavy checks
  * live in the stress_*.c programs, which also run under TSan. */
 #include <criterion/criterion.h>
+#include "cpu_time.h"
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -416,23 +417,15 @@ Test(scope, wait_timeout_leaves_the_scope_open)
     cr_assert_eq(weft_scope_wait_timeout(&s, 0), -EINVAL, "finished");
 }
 
-/* CPU seconds (user + system) this process has used so far. */
-static double process_cpu_s(void)
-{
-    struct rusage r;
-    getrusage(RUSAGE_SELF, &r);
-    return (double)(r.ru_utime.tv_sec + r.ru_stime.tv_sec) + 1e-6 * (double)(r.ru_utime.tv_usec + r.ru_stime.tv_usec);
-}
-
 Test(pool, idle_pool_uses_almost_no_cpu)
 {
     weft_pool *p = make_pool(4);
     fib_arg f = {20, 0};
     weft_pool_run(p, fib_entry, &f); /* wake everyone once */
     weft_thread_sleep(100000000);    /* 100 ms to settle */
-    double cpu0 = process_cpu_s();
+    double cpu0 = test_cpu_s(RUSAGE_SELF);
     weft_thread_sleep(1000000000);
-    double cpu = process_cpu_s() - cpu0;
+    double cpu = test_cpu_s(RUSAGE_SELF) - cpu0;
     cr_assert_lt(cpu, 0.005, "an idle pool of 4 used %.4f s of CPU in 1 s", cpu);
     weft_pool_destroy(p);
 }
@@ -614,9 +607,9 @@ static void region_a(void *p)
     while (!atomic_load(&iw->slow_started)) /* the other worker steals it */
         weft_thread_yield();
     cr_assert_eq(weft_isolate(region_b, iw), 0);
-    double cpu0 = process_cpu_s();
+    double cpu0 = test_cpu_s(RUSAGE_SELF);
     cr_assert_eq(weft_task_join(slow, NULL), 0);
-    iw->cpu = process_cpu_s() - cpu0;
+    iw->cpu = test_cpu_s(RUSAGE_SELF) - cpu0;
 }
 
 static void enter_region_a(void *p)

@@ -2,6 +2,7 @@
  * initialiser, timeouts, contended hand-over, and (debug builds, NDEBUG undefined,
  * same as the library) the owner checks. */
 #include <criterion/criterion.h>
+#include "cpu_time.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
@@ -160,21 +161,14 @@ typedef struct {
     int result;
     double cpu_s; /* CPU time this thread used inside the lock call */
 } mutex_waiter;
-static double mutex_thread_cpu_s(void)
-{
-    struct rusage ru;
-    cr_assert_eq(getrusage(RUSAGE_THREAD, &ru), 0);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
-}
 static void *mutex_waiter_thread(void *p)
 {
     mutex_waiter *w = p;
     /* Relaxed: only counts arrivals for the test's pacing. */
     atomic_fetch_add_explicit(w->started, 1, memory_order_relaxed);
-    double c0 = mutex_thread_cpu_s();
+    double c0 = test_cpu_s(RUSAGE_THREAD);
     w->result = w->timed ? weft_mutex_lock_timeout(w->m, 60000 * MS) : weft_mutex_lock(w->m);
-    w->cpu_s = mutex_thread_cpu_s() - c0;
+    w->cpu_s = test_cpu_s(RUSAGE_THREAD) - c0;
     if (w->result == 0) {
         ++*w->inside;
         cr_assert_eq(weft_mutex_unlock(w->m), 0);

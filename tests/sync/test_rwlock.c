@@ -3,6 +3,7 @@
  * writer blocking new readers, unlock of a free lock, destroy of a held lock, the
  * reader-count limit, and waiters of a long-held lock sleeping instead of spinning. */
 #include <criterion/criterion.h>
+#include "cpu_time.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
@@ -269,24 +270,17 @@ typedef struct {
     int result;
     double cpu_s; /* CPU time this thread used inside the lock call */
 } rw_waiter;
-static double rw_thread_cpu_s(void)
-{
-    struct rusage ru;
-    cr_assert_eq(getrusage(RUSAGE_THREAD, &ru), 0);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
-}
 static void *rw_waiter_thread(void *p)
 {
     rw_waiter *w = p;
     /* Relaxed: only counts arrivals for the test's pacing. */
     atomic_fetch_add_explicit(w->started, 1, memory_order_relaxed);
-    double c0 = rw_thread_cpu_s();
+    double c0 = test_cpu_s(RUSAGE_THREAD);
     if (w->write)
         w->result = w->timed ? weft_rwlock_write_lock_timeout(w->l, 60000 * MS) : weft_rwlock_write_lock(w->l);
     else
         w->result = w->timed ? weft_rwlock_read_lock_timeout(w->l, 60000 * MS) : weft_rwlock_read_lock(w->l);
-    w->cpu_s = rw_thread_cpu_s() - c0;
+    w->cpu_s = test_cpu_s(RUSAGE_THREAD) - c0;
     if (w->result == 0)
         cr_assert_eq(weft_rwlock_unlock(w->l), 0);
     return NULL;
