@@ -213,7 +213,8 @@ static inline bool weft_deque_pop_if(weft_deque *d, void *item)
     if (__builtin_expect(b < d->owner_split, 0))
         return weft_deque_pop_public_if(d, b + 1, item);
     /* Private: plain accesses, as in weft_deque_pop. */
-    if (atomic_load_explicit(&d->owner_slots[(size_t)b & d->owner_mask], memory_order_relaxed) != item)
+    if (__builtin_expect(atomic_load_explicit(&d->owner_slots[(size_t)b & d->owner_mask],
+                                              memory_order_relaxed) != item, 0))
         return false;
     atomic_store_explicit(&d->bottom, b, memory_order_relaxed);
     /* Relaxed: as in weft_deque_pop. */
