@@ -8,7 +8,12 @@
  * else the cores this process may run on). Every entry point may be called from any
  * thread: from a pool's worker it forks in place; from any other thread it hands the
  * work to the pool and blocks until it is done. Waiting inside a worker runs other
- * work meanwhile, so nesting never deadlocks. */
+ * work meanwhile, so nesting never deadlocks.
+ *
+ * Thread-safety: every call may be made from any thread, concurrently, except where
+ * its comment names one thread: a thread or task handle is joined (or detached) by
+ * one thread, once; a scope is waited on by the thread that initialised it; a pool is
+ * destroyed once, when no other thread calls into it. */
 #ifndef WEFT_RUNTIME_H
 #define WEFT_RUNTIME_H
 
