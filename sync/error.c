@@ -21,7 +21,7 @@ const char *weft_strerror(int err)
     case ECANCELED: return "cancelled";
     default: break;
     }
-    /* strerror_r (GNU form) may return a pointer to a static string or into the
-     * buffer; the buffer must not be ours. Fall back to a fixed text. */
+    /* Not strerror/strerror_r: strerror is not thread-safe, and strerror_r's GNU form
+     * may write into a caller's buffer, which a static result cannot be. */
     return "unknown error";
 }

@@ -8,7 +8,12 @@
  * else the cores this process may run on). Every entry point may be called from any
  * thread: from a pool's worker it forks in place; from any other thread it hands the
  * work to the pool and blocks until it is done. Waiting inside a worker runs other
- * work meanwhile, so nesting never deadlocks. */
+ * work meanwhile, so nesting never deadlocks.
+ *
+ * Thread-safety: every call may be made from any thread, concurrently, except where
+ * its comment names one thread: a thread or task handle is joined (or detached) by
+ * one thread, once; a scope is waited on by the thread that initialised it; a pool is
+ * destroyed once, when no other thread calls into it. */
 #ifndef WEFT_RUNTIME_H
 #define WEFT_RUNTIME_H
 
@@ -104,12 +109,14 @@ typedef struct weft_pool_config {
 #define WEFT_POOL_CONFIG_INIT {0, WEFT_PIN_DEFAULT, WEFT_WAIT_DEFAULT, 0, NULL}
 #define WEFT_POOL_MAX_THREADS 4096
 
-/* Start a pool. cfg NULL means defaults. Environment values (WEFT_NUM_THREADS,
- * WEFT_PIN, WEFT_WAIT_POLICY) fill what cfg leaves at 0/DEFAULT; a bad value gives one
- * warning on stderr and the default. If a worker cannot be pinned, the pool runs it
- * unpinned (one warning). Returns 0; -EINVAL (out NULL, num_threads >
- * WEFT_POOL_MAX_THREADS, bad enum, stack_size too small); -ENOMEM; -EAGAIN (a worker
- * thread could not be started: every started one is stopped again). */
+/* Start a pool. cfg NULL means defaults. Environment values (WEFT_NUM_THREADS 1..4096,
+ * WEFT_PIN none|core|pu, WEFT_WAIT_POLICY passive|active) fill what cfg leaves at
+ * 0/DEFAULT; a bad value gives one warning on stderr and the default. WEFT_STATS=1
+ * (exactly "1") makes weft_pool_destroy print the workers' counters. If a worker
+ * cannot be pinned, the pool runs it unpinned (one warning). Returns 0; -EINVAL (out
+ * NULL, num_threads > WEFT_POOL_MAX_THREADS, bad enum, stack_size too small);
+ * -ENOMEM; -EAGAIN (a worker thread could not be started: every started one is
+ * stopped again). Thread-safe. */
 WEFT_API int weft_pool_create(const weft_pool_config *cfg, weft_pool **out);
 /* Wait until every job the pool holds (detached tasks included) has run, stop the
  * workers and free the pool. Must not be called from one of its own workers (-EDEADLK)
@@ -122,7 +129,8 @@ WEFT_API int weft_pool_destroy_timeout(weft_pool *pool, uint64_t timeout_ns);
 /* The global pool, started on first call. If only some of its worker threads can be
  * started (a system thread limit), it runs with those, after one warning on stderr.
  * Returns 0, -EINVAL (out NULL) or the error of weft_pool_create (then a later call
- * tries again). It lives until the process ends. */
+ * tries again). It lives until the process ends (never destroyed, so WEFT_STATS=1
+ * prints nothing for it: read weft_pool_stats). Thread-safe. */
 WEFT_API int weft_pool_global(weft_pool **out);
 /* Number of workers of `pool` (NULL: the current worker's pool, else the global
  * pool, starting it). Returns >= 1, or a negative error from starting the global pool. */
@@ -153,8 +161,8 @@ typedef void (*weft_fn)(void *ctx);
 
 /* Run a(actx) and b(bctx), potentially in parallel, and return when both are done
  * (rayon::join). On a worker: b is offered to thieves, a runs inline, then b runs
- * inline unless it was stolen; no allocation. Elsewhere: runs in the current pool's
- * or the global pool and blocks the caller. Returns 0; -EINVAL (a or b NULL); an
+ * inline unless it was stolen; no allocation. Elsewhere: runs in the global pool and
+ * blocks the caller. Returns 0; -EINVAL (a or b NULL); an
  * error starting the global pool (nothing ran then). */
 WEFT_API int weft_join(weft_fn a, void *actx, weft_fn b, void *bctx);
 
@@ -201,7 +209,8 @@ WEFT_API int weft_task_join(weft_task *t, void **result);
 /* Like join, giving up after timeout_ns: on -ETIMEDOUT the handle stays valid. A task
  * it runs inline runs to its end, whatever the timeout. */
 WEFT_API int weft_task_join_timeout(weft_task *t, uint64_t timeout_ns, void **result);
-/* Join if finished, else -EAGAIN (the handle stays valid). Never blocks. */
+/* Join if finished, else -EAGAIN (the handle stays valid); -EINVAL (NULL). Never
+ * blocks. */
 WEFT_API int weft_task_try_join(weft_task *t, void **result);
 
 /* ------------------------------------------------------------------------------

@@ -10,6 +10,10 @@
  * All of these are process-private (FUTEX_PRIVATE_FLAG): do not place them in memory
  * shared between processes.
  *
+ * Thread-safety: every call here may be made from any thread, concurrently on the
+ * same object, except: init and destroy (no other call on the object at the same
+ * time); unlock by a holder only; a weft_backoff belongs to one loop of one thread.
+ *
  * Contents: time, spin hints and padding, futex, mutex, rwlock, condvar, barrier,
  * once, latch, arc. */
 #ifndef WEFT_SYNC_H
