@@ -13,7 +13,10 @@
  *    and its slab first in `partial`: the block freed last is reused first (the
  *    warmest). Only when no slab has a free block is one carved from `carving` (the
  *    one slab with blocks never carved), and only when that is full is a slab mapped:
- *    a backlog cycling through the channel keeps using the same slabs.
+ *    a backlog cycling through the channel keeps using the same slabs. The mapping
+ *    (and its huge page's fault) happens outside the lock, on a slab nobody can reach
+ *    yet; the allocator then re-takes the lock and installs it as `carving` only if
+ *    still no slab has a block to give (else it unmaps it: counted in neither hook).
  *  - A mapped slab has live > 0, except while its last free unmaps it: the free that
  *    takes live to 0 also drops it from `partial` and `carving` (so nobody can reach
  *    it) and unmaps it. So a block's slab, found by masking the block's address, is
@@ -188,8 +191,10 @@ static void link_set(unsigned char *b, unsigned char *next)
     slab_poison(b, sizeof next);
 }
 
-/* The next block to hand out: a freed one if any slab has one, else a fresh one. */
-static unsigned char *take_block(chan_slabs *s, chan_slab **slp)
+/* The next block to hand out: a freed one if any slab has one, else a fresh one
+ * carved from `carving`, else (fresh != NULL) one from `fresh`, which becomes the
+ * carving slab. NULL if a slab must be mapped first. */
+static unsigned char *take_block(chan_slabs *s, chan_slab **slp, chan_slab **fresh)
 {
     chan_slab *sl = s->partial;
     if (sl) {
@@ -202,9 +207,10 @@ static unsigned char *take_block(chan_slabs *s, chan_slab **slp)
     }
     sl = s->carving;
     if (!sl) {
-        sl = slab_map();
-        if (!sl)
+        if (!*fresh)
             return NULL;
+        sl = *fresh;
+        *fresh = NULL;
         s->carving = sl;
         /* Relaxed (all four): counters for the test hooks; the lock orders the writes. */
         atomic_store_explicit(&s->mapped, atomic_load_explicit(&s->mapped, memory_order_relaxed) + 1,
@@ -223,17 +229,29 @@ void *chan_slab_alloc(chan_slabs *s)
 {
     if (!s->block_bytes)
         return NULL;
-    weft_mutex_lock(&s->lock);
-    chan_slab *sl;
-    unsigned char *b = take_block(s, &sl);
-    if (b) {
-        size_t i = (size_t)(b - block_at(s, sl, 0)) / s->block_bytes;
-        sl->live++;
-        sl->bits[i / 64] |= (uint64_t)1 << (i % 64);
-        slab_unpoison(b, s->asked); /* the padding stays poisoned */
+    chan_slab *fresh = NULL;
+    for (;;) {
+        weft_mutex_lock(&s->lock);
+        chan_slab *sl;
+        unsigned char *b = take_block(s, &sl, &fresh);
+        if (b) {
+            size_t i = (size_t)(b - block_at(s, sl, 0)) / s->block_bytes;
+            sl->live++;
+            sl->bits[i / 64] |= (uint64_t)1 << (i % 64);
+            slab_unpoison(b, s->asked); /* the padding stays poisoned */
+        }
+        weft_mutex_unlock(&s->lock);
+        if (b) {
+            if (fresh) /* blocks came free while we mapped it: nobody saw it */
+                slab_unmap(fresh);
+            return b;
+        }
+        /* Mapped (and its huge page faulted in and zeroed) outside the lock: the
+         * receivers' frees do not wait for the kernel. */
+        fresh = slab_map();
+        if (!fresh)
+            return NULL;
     }
-    weft_mutex_unlock(&s->lock);
-    return b;
 }
 
 void chan_slab_free(chan_slabs *s, void *block, size_t chan_live)
