@@ -191,12 +191,14 @@ static void slab_backlog(long n)
     while (weft_receiver_len(rx) < (size_t)(PRODUCERS * n / 2))
         sched_yield();
     CHECK(chan_live_slabs(rx) >= 1, "a backlog of %zu messages in no slab", weft_receiver_len(rx));
+    /* Clone before any consumer runs: a handle is used by one thread at a time. */
     for (int i = 0; i < 2; i++) {
         ca[i] = (cons_arg){rx, &t, false, 0};
         if (i > 0)
             CHECK(weft_receiver_clone(rx, &ca[i].rx) == 0);
-        pthread_create(&ct[i], NULL, consumer, &ca[i]);
     }
+    for (int i = 0; i < 2; i++)
+        pthread_create(&ct[i], NULL, consumer, &ca[i]);
     for (int i = 0; i < PRODUCERS; i++)
         pthread_join(pt[i], NULL);
     for (int i = 0; i < 2; i++)
