@@ -215,11 +215,6 @@ static bool array_may_proceed(chan_array *a, bool send)
     return send ? stamp == pos : stamp == pos + 1;
 }
 
-static bool passed(uint64_t deadline)
-{
-    return deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline;
-}
-
 int chan_array_send(weft_chan *c, const void *msg, uint64_t deadline)
 {
     weft_backoff b = WEFT_BACKOFF_INIT;
@@ -235,7 +230,7 @@ int chan_array_send(weft_chan *c, const void *msg, uint64_t deadline)
         }
         if (!weft_backoff_is_completed(&b))
             continue;
-        if (passed(deadline))
+        if (weft_deadline_passed(deadline))
             return -ETIMEDOUT;
         array_wait(c, &c->u.array.senders, true, deadline);
     }
@@ -256,7 +251,7 @@ int chan_array_recv(weft_chan *c, void *out, uint64_t deadline)
         }
         if (!weft_backoff_is_completed(&b))
             continue;
-        if (passed(deadline))
+        if (weft_deadline_passed(deadline))
             return -ETIMEDOUT;
         array_wait(c, &c->u.array.receivers, false, deadline);
     }

@@ -391,7 +391,7 @@ int chan_list_recv(weft_chan *c, void *out, uint64_t deadline)
         }
         if (!weft_backoff_is_completed(&b))
             continue;
-        if (deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline)
+        if (weft_deadline_passed(deadline))
             return -ETIMEDOUT;
         chan_ctx cx;
         chan_waiter w;

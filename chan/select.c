@@ -161,7 +161,7 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
         }
         if (result >= 0 || try)
             break;
-        if (deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline) {
+        if (weft_deadline_passed(deadline)) {
             result = -ETIMEDOUT;
             break;
         }

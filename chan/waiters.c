@@ -49,7 +49,7 @@ uint32_t chan_ctx_wait_until(chan_ctx *cx, uint64_t deadline_ns)
         uint32_t s = atomic_load_explicit(&cx->selected, memory_order_acquire);
         if (s != CHAN_WAITING)
             return s;
-        if (deadline_ns != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline_ns) {
+        if (weft_deadline_passed(deadline_ns)) {
             if (chan_ctx_try_select(cx, CHAN_ABORTED))
                 return CHAN_ABORTED;
             continue; /* someone chose first: report their choice */

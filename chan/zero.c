@@ -50,7 +50,7 @@ static int zero_op(weft_chan *c, bool send, void *buf, bool try, uint64_t deadli
         weft_mutex_unlock(&z->lock);
         return -EAGAIN;
     }
-    if (deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline) {
+    if (weft_deadline_passed(deadline)) {
         weft_mutex_unlock(&z->lock);
         return -ETIMEDOUT;
     }

@@ -272,7 +272,7 @@ int weft_worker_wait_until(weft_worker *w, weft_job_latch *l, uint64_t deadline_
             job = idle(w, l, deadline_ns);
         if (job)
             weft_worker_run_job(w, job);
-        else if (!weft_latch_job_probe(l) && weft_time_now_ns() >= deadline_ns)
+        else if (!weft_latch_job_probe(l) && weft_deadline_passed(deadline_ns))
             return -ETIMEDOUT;
     }
     return 0;

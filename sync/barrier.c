@@ -69,7 +69,7 @@ static int wait_round(weft_barrier *b, uint32_t gen, uint64_t deadline)
             weft_backoff_snooze(&bo);
             continue;
         }
-        if (deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline)
+        if (weft_deadline_passed(deadline))
             return -ETIMEDOUT;
         /* The word also changes as others arrive: futex_wait then returns at once
          * and we re-read it. */

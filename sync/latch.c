@@ -72,7 +72,7 @@ static int latch_wait(weft_latch *l, uint64_t deadline)
             weft_backoff_snooze(&bo);
             continue;
         }
-        if (deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline)
+        if (weft_deadline_passed(deadline))
             return -ETIMEDOUT;
         if (!(s & SLEEPER)) {
             /* Relaxed: setting the bit publishes nothing; on failure we loop and

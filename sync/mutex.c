@@ -155,7 +155,7 @@ static int lock_contended(weft_mutex *m, uint64_t deadline)
                 return -ETIMEDOUT;
         }
         int r = weft_futex_wait(&m->state, CONTENDED, deadline);
-        if (r == -ETIMEDOUT || (deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline))
+        if (r == -ETIMEDOUT || weft_deadline_passed(deadline))
             timed_out = true; /* one last swap above decides: lock or give up */
         looks = WEFT_SPIN_LOOKS;
         s = weft_spin_while(&m->state, held_without_sleepers, &looks, deadline);

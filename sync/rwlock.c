@@ -72,11 +72,6 @@ static inline bool is_read_lockable(uint32_t s)
     return (s & MASK) < MAX_READERS && !(s & (READERS_WAITING | WRITERS_WAITING));
 }
 
-static inline bool past(uint64_t deadline)
-{
-    return deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline;
-}
-
 /* What the spins (spin_internal.h: rare looks, bounded) wait through. A reader waits
  * while the lock is write-locked and nobody sleeps (the word is then exactly
  * WRITE_LOCKED): it stops when it may join, or when others already sleep. A writer
@@ -181,7 +176,7 @@ static int read_contended(weft_rwlock *l, uint64_t deadline)
             s |= READERS_WAITING;
         }
         int r = weft_futex_wait(&l->state, s, deadline);
-        if (r == -ETIMEDOUT || past(deadline))
+        if (r == -ETIMEDOUT || weft_deadline_passed(deadline))
             timed_out = true; /* one more look above: lock, or give up */
         looks = WEFT_SPIN_LOOKS;
         s = weft_spin_while(&l->state, write_locked_without_sleepers, &looks, deadline);
@@ -273,7 +268,7 @@ static int write_contended(weft_rwlock *l, uint64_t deadline)
         if (timed_out)
             return -ETIMEDOUT;
         int r = weft_futex_wait(&l->writer_notify, seq, deadline);
-        if (r == -ETIMEDOUT || past(deadline))
+        if (r == -ETIMEDOUT || weft_deadline_passed(deadline))
             timed_out = true;
         looks = WEFT_SPIN_LOOKS;
         s = weft_spin_while(&l->state, held_without_sleeping_writers, &looks, deadline);

@@ -39,7 +39,7 @@ static inline uint32_t weft_spin_while(_Atomic uint32_t *word, bool (*busy)(uint
         uint32_t s = atomic_load_explicit(word, memory_order_relaxed);
         if (--*looks <= 0 || !busy(s))
             return s;
-        if (deadline != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline) {
+        if (weft_deadline_passed(deadline)) {
             *looks = 0;
             return s;
         }

@@ -10,6 +10,11 @@ uint64_t weft_time_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+bool weft_deadline_passed(uint64_t deadline_ns)
+{
+    return deadline_ns != WEFT_NO_DEADLINE && weft_time_now_ns() >= deadline_ns;
+}
+
 uint64_t weft_deadline_after(uint64_t timeout_ns)
 {
     uint64_t now = weft_time_now_ns();

@@ -24,3 +24,11 @@ Test(common, clock_is_monotonic_and_deadlines_saturate)
     uint64_t d = weft_deadline_after(1000000);
     cr_assert_geq(d, b + 1000000);
 }
+
+Test(common, deadline_passed)
+{
+    cr_assert_not(weft_deadline_passed(WEFT_NO_DEADLINE));
+    cr_assert(weft_deadline_passed(0));
+    cr_assert(weft_deadline_passed(weft_time_now_ns()));
+    cr_assert_not(weft_deadline_passed(weft_deadline_after(60ull * 1000000000u)));
+}

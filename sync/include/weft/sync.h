@@ -41,6 +41,10 @@ WEFT_API uint64_t weft_time_now_ns(void);
 /* now + timeout_ns, saturating at WEFT_NO_DEADLINE. Thread-safe. */
 WEFT_API uint64_t weft_deadline_after(uint64_t timeout_ns);
 
+/* Has the absolute deadline (on weft_time_now_ns's clock) passed? Always false for
+ * WEFT_NO_DEADLINE, which it answers without reading the clock. Thread-safe. */
+WEFT_API bool weft_deadline_passed(uint64_t deadline_ns);
+
 /* ------------------------------------------------------------------------------
  * Padding and spin hints (what C11 lacks) */
 
