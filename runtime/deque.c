@@ -308,15 +308,3 @@ size_t weft_deque_len_public(const weft_deque *d)
     int64_t t = atomic_load_explicit(&d->top, memory_order_relaxed);
     return s > t ? (size_t)(s - t) : 0;
 }
-
-/* weft_deque_pop_if's public case: pop, and push back an item that is not `item`
- * (it goes into the slot it just left: no growth, no failure). */
-bool weft_deque_pop_public_if(weft_deque *d, int64_t s, void *item)
-{
-    void *top = weft_deque_pop_public(d, s);
-    if (top == item)
-        return true;
-    if (top)
-        weft_deque_push(d, top);
-    return false;
-}

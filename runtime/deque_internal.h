@@ -117,9 +117,10 @@ void weft_deque_publish(weft_deque *d);
  * public part: a seq_cst fence, plus a CAS if it races thieves for the last item. */
 static inline void *weft_deque_pop(weft_deque *d);
 
-/* OWNER ONLY. The join's pop: if the item pushed last is `item`, pop it and return
- * true; else pop nothing and return false (the deque is unchanged, or was empty).
- * Costs what weft_deque_pop costs, but the caller keeps no popped pointer alive. */
+/* OWNER ONLY. The join's pop: if the item pushed last is `item` (and no thief took
+ * it), pop it and return true; else return false, having popped nothing. Costs what
+ * weft_deque_pop costs, but the caller keeps no popped pointer alive, and a deque
+ * whose last item is another one is left as it is. */
 static inline bool weft_deque_pop_if(weft_deque *d, void *item);
 
 /* Any thread but the owner. Take the oldest public item (FIFO end) into *out. Returns
@@ -149,7 +150,6 @@ size_t weft_deque_len_public(const weft_deque *d);
 int weft_deque_push_slow(weft_deque *d, void *item);
 void weft_deque_share_half(weft_deque *d, int64_t b);
 void *weft_deque_pop_public(weft_deque *d, int64_t s);
-bool weft_deque_pop_public_if(weft_deque *d, int64_t s, void *item);
 
 static inline bool weft_deque_push_private(weft_deque *d, void *item)
 {
@@ -188,6 +188,18 @@ static inline int weft_deque_push(weft_deque *d, void *item)
     return weft_deque_push_slow(d, item);
 }
 
+/* The owner takes private slot b (b >= owner_split): lower bottom, then answer a
+ * split request if private items are left to share. Shared by pop and pop_if. */
+static inline void weft_deque_pop_private_(weft_deque *d, int64_t b)
+{
+    /* Relaxed: as in push (thieves do not use bottom). */
+    atomic_store_explicit(&d->bottom, b, memory_order_relaxed);
+    /* Relaxed: as in push. */
+    if (__builtin_expect(atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0, 0) &&
+        d->owner_split < b)
+        weft_deque_share_half(d, b);
+}
+
 static inline void *weft_deque_pop(weft_deque *d)
 {
     if (__builtin_expect(!d, 0))
@@ -198,11 +210,7 @@ static inline void *weft_deque_pop(weft_deque *d)
         return weft_deque_pop_public(d, b + 1);
     /* Private: no thief reads slot b (it is at or above split), so plain accesses. */
     void *item = atomic_load_explicit(&d->owner_slots[(size_t)b & d->owner_mask], memory_order_relaxed);
-    atomic_store_explicit(&d->bottom, b, memory_order_relaxed);
-    /* Relaxed: as in push. Answer a request if private items are left to share. */
-    if (__builtin_expect(atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0, 0) &&
-        d->owner_split < b)
-        weft_deque_share_half(d, b);
+    weft_deque_pop_private_(d, b);
     return item;
 }
 
@@ -210,17 +218,18 @@ static inline bool weft_deque_pop_if(weft_deque *d, void *item)
 {
     /* Relaxed: bottom is written only by this thread. */
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed) - 1;
-    if (__builtin_expect(b < d->owner_split, 0))
-        return weft_deque_pop_public_if(d, b + 1, item);
-    /* Private: plain accesses, as in weft_deque_pop. */
+    /* Look before popping. Relaxed: only the owner (this thread) writes slots. If item
+     * was pushed last and is still in the deque, it is in slot b; if slot b holds
+     * something else, item is not last (or gone): nothing to pop. Slot b may hold item
+     * and yet be gone, if b is public and a thief took it: the public pop, which
+     * synchronises with thieves, then returns NULL. (b may be below top, even -1 on
+     * an empty deque: the masked index still names a slot of the current buffer.) */
     if (__builtin_expect(atomic_load_explicit(&d->owner_slots[(size_t)b & d->owner_mask],
                                               memory_order_relaxed) != item, 0))
         return false;
-    atomic_store_explicit(&d->bottom, b, memory_order_relaxed);
-    /* Relaxed: as in weft_deque_pop. */
-    if (__builtin_expect(atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0, 0) &&
-        d->owner_split < b)
-        weft_deque_share_half(d, b);
+    if (__builtin_expect(b < d->owner_split, 0))
+        return weft_deque_pop_public(d, b + 1) != NULL; /* if it wins, it pops slot b */
+    weft_deque_pop_private_(d, b);
     return true;
 }
 

@@ -94,7 +94,7 @@ Test(deque, pop_is_lifo)
 }
 
 /* pop_if pops only the item it is given, from the private part and from the public
- * part (where a different item is put back, still public), and answers a split
+ * part (where a different item stays where it is, public), and answers a split
  * request as pop does. */
 Test(deque, pop_if_takes_only_the_given_item)
 {
@@ -113,7 +113,7 @@ Test(deque, pop_if_takes_only_the_given_item)
     cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY);   /* asks */
     cr_assert(weft_deque_pop_if(&d, dq_item(2)));
     cr_assert_eq(weft_deque_len_public(&d), 1, "1 was shared");
-    /* Public part: a wrong item is put back, public; the right one is taken. */
+    /* Public part: a wrong item leaves the deque as it is; the right one is taken. */
     cr_assert_not(weft_deque_pop_if(&d, dq_item(7)));
     cr_assert_eq(weft_deque_len(&d), 1);
     cr_assert_eq(weft_deque_len_public(&d), 1);
