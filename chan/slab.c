@@ -153,6 +153,13 @@ static void slab_trim(const chan_slabs *s, chan_slab *sl)
         madvise((void *)kept, base + CHAN_SLAB_BYTES - kept, MADV_DONTNEED);
 }
 
+/* A test-hook counter (mapped, maps), changed under the lock only: load + store, no
+ * RMW. Relaxed (both): the lock orders the writes; readers take an advisory value. */
+static void hook_add(_Atomic size_t *c, size_t delta)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + delta, memory_order_relaxed);
+}
+
 /* The partial list: slabs with free blocks, most recently freed into first. */
 static void partial_unlink(chan_slabs *s, chan_slab *sl)
 {
@@ -212,11 +219,8 @@ static unsigned char *take_block(chan_slabs *s, chan_slab **slp, chan_slab **fre
         sl = *fresh;
         *fresh = NULL;
         s->carving = sl;
-        /* Relaxed (all four): counters for the test hooks; the lock orders the writes. */
-        atomic_store_explicit(&s->mapped, atomic_load_explicit(&s->mapped, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
-        atomic_store_explicit(&s->maps, atomic_load_explicit(&s->maps, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
+        hook_add(&s->mapped, 1);
+        hook_add(&s->maps, 1);
     }
     unsigned char *b = block_at(s, sl, sl->carved++);
     if (sl->carved == s->per_slab)
@@ -273,9 +277,7 @@ void chan_slab_free(chan_slabs *s, void *block, size_t chan_live)
             s->carving = NULL;
     }
     if (unmap) {
-        /* Relaxed (both): as in take_block. */
-        atomic_store_explicit(&s->mapped, atomic_load_explicit(&s->mapped, memory_order_relaxed) - 1,
-                              memory_order_relaxed);
+        hook_add(&s->mapped, (size_t)-1);
     } else if (trim) {
         sl->trimmed = true;
         /* Under the lock: once we let go, the free of its last block could unmap
