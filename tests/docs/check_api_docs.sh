@@ -9,7 +9,7 @@
 #   1. a name is not in a ```c block of docs/api.md (each entry's signature block:
 #      a mention in prose does not count, so deleting an entry is caught);
 #   2. api.md names a `weft_*` / `WEFT_*` identifier that no header declares (stale),
-#      environment variables excepted;
+#      environment variables and the exported CMake targets excepted;
 #   3. a function declared WEFT_API is not exported by libweft.so, or libweft.so
 #      exports a weft_* function that no header declares (nm -D).
 # POSIX sh, awk, grep, sort, comm, nm: nothing beyond a fresh Debian 12 with binutils.
@@ -22,6 +22,8 @@ headers="$src/sync/include/weft.h $src/sync/include/weft/common.h $src/sync/incl
 $src/runtime/include/weft/runtime.h $src/par/include/weft/par.h $src/chan/include/weft/chan.h"
 # Environment variables the library reads: api.md documents them, no header declares them.
 env_vars="WEFT_NUM_THREADS WEFT_PIN WEFT_WAIT_POLICY WEFT_STATS"
+# CMake targets of the install (weft::weft_static): no header declares them either.
+cmake_targets="weft_static"
 
 tmp=${TMPDIR:-/tmp}/weft-api-docs.$$
 mkdir -p "$tmp"
@@ -57,7 +59,7 @@ ids < "$tmp/code" | grep -vE '^WEFT_([A-Z]+_)?H$' > "$tmp/public"
 awk '/^```/ { if (inblock) { inblock = 0 } else if ($0 ~ /^```c[ \t]*$/) { inblock = 1 }; next }
      inblock' "$doc" | ids > "$tmp/documented"
 ids < "$doc" > "$tmp/mentioned"
-for v in $env_vars; do echo "$v"; done | cat - "$tmp/public" | sort -u > "$tmp/known"
+for v in $env_vars $cmake_targets; do echo "$v"; done | cat - "$tmp/public" | sort -u > "$tmp/known"
 
 # WEFT_API declarations (the function name follows WEFT_API on the same line) and
 # the library's exported functions.
