@@ -145,6 +145,83 @@ typedef struct fib_frame {
     uint64_t value;
 } fib_frame;
 
+/* "serial-floor": the floor under any stealable join, for scale (a lower bound,
+ * not a runtime). One thread, no pool. Per fork, fib makes only what the fast path of
+ * every work-stealing join with a function-pointer interface must make: build the
+ * second half as a job on the stack (function, context, completion flag), put its
+ * address in a deque slot and raise bottom, check for room and for a thief's request,
+ * call the first half through a pointer, lower bottom, check that the job stayed
+ * private, call the second half through a pointer. Nothing can steal here, so the
+ * checks never fire. weft's join does this and more: it finds its worker (TLS),
+ * rejects NULL functions, tags the job with its isolation and waiter, indexes a
+ * growable ring, looks for idle workers to wake, answers split requests and counts
+ * the job. OpenMP's time over this row's bounds what any such join can reach against
+ * it on this machine. */
+typedef struct floor_job {
+    void (*fn)(void *);
+    void *ctx;
+    _Atomic int done; /* set by a thief that ran it (none here) */
+} floor_job;
+
+#define FLOOR_SLOTS 64 /* deeper than any fib here */
+
+static struct {
+    int64_t bottom, split, limit;
+    _Atomic(floor_job *) slots[FLOOR_SLOTS];
+    _Atomic uint32_t splitreq;
+} floor_deque = {.limit = FLOOR_SLOTS};
+
+/* noipa: compiled as a library's join would be, for any a and b (no cloning for
+ * fib's constant functions, no inlining into fib). */
+__attribute__((noipa)) static void floor_join(void (*a)(void *), void *actx, void (*b)(void *),
+                                              void *bctx)
+{
+    floor_job job = {b, bctx, 0};
+    int64_t bot = floor_deque.bottom;
+    if (__builtin_expect(bot >= floor_deque.limit ||
+                             atomic_load_explicit(&floor_deque.splitreq, memory_order_relaxed),
+                         0)) {
+        a(actx); /* no room or a request to share: no thief exists, run both here */
+        b(bctx);
+        return;
+    }
+    /* Relaxed: one thread; a real deque orders this with its thieves (deque.md). */
+    atomic_store_explicit(&floor_deque.slots[bot], &job, memory_order_relaxed);
+    floor_deque.bottom = bot + 1;
+    a(actx);
+    floor_deque.bottom = bot;
+    if (__builtin_expect(bot < floor_deque.split, 0))
+        (void)atomic_load_explicit(&job.done, memory_order_relaxed); /* a thief's: never */
+    b(bctx);
+}
+
+static void fib_floor(void *ctx)
+{
+    fib_frame *f = ctx;
+    if (f->n < 2) {
+        f->value = (uint64_t)f->n;
+        return;
+    }
+    fib_frame x = {f->n - 1, 0}, y = {f->n - 2, 0};
+    floor_join(fib_floor, &x, fib_floor, &y);
+    f->value = x.value + y.value;
+}
+
+static bench_result fib_floor_run(const bench_args *a)
+{
+    const fib_param *p = a->arg;
+    bench_result res = {.ok = true};
+    double t0 = bench_now_s();
+    for (uint64_t i = 0; i < a->size; i++) {
+        fib_frame f = {opaque_int(p->n), 0};
+        fib_floor(&f);
+        res.ok = f.value == p->value && res.ok;
+    }
+    res.seconds = bench_now_s() - t0;
+    res.ops = a->size * fib_calls(p->n);
+    return res;
+}
+
 static void fib_weft(void *ctx)
 {
     fib_frame *f = ctx;
@@ -800,12 +877,13 @@ static const idle_mode idle_idle = IDLE_IDLE, idle_task_per_ms = IDLE_TASK_PER_M
     {"idle_cpu", "task_per_ms", "openmp", ALL_CPUS, "cpu%", idle_omp_run, 1000, 100, true,  \
      &idle_task_per_ms}
 
-/* The five fib rows of one size: P the param, F its fib_param, SS / CS the serial and
- * serial-calls runs per rep, FIX the fixed_size of the serial and weft rows, OFIX that
- * of the OpenMP and TBB rows. */
+/* The six fib rows of one size: P the param, F its fib_param, SS / CS the serial and
+ * serial-calls (and serial-floor) runs per rep, FIX the fixed_size of the serial and
+ * weft rows, OFIX that of the OpenMP and TBB rows. */
 #define FIB_ROWS(P, F, SS, CS, FIX, OFIX)                                                    \
     {"fib", P, "serial", ONE_THREAD, "ns/call", fib_serial_run, SS, 1, FIX, &F},            \
     {"fib", P, "serial-calls", ONE_THREAD, "ns/call", fib_serial_calls_run, CS, 1, FIX, &F}, \
+    {"fib", P, "serial-floor", ONE_THREAD, "ns/call", fib_floor_run, CS, 1, FIX, &F},       \
     {"fib", P, "weft", SCALING, "ns/call", fib_weft_run, 1, 1, FIX, &F},                    \
     {"fib", P, "openmp", SCALING, "ns/call", fib_omp_run, 1, 1, OFIX, &F},                  \
     BENCH_TBB_ROW("fib", P, "tbb", SCALING, "ns/call", fib_tbb_run, 1, 1, OFIX, &F)
