@@ -5,8 +5,11 @@
 #include <criterion/criterion.h>
 #include "cpu_time.h"
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <weft/runtime.h>
 #include <weft/sync.h>
 #include "workloads.h"
@@ -628,4 +631,266 @@ Test(isolation, waiter_with_foreign_jobs_sleeps)
     cr_assert_eq(weft_pool_destroy(p), 0);
     cr_assert_eq(atomic_load(&iw.detached_ran), 1, "the foreign job still ran");
     cr_assert_lt(iw.cpu, 0.1, "an isolated join of a 300 ms task used %.3f s of CPU", iw.cpu);
+}
+
+/* ------------------------------------------------------------------------------
+ * Documented behaviour the tests above did not reach (found with gcov). */
+
+Test(spawn, try_join_of_a_finished_task_returns_its_result)
+{
+    weft_pool *p = make_pool(2);
+    weft_task *t;
+    cr_assert_eq(weft_spawn(p, times_two, (void *)21, &t), 0);
+    void *r = NULL;
+    int rc;
+    while ((rc = weft_task_try_join(t, &r)) == -EAGAIN)
+        weft_thread_yield();
+    cr_assert_eq(rc, 0);
+    cr_assert_eq((uintptr_t)r, 42);
+    cr_assert_eq(weft_pool_destroy(p), 0);
+}
+
+/* Timed waits made on a worker of the pool (not from outside): the worker gives up
+ * at the deadline, and the handle or scope stays valid. The waited-on job is started
+ * on the other worker first, so the join cannot run it inline. */
+typedef struct worker_timeout {
+    weft_latch gate;
+    _Atomic int started;
+    int join_timeout, try_join, join, scope_timeout, scope_wait;
+    uintptr_t result;
+} worker_timeout;
+
+static void *started_then_gate(void *p)
+{
+    worker_timeout *wt = p;
+    atomic_store(&wt->started, 1);
+    weft_latch_wait(&wt->gate);
+    return (void *)42;
+}
+
+static int scope_started_then_gate(weft_scope *s, void *p)
+{
+    (void)s;
+    started_then_gate(p);
+    return 0;
+}
+
+static void task_join_timeout_on_worker(void *p)
+{
+    worker_timeout *wt = p;
+    weft_task *t;
+    cr_assert_eq(weft_spawn(NULL, started_then_gate, wt, &t), 0);
+    while (!atomic_load(&wt->started)) /* the other worker steals it */
+        weft_thread_yield();
+    wt->join_timeout = weft_task_join_timeout(t, 1000000, NULL);
+    wt->try_join = weft_task_try_join(t, NULL);
+    weft_latch_count_down(&wt->gate, 1);
+    void *r = NULL;
+    wt->join = weft_task_join(t, &r);
+    wt->result = (uintptr_t)r;
+}
+
+Test(spawn, join_timeout_on_a_worker_times_out_and_keeps_the_handle)
+{
+    weft_pool *p = make_pool(2);
+    worker_timeout wt = {.gate = WEFT_LATCH_INIT(1)};
+    cr_assert_eq(weft_pool_run(p, task_join_timeout_on_worker, &wt), 0);
+    cr_assert_eq(wt.join_timeout, -ETIMEDOUT);
+    cr_assert_eq(wt.try_join, -EAGAIN);
+    cr_assert_eq(wt.join, 0);
+    cr_assert_eq(wt.result, 42);
+    cr_assert_eq(weft_pool_destroy(p), 0);
+}
+
+static void scope_wait_timeout_on_worker(void *p)
+{
+    worker_timeout *wt = p;
+    weft_scope s;
+    cr_assert_eq(weft_scope_init(&s, NULL), 0);
+    cr_assert_eq(weft_scope_spawn(&s, scope_started_then_gate, wt), 0);
+    while (!atomic_load(&wt->started))
+        weft_thread_yield();
+    wt->scope_timeout = weft_scope_wait_timeout(&s, 1000000);
+    weft_latch_count_down(&wt->gate, 1);
+    wt->scope_wait = weft_scope_wait(&s);
+}
+
+Test(scope, wait_timeout_on_a_worker_leaves_the_scope_open)
+{
+    weft_pool *p = make_pool(2);
+    worker_timeout wt = {.gate = WEFT_LATCH_INIT(1)};
+    cr_assert_eq(weft_pool_run(p, scope_wait_timeout_on_worker, &wt), 0);
+    cr_assert_eq(wt.scope_timeout, -ETIMEDOUT);
+    cr_assert_eq(wt.scope_wait, 0);
+    cr_assert_eq(weft_pool_destroy(p), 0);
+}
+
+/* weft_pool_run from a worker of that same pool runs fn there, on the caller. */
+typedef struct run_nested {
+    weft_pool *pool;
+    int outer, inner, rc;
+} run_nested;
+
+static void record_inner(void *p) { ((run_nested *)p)->inner = weft_current_worker_index(); }
+
+static void run_in_own_pool(void *p)
+{
+    run_nested *rn = p;
+    rn->outer = weft_current_worker_index();
+    rn->rc = weft_pool_run(rn->pool, record_inner, rn);
+}
+
+Test(pool, run_from_its_own_worker_runs_inline)
+{
+    run_nested rn = {make_pool(2), -7, -7, -7};
+    cr_assert_eq(weft_pool_run(rn.pool, run_in_own_pool, &rn), 0);
+    cr_assert_eq(rn.rc, 0);
+    cr_assert(rn.outer >= 0);
+    cr_assert_eq(rn.inner, rn.outer, "ran on worker %d, called from worker %d", rn.inner, rn.outer);
+    cr_assert_eq(weft_pool_destroy(rn.pool), 0);
+}
+
+/* Only a pool's own workers are refused: destroying pool A from a worker of pool B
+ * is an ordinary destroy. */
+Test(pool, destroy_from_another_pools_worker_works)
+{
+    destroy_ctx c = {make_pool(1), -7};
+    weft_pool *other = make_pool(1);
+    cr_assert_eq(weft_pool_run(other, destroy_own_pool, &c), 0);
+    cr_assert_eq(c.rc, 0);
+    cr_assert_eq(weft_pool_destroy(other), 0);
+}
+
+/* weft_isolate from a thread outside every pool runs fn on a worker of the global
+ * pool, and parallel calls inside it work. */
+typedef struct outside_isolate {
+    int index;
+    fib_arg fib;
+} outside_isolate;
+
+static void isolated_fib(void *p)
+{
+    outside_isolate *oi = p;
+    oi->index = weft_current_worker_index();
+    fib_join(&oi->fib);
+}
+
+Test(isolation, from_outside_runs_on_the_global_pool)
+{
+    outside_isolate oi = {-7, {18, 0}};
+    cr_assert_eq(weft_current_worker_index(), -1);
+    cr_assert_eq(weft_isolate(isolated_fib, &oi), 0);
+    cr_assert(oi.index >= 0 && oi.index < weft_pool_num_threads(NULL), "index %d", oi.index);
+    cr_assert_eq(oi.fib.r, fib_serial(18));
+}
+
+/* stderr of `fn(arg)` (what it printed), in buf. */
+static void capture_stderr(void (*fn)(void *), void *arg, char *buf, size_t cap)
+{
+    fflush(stderr);
+    FILE *tmp = tmpfile();
+    cr_assert(tmp);
+    int saved = dup(2);
+    cr_assert(saved >= 0 && dup2(fileno(tmp), 2) == 2);
+    fn(arg);
+    fflush(stderr);
+    cr_assert_eq(dup2(saved, 2), 2);
+    close(saved);
+    rewind(tmp);
+    size_t len = fread(buf, 1, cap - 1, tmp);
+    buf[len] = 0;
+    fclose(tmp);
+}
+
+typedef struct env_pool {
+    unsigned threads; /* cfg.num_threads */
+    weft_pin_policy pin; /* cfg.pin */
+    cpu_set_t where;  /* the CPUs its (first) worker may run on */
+    int num_threads;
+} env_pool;
+
+static void create_run_destroy(void *p)
+{
+    env_pool *e = p;
+    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
+    cfg.num_threads = e->threads;
+    cfg.pin = e->pin;
+    weft_pool *pool = NULL;
+    cr_assert_eq(weft_pool_create(&cfg, &pool), 0);
+    cr_assert_eq(weft_pool_run(pool, record_affinity, &e->where), 0);
+    e->num_threads = weft_pool_num_threads(pool);
+    cr_assert_eq(weft_pool_destroy(pool), 0);
+}
+
+/* The valid values of WEFT_PIN and WEFT_WAIT_POLICY are taken without a warning, and
+ * take effect (pin: where the worker runs); a config field that is set wins over the
+ * environment. */
+Test(pool, valid_environment_values_are_used_silently)
+{
+    cpu_set_t allowed;
+    cr_assert_eq(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+    char err[1024];
+    env_pool e = {1, WEFT_PIN_DEFAULT, {{0}}, 0};
+
+    setenv("WEFT_PIN", "pu", 1);
+    capture_stderr(create_run_destroy, &e, err, sizeof err);
+    cr_assert_str_empty(err);
+    cr_assert_eq(CPU_COUNT(&e.where), 1, "WEFT_PIN=pu: the worker runs on one CPU");
+
+    setenv("WEFT_PIN", "core", 1);
+    capture_stderr(create_run_destroy, &e, err, sizeof err);
+    cr_assert_str_empty(err);
+    cpu_set_t both;
+    CPU_AND(&both, &e.where, &allowed);
+    cr_assert(CPU_COUNT(&e.where) >= 1 && CPU_EQUAL(&both, &e.where), "WEFT_PIN=core: one of our cores");
+
+    setenv("WEFT_PIN", "none", 1);
+    capture_stderr(create_run_destroy, &e, err, sizeof err);
+    cr_assert_str_empty(err);
+    cr_assert(CPU_EQUAL(&e.where, &allowed), "WEFT_PIN=none: the worker may run anywhere");
+
+    setenv("WEFT_PIN", "pu", 1);
+    e.pin = WEFT_PIN_NONE; /* the config wins */
+    capture_stderr(create_run_destroy, &e, err, sizeof err);
+    cr_assert(CPU_EQUAL(&e.where, &allowed), "cfg.pin = NONE overrides WEFT_PIN=pu");
+    e.pin = WEFT_PIN_DEFAULT;
+    unsetenv("WEFT_PIN");
+
+    setenv("WEFT_NUM_THREADS", "3", 1);
+    e.threads = 2; /* the config wins */
+    capture_stderr(create_run_destroy, &e, err, sizeof err);
+    cr_assert_eq(e.num_threads, 2, "cfg.num_threads = 2 overrides WEFT_NUM_THREADS=3");
+    unsetenv("WEFT_NUM_THREADS");
+    e.threads = 1;
+
+    static const char *const waits[] = {"passive", "active"};
+    for (size_t i = 0; i < 2; i++) {
+        setenv("WEFT_WAIT_POLICY", waits[i], 1);
+        capture_stderr(create_run_destroy, &e, err, sizeof err);
+        cr_assert_str_empty(err, "WEFT_WAIT_POLICY=%s: %s", waits[i], err);
+    }
+    unsetenv("WEFT_WAIT_POLICY");
+}
+
+/* WEFT_STATS=1 (exactly "1"): destroy prints a header and one row per worker on
+ * stderr; any other value prints nothing. */
+Test(pool, weft_stats_1_prints_per_worker_counters_at_destroy)
+{
+    char err[4096];
+    env_pool e = {2, WEFT_PIN_NONE, {{0}}, 0};
+    setenv("WEFT_STATS", "1", 1);
+    capture_stderr(create_run_destroy, &e, err, sizeof err);
+    cr_assert(strstr(err, "weft: pool of 2 workers"), "stderr: %s", err);
+    cr_assert(strstr(err, "jobs_run") && strstr(err, "steals"), "stderr: %s", err);
+    int lines = 0;
+    for (const char *c = err; *c; c++)
+        lines += *c == '\n';
+    cr_assert_eq(lines, 2 + 2, "a two-line header and one row per worker: %s", err);
+    static const char *const quiet[] = {"0", "yes", "11", ""};
+    for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++) {
+        setenv("WEFT_STATS", quiet[i], 1);
+        capture_stderr(create_run_destroy, &e, err, sizeof err);
+        cr_assert_str_empty(err, "WEFT_STATS=\"%s\": %s", quiet[i], err);
+    }
+    unsetenv("WEFT_STATS");
 }
