@@ -5,12 +5,16 @@
  *  - weft_thread_spawn: -EAGAIN, *out untouched, no leak.
  *  - the global pool: runs with the workers it could start, after exactly one warning
  *    on stderr; if even the retry cannot start one, weft_pool_global fails and a later
- *    call starts it. */
+ *    call starts it;
+ *  - while the global pool cannot start, every entry point that needs it returns that
+ *    error ("an error starting the global pool") and runs nothing of the caller's. */
 #include "check.h"
 #include "inject.h"
 
 #include <weft.h>
 
+#include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -81,6 +85,104 @@ static int global_with_failure(long k, bool sticky, char *text, size_t cap, int 
     return rc;
 }
 
+static _Atomic int ran; /* calls of the callbacks below */
+static void count_v(void *a)
+{
+    (void)a;
+    ran++;
+}
+static void count_ctx(void *a, bool migrated)
+{
+    (void)a;
+    (void)migrated;
+    ran++;
+}
+static void *count_task(void *a)
+{
+    ran++;
+    return a;
+}
+static int count_range(void *c, size_t b, size_t e)
+{
+    (void)c;
+    (void)b;
+    (void)e;
+    ran++;
+    return 0;
+}
+static int count_range2d(void *c, size_t r0, size_t r1, size_t c0, size_t c1)
+{
+    (void)c;
+    (void)r0;
+    (void)r1;
+    (void)c0;
+    (void)c1;
+    ran++;
+    return 0;
+}
+static int count_fold(void *c, size_t b, size_t e, void *acc)
+{
+    (void)c;
+    (void)b;
+    (void)e;
+    (void)acc;
+    ran++;
+    return 0;
+}
+static void no_combine(void *c, void *acc, const void *other)
+{
+    (void)c;
+    (void)acc;
+    (void)other;
+}
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+enum { BIG_SORT = 70000 }; /* above every sort's serial cut-off (the pool is needed) */
+static uint32_t keys32[BIG_SORT];
+static uint64_t keys64[BIG_SORT];
+
+/* No worker thread can start, so the global pool cannot: each entry point that needs
+ * it (called from outside every pool, with work big enough not to run inline) returns
+ * -EAGAIN, the error of starting it, and calls none of the caller's functions. */
+static void global_unavailable(void)
+{
+    long live0 = inject_live();
+    for (size_t i = 0; i < BIG_SORT; i++) {
+        keys32[i] = (uint32_t)(i * 2654435761u);
+        keys64[i] = keys32[i];
+    }
+    weft_task *t = (weft_task *)&live0; /* must stay untouched */
+    weft_scope s;
+    weft_worker_stats st;
+    long acc = 0, id = 0;
+    inject_arm(INJECT_THREAD, 1, true);
+    CHECK(weft_pool_global(&(weft_pool *){NULL}) == -EAGAIN);
+    CHECK(weft_pool_num_threads(NULL) == -EAGAIN);
+    CHECK(weft_pool_stats(NULL, 0, &st) == -EAGAIN);
+    CHECK(weft_join(count_v, NULL, count_v, NULL) == -EAGAIN);
+    CHECK(weft_join_context(count_ctx, NULL, count_ctx, NULL) == -EAGAIN);
+    CHECK(weft_pool_run(NULL, count_v, NULL) == -EAGAIN);
+    CHECK(weft_isolate(count_v, NULL) == -EAGAIN);
+    CHECK(weft_spawn(NULL, count_task, NULL, &t) == -EAGAIN);
+    CHECK(weft_spawn(NULL, count_task, NULL, NULL) == -EAGAIN);
+    CHECK(t == (weft_task *)&live0, "*out written on error");
+    CHECK(weft_scope_init(&s, NULL) == -EAGAIN);
+    CHECK(weft_par_for(0, 100, 1, count_range, NULL) == -EAGAIN);
+    CHECK(weft_par_for_2d(10, 10, 1, 1, count_range2d, NULL) == -EAGAIN);
+    CHECK(weft_par_reduce(0, 100, 1, &id, count_fold, no_combine, NULL, &acc, sizeof acc) == -EAGAIN);
+    CHECK(weft_par_sort(keys32, BIG_SORT, sizeof keys32[0], cmp_u32) == -EAGAIN);
+    CHECK(weft_par_sort_stable(keys32, BIG_SORT, sizeof keys32[0], cmp_u32) == -EAGAIN);
+    CHECK(weft_par_sort_u32(keys32, BIG_SORT) == -EAGAIN);
+    CHECK(weft_par_sort_u64(keys64, BIG_SORT) == -EAGAIN);
+    CHECK(inject_disarm(INJECT_THREAD) > 0);
+    CHECK(ran == 0, "%d callbacks ran", (int)ran);
+    CHECK(inject_live() == live0, "%ld allocations leaked", inject_live() - live0);
+}
+
 static void global_fallback(void)
 {
     char text[4096];
@@ -107,7 +209,8 @@ int main(void)
     pool_sweep(false);
     pool_sweep(true);
     thread_spawn_fails();
+    global_unavailable();
     global_fallback();
-    puts("thread start failures: pool create, thread spawn, global pool fallback: ok");
+    puts("thread start failures: pool create, thread spawn, global pool unavailable, global pool fallback: ok");
     return 0;
 }
