@@ -558,6 +558,46 @@ static void wl_select(void)
     }
 }
 
+/* A select send on an unbounded channel that needs a new block which cannot be
+ * allocated completes as weft_chan_send would: that op is chosen, its .result is
+ * -ENOMEM and the message was not sent; the channel works on afterwards. */
+static void select_unbounded_send(void)
+{
+    long live0 = inject_live();
+    weft_sender *tx;
+    weft_receiver *rx;
+    MUST(weft_chan_open(sizeof(int), WEFT_UNBOUNDED, NULL, &tx, &rx));
+    int sent[CHAN_MSGS], nsent = 0, failed = 0;
+    for (int i = 0; i < CHAN_MSGS; i++) {
+        int v = i;
+        weft_select_op op = {WEFT_SELECT_SEND, tx, NULL, &v, 1};
+        inject_arm(INJECT_ALLOC, 1, false); /* the next allocation fails */
+        int rc = weft_select_try(&op, 1);
+        long fired = inject_disarm(INJECT_ALLOC);
+        CHECK(rc == 0, "select_try: %d", rc);
+        if (fired) {
+            CHECK(op.result == -ENOMEM, "message %d: .result %s", i, weft_strerror(op.result));
+            failed++;
+            MUST(weft_chan_send(tx, &v)); /* not sent: send it now */
+        } else {
+            CHECK(op.result == 0, "message %d: .result %s", i, weft_strerror(op.result));
+        }
+        sent[nsent++] = v;
+    }
+    CHECK(failed >= 2, "80 messages need new blocks: only %d failed", failed);
+    for (int i = 0; i < nsent; i++) {
+        int v = -1;
+        MUST(weft_chan_try_recv(rx, &v));
+        CHECK(v == sent[i], "message %d: got %d", sent[i], v);
+    }
+    int v;
+    CHECK(weft_chan_try_recv(rx, &v) == -EAGAIN, "each message once");
+    MUST(weft_sender_close(tx));
+    MUST(weft_receiver_close(rx));
+    CHECK(inject_live() == live0);
+    printf("%-18s %d block allocations failed, each an op with .result -ENOMEM\n", "select send", failed);
+}
+
 /* ---------------------------------------------------------------- arc, threads */
 
 static void arc_destroy(void *data) { (**(int **)data)++; }
@@ -649,6 +689,7 @@ int main(void)
     sweep("chan zero", wl_chan_zero, 0);
     sweep("chan drop", wl_chan_drop, 0);
     sweep("select", wl_select, 0);
+    select_unbounded_send();
     sweep("arc", wl_arc, 0);
     sweep("thread", wl_thread, 0);
     thread_detach();

@@ -112,12 +112,15 @@ typedef struct weft_select_op {
     weft_receiver *rx; /* for WEFT_SELECT_RECV */
     void *buf;         /* the message to send / where to receive */
     int result;        /* out: 0, or -EPIPE if this operation found its channel
-                          disconnected (a disconnected operation is "ready") */
+                          disconnected (a disconnected operation is "ready"), or
+                          -ENOMEM (a send on an unbounded channel whose new block
+                          could not be allocated: not sent, as weft_chan_send) */
 } weft_select_op;
 
 /* Block until one of ops[0..n) can complete, complete exactly that one, and return
- * its index (>= 0); its .result says whether it succeeded (0) or found its channel
- * disconnected (-EPIPE). When several are ready the choice is uniformly random, so no
+ * its index (>= 0); its .result says whether it succeeded (0), found its channel
+ * disconnected (-EPIPE) or, a send on an unbounded channel, could not allocate
+ * (-ENOMEM: the message was not sent). When several are ready the choice is uniformly random, so no
  * channel starves. Returns -EINVAL (ops NULL, n 0 or above INT_MAX, a malformed op:
  * bad kind, NULL handle or buf), -ENOMEM (more than 16 ops, whose wait records are then allocated,
  * and that allocation failed). */
