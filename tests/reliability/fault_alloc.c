@@ -323,6 +323,70 @@ static void wl_deque_growth(void)
     check_tasks(&st);
 }
 
+/* Spawning into a full deque whose growth cannot be allocated: weft_spawn and
+ * weft_scope_spawn return -ENOMEM with nothing queued (the task block is taken back),
+ * and the next spawn grows the deque. A 1-worker pool, so nothing runs or is stolen
+ * while the deque fills. */
+typedef struct full_deque {
+    _Atomic long ran;
+    long queued;
+    int spawn_rc, scope_rc;
+} full_deque;
+
+static void *count_run(void *arg)
+{
+    atomic_fetch_add_explicit(&((full_deque *)arg)->ran, 1, memory_order_relaxed);
+    return NULL;
+}
+
+static int count_run_scope(weft_scope *s, void *arg)
+{
+    (void)s;
+    count_run(arg);
+    return 0;
+}
+
+static void full_deque_body(void *arg)
+{
+    full_deque *fd = arg;
+    weft_scope s;
+    MUST(weft_scope_init(&s, NULL));
+    /* Each spawn makes at most two allocations: its block (none when the worker's
+     * block cache has one) and then the deque's growth; failing the second one only
+     * fails a spawn that finds the deque full. */
+    long fired = 0;
+    int rc = 0;
+    for (long i = 0; i < 100000 && fired == 0; i++) {
+        inject_arm(INJECT_ALLOC, 2, false);
+        rc = weft_spawn(NULL, count_run, fd, NULL);
+        fired = inject_disarm(INJECT_ALLOC);
+        fd->queued += rc == 0;
+    }
+    fd->spawn_rc = rc;
+    /* the failed spawn's block is in the cache now: its next allocation is a growth */
+    inject_arm(INJECT_ALLOC, 1, false);
+    fd->scope_rc = weft_scope_spawn(&s, count_run_scope, fd);
+    CHECK(inject_disarm(INJECT_ALLOC) == 1);
+    MUST(weft_spawn(NULL, count_run, fd, NULL)); /* grows the deque */
+    MUST(weft_scope_spawn(&s, count_run_scope, fd));
+    fd->queued += 2;
+    MUST(weft_scope_wait(&s));
+}
+
+static void spawn_into_full_deque(void)
+{
+    long live0 = inject_live();
+    weft_pool *p = new_pool(1);
+    full_deque fd = {0};
+    MUST(weft_pool_run(p, full_deque_body, &fd));
+    MUST(weft_pool_destroy(p));
+    CHECK(fd.spawn_rc == -ENOMEM, "spawn into a full deque that cannot grow: %s", weft_strerror(fd.spawn_rc));
+    CHECK(fd.scope_rc == -ENOMEM, "scope spawn: %s", weft_strerror(fd.scope_rc));
+    CHECK(fd.ran == fd.queued, "%ld tasks ran, %ld were queued", (long)fd.ran, fd.queued);
+    CHECK(inject_live() == live0, "%ld allocations leaked", inject_live() - live0);
+    printf("%-18s -ENOMEM after %ld queued tasks, nothing queued by the failed calls\n", "full deque", fd.queued - 2);
+}
+
 /* ---------------------------------------------------------------- par */
 
 enum { PAR_N = 3000 };
@@ -683,6 +747,7 @@ int main(void)
     sweep("tasks in pool", wl_tasks_in_pool, 2);
     sweep("tasks outside", wl_tasks_outside, 2);
     sweep("deque growth", wl_deque_growth, 0);
+    spawn_into_full_deque();
     sweep("par", wl_par, 2);
     sweep("chan unbounded", wl_chan_unbounded, 0);
     sweep("chan bounded", wl_chan_bounded, 0);
