@@ -2,7 +2,9 @@
  * "value differs" and deadline paths, and a real wake-up. */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 #include <weft/sync.h>
 
 #define MS 1000000ull
@@ -58,4 +60,20 @@ Test(futex, wake_releases_a_sleeper)
     atomic_store_explicit(&w, 1, memory_order_release);
     cr_assert_geq(weft_futex_wake(&w, WEFT_FUTEX_WAKE_ALL), 0);
     cr_assert_eq(pthread_join(t, NULL), 0);
+}
+
+/* Errors the kernel reports come back as they are ("any other error is the
+ * kernel's"): -EFAULT for a word that is not mapped memory, -EINVAL for a misaligned
+ * one (futex words are 4-byte aligned). weft never dereferences the word itself. */
+Test(futex, kernel_errors_come_back_negated)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    void *p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(p, MAP_FAILED);
+    cr_assert_eq(munmap(p, (size_t)page), 0);
+    cr_assert_eq(weft_futex_wait((_Atomic uint32_t *)p, 0, WEFT_NO_DEADLINE), -EFAULT);
+    uint32_t words[2] = {0, 0};
+    _Atomic uint32_t *odd = (_Atomic uint32_t *)(void *)((char *)words + 1);
+    cr_assert_eq(weft_futex_wait(odd, 0, WEFT_NO_DEADLINE), -EINVAL);
+    cr_assert_eq(weft_futex_wake(odd, 1), -EINVAL);
 }
