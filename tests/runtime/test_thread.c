@@ -4,9 +4,12 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <weft/runtime.h>
@@ -340,6 +343,54 @@ Test(thread, sleep_lasts_at_least_as_asked)
     cr_assert_geq(weft_time_now_ns() - start, 15 * MS);
     cr_assert_eq(weft_thread_sleep(0), 0);
     weft_thread_yield();
+}
+
+/* "Resumed after signals": a signal handler interrupts the sleep (clock_nanosleep is
+ * never restarted by SA_RESTART), and the sleep still lasts the whole time asked. */
+static volatile sig_atomic_t signals_handled;
+static void count_signal(int sig)
+{
+    (void)sig;
+    signals_handled++;
+}
+
+typedef struct {
+    weft_latch ready;
+    _Atomic int done;
+    int rc;
+    uint64_t slept;
+} long_sleep;
+
+static void *thr_long_sleep(void *arg)
+{
+    long_sleep *ls = arg;
+    uint64_t t0 = weft_time_now_ns();
+    weft_latch_count_down(&ls->ready, 1);
+    ls->rc = weft_thread_sleep(100 * MS);
+    ls->slept = weft_time_now_ns() - t0;
+    atomic_store(&ls->done, 1);
+    return NULL;
+}
+
+Test(thread, sleep_is_resumed_after_signals)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = count_signal;
+    sigemptyset(&sa.sa_mask);
+    cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+    long_sleep ls = {.ready = WEFT_LATCH_INIT(1)};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, thr_long_sleep, &ls), 0);
+    weft_latch_wait(&ls.ready);
+    while (!atomic_load(&ls.done)) {
+        pthread_kill(t, SIGUSR1);
+        nanosleep(&(struct timespec){0, 2 * 1000 * 1000}, NULL);
+    }
+    cr_assert_eq(pthread_join(t, NULL), 0);
+    cr_assert_eq(ls.rc, 0);
+    cr_assert_geq(signals_handled, 1);
+    cr_assert_geq(ls.slept, 100 * MS, "slept %llu ns of 100 ms", (unsigned long long)ls.slept);
 }
 
 /* The handle reaches the thread only after spawn returned: through `ready`. */
