@@ -120,10 +120,10 @@ typedef struct weft_select_op {
 /* Block until one of ops[0..n) can complete, complete exactly that one, and return
  * its index (>= 0); its .result says whether it succeeded (0), found its channel
  * disconnected (-EPIPE) or, a send on an unbounded channel, could not allocate
- * (-ENOMEM: the message was not sent). When several are ready the choice is uniformly random, so no
- * channel starves. Returns -EINVAL (ops NULL, n 0 or above INT_MAX, a malformed op:
- * bad kind, NULL handle or buf), -ENOMEM (more than 16 ops, whose wait records are then allocated,
- * and that allocation failed). */
+ * (-ENOMEM: the message was not sent). When several are ready the choice is uniformly
+ * random, so no channel starves. Returns -EINVAL (ops NULL, n 0 or above INT_MAX, a
+ * malformed op: bad kind, NULL handle or buf), -ENOMEM (more than 16 ops, whose wait
+ * records are then allocated, and that allocation failed). */
 WEFT_API int weft_select(weft_select_op *ops, size_t n);
 /* Non-blocking: as select, or -EAGAIN if none is ready now. */
 WEFT_API int weft_select_try(weft_select_op *ops, size_t n);
