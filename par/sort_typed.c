@@ -172,7 +172,8 @@ static void radix_body(void *ctx)
 
 static int radix_sort_keys(void *keys, size_t n, size_t width)
 {
-    if (!keys && n > 0)
+    /* n * width overflowing: no such array can exist (like weft_par_sort's n * size) */
+    if ((!keys && n > 0) || n > SIZE_MAX / width)
         return -EINVAL;
     if (n <= RADIX_INSERTION_MAX) {
         if (width == 8)
@@ -192,8 +193,6 @@ static int radix_sort_keys(void *keys, size_t n, size_t width)
         if (chunks > n / (RADIX_PAR_MIN / 4))
             chunks = n / (RADIX_PAR_MIN / 4);
     }
-    if (n > SIZE_MAX / width) /* cannot be an array in memory; nor can its scratch */
-        return -ENOMEM;
     void *scratch = weft_sort_scratch(n * width);
     radix_hist *hist = malloc(chunks * sizeof(radix_hist));
     int rc = 0;

@@ -91,7 +91,8 @@ WEFT_API int weft_par_sort(void *base, size_t n, size_t size, weft_cmp_fn cmp);
  * memory: -ENOMEM if it cannot be had (the input is then untouched). */
 WEFT_API int weft_par_sort_stable(void *base, size_t n, size_t size, weft_cmp_fn cmp);
 /* Typed fast paths: ascending order of unsigned keys. Returns 0, -EINVAL (NULL with
- * n > 0), -ENOMEM, or an error starting the global pool. */
+ * n > 0, n * key size overflowing), -ENOMEM (scratch of n keys), or an error starting
+ * the global pool. */
 WEFT_API int weft_par_sort_u64(uint64_t *keys, size_t n);
 WEFT_API int weft_par_sort_u32(uint32_t *keys, size_t n);
 
