@@ -207,19 +207,16 @@ static void fib_floor(void *ctx)
     f->value = x.value + y.value;
 }
 
+static uint64_t fib_floor_value(int n)
+{
+    fib_frame f = {n, 0};
+    fib_floor(&f);
+    return f.value;
+}
+
 static bench_result fib_floor_run(const bench_args *a)
 {
-    const fib_param *p = a->arg;
-    bench_result res = {.ok = true};
-    double t0 = bench_now_s();
-    for (uint64_t i = 0; i < a->size; i++) {
-        fib_frame f = {opaque_int(p->n), 0};
-        fib_floor(&f);
-        res.ok = f.value == p->value && res.ok;
-    }
-    res.seconds = bench_now_s() - t0;
-    res.ops = a->size * fib_calls(p->n);
-    return res;
+    return fib_serial_common(a, fib_floor_value);
 }
 
 static void fib_weft(void *ctx)
