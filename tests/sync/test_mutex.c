@@ -2,10 +2,9 @@
  * initialiser, timeouts, contended hand-over, and (debug builds, NDEBUG undefined,
  * same as the library) the owner checks. */
 #include <criterion/criterion.h>
-#include "cpu_time.h"
+#include "lock_waiter.h"
 #include <pthread.h>
 #include <stdatomic.h>
-#include <sys/resource.h>
 #include <string.h>
 #include <time.h>
 #include <weft/sync.h>
@@ -153,27 +152,14 @@ Test(mutex, blocked_lock_and_lock_timeout_get_the_mutex_when_released)
 
 /* A waiter's spin is bounded: while the holder keeps the mutex for a long time,
  * waiters (more of them than this VM has CPUs) sleep instead of burning CPU. */
-typedef struct {
-    weft_mutex *m;
-    int timed;
-    _Atomic int *started;
-    int *inside; /* guarded by m */
-    int result;
-    double cpu_s; /* CPU time this thread used inside the lock call */
-} mutex_waiter;
-static void *mutex_waiter_thread(void *p)
+static int mutex_waiter_lock(lock_waiter *w)
 {
-    mutex_waiter *w = p;
-    /* Relaxed: only counts arrivals for the test's pacing. */
-    atomic_fetch_add_explicit(w->started, 1, memory_order_relaxed);
-    double c0 = test_cpu_s(RUSAGE_THREAD);
-    w->result = w->timed ? weft_mutex_lock_timeout(w->m, 60000 * MS) : weft_mutex_lock(w->m);
-    w->cpu_s = test_cpu_s(RUSAGE_THREAD) - c0;
-    if (w->result == 0) {
-        ++*w->inside;
-        cr_assert_eq(weft_mutex_unlock(w->m), 0);
-    }
-    return NULL;
+    return w->timed ? weft_mutex_lock_timeout(w->lock_obj, 60000 * MS) : weft_mutex_lock(w->lock_obj);
+}
+static int mutex_waiter_unlock(lock_waiter *w)
+{
+    ++*(int *)w->ctx; /* guarded by the mutex */
+    return weft_mutex_unlock(w->lock_obj);
 }
 
 Test(mutex, waiters_of_a_long_held_mutex_sleep_instead_of_spinning)
@@ -182,27 +168,18 @@ Test(mutex, waiters_of_a_long_held_mutex_sleep_instead_of_spinning)
     weft_mutex m = WEFT_MUTEX_INIT;
     _Atomic int started = 0;
     int inside = 0;
-    mutex_waiter w[WAITERS];
+    lock_waiter w[WAITERS];
     pthread_t t[WAITERS];
     cr_assert_eq(weft_mutex_lock(&m), 0);
-    for (int i = 0; i < WAITERS; i++) {
-        w[i] = (mutex_waiter){&m, i % 2, &started, &inside, 12345, 0};
-        cr_assert_eq(pthread_create(&t[i], NULL, mutex_waiter_thread, &w[i]), 0);
-    }
-    while (atomic_load_explicit(&started, memory_order_relaxed) < WAITERS)
-        mutex_sleep_ms(1);
+    lock_waiters_start(w, t, WAITERS,
+                       (lock_waiter){.lock = mutex_waiter_lock, .unlock = mutex_waiter_unlock,
+                                     .lock_obj = &m, .ctx = &inside},
+                       &started);
     mutex_sleep_ms(HOLD_MS);
     cr_assert_eq(weft_mutex_unlock(&m), 0);
-    double cpu_s = 0;
-    for (int i = 0; i < WAITERS; i++) {
-        cr_assert_eq(pthread_join(t[i], NULL), 0);
-        cr_assert_eq(w[i].result, 0);
-        cpu_s += w[i].cpu_s;
-    }
+    double cpu_s = lock_waiters_join(w, t, WAITERS);
     cr_assert_eq(inside, WAITERS);
-    /* Spinning through the hold would cost the waiters together ~HOLD_MS per CPU they
-     * got; a bounded spin (~14 us each) then a futex sleep costs ~nothing. */
-    cr_assert_lt(cpu_s, 0.2 * HOLD_MS / 1000.0, "waiters used %.3f s of CPU in %d ms", cpu_s, HOLD_MS);
+    LOCK_WAITERS_SLEPT(cpu_s, HOLD_MS);
     cr_assert_eq(weft_mutex_destroy(&m), 0);
 }
 

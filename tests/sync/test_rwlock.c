@@ -3,10 +3,9 @@
  * writer blocking new readers, unlock of a free lock, destroy of a held lock, the
  * reader-count limit, and waiters of a long-held lock sleeping instead of spinning. */
 #include <criterion/criterion.h>
-#include "cpu_time.h"
+#include "lock_waiter.h"
 #include <pthread.h>
 #include <stdatomic.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <weft/sync.h>
 
@@ -263,67 +262,36 @@ Test(rwlock, too_many_readers_is_eagain)
 
 /* The spins are bounded: while a holder keeps the lock for a long time, waiters (more
  * of them than this VM has CPUs) sleep instead of burning CPU. */
-typedef struct {
-    weft_rwlock *l;
-    bool write, timed;
-    _Atomic int *started;
-    int result;
-    double cpu_s; /* CPU time this thread used inside the lock call */
-} rw_waiter;
-static void *rw_waiter_thread(void *p)
+static int rw_read_waiter_lock(lock_waiter *w)
 {
-    rw_waiter *w = p;
-    /* Relaxed: only counts arrivals for the test's pacing. */
-    atomic_fetch_add_explicit(w->started, 1, memory_order_relaxed);
-    double c0 = test_cpu_s(RUSAGE_THREAD);
-    if (w->write)
-        w->result = w->timed ? weft_rwlock_write_lock_timeout(w->l, 60000 * MS) : weft_rwlock_write_lock(w->l);
-    else
-        w->result = w->timed ? weft_rwlock_read_lock_timeout(w->l, 60000 * MS) : weft_rwlock_read_lock(w->l);
-    w->cpu_s = test_cpu_s(RUSAGE_THREAD) - c0;
-    if (w->result == 0)
-        cr_assert_eq(weft_rwlock_unlock(w->l), 0);
-    return NULL;
+    return w->timed ? weft_rwlock_read_lock_timeout(w->lock_obj, 60000 * MS)
+                    : weft_rwlock_read_lock(w->lock_obj);
 }
-static void rw_start_waiters(rw_waiter *w, pthread_t *t, int n, weft_rwlock *l, bool write,
-                             _Atomic int *started)
+static int rw_write_waiter_lock(lock_waiter *w)
 {
-    for (int i = 0; i < n; i++) {
-        w[i] = (rw_waiter){l, write, i % 2, started, 12345, 0};
-        cr_assert_eq(pthread_create(&t[i], NULL, rw_waiter_thread, &w[i]), 0);
-    }
-    while (atomic_load_explicit(started, memory_order_relaxed) < n)
-        rw_sleep_ms(1);
+    return w->timed ? weft_rwlock_write_lock_timeout(w->lock_obj, 60000 * MS)
+                    : weft_rwlock_write_lock(w->lock_obj);
 }
-/* Join the waiters; each got the lock; returns the CPU they used waiting, in all. */
-static double rw_join_waiters(rw_waiter *w, pthread_t *t, int n)
+static int rw_waiter_unlock(lock_waiter *w) { return weft_rwlock_unlock(w->lock_obj); }
+static lock_waiter rw_waiter(weft_rwlock *l, bool write)
 {
-    double cpu_s = 0;
-    for (int i = 0; i < n; i++) {
-        cr_assert_eq(pthread_join(t[i], NULL), 0);
-        cr_assert_eq(w[i].result, 0, "waiter %d", i);
-        cpu_s += w[i].cpu_s;
-    }
-    return cpu_s;
+    return (lock_waiter){.lock = write ? rw_write_waiter_lock : rw_read_waiter_lock,
+                         .unlock = rw_waiter_unlock, .lock_obj = l};
 }
 enum { RW_HOLD_MS = 500 };
-/* Spinning through the hold would cost the waiters together ~RW_HOLD_MS per CPU they
- * got; a bounded spin (~14 us each) then a futex sleep costs ~nothing. */
-#define RW_SLEPT(cpu_s) \
-    cr_assert_lt(cpu_s, 0.2 * RW_HOLD_MS / 1000.0, "waiters used %.3f s of CPU in %d ms", cpu_s, RW_HOLD_MS)
 
 Test(rwlock, readers_waiting_on_a_long_held_write_lock_sleep_instead_of_spinning)
 {
     enum { READERS = 4 };
     weft_rwlock l = WEFT_RWLOCK_INIT;
     _Atomic int started = 0;
-    rw_waiter w[READERS];
+    lock_waiter w[READERS];
     pthread_t t[READERS];
     cr_assert_eq(weft_rwlock_write_lock(&l), 0);
-    rw_start_waiters(w, t, READERS, &l, false, &started);
+    lock_waiters_start(w, t, READERS, rw_waiter(&l, false), &started);
     rw_sleep_ms(RW_HOLD_MS);
     cr_assert_eq(weft_rwlock_unlock(&l), 0);
-    RW_SLEPT(rw_join_waiters(w, t, READERS));
+    LOCK_WAITERS_SLEPT(lock_waiters_join(w, t, READERS), RW_HOLD_MS);
     cr_assert_eq(weft_rwlock_destroy(&l), 0);
 }
 
@@ -332,11 +300,11 @@ Test(rwlock, a_writer_and_readers_waiting_on_a_long_read_hold_sleep_instead_of_s
     enum { WRITERS = 2, READERS = 2 };
     weft_rwlock l = WEFT_RWLOCK_INIT;
     _Atomic int started_w = 0, started_r = 0;
-    rw_waiter ww[WRITERS], wr[READERS];
+    lock_waiter ww[WRITERS], wr[READERS];
     pthread_t tw[WRITERS], tr[READERS];
     cr_assert_eq(weft_rwlock_read_lock(&l), 0);
     uint64_t t0 = weft_time_now_ns();
-    rw_start_waiters(ww, tw, WRITERS, &l, true, &started_w);
+    lock_waiters_start(ww, tw, WRITERS, rw_waiter(&l, true), &started_w);
     /* Once a writer waits, read_trylock is turned away; until then it succeeds. */
     int r;
     while ((r = weft_rwlock_read_trylock(&l)) == 0) {
@@ -345,11 +313,12 @@ Test(rwlock, a_writer_and_readers_waiting_on_a_long_read_hold_sleep_instead_of_s
     }
     cr_assert_eq(r, -EBUSY);
     /* Readers arriving now queue behind the writers. */
-    rw_start_waiters(wr, tr, READERS, &l, false, &started_r);
+    lock_waiters_start(wr, tr, READERS, rw_waiter(&l, false), &started_r);
     uint64_t held_ms = (weft_time_now_ns() - t0) / MS;
     if (held_ms < RW_HOLD_MS)
         rw_sleep_ms((long)(RW_HOLD_MS - held_ms));
     cr_assert_eq(weft_rwlock_unlock(&l), 0);
-    RW_SLEPT(rw_join_waiters(ww, tw, WRITERS) + rw_join_waiters(wr, tr, READERS));
+    LOCK_WAITERS_SLEPT(lock_waiters_join(ww, tw, WRITERS) + lock_waiters_join(wr, tr, READERS),
+                       RW_HOLD_MS);
     cr_assert_eq(weft_rwlock_destroy(&l), 0);
 }
