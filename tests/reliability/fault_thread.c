@@ -8,6 +8,7 @@
  *    call starts it;
  *  - while the global pool cannot start, every entry point that needs it returns that
  *    error ("an error starting the global pool") and runs nothing of the caller's. */
+#include "capture_stderr.h"
 #include "check.h"
 #include "inject.h"
 
@@ -16,7 +17,6 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
-#include <unistd.h>
 
 static void pool_sweep(bool sticky)
 {
@@ -58,31 +58,32 @@ static void thread_spawn_fails(void)
     CHECK(weft_thread_spawn(NULL, nothing, NULL, &t) == 0 && weft_thread_join(t, NULL) == 0);
 }
 
+typedef struct global_start {
+    long k;
+    bool sticky;
+    int rc;
+} global_start;
+
+static void global_start_failing(void *p)
+{
+    global_start *g = p;
+    weft_pool *pool = NULL;
+    inject_arm(INJECT_THREAD, g->k, g->sticky);
+    g->rc = weft_pool_global(&pool);
+    inject_disarm(INJECT_THREAD);
+}
+
 /* Run weft_pool_global with the k-th thread start failing; return its error and how
  * many lines it wrote on stderr (in `text`). */
 static int global_with_failure(long k, bool sticky, char *text, size_t cap, int *lines)
 {
-    fflush(stderr);
-    FILE *tmp = tmpfile();
-    CHECK(tmp);
-    int saved = dup(2);
-    CHECK(saved >= 0 && dup2(fileno(tmp), 2) == 2);
-    weft_pool *p = NULL;
-    inject_arm(INJECT_THREAD, k, sticky);
-    int rc = weft_pool_global(&p);
-    inject_disarm(INJECT_THREAD);
-    fflush(stderr);
-    CHECK(dup2(saved, 2) == 2);
-    close(saved);
-    rewind(tmp);
-    size_t len = fread(text, 1, cap - 1, tmp);
-    text[len] = 0;
-    fclose(tmp);
+    global_start g = {k, sticky, 0};
+    CHECK(test_capture_stderr(global_start_failing, &g, text, cap));
     *lines = 0;
-    for (size_t i = 0; i < len; i++)
-        *lines += text[i] == '\n';
+    for (const char *c = text; *c; c++)
+        *lines += *c == '\n';
     fputs(text, stderr); /* keep it visible in the test log */
-    return rc;
+    return g.rc;
 }
 
 static _Atomic int ran; /* calls of the callbacks below */

@@ -3,13 +3,13 @@
  * cancellation, try_wait), isolation, and the idle-CPU behaviour. Race-heavy checks
  * live in the stress_*.c programs, which also run under TSan. */
 #include <criterion/criterion.h>
+#include "capture_stderr.h"
 #include "cpu_time.h"
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <unistd.h>
 #include <weft/runtime.h>
 #include <weft/sync.h>
 #include "workloads.h"
@@ -787,19 +787,7 @@ Test(isolation, from_outside_runs_on_the_global_pool)
 /* stderr of `fn(arg)` (what it printed), in buf. */
 static void capture_stderr(void (*fn)(void *), void *arg, char *buf, size_t cap)
 {
-    fflush(stderr);
-    FILE *tmp = tmpfile();
-    cr_assert(tmp);
-    int saved = dup(2);
-    cr_assert(saved >= 0 && dup2(fileno(tmp), 2) == 2);
-    fn(arg);
-    fflush(stderr);
-    cr_assert_eq(dup2(saved, 2), 2);
-    close(saved);
-    rewind(tmp);
-    size_t len = fread(buf, 1, cap - 1, tmp);
-    buf[len] = 0;
-    fclose(tmp);
+    cr_assert(test_capture_stderr(fn, arg, buf, cap), "could not redirect stderr");
 }
 
 typedef struct env_pool {
