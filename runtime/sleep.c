@@ -88,10 +88,10 @@ void weft_sleep_leave_search(weft_worker *w, bool found)
 {
     weft_pool *pool = w->pool;
     /* seq_cst, then the fence: the searcher half of a Dekker pair with a publisher
-     * (queue the job, fence, load `searching`): either it sees us gone and wakes a
+     * (queue the job, fence, load pool->idle): either it sees us gone and wakes a
      * sleeper itself, or our loads below see its job. */
-    if (weft_idle_searching(atomic_fetch_sub_explicit(&pool->idle, WEFT_IDLE_SEARCHER, memory_order_seq_cst)) != 1 ||
-        !found)
+    uint64_t idle = atomic_fetch_sub_explicit(&pool->idle, WEFT_IDLE_SEARCHER, memory_order_seq_cst);
+    if (weft_idle_searching(idle) != 1 || !found)
         return; /* another searcher keeps the duty; or we go to sleep, which re-checks */
     atomic_thread_fence(memory_order_seq_cst);
     /* Relaxed: ordered by the fence above. */
