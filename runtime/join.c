@@ -222,3 +222,8 @@ int weft_isolate(weft_fn fn, void *arg)
     run_in_pool(pool, isolate_on_worker, &ia);
     return 0;
 }
+
+int weft_pool_execute(weft_pool *pool, weft_fn fn, void *arg)
+{
+    return weft_pool_run(pool, fn, arg);
+}

@@ -135,8 +135,10 @@ WEFT_API int weft_pool_global(weft_pool **out);
 /* Number of workers of `pool` (NULL: the current worker's pool, else the global
  * pool, starting it). Returns >= 1, or a negative error from starting the global pool. */
 WEFT_API int weft_pool_num_threads(weft_pool *pool);
-/* The calling thread's index in its pool, in [0, num_threads), or -1 when the caller
- * is not a weft worker. */
+/* The calling thread's index in its pool: a worker's in [0, num_threads); a caller
+ * working in the pool (weft_pool_execute, and the parallel calls made from outside a
+ * pool) gets num_threads + its caller slot, below num_threads +
+ * WEFT_POOL_CALLER_SLOTS; -1 for any other thread. */
 WEFT_API int weft_current_worker_index(void);
 
 /* Per-worker counters, kept always (each is a plain per-worker store: no shared
@@ -180,6 +182,26 @@ WEFT_API int weft_join_context(weft_context_fn a, void *actx, weft_context_fn b,
  * it (rayon's install): parallel calls inside it use that pool. Returns 0, -EINVAL,
  * or an error starting the global pool. */
 WEFT_API int weft_pool_run(weft_pool *pool, weft_fn fn, void *arg);
+
+/* How many threads from outside a pool can work in it at once (weft_pool_execute);
+ * a caller beyond that many falls back to weft_pool_run. */
+#define WEFT_POOL_CALLER_SLOTS 8
+/* Run fn(arg) on the calling thread as a member of `pool` (NULL: the current or
+ * global pool) and return when it is done (oneTBB's task_arena::execute). From a
+ * thread outside every pool, the caller takes one of the pool's caller slots for the
+ * length of the call: fn runs inline at once, the halves of its joins go on the
+ * slot's own deque where the workers steal them, and while it waits the caller runs
+ * work as a worker does, so a parallel call from main starts with no wake-up between
+ * it and its work. A caller counts as one of the pool's threads: while k callers
+ * work in a pool of N threads, at most N - k of its workers take work (none when
+ * k >= N), so WEFT_NUM_THREADS=1 keeps one CPU busy, not a worker and a caller.
+ * Inside, weft_current_worker_index() is num_threads + the slot, in [num_threads,
+ * num_threads + WEFT_POOL_CALLER_SLOTS). From a worker of `pool`: fn runs inline;
+ * from a worker of another pool, or with every caller slot taken: as weft_pool_run.
+ * The parallel calls (join, the loops, the sorts, isolate, scope waits) made from
+ * outside a pool enter the global pool this way. Returns 0, -EINVAL (fn NULL), or an
+ * error starting the global pool. */
+WEFT_API int weft_pool_execute(weft_pool *pool, weft_fn fn, void *arg);
 
 /* Run fn(arg) isolated: while anything inside it waits (join, scope wait, task join,
  * parallel loops), the waiting thread runs only work created inside this call, never
