@@ -359,5 +359,5 @@ int weft_par_sort(void *base, size_t n, size_t size, weft_cmp_fn cmp)
         return 0;
     }
     sort_piece root = {base, n, size, cmp, ops, depth};
-    return weft_sort_on_pool(sort_rec, &root);
+    return weft_pool_execute(NULL, sort_rec, &root);
 }

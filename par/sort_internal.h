@@ -2,9 +2,9 @@
  * sort_stable.c: stable merge sort, sort_typed.c: unsigned-key radix sorts) share:
  * entering the pool once, element swaps of any size, argument checks, scratch buffers.
  *
- * Invariant: a sort's parallel body runs on a pool worker, so every weft_join inside
- * it forks in place; from a non-worker thread the body is handed to the current or
- * global pool with one weft_pool_run (never one injection per join). */
+ * Invariant: a sort's parallel body runs as a member of a pool (a worker, or the
+ * caller in a caller slot: weft_pool_execute), so every weft_join inside it forks in
+ * place (never one injection per join). */
 #ifndef WEFT_PAR_SORT_INTERNAL_H
 #define WEFT_PAR_SORT_INTERNAL_H
 
@@ -16,17 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-
-/* Run fn(arg) on a worker: inline when the caller is one, else through the pool.
- * Returns 0 or the error of weft_pool_run (then fn did not run). */
-static inline int weft_sort_on_pool(weft_fn fn, void *arg)
-{
-    if (weft_current_worker_index() >= 0) {
-        fn(arg);
-        return 0;
-    }
-    return weft_pool_run(NULL, fn, arg);
-}
 
 /* Swap two non-overlapping elements of `size` bytes, 8 then 4 bytes at a time
  * through registers (any alignment; no VLA, no allocation). */

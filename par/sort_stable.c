@@ -173,7 +173,7 @@ int weft_par_sort_stable(void *base, size_t n, size_t size, weft_cmp_fn cmp)
     if (n <= STABLE_CUTOFF) /* not worth a worker: no pool start, no hand-off */
         msort(&root);
     else
-        rc = weft_sort_on_pool(msort, &root);
+        rc = weft_pool_execute(NULL, msort, &root);
     free(scratch);
     return rc;
 }

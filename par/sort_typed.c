@@ -203,7 +203,7 @@ static int radix_sort_keys(void *keys, size_t n, size_t width)
         if (chunks == 1)
             radix_body(&r);
         else
-            rc = weft_sort_on_pool(radix_body, &r);
+            rc = weft_pool_execute(NULL, radix_body, &r);
     }
     free(hist);
     free(scratch);

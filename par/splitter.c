@@ -52,11 +52,7 @@ int weft_par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg)
 
 int weft_par_enter(weft_fn fn, void *arg)
 {
-    if (weft_current_worker_index() >= 0) {
-        fn(arg);
-        return 0;
-    }
-    return weft_pool_run(NULL, fn, arg);
+    return weft_pool_execute(NULL, fn, arg);
 }
 
 size_t weft_par_threads(void)

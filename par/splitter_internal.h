@@ -82,9 +82,9 @@ typedef int (*weft_par_leaf_fn)(void *arg, size_t b, size_t e);
  * otherwise the rest is long enough to be worth the pool. */
 int weft_par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg);
 
-/* Run fn(arg) on a pool worker: inline when the caller is a worker already, else
- * once through weft_pool_run(NULL, ...) on the global pool. Returns 0 or the error of
- * weft_pool_run. */
+/* Run fn(arg) in the pool: inline when the caller is a worker already, else on the
+ * caller in a caller slot of the global pool (weft_pool_execute). Returns 0 or the
+ * error of weft_pool_execute. */
 int weft_par_enter(weft_fn fn, void *arg);
 
 /* Workers of the caller's pool (call on a worker), at least 1. */

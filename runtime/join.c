@@ -1,4 +1,5 @@
-/* join.c: fork-join — weft_join, weft_pool_run (run inside a pool) and weft_isolate.
+/* join.c: fork-join — weft_join, weft_pool_run and weft_pool_execute (run inside a
+ * pool: on a worker, or on the caller in a caller slot, caller.c) and weft_isolate.
  *
  * join on a worker: b goes on the worker's own deque as a *stack* job (no malloc), in
  * its private part (shared when a thief asks, or at once if workers are idle), a
@@ -143,14 +144,22 @@ static void join_trampoline_context(void *p)
     join_on_worker(weft_worker_current(), j->a, j->b, true, true);
 }
 
-/* A join called from outside the pool: run it in the global pool. Out of line, so
- * the worker's fast path keeps its registers and frame small. */
+/* A join called from outside the pool: the caller joins the global pool in a caller
+ * slot and runs the join there as a worker would (a runs at once, on this thread);
+ * with every slot taken, the join runs on a worker. Out of line, so the worker's fast
+ * path keeps its registers and frame small. */
 static __attribute__((noinline)) int join_from_outside(join_fn a, join_fn b, bool context)
 {
     weft_pool *pool;
     int rc = weft_pool_global(&pool);
     if (rc != 0)
         return rc;
+    weft_worker *w = weft_caller_enter(pool);
+    if (w) {
+        join_on_worker(w, a, b, context, false);
+        weft_caller_leave(w);
+        return 0;
+    }
     join_args j = {a, b};
     run_in_pool(pool, context ? join_trampoline_context : join_trampoline, &j);
     return 0;
@@ -215,15 +224,22 @@ int weft_isolate(weft_fn fn, void *arg)
         isolate_on_worker(&ia);
         return 0;
     }
-    weft_pool *pool;
-    int rc = weft_pool_global(&pool);
-    if (rc != 0)
-        return rc;
-    run_in_pool(pool, isolate_on_worker, &ia);
-    return 0;
+    return weft_pool_execute(NULL, isolate_on_worker, &ia);
 }
 
 int weft_pool_execute(weft_pool *pool, weft_fn fn, void *arg)
 {
-    return weft_pool_run(pool, fn, arg);
+    if (!fn)
+        return -EINVAL;
+    int rc = weft_pool_resolve(pool, &pool);
+    if (rc != 0)
+        return rc;
+    weft_worker *w = weft_worker_current() ? NULL : weft_caller_enter(pool);
+    if (!w) { /* a worker (inline if of this pool), or every slot taken */
+        run_in_pool(pool, fn, arg);
+        return 0;
+    }
+    fn(arg);
+    weft_caller_leave(w);
+    return 0;
 }

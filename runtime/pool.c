@@ -135,7 +135,24 @@ void weft_pool_inject(weft_pool *pool, weft_job *job)
     weft_sleep_new_work(pool); /* nobody else would run it: must not lose the wake */
 }
 
-/* One pass over the victims, nearest level first, random start within a level. */
+/* Try to steal one job from victim: the job, or NULL (*retry set on a lost race). */
+static weft_job *steal_from(weft_worker *w, weft_worker *victim, bool *retry)
+{
+    void *item;
+    weft_steal_result r = weft_deque_steal(&victim->deque, &item);
+    if (r == WEFT_STEAL_SUCCESS) {
+        weft_counter_inc(&w->stats.steals);
+        if (weft_deque_len_public(&victim->deque) > 0) /* more left: ramp up */
+            weft_sleep_new_local_work(w->pool);
+        return item;
+    }
+    if (r == WEFT_STEAL_RETRY)
+        *retry = true;
+    return NULL;
+}
+
+/* One pass over the victims, nearest level first, random start within a level, then
+ * the caller slots in use. */
 static weft_job *steal(weft_worker *w)
 {
     weft_pool *pool = w->pool;
@@ -147,19 +164,18 @@ static weft_job *steal(weft_worker *w)
             unsigned end = w->level_end[lvl], n = end - begin;
             unsigned start = n ? (unsigned)(weft_next_random(&w->rng) % n) : 0;
             for (unsigned k = 0; k < n; k++) {
-                weft_worker *victim = &pool->workers[w->victims[begin + (start + k) % n]];
-                void *item;
-                weft_steal_result r = weft_deque_steal(&victim->deque, &item);
-                if (r == WEFT_STEAL_SUCCESS) {
-                    weft_counter_inc(&w->stats.steals);
-                    if (weft_deque_len_public(&victim->deque) > 0) /* more left: ramp up */
-                        weft_sleep_new_local_work(pool);
-                    return item;
-                }
-                if (r == WEFT_STEAL_RETRY)
-                    retry = true;
+                weft_job *job = steal_from(w, &pool->workers[w->victims[begin + (start + k) % n]], &retry);
+                if (job)
+                    return job;
             }
             begin = end;
+        }
+        /* Relaxed: which slots to look at is a hint; the steal itself synchronises. */
+        for (uint32_t m = atomic_load_explicit(&pool->callers, memory_order_relaxed); m != 0; m &= m - 1) {
+            weft_worker *victim = &pool->workers[pool->num_threads + (unsigned)__builtin_ctz(m)];
+            weft_job *job = victim != w ? steal_from(w, victim, &retry) : NULL;
+            if (job)
+                return job;
         }
     } while (retry);
     weft_counter_inc(&w->stats.failed_steals);
@@ -206,10 +222,14 @@ static weft_job *find_work(weft_worker *w)
          * nothing from anyone else. */
         return dig_isolated(w, job);
     }
-    if (w->isolation != 0)
+    if (w->isolation != 0 || weft_worker_benched(w))
         return NULL;
     job = steal(w);
-    if (!job) {
+    /* A caller slot takes no injected work: the injector holds other threads' tasks
+     * (detached ones, scope tasks spawned from outside), which may block on what the
+     * caller does after its call returns. A caller helps with the work of the pool's
+     * jobs only, as oneTBB's external threads and libgomp's master do. */
+    if (!job && !w->caller) {
         job = pop_injected(w->pool);
         if (job)
             weft_counter_inc(&w->stats.steals);
@@ -226,15 +246,28 @@ void weft_worker_run_job(weft_worker *w, weft_job *job)
     w->isolation = saved;
 }
 
+/* How w sleeps when idle: isolated waiters and callers wait for their latch only (not
+ * counted, never picked for new work); a benched worker waits for its turn; any other
+ * worker is a SLEEPING one, and searches (counted) before it sleeps. */
+static uint32_t idle_mode(const weft_worker *w)
+{
+    if (w->isolation != 0 || w->caller)
+        return WORKER_SLEEPING_ISOLATED;
+    return weft_worker_benched(w) ? WORKER_SLEEPING_BENCHED : WORKER_SLEEPING;
+}
+
 /* Idle: search for up to spin_ns (counted as `searching`, so publishers need not
  * wake anyone), then sleep. Returns a job, or NULL when the latch is set or the
- * deadline passed. */
+ * deadline passed. The search yields the CPU once its backoff is spent, so a
+ * searching worker gives way to a thread that has work (the active wait policy
+ * searches for milliseconds). A benched worker does not search: it sleeps at once. */
 static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
 {
     weft_pool *pool = w->pool;
-    bool isolated = w->isolation != 0;
     weft_job *job = NULL;
-    if (!isolated) /* relaxed: a hint for publishers (see sleep.md) */
+    uint32_t mode = idle_mode(w);
+    bool searching = mode == WORKER_SLEEPING;
+    if (searching) /* relaxed: a hint for publishers (see sleep.md) */
         atomic_fetch_add_explicit(&pool->idle, WEFT_IDLE_SEARCHER, memory_order_relaxed);
     uint64_t entered = weft_time_now_ns(), spin_until = entered + pool->spin_ns;
     weft_backoff b = WEFT_BACKOFF_INIT;
@@ -246,19 +279,30 @@ static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
         uint64_t now = weft_time_now_ns();
         if (now >= deadline_ns)
             break;
-        if (now < spin_until) {
-            weft_backoff_spin(&b);
+        if (searching && weft_worker_benched(w)) {
+            /* A caller took our turn: stop searching, passing the duty on. */
+            weft_sleep_leave_search(w, true);
+            searching = false;
+            mode = WORKER_SLEEPING_BENCHED;
+        }
+        if (now < spin_until && mode != WORKER_SLEEPING_BENCHED) {
+            weft_backoff_snooze(&b);
             continue;
         }
-        if (!isolated) /* seq_cst: ordered before the sleep announcement (sleep.md) */
+        if (searching) /* seq_cst: ordered before the sleep announcement (sleep.md) */
             atomic_fetch_sub_explicit(&pool->idle, WEFT_IDLE_SEARCHER, memory_order_seq_cst);
-        weft_sleep_idle(w, l, deadline_ns);
-        if (!isolated)
+        bool woken = weft_sleep_idle(w, l, deadline_ns, mode);
+        uint32_t slept = mode;
+        mode = idle_mode(w);
+        searching = mode == WORKER_SLEEPING;
+        if (searching)
             atomic_fetch_add_explicit(&pool->idle, WEFT_IDLE_SEARCHER, memory_order_relaxed);
+        else if (woken && slept == WORKER_SLEEPING && mode == WORKER_SLEEPING_BENCHED)
+            weft_sleep_new_work(pool); /* woken for work we may not take: pass it on */
         spin_until = weft_time_now_ns() + pool->spin_ns;
         weft_backoff_reset(&b);
     }
-    if (!isolated)
+    if (searching)
         weft_sleep_leave_search(w, job != NULL);
     weft_counter_add(&w->stats.idle_ns, weft_time_now_ns() - entered);
     return job;
@@ -348,6 +392,15 @@ static int build_victims(weft_pool *pool, weft_worker *w)
     unsigned n = pool->num_threads;
     w->num_levels = 0;
     w->victims = NULL;
+    if (w->caller) { /* not placed anywhere: every worker, one level */
+        if (!(w->victims = malloc(n * sizeof *w->victims)))
+            return -ENOMEM;
+        for (unsigned j = 0; j < n; j++)
+            w->victims[j] = j;
+        w->level_end[0] = n;
+        w->num_levels = 1;
+        return 0;
+    }
     if (n == 1)
         return 0;
     w->victims = malloc((n - 1) * sizeof *w->victims);
@@ -446,27 +499,29 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
     weft_mutex_init(&pool->inject_lock);
 
     int rc = -ENOMEM;
-    pool->workers = aligned_alloc(WEFT_CACHE_LINE, n * sizeof *pool->workers);
+    unsigned slots = n + WEFT_POOL_CALLER_SLOTS; /* the workers, then the caller slots */
+    pool->workers = aligned_alloc(WEFT_CACHE_LINE, slots * sizeof *pool->workers);
     if (!pool->workers)
         goto fail_topo;
-    memset(pool->workers, 0, n * sizeof *pool->workers);
+    memset(pool->workers, 0, slots * sizeof *pool->workers);
     unsigned inited = 0;
-    for (; inited < n; inited++) {
+    for (; inited < slots; inited++) {
         weft_worker *w = &pool->workers[inited];
         w->pool = pool;
         w->index = inited;
+        w->caller = inited >= n;
         w->rng = 0x9E3779B97F4A7C15ULL * (inited + 1) ^ (uint64_t)(uintptr_t)pool;
         atomic_init(&w->sleep_state, WORKER_AWAKE);
         weft_latch_job_init(&w->terminate, w);
         if ((rc = weft_deque_init(&w->deque, 256)) != 0)
             break;
-        weft_deque_set_eager(&w->deque, n > 1); /* one worker: nobody to steal */
+        weft_deque_set_eager(&w->deque, n > 1); /* one thread: a caller benches the worker, so nobody steals */
         if ((rc = build_victims(pool, w)) != 0) {
             weft_deque_destroy(&w->deque);
             break;
         }
     }
-    if (inited < n)
+    if (inited < slots)
         goto fail_workers;
 
     const char *prefix = c.name_prefix ? c.name_prefix : "weft";
@@ -624,7 +679,7 @@ int weft_pool_destroy_timeout(weft_pool *pool, uint64_t timeout_ns)
     stop_workers(pool, pool->num_threads);
     if (pool->print_stats)
         print_stats(pool);
-    free_workers(pool, pool->num_threads);
+    free_workers(pool, pool->num_threads + WEFT_POOL_CALLER_SLOTS);
     weft_topology_release_places(&pool->places);
     weft_topology_free(&pool->topo);
     free(pool);

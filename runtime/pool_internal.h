@@ -54,7 +54,11 @@ void weft_latch_job_set_registered(weft_job_latch *l);
 int weft_latch_job_wait_external(weft_job_latch *l, uint64_t deadline_ns);
 
 /* ---- workers and pools */
-enum { WORKER_AWAKE = 0, WORKER_SLEEPING = 1, WORKER_SLEEPING_ISOLATED = 2 };
+/* Sleep states. SLEEPING is counted in pool->idle's sleepers and may be woken for any
+ * new work; the other two are not counted and are woken only on purpose: ISOLATED by
+ * the latch of an isolated waiter or of a caller slot, BENCHED by the caller whose
+ * leaving gives the worker its turn back (caller.c). */
+enum { WORKER_AWAKE = 0, WORKER_SLEEPING = 1, WORKER_SLEEPING_ISOLATED = 2, WORKER_SLEEPING_BENCHED = 3 };
 
 /* A per-worker counter: written only by its worker (load + store, no RMW), read by
  * anyone (relaxed: a statistic, ordered with nothing). */
@@ -63,7 +67,8 @@ typedef _Atomic uint64_t weft_counter;
 struct weft_worker {
     weft_deque deque;
     weft_pool *pool;
-    unsigned index;
+    unsigned index;     /* workers: [0, num_threads); caller slots: num_threads + slot */
+    bool caller;        /* a caller slot (caller.c): run by an outside thread for a call */
     uint64_t isolation; /* tag of the innermost isolated region running here */
     uint64_t rng;
     unsigned *victims;      /* other workers, nearest first */
@@ -82,7 +87,7 @@ struct weft_worker {
 };
 
 struct weft_pool {
-    weft_worker *workers;
+    weft_worker *workers; /* num_threads workers, then WEFT_POOL_CALLER_SLOTS caller slots */
     unsigned num_threads;
     uint64_t spin_ns; /* how long an idle worker searches before sleeping */
     bool print_stats;
@@ -103,6 +108,10 @@ struct weft_pool {
      * subtracts before the sleeper's own add lands), which wraps the high half
      * modulo 2^64 and leaves the low half alone. */
     WEFT_CACHE_ALIGNED _Atomic uint64_t idle;
+    /* Caller slots taken (caller.c): bit s set while an outside thread works in slot s.
+     * With k bits set, workers num_threads - k and above are benched: they take no
+     * new work (weft_worker_benched). */
+    WEFT_CACHE_ALIGNED _Atomic uint32_t callers;
     /* heap jobs (tasks, scope jobs) not yet finished; weft_pool_destroy waits for 0 */
     WEFT_CACHE_ALIGNED _Atomic uint32_t pending;
     _Atomic uint32_t destroying;
@@ -112,6 +121,23 @@ struct weft_pool {
  * thread pointer, inlined into the join fast path. Defined in pool.c. */
 extern _Thread_local weft_worker *weft_current_worker_ __attribute__((tls_model("initial-exec")));
 static inline weft_worker *weft_worker_current(void) { return weft_current_worker_; }
+/* ---- caller slots (caller.c) */
+/* Take a free caller slot of `pool` for the calling thread (not a worker of any pool)
+ * and make it the thread's current worker; NULL when every slot is taken. */
+weft_worker *weft_caller_enter(weft_pool *pool);
+/* Give the slot back (its deque must hold only work that may run elsewhere: it is
+ * handed to the injector). */
+void weft_caller_leave(weft_worker *w);
+/* Is worker w stepping aside for callers? With k slots taken, the workers from
+ * num_threads - k up take no new work, so a pool of N runs on N threads in all. A
+ * caller slot is never benched. Relaxed: a hint, re-read after the sleep fence in
+ * weft_pool_has_work. */
+static inline bool weft_worker_benched(const weft_worker *w)
+{
+    unsigned k = (unsigned)__builtin_popcount(atomic_load_explicit(&w->pool->callers, memory_order_relaxed));
+    return k != 0 && !w->caller && w->index + k >= w->pool->num_threads;
+}
+
 /* The pool to use for `pool` == NULL: the current worker's, else the global one. */
 int weft_pool_resolve(weft_pool *pool, weft_pool **out);
 /* Run jobs until the latch is set or the deadline passes: 0 or -ETIMEDOUT. */
@@ -186,13 +212,24 @@ static inline void weft_sleep_offer_local_work(weft_worker *w)
  * a seq_cst fence orders the publication before the sleeper check, so no wake-up is
  * lost (sleep.c). */
 void weft_sleep_new_work(weft_pool *pool);
+/* A caller took a slot and worker w is benched: if it sleeps as a SLEEPING worker,
+ * make it BENCHED (no longer counted, so work that callers publish does not pick it
+ * for a wake-up that it would only pass on). */
+void weft_sleep_bench(weft_worker *w);
+/* A caller left and worker w has its turn back: if it sleeps BENCHED, make it a
+ * SLEEPING worker, and wake one sleeper if work is visible (w went to sleep having
+ * looked only at its own deque). */
+void weft_sleep_unbench(weft_worker *w);
 /* Wake w if it sleeps (any kind of sleep). */
 void weft_sleep_wake_worker(weft_worker *w);
-/* Idle worker w found no work: sleep until woken, the latch is set, work may exist,
- * or the deadline passes. */
-void weft_sleep_idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns);
+/* Idle worker w found no work: sleep in `mode` (a WORKER_SLEEPING* state) until
+ * woken, the latch is set, work it may take exists, or the deadline passes. Returns
+ * true if another thread woke it. */
+bool weft_sleep_idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns, uint32_t mode);
 /* Any work this worker could take right now? */
 bool weft_pool_has_work(weft_worker *w);
+/* Any work in a queue that others may take (injector, public deque parts)? A snapshot. */
+bool weft_pool_work_visible(weft_pool *pool);
 
 /* xorshift64*: a per-worker pseudo-random stream (victim choice, wake choice). */
 static inline uint64_t weft_next_random(uint64_t *state)

@@ -13,9 +13,29 @@
  *    reads the sleeper state. With both fences seq_cst, one of them sees the other. */
 #include "pool_internal.h"
 
+/* Any public deque items, workers' or caller slots'? The public parts only: private
+ * items are their owners' to run or to share when asked (deque.md, sleep.md "Split
+ * deques"). Relaxed loads: see weft_pool_work_visible. */
+static bool deques_have_work(weft_pool *pool)
+{
+    for (unsigned i = 0; i < pool->num_threads; i++)
+        if (weft_deque_len_public(&pool->workers[i].deque) > 0)
+            return true;
+    for (uint32_t m = atomic_load_explicit(&pool->callers, memory_order_relaxed); m != 0; m &= m - 1)
+        if (weft_deque_len_public(&pool->workers[pool->num_threads + (unsigned)__builtin_ctz(m)].deque) > 0)
+            return true;
+    return false;
+}
+
+bool weft_pool_work_visible(weft_pool *pool)
+{
+    /* Relaxed: hints re-validated by actually taking the work; where a caller needs
+     * them ordered (a sleeper's re-check, leaving the search) it fences first. */
+    return atomic_load_explicit(&pool->injected, memory_order_relaxed) > 0 || deques_have_work(pool);
+}
+
 bool weft_pool_has_work(weft_worker *w)
 {
-    weft_pool *pool = w->pool;
     /* An isolated worker takes only its own region's jobs from its own deque, and
      * nobody else pushes there: what is left in it is foreign (dig_isolated put it
      * back and published it for thieves), so only its latch may wake it. Counting
@@ -23,18 +43,15 @@ bool weft_pool_has_work(weft_worker *w)
      * as its region ran elsewhere). */
     if (w->isolation != 0)
         return false;
-    /* Relaxed: a hint re-validated by actually taking the work; ordered against the
-     * sleeper's sleep_state store by the seq_cst fence in weft_sleep_idle. */
-    if (atomic_load_explicit(&pool->injected, memory_order_relaxed) > 0)
-        return true;
-    /* Our own deque whole; the others' public parts only: private items are their
-     * owners' to run or to share when asked (deque.md, sleep.md "Split deques"). */
+    /* Our own deque whole: its private part is ours to run. */
     if (weft_deque_len(&w->deque) > 0)
         return true;
-    for (unsigned i = 0; i < pool->num_threads; i++)
-        if (weft_deque_len_public(&pool->workers[i].deque) > 0)
-            return true;
-    return false;
+    /* A benched worker takes nothing else; read after the sleeper's fence, so a
+     * caller that left before it is seen here (caller.c's fetch_and). */
+    if (weft_worker_benched(w))
+        return false;
+    /* A caller slot never takes injected work (find_work). */
+    return w->caller ? deques_have_work(w->pool) : weft_pool_work_visible(w->pool);
 }
 
 void weft_sleep_wake_worker(weft_worker *w)
@@ -97,11 +114,38 @@ void weft_sleep_leave_search(weft_worker *w, bool found)
     /* Relaxed: ordered by the fence above. */
     if (weft_idle_sleepers(atomic_load_explicit(&pool->idle, memory_order_relaxed)) == 0)
         return;
-    bool visible = atomic_load_explicit(&pool->injected, memory_order_relaxed) > 0;
-    for (unsigned i = 0; !visible && i < pool->num_threads; i++)
-        visible = weft_deque_len_public(&pool->workers[i].deque) > 0;
-    if (visible)
+    if (weft_pool_work_visible(pool))
         weft_sleep_wake_one(pool);
+}
+
+void weft_sleep_bench(weft_worker *w)
+{
+    uint32_t s = WORKER_SLEEPING;
+    /* seq_cst: as the wakers' CASes; whoever moves a worker out of SLEEPING owns the
+     * sleepers count it held. */
+    if (atomic_compare_exchange_strong_explicit(&w->sleep_state, &s, WORKER_SLEEPING_BENCHED,
+                                                memory_order_seq_cst, memory_order_seq_cst))
+        atomic_fetch_sub_explicit(&w->pool->idle, WEFT_IDLE_SLEEPER, memory_order_relaxed);
+}
+
+/* noinline: the fence (GCC's TSan refuses an inlined one). */
+__attribute__((noinline)) void weft_sleep_unbench(weft_worker *w)
+{
+    weft_pool *pool = w->pool;
+    uint32_t s = WORKER_SLEEPING_BENCHED;
+    /* seq_cst: the second half of caller.c's Dekker pair (its fetch_and, then this
+     * CAS reads the sleeper's state). */
+    if (!atomic_compare_exchange_strong_explicit(&w->sleep_state, &s, WORKER_SLEEPING, memory_order_seq_cst,
+                                                 memory_order_seq_cst))
+        return; /* awake: it re-reads callers before it sleeps again */
+    /* It is a SLEEPING worker now, counted like one. It went to sleep having looked at
+     * its own deque only, so work published meanwhile may have woken nobody: the
+     * sleeper half of a Dekker pair with the publishers (count ourselves, fence, look;
+     * they publish, fence, read pool->idle), as in weft_sleep_idle. */
+    atomic_fetch_add_explicit(&pool->idle, WEFT_IDLE_SLEEPER, memory_order_seq_cst);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (weft_pool_work_visible(pool))
+        weft_sleep_new_local_work(pool);
 }
 
 void weft_sleep_before_block(void *worker)
@@ -115,34 +159,39 @@ void weft_sleep_before_block(void *worker)
     weft_sleep_new_work(w->pool); /* fence, then wake a sleeper if nobody searches */
 }
 
-void weft_sleep_idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
+bool weft_sleep_idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns, uint32_t mode)
 {
     weft_pool *pool = w->pool;
-    bool isolated = w->isolation != 0;
-    uint32_t mode = isolated ? WORKER_SLEEPING_ISOLATED : WORKER_SLEEPING;
 
     /* Announce. seq_cst store + fence: the sleeper half of the Dekker pairs. */
     atomic_store_explicit(&w->sleep_state, mode, memory_order_seq_cst);
-    if (!isolated)
+    if (mode == WORKER_SLEEPING)
         atomic_fetch_add_explicit(&pool->idle, WEFT_IDLE_SLEEPER, memory_order_seq_cst);
     atomic_thread_fence(memory_order_seq_cst);
 
     if (!weft_latch_job_probe(l) && !weft_pool_has_work(w)) {
         weft_counter_inc(&w->stats.sleeps);
-        /* seq_cst: pairs with the waker's CAS to AWAKE. */
-        while (atomic_load_explicit(&w->sleep_state, memory_order_seq_cst) == mode) {
-            if (weft_futex_wait(&w->sleep_state, mode, deadline_ns) == -ETIMEDOUT)
+        /* seq_cst: pairs with the waker's CAS to AWAKE. Sleep until AWAKE, whatever
+         * sleep the state says meanwhile: a caller may move a sleeper between
+         * SLEEPING and BENCHED (weft_sleep_bench / _unbench) without waking it. */
+        uint32_t s;
+        while ((s = atomic_load_explicit(&w->sleep_state, memory_order_seq_cst)) != WORKER_AWAKE) {
+            if (weft_futex_wait(&w->sleep_state, s, deadline_ns) == -ETIMEDOUT)
                 break;
         }
     }
-    /* Leave: if we still hold the announcement, withdraw it; if a waker took it, it
-     * already adjusted the counter. */
-    uint32_t s = mode;
-    if (atomic_compare_exchange_strong_explicit(&w->sleep_state, &s, WORKER_AWAKE,
-                                                memory_order_seq_cst, memory_order_seq_cst)) {
-        if (!isolated)
-            atomic_fetch_sub_explicit(&pool->idle, WEFT_IDLE_SLEEPER, memory_order_relaxed);
-    } else {
-        weft_counter_inc(&w->stats.wakeups);
+    /* Leave: if we still hold a sleep state, withdraw it (and the count it holds); if a
+     * waker took it, it already adjusted the counter. */
+    uint32_t s = atomic_load_explicit(&w->sleep_state, memory_order_seq_cst);
+    while (s != WORKER_AWAKE) {
+        /* seq_cst: as the wakers' CASes. */
+        if (atomic_compare_exchange_weak_explicit(&w->sleep_state, &s, WORKER_AWAKE, memory_order_seq_cst,
+                                                  memory_order_seq_cst)) {
+            if (s == WORKER_SLEEPING)
+                atomic_fetch_sub_explicit(&pool->idle, WEFT_IDLE_SLEEPER, memory_order_relaxed);
+            return false;
+        }
     }
+    weft_counter_inc(&w->stats.wakeups);
+    return true;
 }

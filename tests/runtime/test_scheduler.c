@@ -242,10 +242,15 @@ Test(join, context_tells_whether_a_half_migrated)
         }
         weft_pool_destroy(p);
     }
-    /* from outside any pool, both halves run on workers: both migrated */
-    ctx_pair c = {{false, -1, 0}, {false, -1, 0}};
-    join_context_pair(&c);
-    cr_assert(c.a.migrated && c.b.migrated);
+    /* from outside any pool, the caller works in a caller slot: a runs inline on it,
+     * b migrated iff another thread ran it */
+    for (int round = 0; round < 20; round++) {
+        ctx_pair c = {{false, -1, 2000u}, {false, -1, 0}};
+        join_context_pair(&c);
+        cr_assert(!c.a.migrated, "a runs inline on the calling thread");
+        cr_assert_geq(c.a.worker, weft_pool_num_threads(NULL), "the caller's slot index");
+        cr_assert_eq(c.b.migrated, c.b.worker != c.a.worker, "b migrated iff another thread ran it");
+    }
 }
 
 Test(scope, nqueens_matches_serial)
@@ -775,12 +780,14 @@ static void isolated_fib(void *p)
     fib_join(&oi->fib);
 }
 
-Test(isolation, from_outside_runs_on_the_global_pool)
+Test(isolation, from_outside_runs_on_the_caller_in_the_global_pool)
 {
     outside_isolate oi = {-7, {18, 0}};
     cr_assert_eq(weft_current_worker_index(), -1);
     cr_assert_eq(weft_isolate(isolated_fib, &oi), 0);
-    cr_assert(oi.index >= 0 && oi.index < weft_pool_num_threads(NULL), "index %d", oi.index);
+    int n = weft_pool_num_threads(NULL);
+    cr_assert(oi.index >= n && oi.index < n + WEFT_POOL_CALLER_SLOTS, "index %d: a caller slot", oi.index);
+    cr_assert_eq(weft_current_worker_index(), -1, "the slot is given back");
     cr_assert_eq(oi.fib.r, fib_serial(18));
 }
 

@@ -1,0 +1,69 @@
+/* caller.c: caller slots — how a thread outside every pool works inside one for the
+ * length of a call (weft_pool_execute, and the parallel calls made from outside a
+ * pool), as oneTBB's external threads take an arena slot and libgomp's master is
+ * thread 0 of its team.
+ *
+ * A pool has WEFT_POOL_CALLER_SLOTS caller slots after its workers: full weft_worker
+ * structs (deque, victims, sleep word) that no thread of the pool runs. A caller
+ * claims a free one (a bit of pool->callers), becomes that worker for the call —
+ * its joins push on the slot's deque, workers steal from it, and while it waits it
+ * runs work as a worker does — and gives it back.
+ *
+ * Invariants:
+ *  - a slot has at most one owner: its bit is set by the CAS that claims it and
+ *    cleared by its owner only;
+ *  - a pool of N threads runs on N threads in all: with k slots taken, workers
+ *    N - k and up are benched (weft_worker_benched) and take no new work; each claim
+ *    and each release moves one worker across that line and tells it (sleep.c:
+ *    weft_sleep_bench / weft_sleep_unbench), so a worker never sleeps benched once
+ *    its turn is back;
+ *  - a slot is given back empty: whatever its owner queued and did not wait for
+ *    (detached tasks) goes to the injector first, so no job is stranded in a slot
+ *    nobody runs. */
+#include "pool_internal.h"
+
+#define ALL_SLOTS ((1u << WEFT_POOL_CALLER_SLOTS) - 1u)
+_Static_assert(WEFT_POOL_CALLER_SLOTS >= 1 && WEFT_POOL_CALLER_SLOTS <= 31, "caller slots fit pool->callers");
+
+weft_worker *weft_caller_enter(weft_pool *pool)
+{
+    /* Relaxed: the CAS below re-reads it. */
+    uint32_t mask = atomic_load_explicit(&pool->callers, memory_order_relaxed), taken;
+    unsigned slot;
+    do {
+        if ((mask & ALL_SLOTS) == ALL_SLOTS)
+            return NULL;
+        slot = (unsigned)__builtin_ctz(~mask);
+        taken = mask | 1u << slot;
+        /* Acquire: pairs with the release half of weft_caller_leave's fetch_and, so
+         * the slot's previous owner's writes (its deque, its block cache) are seen. */
+    } while (!atomic_compare_exchange_weak_explicit(&pool->callers, &mask, taken, memory_order_acquire,
+                                                    memory_order_relaxed));
+    unsigned k = (unsigned)__builtin_popcount(mask), n = pool->num_threads;
+    if (k < n) /* worker n - 1 - k is benched from now on */
+        weft_sleep_bench(&pool->workers[n - 1 - k]);
+    weft_worker *w = &pool->workers[n + slot];
+    w->isolation = 0;
+    weft_current_worker_ = w;
+    weft_futex_set_block_hook(weft_sleep_before_block, w);
+    return w;
+}
+
+void weft_caller_leave(weft_worker *w)
+{
+    weft_pool *pool = w->pool;
+    weft_job *job;
+    while ((job = weft_deque_pop(&w->deque)) != NULL)
+        weft_pool_inject(pool, job);
+    weft_futex_set_block_hook(NULL, NULL);
+    weft_current_worker_ = NULL;
+    unsigned slot = w->index - pool->num_threads, n = pool->num_threads;
+    /* seq_cst: release for the slot's next owner (pairs with enter's acquire CAS), and
+     * the first half of the Dekker pair with a benched worker going to sleep
+     * (weft_sleep_idle: store sleep_state, fence, read callers): either it sees this
+     * bit gone, or weft_sleep_unbench below sees it asleep. */
+    uint32_t old = atomic_fetch_and_explicit(&pool->callers, ~(1u << slot), memory_order_seq_cst);
+    unsigned k = (unsigned)__builtin_popcount(old);
+    if (k <= n) /* worker n - k has its turn back */
+        weft_sleep_unbench(&pool->workers[n - k]);
+}
