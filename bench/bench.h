@@ -69,8 +69,9 @@ typedef struct bench_def {
     bench_threads threads;
     /* What the row reports, by the unit's form:
      *  - "<op>/s" (e.g. "ops/s", "rounds/s"): a rate, ops / seconds; higher is better.
-     *  - "ns/<op>" (e.g. "ns/join"): a cost, shown as nanoseconds per op; lower is
-     *    better; the throughput is still ops / seconds, in "<op>/s".
+     *  - "ns/<op>" (e.g. "ns/join") or "us/<op>" (e.g. "us/call"): a cost, shown as
+     *    nanoseconds or microseconds per op; lower is better; the throughput is still
+     *    ops / seconds, in "<op>/s".
      *  - anything else (e.g. "us" for a latency, "cpu%"): a measured quantity, not a
      *    work rate. Each run reports it in bench_result.value; the driver shows the
      *    median over the reps (with min and max); lower is better; there is no
