@@ -116,6 +116,15 @@ weft_pool *bench_pool_new(int threads);
  * gets root's run alone. False if the pool could not be made or a call failed. */
 bool bench_weft_timed(int threads, void (*root)(void *arg), void *arg, double *seconds);
 
+/* Call call(arg) `calls` times, back to back, from the calling thread as a member of a
+ * fresh pool of `threads` workers (weft_pool_execute per call): each call pays what a
+ * parallel call made from outside the pools pays on entering one, where
+ * bench_weft_timed's one weft_pool_run would pay it once for all of them. The pool is
+ * made and its workers up before the clock; *seconds gets the calls alone. False if
+ * the pool could not be made or a call failed. */
+bool bench_weft_calls(int threads, uint64_t calls, void (*call)(void *arg), void *arg,
+                      double *seconds);
+
 /* Registration functions, one per bench_*.c file (listed in main.c). */
 void bench_register_sync(bench_registry *r);
 void bench_register_runtime(bench_registry *r);
