@@ -69,8 +69,9 @@ typedef struct bench_def {
     bench_threads threads;
     /* What the row reports, by the unit's form:
      *  - "<op>/s" (e.g. "ops/s", "rounds/s"): a rate, ops / seconds; higher is better.
-     *  - "ns/<op>" (e.g. "ns/join"): a cost, shown as nanoseconds per op; lower is
-     *    better; the throughput is still ops / seconds, in "<op>/s".
+     *  - "ns/<op>" (e.g. "ns/join") or "us/<op>" (e.g. "us/call"): a cost, shown as
+     *    nanoseconds or microseconds per op; lower is better; the throughput is still
+     *    ops / seconds, in "<op>/s".
      *  - anything else (e.g. "us" for a latency, "cpu%"): a measured quantity, not a
      *    work rate. Each run reports it in bench_result.value; the driver shows the
      *    median over the reps (with min and max); lower is better; there is no
@@ -114,6 +115,15 @@ weft_pool *bench_pool_new(int threads);
  * user gets, names "bench-*"), after one empty run so that its workers are up; *seconds
  * gets root's run alone. False if the pool could not be made or a call failed. */
 bool bench_weft_timed(int threads, void (*root)(void *arg), void *arg, double *seconds);
+
+/* Call call(arg) `calls` times, back to back, from the calling thread as a member of a
+ * fresh pool of `threads` workers (weft_pool_execute per call): each call pays what a
+ * parallel call made from outside the pools pays on entering one, where
+ * bench_weft_timed's one weft_pool_run would pay it once for all of them. The pool is
+ * made and its workers up before the clock; *seconds gets the calls alone. False if
+ * the pool could not be made or a call failed. */
+bool bench_weft_calls(int threads, uint64_t calls, void (*call)(void *arg), void *arg,
+                      double *seconds);
 
 /* Registration functions, one per bench_*.c file (listed in main.c). */
 void bench_register_sync(bench_registry *r);

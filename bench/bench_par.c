@@ -1,5 +1,6 @@
 /* bench_par.c: the loop benchmarks of par/, weft beside serial C and OpenMP (gcc's
- * libgomp) in the same run: triad, reduce, reduce_det, mandel, small_loop.
+ * libgomp) in the same run: triad, reduce, reduce_det, mandel, small_loop, and the
+ * per-call sweeps loop_sweep and reduce_sweep.
  *
  * Fairness invariants:
  *  - The same kernel (one static function per workload) runs in every impl; only the
@@ -8,13 +9,16 @@
  *    schedule(dynamic, 1), its best case for irregular rows.
  *  - Parallel rows time only the work: the weft pool (or the OpenMP team) is made and
  *    warmed before the clock starts; the timed part of weft is one weft_pool_run per
- *    run, of OpenMP one `parallel` region. Allocation and initialisation are untimed.
+ *    run, of OpenMP one `parallel` region — except in the sweeps, which time calls
+ *    made one by one from the calling thread (see their section). Allocation and
+ *    initialisation are untimed.
  *  - With oneTBB (WEFT_BENCH_HAVE_TBB), impl "tbb" runs the same kernels through
  *    tbb::parallel_for / parallel_reduce (bench_tbb.cpp): static_partitioner for triad
  *    and the mandel "static" rows, auto_partitioner for reduce and "dynamic,1".
  *  - Every result is checked: triad element by element, the sqrt sums against their
  *    asymptotic expansion (rel. 1e-9), mandel's total iteration count against the
- *    serial kernel's known value, small_loop's array contents.
+ *    serial kernel's known value, small_loop's array contents, reduce_sweep's sums
+ *    against the exact sum.
  *
  * reduce_det puts the deterministic weft reduce in the "weft" row and the plain weft
  * reduce beside it as impl "weft-plain", so weft/peer there is det / plain. */
@@ -103,7 +107,8 @@ static bool triad_setup(triad *t, const triad_param *p)
     return true;
 }
 
-static bool triad_finish(triad *t, bench_result *res)
+/* Check every element of a (and rc), then free the arrays. */
+static bool triad_check_free(triad *t)
 {
     bool ok = t->a && t->b && t->c && t->rc == 0;
     for (size_t i = 0; ok && i < t->n; i++)
@@ -111,8 +116,13 @@ static bool triad_finish(triad *t, bench_result *res)
     free(t->a);
     free(t->b);
     free(t->c);
-    res->ops = (uint64_t)t->n * t->passes * 24;
     return ok;
+}
+
+static bool triad_finish(triad *t, bench_result *res)
+{
+    res->ops = (uint64_t)t->n * t->passes * 24;
+    return triad_check_free(t);
 }
 
 static bench_result triad_serial_run(const bench_args *a)
@@ -566,6 +576,225 @@ static bench_result small_omp_run(const bench_args *a)
 }
 
 /* ------------------------------------------------------------------------------
+ * loop_sweep, reduce_sweep: one parallel loop over n elements, called `size` times
+ * back to back from the driver's (main) thread, at n = 2^10 .. 2^24 (us per call).
+ * loop_sweep is triad (its kernel, setup and check, one pass per call); reduce_sweep
+ * sums an array of n doubles.
+ *
+ * What differs from triad and reduce: there, weft's passes all run inside one
+ * weft_pool_run, so the cost of entering the pool from outside is paid once per run.
+ * Here every call enters on its own, as a user's weft_par_for called from main does:
+ * weft through weft_pool_execute per call (bench_weft_calls: the calling thread works
+ * in the pool for the call), OpenMP one parallel region per call, TBB one
+ * task_arena::execute per call. At small n that per-call cost (entry, waking the other
+ * threads, the final join) is most of the time; at large n the loop is.
+ *
+ * Fairness: the same kernel in every impl, on the same blocks as in triad and reduce
+ * (OpenMP: omp_static_block, i.e. `parallel for schedule(static)` calling the shared
+ * kernel; TBB: static_partitioner for loop_sweep, the default auto_partitioner for
+ * reduce_sweep, as the triad and reduce rows). The pool, the team or the arena is made
+ * and warmed before the clock; the calls alone are timed.
+ *
+ * Checks: loop_sweep, every weft call's return value and, after the last call, a
+ * element by element (as triad checks its passes: every call writes every element with
+ * the same values, so this is the last call's result); reduce_sweep, every call's sum
+ * against the exact sum (the elements are small integers, so every partial sum is
+ * exact in a double and any order of adding gives exactly the same result). */
+
+/* reduce_sweep's data: x[i] = i % 1000. */
+typedef struct sum_array {
+    double *x;
+    size_t n;
+    double want;  /* the exact sum of x */
+    uint64_t bad; /* calls whose sum was not `want` */
+    int rc;       /* the last failing weft_par_reduce's return value, 0 if none */
+} sum_array;
+
+static bool sum_array_setup(sum_array *r, size_t n)
+{
+    *r = (sum_array){.n = n, .x = malloc(n * sizeof(double))};
+    if (!r->x)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        r->x[i] = (double)(i % 1000);
+    double whole = (double)(n / 1000), rest = (double)(n % 1000);
+    r->want = whole * (999.0 * 1000.0 / 2) + rest * (rest - 1) / 2;
+    return true;
+}
+
+static bool sum_array_check_free(sum_array *r)
+{
+    bool ok = r->x && r->bad == 0 && r->rc == 0;
+    free(r->x);
+    return ok;
+}
+
+/* The kernel every impl runs (one out-of-line copy, see omp_static_block). */
+static __attribute__((noinline)) double array_sum(const double *x, size_t b, size_t e, double s)
+{
+    for (size_t i = b; i < e; i++)
+        s += x[i];
+    return s;
+}
+
+static int array_fold(void *ctx, size_t b, size_t e, void *acc)
+{
+    const sum_array *r = ctx;
+    *(double *)acc = array_sum(r->x, b, e, *(double *)acc);
+    return 0;
+}
+
+static bench_result loop_sweep_serial_run(const bench_args *a)
+{
+    triad_param p = {*(const size_t *)a->arg, 1};
+    bench_result res = {0};
+    triad t;
+    bool ok = triad_setup(&t, &p);
+    if (ok) {
+        double t0 = bench_now_s();
+        for (uint64_t k = 0; k < a->size; k++)
+            triad_kernel(&t, 0, t.n);
+        res.seconds = bench_now_s() - t0;
+    }
+    res.ok = triad_check_free(&t) && ok;
+    res.ops = a->size;
+    return res;
+}
+
+static bench_result loop_sweep_weft_run(const bench_args *a)
+{
+    triad_param p = {*(const size_t *)a->arg, 1};
+    bench_result res = {0};
+    triad t;
+    /* triad_weft_root with one pass: one weft_par_for per call. */
+    bool ok = triad_setup(&t, &p) &&
+              bench_weft_calls(a->threads, a->size, triad_weft_root, &t, &res.seconds);
+    res.ok = triad_check_free(&t) && ok;
+    res.ops = a->size;
+    return res;
+}
+
+static bench_result loop_sweep_omp_run(const bench_args *a)
+{
+    triad_param p = {*(const size_t *)a->arg, 1};
+    bench_result res = {0};
+    triad t;
+    bool ok = triad_setup(&t, &p);
+    if (ok) {
+        omp_warm(a->threads);
+        double t0 = bench_now_s();
+        for (uint64_t k = 0; k < a->size; k++) {
+#pragma omp parallel
+            {
+                size_t b, e;
+                omp_static_block(t.n, &b, &e);
+                triad_kernel(&t, b, e);
+            }
+        }
+        res.seconds = bench_now_s() - t0;
+    }
+    res.ok = triad_check_free(&t) && ok;
+    res.ops = a->size;
+    return res;
+}
+
+#ifdef WEFT_BENCH_HAVE_TBB
+static bench_result loop_sweep_tbb_run(const bench_args *a)
+{
+    triad_param p = {*(const size_t *)a->arg, 1};
+    bench_result res = {0};
+    triad t;
+    bool ok = triad_setup(&t, &p) && bench_tbb_for_calls(a->threads, t.n, BENCH_TBB_STATIC,
+                                                         a->size, triad_body, &t, &res.seconds);
+    res.ok = triad_check_free(&t) && ok;
+    res.ops = a->size;
+    return res;
+}
+#endif
+
+static bench_result reduce_sweep_serial_run(const bench_args *a)
+{
+    bench_result res = {0};
+    sum_array r;
+    bool ok = sum_array_setup(&r, *(const size_t *)a->arg);
+    if (ok) {
+        double t0 = bench_now_s();
+        for (uint64_t k = 0; k < a->size; k++) {
+            /* x may have changed, as far as the compiler knows: without this it may see
+             * that array_sum only reads and make one call for all of them. */
+            __asm__ volatile("" ::: "memory");
+            r.bad += array_sum(r.x, 0, r.n, 0.0) != r.want;
+        }
+        res.seconds = bench_now_s() - t0;
+    }
+    res.ok = sum_array_check_free(&r) && ok;
+    res.ops = a->size;
+    return res;
+}
+
+/* One call: one weft_par_reduce, its sum checked. */
+static void reduce_sweep_weft_call(void *arg)
+{
+    sum_array *r = arg;
+    const double zero = 0.0;
+    double sum = 0.0;
+    int rc = weft_par_reduce(0, r->n, 0, &zero, array_fold, sum_combine, r, &sum, sizeof sum);
+    if (rc != 0)
+        r->rc = rc;
+    r->bad += sum != r->want;
+}
+
+static bench_result reduce_sweep_weft_run(const bench_args *a)
+{
+    bench_result res = {0};
+    sum_array r;
+    bool ok = sum_array_setup(&r, *(const size_t *)a->arg) &&
+              bench_weft_calls(a->threads, a->size, reduce_sweep_weft_call, &r, &res.seconds);
+    res.ok = sum_array_check_free(&r) && ok;
+    res.ops = a->size;
+    return res;
+}
+
+static bench_result reduce_sweep_omp_run(const bench_args *a)
+{
+    bench_result res = {0};
+    sum_array r;
+    bool ok = sum_array_setup(&r, *(const size_t *)a->arg);
+    if (ok) {
+        omp_warm(a->threads);
+        double t0 = bench_now_s();
+        for (uint64_t k = 0; k < a->size; k++) {
+            double s = 0.0;
+#pragma omp parallel reduction(+ : s)
+            {
+                size_t b, e;
+                omp_static_block(r.n, &b, &e);
+                s += array_sum(r.x, b, e, 0.0);
+            }
+            r.bad += s != r.want;
+        }
+        res.seconds = bench_now_s() - t0;
+    }
+    res.ok = sum_array_check_free(&r) && ok;
+    res.ops = a->size;
+    return res;
+}
+
+#ifdef WEFT_BENCH_HAVE_TBB
+static bench_result reduce_sweep_tbb_run(const bench_args *a)
+{
+    bench_result res = {0};
+    sum_array r;
+    bool ok = sum_array_setup(&r, *(const size_t *)a->arg) &&
+              bench_tbb_reduce_sum_calls(a->threads, r.n, array_fold, &r, a->size, r.want,
+                                         &r.bad, &res.seconds);
+    res.ok = sum_array_check_free(&r) && ok;
+    res.ops = a->size;
+    return res;
+}
+#endif
+
+/* ------------------------------------------------------------------------------
  * Registration */
 
 #define SCALING {.min = 1}
@@ -629,10 +858,49 @@ static const bench_def par_benches_quick[] = {
              seahorse_quick, "seahorse 128^2 it=200"),
 };
 
+/* The sweeps: n = 2^K for the K listed; 1 and 2 threads (the counts their goals name,
+ * bench/README.md) and all CPUs. A row's size is its calls per run, scaled by the
+ * driver until a run takes the target time. The first warm-up makes 2^E elements'
+ * worth of calls, E chosen so that at about a nanosecond per element it already takes
+ * the target time: a rescaled warm-up at the large sizes costs another setup of the
+ * arrays, which takes longer than the calls. */
+static const size_t sweep_n[] = {
+    [10] = (size_t)1 << 10, [12] = (size_t)1 << 12, [14] = (size_t)1 << 14,
+    [16] = (size_t)1 << 16, [18] = (size_t)1 << 18, [20] = (size_t)1 << 20,
+    [22] = (size_t)1 << 22, [24] = (size_t)1 << 24,
+};
+#define SWEEP_THREADS {.min = 1, .defaults = {1, 2, BENCH_NCPUS}}
+#define SWEEP_ROW(NAME, K, E, IMPL, THREADS, RUN)                                          \
+    NAME, "n=2^" #K, IMPL, THREADS, "us/call", RUN, 1u << ((E) - (K)), 1u << ((E) - (K)), \
+        false, &sweep_n[K]
+#define LOOP_SWEEP(K, E)                                                                   \
+    {SWEEP_ROW("loop_sweep", K, E, "serial", SERIAL, loop_sweep_serial_run)},              \
+    {SWEEP_ROW("loop_sweep", K, E, "weft", SWEEP_THREADS, loop_sweep_weft_run)},           \
+    {SWEEP_ROW("loop_sweep", K, E, "openmp", SWEEP_THREADS, loop_sweep_omp_run)},          \
+    BENCH_TBB_ROW(SWEEP_ROW("loop_sweep", K, E, "tbb", SWEEP_THREADS, loop_sweep_tbb_run))
+#define REDUCE_SWEEP(K, E)                                                                 \
+    {SWEEP_ROW("reduce_sweep", K, E, "serial", SERIAL, reduce_sweep_serial_run)},          \
+    {SWEEP_ROW("reduce_sweep", K, E, "weft", SWEEP_THREADS, reduce_sweep_weft_run)},       \
+    {SWEEP_ROW("reduce_sweep", K, E, "openmp", SWEEP_THREADS, reduce_sweep_omp_run)},      \
+    BENCH_TBB_ROW(SWEEP_ROW("reduce_sweep", K, E, "tbb", SWEEP_THREADS, reduce_sweep_tbb_run))
+#define SWEEPS(S, E) S(10, E) S(12, E) S(14, E) S(16, E) S(18, E) S(20, E) S(22, E) S(24, E)
+
+static const bench_def sweep_benches[] = {SWEEPS(LOOP_SWEEP, 26) SWEEPS(REDUCE_SWEEP, 26)};
+/* --quick (a target a fifth as long): the smallest size, the one the 2-thread speedup
+ * goal starts at, and one beyond the caches. */
+static const bench_def sweep_benches_quick[] = {
+    LOOP_SWEEP(10, 24) LOOP_SWEEP(16, 24) LOOP_SWEEP(20, 24)
+    REDUCE_SWEEP(10, 24) REDUCE_SWEEP(16, 24) REDUCE_SWEEP(20, 24)
+};
+
 void bench_register_par(bench_registry *r)
 {
-    if (bench_registry_quick(r))
+    if (bench_registry_quick(r)) {
         bench_registry_add(r, par_benches_quick, sizeof par_benches_quick / sizeof par_benches_quick[0]);
-    else
+        bench_registry_add(r, sweep_benches_quick,
+                           sizeof sweep_benches_quick / sizeof sweep_benches_quick[0]);
+    } else {
         bench_registry_add(r, par_benches, sizeof par_benches / sizeof par_benches[0]);
+        bench_registry_add(r, sweep_benches, sizeof sweep_benches / sizeof sweep_benches[0]);
+    }
 }

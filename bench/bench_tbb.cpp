@@ -33,9 +33,10 @@
 
 namespace {
 
-// Run work() in an arena of `threads`, started before the clock; *seconds = its time.
-template <class Work>
-bool timed(int threads, double *seconds, Work &&work) noexcept
+// Make an arena of `threads`, start its workers, then time run(arena): *seconds = its
+// time.
+template <class Run>
+bool in_arena(int threads, double *seconds, Run &&run) noexcept
 {
     try {
         if (threads < 1)
@@ -48,13 +49,56 @@ bool timed(int threads, double *seconds, Work &&work) noexcept
             tbb::parallel_for(0, threads * 64, [](int) {}, tbb::simple_partitioner());
         });
         auto t0 = std::chrono::steady_clock::now();
-        arena.execute(work);
+        run(arena);
         std::chrono::duration<double> d = std::chrono::steady_clock::now() - t0;
         *seconds = d.count();
         return true;
     } catch (...) {
         return false;
     }
+}
+
+// Run work() in an arena of `threads`, started before the clock; *seconds = its time.
+template <class Work>
+bool timed(int threads, double *seconds, Work &&work) noexcept
+{
+    return in_arena(threads, seconds, [&](tbb::task_arena &arena) { arena.execute(work); });
+}
+
+// `calls` times call(), each time entering the arena anew from the calling thread
+// (task_arena::execute per call, as a C caller enters a weft pool per
+// weft_pool_execute): what each call from outside the arena pays is timed with it.
+template <class Call>
+bool timed_calls(int threads, uint64_t calls, double *seconds, Call &&call) noexcept
+{
+    return in_arena(threads, seconds, [&](tbb::task_arena &arena) {
+        for (uint64_t i = 0; i < calls; i++)
+            arena.execute(call);
+    });
+}
+
+// One tbb::parallel_for over `range` with the partitioner `part` names.
+template <class Body>
+void parallel_for_with(const tbb::blocked_range<size_t> &range, const Body &body,
+                       bench_tbb_partitioner part)
+{
+    if (part == BENCH_TBB_STATIC)
+        tbb::parallel_for(range, body, tbb::static_partitioner());
+    else
+        tbb::parallel_for(range, body, tbb::auto_partitioner());
+}
+
+// The sum over [0, n) of fold's double accumulators (0.0 each), by tbb::parallel_reduce
+// with its default (auto) partitioner.
+double reduce_sum(size_t n, int (*fold)(void *ctx, size_t lo, size_t hi, void *acc), void *ctx)
+{
+    return tbb::parallel_reduce(
+        tbb::blocked_range<size_t>(0, n), 0.0,
+        [fold, ctx](const tbb::blocked_range<size_t> &r, double acc) {
+            fold(ctx, r.begin(), r.end(), &acc);
+            return acc;
+        },
+        std::plus<double>());
 }
 
 // ---------------------------------------------------------------------------------
@@ -188,28 +232,37 @@ bool bench_tbb_for(int threads, size_t n, size_t grain, bench_tbb_partitioner pa
     };
     tbb::blocked_range<size_t> range(0, n, grain ? grain : 1);
     return timed(threads, seconds, [&] {
-        for (unsigned i = 0; i < passes; i++) {
-            if (part == BENCH_TBB_STATIC)
-                tbb::parallel_for(range, chunk, tbb::static_partitioner());
-            else
-                tbb::parallel_for(range, chunk, tbb::auto_partitioner());
-        }
+        for (unsigned i = 0; i < passes; i++)
+            parallel_for_with(range, chunk, part);
     });
+}
+
+bool bench_tbb_for_calls(int threads, size_t n, bench_tbb_partitioner part, uint64_t calls,
+                         int (*body)(void *ctx, size_t lo, size_t hi), void *ctx,
+                         double *seconds)
+{
+    auto chunk = [body, ctx](const tbb::blocked_range<size_t> &r) {
+        body(ctx, r.begin(), r.end());
+    };
+    tbb::blocked_range<size_t> range(0, n, 1);
+    return timed_calls(threads, calls, seconds, [&] { parallel_for_with(range, chunk, part); });
 }
 
 bool bench_tbb_reduce_sum(int threads, size_t n,
                           int (*fold)(void *ctx, size_t lo, size_t hi, void *acc), void *ctx,
                           double *sum, double *seconds)
 {
-    return timed(threads, seconds, [&] {
-        *sum = tbb::parallel_reduce(
-            tbb::blocked_range<size_t>(0, n), 0.0,
-            [fold, ctx](const tbb::blocked_range<size_t> &r, double acc) {
-                fold(ctx, r.begin(), r.end(), &acc);
-                return acc;
-            },
-            std::plus<double>());
-    });
+    return timed(threads, seconds, [&] { *sum = reduce_sum(n, fold, ctx); });
+}
+
+bool bench_tbb_reduce_sum_calls(int threads, size_t n,
+                                int (*fold)(void *ctx, size_t lo, size_t hi, void *acc),
+                                void *ctx, uint64_t calls, double want, uint64_t *bad,
+                                double *seconds)
+{
+    *bad = 0;
+    return timed_calls(threads, calls, seconds,
+                       [&] { *bad += reduce_sum(n, fold, ctx) != want; });
 }
 
 bool bench_tbb_sort_u64(int threads, uint64_t *keys, size_t n,

@@ -58,11 +58,26 @@ bool bench_tbb_for(int threads, size_t n, size_t grain, bench_tbb_partitioner pa
                    unsigned passes, int (*body)(void *ctx, size_t lo, size_t hi), void *ctx,
                    double *seconds);
 
-/* *sum = tbb::parallel_reduce over [0, n) of fold(ctx, lo, hi, &acc) on double
- * accumulators starting at 0.0, combined with +. */
+/* `calls` calls from the calling thread, back to back, each one task_arena::execute of
+ * one tbb::parallel_for over [0, n) (grain 1) calling body(ctx, lo, hi) per chunk: the
+ * arena is entered anew by every call, so its entry is timed with it. */
+bool bench_tbb_for_calls(int threads, size_t n, bench_tbb_partitioner part, uint64_t calls,
+                         int (*body)(void *ctx, size_t lo, size_t hi), void *ctx,
+                         double *seconds);
+
+/* *sum = tbb::parallel_reduce (auto_partitioner) over [0, n) of fold(ctx, lo, hi, &acc)
+ * on double accumulators starting at 0.0, combined with +. */
 bool bench_tbb_reduce_sum(int threads, size_t n,
                           int (*fold)(void *ctx, size_t lo, size_t hi, void *acc), void *ctx,
                           double *sum, double *seconds);
+
+/* `calls` calls of bench_tbb_reduce_sum's reduce from the calling thread, back to back,
+ * each its own task_arena::execute (as bench_tbb_for_calls); *bad = how many calls' sums
+ * were not `want`. */
+bool bench_tbb_reduce_sum_calls(int threads, size_t n,
+                                int (*fold)(void *ctx, size_t lo, size_t hi, void *acc),
+                                void *ctx, uint64_t calls, double want, uint64_t *bad,
+                                double *seconds);
 
 /* tbb::parallel_sort of n keys: with cmp (a qsort comparator, called through the
  * pointer) or, cmp NULL, with std::less<uint64_t>. */

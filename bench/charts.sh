@@ -5,8 +5,11 @@
 #   sh bench/charts.sh RESULTS.csv OUTDIR [REPORT.md]
 #
 # Writes OUTDIR/speedup.png (throughput over the serial implementation, per benchmark
-# and implementation at each thread count; log scale) and OUTDIR/chan.png (channel
-# throughput in messages/s per scenario, weft beside its peer; log scale), each from a
+# and implementation at each thread count; log scale), OUTDIR/chan.png (channel
+# throughput in messages/s per scenario, weft beside its peer; log scale) and, for each
+# size sweep (loop_sweep, reduce_sweep), OUTDIR/<sweep>.png (time per call against the
+# number of elements, one line per implementation and thread count; log-log; the
+# sweeps are left out of speedup.png, whose bars would hide them), each from a
 # tab-separated data file next to it (.dat). Only checked rows are drawn. With REPORT.md,
 # appends links to the charts to it. Exit status: 0, or 1 on a usage/tool error.
 set -eu
@@ -18,12 +21,14 @@ command -v gnuplot >/dev/null 2>&1 || { echo "charts.sh: gnuplot not found (apt-
 [ -r "$csv" ] || { echo "charts.sh: cannot read $csv" >&2; exit 1; }
 mkdir -p "$out"
 
-# table MODE: a tab-separated matrix, one line per category, one column per series,
-# "?" where a series has no value. MODE speedup: category = benchmark/param, series =
-# "impl tN", value = speedup (groups that have a serial row). MODE chan: category =
-# scenario/param of the chan_* benchmarks, series = impl, value = throughput.
+# table MODE [SWEEP]: a tab-separated matrix, one line per category, one column per
+# series, "?" where a series has no value. MODE speedup: category = benchmark/param,
+# series = "impl tN", value = speedup (groups that have a serial row; no sweeps). MODE
+# chan: category = scenario/param of the chan_* benchmarks, series = impl, value =
+# throughput. MODE sweep: the rows of benchmark SWEEP (params "n=2^K"), category = n,
+# series = "impl tN", value = the row's value (time per call).
 table() {
-    awk -v mode="$1" '
+    awk -v mode="$1" -v sweep="${2:-}" '
     # Split one RFC 4180 line into F[1..n] (quoted fields may hold commas and "").
     function split_csv(line,    n, i, c, f, q) {
         n = 0; f = ""; q = 0
@@ -46,8 +51,14 @@ table() {
         bench = F[col["benchmark"]]; param = F[col["param"]]; impl = F[col["impl"]]
         if (mode == "speedup") {
             v = F[col["speedup"]]
-            if (v == "" || impl == "serial") next
+            if (v == "" || impl == "serial" || bench ~ /_sweep$/) next
             cat = bench "/" param; ser = impl " t" F[col["threads"]]
+            if (!(impl in impl_rank)) impl_rank[impl] = ++nimpl
+            rank[ser] = impl_rank[impl] * 100000 + F[col["threads"]]
+        } else if (mode == "sweep") {
+            v = F[col["value"]]
+            if (v == "" || bench != sweep || param !~ /^n=2\^[0-9]+$/) next
+            cat = sprintf("%.0f", 2 ^ substr(param, 5)); ser = impl " t" F[col["threads"]]
             if (!(impl in impl_rank)) impl_rank[impl] = ++nimpl
             rank[ser] = impl_rank[impl] * 100000 + F[col["threads"]]
         } else {
@@ -109,6 +120,42 @@ plot for [i=2:$ncols] '$1' using i:xtic(1) title columnheader(i)
 GP
 }
 
+# plot_sweep DAT PNG TITLE YLABEL: one line per series ("impl tN") of the matrix against
+# its numeric first column (the number of elements), both axes log scale; one colour
+# per implementation, one dash and point type per thread count, so weft's lines and
+# each peer's read as pairs; weft's lines drawn thicker.
+plot_sweep() {
+    lines=$(head -n 1 "$1" | awk -F '\t' -v dat="$1" '{
+        color["weft"] = "#0060ad"; color["serial"] = "#000000"
+        color["openmp"] = "#dd7700"; color["tbb"] = "#009e73"
+        for (i = 2; i <= NF; i++) {
+            impl = $i; sub(/ t[0-9]+$/, "", impl); t = substr($i, length(impl) + 3) + 0
+            c = (impl in color) ? color[impl] : "#888888"
+            if (!(t in style)) style[t] = ++nstyles
+            printf("%s\"%s\" using 1:%d with linespoints lc rgb \"%s\" lw %d dt %d pt %d ps 1.2 title columnheader(%d)",
+                   (i > 2 ? ", " : ""), dat, i, c, (impl == "weft" ? 2 : 1), style[t],
+                   4 + 2 * style[t], i)
+        }
+    }')
+    term=png
+    gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1 && term=pngcairo
+    gnuplot <<GP
+set terminal $term size 1000,720 noenhanced
+set output '$2'
+set title '$3'
+set xlabel 'elements n (log scale)'
+set ylabel '$4'
+set datafile separator "\t"
+set datafile missing "?"
+set logscale x 2
+set logscale y
+set format x "2^%L"
+set grid xtics ytics mytics
+set key outside right top
+plot $lines
+GP
+}
+
 made=""
 if table speedup > "$out/speedup.dat"; then
     plot "$out/speedup.dat" "$out/speedup.png" \
@@ -125,6 +172,20 @@ if table chan > "$out/chan.dat"; then
 else
     rm -f "$out/chan.dat"; echo "charts.sh: no channel rows in $csv" >&2
 fi
+for sweep in loop_sweep reduce_sweep; do
+    if table sweep "$sweep" > "$out/$sweep.dat"; then
+        case $sweep in
+        loop_sweep) what="triad a = b + s*c" ;;
+        *) what="sum of n doubles" ;;
+        esac
+        plot_sweep "$out/$sweep.dat" "$out/$sweep.png" \
+            "weft-bench $sweep: $what, one call at a time from the main thread (log-log)" \
+            "time per call (us, median)"
+        made="$made $sweep.png"
+    else
+        rm -f "$out/$sweep.dat"; echo "charts.sh: no $sweep rows in $csv" >&2
+    fi
+done
 if [ -n "$md" ] && [ -n "$made" ]; then
     printf '\n## Charts\n\n' >> "$md"
     for png in $made; do printf '![%s](%s)\n\n' "${png%.png}" "$png" >> "$md"; done

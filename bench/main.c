@@ -96,6 +96,22 @@ bool bench_weft_timed(int threads, void (*root)(void *arg), void *arg, double *s
     return weft_pool_destroy(pool) == 0 && ok;
 }
 
+bool bench_weft_calls(int threads, uint64_t calls, void (*call)(void *arg), void *arg,
+                      double *seconds)
+{
+    weft_pool *pool = bench_pool_new(threads);
+    if (!pool)
+        return false;
+    /* Workers up, as in bench_weft_timed; then the caller's own way in, once. */
+    bool ok = weft_pool_run(pool, bench_nop, NULL) == 0 &&
+              weft_pool_execute(pool, bench_nop, NULL) == 0;
+    double t0 = bench_now_s();
+    for (uint64_t k = 0; k < calls; k++)
+        ok = weft_pool_execute(pool, call, arg) == 0 && ok;
+    *seconds = bench_now_s() - t0;
+    return weft_pool_destroy(pool) == 0 && ok;
+}
+
 /* The number of CPUs this process may run on (sched_getaffinity), at least 1. */
 static int cpu_count(void)
 {
@@ -120,14 +136,23 @@ static int cpu_count(void)
 /* What a row's unit says it reports (see bench_def.unit). */
 typedef enum unit_kind {
     KIND_RATE,   /* "<op>/s": ops per second, higher is better */
-    KIND_COST,   /* "ns/<op>": nanoseconds per op, lower is better */
+    KIND_COST,   /* "ns/<op>" or "us/<op>": time per op, lower is better */
     KIND_MEASURE /* anything else: a measured quantity (bench_result.value), lower is better */
 } unit_kind;
+
+/* Units per second of a cost unit's time: "ns/<op>" 1e9, "us/<op>" 1e6; 0 for any
+ * other unit. */
+static double cost_scale(const char *unit)
+{
+    if (strlen(unit) <= 3)
+        return 0;
+    return !strncmp(unit, "ns/", 3) ? 1e9 : !strncmp(unit, "us/", 3) ? 1e6 : 0;
+}
 
 static unit_kind unit_kind_of(const char *unit)
 {
     size_t n = strlen(unit);
-    if (n > 3 && strncmp(unit, "ns/", 3) == 0)
+    if (cost_scale(unit) > 0)
         return KIND_COST;
     if (n > 2 && strcmp(unit + n - 2, "/s") == 0)
         return KIND_RATE;
@@ -485,8 +510,8 @@ static double throughput(const row *r)
     return (double)r->ops / r->median_s;
 }
 
-/* The throughput's unit: the row's unit, or "<op>/s" for a "ns/<op>" row; NULL for a
- * measured quantity. */
+/* The throughput's unit: the row's unit, or "<op>/s" for a "ns/<op>" or "us/<op>" row;
+ * NULL for a measured quantity. */
 static const char *throughput_unit(const row *r, char *buf, size_t len)
 {
     if (r->kind == KIND_MEASURE)
@@ -663,11 +688,13 @@ static void finish_row(const config *c, row *r, bool tty)
         r->value_min = r->max_s > 0 ? (double)ops / r->max_s : NAN;
         r->value_max = r->min_s > 0 ? (double)ops / r->min_s : NAN;
         break;
-    case KIND_COST:
-        r->value = ops ? r->median_s * 1e9 / (double)ops : NAN;
-        r->value_min = ops ? r->min_s * 1e9 / (double)ops : NAN;
-        r->value_max = ops ? r->max_s * 1e9 / (double)ops : NAN;
+    case KIND_COST: {
+        double scale = cost_scale(r->def->unit);
+        r->value = ops ? r->median_s * scale / (double)ops : NAN;
+        r->value_min = ops ? r->min_s * scale / (double)ops : NAN;
+        r->value_max = ops ? r->max_s * scale / (double)ops : NAN;
         break;
+    }
     case KIND_MEASURE:
         r->value = median_of(r->values, m);
         r->value_min = r->values[0];
@@ -712,7 +739,7 @@ static size_t run_group(const config *c, row *rows, size_t first, size_t count, 
  * Output */
 
 /* The value the tables show: a rate with an SI prefix ("1.23 Mmsgs/s"), a cost
- * ("12.34 ns/join") or a measured quantity ("52.10 us", "0.25 cpu%"). */
+ * ("12.34 ns/join", "3.21 us/call") or a measured quantity ("52.10 us", "0.25 cpu%"). */
 static void format_value(const row *r, double v, char *buf, size_t len)
 {
     if (!isfinite(v)) {
@@ -771,7 +798,7 @@ static void threads_used(const row *rows, size_t nrows, char *buf, size_t len)
 }
 
 static const char *legend =
-    "median/min/max s: duration of one timed rep. value: throughput, cost per op (ns/...) or\n"
+    "median/min/max s: duration of one timed rep. value: throughput, cost per op (ns/, us/) or\n"
     "measured quantity (us, cpu%), median over the reps. vs serial: throughput / the serial\n"
     "implementation's. weft/peer: how many times better weft does than that peer at the\n"
     "same threads (>1: weft better; throughput ratio, or peer/weft for lower-is-better).\n";
@@ -987,9 +1014,9 @@ static void write_md(FILE *f, const config *c, const bench_machine *m, const row
     fprintf(f, "| reps per row | %d (median, min, max) |\n| sizes | %s |\n\n", c->reps,
             c->quick ? "quick (--quick)" : "default");
     fprintf(f, "*value*: the median over the reps of the throughput, the cost per op "
-               "(ns/...) or the measured quantity (us, cpu%%). *vs serial*: throughput over "
-               "the serial implementation's. *weft/peer*: how many times better weft does "
-               "than that peer at the same thread count (> 1: weft better). "
+               "(ns/..., us/...) or the measured quantity (us, cpu%%). *vs serial*: "
+               "throughput over the serial implementation's. *weft/peer*: how many times "
+               "better weft does than that peer at the same thread count (> 1: weft better). "
                "*checked*: every run's result was verified.\n");
     for (size_t i = 0; i < nrows; i++) {
         const row *r = &rows[i];
