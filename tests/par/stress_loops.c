@@ -2,7 +2,8 @@
  * random (lo, hi, grain) — empty, size 1, near SIZE_MAX — on pools of 1, 2, 3, 8
  * threads and from the main thread, each index counted exactly once with atomics;
  * nested par_for; early exit (status returned, no body after return); 2-D tiles;
- * reduce sums exact and the deterministic double sum bit-identical across pools. */
+ * reduce sums exact (also with the identity and the result one object) and the
+ * deterministic double sum bit-identical across pools. */
 #include "check.h"
 
 #include <weft/par.h>
@@ -208,6 +209,17 @@ static void scenario_run(void *arg)
                                             NULL, &got_det, sizeof got_det) == 0, "reduce_det");
         CHECK(got == want && got_det == want, "sum %llu / %llu, want %llu", (unsigned long long)got,
               (unsigned long long)got_det, (unsigned long long)want);
+
+        /* the identity is the result (`acc = 0; reduce(..., &acc, ..., &acc)`): the
+         * right halves must start from 0, not from the half-folded result */
+        uint64_t self = 0, self_det = 0;
+        CHECK(weft_par_reduce(0, rn, round % 2 ? 0 : 1000, &self, fold_u64, combine_u64, NULL, &self,
+                              sizeof self) == 0, "reduce, identity == result");
+        CHECK(weft_par_reduce_deterministic(0, rn, round % 2 ? 0 : 333, &self_det, fold_u64,
+                                            combine_u64, NULL, &self_det, sizeof self_det) == 0,
+              "reduce_det, identity == result");
+        CHECK(self == want && self_det == want, "identity == result: sum %llu / %llu, want %llu",
+              (unsigned long long)self, (unsigned long long)self_det, (unsigned long long)want);
     }
     free(c);
     sc->ok = true;

@@ -66,6 +66,8 @@ typedef void (*weft_combine_fn)(void *ctx, void *acc, const void *other);
  * in a tree; *result gets the total (the identity for an empty range). combine need
  * only be associative: left and right are never swapped, but how the range is cut
  * depends on scheduling, so a floating-point result may differ run to run.
+ * identity and result may overlap, or be the same object (`acc = 0; ... &acc, ...,
+ * &acc`): the identity is read once, before result is first written.
  * Returns 0; a fold's non-zero status (result then undefined); -EINVAL (lo > hi,
  * NULL identity/fold/combine/result, result_size 0); -ENOMEM; an error starting the
  * global pool. */
