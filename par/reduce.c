@@ -29,9 +29,10 @@
 
 /* Accumulators up to this size sit on the stack (one per cut, ~log2(n) deep). */
 #define ACC_INLINE 256u
-/* Deterministic grain 0: leaves of at most ceil(len / DET_LEAVES_HALF) indices, so
- * (halving cuts, leaves longer than half the grain) at most ~2 * DET_LEAVES_HALF. */
-#define DET_LEAVES_HALF 2048u
+/* Deterministic grain 0: a grain of ceil(len / DET_LEAVES) indices, so at most
+ * DET_LEAVES leaves (a leaf holds at least a grain) and, on a long range, more than
+ * about DET_LEAVES / 2 (a leaf holds under two grains). */
+#define DET_LEAVES 2048u
 /* Deterministic: evaluate the tree on the caller when its estimate is below this. */
 #define DET_INLINE_NS 20000.0
 
@@ -139,11 +140,12 @@ static int reduce_range(size_t lo, size_t hi, size_t grain, bool deterministic, 
     if (deterministic) {
         size_t n = hi - lo;
         if (grain == 0)
-            grain = n / DET_LEAVES_HALF + (n % DET_LEAVES_HALF != 0);
+            grain = n / DET_LEAVES + (n % DET_LEAVES != 0);
         root.grain = grain;
-        /* The leftmost leaf: the splitter cuts while len > grain, left half len / 2. */
+        /* The leftmost leaf: the splitter cuts as weft_par_cuttable says, left half
+         * len / 2. */
         size_t first = n;
-        while (first > grain)
+        while (weft_par_cuttable(first, grain))
             first /= 2;
         uint64_t t0 = weft_time_now_ns();
         int rc = fold(ctx, lo, lo + first, result);
@@ -156,8 +158,8 @@ static int reduce_range(size_t lo, size_t hi, size_t grain, bool deterministic, 
             red_root_run(&root);
             return atomic_load_explicit(&sh.status, memory_order_relaxed); /* same thread */
         }
-    } else if (grain != 0 && hi - lo <= grain) {
-        return fold(ctx, lo, hi, result);
+    } else if (grain != 0 && !weft_par_cuttable(hi - lo, grain)) {
+        return fold(ctx, lo, hi, result); /* one leaf: no need for the pool */
     }
     if (grain == 0) {
         red_probe p = {&sh, result};

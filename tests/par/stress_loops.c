@@ -1,6 +1,7 @@
 /* stress_loops.c: par/'s loops under concurrency (also under ThreadSanitizer):
  * random (lo, hi, grain) — empty, size 1, near SIZE_MAX — on pools of 1, 2, 3, 8
- * threads and from the main thread, each index counted exactly once with atomics;
+ * threads and from the main thread, each index counted exactly once with atomics and
+ * every chunk within what an explicit grain promises;
  * nested par_for; early exit (status returned, no body after return); 2-D tiles;
  * reduce sums exact (also with the identity and the result one object) and the
  * deterministic double sum bit-identical across pools. */
@@ -42,7 +43,7 @@ typedef struct scenario {
 enum { MAXN = 5000 };
 
 typedef struct cover {
-    size_t lo, hi;
+    size_t lo, hi, grain;
     unsigned spin;
     _Atomic uint32_t count[MAXN];
 } cover;
@@ -51,6 +52,10 @@ static int cover_body(void *ctx, size_t b, size_t e)
 {
     cover *c = ctx;
     CHECK(b < e && b >= c->lo && e <= c->hi, "bad chunk [%zu, %zu)", b, e);
+    /* an explicit grain: [grain, 2 x grain), or the whole range if shorter */
+    size_t n = c->hi - c->lo, len = e - b;
+    CHECK(c->grain == 0 || (n < c->grain ? len == n : len >= c->grain && len / 2 < c->grain),
+          "chunk of %zu, grain %zu, range %zu", len, c->grain, n);
     for (size_t i = b; i < e; i++) {
         atomic_fetch_add_explicit(&c->count[i - c->lo], 1, memory_order_relaxed);
         spin(c->spin);
@@ -168,6 +173,7 @@ static void scenario_run(void *arg)
         memset(c, 0, sizeof *c);
         c->lo = lo;
         c->hi = lo + n;
+        c->grain = grain;
         c->spin = (round & 1) ? 100 : 0;
         CHECK(weft_par_for(lo, lo + n, grain, cover_body, c) == 0, "par_for failed");
         for (size_t i = 0; i < n; i++)
