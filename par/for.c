@@ -3,9 +3,12 @@
  *
  * Invariants: the sub-ranges handed to bodies are disjoint and cover the range
  * exactly once (each cut gives [lo, mid) and [mid, hi) with lo < mid < hi, computed
- * without overflow as lo + (hi - lo) / 2); a chunk checks the loop's status word
- * before it runs its body or cuts, so after a failure no new chunk starts; the call
- * returns only after every join has returned, so no body runs after it. */
+ * without overflow as lo + (hi - lo) / 2); with an explicit grain no chunk (no side
+ * of a tile) is shorter than the grain unless the whole range (side) is — a range is
+ * cut only when both halves keep at least a grain, and a 2-D probe runs whole units;
+ * a chunk checks the loop's status word before it runs its body or cuts, so after a
+ * failure no new chunk starts; the call returns only after every join has returned,
+ * so no body runs after it. */
 #include "splitter_internal.h"
 
 #include <weft/par.h>
@@ -73,8 +76,8 @@ int weft_par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *c
         return -EINVAL;
     if (lo == hi)
         return 0;
-    if (grain != 0 && hi - lo <= grain)
-        return body(ctx, lo, hi);
+    if (grain != 0 && !weft_par_cuttable(hi - lo, grain))
+        return body(ctx, lo, hi); /* one chunk: no need for the pool */
     if (grain == 0) {
         int rc = weft_par_probe(&lo, hi, body, ctx);
         if (rc != 0 || lo == hi)
@@ -93,9 +96,12 @@ int weft_par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *c
 /* ------------------------------------------------------------------------------
  * 2-D: tiles of [0, rows) x [0, cols). A dimension is cut in halves; the one cut is
  * the longer in units of its grain (rows on a tie, which keeps row-major tiles wide).
- * Both grains given: cut while a side is longer than its grain. A grain of 0 makes
- * the loop adaptive (the splitter decides how deep to cut, as in 1-D), with that
- * side's unit the ADAPTIVE_*_UNIT below and a side cut only if it has two units. */
+ * A side is cut only while it holds two units, so each half keeps at least one: an
+ * explicit grain is a minimum tile side, as in 1-D. Both grains given: cut while a
+ * side can be (tile sides end in [grain, 2 x grain)). A grain of 0 makes the loop
+ * adaptive (the splitter decides how deep to cut, as in 1-D), with that side's unit
+ * the ADAPTIVE_*_UNIT below; the probe of an adaptive loop runs whole units, so it
+ * keeps the other side's explicit grain too. */
 
 /* Units of an adaptive (grain 0) dimension: single rows, and columns in runs of this
  * many cells (a tile narrower than a few cache lines is not worth a task). */
@@ -116,13 +122,6 @@ typedef struct for2d_job {
     size_t r0, r1, c0, c1;
 } for2d_job;
 
-/* Can a dimension of `len` with `unit` be cut? Explicit: longer than its grain;
- * adaptive: at least two units. */
-static bool for2d_cuttable(const for2d_shared *sh, size_t len, size_t unit)
-{
-    return sh->adaptive ? len / unit >= 2 : len > unit;
-}
-
 static void for2d_node(void *arg, bool migrated)
 {
     const for2d_job *j = arg;
@@ -131,8 +130,8 @@ static void for2d_node(void *arg, bool migrated)
         return;
     size_t rlen = j->r1 - j->r0, clen = j->c1 - j->c0;
     size_t runits = rlen / sh->row_unit, cunits = clen / sh->col_unit;
-    bool rows_ok = for2d_cuttable(sh, rlen, sh->row_unit);
-    bool cols_ok = for2d_cuttable(sh, clen, sh->col_unit);
+    bool rows_ok = weft_par_cuttable(rlen, sh->row_unit);
+    bool cols_ok = weft_par_cuttable(clen, sh->col_unit);
     bool cut_cols = cols_ok && (!rows_ok || cunits > runits);
     weft_splitter sp = j->sp;
     if ((rows_ok || cols_ok) && weft_splitter_try(&sp, 2, migrated)) {
@@ -168,29 +167,37 @@ static void for2d_root_run(void *arg)
             weft_par_fail(&r->sh->status, rc);
         return;
     }
-    /* The splitter's own length test is satisfied by for2d_cuttable (len 2 passed);
+    /* The splitter's own length test is satisfied by weft_par_cuttable (len 2 passed);
      * its grain stays 0 in adaptive mode and 1 ("always") in explicit mode. */
     for2d_job j = {r->sh, {0, 0, 0, 0}, r->r0, r->r1, r->c0, r->c1};
     weft_splitter_init(&j.sp, r->sh->adaptive ? 0 : 1, threads);
     for2d_node(&j, false);
 }
 
-/* Probe leaves: whole rows [b, e), or whole columns [b, e). */
+/* Probe leaves: units [b, e) of the probed side (rows or columns), full length on the
+ * other. Unit u covers [u x unit, (u + 1) x unit); the last also takes the remainder
+ * (less than a unit), so every probe tile keeps at least a unit. */
 typedef struct for2d_probe {
     const for2d_shared *sh;
     size_t rows, cols;
+    size_t unit, units; /* of the probed side */
 } for2d_probe;
+
+static size_t for2d_probe_end(const for2d_probe *p, size_t e, size_t len)
+{
+    return e == p->units ? len : e * p->unit;
+}
 
 static int for2d_probe_rows(void *arg, size_t b, size_t e)
 {
     const for2d_probe *p = arg;
-    return p->sh->body(p->sh->ctx, b, e, 0, p->cols);
+    return p->sh->body(p->sh->ctx, b * p->unit, for2d_probe_end(p, e, p->rows), 0, p->cols);
 }
 
 static int for2d_probe_cols(void *arg, size_t b, size_t e)
 {
     const for2d_probe *p = arg;
-    return p->sh->body(p->sh->ctx, 0, p->rows, b, e);
+    return p->sh->body(p->sh->ctx, 0, p->rows, b * p->unit, for2d_probe_end(p, e, p->cols));
 }
 
 int weft_par_for_2d(size_t rows, size_t cols, size_t row_grain, size_t col_grain,
@@ -204,19 +211,28 @@ int weft_par_for_2d(size_t rows, size_t cols, size_t row_grain, size_t col_grain
                        col_grain ? col_grain : ADAPTIVE_COL_UNIT,
                        row_grain == 0 || col_grain == 0, 0};
     for2d_root root = {&sh, 0, rows, 0, cols};
-    if (!for2d_cuttable(&sh, rows, sh.row_unit) && !for2d_cuttable(&sh, cols, sh.col_unit))
+    if (!weft_par_cuttable(rows, sh.row_unit) && !weft_par_cuttable(cols, sh.col_unit))
         return body(ctx, 0, rows, 0, cols);
     if (sh.adaptive) {
-        for2d_probe p = {&sh, rows, cols};
+        /* Probe the side with more units (at least two: one side is cuttable). What it
+         * leaves is whole units plus the remainder, so at least a unit. */
+        for2d_probe p = {&sh, rows, cols, 0, 0};
+        size_t done = 0;
         int rc;
         if (rows / sh.row_unit >= cols / sh.col_unit) {
-            rc = weft_par_probe(&root.r0, rows, for2d_probe_rows, &p);
-            if (rc != 0 || root.r0 == rows)
+            p.unit = sh.row_unit;
+            p.units = rows / sh.row_unit;
+            rc = weft_par_probe(&done, p.units, for2d_probe_rows, &p);
+            if (rc != 0 || done == p.units)
                 return rc;
+            root.r0 = done * p.unit;
         } else {
-            rc = weft_par_probe(&root.c0, cols, for2d_probe_cols, &p);
-            if (rc != 0 || root.c0 == cols)
+            p.unit = sh.col_unit;
+            p.units = cols / sh.col_unit;
+            rc = weft_par_probe(&done, p.units, for2d_probe_cols, &p);
+            if (rc != 0 || done == p.units)
                 return rc;
+            root.c0 = done * p.unit;
         }
     }
     int rc = weft_par_enter(for2d_root_run, &root);

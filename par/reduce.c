@@ -1,14 +1,18 @@
 /* reduce.c: weft_par_reduce and weft_par_reduce_deterministic — fold leaves into
  * accumulators, combine left (+) right up the join tree.
  *
- * Invariants: every accumulator starts as a copy of the identity; a cut node's left
- * half keeps folding into the node's own accumulator and its right half into a fresh
- * one, and after the join the node does acc = acc (+) right — left and right are never
- * swapped, so only associativity is needed. The deterministic variant cuts with a
+ * Invariants: the identity is read once, into a private copy, before anything writes
+ * the result, so the two may overlap (`acc = 0; reduce(..., &acc, ..., &acc)` is the
+ * natural way to write a reduce); every accumulator starts as a copy of that copy,
+ * never of the caller's bytes, which writes to the result may have changed. A cut
+ * node's left half keeps folding into the node's own accumulator and its right half
+ * into a fresh one, and after the join the node does acc = acc (+) right — left and
+ * right are never swapped, so only associativity is needed. The deterministic variant cuts with a
  * fixed grain (explicit, or derived from the length alone) and no probe, so its tree
  * — and hence a floating-point result — depends only on (lo, hi, grain). Accumulators
- * of up to ACC_INLINE bytes live in the node's stack frame; larger ones are malloc'd
- * and freed by the node that made them (-ENOMEM stops the loop, nothing leaks).
+ * of up to ACC_INLINE bytes live in the node's stack frame (the identity's copy in
+ * the call's); larger ones are malloc'd and freed by the node (or call) that made
+ * them (-ENOMEM stops the loop, nothing leaks).
  * The deterministic variant keeps small reduces off the pool without changing the
  * tree: it folds the tree's leftmost leaf first on the caller (that leaf folds into
  * the result in every evaluation order), times it, and if the whole tree looks short
@@ -25,9 +29,10 @@
 
 /* Accumulators up to this size sit on the stack (one per cut, ~log2(n) deep). */
 #define ACC_INLINE 256u
-/* Deterministic grain 0: leaves of at most ceil(len / DET_LEAVES_HALF) indices, so
- * (halving cuts, leaves longer than half the grain) at most ~2 * DET_LEAVES_HALF. */
-#define DET_LEAVES_HALF 2048u
+/* Deterministic grain 0: a grain of ceil(len / DET_LEAVES) indices, so at most
+ * DET_LEAVES leaves (a leaf holds at least a grain) and, on a long range, more than
+ * about DET_LEAVES / 2 (a leaf holds under two grains). */
+#define DET_LEAVES 2048u
 /* Deterministic: evaluate the tree on the caller when its estimate is below this. */
 #define DET_INLINE_NS 20000.0
 
@@ -124,25 +129,23 @@ static int red_probe_leaf(void *arg, size_t b, size_t e)
     return p->sh->fold(p->sh->ctx, b, e, p->acc);
 }
 
-static int reduce(size_t lo, size_t hi, size_t grain, bool deterministic, const void *identity,
-                  weft_fold_fn fold, weft_combine_fn combine, void *ctx, void *result,
-                  size_t result_size)
+/* Reduce the non-empty [lo, hi) into result, which holds the identity already;
+ * identity is the private copy (result may have overwritten the caller's). */
+static int reduce_range(size_t lo, size_t hi, size_t grain, bool deterministic, const void *identity,
+                        weft_fold_fn fold, weft_combine_fn combine, void *ctx, void *result,
+                        size_t result_size)
 {
-    if (lo > hi || !identity || !fold || !combine || !result || result_size == 0)
-        return -EINVAL;
-    memmove(result, identity, result_size);
-    if (lo == hi)
-        return 0;
     red_shared sh = {identity, fold, combine, ctx, result_size, false, 0};
     red_root root = {&sh, lo, hi, grain, result, false};
     if (deterministic) {
         size_t n = hi - lo;
         if (grain == 0)
-            grain = n / DET_LEAVES_HALF + (n % DET_LEAVES_HALF != 0);
+            grain = n / DET_LEAVES + (n % DET_LEAVES != 0);
         root.grain = grain;
-        /* The leftmost leaf: the splitter cuts while len > grain, left half len / 2. */
+        /* The leftmost leaf: the splitter cuts as weft_par_cuttable says, left half
+         * len / 2. */
         size_t first = n;
-        while (first > grain)
+        while (weft_par_cuttable(first, grain))
             first /= 2;
         uint64_t t0 = weft_time_now_ns();
         int rc = fold(ctx, lo, lo + first, result);
@@ -155,8 +158,8 @@ static int reduce(size_t lo, size_t hi, size_t grain, bool deterministic, const 
             red_root_run(&root);
             return atomic_load_explicit(&sh.status, memory_order_relaxed); /* same thread */
         }
-    } else if (grain != 0 && hi - lo <= grain) {
-        return fold(ctx, lo, hi, result);
+    } else if (grain != 0 && !weft_par_cuttable(hi - lo, grain)) {
+        return fold(ctx, lo, hi, result); /* one leaf: no need for the pool */
     }
     if (grain == 0) {
         red_probe p = {&sh, result};
@@ -170,6 +173,31 @@ static int reduce(size_t lo, size_t hi, size_t grain, bool deterministic, const 
         return rc;
     /* Relaxed: ordered by the joins' completion (see for.c). */
     return atomic_load_explicit(&sh.status, memory_order_relaxed);
+}
+
+static int reduce(size_t lo, size_t hi, size_t grain, bool deterministic, const void *identity,
+                  weft_fold_fn fold, weft_combine_fn combine, void *ctx, void *result,
+                  size_t result_size)
+{
+    if (lo > hi || !identity || !fold || !combine || !result || result_size == 0)
+        return -EINVAL;
+    if (lo == hi) {
+        memmove(result, identity, result_size);
+        return 0;
+    }
+    /* Copy the identity before the first write to result: the caller may pass the same
+     * object (or overlapping bytes) as both, and the right half of every cut starts
+     * from the identity while the left folds into result. */
+    alignas(max_align_t) unsigned char id_buf[ACC_INLINE];
+    void *id = result_size <= ACC_INLINE ? id_buf : malloc(result_size);
+    if (!id)
+        return -ENOMEM;
+    memcpy(id, identity, result_size);
+    memcpy(result, id, result_size);
+    int rc = reduce_range(lo, hi, grain, deterministic, id, fold, combine, ctx, result, result_size);
+    if (id != id_buf)
+        free(id);
+    return rc;
 }
 
 int weft_par_reduce(size_t lo, size_t hi, size_t grain, const void *identity, weft_fold_fn fold,

@@ -16,7 +16,12 @@
 #include <stddef.h>
 
 /* Decides whether a range is worth cutting in two (rayon's Splitter + LengthSplitter).
- * grain > 0: split while the length is above grain (independent of scheduling).
+ * grain > 0: split while the length is at least 2 x grain (independent of
+ * scheduling). Cuts are at the midpoint, so both halves are at least grain long and a
+ * leaf is in [grain, 2 x grain): grain is a minimum chunk, as OpenMP's
+ * schedule(dynamic, chunk) and rayon's with_min_len, which users rely on for vector
+ * width, whole cache lines or per-chunk setup. (Cutting while longer than grain would
+ * give leaves in (grain / 2, grain]: a maximum, not the minimum those users port.)
  * grain == 0 (adaptive): split while `splits` > 0, halving it each time; a half that
  * migrated (was stolen) resets splits to max(base, splits / 2), so stolen work is
  * cut again to feed the thieves. Never cuts a range shorter than 2.
@@ -54,11 +59,18 @@ static inline void weft_splitter_init(weft_splitter *s, size_t grain, size_t thr
     s->splits = s->base;
 }
 
+/* Can a range of `len` be cut at its midpoint into halves of at least `grain` (> 0)?
+ * len / 2 is the shorter half; no 2 x grain, which could overflow. */
+static inline bool weft_par_cuttable(size_t len, size_t grain)
+{
+    return len / 2 >= grain;
+}
+
 /* Should a range of `len` be cut in two? Updates s for the halves (both get a copy). */
 static inline bool weft_splitter_try(weft_splitter *s, size_t len, bool migrated)
 {
     if (s->grain)
-        return len > s->grain;
+        return weft_par_cuttable(len, s->grain);
     if (len < 2)
         return false;
     if (migrated) {

@@ -4,7 +4,9 @@
  * The input decodes to (op, threads 1..4, lo, hi, grain, stop points) and runs the op
  * on a pool of that many workers, checking it against the serial answer:
  *  - par_for: a coverage count per index (every index of [lo, hi) exactly once, no
- *    body range outside it, none empty or reversed);
+ *    body range outside it, none empty or reversed); with an explicit grain every
+ *    body (and fold) range has a length in [grain, 2 x grain), or is the whole range
+ *    when that is shorter than grain;
  *  - par_reduce: a wrapping sum, plus a "range" monoid (the accumulator is the span
  *    [a, b) it covers; fold and combine demand contiguity, so left and right can never
  *    be swapped or overlap) and a small or a large (heap) accumulator;
@@ -14,8 +16,10 @@
  *  - early exit: a body returns 7 (or 9) on reaching chosen indices: the call returns
  *    one of those statuses, no index is visited twice, and the stopping index was
  *    visited; par_reduce with a stopping fold returns its status;
- *  - par_for_2d: coverage of a rows x cols grid; par_sort (u64, u32, generic unstable,
- *    stable) against qsort, stability checked on an index payload.
+ *  - par_for_2d: coverage of a rows x cols grid, each side of a tile at least its
+ *    explicit grain (unless the grid's side is shorter), below twice it when both
+ *    grains are explicit; par_sort (u64, u32, generic unstable, stable) against
+ *    qsort, stability checked on an index payload.
  * lo is near 0 or near SIZE_MAX; hi - lo <= 1 << 16, so a run stays short. A flag
  * swaps lo and hi: the calls must then return -EINVAL and run nothing.
  *
@@ -68,11 +72,21 @@ typedef struct pz_case {
 
 typedef struct pz_ctx {
     const pz_case *c;
-    _Atomic uint8_t *visits; /* per index - lo */
-    _Atomic uint32_t bad;    /* a body range out of bounds or reversed */
-    _Atomic uint32_t after;  /* a body running after the call returned */
+    _Atomic uint8_t *visits;    /* per index - lo */
+    _Atomic uint32_t bad;       /* a body range out of bounds or reversed */
+    _Atomic uint32_t off_grain; /* a body range whose length the grain does not allow */
+    _Atomic uint32_t after;     /* a body running after the call returned */
     _Atomic bool returned;
 } pz_ctx;
+
+/* A chunk of `len` out of a range of `n` is what a grain > 0 promises: [grain,
+ * 2 x grain), or the whole range if it is shorter than grain. */
+static bool pz_grain_ok(size_t len, size_t n, size_t grain)
+{
+    if (n < grain)
+        return len == n;
+    return len >= grain && len / 2 < grain;
+}
 
 static int pz_visit(pz_ctx *x, size_t b, size_t e)
 {
@@ -84,6 +98,8 @@ static int pz_visit(pz_ctx *x, size_t b, size_t e)
         atomic_fetch_add_explicit(&x->bad, 1, memory_order_relaxed);
         return 0;
     }
+    if (c->grain && !pz_grain_ok(e - b, c->hi - c->lo, c->grain))
+        atomic_fetch_add_explicit(&x->off_grain, 1, memory_order_relaxed);
     for (size_t i = b; i < e; i++) {
         atomic_fetch_add_explicit(&x->visits[i - c->lo], 1, memory_order_relaxed);
         for (int k = 0; k < 2; k++)
@@ -252,10 +268,22 @@ static void pz_sort(const pz_case *c)
 /* ---- 2-D ---- */
 
 typedef struct pz_grid {
-    size_t rows, cols;
+    size_t rows, cols, row_grain, col_grain;
     _Atomic uint8_t *cells;
     _Atomic uint32_t bad;
+    _Atomic uint32_t off_grain; /* a tile side its grain does not allow */
 } pz_grid;
+
+/* A tile side of `len` out of `n` for `grain`: no constraint for 0; else at least
+ * the grain (or all of n if shorter), and below twice it when both grains are given. */
+static bool pz_side_ok(size_t len, size_t n, size_t grain, bool both)
+{
+    if (grain == 0)
+        return true;
+    if (!both)
+        return len >= (n < grain ? n : grain);
+    return pz_grain_ok(len, n, grain);
+}
 
 static int pz_body2d(void *ctx, size_t r0, size_t r1, size_t c0, size_t c1)
 {
@@ -264,6 +292,9 @@ static int pz_body2d(void *ctx, size_t r0, size_t r1, size_t c0, size_t c1)
         atomic_fetch_add_explicit(&g->bad, 1, memory_order_relaxed);
         return 0;
     }
+    bool both = g->row_grain && g->col_grain;
+    if (!pz_side_ok(r1 - r0, g->rows, g->row_grain, both) || !pz_side_ok(c1 - c0, g->cols, g->col_grain, both))
+        atomic_fetch_add_explicit(&g->off_grain, 1, memory_order_relaxed);
     for (size_t r = r0; r < r1; r++)
         for (size_t c = c0; c < c1; c++)
             atomic_fetch_add_explicit(&g->cells[r * g->cols + c], 1, memory_order_relaxed);
@@ -288,6 +319,9 @@ static void pz_check_visits(const pz_case *c, pz_ctx *x, bool exact)
 {
     CHECK(atomic_load_explicit(&x->bad, memory_order_relaxed) == 0, "a body got a range outside [lo, hi)");
     CHECK(atomic_load_explicit(&x->after, memory_order_relaxed) == 0, "a body ran after the call returned");
+    CHECK(atomic_load_explicit(&x->off_grain, memory_order_relaxed) == 0,
+          "a chunk outside [grain, 2 x grain) (lo %zu hi %zu grain %zu threads %u)", c->lo, c->hi, c->grain,
+          c->threads);
     size_t n = c->hi - c->lo;
     for (size_t i = 0; i < n; i++) {
         uint8_t v = atomic_load_explicit(&x->visits[i], memory_order_relaxed);
@@ -309,7 +343,7 @@ static void pz_run(void *arg)
     pz_job *job = arg;
     const pz_case *c = job->c;
     size_t n = c->hi - c->lo;
-    pz_ctx x = {c, NULL, 0, 0, false};
+    pz_ctx x = {c, NULL, 0, 0, 0, false};
     x.visits = calloc(n + 1, 1);
     CHECK(x.visits);
     int r;
@@ -379,12 +413,14 @@ static void pz_run(void *arg)
     }
     case OP_FOR_2D: {
         size_t rows = c->rows, cols = c->cols, rg = c->row_grain, cg = c->col_grain;
-        pz_grid g = {rows, cols, calloc(rows * cols + 1, 1), 0};
+        pz_grid g = {rows, cols, rg, cg, calloc(rows * cols + 1, 1), 0, 0};
         CHECK(g.cells);
         r = weft_par_for_2d(rows, cols, rg, cg, pz_body2d, &g);
         job->status = r;
         CHECK(r == 0, "par_for_2d: %d", r);
         CHECK(atomic_load_explicit(&g.bad, memory_order_relaxed) == 0, "par_for_2d: a tile out of the grid");
+        CHECK(atomic_load_explicit(&g.off_grain, memory_order_relaxed) == 0,
+              "par_for_2d %zux%zu grains %zu,%zu: a tile side off its grain", rows, cols, rg, cg);
         for (size_t i = 0; i < rows * cols; i++)
             CHECK(atomic_load_explicit(&g.cells[i], memory_order_relaxed) == 1,
                   "par_for_2d %zux%zu grains %zu,%zu: cell %zu visited %u times", rows, cols, rg, cg, i,

@@ -1,8 +1,10 @@
 /* stress_loops.c: par/'s loops under concurrency (also under ThreadSanitizer):
  * random (lo, hi, grain) — empty, size 1, near SIZE_MAX — on pools of 1, 2, 3, 8
- * threads and from the main thread, each index counted exactly once with atomics;
+ * threads and from the main thread, each index counted exactly once with atomics and
+ * every chunk within what an explicit grain promises;
  * nested par_for; early exit (status returned, no body after return); 2-D tiles;
- * reduce sums exact and the deterministic double sum bit-identical across pools. */
+ * reduce sums exact (also with the identity and the result one object) and the
+ * deterministic double sum bit-identical across pools. */
 #include "check.h"
 
 #include <weft/par.h>
@@ -41,7 +43,7 @@ typedef struct scenario {
 enum { MAXN = 5000 };
 
 typedef struct cover {
-    size_t lo, hi;
+    size_t lo, hi, grain;
     unsigned spin;
     _Atomic uint32_t count[MAXN];
 } cover;
@@ -50,6 +52,10 @@ static int cover_body(void *ctx, size_t b, size_t e)
 {
     cover *c = ctx;
     CHECK(b < e && b >= c->lo && e <= c->hi, "bad chunk [%zu, %zu)", b, e);
+    /* an explicit grain: [grain, 2 x grain), or the whole range if shorter */
+    size_t n = c->hi - c->lo, len = e - b;
+    CHECK(c->grain == 0 || (n < c->grain ? len == n : len >= c->grain && len / 2 < c->grain),
+          "chunk of %zu, grain %zu, range %zu", len, c->grain, n);
     for (size_t i = b; i < e; i++) {
         atomic_fetch_add_explicit(&c->count[i - c->lo], 1, memory_order_relaxed);
         spin(c->spin);
@@ -167,6 +173,7 @@ static void scenario_run(void *arg)
         memset(c, 0, sizeof *c);
         c->lo = lo;
         c->hi = lo + n;
+        c->grain = grain;
         c->spin = (round & 1) ? 100 : 0;
         CHECK(weft_par_for(lo, lo + n, grain, cover_body, c) == 0, "par_for failed");
         for (size_t i = 0; i < n; i++)
@@ -208,6 +215,17 @@ static void scenario_run(void *arg)
                                             NULL, &got_det, sizeof got_det) == 0, "reduce_det");
         CHECK(got == want && got_det == want, "sum %llu / %llu, want %llu", (unsigned long long)got,
               (unsigned long long)got_det, (unsigned long long)want);
+
+        /* the identity is the result (`acc = 0; reduce(..., &acc, ..., &acc)`): the
+         * right halves must start from 0, not from the half-folded result */
+        uint64_t self = 0, self_det = 0;
+        CHECK(weft_par_reduce(0, rn, round % 2 ? 0 : 1000, &self, fold_u64, combine_u64, NULL, &self,
+                              sizeof self) == 0, "reduce, identity == result");
+        CHECK(weft_par_reduce_deterministic(0, rn, round % 2 ? 0 : 333, &self_det, fold_u64,
+                                            combine_u64, NULL, &self_det, sizeof self_det) == 0,
+              "reduce_det, identity == result");
+        CHECK(self == want && self_det == want, "identity == result: sum %llu / %llu, want %llu",
+              (unsigned long long)self, (unsigned long long)self_det, (unsigned long long)want);
     }
     free(c);
     sc->ok = true;

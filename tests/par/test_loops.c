@@ -3,9 +3,11 @@
  * index exactly once, on pools of 1, 2, 3, 8 threads and from the main thread),
  * argument errors, early exit, reduce results (integer exact, deterministic double
  * bit-identical across thread counts), nesting. No timing is asserted. */
+#include "loops_testlib.h"
+#include "splitter_internal.h" /* the splitter budget test */
+
 #include <weft/par.h>
 #include <weft/runtime.h>
-#include "splitter_internal.h" /* the splitter budget test */
 
 #include <criterion/criterion.h>
 
@@ -14,41 +16,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* 0 = call from the main (non-worker) thread. */
-static const int loop_thread_counts[] = {0, 1, 2, 3, 8};
-#define N_COUNTS (sizeof loop_thread_counts / sizeof loop_thread_counts[0])
-
-/* Run fn(arg) on a fresh pool of `threads` workers, or on the caller if 0. */
-static void loops_run_on(int threads, weft_fn fn, void *arg)
-{
-    if (threads == 0) {
-        fn(arg);
-        return;
-    }
-    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
-    cfg.num_threads = (unsigned)threads;
-    cfg.pin = WEFT_PIN_NONE;
-    weft_pool *pool = NULL;
-    cr_assert_eq(weft_pool_create(&cfg, &pool), 0);
-    cr_assert_eq(weft_pool_run(pool, fn, arg), 0);
-    cr_assert_eq(weft_pool_destroy(pool), 0);
-}
-
-static uint64_t loops_rng(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
-/* Spin for about `n` iterations, so the probe does not run a range inline. */
-static void loops_spin(unsigned n)
-{
-    for (volatile unsigned i = 0; i < n; i++) {
-    }
-}
 
 /* ------------------------------------------------------------------------------
  * 1-D coverage */

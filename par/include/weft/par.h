@@ -6,11 +6,16 @@
  * Ranges are half-open [lo, hi). Bodies work on whole sub-ranges, so the per-index
  * call cost vanishes; each index is visited exactly once.
  *
- * grain: the smallest sub-range worth a task. 0 = adaptive: weft splits only while
- * there are idle workers to feed (rayon's adaptive splitter / TBB's auto partitioner)
- * and runs short loops inline on the caller without waking anyone. Rule of thumb:
- * a loop is worth parallelising when its whole run is above ~20 µs; give an explicit
- * grain when one chunk of it should take ~5-50 µs and you know the per-index cost.
+ * grain: the minimum chunk. With grain > 0 every sub-range a body gets has a length
+ * in [grain, 2 x grain), unless the whole range is shorter than grain (then it is one
+ * chunk): OpenMP's schedule(dynamic, chunk), rayon's with_min_len; how a range is cut
+ * then depends only on (lo, hi, grain). 0 = adaptive: weft splits only while there
+ * are idle workers to feed (rayon's adaptive splitter / TBB's auto partitioner) and
+ * runs short loops inline on the caller without waking anyone; chunk lengths are then
+ * not bounded either way. Rule of thumb: a loop is worth parallelising when its whole
+ * run is above ~20 µs; give an explicit grain when you know the per-index cost (grain
+ * indices should take ~5-25 µs, as a chunk is one to two grains) or when a body needs
+ * a minimum length (vector width, whole cache lines, per-chunk setup).
  *
  * Early exit: a body that returns non-zero stops the loop: chunks not yet started are
  * skipped, the call returns that status once every running chunk has returned, and no
@@ -39,7 +44,10 @@ WEFT_API int weft_par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body
 typedef int (*weft_range2d_fn)(void *ctx, size_t r0, size_t r1, size_t c0, size_t c1);
 
 /* Tiles of [0, rows) x [0, cols), split along the longer side (in grains), each cell
- * covered exactly once (image and matrix loops). Grains 0 = adaptive. Returns as
+ * covered exactly once (image and matrix loops). An explicit grain is the minimum tile
+ * side along its dimension (unless the whole side is shorter); with both grains
+ * explicit, each side is in [grain, 2 x grain) as in weft_par_for. Either grain 0
+ * makes the loop adaptive (the other, if given, stays a minimum). Returns as
  * weft_par_for; -EINVAL if body is NULL. */
 WEFT_API int weft_par_for_2d(size_t rows, size_t cols, size_t row_grain, size_t col_grain,
                              weft_range2d_fn body, void *ctx);
@@ -63,9 +71,12 @@ typedef int (*weft_fold_fn)(void *ctx, size_t begin, size_t end, void *acc);
 typedef void (*weft_combine_fn)(void *ctx, void *acc, const void *other);
 
 /* Fold sub-ranges of [lo, hi) into accumulators of result_size bytes and combine them
- * in a tree; *result gets the total (the identity for an empty range). combine need
- * only be associative: left and right are never swapped, but how the range is cut
- * depends on scheduling, so a floating-point result may differ run to run.
+ * in a tree; *result gets the total (the identity for an empty range). grain is as
+ * weft_par_for's: each fold gets [grain, 2 x grain) indices. combine need only be
+ * associative: left and right are never swapped, but how the range is cut depends on
+ * scheduling, so a floating-point result may differ run to run.
+ * identity and result may overlap, or be the same object (`acc = 0; ... &acc, ...,
+ * &acc`): the identity is read once, before result is first written.
  * Returns 0; a fold's non-zero status (result then undefined); -EINVAL (lo > hi,
  * NULL identity/fold/combine/result, result_size 0); -ENOMEM; an error starting the
  * global pool. */
