@@ -13,7 +13,13 @@
  * Thread-safety: every call may be made from any thread, concurrently, except where
  * its comment names one thread: a thread or task handle is joined (or detached) by
  * one thread, once; a scope is waited on by the thread that initialised it; a pool is
- * destroyed once, when no other thread calls into it. */
+ * destroyed once, when no other thread calls into it.
+ *
+ * Handles: a successful join (or detach) frees the handle. Joining, try-joining or
+ * detaching it again is undefined behaviour, not an -EINVAL: the memory may hold
+ * another handle by then. Debug builds of libweft (NDEBUG not defined) keep the set
+ * of live handles and return -EINVAL for one that is not in it (unless its memory
+ * was already reused for a new handle). */
 #ifndef WEFT_RUNTIME_H
 #define WEFT_RUNTIME_H
 
@@ -31,7 +37,7 @@ extern "C" {
  * Threads */
 
 /* An OS thread started by weft_thread_spawn. Opaque; freed by a successful join or
- * by detach. */
+ * by detach (using it afterwards is undefined: see "Handles" above). */
 typedef struct weft_thread weft_thread;
 
 typedef void *(*weft_thread_fn)(void *arg);
@@ -55,16 +61,17 @@ WEFT_API int weft_thread_spawn(const weft_thread_options *opts, weft_thread_fn f
                                weft_thread **out);
 
 /* Wait for the thread to finish, store fn's return value in *result (if result is
- * not NULL) and free the handle. Returns 0; -EINVAL (NULL); -EDEADLK (a thread
- * joining itself). Call once per handle. */
+ * not NULL) and free the handle. Returns 0; -EINVAL (NULL; debug builds: a handle
+ * already joined or detached); -EDEADLK (a thread joining itself). Call once per
+ * handle: a second join is undefined in release builds. */
 WEFT_API int weft_thread_join(weft_thread *t, void **result);
 /* Like join, giving up after timeout_ns: on -ETIMEDOUT the handle stays valid. */
 WEFT_API int weft_thread_join_timeout(weft_thread *t, uint64_t timeout_ns, void **result);
 /* Join if finished, else -EAGAIN (the handle stays valid). Never blocks. Also
- * -EINVAL (NULL), -EDEADLK (the thread itself). */
+ * -EINVAL (as join), -EDEADLK (the thread itself). */
 WEFT_API int weft_thread_try_join(weft_thread *t, void **result);
 /* Let the thread run on unjoined; its resources go when it ends. Frees the handle.
- * Returns 0 or -EINVAL. */
+ * Returns 0 or -EINVAL (as join). */
 WEFT_API int weft_thread_detach(weft_thread *t);
 
 /* Sleep at least ns nanoseconds (resumed after signals). Returns 0. */
@@ -226,12 +233,13 @@ WEFT_API int weft_spawn(weft_pool *pool, weft_task_fn fn, void *arg, weft_task *
 /* Wait for the task, store its result in *result (if not NULL), free the handle. On a
  * worker of the task's pool, a task that has not started yet runs inline on the
  * caller (so a join never waits on a queued task, isolated or not); else, on a
- * worker, runs other work while waiting. Returns 0 or -EINVAL (NULL). */
+ * worker, runs other work while waiting. Returns 0 or -EINVAL (NULL; debug builds: a
+ * handle already joined). Join once: a second join is undefined in release builds. */
 WEFT_API int weft_task_join(weft_task *t, void **result);
 /* Like join, giving up after timeout_ns: on -ETIMEDOUT the handle stays valid. A task
  * it runs inline runs to its end, whatever the timeout. */
 WEFT_API int weft_task_join_timeout(weft_task *t, uint64_t timeout_ns, void **result);
-/* Join if finished, else -EAGAIN (the handle stays valid); -EINVAL (NULL). Never
+/* Join if finished, else -EAGAIN (the handle stays valid); -EINVAL (as join). Never
  * blocks. */
 WEFT_API int weft_task_try_join(weft_task *t, void **result);
 
