@@ -6,7 +6,8 @@
  *  - every worker struct is initialised before any worker thread starts, and freed
  *    only after every worker thread has been joined;
  *  - a pool is destroyed only once `pending` (heap jobs not yet finished) is 0, so
- *    no queued task is dropped;
+ *    no queued task is dropped; weft_pool_wait_idle waits for the same 0, and the
+ *    last job to finish wakes every such waiter (`idle_waiters`);
  *  - a worker leaves its loop only when its terminate latch is set, which only
  *    weft_pool_destroy (or a failed create) does. */
 #include "pool_internal.h"
@@ -309,10 +310,11 @@ void weft_pool_pending_add(weft_pool *pool)
 
 void weft_pool_pending_done(weft_pool *pool)
 {
-    /* seq_cst: the Dekker pair with weft_pool_destroy (store destroying, load
-     * pending): either we see `destroying` and wake, or it sees our decrement. */
+    /* seq_cst: the Dekker pair with wait_no_pending (increment idle_waiters, load
+     * pending): either we see a waiter and wake it, or it sees our decrement. The
+     * decrement also releases the job's writes to that load. */
     if (atomic_fetch_sub_explicit(&pool->pending, 1, memory_order_seq_cst) == 1 &&
-        atomic_load_explicit(&pool->destroying, memory_order_seq_cst))
+        atomic_load_explicit(&pool->idle_waiters, memory_order_seq_cst) != 0)
         weft_futex_wake(&pool->pending, WEFT_FUTEX_WAKE_ALL);
 }
 
@@ -606,21 +608,61 @@ static void print_stats(weft_pool *pool)
     }
 }
 
+/* Wait until the pool's pending count is 0 (read at an instant after the call
+ * began) or the deadline passes: 0 or -ETIMEDOUT. For destroy and wait_idle. */
+static int wait_no_pending(weft_pool *pool, uint64_t deadline)
+{
+    /* seq_cst: our half of the Dekker pair with weft_pool_pending_done (decrement
+     * pending, load idle_waiters): either the last finisher sees us counted and
+     * wakes us, or our load of pending below sees its decrement. */
+    atomic_fetch_add_explicit(&pool->idle_waiters, 1, memory_order_seq_cst);
+    int rc = 0;
+    uint32_t p;
+    /* seq_cst loads: the other half of that pair. Every change of pending is a
+     * read-modify-write, so reading 0 also acquires the writes of every job whose
+     * decrement came before (the release sequences of pending_done's decrements). */
+    while ((p = atomic_load_explicit(&pool->pending, memory_order_seq_cst)) != 0)
+        if (weft_futex_wait(&pool->pending, p, deadline) == -ETIMEDOUT &&
+            atomic_load_explicit(&pool->pending, memory_order_seq_cst) != 0) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+    /* Relaxed: pairs with nothing; a finisher that still sees us counted only makes
+     * one futex_wake that wakes nobody. */
+    atomic_fetch_sub_explicit(&pool->idle_waiters, 1, memory_order_relaxed);
+    return rc;
+}
+
+int weft_pool_wait_idle_timeout(weft_pool *pool, uint64_t timeout_ns)
+{
+    weft_worker *w = weft_current_worker_;
+    if (!pool) {
+        if (w)
+            return -EDEADLK; /* NULL means the caller's own pool */
+        /* Acquire: pairs with the release store in weft_pool_global. */
+        pool = atomic_load_explicit(&global_pool, memory_order_acquire);
+        if (!pool)
+            return 0; /* never started: nothing can be pending */
+    }
+    if (w && w->pool == pool)
+        return -EDEADLK; /* it would wait for the job it is running, or block a worker
+                          * that the pending jobs may need */
+    return wait_no_pending(pool, weft_deadline_after(timeout_ns));
+}
+
+int weft_pool_wait_idle(weft_pool *pool)
+{
+    return weft_pool_wait_idle_timeout(pool, WEFT_NO_DEADLINE);
+}
+
 int weft_pool_destroy_timeout(weft_pool *pool, uint64_t timeout_ns)
 {
     if (!pool || pool == atomic_load_explicit(&global_pool, memory_order_relaxed))
         return -EINVAL;
     if (weft_current_worker_ && weft_current_worker_->pool == pool)
         return -EDEADLK;
-    uint64_t deadline = weft_deadline_after(timeout_ns);
-    /* seq_cst: the Dekker pair with weft_pool_pending_done. `destroying` only asks
-     * finishing jobs to wake us, so it may stay set after a timeout. */
-    atomic_store_explicit(&pool->destroying, 1, memory_order_seq_cst);
-    uint32_t p;
-    while ((p = atomic_load_explicit(&pool->pending, memory_order_seq_cst)) != 0)
-        if (weft_futex_wait(&pool->pending, p, deadline) == -ETIMEDOUT &&
-            atomic_load_explicit(&pool->pending, memory_order_seq_cst) != 0)
-            return -ETIMEDOUT;
+    if (wait_no_pending(pool, weft_deadline_after(timeout_ns)) != 0)
+        return -ETIMEDOUT;
     stop_workers(pool, pool->num_threads);
     if (pool->print_stats)
         print_stats(pool);

@@ -103,9 +103,10 @@ struct weft_pool {
      * subtracts before the sleeper's own add lands), which wraps the high half
      * modulo 2^64 and leaves the low half alone. */
     WEFT_CACHE_ALIGNED _Atomic uint64_t idle;
-    /* heap jobs (tasks, scope jobs) not yet finished; weft_pool_destroy waits for 0 */
+    /* heap jobs (tasks, scope jobs) not yet finished; weft_pool_destroy and
+     * weft_pool_wait_idle wait for 0 */
     WEFT_CACHE_ALIGNED _Atomic uint32_t pending;
-    _Atomic uint32_t destroying;
+    _Atomic uint32_t idle_waiters; /* threads waiting for pending to reach 0 */
 };
 
 /* The worker running on this thread, or NULL. initial-exec TLS: one load from the
@@ -125,7 +126,7 @@ void weft_pool_inject(weft_pool *pool, weft_job *job);
 int weft_pool_submit(weft_pool *pool, weft_job *job);
 /* Wait for latch l from any thread: helps if on a worker, else blocks. */
 int weft_pool_wait_latch(weft_job_latch *l, uint64_t deadline_ns);
-/* Count heap jobs for weft_pool_destroy. */
+/* Count heap jobs for weft_pool_destroy and weft_pool_wait_idle. */
 void weft_pool_pending_add(weft_pool *pool);
 void weft_pool_pending_done(weft_pool *pool);
 

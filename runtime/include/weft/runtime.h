@@ -133,11 +133,26 @@ WEFT_API int weft_pool_destroy(weft_pool *pool);
 /* Like destroy, giving up after timeout_ns if queued work has not finished by then:
  * on -ETIMEDOUT the pool is untouched and still usable (destroy it again later). */
 WEFT_API int weft_pool_destroy_timeout(weft_pool *pool, uint64_t timeout_ns);
+/* Wait until `pool` holds no spawned or scope task, queued or running: detached
+ * tasks, tasks with a handle (joined or not) and scope tasks, including the tasks
+ * they spawn meanwhile. On 0 their count was zero at an instant after the call
+ * began, so every task spawned before the call has finished and its writes are
+ * visible to the caller. Tasks that other threads keep spawning may keep it waiting.
+ * The pool stays as it was (use it on; nothing is stopped). `pool` NULL: the global
+ * pool (0 at once if it never started); from a worker, NULL means its own pool.
+ * Call weft_pool_wait_idle(NULL) before returning from main when detached tasks
+ * must run: the global pool is never destroyed, and at process exit the tasks it
+ * still holds are dropped (see weft_spawn). Returns 0; -EDEADLK (called from a worker
+ * of that pool: it would wait for the work it is doing). Thread-safe. */
+WEFT_API int weft_pool_wait_idle(weft_pool *pool);
+/* Like wait_idle, giving up after timeout_ns: -ETIMEDOUT (the tasks run on). */
+WEFT_API int weft_pool_wait_idle_timeout(weft_pool *pool, uint64_t timeout_ns);
 /* The global pool, started on first call. If only some of its worker threads can be
  * started (a system thread limit), it runs with those, after one warning on stderr.
  * Returns 0, -EINVAL (out NULL) or the error of weft_pool_create (then a later call
  * tries again). It lives until the process ends (never destroyed, so WEFT_STATS=1
- * prints nothing for it: read weft_pool_stats). Thread-safe. */
+ * prints nothing for it: read weft_pool_stats); detached tasks it still holds at
+ * exit are dropped unless weft_pool_wait_idle(NULL) waited for them. Thread-safe. */
 WEFT_API int weft_pool_global(weft_pool **out);
 /* Number of workers of `pool` (NULL: the current worker's pool, else the global
  * pool, starting it). Returns >= 1, or a negative error from starting the global pool. */
@@ -227,8 +242,12 @@ typedef void *(*weft_task_fn)(void *arg);
 
 /* Queue fn(arg) on `pool` (NULL: the current or global pool). With out != NULL, *out
  * is a handle to join exactly once; with out == NULL the task is detached (a pool's
- * `execute`): it still runs before weft_pool_destroy returns. Returns 0; -EINVAL (fn
- * NULL); -ENOMEM (nothing queued); an error starting the global pool. */
+ * `execute`): it still runs before weft_pool_destroy or weft_pool_wait_idle returns.
+ * DETACHED TASKS DO NOT KEEP THE PROCESS ALIVE: the global pool is never destroyed,
+ * and returning from main (or exit) ends the process with its queued tasks never run
+ * and its running ones cut off (as rayon's spawn). Wait for them first with
+ * weft_pool_wait_idle(NULL). Returns 0; -EINVAL (fn NULL); -ENOMEM (nothing queued);
+ * an error starting the global pool. */
 WEFT_API int weft_spawn(weft_pool *pool, weft_task_fn fn, void *arg, weft_task **out);
 /* Wait for the task, store its result in *result (if not NULL), free the handle. On a
  * worker of the task's pool, a task that has not started yet runs inline on the
