@@ -8,6 +8,7 @@
  * guards the whole table: debug builds trade speed for checks, and a handle is
  * registered once and removed once. */
 #include "handles_internal.h"
+#include "fork_internal.h"
 
 #ifndef NDEBUG
 #include <stdint.h>
@@ -25,9 +26,15 @@ static weft_handle_link **bucket_of(const weft_handle_link *h)
     return &buckets[x >> (64 - BUCKET_BITS)];
 }
 
+static void lock(void)
+{
+    weft_fork_handlers_register(); /* before handles_lock is first taken */
+    weft_mutex_lock(&handles_lock);
+}
+
 void weft_handle_register(weft_handle_link *h)
 {
-    weft_mutex_lock(&handles_lock);
+    lock();
     weft_handle_link **b = bucket_of(h);
     h->next = *b;
     *b = h;
@@ -37,7 +44,7 @@ void weft_handle_register(weft_handle_link *h)
 bool weft_handle_is_live(const weft_handle_link *h)
 {
     bool live = false;
-    weft_mutex_lock(&handles_lock);
+    lock();
     for (const weft_handle_link *p = *bucket_of(h); p && !live; p = p->next)
         live = p == h;
     weft_mutex_unlock(&handles_lock);
@@ -46,12 +53,30 @@ bool weft_handle_is_live(const weft_handle_link *h)
 
 void weft_handle_unregister(weft_handle_link *h)
 {
-    weft_mutex_lock(&handles_lock);
+    lock();
     for (weft_handle_link **pp = bucket_of(h); *pp; pp = &(*pp)->next)
         if (*pp == h) {
             *pp = h->next;
             break;
         }
     weft_mutex_unlock(&handles_lock);
+}
+
+/* fork (fork.c): the set is not half updated while the lock is held. The child keeps
+ * the set: the parent's handles are still "live" there, though threads other than
+ * the forking one do not exist in the child. */
+void weft_handles_atfork_prepare(void)
+{
+    weft_mutex_lock(&handles_lock);
+}
+
+void weft_handles_atfork_parent(void)
+{
+    weft_mutex_unlock(&handles_lock);
+}
+
+void weft_handles_atfork_child(void)
+{
+    weft_mutex_init(&handles_lock);
 }
 #endif

@@ -11,6 +11,7 @@
  *  - a worker leaves its loop only when its terminate latch is set, which only
  *    weft_pool_destroy (or a failed create) does. */
 #include "pool_internal.h"
+#include "fork_internal.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -420,6 +421,7 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
     if (!out || c.num_threads > WEFT_POOL_MAX_THREADS || (unsigned)c.pin > WEFT_PIN_PU ||
         (unsigned)c.wait > WEFT_WAIT_ACTIVE)
         return -EINVAL;
+    weft_fork_handlers_register(); /* before place_lock is first taken */
 
     weft_pool *pool = aligned_alloc(WEFT_CACHE_LINE, sizeof *pool);
     if (!pool)
@@ -530,6 +532,11 @@ static int global_pool_create(weft_pool **out)
 
 static weft_mutex global_lock = WEFT_MUTEX_INIT;
 static weft_pool *_Atomic global_pool;
+/* In a child process: the global pool copied from the parent, unusable (its workers
+ * did not come along) and never freed (its state is whatever the parent's threads
+ * left mid-way), kept reachable so that leak checkers do not report it. The next
+ * global pool takes it over in its forked_from, which chains older generations. */
+static weft_pool *forsaken_pool;
 
 int weft_pool_global(weft_pool **out)
 {
@@ -541,15 +548,44 @@ int weft_pool_global(weft_pool **out)
         *out = p;
         return 0;
     }
+    weft_fork_handlers_register(); /* before global_lock is first taken */
     weft_mutex_lock(&global_lock);
     p = atomic_load_explicit(&global_pool, memory_order_relaxed); /* under the lock */
     int rc = 0;
-    if (!p && (rc = global_pool_create(&p)) == 0)
+    if (!p && (rc = global_pool_create(&p)) == 0) {
+        p->forked_from = forsaken_pool;
+        forsaken_pool = NULL;
         atomic_store_explicit(&global_pool, p, memory_order_release);
+    }
     weft_mutex_unlock(&global_lock);
     if (rc == 0)
         *out = p;
     return rc;
+}
+
+/* fork (fork.c): no global pool is being created while the lock is held. */
+void weft_pool_atfork_prepare(void)
+{
+    weft_mutex_lock(&global_lock);
+}
+
+void weft_pool_atfork_parent(void)
+{
+    weft_mutex_unlock(&global_lock);
+}
+
+/* The child's only thread runs this: the global pool goes back to "not started" (a
+ * fresh one starts on first use), and the forking thread is no worker here, even if
+ * it was one of any pool in the parent. Relaxed: no other thread exists to see it. */
+void weft_pool_atfork_child(void)
+{
+    weft_pool *old = atomic_load_explicit(&global_pool, memory_order_relaxed);
+    if (old) {
+        forsaken_pool = old; /* old->forked_from holds any older one */
+        atomic_store_explicit(&global_pool, NULL, memory_order_relaxed);
+    }
+    weft_mutex_init(&global_lock); /* held by the parent's forking thread in prepare */
+    weft_current_worker_ = NULL;
 }
 
 int weft_pool_resolve(weft_pool *pool, weft_pool **out)

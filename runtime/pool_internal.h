@@ -107,6 +107,7 @@ struct weft_pool {
      * weft_pool_wait_idle wait for 0 */
     WEFT_CACHE_ALIGNED _Atomic uint32_t pending;
     _Atomic uint32_t idle_waiters; /* threads waiting for pending to reach 0 */
+    weft_pool *forked_from; /* a global pool: the one a fork left unusable (pool.c) */
 };
 
 /* The worker running on this thread, or NULL. initial-exec TLS: one load from the

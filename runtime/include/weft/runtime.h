@@ -152,7 +152,17 @@ WEFT_API int weft_pool_wait_idle_timeout(weft_pool *pool, uint64_t timeout_ns);
  * Returns 0, -EINVAL (out NULL) or the error of weft_pool_create (then a later call
  * tries again). It lives until the process ends (never destroyed, so WEFT_STATS=1
  * prints nothing for it: read weft_pool_stats); detached tasks it still holds at
- * exit are dropped unless weft_pool_wait_idle(NULL) waited for them. Thread-safe. */
+ * exit are dropped unless weft_pool_wait_idle(NULL) waited for them. Thread-safe.
+ *
+ * fork(): a child process may use weft, whichever thread forked (a worker too). In
+ * the child the global pool starts afresh on first use, with its own workers; the
+ * parent's is left behind, never run nor freed. Only the forking thread exists in a
+ * child (POSIX), so there, do not call into or destroy a pool created before the
+ * fork, nor join a thread or task handle from before it (they would wait for
+ * threads that are not there); a lock, condvar, barrier or channel that another
+ * thread held or waited in at the fork stays as it was, so one held then is held
+ * for ever. A child forked inside a task must not return from that task: end it
+ * with exit, _exit or exec. */
 WEFT_API int weft_pool_global(weft_pool **out);
 /* Number of workers of `pool` (NULL: the current worker's pool, else the global
  * pool, starting it). Returns >= 1, or a negative error from starting the global pool. */
