@@ -6,10 +6,12 @@
  *  - every worker struct is initialised before any worker thread starts, and freed
  *    only after every worker thread has been joined;
  *  - a pool is destroyed only once `pending` (heap jobs not yet finished) is 0, so
- *    no queued task is dropped;
+ *    no queued task is dropped; weft_pool_wait_idle waits for the same 0, and the
+ *    last job to finish wakes every such waiter (`idle_waiters`);
  *  - a worker leaves its loop only when its terminate latch is set, which only
  *    weft_pool_destroy (or a failed create) does. */
 #include "pool_internal.h"
+#include "fork_internal.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -353,10 +355,11 @@ void weft_pool_pending_add(weft_pool *pool)
 
 void weft_pool_pending_done(weft_pool *pool)
 {
-    /* seq_cst: the Dekker pair with weft_pool_destroy (store destroying, load
-     * pending): either we see `destroying` and wake, or it sees our decrement. */
+    /* seq_cst: the Dekker pair with wait_no_pending (increment idle_waiters, load
+     * pending): either we see a waiter and wake it, or it sees our decrement. The
+     * decrement also releases the job's writes to that load. */
     if (atomic_fetch_sub_explicit(&pool->pending, 1, memory_order_seq_cst) == 1 &&
-        atomic_load_explicit(&pool->destroying, memory_order_seq_cst))
+        atomic_load_explicit(&pool->idle_waiters, memory_order_seq_cst) != 0)
         weft_futex_wake(&pool->pending, WEFT_FUTEX_WAKE_ALL);
 }
 
@@ -471,6 +474,7 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
     if (!out || c.num_threads > WEFT_POOL_MAX_THREADS || (unsigned)c.pin > WEFT_PIN_PU ||
         (unsigned)c.wait > WEFT_WAIT_ACTIVE)
         return -EINVAL;
+    weft_fork_handlers_register(); /* before place_lock is first taken */
 
     weft_pool *pool = aligned_alloc(WEFT_CACHE_LINE, sizeof *pool);
     if (!pool)
@@ -583,6 +587,11 @@ static int global_pool_create(weft_pool **out)
 
 static weft_mutex global_lock = WEFT_MUTEX_INIT;
 static weft_pool *_Atomic global_pool;
+/* In a child process: the global pool copied from the parent, unusable (its workers
+ * did not come along) and never freed (its state is whatever the parent's threads
+ * left mid-way), kept reachable so that leak checkers do not report it. The next
+ * global pool takes it over in its forked_from, which chains older generations. */
+static weft_pool *forsaken_pool;
 
 int weft_pool_global(weft_pool **out)
 {
@@ -594,15 +603,44 @@ int weft_pool_global(weft_pool **out)
         *out = p;
         return 0;
     }
+    weft_fork_handlers_register(); /* before global_lock is first taken */
     weft_mutex_lock(&global_lock);
     p = atomic_load_explicit(&global_pool, memory_order_relaxed); /* under the lock */
     int rc = 0;
-    if (!p && (rc = global_pool_create(&p)) == 0)
+    if (!p && (rc = global_pool_create(&p)) == 0) {
+        p->forked_from = forsaken_pool;
+        forsaken_pool = NULL;
         atomic_store_explicit(&global_pool, p, memory_order_release);
+    }
     weft_mutex_unlock(&global_lock);
     if (rc == 0)
         *out = p;
     return rc;
+}
+
+/* fork (fork.c): no global pool is being created while the lock is held. */
+void weft_pool_atfork_prepare(void)
+{
+    weft_mutex_lock(&global_lock);
+}
+
+void weft_pool_atfork_parent(void)
+{
+    weft_mutex_unlock(&global_lock);
+}
+
+/* The child's only thread runs this: the global pool goes back to "not started" (a
+ * fresh one starts on first use), and the forking thread is no worker here, even if
+ * it was one of any pool in the parent. Relaxed: no other thread exists to see it. */
+void weft_pool_atfork_child(void)
+{
+    weft_pool *old = atomic_load_explicit(&global_pool, memory_order_relaxed);
+    if (old) {
+        forsaken_pool = old; /* old->forked_from holds any older one */
+        atomic_store_explicit(&global_pool, NULL, memory_order_relaxed);
+    }
+    weft_mutex_init(&global_lock); /* held by the parent's forking thread in prepare */
+    weft_current_worker_ = NULL;
 }
 
 int weft_pool_resolve(weft_pool *pool, weft_pool **out)
@@ -661,21 +699,61 @@ static void print_stats(weft_pool *pool)
     }
 }
 
+/* Wait until the pool's pending count is 0 (read at an instant after the call
+ * began) or the deadline passes: 0 or -ETIMEDOUT. For destroy and wait_idle. */
+static int wait_no_pending(weft_pool *pool, uint64_t deadline)
+{
+    /* seq_cst: our half of the Dekker pair with weft_pool_pending_done (decrement
+     * pending, load idle_waiters): either the last finisher sees us counted and
+     * wakes us, or our load of pending below sees its decrement. */
+    atomic_fetch_add_explicit(&pool->idle_waiters, 1, memory_order_seq_cst);
+    int rc = 0;
+    uint32_t p;
+    /* seq_cst loads: the other half of that pair. Every change of pending is a
+     * read-modify-write, so reading 0 also acquires the writes of every job whose
+     * decrement came before (the release sequences of pending_done's decrements). */
+    while ((p = atomic_load_explicit(&pool->pending, memory_order_seq_cst)) != 0)
+        if (weft_futex_wait(&pool->pending, p, deadline) == -ETIMEDOUT &&
+            atomic_load_explicit(&pool->pending, memory_order_seq_cst) != 0) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+    /* Relaxed: pairs with nothing; a finisher that still sees us counted only makes
+     * one futex_wake that wakes nobody. */
+    atomic_fetch_sub_explicit(&pool->idle_waiters, 1, memory_order_relaxed);
+    return rc;
+}
+
+int weft_pool_wait_idle_timeout(weft_pool *pool, uint64_t timeout_ns)
+{
+    weft_worker *w = weft_current_worker_;
+    if (!pool) {
+        if (w)
+            return -EDEADLK; /* NULL means the caller's own pool */
+        /* Acquire: pairs with the release store in weft_pool_global. */
+        pool = atomic_load_explicit(&global_pool, memory_order_acquire);
+        if (!pool)
+            return 0; /* never started: nothing can be pending */
+    }
+    if (w && w->pool == pool)
+        return -EDEADLK; /* it would wait for the job it is running, or block a worker
+                          * that the pending jobs may need */
+    return wait_no_pending(pool, weft_deadline_after(timeout_ns));
+}
+
+int weft_pool_wait_idle(weft_pool *pool)
+{
+    return weft_pool_wait_idle_timeout(pool, WEFT_NO_DEADLINE);
+}
+
 int weft_pool_destroy_timeout(weft_pool *pool, uint64_t timeout_ns)
 {
     if (!pool || pool == atomic_load_explicit(&global_pool, memory_order_relaxed))
         return -EINVAL;
     if (weft_current_worker_ && weft_current_worker_->pool == pool)
         return -EDEADLK;
-    uint64_t deadline = weft_deadline_after(timeout_ns);
-    /* seq_cst: the Dekker pair with weft_pool_pending_done. `destroying` only asks
-     * finishing jobs to wake us, so it may stay set after a timeout. */
-    atomic_store_explicit(&pool->destroying, 1, memory_order_seq_cst);
-    uint32_t p;
-    while ((p = atomic_load_explicit(&pool->pending, memory_order_seq_cst)) != 0)
-        if (weft_futex_wait(&pool->pending, p, deadline) == -ETIMEDOUT &&
-            atomic_load_explicit(&pool->pending, memory_order_seq_cst) != 0)
-            return -ETIMEDOUT;
+    if (wait_no_pending(pool, weft_deadline_after(timeout_ns)) != 0)
+        return -ETIMEDOUT;
     stop_workers(pool, pool->num_threads);
     if (pool->print_stats)
         print_stats(pool);

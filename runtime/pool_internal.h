@@ -112,9 +112,11 @@ struct weft_pool {
      * With k bits set, workers num_threads - k and above are benched: they take no
      * new work (weft_worker_benched). */
     WEFT_CACHE_ALIGNED _Atomic uint32_t callers;
-    /* heap jobs (tasks, scope jobs) not yet finished; weft_pool_destroy waits for 0 */
+    /* heap jobs (tasks, scope jobs) not yet finished; weft_pool_destroy and
+     * weft_pool_wait_idle wait for 0 */
     WEFT_CACHE_ALIGNED _Atomic uint32_t pending;
-    _Atomic uint32_t destroying;
+    _Atomic uint32_t idle_waiters; /* threads waiting for pending to reach 0 */
+    weft_pool *forked_from; /* a global pool: the one a fork left unusable (pool.c) */
 };
 
 /* The worker running on this thread, or NULL. initial-exec TLS: one load from the
@@ -151,7 +153,7 @@ void weft_pool_inject(weft_pool *pool, weft_job *job);
 int weft_pool_submit(weft_pool *pool, weft_job *job);
 /* Wait for latch l from any thread: helps if on a worker, else blocks. */
 int weft_pool_wait_latch(weft_job_latch *l, uint64_t deadline_ns);
-/* Count heap jobs for weft_pool_destroy. */
+/* Count heap jobs for weft_pool_destroy and weft_pool_wait_idle. */
 void weft_pool_pending_add(weft_pool *pool);
 void weft_pool_pending_done(weft_pool *pool);
 

@@ -18,8 +18,14 @@
  * then drops its reference; the joiner waits for the latch, then drops its own. The
  * joiner registers itself as the latch's waiter before waiting, so the runner reads
  * the waiter after setting (weft_latch_job_set_registered): its reference keeps the
- * block alive. Whoever drops the last reference frees the block. */
+ * block alive. Whoever drops the last reference frees the block.
+ *
+ * Debug builds: a handle is in the live set (handles.c) from spawn until the join
+ * that consumes it, which leaves the set before it drops its reference (so the block
+ * cannot be reused while still in the set); a join or try_join of a handle not in the
+ * set returns -EINVAL without reading it. */
 #include "pool_internal.h"
+#include "handles_internal.h"
 
 struct weft_task {
     weft_job job;
@@ -30,6 +36,7 @@ struct weft_task {
     weft_job_latch done;
     _Atomic uint32_t refs;
     _Atomic uint32_t claimed; /* 0: not started; 1: fn runs or ran (set once) */
+    weft_handle_link live;    /* debug builds: membership of the live set (joinable) */
     bool joinable;            /* a handle exists (immutable) */
 };
 _Static_assert(sizeof(struct weft_task) <= WEFT_JOB_BLOCK_SIZE, "weft_task must fit a job block");
@@ -93,8 +100,10 @@ int weft_spawn(weft_pool *pool, weft_task_fn fn, void *arg, weft_task **out)
         weft_block_free(t);
         return rc;
     }
-    if (out)
+    if (out) {
+        weft_handle_register(&t->live);
         *out = t;
+    }
     return 0;
 }
 
@@ -118,6 +127,7 @@ static bool task_join_inline(weft_worker *w, weft_task *t, void **result)
         if (result)
             *result = t->result;
         weft_pool *pool = t->pool;
+        weft_handle_unregister(&t->live);
         weft_block_free(t); /* both references were ours */
         weft_pool_pending_done(pool);
         return true;
@@ -127,6 +137,7 @@ static bool task_join_inline(weft_worker *w, weft_task *t, void **result)
     task_run_inline(w, t);
     if (result)
         *result = t->result;
+    weft_handle_unregister(&t->live);
     task_release(t); /* the stale entry's taker drops the other reference */
     return true;
 }
@@ -135,13 +146,14 @@ static int task_finish(weft_task *t, void **result)
 {
     if (result)
         *result = t->result; /* ordered by the latch's acquire */
+    weft_handle_unregister(&t->live);
     task_release(t);
     return 0;
 }
 
 int weft_task_join_timeout(weft_task *t, uint64_t timeout_ns, void **result)
 {
-    if (!t)
+    if (!t || !weft_handle_is_live(&t->live)) /* debug builds: joined already */
         return -EINVAL;
     weft_worker *w = weft_worker_current();
     /* Acquire (probe): a set latch means the result is published. */
@@ -165,7 +177,7 @@ int weft_task_join(weft_task *t, void **result)
 
 int weft_task_try_join(weft_task *t, void **result)
 {
-    if (!t)
+    if (!t || !weft_handle_is_live(&t->live)) /* debug builds: joined already */
         return -EINVAL;
     if (!weft_latch_job_probe(&t->done))
         return -EAGAIN;

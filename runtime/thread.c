@@ -13,9 +13,14 @@
  *    handle is untouched and still owned by the caller.
  *  - The thread's name lives in thread-local storage (no global mutable state); an
  *    unnamed thread whose id equals the process id is the initial thread: "main".
- *  - On a spawn error nothing leaks and *out is untouched. */
+ *  - On a spawn error nothing leaks and *out is untouched.
+ *  - Debug builds: a handle is in the live set (handles.c) from spawn until the join
+ *    or detach that consumes it, which leaves the set before dropping its reference;
+ *    every call on a handle not in the set returns -EINVAL without reading it. */
 #include <weft/runtime.h>
 #include <weft/sync.h>
+
+#include "handles_internal.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -36,6 +41,7 @@ struct weft_thread {
     void *result;          /* fn's return value; written before `done` is released */
     weft_latch done;       /* 1 while running; 0 once the thread is finishing */
     _Atomic uint32_t refs; /* owners left: the thread and the handle (see above) */
+    weft_handle_link live; /* debug builds: membership of the live set */
     char name[WEFT_THREAD_NAME_MAX + 1]; /* "" if spawned unnamed */
 };
 
@@ -206,6 +212,7 @@ int weft_thread_spawn(const weft_thread_options *opts, weft_thread_fn fn, void *
         default: return -EAGAIN;     /* EPERM and kin: a system limit */
         }
     }
+    weft_handle_register(&t->live);
     *out = t;
     return 0;
 }
@@ -222,13 +229,14 @@ static int finish_join(weft_thread *t, void **result)
         /* fn returned: thread_main returned NULL and t->result holds the value;
          * fn called pthread_exit(v): t->result is still NULL, v is in exit_value. */
         *result = t->result ? t->result : exit_value;
+    weft_handle_unregister(&t->live);
     thread_unref(t);
     return 0;
 }
 
 int weft_thread_join(weft_thread *t, void **result)
 {
-    if (!t)
+    if (!t || !weft_handle_is_live(&t->live)) /* debug builds: joined or detached already */
         return -EINVAL;
     if (pthread_equal(t->tid, pthread_self()))
         return -EDEADLK;
@@ -240,7 +248,7 @@ int weft_thread_join(weft_thread *t, void **result)
 
 int weft_thread_join_timeout(weft_thread *t, uint64_t timeout_ns, void **result)
 {
-    if (!t)
+    if (!t || !weft_handle_is_live(&t->live)) /* debug builds: joined or detached already */
         return -EINVAL;
     if (pthread_equal(t->tid, pthread_self()))
         return -EDEADLK;
@@ -252,7 +260,7 @@ int weft_thread_join_timeout(weft_thread *t, uint64_t timeout_ns, void **result)
 
 int weft_thread_try_join(weft_thread *t, void **result)
 {
-    if (!t)
+    if (!t || !weft_handle_is_live(&t->live)) /* debug builds: joined or detached already */
         return -EINVAL;
     if (pthread_equal(t->tid, pthread_self()))
         return -EDEADLK;
@@ -264,11 +272,12 @@ int weft_thread_try_join(weft_thread *t, void **result)
 
 int weft_thread_detach(weft_thread *t)
 {
-    if (!t)
+    if (!t || !weft_handle_is_live(&t->live)) /* debug builds: joined or detached already */
         return -EINVAL;
     int rc = pthread_detach(t->tid); /* before the unref: reads t->tid */
     if (rc != 0)
         return -rc;
+    weft_handle_unregister(&t->live);
     thread_unref(t);
     return 0;
 }

@@ -5,13 +5,16 @@
  * hwloc topology every query degrades to "unknown" (NULL objects, closeness 0).
  * Process-wide state: place_load, the pinned workers of live pools per place (keyed
  * by the OS index of the place's first CPU), under place_lock; every claim is
- * released exactly once (pool destroy, or a failed create). */
+ * released exactly once (pool destroy, or a failed create). A forked child starts
+ * with every count at 0 (weft_topology_atfork_child). */
 #include "topology_internal.h"
+#include "fork_internal.h"
 
 #include <errno.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <weft/sync.h>
 
 static unsigned affinity_cpu_count(void)
@@ -178,6 +181,26 @@ void weft_topology_claim_places(const weft_topology *t, weft_pin_policy policy, 
         place_load[keys[(base + i) % places]]++;
     weft_mutex_unlock(&place_lock);
     *c = (weft_place_claim){base, n, places, keys};
+}
+
+/* fork (fork.c): no claim or release is half done while the lock is held. */
+void weft_topology_atfork_prepare(void)
+{
+    weft_mutex_lock(&place_lock);
+}
+
+void weft_topology_atfork_parent(void)
+{
+    weft_mutex_unlock(&place_lock);
+}
+
+/* The child has no live pinned workers: the parent's pools' workers did not come
+ * along, and its pools from before the fork must not be used (nor destroyed, which
+ * would release their claims). So every place is free, as in a new process. */
+void weft_topology_atfork_child(void)
+{
+    memset(place_load, 0, sizeof place_load);
+    weft_mutex_init(&place_lock);
 }
 
 void weft_topology_release_places(weft_place_claim *c)

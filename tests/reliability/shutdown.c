@@ -9,7 +9,9 @@
  *  - process exit (child processes, run with a deadline): returning from main while
  *    the global pool runs (idle, or with detached tasks still queued), and exit()
  *    called from a worker task. weft registers no exit handler: the process ends
- *    with the status given, the workers die with it (queued work is not run). */
+ *    with the status given, the workers die with it (queued work is not run);
+ *  - a child that calls weft_pool_wait_idle(NULL) before returning from main (issue
+ *    19: 20 detached 10 ms tasks, of which none ran before): all of them run. */
 #include "check.h"
 #include "inject.h"
 
@@ -179,6 +181,16 @@ static void *long_task(void *arg)
     return NULL;
 }
 
+static _Atomic int detached_ran;
+
+static void *sleep_then_count(void *arg)
+{
+    (void)arg;
+    weft_thread_sleep(10000000);
+    atomic_fetch_add(&detached_ran, 1);
+    return NULL;
+}
+
 static int child(const char *mode)
 {
     CHECK(weft_par_for(0, 100000, 0, visit, NULL) == 0);
@@ -188,6 +200,12 @@ static int child(const char *mode)
         for (int i = 0; i < 1000; i++)
             CHECK(weft_spawn(NULL, long_task, NULL, NULL) == 0);
         return 0;
+    }
+    if (strcmp(mode, "wait-idle") == 0) { /* the exit status says how many ran */
+        for (int i = 0; i < 20; i++)
+            CHECK(weft_spawn(NULL, sleep_then_count, NULL, NULL) == 0);
+        CHECK(weft_pool_wait_idle(NULL) == 0);
+        return atomic_load(&detached_ran);
     }
     if (strcmp(mode, "exit-in-task") == 0) {
         CHECK(weft_spawn(NULL, exit_task, NULL, NULL) == 0);
@@ -236,6 +254,8 @@ int main(int argc, char **argv)
     CHECK(run_child(self, "return") == 0);
     CHECK(run_child(self, "return-busy") == 0);
     CHECK(run_child(self, "exit-in-task") == 3);
+    int ran = run_child(self, "wait-idle");
+    CHECK(ran == 20, "%d of 20 detached tasks ran before main returned", ran);
     puts("shutdown: destroy with queued / sleeping / blocked work, process exit: ok");
     return 0;
 }

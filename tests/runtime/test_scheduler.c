@@ -307,6 +307,51 @@ Test(spawn, join_timeout_and_try_join)
     weft_pool_destroy(p);
 }
 
+#ifndef NDEBUG
+/* On a worker: join A (under B: claimed and run inline), B (on top: popped), then
+ * each again. */
+static void join_inline_twice(void *p)
+{
+    int *rc = p;
+    weft_task *a, *b;
+    cr_assert_eq(weft_spawn(NULL, times_two, (void *)1, &a), 0);
+    cr_assert_eq(weft_spawn(NULL, times_two, (void *)2, &b), 0);
+    cr_assert_eq(weft_task_join(a, NULL), 0);
+    cr_assert_eq(weft_task_join(b, NULL), 0);
+    rc[0] = weft_task_join(a, NULL);
+    rc[1] = weft_task_join(b, NULL);
+}
+
+/* Debug builds catch a handle joined a second time: it used to return 0 (and drop a
+ * reference of freed memory). Every join of it is -EINVAL, whichever way the first
+ * one went: from outside the pool, by try_join, or inline on a worker. */
+Test(spawn, debug_second_join_is_einval)
+{
+    weft_task *t;
+    void *r = NULL;
+    cr_assert_eq(weft_spawn(NULL, times_two, (void *)21, &t), 0);
+    cr_assert_eq(weft_task_join(t, &r), 0);
+    cr_assert_eq((uintptr_t)r, 42);
+    cr_assert_eq(weft_task_join(t, &r), -EINVAL);
+    cr_assert_eq(weft_task_join_timeout(t, 1000000, &r), -EINVAL);
+    cr_assert_eq(weft_task_try_join(t, &r), -EINVAL);
+
+    cr_assert_eq(weft_spawn(NULL, times_two, (void *)1, &t), 0);
+    int rc;
+    while ((rc = weft_task_try_join(t, NULL)) == -EAGAIN)
+        weft_thread_yield();
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(weft_task_join(t, NULL), -EINVAL);
+
+    weft_pool *p = make_pool(1);
+    int rcs[2] = {0, 0};
+    cr_assert_eq(weft_pool_run(p, join_inline_twice, rcs), 0);
+    cr_assert_eq(rcs[0], -EINVAL);
+    cr_assert_eq(rcs[1], -EINVAL);
+    cr_assert_eq(weft_pool_destroy(p), 0);
+}
+#endif
+
 static void *bump(void *p)
 {
     weft_thread_sleep(100000);

@@ -420,3 +420,31 @@ Test(thread, joining_oneself_is_edeadlk)
     cr_assert_eq(s.join_timeout, -EDEADLK);
     cr_assert_eq(s.try_join, -EDEADLK);
 }
+
+#ifndef NDEBUG
+/* Debug builds catch a handle used again after the join or detach that freed it: a
+ * second join crashed (it read the freed handle). Every call on it is -EINVAL. */
+Test(thread, debug_handle_used_after_join_or_detach_is_einval)
+{
+    weft_thread *t;
+    cr_assert_eq(weft_thread_spawn(NULL, thr_add_one, NULL, &t), 0);
+    cr_assert_eq(weft_thread_join(t, NULL), 0);
+    cr_assert_eq(weft_thread_join(t, NULL), -EINVAL);
+    cr_assert_eq(weft_thread_join_timeout(t, MS, NULL), -EINVAL);
+    cr_assert_eq(weft_thread_try_join(t, NULL), -EINVAL);
+    cr_assert_eq(weft_thread_detach(t), -EINVAL);
+
+    cr_assert_eq(weft_thread_spawn(NULL, thr_add_one, NULL, &t), 0);
+    while (weft_thread_try_join(t, NULL) == -EAGAIN)
+        weft_thread_yield();
+    cr_assert_eq(weft_thread_join(t, NULL), -EINVAL);
+
+    static gated g = {WEFT_LATCH_INIT(1), NULL}; /* static: as in detach_running_... */
+    cr_assert_eq(weft_thread_spawn(NULL, thr_gated, &g, &t), 0);
+    cr_assert_eq(weft_thread_detach(t), 0);
+    cr_assert_eq(weft_thread_join(t, NULL), -EINVAL); /* still running, but not ours */
+    cr_assert_eq(weft_thread_detach(t), -EINVAL);
+    cr_assert_eq(weft_latch_count_down(&g.go, 1), 0);
+    weft_thread_sleep(20 * MS); /* let it end before the leak check */
+}
+#endif

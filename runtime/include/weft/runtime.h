@@ -13,7 +13,13 @@
  * Thread-safety: every call may be made from any thread, concurrently, except where
  * its comment names one thread: a thread or task handle is joined (or detached) by
  * one thread, once; a scope is waited on by the thread that initialised it; a pool is
- * destroyed once, when no other thread calls into it. */
+ * destroyed once, when no other thread calls into it.
+ *
+ * Handles: a successful join (or detach) frees the handle. Joining, try-joining or
+ * detaching it again is undefined behaviour, not an -EINVAL: the memory may hold
+ * another handle by then. Debug builds of libweft (NDEBUG not defined) keep the set
+ * of live handles and return -EINVAL for one that is not in it (unless its memory
+ * was already reused for a new handle). */
 #ifndef WEFT_RUNTIME_H
 #define WEFT_RUNTIME_H
 
@@ -31,7 +37,7 @@ extern "C" {
  * Threads */
 
 /* An OS thread started by weft_thread_spawn. Opaque; freed by a successful join or
- * by detach. */
+ * by detach (using it afterwards is undefined: see "Handles" above). */
 typedef struct weft_thread weft_thread;
 
 typedef void *(*weft_thread_fn)(void *arg);
@@ -55,16 +61,17 @@ WEFT_API int weft_thread_spawn(const weft_thread_options *opts, weft_thread_fn f
                                weft_thread **out);
 
 /* Wait for the thread to finish, store fn's return value in *result (if result is
- * not NULL) and free the handle. Returns 0; -EINVAL (NULL); -EDEADLK (a thread
- * joining itself). Call once per handle. */
+ * not NULL) and free the handle. Returns 0; -EINVAL (NULL; debug builds: a handle
+ * already joined or detached); -EDEADLK (a thread joining itself). Call once per
+ * handle: a second join is undefined in release builds. */
 WEFT_API int weft_thread_join(weft_thread *t, void **result);
 /* Like join, giving up after timeout_ns: on -ETIMEDOUT the handle stays valid. */
 WEFT_API int weft_thread_join_timeout(weft_thread *t, uint64_t timeout_ns, void **result);
 /* Join if finished, else -EAGAIN (the handle stays valid). Never blocks. Also
- * -EINVAL (NULL), -EDEADLK (the thread itself). */
+ * -EINVAL (as join), -EDEADLK (the thread itself). */
 WEFT_API int weft_thread_try_join(weft_thread *t, void **result);
 /* Let the thread run on unjoined; its resources go when it ends. Frees the handle.
- * Returns 0 or -EINVAL. */
+ * Returns 0 or -EINVAL (as join). */
 WEFT_API int weft_thread_detach(weft_thread *t);
 
 /* Sleep at least ns nanoseconds (resumed after signals). Returns 0. */
@@ -126,11 +133,36 @@ WEFT_API int weft_pool_destroy(weft_pool *pool);
 /* Like destroy, giving up after timeout_ns if queued work has not finished by then:
  * on -ETIMEDOUT the pool is untouched and still usable (destroy it again later). */
 WEFT_API int weft_pool_destroy_timeout(weft_pool *pool, uint64_t timeout_ns);
+/* Wait until `pool` holds no spawned or scope task, queued or running: detached
+ * tasks, tasks with a handle (joined or not) and scope tasks, including the tasks
+ * they spawn meanwhile. On 0 their count was zero at an instant after the call
+ * began, so every task spawned before the call has finished and its writes are
+ * visible to the caller. Tasks that other threads keep spawning may keep it waiting.
+ * The pool stays as it was (use it on; nothing is stopped). `pool` NULL: the global
+ * pool (0 at once if it never started); from a worker, NULL means its own pool.
+ * Call weft_pool_wait_idle(NULL) before returning from main when detached tasks
+ * must run: the global pool is never destroyed, and at process exit the tasks it
+ * still holds are dropped (see weft_spawn). Returns 0; -EDEADLK (called from a worker
+ * of that pool: it would wait for the work it is doing). Thread-safe. */
+WEFT_API int weft_pool_wait_idle(weft_pool *pool);
+/* Like wait_idle, giving up after timeout_ns: -ETIMEDOUT (the tasks run on). */
+WEFT_API int weft_pool_wait_idle_timeout(weft_pool *pool, uint64_t timeout_ns);
 /* The global pool, started on first call. If only some of its worker threads can be
  * started (a system thread limit), it runs with those, after one warning on stderr.
  * Returns 0, -EINVAL (out NULL) or the error of weft_pool_create (then a later call
  * tries again). It lives until the process ends (never destroyed, so WEFT_STATS=1
- * prints nothing for it: read weft_pool_stats). Thread-safe. */
+ * prints nothing for it: read weft_pool_stats); detached tasks it still holds at
+ * exit are dropped unless weft_pool_wait_idle(NULL) waited for them. Thread-safe.
+ *
+ * fork(): a child process may use weft, whichever thread forked (a worker too). In
+ * the child the global pool starts afresh on first use, with its own workers; the
+ * parent's is left behind, never run nor freed. Only the forking thread exists in a
+ * child (POSIX), so there, do not call into or destroy a pool created before the
+ * fork, nor join a thread or task handle from before it (they would wait for
+ * threads that are not there); a lock, condvar, barrier or channel that another
+ * thread held or waited in at the fork stays as it was, so one held then is held
+ * for ever. A child forked inside a task must not return from that task: end it
+ * with exit, _exit or exec. */
 WEFT_API int weft_pool_global(weft_pool **out);
 /* Number of workers of `pool` (NULL: the current worker's pool, else the global
  * pool, starting it). Returns >= 1, or a negative error from starting the global pool. */
@@ -220,18 +252,23 @@ typedef void *(*weft_task_fn)(void *arg);
 
 /* Queue fn(arg) on `pool` (NULL: the current or global pool). With out != NULL, *out
  * is a handle to join exactly once; with out == NULL the task is detached (a pool's
- * `execute`): it still runs before weft_pool_destroy returns. Returns 0; -EINVAL (fn
- * NULL); -ENOMEM (nothing queued); an error starting the global pool. */
+ * `execute`): it still runs before weft_pool_destroy or weft_pool_wait_idle returns.
+ * DETACHED TASKS DO NOT KEEP THE PROCESS ALIVE: the global pool is never destroyed,
+ * and returning from main (or exit) ends the process with its queued tasks never run
+ * and its running ones cut off (as rayon's spawn). Wait for them first with
+ * weft_pool_wait_idle(NULL). Returns 0; -EINVAL (fn NULL); -ENOMEM (nothing queued);
+ * an error starting the global pool. */
 WEFT_API int weft_spawn(weft_pool *pool, weft_task_fn fn, void *arg, weft_task **out);
 /* Wait for the task, store its result in *result (if not NULL), free the handle. On a
  * worker of the task's pool, a task that has not started yet runs inline on the
  * caller (so a join never waits on a queued task, isolated or not); else, on a
- * worker, runs other work while waiting. Returns 0 or -EINVAL (NULL). */
+ * worker, runs other work while waiting. Returns 0 or -EINVAL (NULL; debug builds: a
+ * handle already joined). Join once: a second join is undefined in release builds. */
 WEFT_API int weft_task_join(weft_task *t, void **result);
 /* Like join, giving up after timeout_ns: on -ETIMEDOUT the handle stays valid. A task
  * it runs inline runs to its end, whatever the timeout. */
 WEFT_API int weft_task_join_timeout(weft_task *t, uint64_t timeout_ns, void **result);
-/* Join if finished, else -EAGAIN (the handle stays valid); -EINVAL (NULL). Never
+/* Join if finished, else -EAGAIN (the handle stays valid); -EINVAL (as join). Never
  * blocks. */
 WEFT_API int weft_task_try_join(weft_task *t, void **result);
 

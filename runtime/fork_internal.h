@@ -1,0 +1,41 @@
+/* fork_internal.h: what each part of the runtime does around fork() (fork.c registers
+ * the handlers with pthread_atfork). Not installed.
+ *
+ * Before fork, the forking thread takes every lock the runtime owns, in the order
+ * the runtime nests them (the global pool lock, then the place counts, then the
+ * debug handle set), so the child starts with none held midway through an update.
+ * The parent releases them. The child, whose only thread is the forking one, makes
+ * them free locks again and forgets what only existed in the parent's threads: the
+ * global pool's workers (the child starts a fresh global pool on first use), the
+ * pinned places they counted, and the worker identity and block hook of the forking
+ * thread if it was a worker. */
+#ifndef WEFT_FORK_INTERNAL_H
+#define WEFT_FORK_INTERNAL_H
+
+/* Register the handlers, once per process (later calls cost a pthread_once check).
+ * Called wherever a runtime lock is first used: pool creation, and the debug handle
+ * set. */
+void weft_fork_handlers_register(void);
+
+/* pool.c: global_lock and the global pool; the calling thread's worker identity. */
+void weft_pool_atfork_prepare(void);
+void weft_pool_atfork_parent(void);
+void weft_pool_atfork_child(void);
+
+/* topology.c: place_lock and the per-place counts of pinned workers. */
+void weft_topology_atfork_prepare(void);
+void weft_topology_atfork_parent(void);
+void weft_topology_atfork_child(void);
+
+/* handles.c (debug builds; no-ops otherwise): the live handle set's lock. */
+#ifndef NDEBUG
+void weft_handles_atfork_prepare(void);
+void weft_handles_atfork_parent(void);
+void weft_handles_atfork_child(void);
+#else
+static inline void weft_handles_atfork_prepare(void) {}
+static inline void weft_handles_atfork_parent(void) {}
+static inline void weft_handles_atfork_child(void) {}
+#endif
+
+#endif
