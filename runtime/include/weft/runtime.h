@@ -195,14 +195,14 @@ typedef void (*weft_fn)(void *ctx);
 
 /* Run a(actx) and b(bctx), potentially in parallel, and return when both are done
  * (rayon::join). On a worker: b is offered to thieves, a runs inline, then b runs
- * inline unless it was stolen; no allocation. Elsewhere: runs in the global pool and
- * blocks the caller. Returns 0; -EINVAL (a or b NULL); an
- * error starting the global pool (nothing ran then). */
+ * inline unless it was stolen; no allocation. From outside every pool: the same, with
+ * the caller working in the global pool for the call (weft_pool_execute). Returns 0;
+ * -EINVAL (a or b NULL); an error starting the global pool (nothing ran then). */
 WEFT_API int weft_join(weft_fn a, void *actx, weft_fn b, void *bctx);
 
 /* A join half that is told whether it migrated: true when it runs on another thread
- * than the one that called weft_join_context (it was stolen, or the join came from
- * outside the pool). Adaptive splitters use it: a stolen half has thieves to feed,
+ * than the one that called weft_join_context (it was stolen, or ran on a worker for
+ * an outside caller that found every caller slot taken). Adaptive splitters use it: a stolen half has thieves to feed,
  * so it splits again (rayon's join_context). */
 typedef void (*weft_context_fn)(void *ctx, bool migrated);
 
@@ -230,8 +230,11 @@ WEFT_API int weft_pool_run(weft_pool *pool, weft_fn fn, void *arg);
  * Inside, weft_current_worker_index() is num_threads + the slot, in [num_threads,
  * num_threads + WEFT_POOL_CALLER_SLOTS). From a worker of `pool`: fn runs inline;
  * from a worker of another pool, or with every caller slot taken: as weft_pool_run.
- * The parallel calls (join, the loops, the sorts, isolate, scope waits) made from
- * outside a pool enter the global pool this way. Returns 0, -EINVAL (fn NULL), or an
+ * The parallel calls made from outside a pool (join, isolate, the loops and sorts)
+ * enter the global pool this way. A caller runs only work that the pool's jobs
+ * created (it steals from deques), never other threads' queued tasks (detached
+ * spawns, scope tasks spawned from outside: those may wait on what the caller does
+ * after it returns). Returns 0, -EINVAL (fn NULL), or an
  * error starting the global pool. */
 WEFT_API int weft_pool_execute(weft_pool *pool, weft_fn fn, void *arg);
 
