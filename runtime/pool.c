@@ -248,6 +248,10 @@ void weft_worker_run_job(weft_worker *w, weft_job *job)
     w->isolation = saved;
 }
 
+/* The idle search's pace: pauses between looks, and a yield every so many looks. */
+#define IDLE_PAUSES 8u
+#define IDLE_YIELD_EVERY 16u
+
 /* How w sleeps when idle: isolated waiters and callers wait for their latch only (not
  * counted, never picked for new work); a benched worker waits for its turn; any other
  * worker is a SLEEPING one, and searches (counted) before it sleeps. */
@@ -260,9 +264,7 @@ static uint32_t idle_mode(const weft_worker *w)
 
 /* Idle: search for up to spin_ns (counted as `searching`, so publishers need not
  * wake anyone), then sleep. Returns a job, or NULL when the latch is set or the
- * deadline passed. The search yields the CPU once its backoff is spent, so a
- * searching worker gives way to a thread that has work (the active wait policy
- * searches for milliseconds). A benched worker does not search: it sleeps at once. */
+ * deadline passed. A benched worker does not search: it sleeps at once. */
 static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
 {
     weft_pool *pool = w->pool;
@@ -272,7 +274,7 @@ static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
     if (searching) /* relaxed: a hint for publishers (see sleep.md) */
         atomic_fetch_add_explicit(&pool->idle, WEFT_IDLE_SEARCHER, memory_order_relaxed);
     uint64_t entered = weft_time_now_ns(), spin_until = entered + pool->spin_ns;
-    weft_backoff b = WEFT_BACKOFF_INIT;
+    unsigned looks = 0;
     for (;;) {
         if (weft_latch_job_probe(l))
             break;
@@ -288,7 +290,15 @@ static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
             mode = WORKER_SLEEPING_BENCHED;
         }
         if (now < spin_until && mode != WORKER_SLEEPING_BENCHED) {
-            weft_backoff_snooze(&b);
+            /* A short pause between looks: what we wait for (a caller's next loop,
+             * the latch of a stolen half) usually comes within a microsecond, and
+             * each look waits out its pause first. Every IDLE_YIELD_EVERY looks,
+             * yield the CPU, so a runnable thread that needs it is not kept waiting
+             * (the active policy searches for milliseconds). */
+            for (unsigned i = 0; i < IDLE_PAUSES; i++)
+                weft_cpu_relax();
+            if (++looks % IDLE_YIELD_EVERY == 0)
+                weft_thread_yield();
             continue;
         }
         if (searching) /* seq_cst: ordered before the sleep announcement (sleep.md) */
@@ -302,7 +312,6 @@ static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
         else if (woken && slept == WORKER_SLEEPING && mode == WORKER_SLEEPING_BENCHED)
             weft_sleep_new_work(pool); /* woken for work we may not take: pass it on */
         spin_until = weft_time_now_ns() + pool->spin_ns;
-        weft_backoff_reset(&b);
     }
     if (searching)
         weft_sleep_leave_search(w, job != NULL);
