@@ -52,6 +52,7 @@ static void for_node(void *arg, bool migrated)
 typedef struct for_root {
     for_shared *sh;
     size_t lo, hi, grain;
+    size_t min_len; /* adaptive: the probe's shortest leaf */
 } for_root;
 
 /* On a worker: cut and run [lo, hi). */
@@ -65,8 +66,9 @@ static void for_root_run(void *arg)
             weft_par_fail(&r->sh->status, rc);
         return;
     }
-    for_job j = {r->sh, {0, 0, 0, 0}, r->lo, r->hi};
+    for_job j = {r->sh, {0, 0, 0, 0, 0}, r->lo, r->hi};
     weft_splitter_init(&j.sp, r->grain, threads);
+    j.sp.min_len = r->min_len;
     for_node(&j, false);
 }
 
@@ -78,13 +80,18 @@ int weft_par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *c
         return 0;
     if (grain != 0 && !weft_par_cuttable(hi - lo, grain))
         return body(ctx, lo, hi); /* one chunk: no need for the pool */
+    size_t min_len = 1;
     if (grain == 0) {
-        int rc = weft_par_probe(&lo, hi, body, ctx);
+        /* One thread: the loop is one chunk, with no probe to pay for. */
+        int threads = weft_pool_num_threads(NULL);
+        if (threads <= 1)
+            return threads < 0 ? threads : body(ctx, lo, hi);
+        int rc = weft_par_probe(&lo, hi, body, ctx, &min_len);
         if (rc != 0 || lo == hi)
             return rc;
     }
     for_shared sh = {body, ctx, 0};
-    for_root root = {&sh, lo, hi, grain};
+    for_root root = {&sh, lo, hi, grain, min_len};
     int rc = weft_par_enter(for_root_run, &root);
     if (rc != 0)
         return rc;
@@ -169,7 +176,7 @@ static void for2d_root_run(void *arg)
     }
     /* The splitter's own length test is satisfied by weft_par_cuttable (len 2 passed);
      * its grain stays 0 in adaptive mode and 1 ("always") in explicit mode. */
-    for2d_job j = {r->sh, {0, 0, 0, 0}, r->r0, r->r1, r->c0, r->c1};
+    for2d_job j = {r->sh, {0, 0, 0, 0, 0}, r->r0, r->r1, r->c0, r->c1};
     weft_splitter_init(&j.sp, r->sh->adaptive ? 0 : 1, threads);
     for2d_node(&j, false);
 }
@@ -217,19 +224,19 @@ int weft_par_for_2d(size_t rows, size_t cols, size_t row_grain, size_t col_grain
         /* Probe the side with more units (at least two: one side is cuttable). What it
          * leaves is whole units plus the remainder, so at least a unit. */
         for2d_probe p = {&sh, rows, cols, 0, 0};
-        size_t done = 0;
+        size_t done = 0, min_units; /* tiles are cut by units, not by time */
         int rc;
         if (rows / sh.row_unit >= cols / sh.col_unit) {
             p.unit = sh.row_unit;
             p.units = rows / sh.row_unit;
-            rc = weft_par_probe(&done, p.units, for2d_probe_rows, &p);
+            rc = weft_par_probe(&done, p.units, for2d_probe_rows, &p, &min_units);
             if (rc != 0 || done == p.units)
                 return rc;
             root.r0 = done * p.unit;
         } else {
             p.unit = sh.col_unit;
             p.units = cols / sh.col_unit;
-            rc = weft_par_probe(&done, p.units, for2d_probe_cols, &p);
+            rc = weft_par_probe(&done, p.units, for2d_probe_cols, &p, &min_units);
             if (rc != 0 || done == p.units)
                 return rc;
             root.c0 = done * p.unit;

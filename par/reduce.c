@@ -97,6 +97,7 @@ static void red_node(void *arg, bool migrated)
 typedef struct red_root {
     red_shared *sh;
     size_t lo, hi, grain;
+    size_t min_len; /* adaptive: the probe's shortest leaf */
     void *acc;
     bool first_done;
 } red_root;
@@ -104,8 +105,9 @@ typedef struct red_root {
 static void red_root_run(void *arg)
 {
     const red_root *r = arg;
-    red_job j = {r->sh, {0, 0, 0, 0}, r->lo, r->hi, r->acc, r->first_done};
+    red_job j = {r->sh, {0, 0, 0, 0, 0}, r->lo, r->hi, r->acc, r->first_done};
     weft_splitter_init(&j.sp, r->grain, r->sh->serial ? 1 : weft_par_threads());
+    j.sp.min_len = r->min_len;
     if (j.sp.threads == 1)
         r->sh->serial = true; /* one worker: the same tree without joins */
     if (r->grain == 0 && j.sp.threads == 1) {
@@ -136,7 +138,7 @@ static int reduce_range(size_t lo, size_t hi, size_t grain, bool deterministic, 
                         size_t result_size)
 {
     red_shared sh = {identity, fold, combine, ctx, result_size, false, 0};
-    red_root root = {&sh, lo, hi, grain, result, false};
+    red_root root = {&sh, lo, hi, grain, 1, result, false};
     if (deterministic) {
         size_t n = hi - lo;
         if (grain == 0)
@@ -162,8 +164,12 @@ static int reduce_range(size_t lo, size_t hi, size_t grain, bool deterministic, 
         return fold(ctx, lo, hi, result); /* one leaf: no need for the pool */
     }
     if (grain == 0) {
+        /* One thread: one fold, with no probe to pay for (as the probe's inline run). */
+        int threads = weft_pool_num_threads(NULL);
+        if (threads <= 1)
+            return threads < 0 ? threads : fold(ctx, lo, hi, result);
         red_probe p = {&sh, result};
-        int rc = weft_par_probe(&lo, hi, red_probe_leaf, &p);
+        int rc = weft_par_probe(&lo, hi, red_probe_leaf, &p, &root.min_len);
         if (rc != 0 || lo == hi)
             return rc;
     }

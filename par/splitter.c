@@ -11,40 +11,53 @@
 
 #include <weft/sync.h>
 
-/* Run the rest inline when its extrapolated time is below this. */
-#define PROBE_INLINE_NS 20000.0
-/* Trust the per-index estimate (and go parallel) once the probe has run this long:
- * below it, clock overhead dominates the measure. */
-#define PROBE_TRUST_NS 1000u
+/* Run the rest inline when its extrapolated time is below this. A parallel call costs
+ * the caller little (it runs its share at once; the workers that are still
+ * searching steal the rest within a microsecond or so, and sleeping ones are woken
+ * while it works), but not nothing: below a few microseconds, inline wins. */
+#define PROBE_INLINE_NS 2000.0
+/* The shortest leaf worth a join, by the probe's estimate: cutting a loop into
+ * leaves much shorter than a steal's round trip only adds joins and steals. */
+#define PROBE_LEAF_NS 1000.0
+/* Trust a chunk's per-index time (and go parallel) once one chunk of at least
+ * PROBE_TRUST_MIN indices took this long: below it, the clock's own cost dominates the
+ * measure, and a single index may have met a page fault or an interrupt. */
+#define PROBE_TRUST_NS 300u
+#define PROBE_TRUST_MIN 4u
 /* Each probe chunk is this many times the previous one. */
 #define PROBE_GROWTH 4u
 
-int weft_par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg)
+int weft_par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, size_t *min_len)
 {
     size_t b = *lo;
     size_t chunk = 1;
-    size_t done = 0;
+    *min_len = 1;
     /* One clock read per chunk: each chunk is timed from the end of the previous. */
-    uint64_t start = weft_time_now_ns();
+    uint64_t t0 = weft_time_now_ns();
     while (b < hi) {
         size_t n = hi - b < chunk ? hi - b : chunk;
         int rc = leaf(arg, b, b + n);
-        uint64_t elapsed = weft_time_now_ns() - start;
+        uint64_t t1 = weft_time_now_ns(), dt = t1 - t0;
+        t0 = t1;
         b += n;
         *lo = b;
         if (rc != 0)
             return rc;
-        done += n;
-        double rest = (double)elapsed / (double)done * (double)(hi - b);
-        if (rest < PROBE_INLINE_NS) {
+        /* The estimate comes from the last chunk alone: the largest so far, so the
+         * least skewed by the clock's cost and by whatever slowed an early one. */
+        double per_index = (double)dt / (double)n;
+        if (per_index * (double)(hi - b) < PROBE_INLINE_NS) {
             if (b < hi) {
                 rc = leaf(arg, b, hi);
                 *lo = hi;
             }
             return rc;
         }
-        if (elapsed >= PROBE_TRUST_NS)
+        if (dt >= PROBE_TRUST_NS && n >= PROBE_TRUST_MIN) {
+            double leaf_len = PROBE_LEAF_NS / per_index;
+            *min_len = leaf_len < 1.0 ? 1 : leaf_len > (double)(hi - b) ? hi - b : (size_t)leaf_len;
             return 0;
+        }
         chunk = chunk > SIZE_MAX / PROBE_GROWTH ? SIZE_MAX : chunk * PROBE_GROWTH;
     }
     return 0;
