@@ -766,6 +766,11 @@ int weft_pool_destroy_timeout(weft_pool *pool, uint64_t timeout_ns)
     stop_workers(pool, pool->num_threads);
     if (pool->print_stats)
         print_stats(pool);
+    /* Acquire: pairs with latch.c's cross_release, the last touch of a thread of
+     * another pool that woke one of ours. Such a wake-up is a few instructions and
+     * one futex_wake: yield until it is over. */
+    while (atomic_load_explicit(&pool->cross_wakers, memory_order_acquire) != 0)
+        weft_thread_yield();
     free_workers(pool, pool->num_threads + WEFT_POOL_CALLER_SLOTS);
     weft_topology_release_places(&pool->places);
     weft_topology_free(&pool->topo);

@@ -47,9 +47,18 @@ static inline bool weft_latch_job_probe(weft_job_latch *l)
 }
 /* For latches whose waiter is fixed at init: copies it before setting. */
 void weft_latch_job_set(weft_job_latch *l);
-/* For latches whose waiter registers late (tasks): reads it after setting, so the
- * caller must keep l alive across the call. */
+/* For latches whose waiter registers late (tasks): takes it after setting, so the
+ * caller must keep l alive across the call. A waiter of another pool than the
+ * setter's registers with weft_latch_job_register(l, w, true). */
 void weft_latch_job_set_registered(weft_job_latch *l);
+/* Register w (a worker, a caller slot, or NULL for an outside thread) as the waiter
+ * of a late-registering latch. `cross`: w's pool is not the one whose thread will set
+ * the latch; w's pool then counts the setter as a cross waker (its destroy waits for
+ * it) until the setter has woken w or weft_latch_job_unregister took w back. */
+void weft_latch_job_register(weft_job_latch *l, weft_worker *w, bool cross);
+/* Take the registration back (a timed-out wait; `cross` as registered): after it, no
+ * setter touches the waiter. */
+void weft_latch_job_unregister(weft_job_latch *l, bool cross);
 /* Block a thread that is not a worker until set or the deadline. 0 or -ETIMEDOUT. */
 int weft_latch_job_wait_external(weft_job_latch *l, uint64_t deadline_ns);
 
@@ -116,6 +125,9 @@ struct weft_pool {
      * weft_pool_wait_idle wait for 0 */
     WEFT_CACHE_ALIGNED _Atomic uint32_t pending;
     _Atomic uint32_t idle_waiters; /* threads waiting for pending to reach 0 */
+    /* Threads of other pools about to wake, or waking, one of this pool's workers
+     * through a job latch (latch.c): weft_pool_destroy frees nothing until it is 0. */
+    _Atomic uint32_t cross_wakers;
     weft_pool *forked_from; /* a global pool: the one a fork left unusable (pool.c) */
 };
 

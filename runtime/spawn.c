@@ -160,11 +160,12 @@ int weft_task_join_timeout(weft_task *t, uint64_t timeout_ns, void **result)
     if (w && w->pool == t->pool && !weft_latch_job_probe(&t->done) && task_join_inline(w, t, result))
         return 0;
     uint64_t deadline = weft_deadline_after(timeout_ns);
-    /* seq_cst: registration half of the Dekker pair with the runner's set-then-read. */
-    atomic_store_explicit(&t->done.waiter, w, memory_order_seq_cst);
+    /* A joiner of another pool keeps its pool alive for the runner's wake-up. */
+    bool cross = w && w->pool != t->pool;
+    weft_latch_job_register(&t->done, w, cross);
     if (weft_pool_wait_latch(&t->done, deadline) != 0) {
         /* Deregister, so a late set does not wake a worker that may be gone by then. */
-        atomic_store_explicit(&t->done.waiter, NULL, memory_order_seq_cst);
+        weft_latch_job_unregister(&t->done, cross);
         return -ETIMEDOUT;
     }
     return task_finish(t, result);
