@@ -11,11 +11,18 @@
  * chunk): OpenMP's schedule(dynamic, chunk), rayon's with_min_len; how a range is cut
  * then depends only on (lo, hi, grain). 0 = adaptive: weft splits only while there
  * are idle workers to feed (rayon's adaptive splitter / TBB's auto partitioner) and
- * runs short loops inline on the caller without waking anyone; chunk lengths are then
- * not bounded either way. Rule of thumb: a loop is worth parallelising when its whole
- * run is above ~20 µs; give an explicit grain when you know the per-index cost (grain
- * indices should take ~5-25 µs, as a chunk is one to two grains) or when a body needs
- * a minimum length (vector width, whole cache lines, per-chunk setup).
+ * runs short loops (a few µs, measured) inline on the caller; chunk lengths are then
+ * not bounded either way (a chunk that was cut takes ~1 µs or more by the probe's
+ * measure), and a pool of one thread runs the loop as one chunk. Rule of thumb: a
+ * loop called from outside a pool is worth parallelising from a few µs of work, as
+ * the caller works on it at once; give an explicit grain when you know the per-index
+ * cost (grain indices should take ~2-10 µs, as a chunk is one to two grains) or when
+ * a body needs a minimum length (vector width, whole cache lines, per-chunk setup).
+ *
+ * Per-thread scratch (omp_get_thread_num()): bodies of one loop that run at the same
+ * time see distinct weft_current_worker_index() + 1 values, below
+ * weft_pool_num_threads(NULL) + WEFT_POOL_CALLER_SLOTS + 1 (0 is the caller while
+ * it runs short chunks inline, before it enters the pool).
  *
  * Early exit: a body that returns non-zero stops the loop: chunks not yet started are
  * skipped, the call returns that status once every running chunk has returned, and no
