@@ -377,24 +377,12 @@ Test(caller, a_benched_worker_runs_queued_tasks_once_the_caller_leaves)
 }
 
 /* A worker benched while awake gets its turn back, whenever the caller leaves.
- *
- * BUG, so disabled until the runtime is fixed (on 2 cores it failed in most runs, by
- * round ~15000 at the latest; enable it and run `test_runtime --filter
- * 'caller/a_worker_benched_wh*'` a few times). A worker that finds itself benched picks the benched sleep
- * (pool.c: idle, idle_mode) and goes to weft_sleep_idle. If the caller leaves between
- * that choice and the worker's store of its sleep state, weft_sleep_unbench finds the
- * worker AWAKE and does nothing ("it re-reads callers before it sleeps again"); the
- * worker does re-read callers (weft_pool_has_work) and sees its turn is back, but
- * with no work in sight it sleeps anyway, in WORKER_SLEEPING_BENCHED: not counted as
- * a sleeper, so work queued later wakes nobody. On a 1-thread pool a task spawned
- * from outside then never runs (nor weft_pool_run, wait_idle or destroy return)
- * until some caller enters and leaves again. Seen when it hangs: worker 0 asleep
- * with sleep_state 3 (BENCHED), pool->callers 0, pool->idle 0, one job injected.
- *
- * Each round lines the race up: a task keeps the only worker awake until a caller
- * is inside, then ends, so the worker finds itself benched just as the caller
- * leaves (after a delay that sweeps the window round by round); then, with no
- * caller left, a new task must run. */
+ * The race this catches: a worker that finds itself benched picks the benched sleep
+ * (pool.c idle_mode); if the last caller leaves before the worker stores its sleep
+ * state, weft_sleep_unbench finds it AWAKE and leaves it to re-read `callers`; it
+ * must then search again, not sleep BENCHED (uncounted: work queued later would wake
+ * nobody, and on a 1-thread pool a task spawned from outside never ran). It failed
+ * in most runs before sleep.c's turn_back check. */
 enum { TURN_ROUNDS = 50000 };
 
 typedef struct awake_bench {
@@ -461,7 +449,7 @@ static void *enter_each_round(void *p)
 
 static void *noop_task(void *p) { return p; }
 
-Test(caller, a_worker_benched_while_awake_gets_its_turn_back, .disabled = true)
+Test(caller, a_worker_benched_while_awake_gets_its_turn_back)
 {
     awake_bench ab = {.pool = make_pool(1)};
     atomic_init(&ab.task_running, -1);
