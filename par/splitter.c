@@ -22,7 +22,7 @@
 /* Trust a chunk's per-index time (and go parallel) once one chunk of at least
  * PROBE_TRUST_MIN indices took this long: below it, the clock's own cost dominates the
  * measure, and a single index may have met a page fault or an interrupt. */
-#define PROBE_TRUST_NS 300u
+#define PROBE_TRUST_NS 100u
 #define PROBE_TRUST_MIN 4u
 /* Each probe chunk is this many times the previous one. */
 #define PROBE_GROWTH 4u
