@@ -13,6 +13,7 @@
  *  - a child that calls weft_pool_wait_idle(NULL) before returning from main (issue
  *    19: 20 detached 10 ms tasks, of which none ran before): all of them run. */
 #include "check.h"
+#include "wait_child.h"
 #include "inject.h"
 
 #include <weft.h>
@@ -224,20 +225,7 @@ static int run_child(const char *self, const char *mode)
         execl(self, self, mode, (char *)NULL);
         _exit(127);
     }
-    uint64_t deadline = weft_deadline_after(20000000000ull);
-    int status;
-    for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        CHECK(r >= 0);
-        if (r == pid)
-            break;
-        if (weft_time_now_ns() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            CHECK(false, "child '%s' hangs at exit", mode);
-        }
-        weft_thread_sleep(2000000);
-    }
+    int status = wait_child_bounded(pid, 20000000000ull, 2000000, mode);
     CHECK(WIFEXITED(status), "child '%s' died of signal %d", mode, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
     return WEXITSTATUS(status);
 }

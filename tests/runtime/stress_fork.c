@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <weft.h>
 #include "check.h"
+#include "wait_child.h"
 #include "workloads.h"
 
 #ifdef __SANITIZE_ADDRESS__
@@ -100,20 +101,7 @@ static pid_t fork_child(size_t n)
 
 static void wait_child(pid_t pid, const char *what)
 {
-    uint64_t deadline = weft_deadline_after(CHILD_LIMIT_NS);
-    int status;
-    for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        CHECK(r >= 0);
-        if (r == pid)
-            break;
-        if (weft_time_now_ns() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            CHECK(false, "child (%s) hangs", what);
-        }
-        weft_thread_sleep(1000000);
-    }
+    int status = wait_child_bounded(pid, CHILD_LIMIT_NS, 1000000, what);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child (%s): %s %d", what,
           WIFEXITED(status) ? "exit status" : "signal", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 }

@@ -19,18 +19,9 @@
 #include <weft/runtime.h>
 #include <weft/sync.h>
 #include "workloads.h"
+#include "pool_testlib.h"
 
 #define SECOND_NS 1000000000ull
-
-static weft_pool *make_pool(unsigned n)
-{
-    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
-    cfg.num_threads = n;
-    cfg.pin = WEFT_PIN_NONE; /* the tests share the machine; where workers run is not tested here */
-    weft_pool *p = NULL;
-    cr_assert_eq(weft_pool_create(&cfg, &p), 0);
-    return p;
-}
 
 /* Wait (bounded, as a liveness guard only) until every worker of a fresh, idle pool
  * has gone to sleep at least once; with nothing queued it then stays asleep. */

@@ -13,15 +13,7 @@
 #include <weft/runtime.h>
 #include <weft/sync.h>
 #include "workloads.h"
-
-static weft_pool *make_pool(unsigned n)
-{
-    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
-    cfg.num_threads = n;
-    weft_pool *p = NULL;
-    cr_assert_eq(weft_pool_create(&cfg, &p), 0);
-    return p;
-}
+#include "pool_testlib.h"
 
 Test(pool, bad_arguments)
 {

@@ -7,17 +7,9 @@
 #include <stdint.h>
 #include <weft/runtime.h>
 #include <weft/sync.h>
+#include "pool_testlib.h"
 
 #define MS 1000000ull
-
-static weft_pool *make_pool(unsigned n)
-{
-    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
-    cfg.num_threads = n;
-    weft_pool *p = NULL;
-    cr_assert_eq(weft_pool_create(&cfg, &p), 0);
-    return p;
-}
 
 static void *sleep_10ms_then_count(void *p)
 {

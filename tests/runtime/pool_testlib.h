@@ -1,0 +1,21 @@
+/* pool_testlib.h: the pool the runtime's Criterion tests make — n workers, unpinned
+ * (the suites share the machine; where pinned workers run is tested on its own, in
+ * test_scheduler.c). Static: each including file gets its own copy. */
+#ifndef WEFT_TESTS_POOL_TESTLIB_H
+#define WEFT_TESTS_POOL_TESTLIB_H
+
+#include <weft/runtime.h>
+
+#include <criterion/criterion.h>
+
+static inline weft_pool *make_pool(unsigned n)
+{
+    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
+    cfg.num_threads = n;
+    cfg.pin = WEFT_PIN_NONE;
+    weft_pool *p = NULL;
+    cr_assert_eq(weft_pool_create(&cfg, &p), 0);
+    return p;
+}
+
+#endif /* WEFT_TESTS_POOL_TESTLIB_H */
