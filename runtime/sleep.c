@@ -123,9 +123,18 @@ void weft_sleep_bench(weft_worker *w)
     uint32_t s = WORKER_SLEEPING;
     /* seq_cst: as the wakers' CASes; whoever moves a worker out of SLEEPING owns the
      * sleepers count it held. */
-    if (atomic_compare_exchange_strong_explicit(&w->sleep_state, &s, WORKER_SLEEPING_BENCHED,
-                                                memory_order_seq_cst, memory_order_seq_cst))
-        atomic_fetch_sub_explicit(&w->pool->idle, WEFT_IDLE_SLEEPER, memory_order_relaxed);
+    if (!atomic_compare_exchange_strong_explicit(&w->sleep_state, &s, WORKER_SLEEPING_BENCHED,
+                                                 memory_order_seq_cst, memory_order_seq_cst))
+        return;
+    atomic_fetch_sub_explicit(&w->pool->idle, WEFT_IDLE_SLEEPER, memory_order_relaxed);
+    /* Another caller may have left since our claim and given this worker its turn
+     * back, its unbench finding it still SLEEPING (before our CAS): look again, after
+     * the CAS (seq_cst load: ordered after it in the single total order, so either
+     * we see that caller's fetch_and, or its unbench CAS comes after ours and sees
+     * BENCHED). A worker left BENCHED with its turn back would sleep uncounted. */
+    unsigned k = (unsigned)__builtin_popcount(atomic_load_explicit(&w->pool->callers, memory_order_seq_cst));
+    if (w->index + k < w->pool->num_threads)
+        weft_sleep_unbench(w);
 }
 
 /* noinline: the fence (GCC's TSan refuses an inlined one). */
