@@ -15,7 +15,8 @@
  *  - a pool of N threads runs on N threads in all: with k slots taken, workers
  *    N - k and up are benched (weft_worker_benched) and take no new work; each claim
  *    and each release moves one worker across that line and tells it (sleep.c:
- *    weft_sleep_bench / weft_sleep_unbench), so a worker never sleeps benched once
+ *    weft_sleep_bench / weft_sleep_unbench, which re-checks the line so that two
+ *    callers crossing cannot leave it wrong), so a worker never sleeps benched once
  *    its turn is back;
  *  - a slot is given back empty: whatever its owner queued and did not wait for
  *    (detached tasks) goes to the injector first, so no job is stranded in a slot
