@@ -126,8 +126,9 @@ typedef struct weft_pool_config {
  * stopped again). Thread-safe. */
 WEFT_API int weft_pool_create(const weft_pool_config *cfg, weft_pool **out);
 /* Wait until every job the pool holds (detached tasks included) has run, stop the
- * workers and free the pool. Must not be called from one of its own workers (-EDEADLK)
- * or while other threads still call into it. Prints per-worker counters on stderr
+ * workers and free the pool. Must not be called from one of its own workers or from
+ * a caller working in it (weft_pool_execute): -EDEADLK; nor while other threads
+ * still call into it. Prints per-worker counters on stderr
  * when WEFT_STATS=1. Returns 0, -EINVAL (NULL or the global pool), -EDEADLK. */
 WEFT_API int weft_pool_destroy(weft_pool *pool);
 /* Like destroy, giving up after timeout_ns if queued work has not finished by then:
@@ -143,7 +144,8 @@ WEFT_API int weft_pool_destroy_timeout(weft_pool *pool, uint64_t timeout_ns);
  * Call weft_pool_wait_idle(NULL) before returning from main when detached tasks
  * must run: the global pool is never destroyed, and at process exit the tasks it
  * still holds are dropped (see weft_spawn). Returns 0; -EDEADLK (called from a worker
- * of that pool: it would wait for the work it is doing). Thread-safe. */
+ * of that pool, or a caller working in it: it would wait for the work it is doing).
+ * Thread-safe. */
 WEFT_API int weft_pool_wait_idle(weft_pool *pool);
 /* Like wait_idle, giving up after timeout_ns: -ETIMEDOUT (the tasks run on). */
 WEFT_API int weft_pool_wait_idle_timeout(weft_pool *pool, uint64_t timeout_ns);
