@@ -102,6 +102,33 @@ static void op_unregister(weft_select_op *op, chan_waiter *w)
     }
 }
 
+/* One pass over the ops in the order idx (first reshuffled if shuffle): complete the
+ * first that is ready and return its index, or -EAGAIN if none was. */
+static int try_pass(weft_select_op *ops, size_t *idx, size_t n, bool shuffle, uint64_t *rngp)
+{
+    uint64_t rng = *rngp;
+    int result = -EAGAIN;
+    for (size_t k = 0; k < n && result < 0; k++) {
+        if (shuffle && k + 1 < n) {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            size_t j = k + (size_t)(rng % (n - k));
+            size_t t = idx[k];
+            idx[k] = idx[j];
+            idx[j] = t;
+        }
+        size_t i = idx[k];
+        int r = op_try(&ops[i]);
+        if (r != -EAGAIN) {
+            ops[i].result = r;
+            result = (int)i;
+        }
+    }
+    *rngp = rng;
+    return result;
+}
+
 static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uint64_t deadline)
 {
     if (!ops || n == 0 || n > INT_MAX)
@@ -142,27 +169,26 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
         /* Try in order (biased) or in a uniformly random order (a Fisher-Yates
          * shuffle drawn as we go): the first ready op is then uniform among the
          * ready ones. */
-        for (size_t k = 0; k < n && result < 0; k++) {
-            if (!biased && k + 1 < n) {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                size_t j = k + (size_t)(rng % (n - k));
-                size_t t = idx[k];
-                idx[k] = idx[j];
-                idx[j] = t;
-            }
-            size_t i = idx[k];
-            int r = op_try(&ops[i]);
-            if (r != -EAGAIN) {
-                ops[i].result = r;
-                result = (int)i;
-            }
-        }
-        if (result >= 0 || try)
+        result = try_pass(ops, idx, n, !biased, &rng);
+        if (result >= 0)
             break;
-        if (weft_deadline_passed(deadline)) {
-            result = -ETIMEDOUT;
+        if (try || weft_deadline_passed(deadline)) {
+            /* Before giving up, a second pass in the same order. One pass is not
+             * linearizable: it may find c2 empty, then c1 empty because c1 was
+             * drained after c2 was filled, although one of them held a message at
+             * every instant. After the second pass every op has been seen not ready
+             * after every op had been seen not ready once; so an op that became
+             * ready at any point before the second pass began, and stayed ready
+             * until that pass looked at it, is taken. That covers a message that
+             * moves between the channels while we look, the case above. It is not
+             * a snapshot of all the channels at one instant: an op whose readiness
+             * comes and goes between our two looks at it can still be missed (it
+             * was not ready when we looked, and the caller cannot tell when else).
+             * The blocking path needs no such pass: it registers on every channel
+             * and re-checks (below), and a notifier then wakes it. */
+            result = try_pass(ops, idx, n, false, &rng);
+            if (result < 0)
+                result = try ? -EAGAIN : -ETIMEDOUT;
             break;
         }
         if (!weft_backoff_is_completed(&b)) { /* a short spin-then-yield before sleeping */

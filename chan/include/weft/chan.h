@@ -125,9 +125,14 @@ typedef struct weft_select_op {
  * malformed op: bad kind, NULL handle or buf), -ENOMEM (more than 16 ops, whose wait
  * records are then allocated, and that allocation failed). */
 WEFT_API int weft_select(weft_select_op *ops, size_t n);
-/* Non-blocking: as select, or -EAGAIN if none is ready now. */
+/* Non-blocking: as select, or -EAGAIN if none is ready now. Before giving up it looks
+ * at every op twice, the second pass after the first has found none ready: an op
+ * that was ready from before that second pass until it was looked at is never
+ * missed (e.g. a message moving from one listed channel to another during the call).
+ * Errors as select, and -EAGAIN. */
 WEFT_API int weft_select_try(weft_select_op *ops, size_t n);
-/* As select, giving up after timeout_ns with -ETIMEDOUT. */
+/* As select, giving up after timeout_ns with -ETIMEDOUT (timeout_ns 0: as select_try,
+ * with -ETIMEDOUT for -EAGAIN). */
 WEFT_API int weft_select_timeout(weft_select_op *ops, size_t n, uint64_t timeout_ns);
 /* Biased select: when several are ready, the first in ops order wins (priority
  * channels). Blocking, try and timed forms as above. */
