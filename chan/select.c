@@ -102,33 +102,6 @@ static void op_unregister(weft_select_op *op, chan_waiter *w)
     }
 }
 
-/* One pass over the ops in the order idx (first reshuffled if shuffle): complete the
- * first that is ready and return its index, or -EAGAIN if none was. */
-static int try_pass(weft_select_op *ops, size_t *idx, size_t n, bool shuffle, uint64_t *rngp)
-{
-    uint64_t rng = *rngp;
-    int result = -EAGAIN;
-    for (size_t k = 0; k < n && result < 0; k++) {
-        if (shuffle && k + 1 < n) {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            size_t j = k + (size_t)(rng % (n - k));
-            size_t t = idx[k];
-            idx[k] = idx[j];
-            idx[j] = t;
-        }
-        size_t i = idx[k];
-        int r = op_try(&ops[i]);
-        if (r != -EAGAIN) {
-            ops[i].result = r;
-            result = (int)i;
-        }
-    }
-    *rngp = rng;
-    return result;
-}
-
 static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uint64_t deadline)
 {
     if (!ops || n == 0 || n > INT_MAX)
@@ -156,6 +129,7 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
     int result = -EAGAIN;
     size_t first = SIZE_MAX; /* an op we were woken for: try it before the others */
     weft_backoff b = WEFT_BACKOFF_INIT;
+    bool second = false; /* the pass before giving up (try, or deadline passed) */
     for (;;) {
         if (first != SIZE_MAX) {
             int r = op_try(&ops[first]);
@@ -168,8 +142,24 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
         }
         /* Try in order (biased) or in a uniformly random order (a Fisher-Yates
          * shuffle drawn as we go): the first ready op is then uniform among the
-         * ready ones. */
-        result = try_pass(ops, idx, n, !biased, &rng);
+         * ready ones. The second pass before giving up keeps the order. */
+        for (size_t k = 0; k < n && result < 0; k++) {
+            if (!biased && !second && k + 1 < n) {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                size_t j = k + (size_t)(rng % (n - k));
+                size_t t = idx[k];
+                idx[k] = idx[j];
+                idx[j] = t;
+            }
+            size_t i = idx[k];
+            int r = op_try(&ops[i]);
+            if (r != -EAGAIN) {
+                ops[i].result = r;
+                result = (int)i;
+            }
+        }
         if (result >= 0)
             break;
         if (try || weft_deadline_passed(deadline)) {
@@ -186,9 +176,11 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
              * was not ready when we looked, and the caller cannot tell when else).
              * The blocking path needs no such pass: it registers on every channel
              * and re-checks (below), and a notifier then wakes it. */
-            result = try_pass(ops, idx, n, false, &rng);
-            if (result < 0)
-                result = try ? -EAGAIN : -ETIMEDOUT;
+            if (!second) {
+                second = true;
+                continue;
+            }
+            result = try ? -EAGAIN : -ETIMEDOUT;
             break;
         }
         if (!weft_backoff_is_completed(&b)) { /* a short spin-then-yield before sleeping */
