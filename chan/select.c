@@ -4,7 +4,8 @@
  * Each round: try every operation once with the flavors' non-blocking calls, in a
  * uniformly random order (biased forms: in order); the first that is ready
  * completes (a disconnected one is ready with -EPIPE). If none is, register
- * one chan_ctx on every operation's channel (one chan_waiter each), re-check
+ * one chan_ctx on every operation's channel (one chan_waiter each, in the same
+ * random order, so that duplicate channels in one list stay fair), re-check
  * readiness (seq_cst, after registering: the pair of the notifiers' seq_cst flag
  * load, see waiters.c), abort the ctx if any is ready, and sleep on the ctx.
  * Invariants:
@@ -102,6 +103,17 @@ static void op_unregister(weft_select_op *op, chan_waiter *w)
     }
 }
 
+/* True if two ops name the same channel on the same side (quadratic: only computed
+ * before going to sleep, and op lists are short). */
+static bool has_duplicate(const weft_select_op *ops, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (ops[i].kind == ops[j].kind && op_chan(&ops[i]) == op_chan(&ops[j]))
+                return true;
+    return false;
+}
+
 static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uint64_t deadline)
 {
     if (!ops || n == 0 || n > INT_MAX)
@@ -130,6 +142,7 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
     size_t first = SIZE_MAX; /* an op we were woken for: try it before the others */
     weft_backoff b = WEFT_BACKOFF_INIT;
     bool second = false; /* the pass before giving up (try, or deadline passed) */
+    int dup = -1;        /* does a channel appear in two ops? Found when first needed */
     for (;;) {
         if (first != SIZE_MAX) {
             int r = op_try(&ops[first]);
@@ -190,7 +203,17 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
         chan_ctx cx;
         chan_ctx_init(&cx);
         bool ready = false;
-        for (size_t i = 0; i < n; i++) {
+        /* A partner or notifier takes the first waiter of a channel's list, so
+         * with the same channel in several ops, registering in index order would
+         * hand most wakes to the lowest index: then register in the order of the
+         * last pass (a uniformly random permutation; biased: ops order). With
+         * distinct channels the order decides nothing and index order is kept (a
+         * random order measured slower in a busy select loop over distinct
+         * unbounded channels). */
+        if (dup < 0)
+            dup = has_duplicate(ops, n);
+        for (size_t k = 0; k < n; k++) {
+            size_t i = dup ? idx[k] : k;
             chan_waiter_init(&w[i], &cx, i, ops[i].buf);
             ready |= op_register(&ops[i], &w[i]);
         }

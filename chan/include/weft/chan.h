@@ -121,7 +121,7 @@ typedef struct weft_select_op {
  * its index (>= 0); its .result says whether it succeeded (0), found its channel
  * disconnected (-EPIPE) or, a send on an unbounded channel, could not allocate
  * (-ENOMEM: the message was not sent). When several are ready the choice is uniformly
- * random, so no channel starves. Returns -EINVAL (ops NULL, n 0 or above INT_MAX, a
+ * random, so no channel starves (also among ops naming the same channel). Returns -EINVAL (ops NULL, n 0 or above INT_MAX, a
  * malformed op: bad kind, NULL handle or buf), -ENOMEM (more than 16 ops, whose wait
  * records are then allocated, and that allocation failed). */
 WEFT_API int weft_select(weft_select_op *ops, size_t n);
