@@ -83,9 +83,10 @@ static void chan_side_done(weft_chan *c)
 int weft_chan_open(size_t elem_size, size_t capacity, const weft_chan_options *opts,
                    weft_sender **tx, weft_receiver **rx)
 {
-    if (!elem_size || !tx || !rx)
+    if (!tx || !rx)
         return -EINVAL;
-    if (capacity != WEFT_UNBOUNDED && capacity > SIZE_MAX / elem_size)
+    /* elem_size 0: signal-only messages, counted and never copied. */
+    if (elem_size && capacity != WEFT_UNBOUNDED && capacity > SIZE_MAX / elem_size)
         return -EINVAL;
     weft_chan *c = aligned_alloc(WEFT_CACHE_LINE, sizeof(weft_chan));
     if (!c)
@@ -195,7 +196,7 @@ int weft_receiver_close(weft_receiver *rx)
 static int send_at(weft_sender *tx, const void *msg, bool try, uint64_t deadline)
 {
     weft_chan *c = chan_of_sender(tx);
-    if (!c || !msg)
+    if (!c || (!msg && c->elem_size))
         return -EINVAL;
     switch (c->flavor) {
     case CHAN_ARRAY:
@@ -211,7 +212,7 @@ static int send_at(weft_sender *tx, const void *msg, bool try, uint64_t deadline
 static int recv_at(weft_receiver *rx, void *out, bool try, uint64_t deadline)
 {
     weft_chan *c = chan_of_receiver(rx);
-    if (!c || !out)
+    if (!c || (!out && c->elem_size))
         return -EINVAL;
     switch (c->flavor) {
     case CHAN_ARRAY:

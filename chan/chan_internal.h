@@ -14,14 +14,15 @@
 #include <weft/chan.h>
 
 /* Copy one message in or out of a slot: a constant-size copy (one move) for the
- * common 4- and 8-byte messages instead of a call to memcpy. */
+ * common 4- and 8-byte messages instead of a call to memcpy. Nothing for 0-byte
+ * (signal) messages, whose buffers may be NULL (memcpy must not see NULL). */
 static inline void chan_copy_msg(void *dst, const void *src, size_t n)
 {
     if (n == sizeof(uint64_t))
         memcpy(dst, src, sizeof(uint64_t));
     else if (n == sizeof(uint32_t))
         memcpy(dst, src, sizeof(uint32_t));
-    else
+    else if (n)
         memcpy(dst, src, n);
 }
 

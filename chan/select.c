@@ -119,7 +119,7 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
     if (!ops || n == 0 || n > INT_MAX)
         return -EINVAL;
     for (size_t i = 0; i < n; i++)
-        if (!op_chan(&ops[i]) || !ops[i].buf)
+        if (!op_chan(&ops[i]) || (!ops[i].buf && op_chan(&ops[i])->elem_size))
             return -EINVAL;
     chan_waiter stack_w[SELECT_STACK_OPS];
     size_t stack_idx[SELECT_STACK_OPS];

@@ -35,9 +35,9 @@ static int zero_op(weft_chan *c, bool send, void *buf, bool try, uint64_t deadli
     if (p) {
         weft_mutex_unlock(&z->lock);
         if (send)
-            memcpy(p->buf, buf, c->elem_size);
+            chan_copy_msg(p->buf, buf, c->elem_size);
         else
-            memcpy(buf, p->buf, c->elem_size);
+            chan_copy_msg(buf, p->buf, c->elem_size);
         /* Release: pairs with the partner's acquire in chan_waiter_wait_ready. */
         atomic_store_explicit(&p->ready, 1, memory_order_release);
         return 0;
