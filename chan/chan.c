@@ -265,6 +265,35 @@ static size_t chan_len(const weft_chan *c)
 size_t weft_sender_len(const weft_sender *tx) { return chan_len(chan_of_sender(tx)); }
 size_t weft_receiver_len(const weft_receiver *rx) { return chan_len(chan_of_receiver(rx)); }
 
+/* A rendezvous channel is both empty and full (crossbeam's zero flavor): it holds
+ * nothing, and a send cannot complete without a receiver. */
+static bool chan_is_empty(const weft_chan *c) { return !c || chan_len(c) == 0; }
+static bool chan_is_full(const weft_chan *c)
+{
+    if (!c || c->flavor == CHAN_LIST)
+        return false;
+    return c->flavor == CHAN_ZERO || chan_len(c) >= c->capacity;
+}
+
+bool weft_sender_is_empty(const weft_sender *tx) { return chan_is_empty(chan_of_sender(tx)); }
+bool weft_receiver_is_empty(const weft_receiver *rx)
+{
+    return chan_is_empty(chan_of_receiver(rx));
+}
+bool weft_sender_is_full(const weft_sender *tx) { return chan_is_full(chan_of_sender(tx)); }
+bool weft_receiver_is_full(const weft_receiver *rx) { return chan_is_full(chan_of_receiver(rx)); }
+
+bool weft_sender_same_channel(const weft_sender *a, const weft_sender *b)
+{
+    weft_chan *c = chan_of_sender(a);
+    return c && c == chan_of_sender(b);
+}
+bool weft_receiver_same_channel(const weft_receiver *a, const weft_receiver *b)
+{
+    weft_chan *c = chan_of_receiver(a);
+    return c && c == chan_of_receiver(b);
+}
+
 size_t weft_sender_capacity(const weft_sender *tx)
 {
     weft_chan *c = chan_of_sender(tx);

@@ -95,6 +95,14 @@ WEFT_API size_t weft_sender_len(const weft_sender *tx);
 WEFT_API size_t weft_receiver_len(const weft_receiver *rx);
 WEFT_API size_t weft_sender_capacity(const weft_sender *tx);
 WEFT_API size_t weft_receiver_capacity(const weft_receiver *rx);
+/* is_empty: no message inside (len == 0). is_full: a send would wait for room
+ * (len == capacity). A rendezvous channel is both (it holds nothing, and a send waits
+ * for a receiver); an unbounded one is never full. Snapshots as len; an invalid
+ * handle gives is_empty true, is_full false. Never fail. */
+WEFT_API bool weft_sender_is_empty(const weft_sender *tx);
+WEFT_API bool weft_receiver_is_empty(const weft_receiver *rx);
+WEFT_API bool weft_sender_is_full(const weft_sender *tx);
+WEFT_API bool weft_receiver_is_full(const weft_receiver *rx);
 /* True once the other side is entirely closed: for a sender, no receiver is left;
  * for a receiver, no sender is left (messages may remain to drain). */
 WEFT_API bool weft_sender_is_disconnected(const weft_sender *tx);
@@ -102,6 +110,10 @@ WEFT_API bool weft_receiver_is_disconnected(const weft_receiver *rx);
 /* Open sender / receiver handles of the channel (snapshot). */
 WEFT_API size_t weft_sender_count(const weft_sender *tx);
 WEFT_API size_t weft_receiver_count(const weft_receiver *rx);
+/* True if both handles are open handles of one channel (a clone, or the same
+ * handle); false otherwise, and if either is NULL. Never fail. */
+WEFT_API bool weft_sender_same_channel(const weft_sender *a, const weft_sender *b);
+WEFT_API bool weft_receiver_same_channel(const weft_receiver *a, const weft_receiver *b);
 
 /* ------------------------------------------------------------------------------
  * select: wait on several operations over different channels; exactly one completes. */
