@@ -59,6 +59,9 @@ typedef struct chan_list {
 typedef struct chan_zero {
     weft_mutex lock;
     chan_waitlist senders, receivers;
+    /* weft_select_ready observers: of sends (woken when a receiver starts waiting)
+     * and of receives (when a sender does). Never handed a message. */
+    chan_waitlist watch_send, watch_recv;
     bool disconnected;
 } chan_zero;
 
@@ -110,6 +113,12 @@ void chan_zero_disconnect(weft_chan *c);
  * op could complete now (a partner waits, or disconnected): the caller then aborts. */
 bool chan_zero_register(weft_chan *c, bool send, chan_waiter *w);
 void chan_zero_unregister(weft_chan *c, bool send, chan_waiter *w);
+/* weft_select_ready: is the op possible now (a partner waits, or disconnected)? */
+bool chan_zero_ready(weft_chan *c, bool send);
+/* weft_select_ready: add observer w, woken (selected for its op) when a partner
+ * starts waiting or on disconnect; returns true if the op is possible now. */
+bool chan_zero_watch(weft_chan *c, bool send, chan_waiter *w);
+void chan_zero_unwatch(weft_chan *c, bool send, chan_waiter *w);
 
 /* The channel behind a handle (NULL for NULL or, in debug builds, a closed handle). */
 weft_chan *chan_of_sender(const weft_sender *tx);

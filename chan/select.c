@@ -48,11 +48,34 @@ static int op_try(weft_select_op *op)
     return -EINVAL;
 }
 
-/* Register w for op; true if the op is ready now. */
-static bool op_register(weft_select_op *op, chan_waiter *w)
+/* weft_select_ready: is op possible now? 0 if so, -EAGAIN if not (op_try's results,
+ * without performing it). A disconnected op is possible (it would fail at once). */
+static int op_peek(weft_select_op *op)
 {
     weft_chan *c = op_chan(op);
     bool send = op->kind == WEFT_SELECT_SEND;
+    bool ready = true;
+    switch (c->flavor) {
+    case CHAN_ARRAY:
+        ready = send ? chan_array_send_ready(c) : chan_array_recv_ready(c);
+        break;
+    case CHAN_LIST:
+        ready = send || chan_list_recv_ready(c);
+        break;
+    case CHAN_ZERO:
+        ready = chan_zero_ready(c, send);
+        break;
+    }
+    return ready ? 0 : -EAGAIN;
+}
+
+/* Register w for op (peek: as an observer, see weft_select_ready); true if the op is
+ * ready now. */
+static bool op_register(weft_select_op *op, chan_waiter *w, bool peek)
+{
+    weft_chan *c = op_chan(op);
+    bool send = op->kind == WEFT_SELECT_SEND;
+    w->observer = peek;
     switch (c->flavor) {
     case CHAN_ARRAY:
         chan_waker_register(send ? &c->u.array.senders : &c->u.array.receivers, w);
@@ -63,7 +86,7 @@ static bool op_register(weft_select_op *op, chan_waiter *w)
         chan_waker_register(&c->u.list.receivers, w);
         return false;
     case CHAN_ZERO:
-        return chan_zero_register(c, send, w);
+        return peek ? chan_zero_watch(c, send, w) : chan_zero_register(c, send, w);
     }
     return true;
 }
@@ -85,7 +108,7 @@ static bool op_ready(weft_select_op *op)
     return true;
 }
 
-static void op_unregister(weft_select_op *op, chan_waiter *w)
+static void op_unregister(weft_select_op *op, chan_waiter *w, bool peek)
 {
     weft_chan *c = op_chan(op);
     bool send = op->kind == WEFT_SELECT_SEND;
@@ -98,7 +121,10 @@ static void op_unregister(weft_select_op *op, chan_waiter *w)
             chan_waker_unregister(&c->u.list.receivers, w);
         break;
     case CHAN_ZERO:
-        chan_zero_unregister(c, send, w);
+        if (peek)
+            chan_zero_unwatch(c, send, w);
+        else
+            chan_zero_unregister(c, send, w);
         break;
     }
 }
@@ -114,12 +140,14 @@ static bool has_duplicate(const weft_select_op *ops, size_t n)
     return false;
 }
 
-static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uint64_t deadline)
+/* peek: weft_select_ready (find a ready op, perform nothing). */
+static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uint64_t deadline,
+                       bool peek)
 {
     if (!ops || n == 0 || n > INT_MAX)
         return -EINVAL;
     for (size_t i = 0; i < n; i++)
-        if (!op_chan(&ops[i]) || (!ops[i].buf && op_chan(&ops[i])->elem_size))
+        if (!op_chan(&ops[i]) || (!peek && !ops[i].buf && op_chan(&ops[i])->elem_size))
             return -EINVAL;
     chan_waiter stack_w[SELECT_STACK_OPS];
     size_t stack_idx[SELECT_STACK_OPS];
@@ -145,9 +173,10 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
     int dup = -1;        /* does a channel appear in two ops? Found when first needed */
     for (;;) {
         if (first != SIZE_MAX) {
-            int r = op_try(&ops[first]);
+            int r = peek ? op_peek(&ops[first]) : op_try(&ops[first]);
             if (r != -EAGAIN) {
-                ops[first].result = r;
+                if (!peek)
+                    ops[first].result = r;
                 result = (int)first;
                 break;
             }
@@ -167,9 +196,10 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
                 idx[j] = t;
             }
             size_t i = idx[k];
-            int r = op_try(&ops[i]);
+            int r = peek ? op_peek(&ops[i]) : op_try(&ops[i]);
             if (r != -EAGAIN) {
-                ops[i].result = r;
+                if (!peek)
+                    ops[i].result = r;
                 result = (int)i;
             }
         }
@@ -215,7 +245,7 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
         for (size_t k = 0; k < n; k++) {
             size_t i = dup ? idx[k] : k;
             chan_waiter_init(&w[i], &cx, i, ops[i].buf);
-            ready |= op_register(&ops[i], &w[i]);
+            ready |= op_register(&ops[i], &w[i], peek);
         }
         for (size_t i = 0; i < n && !ready; i++)
             ready = op_ready(&ops[i]);
@@ -223,11 +253,12 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
             chan_ctx_try_select(&cx, CHAN_ABORTED);
         uint32_t s = chan_ctx_wait_until(&cx, deadline);
         size_t chosen = s >= CHAN_OPER(0) ? CHAN_OPER_INDEX(s) : SIZE_MAX;
-        bool handed = chosen != SIZE_MAX && op_chan(&ops[chosen])->flavor == CHAN_ZERO;
+        /* An observer is never handed a message: it only learns of readiness. */
+        bool handed = !peek && chosen != SIZE_MAX && op_chan(&ops[chosen])->flavor == CHAN_ZERO;
         if (handed)
             chan_waiter_wait_ready(&w[chosen]); /* the partner completed it for us */
         for (size_t i = 0; i < n; i++)
-            op_unregister(&ops[i], &w[i]);
+            op_unregister(&ops[i], &w[i], peek);
         if (handed) {
             ops[chosen].result = 0;
             result = (int)chosen;
@@ -244,25 +275,38 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
 
 int weft_select(weft_select_op *ops, size_t n)
 {
-    return select_impl(ops, n, false, false, WEFT_NO_DEADLINE);
+    return select_impl(ops, n, false, false, WEFT_NO_DEADLINE, false);
 }
 int weft_select_try(weft_select_op *ops, size_t n)
 {
-    return select_impl(ops, n, false, true, WEFT_NO_DEADLINE);
+    return select_impl(ops, n, false, true, WEFT_NO_DEADLINE, false);
 }
 int weft_select_timeout(weft_select_op *ops, size_t n, uint64_t timeout_ns)
 {
-    return select_impl(ops, n, false, false, weft_deadline_after(timeout_ns));
+    return select_impl(ops, n, false, false, weft_deadline_after(timeout_ns), false);
 }
 int weft_select_biased(weft_select_op *ops, size_t n)
 {
-    return select_impl(ops, n, true, false, WEFT_NO_DEADLINE);
+    return select_impl(ops, n, true, false, WEFT_NO_DEADLINE, false);
 }
 int weft_select_biased_try(weft_select_op *ops, size_t n)
 {
-    return select_impl(ops, n, true, true, WEFT_NO_DEADLINE);
+    return select_impl(ops, n, true, true, WEFT_NO_DEADLINE, false);
 }
 int weft_select_biased_timeout(weft_select_op *ops, size_t n, uint64_t timeout_ns)
 {
-    return select_impl(ops, n, true, false, weft_deadline_after(timeout_ns));
+    return select_impl(ops, n, true, false, weft_deadline_after(timeout_ns), false);
+}
+
+int weft_select_ready(weft_select_op *ops, size_t n)
+{
+    return select_impl(ops, n, false, false, WEFT_NO_DEADLINE, true);
+}
+int weft_select_ready_try(weft_select_op *ops, size_t n)
+{
+    return select_impl(ops, n, false, true, WEFT_NO_DEADLINE, true);
+}
+int weft_select_ready_timeout(weft_select_op *ops, size_t n, uint64_t timeout_ns)
+{
+    return select_impl(ops, n, false, false, weft_deadline_after(timeout_ns), true);
 }

@@ -159,6 +159,20 @@ WEFT_API int weft_select_biased(weft_select_op *ops, size_t n);
 WEFT_API int weft_select_biased_try(weft_select_op *ops, size_t n);
 WEFT_API int weft_select_biased_timeout(weft_select_op *ops, size_t n, uint64_t timeout_ns);
 
+/* Readiness without completing (crossbeam's Select::ready): block until one of
+ * ops[0..n) could complete now, and return its index (>= 0) without performing it
+ * (a uniformly random one when several are ready); buf is not used and may be NULL,
+ * .result is not written. A disconnected op counts as ready. A rendezvous op is
+ * ready while a partner waits in the opposite op. Caveat: it is a snapshot; another
+ * thread may take the message (or the room, or the partner) first, so the caller's
+ * follow-up try op (weft_chan_try_recv, weft_select_try on ops[i], ...) can still
+ * return -EAGAIN: loop. Returns -EINVAL (ops NULL, n 0 or above INT_MAX, bad kind or
+ * NULL handle), -ENOMEM (as select). ready_try: -EAGAIN if none is ready now (looks
+ * twice, as select_try). ready_timeout: -ETIMEDOUT after timeout_ns. */
+WEFT_API int weft_select_ready(weft_select_op *ops, size_t n);
+WEFT_API int weft_select_ready_try(weft_select_op *ops, size_t n);
+WEFT_API int weft_select_ready_timeout(weft_select_op *ops, size_t n, uint64_t timeout_ns);
+
 #ifdef __cplusplus
 }
 #endif
