@@ -47,7 +47,8 @@ Test(signal, send_recv_every_flavor)
         cr_assert_eq(pthread_create(&t, NULL, sig_send_n, &a), 0);
         unsigned char guard = 0xA5;
         for (int i = 0; i < SIG_N; i++) {
-            int r = i % 2 ? weft_chan_recv(rx, NULL) : weft_chan_recv_timeout(rx, &guard, 1000000000);
+            int r = i % 2 ? weft_chan_recv(rx, NULL)
+                          : weft_chan_recv_timeout(rx, &guard, 1000000000);
             cr_assert_eq(r, 0, "cap %zu recv %d: %d", sig_caps[k], i, r);
         }
         cr_assert_eq(guard, 0xA5, "a 0-byte message wrote into the buffer");
