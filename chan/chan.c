@@ -83,9 +83,10 @@ static void chan_side_done(weft_chan *c)
 int weft_chan_open(size_t elem_size, size_t capacity, const weft_chan_options *opts,
                    weft_sender **tx, weft_receiver **rx)
 {
-    if (!elem_size || !tx || !rx)
+    if (!tx || !rx)
         return -EINVAL;
-    if (capacity != WEFT_UNBOUNDED && capacity > SIZE_MAX / elem_size)
+    /* elem_size 0: signal-only messages, counted and never copied. */
+    if (elem_size && capacity != WEFT_UNBOUNDED && capacity > SIZE_MAX / elem_size)
         return -EINVAL;
     weft_chan *c = aligned_alloc(WEFT_CACHE_LINE, sizeof(weft_chan));
     if (!c)
@@ -195,7 +196,7 @@ int weft_receiver_close(weft_receiver *rx)
 static int send_at(weft_sender *tx, const void *msg, bool try, uint64_t deadline)
 {
     weft_chan *c = chan_of_sender(tx);
-    if (!c || !msg)
+    if (!c || (!msg && c->elem_size))
         return -EINVAL;
     switch (c->flavor) {
     case CHAN_ARRAY:
@@ -211,7 +212,7 @@ static int send_at(weft_sender *tx, const void *msg, bool try, uint64_t deadline
 static int recv_at(weft_receiver *rx, void *out, bool try, uint64_t deadline)
 {
     weft_chan *c = chan_of_receiver(rx);
-    if (!c || !out)
+    if (!c || (!out && c->elem_size))
         return -EINVAL;
     switch (c->flavor) {
     case CHAN_ARRAY:
@@ -263,6 +264,35 @@ static size_t chan_len(const weft_chan *c)
 
 size_t weft_sender_len(const weft_sender *tx) { return chan_len(chan_of_sender(tx)); }
 size_t weft_receiver_len(const weft_receiver *rx) { return chan_len(chan_of_receiver(rx)); }
+
+/* A rendezvous channel is both empty and full (crossbeam's zero flavor): it holds
+ * nothing, and a send cannot complete without a receiver. */
+static bool chan_is_empty(const weft_chan *c) { return !c || chan_len(c) == 0; }
+static bool chan_is_full(const weft_chan *c)
+{
+    if (!c || c->flavor == CHAN_LIST)
+        return false;
+    return c->flavor == CHAN_ZERO || chan_len(c) >= c->capacity;
+}
+
+bool weft_sender_is_empty(const weft_sender *tx) { return chan_is_empty(chan_of_sender(tx)); }
+bool weft_receiver_is_empty(const weft_receiver *rx)
+{
+    return chan_is_empty(chan_of_receiver(rx));
+}
+bool weft_sender_is_full(const weft_sender *tx) { return chan_is_full(chan_of_sender(tx)); }
+bool weft_receiver_is_full(const weft_receiver *rx) { return chan_is_full(chan_of_receiver(rx)); }
+
+bool weft_sender_same_channel(const weft_sender *a, const weft_sender *b)
+{
+    weft_chan *c = chan_of_sender(a);
+    return c && c == chan_of_sender(b);
+}
+bool weft_receiver_same_channel(const weft_receiver *a, const weft_receiver *b)
+{
+    weft_chan *c = chan_of_receiver(a);
+    return c && c == chan_of_receiver(b);
+}
 
 size_t weft_sender_capacity(const weft_sender *tx)
 {

@@ -14,14 +14,15 @@
 #include <weft/chan.h>
 
 /* Copy one message in or out of a slot: a constant-size copy (one move) for the
- * common 4- and 8-byte messages instead of a call to memcpy. */
+ * common 4- and 8-byte messages instead of a call to memcpy. Nothing for 0-byte
+ * (signal) messages, whose buffers may be NULL (memcpy must not see NULL). */
 static inline void chan_copy_msg(void *dst, const void *src, size_t n)
 {
     if (n == sizeof(uint64_t))
         memcpy(dst, src, sizeof(uint64_t));
     else if (n == sizeof(uint32_t))
         memcpy(dst, src, sizeof(uint32_t));
-    else
+    else if (n)
         memcpy(dst, src, n);
 }
 
@@ -58,6 +59,9 @@ typedef struct chan_list {
 typedef struct chan_zero {
     weft_mutex lock;
     chan_waitlist senders, receivers;
+    /* weft_select_ready observers: of sends (woken when a receiver starts waiting)
+     * and of receives (when a sender does). Never handed a message. */
+    chan_waitlist watch_send, watch_recv;
     bool disconnected;
 } chan_zero;
 
@@ -109,6 +113,12 @@ void chan_zero_disconnect(weft_chan *c);
  * op could complete now (a partner waits, or disconnected): the caller then aborts. */
 bool chan_zero_register(weft_chan *c, bool send, chan_waiter *w);
 void chan_zero_unregister(weft_chan *c, bool send, chan_waiter *w);
+/* weft_select_ready: is the op possible now (a partner waits, or disconnected)? */
+bool chan_zero_ready(weft_chan *c, bool send);
+/* weft_select_ready: add observer w, woken (selected for its op) when a partner
+ * starts waiting or on disconnect; returns true if the op is possible now. */
+bool chan_zero_watch(weft_chan *c, bool send, chan_waiter *w);
+void chan_zero_unwatch(weft_chan *c, bool send, chan_waiter *w);
 
 /* The channel behind a handle (NULL for NULL or, in debug builds, a closed handle). */
 weft_chan *chan_of_sender(const weft_sender *tx);

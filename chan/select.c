@@ -4,7 +4,8 @@
  * Each round: try every operation once with the flavors' non-blocking calls, in a
  * uniformly random order (biased forms: in order); the first that is ready
  * completes (a disconnected one is ready with -EPIPE). If none is, register
- * one chan_ctx on every operation's channel (one chan_waiter each), re-check
+ * one chan_ctx on every operation's channel (one chan_waiter each, in the same
+ * random order, so that duplicate channels in one list stay fair), re-check
  * readiness (seq_cst, after registering: the pair of the notifiers' seq_cst flag
  * load, see waiters.c), abort the ctx if any is ready, and sleep on the ctx.
  * Invariants:
@@ -47,11 +48,34 @@ static int op_try(weft_select_op *op)
     return -EINVAL;
 }
 
-/* Register w for op; true if the op is ready now. */
-static bool op_register(weft_select_op *op, chan_waiter *w)
+/* weft_select_ready: is op possible now? 0 if so, -EAGAIN if not (op_try's results,
+ * without performing it). A disconnected op is possible (it would fail at once). */
+static int op_peek(weft_select_op *op)
 {
     weft_chan *c = op_chan(op);
     bool send = op->kind == WEFT_SELECT_SEND;
+    bool ready = true;
+    switch (c->flavor) {
+    case CHAN_ARRAY:
+        ready = send ? chan_array_send_ready(c) : chan_array_recv_ready(c);
+        break;
+    case CHAN_LIST:
+        ready = send || chan_list_recv_ready(c);
+        break;
+    case CHAN_ZERO:
+        ready = chan_zero_ready(c, send);
+        break;
+    }
+    return ready ? 0 : -EAGAIN;
+}
+
+/* Register w for op (peek: as an observer, see weft_select_ready); true if the op is
+ * ready now. */
+static bool op_register(weft_select_op *op, chan_waiter *w, bool peek)
+{
+    weft_chan *c = op_chan(op);
+    bool send = op->kind == WEFT_SELECT_SEND;
+    w->observer = peek;
     switch (c->flavor) {
     case CHAN_ARRAY:
         chan_waker_register(send ? &c->u.array.senders : &c->u.array.receivers, w);
@@ -62,7 +86,7 @@ static bool op_register(weft_select_op *op, chan_waiter *w)
         chan_waker_register(&c->u.list.receivers, w);
         return false;
     case CHAN_ZERO:
-        return chan_zero_register(c, send, w);
+        return peek ? chan_zero_watch(c, send, w) : chan_zero_register(c, send, w);
     }
     return true;
 }
@@ -84,7 +108,7 @@ static bool op_ready(weft_select_op *op)
     return true;
 }
 
-static void op_unregister(weft_select_op *op, chan_waiter *w)
+static void op_unregister(weft_select_op *op, chan_waiter *w, bool peek)
 {
     weft_chan *c = op_chan(op);
     bool send = op->kind == WEFT_SELECT_SEND;
@@ -97,17 +121,33 @@ static void op_unregister(weft_select_op *op, chan_waiter *w)
             chan_waker_unregister(&c->u.list.receivers, w);
         break;
     case CHAN_ZERO:
-        chan_zero_unregister(c, send, w);
+        if (peek)
+            chan_zero_unwatch(c, send, w);
+        else
+            chan_zero_unregister(c, send, w);
         break;
     }
 }
 
-static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uint64_t deadline)
+/* True if two ops name the same channel on the same side (quadratic: only computed
+ * before going to sleep, and op lists are short). */
+static bool has_duplicate(const weft_select_op *ops, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (ops[i].kind == ops[j].kind && op_chan(&ops[i]) == op_chan(&ops[j]))
+                return true;
+    return false;
+}
+
+/* peek: weft_select_ready (find a ready op, perform nothing). */
+static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uint64_t deadline,
+                       bool peek)
 {
     if (!ops || n == 0 || n > INT_MAX)
         return -EINVAL;
     for (size_t i = 0; i < n; i++)
-        if (!op_chan(&ops[i]) || !ops[i].buf)
+        if (!op_chan(&ops[i]) || (!peek && !ops[i].buf && op_chan(&ops[i])->elem_size))
             return -EINVAL;
     chan_waiter stack_w[SELECT_STACK_OPS];
     size_t stack_idx[SELECT_STACK_OPS];
@@ -129,11 +169,14 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
     int result = -EAGAIN;
     size_t first = SIZE_MAX; /* an op we were woken for: try it before the others */
     weft_backoff b = WEFT_BACKOFF_INIT;
+    bool second = false; /* the pass before giving up (try, or deadline passed) */
+    int dup = -1;        /* does a channel appear in two ops? Found when first needed */
     for (;;) {
         if (first != SIZE_MAX) {
-            int r = op_try(&ops[first]);
+            int r = peek ? op_peek(&ops[first]) : op_try(&ops[first]);
             if (r != -EAGAIN) {
-                ops[first].result = r;
+                if (!peek)
+                    ops[first].result = r;
                 result = (int)first;
                 break;
             }
@@ -141,9 +184,9 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
         }
         /* Try in order (biased) or in a uniformly random order (a Fisher-Yates
          * shuffle drawn as we go): the first ready op is then uniform among the
-         * ready ones. */
+         * ready ones. The second pass before giving up keeps the order. */
         for (size_t k = 0; k < n && result < 0; k++) {
-            if (!biased && k + 1 < n) {
+            if (!biased && !second && k + 1 < n) {
                 rng ^= rng << 13;
                 rng ^= rng >> 7;
                 rng ^= rng << 17;
@@ -153,16 +196,34 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
                 idx[j] = t;
             }
             size_t i = idx[k];
-            int r = op_try(&ops[i]);
+            int r = peek ? op_peek(&ops[i]) : op_try(&ops[i]);
             if (r != -EAGAIN) {
-                ops[i].result = r;
+                if (!peek)
+                    ops[i].result = r;
                 result = (int)i;
             }
         }
-        if (result >= 0 || try)
+        if (result >= 0)
             break;
-        if (weft_deadline_passed(deadline)) {
-            result = -ETIMEDOUT;
+        if (try || weft_deadline_passed(deadline)) {
+            /* Before giving up, a second pass in the same order. One pass is not
+             * linearizable: it may find c2 empty, then c1 empty because c1 was
+             * drained after c2 was filled, although one of them held a message at
+             * every instant. After the second pass every op has been seen not ready
+             * after every op had been seen not ready once; so an op that became
+             * ready at any point before the second pass began, and stayed ready
+             * until that pass looked at it, is taken. That covers a message that
+             * moves between the channels while we look, the case above. It is not
+             * a snapshot of all the channels at one instant: an op whose readiness
+             * comes and goes between our two looks at it can still be missed (it
+             * was not ready when we looked, and the caller cannot tell when else).
+             * The blocking path needs no such pass: it registers on every channel
+             * and re-checks (below), and a notifier then wakes it. */
+            if (!second) {
+                second = true;
+                continue;
+            }
+            result = try ? -EAGAIN : -ETIMEDOUT;
             break;
         }
         if (!weft_backoff_is_completed(&b)) { /* a short spin-then-yield before sleeping */
@@ -172,9 +233,19 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
         chan_ctx cx;
         chan_ctx_init(&cx);
         bool ready = false;
-        for (size_t i = 0; i < n; i++) {
+        /* A partner or notifier takes the first waiter of a channel's list, so
+         * with the same channel in several ops, registering in index order would
+         * hand most wakes to the lowest index: then register in the order of the
+         * last pass (a uniformly random permutation; biased: ops order). With
+         * distinct channels the order decides nothing and index order is kept (a
+         * random order measured slower in a busy select loop over distinct
+         * unbounded channels). */
+        if (dup < 0)
+            dup = has_duplicate(ops, n);
+        for (size_t k = 0; k < n; k++) {
+            size_t i = dup ? idx[k] : k;
             chan_waiter_init(&w[i], &cx, i, ops[i].buf);
-            ready |= op_register(&ops[i], &w[i]);
+            ready |= op_register(&ops[i], &w[i], peek);
         }
         for (size_t i = 0; i < n && !ready; i++)
             ready = op_ready(&ops[i]);
@@ -182,11 +253,12 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
             chan_ctx_try_select(&cx, CHAN_ABORTED);
         uint32_t s = chan_ctx_wait_until(&cx, deadline);
         size_t chosen = s >= CHAN_OPER(0) ? CHAN_OPER_INDEX(s) : SIZE_MAX;
-        bool handed = chosen != SIZE_MAX && op_chan(&ops[chosen])->flavor == CHAN_ZERO;
+        /* An observer is never handed a message: it only learns of readiness. */
+        bool handed = !peek && chosen != SIZE_MAX && op_chan(&ops[chosen])->flavor == CHAN_ZERO;
         if (handed)
             chan_waiter_wait_ready(&w[chosen]); /* the partner completed it for us */
         for (size_t i = 0; i < n; i++)
-            op_unregister(&ops[i], &w[i]);
+            op_unregister(&ops[i], &w[i], peek);
         if (handed) {
             ops[chosen].result = 0;
             result = (int)chosen;
@@ -203,25 +275,38 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
 
 int weft_select(weft_select_op *ops, size_t n)
 {
-    return select_impl(ops, n, false, false, WEFT_NO_DEADLINE);
+    return select_impl(ops, n, false, false, WEFT_NO_DEADLINE, false);
 }
 int weft_select_try(weft_select_op *ops, size_t n)
 {
-    return select_impl(ops, n, false, true, WEFT_NO_DEADLINE);
+    return select_impl(ops, n, false, true, WEFT_NO_DEADLINE, false);
 }
 int weft_select_timeout(weft_select_op *ops, size_t n, uint64_t timeout_ns)
 {
-    return select_impl(ops, n, false, false, weft_deadline_after(timeout_ns));
+    return select_impl(ops, n, false, false, weft_deadline_after(timeout_ns), false);
 }
 int weft_select_biased(weft_select_op *ops, size_t n)
 {
-    return select_impl(ops, n, true, false, WEFT_NO_DEADLINE);
+    return select_impl(ops, n, true, false, WEFT_NO_DEADLINE, false);
 }
 int weft_select_biased_try(weft_select_op *ops, size_t n)
 {
-    return select_impl(ops, n, true, true, WEFT_NO_DEADLINE);
+    return select_impl(ops, n, true, true, WEFT_NO_DEADLINE, false);
 }
 int weft_select_biased_timeout(weft_select_op *ops, size_t n, uint64_t timeout_ns)
 {
-    return select_impl(ops, n, true, false, weft_deadline_after(timeout_ns));
+    return select_impl(ops, n, true, false, weft_deadline_after(timeout_ns), false);
+}
+
+int weft_select_ready(weft_select_op *ops, size_t n)
+{
+    return select_impl(ops, n, false, false, WEFT_NO_DEADLINE, true);
+}
+int weft_select_ready_try(weft_select_op *ops, size_t n)
+{
+    return select_impl(ops, n, false, true, WEFT_NO_DEADLINE, true);
+}
+int weft_select_ready_timeout(weft_select_op *ops, size_t n, uint64_t timeout_ns)
+{
+    return select_impl(ops, n, false, false, weft_deadline_after(timeout_ns), true);
 }

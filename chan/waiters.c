@@ -65,6 +65,7 @@ void chan_waiter_init(chan_waiter *w, chan_ctx *cx, size_t index, void *buf)
     w->oper = CHAN_OPER(index);
     w->linked = false;
     w->buf = buf;
+    w->observer = false;
     atomic_store_explicit(&w->ready, 0, memory_order_relaxed);
 }
 
@@ -173,12 +174,16 @@ void chan_waker_notify(chan_waker *wk)
     weft_mutex_lock(&wk->lock);
     if (!atomic_load_explicit(&wk->is_empty, memory_order_relaxed)) {
         /* Unlike a rendezvous partner, any thread may be woken here (a sender
-         * waking its own select in another op is impossible: it is not waiting). */
-        for (chan_waiter *w = wk->list.head; w; w = w->next) {
+         * waking its own select in another op is impossible: it is not waiting).
+         * Observers (weft_select_ready) are woken on the way but do not count:
+         * they need not take the op, so a real waiter is woken too. */
+        for (chan_waiter *w = wk->list.head, *next; w; w = next) {
+            next = w->next;
             if (chan_ctx_try_select(w->ctx, w->oper)) {
                 chan_waitlist_remove(&wk->list, w);
                 weft_futex_wake(&w->ctx->selected, 1);
-                break;
+                if (!w->observer)
+                    break;
             }
         }
         /* Seq_cst: as in register. */

@@ -41,6 +41,8 @@ typedef struct chan_waiter {
     bool linked;            /* in a list (guarded by the list's mutex) */
     void *buf;              /* rendezvous: the message to send / where to receive */
     _Atomic uint32_t ready; /* rendezvous: the counterparty finished with buf */
+    bool observer;          /* weft_select_ready: woken when the op becomes possible,
+                               never the one a notifier hands the op to */
 } chan_waiter;
 
 /* A list of waiters; the caller holds the mutex that guards it. */

@@ -20,11 +20,27 @@ int chan_zero_init(weft_chan *c)
     weft_mutex_init(&z->lock);
     z->senders.head = z->senders.tail = NULL;
     z->receivers.head = z->receivers.tail = NULL;
+    z->watch_send.head = z->watch_send.tail = NULL;
+    z->watch_recv.head = z->watch_recv.tail = NULL;
     z->disconnected = false;
     return 0;
 }
 
 void chan_zero_destroy(weft_chan *c) { weft_mutex_destroy(&c->u.zero.lock); }
+
+/* A party starts waiting on the send side (send) or receive side: wake every
+ * observer of the opposite op, which can now complete. Under the mutex. */
+static void zero_wake_watchers(chan_zero *z, bool send)
+{
+    chan_waitlist *l = send ? &z->watch_recv : &z->watch_send;
+    for (chan_waiter *w = l->head, *next; w; w = next) {
+        next = w->next;
+        if (chan_ctx_try_select(w->ctx, w->oper)) {
+            chan_waitlist_remove(l, w);
+            weft_futex_wake(&w->ctx->selected, 1);
+        }
+    }
+}
 
 /* Shared body of send and recv. try: never block. */
 static int zero_op(weft_chan *c, bool send, void *buf, bool try, uint64_t deadline)
@@ -35,9 +51,9 @@ static int zero_op(weft_chan *c, bool send, void *buf, bool try, uint64_t deadli
     if (p) {
         weft_mutex_unlock(&z->lock);
         if (send)
-            memcpy(p->buf, buf, c->elem_size);
+            chan_copy_msg(p->buf, buf, c->elem_size);
         else
-            memcpy(buf, p->buf, c->elem_size);
+            chan_copy_msg(buf, p->buf, c->elem_size);
         /* Release: pairs with the partner's acquire in chan_waiter_wait_ready. */
         atomic_store_explicit(&p->ready, 1, memory_order_release);
         return 0;
@@ -59,6 +75,7 @@ static int zero_op(weft_chan *c, bool send, void *buf, bool try, uint64_t deadli
     chan_ctx_init(&cx);
     chan_waiter_init(&w, &cx, 0, buf);
     chan_waitlist_push(send ? &z->senders : &z->receivers, &w);
+    zero_wake_watchers(z, send);
     weft_mutex_unlock(&z->lock);
     uint32_t s = chan_ctx_wait_until(&cx, deadline);
     if (s == CHAN_OPER(0)) {
@@ -100,6 +117,8 @@ void chan_zero_disconnect(weft_chan *c)
         z->disconnected = true;
         chan_waitlist_disconnect(&z->senders);
         chan_waitlist_disconnect(&z->receivers);
+        chan_waitlist_disconnect(&z->watch_send);
+        chan_waitlist_disconnect(&z->watch_recv);
     }
     weft_mutex_unlock(&z->lock);
 }
@@ -110,6 +129,7 @@ bool chan_zero_register(weft_chan *c, bool send, chan_waiter *w)
     weft_mutex_lock(&z->lock);
     chan_waitlist_push(send ? &z->senders : &z->receivers, w);
     bool ready = z->disconnected || chan_waitlist_can_select(send ? &z->receivers : &z->senders);
+    zero_wake_watchers(z, send);
     weft_mutex_unlock(&z->lock);
     return ready;
 }
@@ -119,5 +139,32 @@ void chan_zero_unregister(weft_chan *c, bool send, chan_waiter *w)
     chan_zero *z = &c->u.zero;
     weft_mutex_lock(&z->lock);
     chan_waitlist_remove(send ? &z->senders : &z->receivers, w);
+    weft_mutex_unlock(&z->lock);
+}
+
+bool chan_zero_ready(weft_chan *c, bool send)
+{
+    chan_zero *z = &c->u.zero;
+    weft_mutex_lock(&z->lock);
+    bool ready = z->disconnected || chan_waitlist_can_select(send ? &z->receivers : &z->senders);
+    weft_mutex_unlock(&z->lock);
+    return ready;
+}
+
+bool chan_zero_watch(weft_chan *c, bool send, chan_waiter *w)
+{
+    chan_zero *z = &c->u.zero;
+    weft_mutex_lock(&z->lock);
+    chan_waitlist_push(send ? &z->watch_send : &z->watch_recv, w);
+    bool ready = z->disconnected || chan_waitlist_can_select(send ? &z->receivers : &z->senders);
+    weft_mutex_unlock(&z->lock);
+    return ready;
+}
+
+void chan_zero_unwatch(weft_chan *c, bool send, chan_waiter *w)
+{
+    chan_zero *z = &c->u.zero;
+    weft_mutex_lock(&z->lock);
+    chan_waitlist_remove(send ? &z->watch_send : &z->watch_recv, w);
     weft_mutex_unlock(&z->lock);
 }

@@ -394,7 +394,6 @@ static void chan_rows(void)
     weft_sender *tx = NULL, *tx2 = NULL;
     weft_receiver *rx = NULL, *rx2 = NULL;
     int v = 1;
-    EXPECT(weft_chan_open(0, 4, NULL, &tx, &rx), -EINVAL);
     EXPECT(weft_chan_open(4, 4, NULL, NULL, &rx), -EINVAL);
     EXPECT(weft_chan_open(4, 4, NULL, &tx, NULL), -EINVAL);
     EXPECT(weft_chan_open(16, SIZE_MAX - 1, NULL, &tx, &rx), -EINVAL);  /* overflows */

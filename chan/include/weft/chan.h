@@ -1,7 +1,9 @@
 /* weft/chan.h: channels — unbounded, bounded and rendezvous, multi-producer and
  * multi-consumer, with select. Messages are `elem_size` bytes, copied in on send and
  * out on receive; each message is received by exactly one receiver, and messages
- * from one sender arrive in the order it sent them.
+ * from one sender arrive in the order it sent them. elem_size 0 makes a signal-only
+ * channel (Go's chan struct{}): messages are counted, nothing is copied, and the
+ * message / out / select buf pointers may be NULL.
  *
  * A channel is reached through handles: senders (weft_sender) and receivers
  * (weft_receiver), each heap-allocated, cloned and closed independently (Rust's
@@ -48,8 +50,9 @@ typedef struct weft_chan_options {
 /* Open a channel of elem_size-byte messages. capacity: WEFT_UNBOUNDED (a linked list
  * of blocks, freed as they drain), N > 0 (a ring of N slots: send blocks while full),
  * or 0 (rendezvous: a send completes only when a receiver takes the message). opts
- * NULL means no drop callback. Returns 0; -EINVAL (elem_size 0, tx or rx NULL,
- * capacity * elem_size overflowing, elem_size too large for a slot); -ENOMEM. On error *tx and *rx are untouched. */
+ * NULL means no drop callback. elem_size 0: signal-only, on every flavor (see the top
+ * of this file). Returns 0; -EINVAL (tx or rx NULL, capacity * elem_size overflowing,
+ * elem_size too large for a slot); -ENOMEM. On error *tx and *rx are untouched. */
 WEFT_API int weft_chan_open(size_t elem_size, size_t capacity, const weft_chan_options *opts,
                             weft_sender **tx, weft_receiver **rx);
 
@@ -66,7 +69,8 @@ WEFT_API int weft_receiver_close(weft_receiver *rx);
  * receiver takes it (rendezvous); try_send never blocks (-EAGAIN when it would);
  * send_timeout gives up after timeout_ns (-ETIMEDOUT). -EPIPE: no receiver is left;
  * the message was not sent. -ENOMEM (unbounded channels only: a new block could not
- * be allocated; the message was not sent). -EINVAL (NULL handle or msg).
+ * be allocated; the message was not sent). -EINVAL (NULL handle, or msg NULL with
+ * elem_size > 0).
  * Thread-safe across handles. */
 WEFT_API int weft_chan_send(weft_sender *tx, const void *msg);
 WEFT_API int weft_chan_try_send(weft_sender *tx, const void *msg);
@@ -74,7 +78,8 @@ WEFT_API int weft_chan_send_timeout(weft_sender *tx, const void *msg, uint64_t t
 
 /* Receive one message into *out (elem_size bytes). recv blocks while the channel is
  * empty; try_recv never blocks (-EAGAIN when empty); recv_timeout gives up after
- * timeout_ns (-ETIMEDOUT). -EPIPE: empty and no sender is left. */
+ * timeout_ns (-ETIMEDOUT). -EPIPE: empty and no sender is left. -EINVAL (NULL handle,
+ * or out NULL with elem_size > 0). */
 WEFT_API int weft_chan_recv(weft_receiver *rx, void *out);
 WEFT_API int weft_chan_try_recv(weft_receiver *rx, void *out);
 WEFT_API int weft_chan_recv_timeout(weft_receiver *rx, void *out, uint64_t timeout_ns);
@@ -90,6 +95,14 @@ WEFT_API size_t weft_sender_len(const weft_sender *tx);
 WEFT_API size_t weft_receiver_len(const weft_receiver *rx);
 WEFT_API size_t weft_sender_capacity(const weft_sender *tx);
 WEFT_API size_t weft_receiver_capacity(const weft_receiver *rx);
+/* is_empty: no message inside (len == 0). is_full: a send would wait for room
+ * (len == capacity). A rendezvous channel is both (it holds nothing, and a send waits
+ * for a receiver); an unbounded one is never full. Snapshots as len; an invalid
+ * handle gives is_empty true, is_full false. Never fail. */
+WEFT_API bool weft_sender_is_empty(const weft_sender *tx);
+WEFT_API bool weft_receiver_is_empty(const weft_receiver *rx);
+WEFT_API bool weft_sender_is_full(const weft_sender *tx);
+WEFT_API bool weft_receiver_is_full(const weft_receiver *rx);
 /* True once the other side is entirely closed: for a sender, no receiver is left;
  * for a receiver, no sender is left (messages may remain to drain). */
 WEFT_API bool weft_sender_is_disconnected(const weft_sender *tx);
@@ -97,6 +110,10 @@ WEFT_API bool weft_receiver_is_disconnected(const weft_receiver *rx);
 /* Open sender / receiver handles of the channel (snapshot). */
 WEFT_API size_t weft_sender_count(const weft_sender *tx);
 WEFT_API size_t weft_receiver_count(const weft_receiver *rx);
+/* True if both handles are open handles of one channel (a clone, or the same
+ * handle); false otherwise, and if either is NULL. Never fail. */
+WEFT_API bool weft_sender_same_channel(const weft_sender *a, const weft_sender *b);
+WEFT_API bool weft_receiver_same_channel(const weft_receiver *a, const weft_receiver *b);
 
 /* ------------------------------------------------------------------------------
  * select: wait on several operations over different channels; exactly one completes. */
@@ -110,7 +127,8 @@ typedef struct weft_select_op {
     weft_select_kind kind;
     weft_sender *tx;   /* for WEFT_SELECT_SEND */
     weft_receiver *rx; /* for WEFT_SELECT_RECV */
-    void *buf;         /* the message to send / where to receive */
+    void *buf;         /* the message to send / where to receive (NULL allowed
+                          for a channel of elem_size 0) */
     int result;        /* out: 0, or -EPIPE if this operation found its channel
                           disconnected (a disconnected operation is "ready"), or
                           -ENOMEM (a send on an unbounded channel whose new block
@@ -121,19 +139,39 @@ typedef struct weft_select_op {
  * its index (>= 0); its .result says whether it succeeded (0), found its channel
  * disconnected (-EPIPE) or, a send on an unbounded channel, could not allocate
  * (-ENOMEM: the message was not sent). When several are ready the choice is uniformly
- * random, so no channel starves. Returns -EINVAL (ops NULL, n 0 or above INT_MAX, a
- * malformed op: bad kind, NULL handle or buf), -ENOMEM (more than 16 ops, whose wait
- * records are then allocated, and that allocation failed). */
+ * random, so no channel starves (also among ops naming the same channel). Returns
+ * -EINVAL (ops NULL, n 0 or above INT_MAX, a malformed op: bad kind, NULL handle,
+ * NULL buf with elem_size > 0), -ENOMEM (more than 16 ops, whose wait records are
+ * then allocated, and that allocation failed). */
 WEFT_API int weft_select(weft_select_op *ops, size_t n);
-/* Non-blocking: as select, or -EAGAIN if none is ready now. */
+/* Non-blocking: as select, or -EAGAIN if none is ready now. Before giving up it looks
+ * at every op twice, the second pass after the first has found none ready: an op
+ * that was ready from before that second pass until it was looked at is never
+ * missed (e.g. a message moving from one listed channel to another during the call).
+ * Errors as select, and -EAGAIN. */
 WEFT_API int weft_select_try(weft_select_op *ops, size_t n);
-/* As select, giving up after timeout_ns with -ETIMEDOUT. */
+/* As select, giving up after timeout_ns with -ETIMEDOUT (timeout_ns 0: as select_try,
+ * with -ETIMEDOUT for -EAGAIN). */
 WEFT_API int weft_select_timeout(weft_select_op *ops, size_t n, uint64_t timeout_ns);
 /* Biased select: when several are ready, the first in ops order wins (priority
  * channels). Blocking, try and timed forms as above. */
 WEFT_API int weft_select_biased(weft_select_op *ops, size_t n);
 WEFT_API int weft_select_biased_try(weft_select_op *ops, size_t n);
 WEFT_API int weft_select_biased_timeout(weft_select_op *ops, size_t n, uint64_t timeout_ns);
+
+/* Readiness without completing (crossbeam's Select::ready): block until one of
+ * ops[0..n) could complete now, and return its index (>= 0) without performing it
+ * (a uniformly random one when several are ready); buf is not used and may be NULL,
+ * .result is not written. A disconnected op counts as ready. A rendezvous op is
+ * ready while a partner waits in the opposite op. Caveat: it is a snapshot; another
+ * thread may take the message (or the room, or the partner) first, so the caller's
+ * follow-up try op (weft_chan_try_recv, weft_select_try on ops[i], ...) can still
+ * return -EAGAIN: loop. Returns -EINVAL (ops NULL, n 0 or above INT_MAX, bad kind or
+ * NULL handle), -ENOMEM (as select). ready_try: -EAGAIN if none is ready now (looks
+ * twice, as select_try). ready_timeout: -ETIMEDOUT after timeout_ns. */
+WEFT_API int weft_select_ready(weft_select_op *ops, size_t n);
+WEFT_API int weft_select_ready_try(weft_select_op *ops, size_t n);
+WEFT_API int weft_select_ready_timeout(weft_select_op *ops, size_t n, uint64_t timeout_ns);
 
 #ifdef __cplusplus
 }
