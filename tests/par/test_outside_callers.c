@@ -20,18 +20,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "pool_testlib.h"
 
 #define SECOND_NS 1000000000ull
-
-static weft_pool *make_pool(unsigned n)
-{
-    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
-    cfg.num_threads = n;
-    cfg.pin = WEFT_PIN_NONE;
-    weft_pool *p = NULL;
-    cr_assert_eq(weft_pool_create(&cfg, &p), 0);
-    return p;
-}
 
 /* A counted range: each visit of index i adds 1 to count[i]. */
 typedef struct counted {

@@ -1,6 +1,7 @@
-/* pool_testlib.h: the pool the runtime's Criterion tests make — n workers, unpinned
- * (the suites share the machine; where pinned workers run is tested on its own, in
- * test_scheduler.c). Static: each including file gets its own copy. */
+/* pool_testlib.h: the pool the Criterion tests of runtime/ and par/ make — n
+ * workers, unpinned (the suites share the machine; where pinned workers run is tested
+ * on its own, in runtime/test_scheduler.c). Static: each including file gets its own
+ * copy. */
 #ifndef WEFT_TESTS_POOL_TESTLIB_H
 #define WEFT_TESTS_POOL_TESTLIB_H
 
