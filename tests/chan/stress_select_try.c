@@ -27,6 +27,14 @@
 
 enum form { FORM_TRY, FORM_BIASED_TRY, FORM_TIMEOUT_0 };
 
+/* Wait until a round counter reaches round r. Acquire: pairs with the release store
+ * that published the round (go) or its end (done), so what came before it is seen. */
+static void await_round(_Atomic long *counter, long r)
+{
+    while (atomic_load_explicit(counter, memory_order_acquire) != r)
+        sched_yield();
+}
+
 typedef struct pair {
     weft_sender *tx1, *tx2;
     weft_receiver *rx1, *rx2;
@@ -40,9 +48,7 @@ static void *thread_b(void *p)
 {
     pair *s = p;
     for (long r = 1; r <= s->rounds; r++) {
-        /* Acquire: pairs with A's release store of go (the channels are reset). */
-        while (atomic_load_explicit(&s->go, memory_order_acquire) != r)
-            sched_yield();
+        await_round(&s->go, r);
         int v = 2;
         CHECK(weft_chan_send(s->tx2, &v) == 0);
         int got;
@@ -87,9 +93,7 @@ static void run(size_t cap, enum form form, long rounds)
             misses++;
         else
             CHECK(k >= 0 && ops[k].result == 0, "select: %d", k);
-        /* Acquire: pairs with B's release store of done. */
-        while (atomic_load_explicit(&s.done, memory_order_acquire) != r)
-            sched_yield();
+        await_round(&s.done, r);
         int x; /* reset: both channels empty for the next round */
         while (weft_chan_try_recv(s.rx1, &x) == 0)
             ;
@@ -116,9 +120,7 @@ static void *parker_thread(void *p)
 {
     parker *k = p;
     for (long r = 1; r <= k->rounds; r++) {
-        /* Acquire: pairs with the release store of go (the round is set up). */
-        while (atomic_load_explicit(&k->go, memory_order_acquire) != r)
-            sched_yield();
+        await_round(&k->go, r);
         int v = (int)r;
         CHECK(weft_chan_send(k->tx, &v) == 0);
         /* Release: pairs with the acquire load of done by the round's checker. */
@@ -150,9 +152,7 @@ static void *zthread_b(void *p)
 {
     zpair *s = p;
     for (long r = 1; r <= s->rounds; r++) {
-        /* Acquire: pairs with A's release store of go. */
-        while (atomic_load_explicit(&s->go, memory_order_acquire) != r)
-            sched_yield();
+        await_round(&s->go, r);
         /* Release: pairs with S2's acquire load of go. */
         atomic_store_explicit(&s->s2->go, r, memory_order_release);
         wait_parked(s->rx2, s->s2, r);
@@ -214,9 +214,7 @@ static void run_rendezvous(enum form form, long rounds)
             a_took1 = ops[k].rx == rx1;
             a_took2 = !a_took1;
         }
-        /* Acquire: pairs with B's release store of done. */
-        while (atomic_load_explicit(&s.done, memory_order_acquire) != r)
-            sched_yield();
+        await_round(&s.done, r);
         bool b_took = atomic_load_explicit(&s.b_took, memory_order_relaxed);
         CHECK(!(a_took1 && b_took), "c1's one sender taken twice");
         int x; /* reset: release the senders still parked */

@@ -176,7 +176,7 @@ int main(void)
     if (ALLOCATING_BYSTANDER)
         CHECK(weft_thread_spawn(NULL, pool_churn, &b, &th[1]) == 0);
     for (int i = 0; i < 6; i++) {
-        weft_thread_sleep(20000000); /* let the workers get going */
+        weft_thread_sleep(20 * 1000000ull); /* 20 ms: let the workers get going */
         wait_child(fork_child(child_n(i)), "forked while the workers are busy");
     }
     atomic_store_explicit(&b.stop, true, memory_order_relaxed);
