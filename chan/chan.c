@@ -1,6 +1,6 @@
 /* chan.c: the channel handles and the public calls (weft/chan.h): argument checks,
  * handle counting, disconnection, freeing, and dispatch to the flavor (array.c,
- * list.c, zero.c).
+ * list.c, zero.c, timer.c).
  *
  * Invariants:
  *  - c->senders / c->receivers count the open handles of each side. Closing the last
@@ -43,6 +43,17 @@ static uint64_t handle_seed(const void *h)
 uint64_t *chan_sender_rng(weft_sender *tx) { return &tx->rng; }
 uint64_t *chan_receiver_rng(weft_receiver *rx) { return &rx->rng; }
 
+weft_receiver *chan_receiver_new(weft_chan *c)
+{
+    weft_receiver *v = malloc(sizeof *v);
+    if (v) {
+        v->magic = RECEIVER_MAGIC;
+        v->chan = c;
+        v->rng = handle_seed(v);
+    }
+    return v;
+}
+
 weft_chan *chan_of_sender(const weft_sender *tx)
 {
     return tx && tx->magic == SENDER_MAGIC ? tx->chan : NULL;
@@ -58,6 +69,7 @@ static void chan_free(weft_chan *c)
     case CHAN_ARRAY: chan_array_destroy(c); break;
     case CHAN_LIST: chan_list_destroy(c); break;
     case CHAN_ZERO: chan_zero_destroy(c); break;
+    case CHAN_TIMER: break; /* holds nothing but its word */
     }
     free(c);
 }
@@ -68,6 +80,7 @@ static void chan_disconnect(weft_chan *c)
     case CHAN_ARRAY: chan_array_disconnect(c); break;
     case CHAN_LIST: chan_list_disconnect(c); break;
     case CHAN_ZERO: chan_zero_disconnect(c); break;
+    case CHAN_TIMER: break; /* nobody ever waits in a list of it */
     }
 }
 
@@ -115,7 +128,7 @@ int weft_chan_open(size_t elem_size, size_t capacity, const weft_chan_options *o
         return r;
     }
     weft_sender *s = malloc(sizeof *s);
-    weft_receiver *v = malloc(sizeof *v);
+    weft_receiver *v = chan_receiver_new(c);
     if (!s || !v) {
         free(s);
         free(v);
@@ -125,9 +138,6 @@ int weft_chan_open(size_t elem_size, size_t capacity, const weft_chan_options *o
     s->magic = SENDER_MAGIC;
     s->chan = c;
     s->rng = handle_seed(s);
-    v->magic = RECEIVER_MAGIC;
-    v->chan = c;
-    v->rng = handle_seed(v);
     *tx = s;
     *rx = v;
     return 0;
@@ -155,12 +165,9 @@ int weft_receiver_clone(weft_receiver *rx, weft_receiver **out)
     weft_chan *c = chan_of_receiver(rx);
     if (!c || !out)
         return -EINVAL;
-    weft_receiver *v = malloc(sizeof *v);
+    weft_receiver *v = chan_receiver_new(c);
     if (!v)
         return -ENOMEM;
-    v->magic = RECEIVER_MAGIC;
-    v->chan = c;
-    v->rng = handle_seed(v);
     /* Relaxed: as in weft_sender_clone. */
     atomic_fetch_add_explicit(&c->receivers, 1, memory_order_relaxed);
     *out = v;
@@ -205,6 +212,8 @@ static int send_at(weft_sender *tx, const void *msg, bool try, uint64_t deadline
         return chan_list_send(c, msg);
     case CHAN_ZERO:
         return try ? chan_zero_try_send(c, msg) : chan_zero_send(c, msg, deadline);
+    case CHAN_TIMER:
+        break; /* a timer has no sender handle */
     }
     return -EINVAL;
 }
@@ -221,6 +230,8 @@ static int recv_at(weft_receiver *rx, void *out, bool try, uint64_t deadline)
         return try ? chan_list_try_recv(c, out) : chan_list_recv(c, out, deadline);
     case CHAN_ZERO:
         return try ? chan_zero_try_recv(c, out) : chan_zero_recv(c, out, deadline);
+    case CHAN_TIMER:
+        return try ? chan_timer_try_recv(c, out) : chan_timer_recv(c, out, deadline);
     }
     return -EINVAL;
 }
@@ -258,6 +269,7 @@ static size_t chan_len(const weft_chan *c)
     case CHAN_ARRAY: return chan_array_len(c);
     case CHAN_LIST: return chan_list_len(c);
     case CHAN_ZERO: return 0;
+    case CHAN_TIMER: return chan_timer_ready(c);
     }
     return 0;
 }
@@ -266,7 +278,8 @@ size_t weft_sender_len(const weft_sender *tx) { return chan_len(chan_of_sender(t
 size_t weft_receiver_len(const weft_receiver *rx) { return chan_len(chan_of_receiver(rx)); }
 
 /* A rendezvous channel is both empty and full (crossbeam's zero flavor): it holds
- * nothing, and a send cannot complete without a receiver. */
+ * nothing, and a send cannot complete without a receiver. A timer holds at most
+ * capacity messages (1, or 0 for never), so len == capacity is full there too. */
 static bool chan_is_empty(const weft_chan *c) { return !c || chan_len(c) == 0; }
 static bool chan_is_full(const weft_chan *c)
 {

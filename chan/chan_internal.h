@@ -1,5 +1,5 @@
-/* chan_internal.h: the channel object shared by the handles, the three flavors'
- * entry points (array.c, list.c, zero.c) and the test hooks. Internal to chan/.
+/* chan_internal.h: the channel object shared by the handles, the flavors' entry
+ * points (array.c, list.c, zero.c, timer.c) and the test hooks. Internal to chan/.
  *
  * Flavor calls take the channel; their results: 0, -EAGAIN (try: would block),
  * -ETIMEDOUT (deadline passed), -EPIPE (disconnected). A deadline is absolute
@@ -26,7 +26,7 @@ static inline void chan_copy_msg(void *dst, const void *src, size_t n)
         memcpy(dst, src, n);
 }
 
-typedef enum chan_flavor { CHAN_ARRAY, CHAN_LIST, CHAN_ZERO } chan_flavor;
+typedef enum chan_flavor { CHAN_ARRAY, CHAN_LIST, CHAN_ZERO, CHAN_TIMER } chan_flavor;
 
 /* ---- bounded ring (array.c) */
 typedef struct chan_array {
@@ -65,11 +65,18 @@ typedef struct chan_zero {
     bool disconnected;
 } chan_zero;
 
+/* ---- timers: after, tick, never (timer.c). Receivers only; no waiter lists. */
+typedef struct chan_timer {
+    _Atomic uint64_t due; /* when the next message may be taken; WEFT_NO_DEADLINE: never */
+    uint64_t period;      /* tick: > 0; after and never: 0 (one message at most) */
+} chan_timer;
+
 typedef struct weft_chan {
     union {
         chan_array array;
         chan_list list;
         chan_zero zero;
+        chan_timer timer;
     } u;
     chan_flavor flavor;
     size_t elem_size, capacity;
@@ -119,6 +126,18 @@ bool chan_zero_ready(weft_chan *c, bool send);
  * starts waiting or on disconnect; returns true if the op is possible now. */
 bool chan_zero_watch(weft_chan *c, bool send, chan_waiter *w);
 void chan_zero_unwatch(weft_chan *c, bool send, chan_waiter *w);
+
+/* A timer's message is its due time (a uint64_t); it is never sent, so these are
+ * all a timer needs: take a message (recv / try_recv), and for select and the
+ * snapshots, whether one is due now and when the next may be. */
+int chan_timer_recv(weft_chan *c, void *out, uint64_t deadline);
+int chan_timer_try_recv(weft_chan *c, void *out);
+bool chan_timer_ready(const weft_chan *c);  /* a message is due now */
+uint64_t chan_timer_due(const weft_chan *c); /* the earliest it may be due; NO_DEADLINE: never */
+
+/* A new receiver handle of c (the caller has counted it in c->receivers, or is
+ * opening c); NULL if it could not be allocated. */
+weft_receiver *chan_receiver_new(weft_chan *c);
 
 /* The channel behind a handle (NULL for NULL or, in debug builds, a closed handle). */
 weft_chan *chan_of_sender(const weft_sender *tx);

@@ -8,6 +8,9 @@
  * random order, so that duplicate channels in one list stay fair), re-check
  * readiness (seq_cst, after registering: the pair of the notifiers' seq_cst flag
  * load, see waiters.c), abort the ctx if any is ready, and sleep on the ctx.
+ * A timer (timer.c) has no list and no notifier: its op is ready once the clock
+ * reaches its due time, so the sleep ends by then at the latest (the earliest due
+ * time of the timer ops bounds the deadline), and the next round takes it.
  * Invariants:
  *  - Exactly one operation completes: on a rendezvous channel the partner completes
  *    the hand-off only after claiming our ctx with a CAS (so only one partner can);
@@ -44,6 +47,8 @@ static int op_try(weft_select_op *op)
         return send ? chan_list_send(c, op->buf) : chan_list_try_recv(c, op->buf);
     case CHAN_ZERO:
         return send ? chan_zero_try_send(c, op->buf) : chan_zero_try_recv(c, op->buf);
+    case CHAN_TIMER:
+        return chan_timer_try_recv(c, op->buf); /* a timer has receivers only */
     }
     return -EINVAL;
 }
@@ -65,13 +70,17 @@ static int op_peek(weft_select_op *op)
     case CHAN_ZERO:
         ready = chan_zero_ready(c, send);
         break;
+    case CHAN_TIMER:
+        ready = chan_timer_ready(c);
+        break;
     }
     return ready ? 0 : -EAGAIN;
 }
 
 /* Register w for op (peek: as an observer, see weft_select_ready); true if the op is
- * ready now. */
-static bool op_register(weft_select_op *op, chan_waiter *w, bool peek)
+ * ready now. A timer registers nothing: it lowers *wake, the time the sleep must end
+ * by, to its due time instead. */
+static bool op_register(weft_select_op *op, chan_waiter *w, bool peek, uint64_t *wake)
 {
     weft_chan *c = op_chan(op);
     bool send = op->kind == WEFT_SELECT_SEND;
@@ -87,12 +96,18 @@ static bool op_register(weft_select_op *op, chan_waiter *w, bool peek)
         return false;
     case CHAN_ZERO:
         return peek ? chan_zero_watch(c, send, w) : chan_zero_register(c, send, w);
+    case CHAN_TIMER: {
+        uint64_t due = chan_timer_due(c);
+        if (due < *wake)
+            *wake = due;
+        return chan_timer_ready(c);
+    }
     }
     return true;
 }
 
 /* Seq_cst re-check after every registration (array and list; rendezvous checked
- * under its mutex in op_register). */
+ * under its mutex in op_register; a timer by the clock). */
 static bool op_ready(weft_select_op *op)
 {
     weft_chan *c = op_chan(op);
@@ -104,6 +119,8 @@ static bool op_ready(weft_select_op *op)
         return send || chan_list_recv_ready(c);
     case CHAN_ZERO:
         return false;
+    case CHAN_TIMER:
+        return chan_timer_ready(c);
     }
     return true;
 }
@@ -126,6 +143,8 @@ static void op_unregister(weft_select_op *op, chan_waiter *w, bool peek)
         else
             chan_zero_unregister(c, send, w);
         break;
+    case CHAN_TIMER:
+        break; /* registered nowhere */
     }
 }
 
@@ -242,16 +261,19 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
          * unbounded channels). */
         if (dup < 0)
             dup = has_duplicate(ops, n);
+        uint64_t wake = deadline; /* and no later than the first timer's due time */
         for (size_t k = 0; k < n; k++) {
             size_t i = dup ? idx[k] : k;
             chan_waiter_init(&w[i], &cx, i, ops[i].buf);
-            ready |= op_register(&ops[i], &w[i], peek);
+            ready |= op_register(&ops[i], &w[i], peek, &wake);
         }
         for (size_t i = 0; i < n && !ready; i++)
             ready = op_ready(&ops[i]);
         if (ready)
             chan_ctx_try_select(&cx, CHAN_ABORTED);
-        uint32_t s = chan_ctx_wait_until(&cx, deadline);
+        /* Woken at wake without a choice (ABORTED): the next round finds the timer
+         * due, or, past the caller's deadline, gives up after its second pass. */
+        uint32_t s = chan_ctx_wait_until(&cx, wake);
         size_t chosen = s >= CHAN_OPER(0) ? CHAN_OPER_INDEX(s) : SIZE_MAX;
         /* An observer is never handed a message: it only learns of readiness. */
         bool handed = !peek && chosen != SIZE_MAX && op_chan(&ops[chosen])->flavor == CHAN_ZERO;

@@ -466,6 +466,30 @@ static void chan_rows(void)
     EXPECT(weft_chan_recv(rx, &v), -EPIPE);
     EXPECT(weft_chan_try_recv(rx, &v), -EPIPE);
     EXPECT(weft_receiver_close(rx), 0);
+
+    /* timers: no out pointer, a zero period; *rx untouched on error; an 8-byte
+     * message needs a buffer */
+    rx = NULL;
+    EXPECT(weft_chan_after(1, NULL), -EINVAL);
+    EXPECT(weft_chan_tick(1, NULL), -EINVAL);
+    EXPECT(weft_chan_tick(0, &rx), -EINVAL);
+    EXPECT(weft_chan_never(NULL), -EINVAL);
+    CHECK(rx == NULL, "*rx written on error");
+    uint64_t ts;
+    EXPECT(weft_chan_after(0, &rx), 0);
+    EXPECT(weft_chan_recv(rx, NULL), -EINVAL);
+    EXPECT(weft_chan_try_recv(rx, NULL), -EINVAL);
+    EXPECT(weft_chan_recv_timeout(rx, NULL, 1), -EINVAL);
+    weft_select_op top = {WEFT_SELECT_RECV, NULL, rx, NULL, 0};
+    EXPECT(weft_select_try(&top, 1), -EINVAL);
+    EXPECT(weft_chan_recv(rx, &ts), 0);
+    EXPECT(weft_chan_try_recv(rx, &ts), -EAGAIN); /* spent: empty, never disconnected */
+    EXPECT(weft_chan_recv_timeout(rx, &ts, 1000), -ETIMEDOUT);
+    EXPECT(weft_receiver_close(rx), 0);
+    EXPECT(weft_chan_never(&rx), 0);
+    EXPECT(weft_chan_try_recv(rx, &ts), -EAGAIN);
+    EXPECT(weft_chan_recv_timeout(rx, &ts, 1000), -ETIMEDOUT);
+    EXPECT(weft_receiver_close(rx), 0);
 }
 
 int main(void)

@@ -662,6 +662,33 @@ static void select_unbounded_send(void)
     printf("%-18s %d block allocations failed, each an op with .result -ENOMEM\n", "select send", failed);
 }
 
+/* Timers allocate their channel and handles only. */
+static void wl_timer(void)
+{
+    weft_receiver *rx[3] = {NULL, NULL, NULL}, *clone = NULL;
+    faults_on();
+    bool ok[3] = {OK_OR_NOMEM(weft_chan_after(0, &rx[0])),
+                  OK_OR_NOMEM(weft_chan_tick(1000, &rx[1])),
+                  OK_OR_NOMEM(weft_chan_never(&rx[2]))};
+    bool cloned = ok[0] && OK_OR_NOMEM(weft_receiver_clone(rx[0], &clone));
+    faults_off();
+    for (int i = 0; i < 3; i++)
+        CHECK(ok[i] || rx[i] == NULL, "*rx written on failure");
+    CHECK(cloned || clone == NULL, "*out written on failure");
+    uint64_t ts;
+    if (ok[0])
+        MUST(weft_chan_recv(cloned ? clone : rx[0], &ts));
+    if (ok[1])
+        MUST(weft_chan_recv(rx[1], &ts));
+    if (ok[2])
+        CHECK(weft_chan_try_recv(rx[2], &ts) == -EAGAIN);
+    if (cloned)
+        MUST(weft_receiver_close(clone));
+    for (int i = 0; i < 3; i++)
+        if (ok[i])
+            MUST(weft_receiver_close(rx[i]));
+}
+
 /* ---------------------------------------------------------------- arc, threads */
 
 static void arc_destroy(void *data) { (**(int **)data)++; }
@@ -755,6 +782,7 @@ int main(void)
     sweep("chan drop", wl_chan_drop, 0);
     sweep("select", wl_select, 0);
     select_unbounded_send();
+    sweep("timer", wl_timer, 0);
     sweep("arc", wl_arc, 0);
     sweep("thread", wl_thread, 0);
     thread_detach();

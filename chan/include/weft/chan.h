@@ -78,8 +78,8 @@ WEFT_API int weft_chan_send_timeout(weft_sender *tx, const void *msg, uint64_t t
 
 /* Receive one message into *out (elem_size bytes). recv blocks while the channel is
  * empty; try_recv never blocks (-EAGAIN when empty); recv_timeout gives up after
- * timeout_ns (-ETIMEDOUT). -EPIPE: empty and no sender is left. -EINVAL (NULL handle,
- * or out NULL with elem_size > 0). */
+ * timeout_ns (-ETIMEDOUT). -EPIPE: empty and no sender is left (never for a timer).
+ * -EINVAL (NULL handle, or out NULL with elem_size > 0). */
 WEFT_API int weft_chan_recv(weft_receiver *rx, void *out);
 WEFT_API int weft_chan_try_recv(weft_receiver *rx, void *out);
 WEFT_API int weft_chan_recv_timeout(weft_receiver *rx, void *out, uint64_t timeout_ns);
@@ -116,7 +116,47 @@ WEFT_API bool weft_sender_same_channel(const weft_sender *a, const weft_sender *
 WEFT_API bool weft_receiver_same_channel(const weft_receiver *a, const weft_receiver *b);
 
 /* ------------------------------------------------------------------------------
- * select: wait on several operations over different channels; exactly one completes. */
+ * Timer channels (crossbeam's after, tick and never): receivers whose messages the
+ * clock makes, for timeouts and heartbeats inside a select loop. A message is a
+ * uint64_t (elem_size 8): the time, on weft_time_now_ns's clock, at which it was due
+ * (never after the moment it is received). There is no sender handle.
+ *
+ * A timer takes every receiver call: recv / try_recv / recv_timeout (try_recv:
+ * -EAGAIN until a message is due), select (a ready arm once due; a blocking select
+ * sleeps no later than its arms' earliest due time), clone (clones share the timer:
+ * each message goes to one of them), close (the last close frees it), the snapshots
+ * (len 1 while a message is due and not yet taken, else 0; capacity 1, never's 0;
+ * is_full when len == capacity, so never() is always full; is_disconnected false).
+ * A timer never disconnects: no call on it returns -EPIPE, and where no message
+ * will come again, recv blocks for ever (recv_timeout: -ETIMEDOUT).
+ *
+ * No thread per timer and none for all of them: readiness is computed from the clock
+ * inside each call, and a timer costs a channel object and its handles, no more, so
+ * any number may be alive at once. Thread-safety as for any receiver. */
+
+/* A timer with one message, due delay_ns from now (a delay beyond the clock's range:
+ * never). Once one receiver (of any clone) has taken it, none comes again: try_recv
+ * -EAGAIN, recv_timeout -ETIMEDOUT, recv blocks for ever (crossbeam's after, which
+ * never disconnects either). Returns 0; -EINVAL (rx NULL); -ENOMEM. On error *rx is
+ * untouched. */
+WEFT_API int weft_chan_after(uint64_t delay_ns, weft_receiver **rx);
+/* A timer with one message per period_ns, the first due period_ns from now. Taking
+ * the tick due at D makes the next due at D + period_ns, unless that time has already
+ * come (the receiver fell a whole period or more behind): then the ticks it missed
+ * are dropped, not queued, and the next is due period_ns after the take. So at most
+ * one tick waits at a time, and a slow receiver gets one tick at once, then the next
+ * a period later. Returns 0; -EINVAL (rx NULL, period_ns 0); -ENOMEM. On error *rx is
+ * untouched. */
+WEFT_API int weft_chan_tick(uint64_t period_ns, weft_receiver **rx);
+/* A timer that never has a message (crossbeam's never): try_recv -EAGAIN,
+ * recv_timeout -ETIMEDOUT, recv blocks for ever; a select arm on it is never chosen
+ * (a way to switch an arm off without changing the op list). Returns 0; -EINVAL (rx
+ * NULL); -ENOMEM. On error *rx is untouched. */
+WEFT_API int weft_chan_never(weft_receiver **rx);
+
+/* ------------------------------------------------------------------------------
+ * select: wait on several operations over different channels; exactly one completes.
+ * Any receiver can be an arm, timers (above) included. */
 
 typedef enum weft_select_kind {
     WEFT_SELECT_SEND = 1, /* send *buf on .tx */
