@@ -9,6 +9,7 @@
  * a chunk checks the loop's status word before it runs its body or cuts, so after a
  * failure no new chunk starts; the call returns only after every join has returned,
  * so no body runs after it. */
+#include "span_internal.h"
 #include "splitter_internal.h"
 
 #include <weft/par.h>
@@ -49,6 +50,83 @@ static void for_node(void *arg, bool migrated)
         weft_par_fail(&sh->status, rc);
 }
 
+/* Adaptive loops on more than one thread: spans (span_internal.h). The owner of a span
+ * runs it in blocks with a steal offer on its deque: a thief that takes the offer cuts
+ * the span's unclaimed rest in half and runs the upper half as a span of its own; an
+ * offer the owner pops back finds nothing left. After a steal the owner offers again,
+ * so a third thread can take half of what is still left. */
+typedef struct for_span {
+    for_shared *sh;
+    weft_par_span span;
+    size_t min_len, block;
+} for_span;
+
+static void for_span_run(for_shared *sh, size_t lo, size_t hi, size_t min_len);
+
+static void for_span_steal(void *arg, bool migrated)
+{
+    (void)migrated;
+    for_span *s = arg;
+    size_t b, e;
+    if (!weft_par_stopped(&s->sh->status) && weft_par_span_steal(&s->span, s->min_len, &b, &e))
+        for_span_run(s->sh, b, e, s->min_len);
+}
+
+static void for_span_blocks(void *arg, bool migrated)
+{
+    (void)migrated;
+    for_span *s = arg;
+    for_shared *sh = s->sh;
+    size_t b, e, left = weft_par_span_left(&s->span);
+    while (!weft_par_stopped(&sh->status) && weft_par_span_next(&s->span, s->block, &b, &e)) {
+        int rc = sh->body(sh->ctx, b, e);
+        if (rc != 0) {
+            weft_par_fail(&sh->status, rc);
+            return;
+        }
+        size_t now = weft_par_span_left(&s->span);
+        if (now + (e - b) < left && now / 2 >= s->min_len) {
+            /* A thief took our offer (the rest shrank by more than our block): offer
+             * again, for the next one. */
+            int jrc = weft_join_context(for_span_blocks, s, for_span_steal, s);
+            if (jrc != 0)
+                weft_par_fail(&sh->status, jrc);
+            return;
+        }
+        left = now;
+    }
+}
+
+typedef struct for_wide {
+    for_shared *sh;
+    size_t lo, hi, min_len;
+} for_wide;
+
+static void for_wide_run(void *arg, bool migrated)
+{
+    (void)migrated;
+    const for_wide *w = arg;
+    for_span_run(w->sh, w->lo, w->hi, w->min_len);
+}
+
+static void for_span_run(for_shared *sh, size_t lo, size_t hi, size_t min_len)
+{
+    if (hi - lo > WEFT_PAR_SPAN_MAX) {
+        /* Wider than a span's 32-bit offsets: halve it first. */
+        size_t mid = lo + (hi - lo) / 2;
+        for_wide left = {sh, lo, mid, min_len}, right = {sh, mid, hi, min_len};
+        int rc = weft_join_context(for_wide_run, &left, for_wide_run, &right);
+        if (rc != 0)
+            weft_par_fail(&sh->status, rc);
+        return;
+    }
+    for_span s = {sh, {0, 0}, min_len, min_len / 2 ? min_len / 2 : 1};
+    weft_par_span_init(&s.span, lo, hi);
+    int rc = weft_join_context(for_span_blocks, &s, for_span_steal, &s);
+    if (rc != 0)
+        weft_par_fail(&sh->status, rc);
+}
+
 typedef struct for_root {
     for_shared *sh;
     size_t lo, hi, grain;
@@ -66,9 +144,12 @@ static void for_root_run(void *arg)
             weft_par_fail(&r->sh->status, rc);
         return;
     }
-    for_job j = {r->sh, {0, 0, 0, 0, 0}, r->lo, r->hi};
+    if (r->grain == 0) {
+        for_span_run(r->sh, r->lo, r->hi, r->min_len);
+        return;
+    }
+    for_job j = {r->sh, {0, 0, 0, 0}, r->lo, r->hi};
     weft_splitter_init(&j.sp, r->grain, threads);
-    j.sp.min_len = r->min_len;
     for_node(&j, false);
 }
 
@@ -176,7 +257,7 @@ static void for2d_root_run(void *arg)
     }
     /* The splitter's own length test is satisfied by weft_par_cuttable (len 2 passed);
      * its grain stays 0 in adaptive mode and 1 ("always") in explicit mode. */
-    for2d_job j = {r->sh, {0, 0, 0, 0, 0}, r->r0, r->r1, r->c0, r->c1};
+    for2d_job j = {r->sh, {0, 0, 0, 0}, r->r0, r->r1, r->c0, r->c1};
     weft_splitter_init(&j.sp, r->sh->adaptive ? 0 : 1, threads);
     for2d_node(&j, false);
 }

@@ -18,6 +18,7 @@
  * the result in every evaluation order), times it, and if the whole tree looks short
  * evaluates the same tree serially (left, then right, then combine) on the caller;
  * either way the leftmost leaf is marked done and not folded twice. */
+#include "span_internal.h"
 #include "splitter_internal.h"
 
 #include <weft/par.h>
@@ -46,6 +47,20 @@ typedef struct red_shared {
     _Atomic int status;
 } red_shared;
 
+/* A fresh accumulator holding the identity: buf (ACC_INLINE bytes, the caller's frame)
+ * when it fits, else malloc'd (free it when != buf). NULL, with the loop stopped by
+ * -ENOMEM, when the allocation fails. */
+static void *acc_fresh(red_shared *sh, unsigned char *buf)
+{
+    void *acc = sh->size <= ACC_INLINE ? buf : malloc(sh->size);
+    if (!acc) {
+        weft_par_fail(&sh->status, -ENOMEM);
+        return NULL;
+    }
+    memcpy(acc, sh->identity, sh->size);
+    return acc;
+}
+
 typedef struct red_job {
     red_shared *sh;
     weft_splitter sp;
@@ -63,12 +78,9 @@ static void red_node(void *arg, bool migrated)
     weft_splitter sp = j->sp;
     if (weft_splitter_try(&sp, j->hi - j->lo, migrated)) {
         alignas(max_align_t) unsigned char buf[ACC_INLINE];
-        void *right_acc = sh->size <= ACC_INLINE ? buf : malloc(sh->size);
-        if (!right_acc) {
-            weft_par_fail(&sh->status, -ENOMEM);
+        void *right_acc = acc_fresh(sh, buf);
+        if (!right_acc)
             return;
-        }
-        memcpy(right_acc, sh->identity, sh->size);
         size_t mid = j->lo + (j->hi - j->lo) / 2;
         red_job left = {sh, sp, j->lo, mid, j->acc, j->first_done};
         red_job right = {sh, sp, mid, j->hi, right_acc, false};
@@ -94,6 +106,117 @@ static void red_node(void *arg, bool migrated)
         weft_par_fail(&sh->status, rc);
 }
 
+/* Adaptive reduces on more than one thread: spans, as weft_par_for's (for.c). The
+ * owner folds its blocks into its accumulator, in index order; a thief takes the upper
+ * half of what is left into the accumulator of the offer it took, and after the join
+ * the owner does acc = acc (+) that one. Every block the owner folds after a steal
+ * lies below the stolen half, and each later steal lies below the earlier ones (a
+ * steal takes the top of what is left), so combining as the joins return keeps index
+ * order: only associativity is needed. */
+typedef struct red_span {
+    red_shared *sh;
+    weft_par_span span;
+    size_t min_len, block;
+    void *acc;
+} red_span;
+
+typedef struct red_offer {
+    red_span *s;
+    void *acc; /* the thief's: a copy of the identity */
+    bool took;
+} red_offer;
+
+static void red_span_run(red_shared *sh, size_t lo, size_t hi, size_t min_len, void *acc);
+static void red_span_blocks(void *arg, bool migrated);
+
+static void red_span_steal(void *arg, bool migrated)
+{
+    (void)migrated;
+    red_offer *o = arg;
+    red_span *s = o->s;
+    size_t b, e;
+    if (!weft_par_stopped(&s->sh->status) && weft_par_span_steal(&s->span, s->min_len, &b, &e)) {
+        o->took = true;
+        red_span_run(s->sh, b, e, s->min_len, o->acc);
+    }
+}
+
+/* Fold s's blocks with a steal offer beside them; combine what a thief took. */
+static void red_span_offer(red_span *s)
+{
+    red_shared *sh = s->sh;
+    alignas(max_align_t) unsigned char buf[ACC_INLINE];
+    void *right_acc = acc_fresh(sh, buf);
+    if (!right_acc)
+        return;
+    red_offer o = {s, right_acc, false};
+    int rc = weft_join_context(red_span_blocks, s, red_span_steal, &o);
+    if (rc != 0)
+        weft_par_fail(&sh->status, rc);
+    else if (o.took && !weft_par_stopped(&sh->status))
+        sh->combine(sh->ctx, s->acc, right_acc);
+    if (right_acc != buf)
+        free(right_acc);
+}
+
+static void red_span_blocks(void *arg, bool migrated)
+{
+    (void)migrated;
+    red_span *s = arg;
+    red_shared *sh = s->sh;
+    size_t b, e, left = weft_par_span_left(&s->span);
+    while (!weft_par_stopped(&sh->status) && weft_par_span_next(&s->span, s->block, &b, &e)) {
+        int rc = sh->fold(sh->ctx, b, e, s->acc);
+        if (rc != 0) {
+            weft_par_fail(&sh->status, rc);
+            return;
+        }
+        size_t now = weft_par_span_left(&s->span);
+        if (now + (e - b) < left && now / 2 >= s->min_len) {
+            red_span_offer(s); /* a thief took the offer: offer again */
+            return;
+        }
+        left = now;
+    }
+}
+
+typedef struct red_wide {
+    red_shared *sh;
+    size_t lo, hi, min_len;
+    void *acc;
+} red_wide;
+
+static void red_wide_run(void *arg, bool migrated)
+{
+    (void)migrated;
+    const red_wide *w = arg;
+    red_span_run(w->sh, w->lo, w->hi, w->min_len, w->acc);
+}
+
+static void red_span_run(red_shared *sh, size_t lo, size_t hi, size_t min_len, void *acc)
+{
+    if (hi - lo > WEFT_PAR_SPAN_MAX) {
+        /* Wider than a span's 32-bit offsets: halve it first, as red_node does. */
+        alignas(max_align_t) unsigned char buf[ACC_INLINE];
+        void *right_acc = acc_fresh(sh, buf);
+        if (!right_acc)
+            return;
+        size_t mid = lo + (hi - lo) / 2;
+        red_wide left = {sh, lo, mid, min_len, acc}, right = {sh, mid, hi, min_len, right_acc};
+        int rc = weft_join_context(red_wide_run, &left, red_wide_run, &right);
+        if (rc != 0)
+            weft_par_fail(&sh->status, rc);
+        else if (!weft_par_stopped(&sh->status))
+            sh->combine(sh->ctx, acc, right_acc);
+        if (right_acc != buf)
+            free(right_acc);
+        return;
+    }
+    red_span s = {sh, {0, 0}, min_len, min_len / 2 ? min_len / 2 : 1, acc};
+    weft_par_span_init(&s.span, lo, hi);
+    red_span_offer(&s);
+}
+
 typedef struct red_root {
     red_shared *sh;
     size_t lo, hi, grain;
@@ -105,15 +228,18 @@ typedef struct red_root {
 static void red_root_run(void *arg)
 {
     const red_root *r = arg;
-    red_job j = {r->sh, {0, 0, 0, 0, 0}, r->lo, r->hi, r->acc, r->first_done};
+    red_job j = {r->sh, {0, 0, 0, 0}, r->lo, r->hi, r->acc, r->first_done};
     weft_splitter_init(&j.sp, r->grain, r->sh->serial ? 1 : weft_par_threads());
-    j.sp.min_len = r->min_len;
     if (j.sp.threads == 1)
         r->sh->serial = true; /* one worker: the same tree without joins */
     if (r->grain == 0 && j.sp.threads == 1) {
         int rc = r->sh->fold(r->sh->ctx, r->lo, r->hi, r->acc);
         if (rc != 0)
             weft_par_fail(&r->sh->status, rc);
+        return;
+    }
+    if (r->grain == 0 && !r->first_done) {
+        red_span_run(r->sh, r->lo, r->hi, r->min_len, r->acc);
         return;
     }
     red_node(&j, false);

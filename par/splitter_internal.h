@@ -42,7 +42,6 @@ typedef struct weft_splitter {
     size_t base; /* the splits budget a loop (or a stolen half) starts with */
     size_t threads;
     size_t grain;
-    size_t min_len; /* adaptive: never cut into halves shorter than this (>= 1) */
 } weft_splitter;
 
 /* base is WEFT_SPLITS_PER_THREAD x threads rounded up to a power of two: halving
@@ -58,7 +57,6 @@ static inline void weft_splitter_init(weft_splitter *s, size_t grain, size_t thr
     while (s->base < want && s->base <= SIZE_MAX / 2)
         s->base *= 2;
     s->splits = s->base;
-    s->min_len = 1;
 }
 
 /* Can a range of `len` be cut at its midpoint into halves of at least `grain` (> 0)?
@@ -73,7 +71,7 @@ static inline bool weft_splitter_try(weft_splitter *s, size_t len, bool migrated
 {
     if (s->grain)
         return weft_par_cuttable(len, s->grain);
-    if (!weft_par_cuttable(len, s->min_len))
+    if (len < 2)
         return false;
     if (migrated) {
         size_t half = s->splits / 2;
@@ -94,8 +92,8 @@ typedef int (*weft_par_leaf_fn)(void *arg, size_t b, size_t e);
  * rest is short run the rest inline too. Returns the first non-zero status of a leaf
  * (then stops), else 0. *lo is advanced past what ran: *lo == hi means done;
  * otherwise the rest is long enough to be worth the pool, and *min_len is how many
- * indices make a leaf worth its join by the same estimate (>= 1: the splitter's
- * min_len). */
+ * indices make a piece worth a steal by the same estimate (>= 1: a span's min_len,
+ * span_internal.h). */
 int weft_par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, size_t *min_len);
 
 /* Run fn(arg) in the pool: inline when the caller is a worker already, else on the

@@ -96,12 +96,12 @@ static int loops_nop_body(void *ctx, size_t b, size_t e)
     return 0;
 }
 
-/* Parallel slack: an adaptive loop on P workers is cut into at least 8 x P leaves
- * (WEFT_SPLITS_PER_THREAD), so a worker that runs out can still steal unstarted
- * leaves when the cost is uneven. With rayon's P-based budget (4 leaves on 2 workers)
- * a Mandelbrot zoom balanced no better than OpenMP's schedule(static). Steals only
- * add cuts, so the bound holds under any schedule; the probe's leading index is one
- * more call. */
+/* Parallel slack: an adaptive loop whose indices are expensive reaches its body in
+ * small blocks (half the probe's ~1 µs piece: single indices here), so a worker that
+ * runs out can always take half of what another has not started when the cost is
+ * uneven — at least 8 x P body calls on P workers. (With rayon's P-based budget, 4
+ * leaves on 2 workers, a Mandelbrot zoom balanced no better than OpenMP's
+ * schedule(static).) */
 typedef struct slack {
     _Atomic unsigned calls;
     int rc;
@@ -133,8 +133,8 @@ Test(loops, adaptive_for_leaves_feed_thieves)
     }
 }
 
-/* The splitter alone, with no steals (the schedule of a loaded machine): the leaves an
- * adaptive range of n makes on P threads. At least 8 x P for every P: the bound above
+/* The splitter alone (adaptive 2-D loops), with no steals (the schedule of a loaded
+ * machine): the leaves an adaptive range of n makes on P threads. At least 8 x P for every P: the bound above
  * without help from thieves (12 splits on 3 threads used to give 16 leaves). */
 static size_t leaves_without_steals(weft_splitter sp, size_t len)
 {

@@ -9,11 +9,12 @@
  * grain: the minimum chunk. With grain > 0 every sub-range a body gets has a length
  * in [grain, 2 x grain), unless the whole range is shorter than grain (then it is one
  * chunk): OpenMP's schedule(dynamic, chunk), rayon's with_min_len; how a range is cut
- * then depends only on (lo, hi, grain). 0 = adaptive: weft splits only while there
- * are idle workers to feed (rayon's adaptive splitter / TBB's auto partitioner) and
- * runs short loops (a few µs, measured) inline on the caller; chunk lengths are then
- * not bounded either way (a chunk that was cut takes ~1 µs or more by the probe's
- * measure), and a pool of one thread runs the loop as one chunk. Rule of thumb: a
+ * then depends only on (lo, hi, grain). 0 = adaptive: weft runs short loops (a few
+ * µs, measured) inline on the caller, and divides longer ones only when a thread
+ * arrives to share them: a thief takes half of what is not yet started (1-D loops)
+ * or a tile cut for it (2-D); chunk lengths are then not bounded either way (a 1-D
+ * body gets blocks of about half a microsecond by the probe's measure), and a pool
+ * of one thread runs the loop as one chunk. Rule of thumb: a
  * loop called from outside a pool is worth parallelising from a few µs of work, as
  * the caller works on it at once; give an explicit grain when you know the per-index
  * cost (grain indices should take ~2-10 µs, as a chunk is one to two grains) or when

@@ -1,0 +1,83 @@
+/* span_internal.h: a range that one thread runs in blocks while thieves may take the
+ * upper half of what is left — the leaf of adaptive 1-D loops.
+ *
+ * Why: a split made before a thief arrives is made blind. The caller of a loop cuts
+ * it at the midpoint, and by the time a worker has stolen the right half (a steal
+ * costs a few cache-line transfers, up to microseconds between distant cores) the
+ * caller has done part of its own half: it finishes first and waits. Here the cut is
+ * made by the thief, at the moment it steals, at the middle of what the owner has not
+ * yet claimed, so both halves hold the same work when they start.
+ *
+ * Invariants: the word packs {next, end} as 32-bit offsets from base, so one CAS
+ * moves either bound and every index in [base + next, base + end) is claimed exactly
+ * once — by the owner one block at a time (next moves up) or by a thief taking
+ * [mid, end) (end moves down). A span holds at most UINT32_MAX indices. The CASes
+ * are relaxed: they only divide the indices, no other data is published through the
+ * word (a thief's work is published by the join that runs it). */
+#ifndef WEFT_PAR_SPAN_INTERNAL_H
+#define WEFT_PAR_SPAN_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WEFT_PAR_SPAN_MAX ((size_t)UINT32_MAX)
+
+typedef struct weft_par_span {
+    _Atomic uint64_t word; /* next << 32 | end, offsets from base */
+    size_t base;
+} weft_par_span;
+
+static inline void weft_par_span_init(weft_par_span *s, size_t lo, size_t hi)
+{
+    s->base = lo;
+    atomic_init(&s->word, (uint64_t)(hi - lo));
+}
+
+/* The indices not yet claimed. */
+static inline size_t weft_par_span_left(weft_par_span *s)
+{
+    uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
+    return (size_t)((uint32_t)w - (w >> 32));
+}
+
+/* Owner: claim the next block of at most `block` (>= 1) indices. False when none is
+ * left. */
+static inline bool weft_par_span_next(weft_par_span *s, size_t block, size_t *b, size_t *e)
+{
+    uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
+    for (;;) {
+        uint64_t next = w >> 32, end = (uint32_t)w;
+        if (next >= end)
+            return false;
+        uint64_t take = end - next < block ? end - next : block;
+        if (atomic_compare_exchange_weak_explicit(&s->word, &w, (next + take) << 32 | end,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+            *b = s->base + (size_t)next;
+            *e = s->base + (size_t)(next + take);
+            return true;
+        }
+    }
+}
+
+/* Thief: take the upper half of what is left, if each half keeps at least min_len
+ * (>= 1) indices. */
+static inline bool weft_par_span_steal(weft_par_span *s, size_t min_len, size_t *b, size_t *e)
+{
+    uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
+    for (;;) {
+        uint64_t next = w >> 32, end = (uint32_t)w;
+        if (next >= end || (end - next) / 2 < min_len)
+            return false;
+        uint64_t mid = next + (end - next) / 2;
+        if (atomic_compare_exchange_weak_explicit(&s->word, &w, next << 32 | mid,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+            *b = s->base + (size_t)mid;
+            *e = s->base + (size_t)end;
+            return true;
+        }
+    }
+}
+
+#endif /* WEFT_PAR_SPAN_INTERNAL_H */
