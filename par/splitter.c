@@ -20,10 +20,18 @@
  * leaves much shorter than a steal's round trip only adds joins and steals. */
 #define PROBE_LEAF_NS 1000.0
 /* Trust a chunk's per-index time (and go parallel) once one chunk of at least
- * PROBE_TRUST_MIN indices took this long: below it, the clock's own cost dominates the
- * measure, and a single index may have met a page fault or an interrupt. */
+ * PROBE_TRUST_MIN indices took PROBE_TRUST_NS: below it, the clock's own cost
+ * dominates the measure, and a single index may have met a page fault or an
+ * interrupt. A short chunk (under PROBE_TRUST_MANY indices) must also have taken
+ * PROBE_TRUST_LONG_NS: its few cache lines may all have been written last by another
+ * core (the previous loop's thief), and one such miss costs a few hundred ns between
+ * distant cores — enough to pass PROBE_TRUST_NS and make a cheap loop look 10-100
+ * times dearer than it is, cut into tiny blocks. A chunk long in time or in lines is
+ * not fooled by one miss. */
 #define PROBE_TRUST_NS 100u
 #define PROBE_TRUST_MIN 4u
+#define PROBE_TRUST_MANY 64u
+#define PROBE_TRUST_LONG_NS 1000u
 /* Each probe chunk is this many times the previous one. */
 #define PROBE_GROWTH 4u
 
@@ -53,7 +61,8 @@ int weft_par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, size
             }
             return rc;
         }
-        if (dt >= PROBE_TRUST_NS && n >= PROBE_TRUST_MIN) {
+        if (dt >= PROBE_TRUST_NS && n >= PROBE_TRUST_MIN &&
+            (n >= PROBE_TRUST_MANY || dt >= PROBE_TRUST_LONG_NS)) {
             double leaf_len = PROBE_LEAF_NS / per_index;
             *min_len = leaf_len < 1.0 ? 1 : leaf_len > (double)(hi - b) ? hi - b : (size_t)leaf_len;
             return 0;

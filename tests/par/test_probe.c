@@ -1,0 +1,71 @@
+/* test_probe.c: the probe of adaptive loops (splitter_internal.h) estimates a loop's
+ * cost per index from its leading chunks. One slow access early on — a cache line
+ * last written by another core, a page fault — must not make a cheap loop look dear:
+ * the estimate sets the size of every block (and of every steal), and a 10-100x
+ * overestimate cut a triad into blocks of a few dozen indices, each paying a CAS and
+ * a call. The test's leaf costs ~1 ns per index except for a one-off stall of ~0.5 µs
+ * on index 1 (in the probe's second chunk, of 4 indices). Timing is noisy, so the
+ * claim is checked on the median of several probes. */
+#include "splitter_internal.h"
+
+#include <weft/sync.h>
+
+#include <criterion/criterion.h>
+
+#include <stdlib.h>
+
+static void spin_ns(uint64_t ns)
+{
+    uint64_t end = weft_time_now_ns() + ns;
+    while (weft_time_now_ns() < end) {
+    }
+}
+
+static int stall_leaf(void *arg, size_t b, size_t e)
+{
+    (void)arg;
+    if (b <= 1 && 1 < e)
+        spin_ns(500);
+    for (volatile size_t i = b; i < e; i++) {
+    }
+    return 0;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+Test(probe, one_early_stall_does_not_shrink_blocks)
+{
+    enum { TRIES = 7 };
+    size_t min_lens[TRIES];
+    for (int t = 0; t < TRIES; t++) {
+        size_t lo = 0, hi = (size_t)1 << 22, min_len = 0;
+        cr_assert_eq(weft_par_probe(&lo, hi, stall_leaf, NULL, &min_len), 0);
+        cr_assert_lt(lo, hi, "a 4M-index loop was judged short");
+        min_lens[t] = min_len;
+    }
+    qsort(min_lens, TRIES, sizeof min_lens[0], cmp_size);
+    /* ~1 ns per index makes a ~1 µs piece of ~1000 indices; the stall alone, trusted,
+     * would give 1000 / ((500 + 4) / 4), about 8. */
+    cr_assert_geq(min_lens[TRIES / 2], 100, "median min_len %zu: the stall was trusted", min_lens[TRIES / 2]);
+}
+
+/* A dear loop is still recognised at once: 4 indices of ~2 µs each are trusted. */
+static int dear_leaf(void *arg, size_t b, size_t e)
+{
+    size_t *calls = arg;
+    (*calls)++;
+    spin_ns(2000 * (e - b));
+    return 0;
+}
+
+Test(probe, dear_indices_trusted_after_a_few)
+{
+    size_t lo = 0, hi = 1000, min_len = 0, calls = 0;
+    cr_assert_eq(weft_par_probe(&lo, hi, dear_leaf, &calls, &min_len), 0);
+    cr_assert_leq(lo, 5, "probed %zu indices of ~2 µs before trusting", lo);
+    cr_assert_eq(min_len, 1);
+}
