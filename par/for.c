@@ -58,7 +58,7 @@ static void for_node(void *arg, bool migrated)
 typedef struct for_span {
     for_shared *sh;
     weft_par_span span;
-    size_t min_len, block;
+    size_t min_len;
 } for_span;
 
 static void for_span_run(for_shared *sh, size_t lo, size_t hi, size_t min_len);
@@ -78,7 +78,7 @@ static void for_span_blocks(void *arg, bool migrated)
     for_span *s = arg;
     for_shared *sh = s->sh;
     size_t b, e, left = weft_par_span_left(&s->span);
-    while (!weft_par_stopped(&sh->status) && weft_par_span_next(&s->span, s->block, &b, &e)) {
+    while (!weft_par_stopped(&sh->status) && weft_par_span_next(&s->span, &b, &e)) {
         int rc = sh->body(sh->ctx, b, e);
         if (rc != 0) {
             weft_par_fail(&sh->status, rc);
@@ -120,8 +120,8 @@ static void for_span_run(for_shared *sh, size_t lo, size_t hi, size_t min_len)
             weft_par_fail(&sh->status, rc);
         return;
     }
-    for_span s = {sh, {0, 0}, min_len, min_len / 2 ? min_len / 2 : 1};
-    weft_par_span_init(&s.span, lo, hi);
+    for_span s = {sh, {0, 0, 0, 0}, min_len};
+    weft_par_span_init(&s.span, lo, hi, min_len / 2 ? min_len / 2 : 1);
     int rc = weft_join_context(for_span_blocks, &s, for_span_steal, &s);
     if (rc != 0)
         weft_par_fail(&sh->status, rc);

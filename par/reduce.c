@@ -116,7 +116,7 @@ static void red_node(void *arg, bool migrated)
 typedef struct red_span {
     red_shared *sh;
     weft_par_span span;
-    size_t min_len, block;
+    size_t min_len;
     void *acc;
 } red_span;
 
@@ -165,7 +165,7 @@ static void red_span_blocks(void *arg, bool migrated)
     red_span *s = arg;
     red_shared *sh = s->sh;
     size_t b, e, left = weft_par_span_left(&s->span);
-    while (!weft_par_stopped(&sh->status) && weft_par_span_next(&s->span, s->block, &b, &e)) {
+    while (!weft_par_stopped(&sh->status) && weft_par_span_next(&s->span, &b, &e)) {
         int rc = sh->fold(sh->ctx, b, e, s->acc);
         if (rc != 0) {
             weft_par_fail(&sh->status, rc);
@@ -212,8 +212,8 @@ static void red_span_run(red_shared *sh, size_t lo, size_t hi, size_t min_len, v
             free(right_acc);
         return;
     }
-    red_span s = {sh, {0, 0}, min_len, min_len / 2 ? min_len / 2 : 1, acc};
-    weft_par_span_init(&s.span, lo, hi);
+    red_span s = {sh, {0, 0, 0, 0}, min_len, acc};
+    weft_par_span_init(&s.span, lo, hi, min_len / 2 ? min_len / 2 : 1);
     red_span_offer(&s);
 }
 

@@ -24,14 +24,25 @@
 
 #define WEFT_PAR_SPAN_MAX ((size_t)UINT32_MAX)
 
+/* The owner's first block is an eighth of its largest: a thief usually comes within
+ * a block or two of the offer, and what the owner has claimed (its current block)
+ * stays with it, so a short first block keeps the first cut near the middle of the
+ * work. Blocks then double up to block_max, which bounds the claims per index. */
+#define WEFT_PAR_SPAN_FIRST_BLOCK_SHIFT 3
+
 typedef struct weft_par_span {
     _Atomic uint64_t word; /* next << 32 | end, offsets from base */
     size_t base;
+    size_t block, block_max; /* the owner's: its next block's length, and the cap */
 } weft_par_span;
 
-static inline void weft_par_span_init(weft_par_span *s, size_t lo, size_t hi)
+/* A span of [lo, hi) (at most WEFT_PAR_SPAN_MAX indices) whose owner claims blocks of
+ * up to block_max (>= 1) indices. */
+static inline void weft_par_span_init(weft_par_span *s, size_t lo, size_t hi, size_t block_max)
 {
     s->base = lo;
+    s->block_max = block_max;
+    s->block = block_max >> WEFT_PAR_SPAN_FIRST_BLOCK_SHIFT ? block_max >> WEFT_PAR_SPAN_FIRST_BLOCK_SHIFT : 1;
     atomic_init(&s->word, (uint64_t)(hi - lo));
 }
 
@@ -42,11 +53,14 @@ static inline size_t weft_par_span_left(weft_par_span *s)
     return (size_t)((uint32_t)w - (w >> 32));
 }
 
-/* Owner: claim the next block of at most `block` (>= 1) indices. False when none is
- * left. */
-static inline bool weft_par_span_next(weft_par_span *s, size_t block, size_t *b, size_t *e)
+/* Owner: claim the next block (see WEFT_PAR_SPAN_FIRST_BLOCK_SHIFT). False when none
+ * is left. */
+static inline bool weft_par_span_next(weft_par_span *s, size_t *b, size_t *e)
 {
     uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
+    size_t block = s->block;
+    if (block < s->block_max)
+        s->block = block * 2 < s->block_max ? block * 2 : s->block_max;
     for (;;) {
         uint64_t next = w >> 32, end = (uint32_t)w;
         if (next >= end)

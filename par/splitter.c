@@ -16,8 +16,9 @@
  * searching steal the rest within a microsecond or so, and sleeping ones are woken
  * while it works), but not nothing: below a few microseconds, inline wins. */
 #define PROBE_INLINE_NS 2000.0
-/* The shortest leaf worth a join, by the probe's estimate: cutting a loop into
- * leaves much shorter than a steal's round trip only adds joins and steals. */
+/* The shortest piece worth a steal, by the probe's estimate (a span's min_len; its
+ * blocks are up to half that): pieces much shorter than a steal's round trip only
+ * add steals, and blocks much shorter than this add claims. */
 #define PROBE_LEAF_NS 1000.0
 /* Trust a chunk's per-index time (and go parallel) once one chunk of at least
  * PROBE_TRUST_MIN indices took PROBE_TRUST_NS: below it, the clock's own cost
@@ -28,7 +29,7 @@
  * distant cores — enough to pass PROBE_TRUST_NS and make a cheap loop look 10-100
  * times dearer than it is, cut into tiny blocks. A chunk long in time or in lines is
  * not fooled by one miss. */
-#define PROBE_TRUST_NS 100u
+#define PROBE_TRUST_NS 50u
 #define PROBE_TRUST_MIN 4u
 #define PROBE_TRUST_MANY 64u
 #define PROBE_TRUST_LONG_NS 1000u
