@@ -1,6 +1,6 @@
 /* bench_runtime.c: the scheduler benchmarks, weft beside serial C, OpenMP tasks (gcc's
- * libgomp) and pthreads: fib, nqueens, join_overhead, spawn_overhead, wake_latency,
- * idle_cpu.
+ * libgomp) and pthreads: fib, nqueens, join_overhead, spawn_overhead, spawn_copy,
+ * wake_latency, idle_cpu.
  *
  * Fairness invariants:
  *  - weft and OpenMP versions of a workload fork at the same places: fib at every level
@@ -587,6 +587,191 @@ static bench_result spawn_omp_run(const bench_args *a)
 }
 
 /* ------------------------------------------------------------------------------
+ * spawn_copy: one task spawns `size` scope tasks into one scope, each with its own copy
+ * of a struct that the spawning loop rewrites every iteration, then waits (the port of
+ * an OpenMP `task firstprivate(x)` loop); param 16B / 256B is the struct's size, below
+ * and beyond WEFT_SPAWN_COPY_INLINE. weft: weft_scope_spawn_copy; weft-array: the
+ * same tasks with weft_scope_spawn and a pointer into an array of the structs, kept
+ * until the wait (what a loop needs without the copy; the array is allocated before
+ * the clock, filled inside the timed loop); openmp: one `task firstprivate(x)` per
+ * item in a `single`, then `taskwait`. Each task checks its copy and adds its index
+ * to its thread's own counter (no shared line); the sum must be 0 + 1 + ... + size-1.
+ * Unlike weft, libgomp runs a task at once (undeferred) while more than 64 per thread
+ * are queued, so its tasks never pile up; weft queues every task, so up to `size`
+ * blocks (and, for weft-array, the whole array) are live at once, their pages first
+ * touched inside the timed loop. */
+
+#define COPY_SLOTS (WEFT_POOL_MAX_THREADS + WEFT_POOL_CALLER_SLOTS + 1)
+
+typedef struct copy_param {
+    size_t bytes; /* sizeof the copied struct: 16 (copy_small) or 256 (copy_big) */
+} copy_param;
+
+/* The copied structs: an index and its complement, and for 256B a tail whose last
+ * byte is tied to the index too. */
+typedef struct copy_small {
+    uint64_t index, check;
+} copy_small;
+
+typedef struct copy_big {
+    uint64_t index, check;
+    unsigned char tail[240];
+} copy_big;
+
+typedef struct copy_slot {
+    _Alignas(128) uint64_t sum;
+    bool bad;
+} copy_slot;
+
+typedef struct copy_args {
+    uint64_t size;
+    size_t bytes;
+    copy_slot *slots; /* one per thread (weft: worker index + 1; OpenMP: thread num) */
+    void *array;      /* weft-array: size structs, kept until the wait */
+    bool ok;
+} copy_args;
+
+static inline void copy_small_set(copy_small *x, uint64_t i)
+{
+    x->index = i;
+    x->check = ~i;
+}
+
+static inline void copy_big_set(copy_big *x, uint64_t i)
+{
+    x->index = i;
+    x->check = ~i;
+    x->tail[sizeof x->tail - 1] = (unsigned char)i;
+}
+
+static inline void copy_slot_add(copy_slot *slot, uint64_t index, uint64_t check, bool tail_ok)
+{
+    slot->sum += index;
+    slot->bad |= check != ~index || !tail_ok;
+}
+
+static bool copy_sum_ok(const copy_args *c)
+{
+    uint64_t sum = 0;
+    bool bad = false;
+    for (size_t k = 0; k < COPY_SLOTS; k++) {
+        sum += c->slots[k].sum;
+        bad |= c->slots[k].bad;
+    }
+    return !bad && sum == c->size * (c->size - 1) / 2;
+}
+
+/* The scope tasks find their slots here: the copied struct holds only the item (a
+ * run sets it before its pool starts and reads the slots after the pool is gone). */
+static copy_slot *copy_run_slots;
+
+static int copy_task_small(weft_scope *s, void *arg)
+{
+    (void)s;
+    const copy_small *x = arg;
+    copy_slot_add(&copy_run_slots[weft_current_worker_index() + 1], x->index, x->check, true);
+    return 0;
+}
+
+static int copy_task_big(weft_scope *s, void *arg)
+{
+    (void)s;
+    const copy_big *x = arg;
+    copy_slot_add(&copy_run_slots[weft_current_worker_index() + 1], x->index, x->check,
+                  x->tail[sizeof x->tail - 1] == (unsigned char)x->index);
+    return 0;
+}
+
+static void copy_weft_root(void *ctx)
+{
+    copy_args *c = ctx;
+    weft_scope s;
+    bool ok = weft_scope_init(&s, NULL) == 0;
+    copy_small small;
+    copy_big big;
+    for (uint64_t i = 0; i < c->size; i++) {
+        if (c->bytes > sizeof small) {
+            copy_big *x = c->array ? &((copy_big *)c->array)[i] : &big;
+            copy_big_set(x, i);
+            ok = (c->array ? weft_scope_spawn(&s, copy_task_big, x)
+                           : weft_scope_spawn_copy(&s, copy_task_big, x, sizeof *x)) == 0 && ok;
+        } else {
+            copy_small *x = c->array ? &((copy_small *)c->array)[i] : &small;
+            copy_small_set(x, i);
+            ok = (c->array ? weft_scope_spawn(&s, copy_task_small, x)
+                           : weft_scope_spawn_copy(&s, copy_task_small, x, sizeof *x)) == 0 && ok;
+        }
+    }
+    c->ok = weft_scope_wait(&s) == 0 && ok;
+}
+
+static bench_result copy_weft_common(const bench_args *a, bool array)
+{
+    const copy_param *p = a->arg;
+    bench_result res = {0};
+    copy_args c = {.size = a->size, .bytes = p->bytes};
+    c.slots = calloc(COPY_SLOTS, sizeof *c.slots);
+    c.array = array ? malloc(a->size * p->bytes) : NULL;
+    if (c.slots && (c.array || !array)) {
+        copy_run_slots = c.slots;
+        res.ok = bench_weft_timed(a->threads, copy_weft_root, &c, &res.seconds) && c.ok && copy_sum_ok(&c);
+        res.ops = a->size;
+    }
+    free(c.slots);
+    free(c.array);
+    return res;
+}
+
+static bench_result copy_weft_run(const bench_args *a)
+{
+    return copy_weft_common(a, false);
+}
+
+static bench_result copy_weft_array_run(const bench_args *a)
+{
+    return copy_weft_common(a, true);
+}
+
+static bench_result copy_omp_run(const bench_args *a)
+{
+    const copy_param *p = a->arg;
+    bench_result res = {0};
+    copy_args c = {.size = a->size, .bytes = p->bytes};
+    c.slots = calloc(COPY_SLOTS, sizeof *c.slots);
+    if (!c.slots)
+        return res;
+    omp_set_num_threads(a->threads);
+#pragma omp parallel
+    {
+    } /* start the team before the clock */
+    double t0 = bench_now_s();
+#pragma omp parallel
+#pragma omp single
+    {
+        copy_small small;
+        copy_big big;
+        for (uint64_t i = 0; i < c.size; i++) {
+            if (c.bytes > sizeof small) {
+                copy_big_set(&big, i);
+#pragma omp task firstprivate(big)
+                copy_slot_add(&c.slots[omp_get_thread_num()], big.index, big.check,
+                              big.tail[sizeof big.tail - 1] == (unsigned char)big.index);
+            } else {
+                copy_small_set(&small, i);
+#pragma omp task firstprivate(small)
+                copy_slot_add(&c.slots[omp_get_thread_num()], small.index, small.check, true);
+            }
+        }
+#pragma omp taskwait
+    }
+    res.seconds = bench_now_s() - t0;
+    res.ok = copy_sum_ok(&c);
+    res.ops = a->size;
+    free(c.slots);
+    return res;
+}
+
+/* ------------------------------------------------------------------------------
  * wake_latency: size times, sleep WAKE_GAP_NS (so the workers go to sleep), then post
  * one task from this (outside) thread and take the time until it starts (the task
  * reads the clock first thing). Param "median" or "p99" of the run's samples. weft:
@@ -845,6 +1030,7 @@ static const fib_param fib32 = {32, 2178309}, fib35 = {35, 9227465};
 static const fib_param fib20 = {20, 6765}, fib24 = {24, 46368};
 static const nq_param nq12 = {12, 14200}, nq10 = {10, 724};
 static const wake_stat wake_median = WAKE_MEDIAN, wake_p99 = WAKE_P99;
+static const copy_param copy16 = {16}, copy256 = {256};
 static const idle_mode idle_idle = IDLE_IDLE, idle_task_per_ms = IDLE_TASK_PER_MS;
 
 /* The rows shared by default and --quick runs. */
@@ -857,6 +1043,18 @@ static const idle_mode idle_idle = IDLE_IDLE, idle_task_per_ms = IDLE_TASK_PER_M
      100000, false, NULL},                                                                   \
     {"spawn_overhead", "empty", "openmp", ONE_THREAD, "ns/task", spawn_omp_run, 1000000,    \
      100000, false, NULL},                                                                   \
+    {"spawn_copy", "16B", "weft", SCALING, "ns/task", copy_weft_run, 1000000, 100000, false, \
+     &copy16},                                                                               \
+    {"spawn_copy", "16B", "weft-array", SCALING, "ns/task", copy_weft_array_run, 1000000,   \
+     100000, false, &copy16},                                                                \
+    {"spawn_copy", "16B", "openmp", SCALING, "ns/task", copy_omp_run, 1000000, 100000,      \
+     false, &copy16},                                                                        \
+    {"spawn_copy", "256B", "weft", SCALING, "ns/task", copy_weft_run, 1000000, 100000,      \
+     false, &copy256},                                                                       \
+    {"spawn_copy", "256B", "weft-array", SCALING, "ns/task", copy_weft_array_run, 1000000,  \
+     100000, false, &copy256},                                                               \
+    {"spawn_copy", "256B", "openmp", SCALING, "ns/task", copy_omp_run, 1000000, 100000,     \
+     false, &copy256},                                                                       \
     {"wake_latency", "median", "weft", SCALING, "us", wake_weft_run, 100, 10, true,         \
      &wake_median},                                                                          \
     {"wake_latency", "median", "pthread", SCALING, "us", wake_pthread_run, 100, 10,         \

@@ -69,6 +69,10 @@ int weft_latch_job_wait_external(weft_job_latch *l, uint64_t deadline_ns);
  * leaving gives the worker its turn back (caller.c). */
 enum { WORKER_AWAKE = 0, WORKER_SLEEPING = 1, WORKER_SLEEPING_ISOLATED = 2, WORKER_SLEEPING_BENCHED = 3 };
 
+/* Heap job block kinds (block_cache.c): the two sizes a worker caches, and a malloc of
+ * a job's own size (never cached). */
+enum { WEFT_BLOCK_SMALL = 0, WEFT_BLOCK_LARGE = 1, WEFT_BLOCK_CACHED_KINDS = 2, WEFT_BLOCK_HEAP = 2 };
+
 /* A per-worker counter: written only by its worker (load + store, no RMW), read by
  * anyone (relaxed: a statistic, ordered with nothing). */
 typedef _Atomic uint64_t weft_counter;
@@ -90,8 +94,9 @@ struct weft_worker {
         weft_counter idle_ns; /* time in idle(): searching or asleep (for WEFT_STATS) */
     } stats;
     uint64_t cpu_ns; /* the thread's CPU time, stored when it leaves its loop (WEFT_STATS) */
-    void *block_cache;         /* free job blocks (block_cache.c); this worker only */
-    unsigned block_cache_len;
+    /* free job blocks, a list per cached kind (block_cache.c); this worker only */
+    void *block_cache[WEFT_BLOCK_CACHED_KINDS];
+    unsigned block_cache_len[WEFT_BLOCK_CACHED_KINDS];
     WEFT_CACHE_ALIGNED _Atomic uint32_t sleep_state; /* futex word; WORKER_* */
 };
 
@@ -171,11 +176,21 @@ void weft_pool_pending_done(weft_pool *pool);
 
 /* ---- heap job blocks (block_cache.c): per-worker cached, any thread may free */
 #define WEFT_JOB_BLOCK_SIZE 96   /* fits a task and a scope job (static asserts there) */
-#define WEFT_JOB_BLOCK_CACHE 256 /* free blocks a worker keeps at most */
-/* A WEFT_JOB_BLOCK_SIZE block, or NULL (out of memory). */
+/* fits a task or a scope job followed by a copied argument of WEFT_SPAWN_COPY_INLINE
+ * bytes (static asserts in spawn.c and scope.c) */
+#define WEFT_JOB_BLOCK_LARGE_SIZE 224
+#define WEFT_JOB_BLOCK_CACHE 256 /* free blocks of each kind a worker keeps at most */
+/* A WEFT_JOB_BLOCK_SIZE block (kind WEFT_BLOCK_SMALL), or NULL (out of memory). */
 void *weft_block_alloc(void);
-/* Give back a block from weft_block_alloc, from any thread. */
-void weft_block_free(void *block);
+/* A block for a job of `header` bytes followed by a copy of the `size` bytes at arg
+ * (made here): the smallest cached kind that holds both, else a malloc of their size
+ * (WEFT_BLOCK_HEAP). Blocks are aligned for any type, so the copy is too when header
+ * is a multiple of _Alignof(max_align_t). *kind gets the kind, which the block's free
+ * needs. NULL: out of memory (or header + size overflows). */
+void *weft_block_alloc_copy(size_t header, const void *arg, size_t size, uint8_t *kind);
+/* Give back a block from weft_block_alloc_copy (or, kind SMALL, weft_block_alloc), from
+ * any thread. */
+void weft_block_free_kind(void *block, uint8_t kind);
 /* Free w's cached blocks (w's thread has stopped). */
 void weft_block_cache_drain(weft_worker *w);
 

@@ -6,7 +6,12 @@
  * spawned by tasks: a task spawns before it finishes) is done. The task that brings
  * it to 0 sets done_, whose waiter (the owner's worker, or NULL for an outside
  * thread) was fixed at init. Tasks are heap jobs in job blocks (block_cache.c),
- * counted in the pool's pending, so a pool is never destroyed under them. */
+ * counted in the pool's pending, so a pool is never destroyed under them.
+ *
+ * A task spawned with a copy of its argument (weft_scope_spawn_copy) carries the copy
+ * after its scope_job, in the same block (a larger block kind, or a malloc of its own
+ * size beyond WEFT_SPAWN_COPY_INLINE); the job records the block's kind, and the
+ * block, copy included, is freed only after fn returned. */
 #include "pool_internal.h"
 
 #include <pthread.h>
@@ -15,9 +20,13 @@ typedef struct scope_job {
     weft_job job;
     weft_scope *scope;
     weft_scope_fn fn;
-    void *arg;
+    void *arg;                /* the caller's, or `copy` */
+    uint8_t kind;             /* the block's kind (WEFT_BLOCK_*), for its free */
+    max_align_t copy[];       /* weft_scope_spawn_copy: the argument's bytes */
 } scope_job;
 _Static_assert(sizeof(scope_job) <= WEFT_JOB_BLOCK_SIZE, "scope_job must fit a job block");
+_Static_assert(offsetof(scope_job, copy) + WEFT_SPAWN_COPY_INLINE <= WEFT_JOB_BLOCK_LARGE_SIZE,
+               "a copy of WEFT_SPAWN_COPY_INLINE bytes must fit a large block");
 
 /* Drop one count; the last one sets the latch (waiter copied by set before the SET). */
 static void scope_release(weft_scope *s)
@@ -35,7 +44,7 @@ static void scope_job_execute(weft_job *job, weft_worker *w)
     weft_scope *s = sj->scope;
     weft_pool *pool = s->pool_;
     int status = sj->fn(s, sj->arg);
-    weft_block_free(sj);
+    weft_block_free_kind(sj, sj->kind); /* the copy too: fn has returned */
     if (status != 0)
         weft_scope_cancel(s, status);
     scope_release(s); /* may let the owner return: s is dead after this */
@@ -57,21 +66,20 @@ int weft_scope_init(weft_scope *s, weft_pool *pool)
     return 0;
 }
 
-int weft_scope_spawn(weft_scope *s, weft_scope_fn fn, void *arg)
+/* Misuse detection only (a finished scope has pending_ == 0): relaxed. */
+static bool scope_open(weft_scope *s)
 {
-    /* Relaxed: misuse detection only (a finished scope has pending_ == 0). */
-    if (!s || !fn || atomic_load_explicit(&s->pending_, memory_order_relaxed) == 0)
-        return -EINVAL;
-    scope_job *sj = weft_block_alloc();
-    if (!sj)
-        return -ENOMEM;
+    return atomic_load_explicit(&s->pending_, memory_order_relaxed) != 0;
+}
+
+/* Queue sj (fn, arg and kind filled in) in s; on failure free it, copy included. */
+static inline int scope_submit(weft_scope *s, scope_job *sj)
+{
     weft_worker *w = weft_worker_current();
     sj->job.execute = scope_job_execute;
     sj->job.isolation = w ? w->isolation : 0;
     sj->job.next = NULL;
     sj->scope = s;
-    sj->fn = fn;
-    sj->arg = arg;
     /* Relaxed: the spawner holds a count (owner or running task), so pending_ > 0. */
     atomic_fetch_add_explicit(&s->pending_, 1, memory_order_relaxed);
     weft_pool_pending_add(s->pool_);
@@ -79,9 +87,38 @@ int weft_scope_spawn(weft_scope *s, weft_scope_fn fn, void *arg)
     if (rc != 0) {
         weft_pool_pending_done(s->pool_);
         atomic_fetch_sub_explicit(&s->pending_, 1, memory_order_relaxed);
-        weft_block_free(sj);
+        weft_block_free_kind(sj, sj->kind);
     }
     return rc;
+}
+
+int weft_scope_spawn(weft_scope *s, weft_scope_fn fn, void *arg)
+{
+    if (!s || !fn || !scope_open(s))
+        return -EINVAL;
+    scope_job *sj = weft_block_alloc();
+    if (!sj)
+        return -ENOMEM;
+    sj->fn = fn;
+    sj->arg = arg;
+    sj->kind = WEFT_BLOCK_SMALL;
+    return scope_submit(s, sj);
+}
+
+int weft_scope_spawn_copy(weft_scope *s, weft_scope_fn fn, const void *arg, size_t size)
+{
+    if (!s || !fn || (!arg && size != 0) || !scope_open(s))
+        return -EINVAL;
+    if (size == 0)
+        return weft_scope_spawn(s, fn, NULL);
+    uint8_t kind;
+    scope_job *sj = weft_block_alloc_copy(offsetof(scope_job, copy), arg, size, &kind);
+    if (!sj)
+        return -ENOMEM;
+    sj->fn = fn;
+    sj->arg = sj->copy;
+    sj->kind = kind;
+    return scope_submit(s, sj);
 }
 
 static bool is_owner_thread(weft_scope *s)

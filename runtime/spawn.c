@@ -1,7 +1,11 @@
 /* spawn.c: tasks with a join handle (weft_spawn / weft_task_join) and detached tasks.
  *
  * A task is one job block (block_cache.c): job + function + result + completion latch
- * + a claim word + a reference count (1 for the queue entry, +1 for a handle).
+ * + a claim word + a reference count (1 for the queue entry, +1 for a handle). A task
+ * spawned with a copy of its argument (weft_spawn_copy) carries the copy after those,
+ * in the same block (a larger block kind, or a malloc of its own size beyond
+ * WEFT_SPAWN_COPY_INLINE); the task records the block's kind for its free, which comes
+ * after fn returned (the last reference's drop).
  *
  * Claim: whoever runs fn first moves `claimed` 0 -> 1 — the worker that pops, steals
  * or dequeues the queue entry, or the joiner (a worker of the task's pool) that finds
@@ -38,15 +42,24 @@ struct weft_task {
     _Atomic uint32_t claimed; /* 0: not started; 1: fn runs or ran (set once) */
     weft_handle_link live;    /* debug builds: membership of the live set (joinable) */
     bool joinable;            /* a handle exists (immutable) */
+    uint8_t kind;             /* the block's kind (WEFT_BLOCK_*), for its free */
+    max_align_t copy[];       /* weft_spawn_copy: the argument's bytes */
 };
 _Static_assert(sizeof(struct weft_task) <= WEFT_JOB_BLOCK_SIZE, "weft_task must fit a job block");
+_Static_assert(offsetof(struct weft_task, copy) + WEFT_SPAWN_COPY_INLINE <= WEFT_JOB_BLOCK_LARGE_SIZE,
+               "a copy of WEFT_SPAWN_COPY_INLINE bytes must fit a large block");
+
+static void task_free(weft_task *t)
+{
+    weft_block_free_kind(t, t->kind);
+}
 
 static void task_release(weft_task *t)
 {
     /* acq_rel: the last dropper must see the other's writes (result, latch use)
      * before freeing; pairs with the other dropper's release half. */
     if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
-        weft_block_free(t);
+        task_free(t);
 }
 
 /* Take the right to run fn. Relaxed: the claim only decides who runs; the fields
@@ -72,6 +85,33 @@ static void task_execute(weft_job *job, weft_worker *w)
     weft_pool_pending_done(pool);
 }
 
+/* Queue t (fn, arg and kind filled in) on pool; on failure free it, copy included. */
+static inline int task_submit(weft_pool *pool, weft_task *t, weft_task **out)
+{
+    weft_worker *w = weft_worker_current();
+    t->job.execute = task_execute;
+    t->job.isolation = w ? w->isolation : 0;
+    t->job.next = NULL;
+    t->result = NULL;
+    t->pool = pool;
+    weft_latch_job_init(&t->done, NULL);
+    atomic_init(&t->refs, out ? 2 : 1);
+    atomic_init(&t->claimed, 0);
+    t->joinable = out != NULL;
+    weft_pool_pending_add(pool);
+    int rc = weft_pool_submit(pool, &t->job);
+    if (rc != 0) {
+        weft_pool_pending_done(pool);
+        task_free(t);
+        return rc;
+    }
+    if (out) {
+        weft_handle_register(&t->live);
+        *out = t;
+    }
+    return 0;
+}
+
 int weft_spawn(weft_pool *pool, weft_task_fn fn, void *arg, weft_task **out)
 {
     if (!fn)
@@ -82,29 +122,29 @@ int weft_spawn(weft_pool *pool, weft_task_fn fn, void *arg, weft_task **out)
     weft_task *t = weft_block_alloc();
     if (!t)
         return -ENOMEM;
-    weft_worker *w = weft_worker_current();
-    t->job.execute = task_execute;
-    t->job.isolation = w ? w->isolation : 0;
-    t->job.next = NULL;
     t->fn = fn;
     t->arg = arg;
-    t->result = NULL;
-    t->pool = pool;
-    weft_latch_job_init(&t->done, NULL);
-    atomic_init(&t->refs, out ? 2 : 1);
-    atomic_init(&t->claimed, 0);
-    t->joinable = out != NULL;
-    weft_pool_pending_add(pool);
-    if ((rc = weft_pool_submit(pool, &t->job)) != 0) {
-        weft_pool_pending_done(pool);
-        weft_block_free(t);
+    t->kind = WEFT_BLOCK_SMALL;
+    return task_submit(pool, t, out);
+}
+
+int weft_spawn_copy(weft_pool *pool, weft_task_fn fn, const void *arg, size_t size, weft_task **out)
+{
+    if (!fn || (!arg && size != 0))
+        return -EINVAL;
+    if (size == 0)
+        return weft_spawn(pool, fn, NULL, out);
+    int rc = weft_pool_resolve(pool, &pool);
+    if (rc != 0)
         return rc;
-    }
-    if (out) {
-        weft_handle_register(&t->live);
-        *out = t;
-    }
-    return 0;
+    uint8_t kind;
+    weft_task *t = weft_block_alloc_copy(offsetof(weft_task, copy), arg, size, &kind);
+    if (!t)
+        return -ENOMEM;
+    t->fn = fn;
+    t->arg = t->copy;
+    t->kind = kind;
+    return task_submit(pool, t, out);
 }
 
 /* Run t's function here, on worker w, as the worker that took its entry would. */
@@ -128,7 +168,7 @@ static bool task_join_inline(weft_worker *w, weft_task *t, void **result)
             *result = t->result;
         weft_pool *pool = t->pool;
         weft_handle_unregister(&t->live);
-        weft_block_free(t); /* both references were ours */
+        task_free(t); /* both references were ours */
         weft_pool_pending_done(pool);
         return true;
     }

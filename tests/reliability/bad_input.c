@@ -293,6 +293,10 @@ static void runtime_rows(void)
 
     weft_task *task = NULL;
     EXPECT(weft_spawn(NULL, NULL, NULL, &task), -EINVAL);
+    int copied = 1;
+    EXPECT(weft_spawn_copy(NULL, NULL, &copied, sizeof copied, &task), -EINVAL);
+    EXPECT(weft_spawn_copy(NULL, fn_task, NULL, sizeof copied, &task), -EINVAL);
+    EXPECT(weft_spawn_copy(NULL, fn_task, &copied, SIZE_MAX, &task), -ENOMEM); /* the task's size overflows */
     CHECK(task == NULL);
     EXPECT(weft_task_join(NULL, NULL), -EINVAL);
     EXPECT(weft_task_join_timeout(NULL, 1, NULL), -EINVAL);
@@ -301,6 +305,7 @@ static void runtime_rows(void)
     weft_scope s;
     EXPECT(weft_scope_init(NULL, NULL), -EINVAL);
     EXPECT(weft_scope_spawn(NULL, fn_scope, NULL), -EINVAL);
+    EXPECT(weft_scope_spawn_copy(NULL, fn_scope, &copied, sizeof copied), -EINVAL);
     EXPECT(weft_scope_wait(NULL), -EINVAL);
     EXPECT(weft_scope_wait_timeout(NULL, 1), -EINVAL);
     EXPECT(weft_scope_try_wait(NULL), -EINVAL);
@@ -308,6 +313,9 @@ static void runtime_rows(void)
     CHECK(!weft_scope_is_cancelled(NULL));
     EXPECT(weft_scope_init(&s, NULL), 0);
     EXPECT(weft_scope_spawn(&s, NULL, NULL), -EINVAL);
+    EXPECT(weft_scope_spawn_copy(&s, NULL, &copied, sizeof copied), -EINVAL);
+    EXPECT(weft_scope_spawn_copy(&s, fn_scope, NULL, sizeof copied), -EINVAL);
+    EXPECT(weft_scope_spawn_copy(&s, fn_scope, &copied, SIZE_MAX), -ENOMEM);
     EXPECT(weft_scope_cancel(&s, 0), -EINVAL);
     foreign_scope = &s;
     EXPECT(weft_pool_run(g, wait_foreign, NULL), 0);
@@ -320,6 +328,8 @@ static void runtime_rows(void)
     EXPECT(weft_scope_wait(&s), 7);
     EXPECT(weft_scope_wait(&s), -EINVAL);         /* waited already */
     EXPECT(weft_scope_spawn(&s, fn_scope, NULL), -EINVAL); /* finished scope */
+    EXPECT(weft_scope_spawn_copy(&s, fn_scope, &copied, sizeof copied), -EINVAL);
+    EXPECT(weft_scope_spawn_copy(&s, fn_scope, NULL, 0), -EINVAL);
     EXPECT(weft_scope_try_wait(&s), -EINVAL);
 }
 

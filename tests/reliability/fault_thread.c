@@ -170,6 +170,7 @@ static void global_unavailable(void)
     CHECK(weft_isolate(count_v, NULL) == -EAGAIN);
     CHECK(weft_spawn(NULL, count_task, NULL, &t) == -EAGAIN);
     CHECK(weft_spawn(NULL, count_task, NULL, NULL) == -EAGAIN);
+    CHECK(weft_spawn_copy(NULL, count_task, &live0, sizeof live0, &t) == -EAGAIN);
     CHECK(t == (weft_task *)&live0, "*out written on error");
     CHECK(weft_scope_init(&s, NULL) == -EAGAIN);
     CHECK(weft_par_for(0, 100, 1, count_range, NULL) == -EAGAIN);

@@ -264,6 +264,22 @@ typedef void *(*weft_task_fn)(void *arg);
  * weft_pool_wait_idle(NULL). Returns 0; -EINVAL (fn NULL); -ENOMEM (nothing queued);
  * an error starting the global pool. */
 WEFT_API int weft_spawn(weft_pool *pool, weft_task_fn fn, void *arg, weft_task **out);
+
+/* Arguments of up to this many bytes are copied into the block that holds the task
+ * itself (weft_spawn_copy, weft_scope_spawn_copy): no allocation beyond the task's
+ * own, which a worker takes from its cache. A larger argument makes the task one
+ * malloc of its own size (task and copy together), freed when the task is done. */
+#define WEFT_SPAWN_COPY_INLINE 128
+
+/* weft_spawn, with fn given a pointer to its own copy of the `size` bytes at `arg`
+ * (OpenMP's firstprivate), taken before the call returns: the caller may reuse or
+ * release `arg` at once. The copy is aligned for any type (max_align_t), writable,
+ * and valid until fn returns (so fn's result must not point into it). size 0: nothing
+ * is copied, `arg` is not read (it may be NULL) and fn receives NULL. Returns as
+ * weft_spawn: 0; -EINVAL (fn NULL, or arg NULL with size > 0); -ENOMEM (nothing
+ * queued, nothing copied); an error starting the global pool. */
+WEFT_API int weft_spawn_copy(weft_pool *pool, weft_task_fn fn, const void *arg, size_t size,
+                             weft_task **out);
 /* Wait for the task, store its result in *result (if not NULL), free the handle. On a
  * worker of the task's pool, a task that has not started yet runs inline on the
  * caller (so a join never waits on a queued task, isolated or not); else, on a
@@ -283,7 +299,17 @@ WEFT_API int weft_task_try_join(weft_task *t, void **result);
  * private. */
 
 typedef struct weft_scope weft_scope;
-/* A scope task: returns 0, or a non-zero status that cancels the scope. */
+/* A scope task: returns 0, or a non-zero status that cancels the scope.
+ *
+ * Why scope tasks have a type of their own, not weft_fn (join halves, pool_run):
+ * a scope task is given its scope, so it can spawn siblings and check for
+ * cancellation without carrying the scope in its argument, and its status is the
+ * scope's error channel. A join half has no scope and no failure to report (its
+ * results go through ctx); a task with a handle returns a value to its joiner
+ * (weft_task_fn). One signature would make every join half return an ignored int
+ * and take a scope it does not have, or take both from scope tasks; and calling a
+ * function through a pointer of another type is undefined in C, so no cast can
+ * bridge them. Each type stays (docs/design.md 4.4, "One task signature?"). */
 typedef int (*weft_scope_fn)(weft_scope *scope, void *arg);
 
 /* Internal: the completion flag of a job (runtime/latch.c); here only so that a scope
@@ -310,6 +336,18 @@ WEFT_API int weft_scope_init(weft_scope *s, weft_pool *pool);
  * it can ask weft_scope_is_cancelled to skip its work. Returns 0, -EINVAL (NULL, or
  * the scope already waited on), -ENOMEM (nothing queued). */
 WEFT_API int weft_scope_spawn(weft_scope *s, weft_scope_fn fn, void *arg);
+/* weft_scope_spawn, with fn given a pointer to its own copy of the `size` bytes at
+ * `arg` (OpenMP's `task firstprivate`), taken before the call returns: a loop can
+ * spawn a task per item from one variable it changes every iteration, with nothing
+ * kept alive until the wait. The copy is aligned for any type (max_align_t),
+ * writable, and valid until fn returns; it is freed when the task finishes, whether
+ * the scope was cancelled or not. Up to WEFT_SPAWN_COPY_INLINE bytes live in the
+ * task's own block. size 0: nothing is copied, `arg` is not read (it may be NULL) and
+ * fn receives NULL. May be called from inside the scope's own tasks, and from any
+ * thread. Returns as weft_scope_spawn: 0, -EINVAL (s or fn NULL, arg NULL with
+ * size > 0, or the scope already waited on), -ENOMEM (nothing queued, nothing
+ * copied). */
+WEFT_API int weft_scope_spawn_copy(weft_scope *s, weft_scope_fn fn, const void *arg, size_t size);
 /* Wait for every task spawned in the scope (including those spawned by its tasks).
  * On a worker, runs other work meanwhile. Returns the first non-zero status a task
  * returned (the scope is then cancelled), 0 if none, -EINVAL (NULL, not the thread
