@@ -101,14 +101,22 @@ soak: deps
 	echo "--- tsan build (exit $$rt) ---"; tail -n 40 build/tsan/soak.log; \
 	[ $$rd = 0 ] && [ $$rt = 0 ]
 
-# What `make bench` needs on top of deps: gnuplot for the charts (same pattern).
+# What `make bench` needs on top of deps: gnuplot for the charts, and, only where cargo
+# is installed (it is never required), crossbeam-channel's Debian sources for the
+# crossbeam peer of the chan_* rows (bench/crossbeam/, built offline against them).
 bench-deps:
-	@if ! command -v gnuplot >/dev/null; then \
+	@missing=""; \
+	command -v gnuplot >/dev/null || missing="$$missing gnuplot-nox"; \
+	if { command -v cargo >/dev/null || [ -x "$$HOME/.cargo/bin/cargo" ]; } && \
+	   ! ls -d /usr/share/cargo/registry/crossbeam-channel-0.5.* >/dev/null 2>&1; then \
+	  missing="$$missing librust-crossbeam-channel-dev"; \
+	fi; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then \
-	    echo "missing Debian package: gnuplot-nox -- run as root, or: sudo apt-get install gnuplot-nox" >&2; exit 1; \
+	    echo "missing Debian packages:$$missing -- run as root, or: sudo apt-get install$$missing" >&2; exit 1; \
 	  fi; \
-	  echo "installing: gnuplot-nox"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnuplot-nox >/dev/null || exit 1; \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
 	fi
 
 clean:

@@ -62,7 +62,7 @@ typedef struct bench_threads {
 typedef struct bench_def {
     const char *name;  /* e.g. "mutex_contended"; shared by weft and its peers */
     const char *param; /* the workload variant, e.g. "n=30"; shared by weft and peers */
-    /* "weft", "serial", "openmp", "pthread" or "tbb"; a variant of one of them adds
+    /* "weft", "serial", "openmp", "pthread", "tbb" or "crossbeam"; a variant of one adds
      * "-<what>" (e.g. "weft-plain"). The driver compares the peers with "weft" and
      * computes speedups over "serial". */
     const char *impl;

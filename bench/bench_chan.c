@@ -1,8 +1,10 @@
 /* bench_chan.c: channel throughput, weft channels beside a pthread mutex + condvar
- * queue (what a C program would write by hand), in crossbeam-channel's benchmark
- * shapes: chan_seq (one thread sends a batch, then receives it), chan_spsc, chan_mpsc
- * (4 senders, 1 receiver), chan_mpmc (4 + 4), chan_select_rx (4 senders on 4 channels,
- * 1 receiver selecting over them); params bounded0 (rendezvous), bounded1,
+ * queue (what a C program would write by hand) and, when the build has it,
+ * crossbeam-channel itself (impl "crossbeam": the Rust program bench/crossbeam/, one
+ * process per run, see bench_crossbeam.h), in crossbeam-channel's benchmark shapes:
+ * chan_seq (one thread sends a batch, then receives it), chan_spsc, chan_mpsc (4
+ * senders, 1 receiver), chan_mpmc (4 + 4), chan_select_rx (4 senders on 4 channels, 1
+ * receiver selecting over them); params bounded0 (rendezvous), bounded1,
  * bounded1000, unbounded, and chan_spsc/unbounded_pinned1 (both threads pinned to
  * one CPU: a receiver that spins burns its sender's time slice there). Messages are
  * size_t; unit: messages/s.
@@ -12,8 +14,12 @@
  * threads are set up before the clock starts (bench_run_threads times the bodies
  * only). The peer's select waits on 4 queues that share one mutex and one "not empty"
  * condvar (the usual pthread way to wait on several queues), scanning from a rotating
- * start. Every run checks that the sum of the values received is the sum sent. */
+ * start. crossbeam runs the same shapes, thread counts and message counts in its own
+ * process and times itself the same way (threads made first, a start gate, release to
+ * the last thread's end). Every run checks that the sum of the values received is the
+ * sum sent. */
 #include "bench.h"
+#include "bench_crossbeam.h"
 
 #include <weft/chan.h>
 #include <weft/sync.h>
@@ -21,6 +27,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -266,7 +273,7 @@ static const qimpl pthread_q = {pq_open, pq_send, pq_recv, pq_select_recv, pq_cl
 typedef enum shape { SEQ, SPSC, MPSC, MPMC, SELECT_RX } shape;
 
 typedef struct cb_arg {
-    const qimpl *impl;
+    const qimpl *impl; /* NULL: the crossbeam peer (cb_crossbeam_run) */
     shape shape;
     size_t cap;
     bool pin1; /* every thread on one CPU */
@@ -373,8 +380,42 @@ static bench_result cb_run_fn(const bench_args *a)
     return res;
 }
 
+#ifdef WEFT_BENCH_CROSSBEAM
+/* The crossbeam peer: the same shape, capacity and message count, in its own process,
+ * checked the same way (every message's value summed). */
+static bench_result cb_crossbeam_run(const bench_args *a)
+{
+    static const char *const names[] = {[SEQ] = "seq", [SPSC] = "spsc", [MPSC] = "mpsc",
+                                        [MPMC] = "mpmc", [SELECT_RX] = "select_rx"};
+    static const int senders[] = {[SEQ] = 1, [SPSC] = 1, [MPSC] = 4, [MPMC] = 4, [SELECT_RX] = 4};
+    const cb_arg *arg = a->arg;
+    bench_result res = {0};
+    char cap[32];
+    if (arg->cap == WEFT_UNBOUNDED)
+        snprintf(cap, sizeof cap, "unbounded");
+    else
+        snprintf(cap, sizeof cap, "%zu", arg->cap);
+    uint64_t nsend = (uint64_t)senders[arg->shape];
+    uint64_t per_sender = a->size / nsend ? a->size / nsend : 1;
+    uint64_t total = per_sender * nsend;
+    uint64_t expect = arg->shape == SEQ ? total * (total - 1) / 2
+                                        : nsend * (per_sender * (per_sender - 1) / 2);
+    bench_crossbeam_out out;
+    if (!bench_crossbeam_run(names[arg->shape], cap, a->size, arg->pin1, &out))
+        return res;
+    res.ok = out.messages == total && out.sum == expect;
+    res.ops = total;
+    res.seconds = out.seconds;
+    return res;
+}
+#endif
+
 #define CB_SIZE 5000000
 #define CB_QUICK 100000
+/* The crossbeam rows' first warm-up size: each of their runs is a process that also
+ * warms up, and a rendezvous row on a busy machine moves few messages per second, so
+ * they start smaller and let the calibration scale them up. */
+#define CB_XB_QUICK 10000
 
 #define CB_ARGS(sh)                                                                                    \
     __attribute__((unused)) static const cb_arg sh##_w0 = {&weft_q, sh, 0, false},                     \
@@ -383,9 +424,21 @@ static bench_result cb_run_fn(const bench_args *a)
     static const cb_arg sh##_wk = {&weft_q, sh, 1000, false}, sh##_pk = {&pthread_q, sh, 1000, false}; \
     static const cb_arg sh##_wu = {&weft_q, sh, WEFT_UNBOUNDED, false},                                \
                         sh##_pu = {&pthread_q, sh, WEFT_UNBOUNDED, false};
+/* The crossbeam rows' args (impl NULL). */
+#define CB_XB_ARGS(sh)                                                                      \
+    __attribute__((unused)) static const cb_arg sh##_c0 = {NULL, sh, 0, false},             \
+                                                sh##_c1 = {NULL, sh, 1, false},             \
+                                                sh##_ck = {NULL, sh, 1000, false},          \
+                                                sh##_cu = {NULL, sh, WEFT_UNBOUNDED, false};
 CB_ARGS(SEQ)
 static const cb_arg SPSC_wup = {&weft_q, SPSC, WEFT_UNBOUNDED, true},
                     SPSC_pup = {&pthread_q, SPSC, WEFT_UNBOUNDED, true};
+__attribute__((unused)) static const cb_arg SPSC_cup = {NULL, SPSC, WEFT_UNBOUNDED, true};
+CB_XB_ARGS(SEQ)
+CB_XB_ARGS(SPSC)
+CB_XB_ARGS(MPSC)
+CB_XB_ARGS(MPMC)
+CB_XB_ARGS(SELECT_RX)
 CB_ARGS(SPSC)
 CB_ARGS(MPSC)
 CB_ARGS(MPMC)
@@ -395,10 +448,10 @@ CB_ARGS(SELECT_RX)
 #define CB_ROW(name, param, sh, k, ...)                                                     \
     {name, param, "weft", __VA_ARGS__, "msgs/s", cb_run_fn, CB_SIZE, CB_QUICK, false,       \
      &sh##_w##k},                                                                           \
-    {                                                                                       \
-        name, param, "pthread", __VA_ARGS__, "msgs/s", cb_run_fn, CB_SIZE, CB_QUICK, false, \
-            &sh##_p##k                                                                      \
-    }
+    {name, param, "pthread", __VA_ARGS__, "msgs/s", cb_run_fn, CB_SIZE, CB_QUICK, false,    \
+     &sh##_p##k}                                                                            \
+    BENCH_CROSSBEAM_ROW(name, param, "crossbeam", __VA_ARGS__, "msgs/s", cb_crossbeam_run,  \
+                        CB_SIZE, CB_XB_QUICK, false, &sh##_c##k)
 #define CB_ROWS4(name, sh, ...)                                                             \
     CB_ROW(name, "bounded0", sh, 0, __VA_ARGS__), CB_ROW(name, "bounded1", sh, 1, __VA_ARGS__), \
         CB_ROW(name, "bounded1000", sh, k, __VA_ARGS__),                                    \

@@ -2,13 +2,17 @@
  * waiters_internal.h for the protocol).
  *
  * Invariants:
- *  - ctx->selected leaves CHAN_WAITING exactly once (a CAS), and the winner wakes the
- *    futex while still holding the mutex of the list in which it found the ctx (or,
- *    for ABORTED, is the owner itself): the owner unregisters under that mutex before
- *    returning, so the ctx is alive whenever someone touches it.
- *  - No lost wake-up: a waiter sleeps only with futex_wait(selected, WAITING), so a
- *    CAS that happened before it slept makes the wait return at once, and one after
- *    is followed by a wake.
+ *  - ctx->selected is chosen (leaves WAITING / SLEEPING) exactly once (a CAS), and the
+ *    winner wakes the futex, if needed, while still holding the mutex of the list in
+ *    which it found the ctx (or, for ABORTED, is the owner itself): the owner
+ *    unregisters under that mutex before returning, so the ctx is alive whenever
+ *    someone touches it. The rendezvous hand-off wakes after unlocking instead, before
+ *    its release of `ready`, which its owner waits for (waiters_internal.h).
+ *  - No lost wake-up: the owner sleeps only after its own CAS WAITING -> SLEEPING, and
+ *    only with futex_wait(selected, SLEEPING); a winner that replaced WAITING needs no
+ *    wake (that CAS then fails and the owner sees the choice), and one that replaced
+ *    SLEEPING wakes: before the owner's futex_wait, the wait returns at once (the word
+ *    differs); after, the wake ends it.
  *  - chan_waker.is_empty equals "list empty" whenever its mutex is free; it is
  *    written under the mutex with seq_cst stores so that a notifier's seq_cst load,
  *    ordered after the seq_cst RMW that made the channel ready, either sees a
@@ -16,7 +20,10 @@
  *    (the store-buffering pattern, both sides sequentially consistent). */
 #include "waiters_internal.h"
 
+#include <sched.h>
+
 #define CHAN_SPIN_ROUNDS 6
+#define CHAN_PARTNER_YIELDS 4
 
 void chan_ctx_init(chan_ctx *cx)
 {
@@ -24,38 +31,96 @@ void chan_ctx_init(chan_ctx *cx)
     cx->thread = pthread_self();
 }
 
-bool chan_ctx_try_select(chan_ctx *cx, uint32_t sel)
+chan_claim chan_ctx_claim(chan_ctx *cx, uint32_t sel)
 {
-    uint32_t expect = CHAN_WAITING;
-    /* AcqRel: release pairs with the owner's acquire load in chan_ctx_wait_until (what
-     * the selector did before, e.g. publishing a message, is visible to the woken
-     * owner); acquire orders our later use of the owner's entry after its claim. */
-    return atomic_compare_exchange_strong_explicit(&cx->selected, &expect, sel,
-                                                   memory_order_acq_rel, memory_order_acquire);
+    /* Relaxed: a first guess for the CAS, which decides (a chosen value is final). */
+    uint32_t s = atomic_load_explicit(&cx->selected, memory_order_relaxed);
+    while (s <= CHAN_SLEEPING) {
+        /* AcqRel: release pairs with the owner's acquire loads in ctx_wait (what the
+         * selector did before, e.g. publishing a message, is visible to the woken
+         * owner); acquire orders our later use of the owner's entry after its claim.
+         * A failure reloads s (relaxed: the loop's test decides again). */
+        if (atomic_compare_exchange_weak_explicit(&cx->selected, &s, sel, memory_order_acq_rel,
+                                                  memory_order_relaxed))
+            return s == CHAN_SLEEPING ? CHAN_CLAIM_ASLEEP : CHAN_CLAIM_AWAKE;
+    }
+    return CHAN_CLAIM_LOST;
 }
 
-uint32_t chan_ctx_wait_until(chan_ctx *cx, uint64_t deadline_ns)
+void chan_ctx_wake(chan_ctx *cx)
+{
+    weft_futex_wake(&cx->selected, 1);
+}
+
+bool chan_ctx_select_wake(chan_ctx *cx, uint32_t sel)
+{
+    chan_claim c = chan_ctx_claim(cx, sel);
+    if (c == CHAN_CLAIM_ASLEEP)
+        chan_ctx_wake(cx);
+    return c != CHAN_CLAIM_LOST;
+}
+
+bool chan_ctx_try_select(chan_ctx *cx, uint32_t sel)
+{
+    return chan_ctx_claim(cx, sel) != CHAN_CLAIM_LOST;
+}
+
+/* The owner's wait: a spin, then sleep on the futex until chosen or past the
+ * deadline. looks == 0: the short exponential pause-spin of callers that already spun
+ * before registering. looks > 0 (a rendezvous party): a look after every pause, that
+ * many times (the word is on the owner's own stack, so looking often costs nobody
+ * anything, while a look only every 2^k pauses would see the choice up to 2^k pauses
+ * late), then CHAN_PARTNER_YIELDS yields with a look after each (a partner preempted
+ * on this CPU gets to run), then the futex. *seen: the look that saw the choice, or
+ * UINT32_MAX if none did (seen while yielding, or after sleeping). */
+static uint32_t ctx_wait(chan_ctx *cx, uint64_t deadline_ns, uint32_t looks, uint32_t *seen)
 {
     weft_backoff b = WEFT_BACKOFF_INIT;
-    for (int i = 0; i < CHAN_SPIN_ROUNDS; i++) {
-        /* Acquire: pairs with the selector's CAS (chan_ctx_try_select). */
+    uint32_t spins = looks ? looks + CHAN_PARTNER_YIELDS : CHAN_SPIN_ROUNDS;
+    *seen = UINT32_MAX;
+    for (uint32_t i = 0;; i++) {
+        /* Acquire: pairs with the selector's CAS (chan_ctx_claim). */
         uint32_t s = atomic_load_explicit(&cx->selected, memory_order_acquire);
-        if (s != CHAN_WAITING)
+        if (s > CHAN_SLEEPING) {
+            if (looks && i < looks)
+                *seen = i;
             return s;
-        weft_backoff_spin(&b);
-    }
-    for (;;) {
-        /* Acquire: as above. */
-        uint32_t s = atomic_load_explicit(&cx->selected, memory_order_acquire);
-        if (s != CHAN_WAITING)
-            return s;
+        }
+        if (i < spins) {
+            if (!looks)
+                weft_backoff_spin(&b);
+            else if (i < looks)
+                weft_cpu_relax();
+            else
+                sched_yield();
+            continue;
+        }
         if (weft_deadline_passed(deadline_ns)) {
             if (chan_ctx_try_select(cx, CHAN_ABORTED))
                 return CHAN_ABORTED;
             continue; /* someone chose first: report their choice */
         }
-        weft_futex_wait(&cx->selected, CHAN_WAITING, deadline_ns);
+        /* Announce the sleep, so that a selector wakes us. Relaxed: it publishes
+         * nothing; the selector's CAS reads it, and on failure (chosen meanwhile) the
+         * acquire load above reads the choice. */
+        if (s == CHAN_WAITING &&
+            !atomic_compare_exchange_strong_explicit(&cx->selected, &s, CHAN_SLEEPING,
+                                                     memory_order_relaxed, memory_order_relaxed))
+            continue;
+        weft_futex_wait(&cx->selected, CHAN_SLEEPING, deadline_ns);
     }
+}
+
+uint32_t chan_ctx_wait_until(chan_ctx *cx, uint64_t deadline_ns)
+{
+    uint32_t seen;
+    return ctx_wait(cx, deadline_ns, 0, &seen);
+}
+
+uint32_t chan_ctx_wait_partner(chan_ctx *cx, uint64_t deadline_ns, uint32_t looks,
+                               uint32_t *seen)
+{
+    return ctx_wait(cx, deadline_ns, looks ? looks : 1, seen);
 }
 
 void chan_waiter_init(chan_waiter *w, chan_ctx *cx, size_t index, void *buf)
@@ -66,6 +131,7 @@ void chan_waiter_init(chan_waiter *w, chan_ctx *cx, size_t index, void *buf)
     w->linked = false;
     w->buf = buf;
     w->observer = false;
+    w->claimer_cpu = -1;
     atomic_store_explicit(&w->ready, 0, memory_order_relaxed);
 }
 
@@ -106,15 +172,16 @@ void chan_waitlist_remove(chan_waitlist *l, chan_waiter *w)
     w->linked = false;
 }
 
-chan_waiter *chan_waitlist_try_select(chan_waitlist *l)
+chan_waiter *chan_waitlist_try_select(chan_waitlist *l, bool *wake)
 {
     pthread_t self = pthread_self();
     for (chan_waiter *w = l->head; w; w = w->next) {
         if (pthread_equal(w->ctx->thread, self))
             continue;
-        if (chan_ctx_try_select(w->ctx, w->oper)) {
+        chan_claim c = chan_ctx_claim(w->ctx, w->oper);
+        if (c != CHAN_CLAIM_LOST) {
             chan_waitlist_remove(l, w);
-            weft_futex_wake(&w->ctx->selected, 1);
+            *wake = c == CHAN_CLAIM_ASLEEP;
             return w;
         }
     }
@@ -127,7 +194,7 @@ bool chan_waitlist_can_select(const chan_waitlist *l)
     for (const chan_waiter *w = l->head; w; w = w->next) {
         /* Relaxed: a hint under the list's mutex; the CAS in try_select decides. */
         if (!pthread_equal(w->ctx->thread, self) &&
-            atomic_load_explicit(&w->ctx->selected, memory_order_relaxed) == CHAN_WAITING)
+            atomic_load_explicit(&w->ctx->selected, memory_order_relaxed) <= CHAN_SLEEPING)
             return true;
     }
     return false;
@@ -136,8 +203,7 @@ bool chan_waitlist_can_select(const chan_waitlist *l)
 void chan_waitlist_disconnect(chan_waitlist *l)
 {
     for (chan_waiter *w = l->head; w; w = w->next)
-        if (chan_ctx_try_select(w->ctx, CHAN_DISCONNECTED))
-            weft_futex_wake(&w->ctx->selected, 1);
+        chan_ctx_select_wake(w->ctx, CHAN_DISCONNECTED);
 }
 
 void chan_waker_init(chan_waker *wk)
@@ -179,9 +245,8 @@ void chan_waker_notify(chan_waker *wk)
          * they need not take the op, so a real waiter is woken too. */
         for (chan_waiter *w = wk->list.head, *next; w; w = next) {
             next = w->next;
-            if (chan_ctx_try_select(w->ctx, w->oper)) {
+            if (chan_ctx_select_wake(w->ctx, w->oper)) {
                 chan_waitlist_remove(&wk->list, w);
-                weft_futex_wake(&w->ctx->selected, 1);
                 if (!w->observer)
                     break;
             }

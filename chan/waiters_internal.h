@@ -2,20 +2,27 @@
  * Context and Waker). Internal to chan/.
  *
  * A chan_ctx belongs to one blocked call (one recv, one send or one select) and lives
- * on its stack. Its futex word `selected` is CHAN_WAITING until exactly one party
- * moves it, with one CAS, to CHAN_ABORTED (the waiter itself: timeout or "became ready
- * while registering"), CHAN_DISCONNECTED (a channel it waits on lost its other side)
- * or CHAN_OPER(i) (operation i of the waiter may proceed / was completed for it).
- * Whoever wins the CAS wakes the futex. A select registers one ctx on several
- * channels (one chan_waiter per operation), so one ctx can be claimed only once.
+ * on its stack. Its futex word `selected` is CHAN_WAITING, or CHAN_SLEEPING once its
+ * owner has decided to sleep on the futex (the owner's own CAS), until exactly one
+ * party moves it, with one CAS, to CHAN_ABORTED (the waiter itself: timeout or "became
+ * ready while registering"), CHAN_DISCONNECTED (a channel it waits on lost its other
+ * side) or CHAN_OPER(i) (operation i of the waiter may proceed / was completed for it).
+ * The winner of that CAS wakes the futex only if it replaced CHAN_SLEEPING: an owner
+ * still spinning sees the choice without a syscall on either side, and one that went
+ * to sleep did so with futex_wait(SLEEPING), which a CAS from SLEEPING either precedes
+ * (the wait returns at once) or is followed by the wake. A select registers one ctx on
+ * several channels (one chan_waiter per operation), so one ctx can be claimed only
+ * once.
  *
  * A chan_waiter is one registration of a ctx in a channel's list (also on the
  * waiter's stack). Lists are protected by a mutex (a chan_waker's own, or the
  * rendezvous channel's). Lifetime rule: every waiter unregisters each of its entries
- * under that mutex before returning, and parties only touch a ctx (CAS + wake) while
+ * under that mutex before returning, and parties only touch a ctx (claim + wake) while
  * holding the mutex of the list where they found it, so a ctx never dies under them.
- * The rendezvous hand-off copies through `buf` outside the lock and then sets `ready`
- * (release), and the waiter spins for `ready` (acquire) before returning. */
+ * The one exception is the rendezvous hand-off: its claimer unlinks the waiter under
+ * the mutex, then, outside it, wakes the ctx (if it slept), copies through `buf` and
+ * last sets `ready` (release); the waiter spins for `ready` (acquire) before
+ * returning, so the claimer's wake and copy are over before the ctx and buf go. */
 #ifndef WEFT_CHAN_WAITERS_INTERNAL_H
 #define WEFT_CHAN_WAITERS_INTERNAL_H
 
@@ -23,11 +30,14 @@
 #include <stdbool.h>
 #include <weft/sync.h>
 
+/* Not chosen yet: WAITING and SLEEPING (the owner sleeps, or is about to, on the
+ * futex: whoever chooses must wake it). Chosen: every value above SLEEPING. */
 #define CHAN_WAITING 0u
-#define CHAN_ABORTED 1u
-#define CHAN_DISCONNECTED 2u
-#define CHAN_OPER(i) ((uint32_t)(i) + 3u)
-#define CHAN_OPER_INDEX(s) ((size_t)(s) - 3u)
+#define CHAN_SLEEPING 1u
+#define CHAN_ABORTED 2u
+#define CHAN_DISCONNECTED 3u
+#define CHAN_OPER(i) ((uint32_t)(i) + 4u)
+#define CHAN_OPER_INDEX(s) ((size_t)(s) - 4u)
 
 typedef struct chan_ctx {
     _Atomic uint32_t selected;
@@ -41,6 +51,8 @@ typedef struct chan_waiter {
     bool linked;            /* in a list (guarded by the list's mutex) */
     void *buf;              /* rendezvous: the message to send / where to receive */
     _Atomic uint32_t ready; /* rendezvous: the counterparty finished with buf */
+    int claimer_cpu;        /* rendezvous: the CPU the counterparty ran on, or -1
+                               (written before `ready`, read after it) */
     bool observer;          /* weft_select_ready: woken when the op becomes possible,
                                never the one a notifier hands the op to */
 } chan_waiter;
@@ -58,12 +70,33 @@ typedef struct chan_waker {
     _Atomic bool is_empty;
 } chan_waker;
 
+/* What chan_ctx_claim did. */
+typedef enum chan_claim {
+    CHAN_CLAIM_LOST,  /* someone chose first */
+    CHAN_CLAIM_AWAKE, /* ours; the owner had not gone to sleep: no wake needed */
+    CHAN_CLAIM_ASLEEP /* ours; the owner sleeps (or is about to): chan_ctx_wake it */
+} chan_claim;
+
 void chan_ctx_init(chan_ctx *cx);
-/* CAS WAITING -> sel; true if this call made the choice. */
+/* Make the choice sel (> CHAN_SLEEPING) if nobody has: CAS from WAITING or SLEEPING. */
+chan_claim chan_ctx_claim(chan_ctx *cx, uint32_t sel);
+/* Wake the owner of a ctx claimed with CHAN_CLAIM_ASLEEP (a futex wake). */
+void chan_ctx_wake(chan_ctx *cx);
+/* Claim, and wake the owner if it sleeps; true if this call made the choice. */
+bool chan_ctx_select_wake(chan_ctx *cx, uint32_t sel);
+/* The owner's own choice (ABORTED: it is awake, so nobody needs waking); true if it
+ * made the choice. */
 bool chan_ctx_try_select(chan_ctx *cx, uint32_t sel);
-/* Wait (short bounded spin, then futex) until selected != WAITING or the absolute
- * deadline passes (then CAS to ABORTED); returns the final selected value. */
+/* Wait until selected is chosen or the absolute deadline passes (then CAS to ABORTED);
+ * returns the final selected value. A short bounded spin first, then the futex: for
+ * callers that already spun before registering (array, list, select, timers). */
 uint32_t chan_ctx_wait_until(chan_ctx *cx, uint64_t deadline_ns);
+/* The same with a longer spin first, for a rendezvous party, whose partner is usually
+ * about to arrive and could not be polled for before registering: `looks` looks at
+ * the word one pause apart, then a few yields, then the futex. *seen: the look that
+ * saw the choice, UINT32_MAX if the spin did not (zero.c adapts `looks` by it). */
+uint32_t chan_ctx_wait_partner(chan_ctx *cx, uint64_t deadline_ns, uint32_t looks,
+                               uint32_t *seen);
 
 void chan_waiter_init(chan_waiter *w, chan_ctx *cx, size_t index, void *buf);
 /* Spin (with backoff) until the counterparty set w->ready. */
@@ -72,10 +105,11 @@ void chan_waiter_wait_ready(chan_waiter *w);
 /* Lock held by the caller for all waitlist_* calls. */
 void chan_waitlist_push(chan_waitlist *l, chan_waiter *w);
 void chan_waitlist_remove(chan_waitlist *l, chan_waiter *w); /* no-op if unlinked */
-/* Claim the first waiter whose ctx we can select (skipping the calling thread's own),
- * unlink it and wake it; NULL if none. The rendezvous partner then uses ->buf. */
-chan_waiter *chan_waitlist_try_select(chan_waitlist *l);
-/* Is there a waiter of another thread still WAITING (a possible partner)? */
+/* Claim the first waiter whose ctx we can select (skipping the calling thread's own)
+ * and unlink it; NULL if none. The rendezvous partner then, after unlocking: wakes its
+ * ctx if *wake (chan_ctx_wake), uses ->buf, and sets ->ready last (see above). */
+chan_waiter *chan_waitlist_try_select(chan_waitlist *l, bool *wake);
+/* Is there a waiter of another thread not yet chosen (a possible partner)? */
 bool chan_waitlist_can_select(const chan_waitlist *l);
 /* Select CHAN_DISCONNECTED on every waiter's ctx and wake them (entries stay). */
 void chan_waitlist_disconnect(chan_waitlist *l);

@@ -4,15 +4,51 @@
  *
  * One mutex guards both waiter lists and the disconnected flag. An operation first
  * looks, under the mutex, for a waiting partner on the other side and claims it with
- * chan_waitlist_try_select (CAS on the partner's ctx, then a wake, still under the
- * mutex); it then copies through the partner's buf outside the mutex and sets the
- * partner's `ready` (release). A claimed waiter returns only after seeing `ready`
- * (acquire), so its stack buffer outlives the copy. Otherwise it registers itself
- * and sleeps; since finding a partner and registering happen under the same mutex,
- * two parties cannot both register without one seeing the other: no lost wake-up.
- * Disconnection selects CHAN_DISCONNECTED on every waiter, also under the mutex. */
+ * chan_waitlist_try_select (a CAS on the partner's ctx) and unlinks it; then, outside
+ * the mutex, it wakes the partner only if the partner had gone to sleep, copies
+ * through the partner's buf and sets the partner's `ready` (release) last. A claimed
+ * waiter returns only after seeing `ready` (acquire), so its stack ctx and buffer
+ * outlive the claimer's wake and copy. Otherwise it registers itself and waits: first
+ * a bounded spin (looks one pause apart, then a few yields), since the partner is
+ * usually about to arrive and then hands off without a syscall on either side; then
+ * the futex. The spin's length adapts per thread (zero_adapt): spinning only helps
+ * while the partner runs on another CPU, and burns the partner's time when both
+ * share one (one CPU, or other load on the rest). Since finding a partner and
+ * registering happen under the same mutex, two parties cannot both register without
+ * one seeing the other: no lost wake-up. Disconnection selects CHAN_DISCONNECTED on
+ * every waiter, also under the mutex. */
 #include "chan_internal.h"
+#include <sched.h>
 #include <string.h>
+
+/* Bounds and start of a thread's rendezvous spin, in looks one pause apart. */
+#define ZERO_LOOKS_MIN 8u
+#define ZERO_LOOKS_MAX 256u
+#define ZERO_LOOKS_START 64u
+
+/* Per thread: how many looks its next rendezvous wait spins for (only this thread
+ * touches it). */
+static _Thread_local uint32_t zero_looks = ZERO_LOOKS_START;
+
+/* After a wait that a partner completed: seen, the look that saw it (UINT32_MAX: the
+ * spin did not); claimer_cpu, the CPU the partner ran on. Seen by the spin: aim at
+ * twice that look (room for jitter), moving a quarter of the way. Not seen, and the
+ * partner ran on our CPU: it could only run once we yielded, so the spin was time
+ * taken from it: halve. Not seen, partner elsewhere: it was running but came late,
+ * and a longer spin would have saved the yields or the sleep: double. */
+static void zero_adapt(uint32_t seen, int claimer_cpu)
+{
+    uint32_t n = zero_looks;
+    if (seen != UINT32_MAX) {
+        n = (3 * n + 2 * seen + ZERO_LOOKS_MIN) / 4;
+    } else {
+        int cpu = sched_getcpu();
+        if (cpu < 0 || claimer_cpu < 0)
+            return;
+        n = cpu == claimer_cpu ? n / 2 : 2 * n;
+    }
+    zero_looks = n < ZERO_LOOKS_MIN ? ZERO_LOOKS_MIN : n > ZERO_LOOKS_MAX ? ZERO_LOOKS_MAX : n;
+}
 
 int chan_zero_init(weft_chan *c)
 {
@@ -35,10 +71,8 @@ static void zero_wake_watchers(chan_zero *z, bool send)
     chan_waitlist *l = send ? &z->watch_recv : &z->watch_send;
     for (chan_waiter *w = l->head, *next; w; w = next) {
         next = w->next;
-        if (chan_ctx_try_select(w->ctx, w->oper)) {
+        if (chan_ctx_select_wake(w->ctx, w->oper))
             chan_waitlist_remove(l, w);
-            weft_futex_wake(&w->ctx->selected, 1);
-        }
     }
 }
 
@@ -47,14 +81,21 @@ static int zero_op(weft_chan *c, bool send, void *buf, bool try, uint64_t deadli
 {
     chan_zero *z = &c->u.zero;
     weft_mutex_lock(&z->lock);
-    chan_waiter *p = chan_waitlist_try_select(send ? &z->receivers : &z->senders);
+    bool wake = false;
+    chan_waiter *p = chan_waitlist_try_select(send ? &z->receivers : &z->senders, &wake);
     if (p) {
         weft_mutex_unlock(&z->lock);
+        /* The partner waits for `ready`, so its ctx is alive until our store below;
+         * waking first lets its wake-up overlap the copy. */
+        if (wake)
+            chan_ctx_wake(p->ctx);
         if (send)
             chan_copy_msg(p->buf, buf, c->elem_size);
         else
             chan_copy_msg(buf, p->buf, c->elem_size);
-        /* Release: pairs with the partner's acquire in chan_waiter_wait_ready. */
+        p->claimer_cpu = sched_getcpu();
+        /* Release: pairs with the partner's acquire in chan_waiter_wait_ready; our
+         * last touch of its entry, ctx and buffer. */
         atomic_store_explicit(&p->ready, 1, memory_order_release);
         return 0;
     }
@@ -77,13 +118,12 @@ static int zero_op(weft_chan *c, bool send, void *buf, bool try, uint64_t deadli
     chan_waitlist_push(send ? &z->senders : &z->receivers, &w);
     zero_wake_watchers(z, send);
     weft_mutex_unlock(&z->lock);
-    uint32_t s = chan_ctx_wait_until(&cx, deadline);
+    uint32_t seen;
+    uint32_t s = chan_ctx_wait_partner(&cx, deadline, zero_looks, &seen);
     if (s == CHAN_OPER(0)) {
+        /* The partner unlinked us, and its wake and copy come before `ready`. */
         chan_waiter_wait_ready(&w);
-        /* The partner woke us under the mutex: pass through it so that its wake is
-         * over before cx (on our stack) goes away. */
-        weft_mutex_lock(&z->lock);
-        weft_mutex_unlock(&z->lock);
+        zero_adapt(seen, w.claimer_cpu);
         return 0;
     }
     weft_mutex_lock(&z->lock);

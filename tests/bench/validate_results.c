@@ -404,10 +404,11 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= m && !strcmp(s + n - m, suffix);
 }
 
-/* impl: ^(weft|serial|openmp|pthread|tbb)(-[A-Za-z0-9_]+)?$ */
+/* impl: ^(weft|serial|openmp|pthread|tbb|crossbeam)(-[A-Za-z0-9_]+)?$ */
 static bool impl_ok(const char *s)
 {
-    static const char *const base[] = {"weft", "serial", "openmp", "pthread", "tbb"};
+    static const char *const base[] = {"weft", "serial", "openmp", "pthread", "tbb",
+                                       "crossbeam"};
     for (size_t i = 0; i < sizeof base / sizeof base[0]; i++) {
         size_t n = strlen(base[i]);
         if (strncmp(s, base[i], n) != 0)
@@ -459,7 +460,7 @@ static void check_document(checker *ck, const jval *doc)
         const jval *impl = member(r, "impl"), *unit = member(r, "unit"),
                    *better = member(r, "better");
         if (impl && impl->type == J_STR && !impl_ok(impl->str))
-            problem(ck, path, "impl does not match ^(weft|serial|openmp|pthread|tbb)(-[A-Za-z0-9_]+)?$", impl->str);
+            problem(ck, path, "impl does not match ^(weft|serial|openmp|pthread|tbb|crossbeam)(-[A-Za-z0-9_]+)?$", impl->str);
         if (unit && unit->type == J_STR && !ends_with(unit->str, "/s"))
             problem(ck, path, "unit does not end in /s", unit->str);
         if (better && better->type == J_STR && strcmp(better->str, "higher") && strcmp(better->str, "lower"))
