@@ -25,12 +25,14 @@
 typedef struct frame_layout {
     weft_job job;
     weft_job_latch done;
+    int64_t index; /* where the fork pushed it: the inline join's hint */
 } frame_layout;
 
 _Static_assert(sizeof(weft_frame) == sizeof(frame_layout), "frame size");
 _Static_assert(offsetof(weft_frame, job_) == offsetof(frame_layout, job), "frame job");
 _Static_assert(offsetof(weft_frame, state_) == offsetof(frame_layout, done.state), "frame latch state");
 _Static_assert(offsetof(weft_frame, waiter_) == offsetof(frame_layout, done.waiter), "frame latch waiter");
+_Static_assert(offsetof(weft_frame, index_) == offsetof(frame_layout, index), "frame index");
 _Static_assert(sizeof(((weft_frame *)0)->state_) == sizeof(((frame_layout *)0)->done.state), "latch state");
 #define VIEW(f) offsetof(struct weft__worker_view, f)
 #define WORKER(f) offsetof(weft_worker, f)
@@ -83,6 +85,13 @@ static void fork_outside(weft_frame *f)
     weft_sleep_offer_local_work(w);
 }
 
+/* Where a push just put its item (the inline join checks it before use). Relaxed:
+ * the owner's own bottom. */
+static int64_t pushed_index(weft_worker *w)
+{
+    return atomic_load_explicit(&w->deque.bottom, memory_order_relaxed) - 1;
+}
+
 void weft__frame_fork_slow(weft_frame *f)
 {
     weft_worker *w = weft_worker_current();
@@ -97,6 +106,7 @@ void weft__frame_fork_slow(weft_frame *f)
         atomic_store_explicit(&frame_latch(f)->state, FRAME_UNPUSHED, memory_order_relaxed);
         return;
     }
+    f->index_ = pushed_index(w);
     weft_sleep_offer_local_work(w);
 }
 

@@ -104,6 +104,7 @@ typedef struct weft_frame {
     struct weft_job job_;
     uint32_t state_;              /* the latch: unset, set, an outside thread sleeps */
     struct weft_worker *waiter_;  /* the worker that forked; NULL: forked outside */
+    int64_t index_;               /* the deque index the fork pushed it at */
 } weft_frame;
 
 /* The first bytes of every struct weft_worker: its deque (three lines of
@@ -135,7 +136,8 @@ struct weft__worker_view {
     WEFT__MIX(WEFT__MIX(WEFT__MIX(WEFT__MIX(WEFT__MIX(WEFT__MIX(WEFT__MIX(                  \
         (uint64_t)sizeof(struct weft_job),                                                  \
         WEFT__OFF(struct weft_job, isolation)), WEFT__OFF(struct weft_job, next)),          \
-        WEFT__OFF(weft_frame, state_)), WEFT__OFF(weft_frame, waiter_)),                    \
+        WEFT__OFF(weft_frame, state_)), WEFT__OFF(weft_frame, waiter_) * 64 +              \
+        WEFT__OFF(weft_frame, index_)),                                                     \
         WEFT__OFF(struct weft__worker_view, top)),                                          \
         WEFT__OFF(struct weft__worker_view, splitreq)),                                     \
         WEFT__OFF(struct weft__worker_view, bottom)),                                       \
@@ -185,7 +187,10 @@ WEFT_API void weft__frame_done(weft_frame *f);
  * worker's deque, privately (runtime/deque.md: no fence, no read-modify-write), when
  * that is two stores (the test of weft_deque_push_private) and no worker is idle;
  * everything else is fork_slow. The relaxed accesses are those of the owner's
- * private push; the seq_cst load of the idle word is weft_sleep_any_idle's. */
+ * private push; the seq_cst load of the idle word is weft_sleep_any_idle's. The
+ * index goes in the frame so that the join need not derive it from bottom: then no
+ * address the join computes waits for the load of bottom, which the stores of the
+ * forks and joins in between feed (a store-to-load round trip per fork otherwise). */
 static inline void weft__frame_fork(weft_frame *f, void (*execute)(struct weft_job *, struct weft_worker *))
 {
     struct weft_worker *w = weft__current_worker;
@@ -196,6 +201,7 @@ static inline void weft__frame_fork(weft_frame *f, void (*execute)(struct weft_j
         f->state_ = 0;
         f->waiter_ = w;
         int64_t b = __atomic_load_n(&v->bottom, __ATOMIC_RELAXED);
+        f->index_ = b;
         if (WEFT__LIKELY(b < v->owner_limit &&
                          (b != v->owner_split || !v->eager || __atomic_load_n(&v->top, __ATOMIC_RELAXED) < b) &&
                          __atomic_load_n(&v->splitreq, __ATOMIC_RELAXED) == 0 &&
@@ -210,17 +216,18 @@ static inline void weft__frame_fork(weft_frame *f, void (*execute)(struct weft_j
 
 /* The join: true when the caller must run the task now (nobody took it), false when
  * it ran elsewhere (its result is in the frame). Inline: pop f if it is the newest
- * private item and no split request waits (weft_deque_pop_if's private case);
- * everything else is join_slow. */
+ * private item (bottom is one past its index and its slot holds it) and no split
+ * request waits: weft_deque_pop_if's private case. Everything else is join_slow. */
 static inline bool weft__frame_join(weft_frame *f)
 {
     struct weft_worker *w = f->waiter_;
     if (WEFT__LIKELY(w != NULL)) {
         struct weft__worker_view *v = (struct weft__worker_view *)(void *)w;
-        int64_t b = __atomic_load_n(&v->bottom, __ATOMIC_RELAXED) - 1;
+        int64_t b = f->index_;
         if (WEFT__LIKELY(__atomic_load_n(&v->owner_slots[(size_t)b & v->owner_mask], __ATOMIC_RELAXED) ==
                              (void *)&f->job_ &&
-                         b >= v->owner_split && __atomic_load_n(&v->splitreq, __ATOMIC_RELAXED) == 0)) {
+                         __atomic_load_n(&v->bottom, __ATOMIC_RELAXED) == b + 1 && b >= v->owner_split &&
+                         __atomic_load_n(&v->splitreq, __ATOMIC_RELAXED) == 0)) {
             __atomic_store_n(&v->bottom, b, __ATOMIC_RELAXED);
             return true;
         }
