@@ -12,6 +12,11 @@
  *    weft is one weft_pool_run per workload run, of OpenMP one `parallel` region.
  *  - Every result is checked (fib values, 14200 solutions of 12 queens, task results,
  *    task counts); every weft/libc call's return value is checked.
+ *  - fib also runs as impl "weft-inline": the inline fork-join of weft/inline.h (a
+ *    typed task forked and joined by code compiled into fib, no call into libweft
+ *    unless a thief took the task). It forks fib(n - 1) and calls fib(n - 2), as
+ *    Lace's fib does (bench/README.md, "Lace comparison"); the weft row forks the
+ *    smaller half, as weft_join users write it (a runs first). Same calls either way.
  *  - With oneTBB (WEFT_BENCH_HAVE_TBB), fib and nqueens also run as impl "tbb"
  *    (bench_tbb.cpp: a tbb::task_group per fork, the same fork points and cutoff).
  *
@@ -24,6 +29,7 @@
 #include "bench.h"
 #include "bench_tbb.h"
 
+#include <weft/inline.h>
 #include <weft/runtime.h>
 #include <weft/sync.h>
 
@@ -249,15 +255,38 @@ static void fib_weft_root(void *ctx)
     }
 }
 
-static bench_result fib_weft_run(const bench_args *a)
+/* size runs of fib(n) by `root` (fib_weft_root or fib_inline_root), timed on a pool. */
+static bench_result fib_pool_run(const bench_args *a, void (*root)(void *))
 {
     const fib_param *p = a->arg;
     bench_result res = {0};
     fib_root r = {p->n, a->size, p, true};
-    res.ok = bench_weft_timed(a->threads, fib_weft_root, &r, &res.seconds) && r.ok;
+    res.ok = bench_weft_timed(a->threads, root, &r, &res.seconds) && r.ok;
     res.ops = a->size * fib_calls(p->n);
     return res;
 }
+
+static bench_result fib_weft_run(const bench_args *a) { return fib_pool_run(a, fib_weft_root); }
+
+/* "weft-inline": fib as a typed inline task (weft/inline.h). */
+WEFT_TASK_1(uint64_t, fib_inline, int, n)
+{
+    if (n < 2)
+        return (uint64_t)n;
+    WEFT_FRAME(fib_inline) f;
+    WEFT_FORK(fib_inline, &f, n - 1);
+    uint64_t b = fib_inline(n - 2);
+    return WEFT_JOIN(fib_inline, &f) + b;
+}
+
+static void fib_inline_root(void *ctx)
+{
+    fib_root *r = ctx;
+    for (uint64_t i = 0; i < r->size; i++)
+        r->ok = fib_inline(opaque_int(r->n)) == r->p->value && r->ok;
+}
+
+static bench_result fib_inline_run(const bench_args *a) { return fib_pool_run(a, fib_inline_root); }
 
 static uint64_t fib_omp(int n)
 {
@@ -1072,7 +1101,7 @@ static const idle_mode idle_idle = IDLE_IDLE, idle_task_per_ms = IDLE_TASK_PER_M
     {"idle_cpu", "task_per_ms", "openmp", ALL_CPUS, "cpu%", idle_omp_run, 1000, 100, true,  \
      &idle_task_per_ms}
 
-/* The six fib rows of one size: P the param, F its fib_param, SS / CS the serial and
+/* The seven fib rows of one size: P the param, F its fib_param, SS / CS the serial and
  * serial-calls (and serial-floor) runs per rep, FIX the fixed_size of the serial and
  * weft rows, OFIX that of the OpenMP and TBB rows. */
 #define FIB_ROWS(P, F, SS, CS, FIX, OFIX)                                                    \
@@ -1080,6 +1109,7 @@ static const idle_mode idle_idle = IDLE_IDLE, idle_task_per_ms = IDLE_TASK_PER_M
     {"fib", P, "serial-calls", ONE_THREAD, "ns/call", fib_serial_calls_run, CS, 1, FIX, &F}, \
     {"fib", P, "serial-floor", ONE_THREAD, "ns/call", fib_floor_run, CS, 1, FIX, &F},       \
     {"fib", P, "weft", SCALING, "ns/call", fib_weft_run, 1, 1, FIX, &F},                    \
+    {"fib", P, "weft-inline", SCALING, "ns/call", fib_inline_run, 1, 1, FIX, &F},           \
     {"fib", P, "openmp", SCALING, "ns/call", fib_omp_run, 1, 1, OFIX, &F},                  \
     BENCH_TBB_ROW("fib", P, "tbb", SCALING, "ns/call", fib_tbb_run, 1, 1, OFIX, &F)
 

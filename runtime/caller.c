@@ -45,7 +45,7 @@ weft_worker *weft_caller_enter(weft_pool *pool)
         weft_sleep_bench(&pool->workers[n - 1 - k]);
     weft_worker *w = &pool->workers[n + slot];
     w->isolation = 0;
-    weft_current_worker_ = w;
+    weft__current_worker = w;
     weft_futex_set_block_hook(weft_sleep_before_block, w);
     return w;
 }
@@ -57,7 +57,7 @@ void weft_caller_leave(weft_worker *w)
     while ((job = weft_deque_pop(&w->deque)) != NULL)
         weft_pool_inject(pool, job);
     weft_futex_set_block_hook(NULL, NULL);
-    weft_current_worker_ = NULL;
+    weft__current_worker = NULL;
     unsigned slot = w->index - pool->num_threads, n = pool->num_threads;
     /* seq_cst: release for the slot's next owner (pairs with enter's acquire CAS), and
      * the first half of the Dekker pair with a benched worker going to sleep

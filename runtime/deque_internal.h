@@ -142,7 +142,11 @@ size_t weft_deque_len_public(const weft_deque *d);
 
 /* ---- the owner's fast paths, inline (a join's push and pop are on the hot path of
  * every fork). Only plain (relaxed) accesses here, no fence: the slow paths, which
- * synchronise, are in deque.c. The memory-order argument is in deque.md. */
+ * synchronise, are in deque.c. The memory-order argument is in deque.md.
+ * weft/inline.h repeats weft_deque_push_private's test and store and
+ * weft_deque_pop_if's private case in code compiled into programs (weft__frame_fork,
+ * weft__frame_join), over a view of this struct that inline.c checks field by field:
+ * change them together, and bump WEFT_ABI_VERSION when the layout changes. */
 
 /* Slow paths, deque.c: push when weft_deque_push_private would not (the ring looks
  * full, or a share is due); share the older half of the private part

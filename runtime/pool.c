@@ -19,11 +19,11 @@
 #include <string.h>
 #include <time.h>
 
-_Thread_local weft_worker *weft_current_worker_ __attribute__((tls_model("initial-exec")));
+_Thread_local weft_worker *weft__current_worker __attribute__((tls_model("initial-exec")));
 
 int weft_current_worker_index(void)
 {
-    return weft_current_worker_ ? (int)weft_current_worker_->index : -1;
+    return weft__current_worker ? (int)weft__current_worker->index : -1;
 }
 
 /* ---------------------------------------------------------------- environment */
@@ -335,7 +335,7 @@ int weft_worker_wait_until(weft_worker *w, weft_job_latch *l, uint64_t deadline_
 
 int weft_pool_wait_latch(weft_job_latch *l, uint64_t deadline_ns)
 {
-    weft_worker *w = weft_current_worker_;
+    weft_worker *w = weft__current_worker;
     if (w)
         return weft_worker_wait_until(w, l, deadline_ns);
     return weft_latch_job_wait_external(l, deadline_ns);
@@ -343,7 +343,7 @@ int weft_pool_wait_latch(weft_job_latch *l, uint64_t deadline_ns)
 
 int weft_pool_submit(weft_pool *pool, weft_job *job)
 {
-    weft_worker *w = weft_current_worker_;
+    weft_worker *w = weft__current_worker;
     if (w && w->pool == pool) {
         int rc = weft_deque_push(&w->deque, job);
         if (rc != 0)
@@ -378,7 +378,7 @@ static void *worker_main(void *arg)
 {
     weft_worker *w = arg;
     weft_pool *pool = w->pool;
-    weft_current_worker_ = w;
+    weft__current_worker = w;
     if (pool->pin != WEFT_PIN_NONE) {
         hwloc_obj_t place = weft_topology_place(&pool->topo, pool->pin, pool->places.base + w->index);
         /* Relaxed: only picks who prints. */
@@ -394,7 +394,7 @@ static void *worker_main(void *arg)
                     ? (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec
                     : 0;
     weft_futex_set_block_hook(NULL, NULL);
-    weft_current_worker_ = NULL;
+    weft__current_worker = NULL;
     return NULL;
 }
 
@@ -521,6 +521,7 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
     for (; inited < slots; inited++) {
         weft_worker *w = &pool->workers[inited];
         w->pool = pool;
+        w->idle = &pool->idle;
         w->index = inited;
         w->caller = inited >= n;
         w->rng = 0x9E3779B97F4A7C15ULL * (inited + 1) ^ (uint64_t)(uintptr_t)pool;
@@ -649,7 +650,7 @@ void weft_pool_atfork_child(void)
         atomic_store_explicit(&global_pool, NULL, memory_order_relaxed);
     }
     weft_mutex_init(&global_lock); /* held by the parent's forking thread in prepare */
-    weft_current_worker_ = NULL;
+    weft__current_worker = NULL;
 }
 
 int weft_pool_resolve(weft_pool *pool, weft_pool **out)
@@ -658,8 +659,8 @@ int weft_pool_resolve(weft_pool *pool, weft_pool **out)
         *out = pool;
         return 0;
     }
-    if (weft_current_worker_) {
-        *out = weft_current_worker_->pool;
+    if (weft__current_worker) {
+        *out = weft__current_worker->pool;
         return 0;
     }
     return weft_pool_global(out);
@@ -735,7 +736,7 @@ static int wait_no_pending(weft_pool *pool, uint64_t deadline)
 
 int weft_pool_wait_idle_timeout(weft_pool *pool, uint64_t timeout_ns)
 {
-    weft_worker *w = weft_current_worker_;
+    weft_worker *w = weft__current_worker;
     if (!pool) {
         if (w)
             return -EDEADLK; /* NULL means the caller's own pool */
@@ -759,7 +760,7 @@ int weft_pool_destroy_timeout(weft_pool *pool, uint64_t timeout_ns)
 {
     if (!pool || pool == atomic_load_explicit(&global_pool, memory_order_relaxed))
         return -EINVAL;
-    if (weft_current_worker_ && weft_current_worker_->pool == pool)
+    if (weft__current_worker && weft__current_worker->pool == pool)
         return -EDEADLK;
     if (wait_no_pending(pool, weft_deadline_after(timeout_ns)) != 0)
         return -ETIMEDOUT;

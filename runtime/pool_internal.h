@@ -14,6 +14,7 @@
 #ifndef WEFT_POOL_INTERNAL_H
 #define WEFT_POOL_INTERNAL_H
 
+#include <weft/inline.h>
 #include <weft/runtime.h>
 #include <weft/sync.h>
 #include "deque_internal.h"
@@ -22,13 +23,10 @@
 typedef struct weft_worker weft_worker;
 typedef struct weft_job weft_job;
 
-/* A unit of work. `execute` runs it and signals whatever completion it has; the job's
- * memory may be gone when execute returns. */
-struct weft_job {
-    void (*execute)(weft_job *job, weft_worker *w);
-    uint64_t isolation; /* the isolation tag of the code that created it (0: none) */
-    weft_job *next;     /* link in the injector queue */
-};
+/* A unit of work (struct weft_job, defined in weft/inline.h: inline forks build
+ * jobs). `execute` runs it and signals whatever completion it has; the job's memory
+ * may be gone when execute returns. `isolation` is the isolation tag of the code that
+ * created it (0: none); `next` links it in the injector queue. */
 
 /* ---- job latch (latch.c) */
 typedef weft_job_latch_ weft_job_latch;
@@ -77,12 +75,16 @@ enum { WEFT_BLOCK_SMALL = 0, WEFT_BLOCK_LARGE = 1, WEFT_BLOCK_CACHED_KINDS = 2, 
  * anyone (relaxed: a statistic, ordered with nothing). */
 typedef _Atomic uint64_t weft_counter;
 
+/* The deque and the two fields after it are what inline forks read and write
+ * (weft/inline.h's struct weft__worker_view, part of WEFT_ABI_VERSION; inline.c
+ * checks each offset at compile time): move none of them without bumping it. */
 struct weft_worker {
     weft_deque deque;
+    uint64_t isolation; /* tag of the innermost isolated region running here */
+    const _Atomic uint64_t *idle; /* &pool->idle, for inline forks */
     weft_pool *pool;
     unsigned index;     /* workers: [0, num_threads); caller slots: num_threads + slot */
     bool caller;        /* a caller slot (caller.c): run by an outside thread for a call */
-    uint64_t isolation; /* tag of the innermost isolated region running here */
     uint64_t rng;
     unsigned *victims;      /* other workers, nearest first */
     unsigned level_end[4];  /* victims[level_end[k-1] .. level_end[k]) share level k */
@@ -136,10 +138,10 @@ struct weft_pool {
     weft_pool *forked_from; /* a global pool: the one a fork left unusable (pool.c) */
 };
 
-/* The worker running on this thread, or NULL. initial-exec TLS: one load from the
- * thread pointer, inlined into the join fast path. Defined in pool.c. */
-extern _Thread_local weft_worker *weft_current_worker_ __attribute__((tls_model("initial-exec")));
-static inline weft_worker *weft_worker_current(void) { return weft_current_worker_; }
+/* The worker running on this thread, or NULL: weft__current_worker, declared in
+ * weft/inline.h (inline forks read it too), defined in pool.c. initial-exec TLS: one
+ * load from the thread pointer, inlined into the join fast path. */
+static inline weft_worker *weft_worker_current(void) { return weft__current_worker; }
 /* ---- caller slots (caller.c) */
 /* Take a free caller slot of `pool` for the calling thread (not a worker of any pool)
  * and make it the thread's current worker; NULL when every slot is taken. */

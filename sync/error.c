@@ -19,6 +19,7 @@ const char *weft_strerror(int err)
     case EDEADLK: return "deadlock avoided (the caller already holds it, or waits on itself)";
     case EPERM: return "not permitted (the caller does not hold it)";
     case ECANCELED: return "cancelled";
+    case EPROTO: return "binary interface mismatch: the program was compiled for another libweft (weft/inline.h)";
     default: break;
     }
     /* Not strerror/strerror_r: strerror is not thread-safe, and strerror_r's GNU form

@@ -5,6 +5,7 @@
 #include <weft/common.h>
 #include <weft/sync.h>
 #include <weft/runtime.h>
+#include <weft/inline.h>
 #include <weft/par.h>
 #include <weft/chan.h>
 #endif

@@ -5,7 +5,10 @@
 #
 # The public API is every `weft_*` / `WEFT_*` identifier in the code (comments
 # stripped) of the installed headers: functions, inline functions, types, struct tags,
-# macros, enum constants (include guards excepted). It fails, listing the names, if
+# macros, enum constants (include guards excepted). `weft__*` / `WEFT__*` names are
+# the headers' internals (what weft/inline.h's macros expand to, the layout inline
+# code shares with libweft): not API, so they need no entry, though api.md may name
+# them and the exported ones must be declared. It fails, listing the names, if
 #   1. a name is not in a ```c block of docs/api.md (each entry's signature block:
 #      a mention in prose does not count, so deleting an entry is caught);
 #   2. api.md names a `weft_*` / `WEFT_*` identifier that no header declares (stale),
@@ -19,7 +22,8 @@ lib=$1
 src=$2
 doc=$src/docs/api.md
 headers="$src/sync/include/weft.h $src/sync/include/weft/common.h $src/sync/include/weft/sync.h
-$src/runtime/include/weft/runtime.h $src/par/include/weft/par.h $src/chan/include/weft/chan.h"
+$src/runtime/include/weft/runtime.h $src/runtime/include/weft/inline.h $src/par/include/weft/par.h
+$src/chan/include/weft/chan.h"
 # Environment variables the library reads: api.md documents them, no header declares them.
 env_vars="WEFT_NUM_THREADS WEFT_PIN WEFT_WAIT_POLICY WEFT_STATS"
 # CMake targets of the install (weft::weft_static): no header declares them either.
@@ -52,18 +56,21 @@ awk '{
 
 ids() { grep -oE '(^|[^A-Za-z0-9_])(weft|WEFT)_[A-Za-z0-9_]*' | sed 's/^[^A-Za-z]//' | sort -u; }
 
-# Public names, include guards (WEFT_H, WEFT_SYNC_H, ...) excepted.
-ids < "$tmp/code" | grep -vE '^WEFT_([A-Z]+_)?H$' > "$tmp/public"
+# Names the headers declare, include guards (WEFT_H, WEFT_SYNC_H, ...) excepted; the
+# public ones are those that are not internal (weft__*, WEFT__*).
+ids < "$tmp/code" | grep -vE '^WEFT_([A-Z]+_)?H$' > "$tmp/declared_names"
+grep -vE '^(weft|WEFT)__' "$tmp/declared_names" > "$tmp/public" || true
 
 # Names in api.md's ```c blocks, and anywhere in api.md.
 awk '/^```/ { if (inblock) { inblock = 0 } else if ($0 ~ /^```c[ \t]*$/) { inblock = 1 }; next }
      inblock' "$doc" | ids > "$tmp/documented"
 ids < "$doc" > "$tmp/mentioned"
-for v in $env_vars $cmake_targets; do echo "$v"; done | cat - "$tmp/public" | sort -u > "$tmp/known"
+for v in $env_vars $cmake_targets; do echo "$v"; done | cat - "$tmp/declared_names" | sort -u > "$tmp/known"
 
-# WEFT_API declarations (the function name follows WEFT_API on the same line) and
-# the library's exported functions.
-grep 'WEFT_API' "$tmp/code" | grep -v 'define WEFT_API' |
+# WEFT_API function declarations (the function name follows WEFT_API on the same
+# line; thread-local variables are not functions) and the library's exported
+# functions.
+grep 'WEFT_API' "$tmp/code" | grep -v 'define WEFT_API' | grep -v '__thread' |
     sed -E 's/.*[^A-Za-z0-9_](weft_[A-Za-z0-9_]*)[ \t]*\(.*/\1/' | sort -u > "$tmp/declared"
 nm -D --defined-only "$lib" | awk '$2 == "T" && $3 ~ /^weft_/ { print $3 }' | sort -u > "$tmp/exported"
 

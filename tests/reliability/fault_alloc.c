@@ -9,6 +9,8 @@
  *  - weft_join / weft_join_context / weft_par_for / weft_par_for_2d / weft_par_map:
  *    a join whose deque cannot grow runs both halves inline (no parallelism, no
  *    failure), so they always return 0;
+ *  - WEFT_FORK (weft/inline.h): a fork whose deque cannot grow leaves the task to
+ *    its WEFT_JOIN, which runs it on the forking thread;
  *  - weft_pool_run, weft_scope_init / wait, weft_task_join, channel close, pool
  *    destroy: never allocate (sticky mode runs them with every allocation failing). */
 #include "check.h"
@@ -339,6 +341,21 @@ static void chain(void *p)
     MUST(weft_join(chain, &l, chain_right, a));
 }
 
+/* The same chain with inline forks: each level forks a small task and recurses
+ * before joining it, so 300 frames stay on the deque; the sum of the depths comes
+ * back through the joins. */
+WEFT_TASK_1(long, depth_value, int, depth) { return depth; }
+
+static long inline_chain(int depth)
+{
+    if (depth == 0)
+        return 0;
+    WEFT_FRAME(depth_value) f;
+    WEFT_FORK(depth_value, &f, depth);
+    long rest = inline_chain(depth - 1);
+    return WEFT_JOIN(depth_value, &f) + rest;
+}
+
 static void deque_body(void *arg)
 {
     tasks_state *st = arg;
@@ -346,6 +363,13 @@ static void deque_body(void *arg)
     chain_arg root = {st, DEQUE_DEPTH, &ran};
     chain(&root);
     CHECK(ran == DEQUE_DEPTH, "%d of %d right halves ran", ran, DEQUE_DEPTH);
+}
+
+static void inline_deque_body(void *arg)
+{
+    (void)arg;
+    long sum = inline_chain(DEQUE_DEPTH);
+    CHECK(sum == (long)DEQUE_DEPTH * (DEQUE_DEPTH + 1) / 2, "inline chain: %ld", sum);
 }
 
 static void wl_deque_growth(void)
@@ -358,6 +382,16 @@ static void wl_deque_growth(void)
     MUST(weft_pool_run(p, deque_body, &st));
     MUST(weft_pool_destroy(p));
     check_tasks(&st);
+}
+
+static void wl_inline_deque_growth(void)
+{
+    weft_pool *p = new_pool(1);
+    faults_on();
+    MUST(weft_pool_run(p, inline_deque_body, NULL));
+    faults_off();
+    MUST(weft_pool_run(p, inline_deque_body, NULL));
+    MUST(weft_pool_destroy(p));
 }
 
 /* Spawning into a full deque whose growth cannot be allocated: weft_spawn and
@@ -881,6 +915,7 @@ int main(void)
     sweep("tasks in pool", wl_tasks_in_pool, 2);
     sweep("tasks outside", wl_tasks_outside, 2);
     sweep("deque growth", wl_deque_growth, 0);
+    sweep("inline deque", wl_inline_deque_growth, 0);
     spawn_into_full_deque();
     copy_alloc_fails();
     sweep("par", wl_par, 2);

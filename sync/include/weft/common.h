@@ -15,6 +15,12 @@
 #define WEFT_VERSION_MINOR 1
 #define WEFT_VERSION_PATCH 0
 
+/* The binary interface's version: libweft's soname is libweft.so.WEFT_ABI_VERSION
+ * (CMakeLists.txt reads it from here). It covers the exported functions and the
+ * layouts the headers expose, weft/inline.h's worker view and frame included: an
+ * incompatible change to any of them bumps it. */
+#define WEFT_ABI_VERSION 0
+
 #if defined(WEFT_BUILDING)
 #define WEFT_API __attribute__((visibility("default")))
 #else
