@@ -44,6 +44,7 @@ static void (*const registrations[])(bench_registry *r) = {
     bench_register_sort,
     bench_register_chan,
     bench_register_uts,
+    bench_register_start,
 };
 
 /* Target duration of one timed rep when the size is calibrated. */

@@ -18,7 +18,7 @@
 static void prepare(void)
 {
     weft_pool_atfork_prepare();     /* global_lock: held while a pool is created */
-    weft_topology_atfork_prepare(); /* place_lock: taken under global_lock */
+    weft_topology_atfork_prepare(); /* shared_lock, place_lock: taken under global_lock */
     weft_handles_atfork_prepare();  /* taken under global_lock (worker handles) */
 }
 

@@ -2,13 +2,14 @@
  * the handlers with pthread_atfork). Not installed.
  *
  * Before fork, the forking thread takes every lock the runtime owns, in the order
- * the runtime nests them (the global pool lock, then the place counts, then the
- * debug handle set), so the child starts with none held midway through an update.
- * The parent releases them. The child, whose only thread is the forking one, makes
- * them free locks again and forgets what only existed in the parent's threads: the
- * global pool's workers (the child starts a fresh global pool on first use), the
- * pinned places they counted, and the worker identity and block hook of the forking
- * thread if it was a worker. */
+ * the runtime nests them (the global pool lock, then the shared topology's, then the
+ * place counts, then the debug handle set), so the child starts with none held
+ * midway through an update (a load of the topology under way finishes first). The
+ * parent releases them. The child, whose only thread is the forking one, makes them
+ * free locks again and forgets what only existed in the parent's threads: the global
+ * pool's workers (the child starts a fresh global pool on first use), the pinned
+ * places they counted, and the worker identity and block hook of the forking thread
+ * if it was a worker. It keeps the loaded topology: the same machine. */
 #ifndef WEFT_FORK_INTERNAL_H
 #define WEFT_FORK_INTERNAL_H
 
@@ -22,7 +23,8 @@ void weft_pool_atfork_prepare(void);
 void weft_pool_atfork_parent(void);
 void weft_pool_atfork_child(void);
 
-/* topology.c: place_lock and the per-place counts of pinned workers. */
+/* topology.c: shared_lock (the process's topology), place_lock and the per-place
+ * counts of pinned workers. */
 void weft_topology_atfork_prepare(void);
 void weft_topology_atfork_parent(void);
 void weft_topology_atfork_child(void);

@@ -9,7 +9,11 @@
  *    no queued task is dropped; weft_pool_wait_idle waits for the same 0, and the
  *    last job to finish wakes every such waiter (`idle_waiters`);
  *  - a worker leaves its loop only when its terminate latch is set, which only
- *    weft_pool_destroy (or a failed create) does. */
+ *    weft_pool_destroy (or a failed create) does;
+ *  - a worker takes no work before it has placed itself (worker_place: pinned under
+ *    WEFT_PIN, its victims ordered), so a pinned pool runs every job on its place;
+ *    creating a pool does not wait for that (nor for hwloc): its callers work
+ *    meanwhile. */
 #include "pool_internal.h"
 #include "fork_internal.h"
 
@@ -374,18 +378,101 @@ void weft_pool_pending_done(weft_pool *pool)
 
 /* ---------------------------------------------------------------- workers */
 
-static void *worker_main(void *arg)
+/* At creation: every other worker in one level (a caller slot: every worker), in
+ * index order; the worker orders its own list by closeness once it knows its place
+ * (order_victims), so that creating a pool does not wait for hwloc. */
+static int build_victims(weft_pool *pool, weft_worker *w)
 {
-    weft_worker *w = arg;
+    unsigned n = pool->num_threads, k = 0;
+    w->num_levels = 0;
+    w->victims = NULL;
+    if (!w->caller && n == 1)
+        return 0;
+    if (!(w->victims = malloc(n * sizeof *w->victims)))
+        return -ENOMEM;
+    for (unsigned j = 0; j < n; j++)
+        if (w->caller || j != w->index)
+            w->victims[k++] = j;
+    w->level_end[0] = k;
+    w->num_levels = 1;
+    return 0;
+}
+
+/* A victim entry while ordering: closeness above, worker index below. */
+#define VICTIM_BITS 16
+_Static_assert(WEFT_POOL_MAX_THREADS <= 1u << VICTIM_BITS, "a worker index fits below the closeness");
+
+/* Order w's victims (a worker's, index order) by closeness, nearest first, in up to 4
+ * levels. Runs on w's own thread before it takes work: nobody else reads w->victims.
+ * Allocates nothing: each entry carries its closeness in its high bits meanwhile. */
+static void order_victims(weft_pool *pool, weft_worker *w, unsigned base)
+{
+    unsigned n = pool->num_threads, k = n - 1;
+    if (n == 1)
+        return;
+    weft_pin_policy pol = pool->pin == WEFT_PIN_PU ? WEFT_PIN_PU : WEFT_PIN_CORE;
+    hwloc_obj_t mine = weft_topology_place(&pool->topo, pol, base + w->index);
+    for (unsigned i = 0; i < k; i++) {
+        unsigned j = w->victims[i];
+        unsigned c = weft_topology_closeness(mine, weft_topology_place(&pool->topo, pol, base + j));
+        c = c < (1u << (32 - VICTIM_BITS)) ? c : (1u << (32 - VICTIM_BITS)) - 1;
+        w->victims[i] = c << VICTIM_BITS | j;
+    }
+    /* insertion sort, descending closeness, index order on ties (n is small; runs once) */
+    for (unsigned i = 1; i < k; i++) {
+        unsigned v = w->victims[i], j = i;
+        for (; j > 0 && w->victims[j - 1] >> VICTIM_BITS < v >> VICTIM_BITS; j--)
+            w->victims[j] = w->victims[j - 1];
+        w->victims[j] = v;
+    }
+    /* cut into levels of equal closeness; merge any beyond the 4th into the last */
+    w->num_levels = 0;
+    for (unsigned i = 0; i < k; i++) {
+        bool new_level = i == 0 || w->victims[i] >> VICTIM_BITS != w->victims[i - 1] >> VICTIM_BITS;
+        if (new_level && w->num_levels < 4)
+            w->num_levels++;
+        w->level_end[w->num_levels - 1] = i + 1;
+    }
+    for (unsigned i = 0; i < k; i++)
+        w->victims[i] &= (1u << VICTIM_BITS) - 1;
+}
+
+/* A worker's first steps on its own thread, before it takes any work: load the
+ * process's topology (or wait for the worker loading it), claim the pool's places
+ * (the first of its workers to get here does), pin itself, order its victims. Until
+ * then the pool runs on the workers that are ready and on its callers, so a first
+ * parallel call does not wait for hwloc. Without hwloc: unpinned, one victim level. */
+static void worker_place(weft_worker *w)
+{
     weft_pool *pool = w->pool;
-    weft__current_worker = w;
+    if (pool->num_threads == 1 && pool->pin == WEFT_PIN_NONE)
+        return; /* nothing to place, nobody to order */
+    /* Wait until every worker thread is started: the first load of hwloc opens its
+     * plugins, and a dlopen under way holds the dynamic loader's lock, which starting
+     * a thread takes too (for its TLS); the creation of the pool would wait for it.
+     * Acquire: pairs with the release store in pool_create (nothing to see; the store
+     * only says the creator is done starting threads). */
+    while (atomic_load_explicit(&pool->spawned, memory_order_acquire) == 0)
+        weft_futex_wait(&pool->spawned, 0, WEFT_NO_DEADLINE);
+    if (!weft_topology_load_shared())
+        return;
+    unsigned base = 0;
     if (pool->pin != WEFT_PIN_NONE) {
-        hwloc_obj_t place = weft_topology_place(&pool->topo, pool->pin, pool->places.base + w->index);
+        base = weft_topology_claim_places(&pool->topo, pool->pin, pool->num_threads, &pool->places);
+        hwloc_obj_t place = weft_topology_place(&pool->topo, pool->pin, base + w->index);
         /* Relaxed: only picks who prints. */
         if (weft_topology_bind_current_thread(&pool->topo, place) != 0 &&
             atomic_exchange_explicit(&pool->pin_warned, 1, memory_order_relaxed) == 0)
             fprintf(stderr, "weft: cannot pin workers (WEFT_PIN); running them unpinned\n");
     }
+    order_victims(pool, w, base);
+}
+
+static void *worker_main(void *arg)
+{
+    weft_worker *w = arg;
+    weft__current_worker = w;
+    worker_place(w);
     weft_futex_set_block_hook(weft_sleep_before_block, w);
     weft_worker_wait_until(w, &w->terminate, WEFT_NO_DEADLINE);
     struct timespec cpu;
@@ -396,59 +483,6 @@ static void *worker_main(void *arg)
     weft_futex_set_block_hook(NULL, NULL);
     weft__current_worker = NULL;
     return NULL;
-}
-
-/* Order the other workers by closeness (hwloc), nearest first, in up to 4 levels. */
-static int build_victims(weft_pool *pool, weft_worker *w)
-{
-    unsigned n = pool->num_threads;
-    w->num_levels = 0;
-    w->victims = NULL;
-    if (w->caller) { /* not placed anywhere: every worker, one level */
-        if (!(w->victims = malloc(n * sizeof *w->victims)))
-            return -ENOMEM;
-        for (unsigned j = 0; j < n; j++)
-            w->victims[j] = j;
-        w->level_end[0] = n;
-        w->num_levels = 1;
-        return 0;
-    }
-    if (n == 1)
-        return 0;
-    w->victims = malloc((n - 1) * sizeof *w->victims);
-    unsigned *close = malloc(n * sizeof *close);
-    if (!w->victims || !close) {
-        free(w->victims); /* the caller frees only fully built workers */
-        w->victims = NULL;
-        free(close);
-        return -ENOMEM;
-    }
-    weft_pin_policy pol = pool->pin == WEFT_PIN_PU ? WEFT_PIN_PU : WEFT_PIN_CORE;
-    unsigned base = pool->places.base;
-    hwloc_obj_t mine = weft_topology_place(&pool->topo, pol, base + w->index);
-    unsigned k = 0;
-    for (unsigned j = 0; j < n; j++) {
-        if (j == w->index)
-            continue;
-        close[j] = weft_topology_closeness(&pool->topo, mine, weft_topology_place(&pool->topo, pol, base + j));
-        w->victims[k++] = j;
-    }
-    /* insertion sort, descending closeness (n is small; runs once) */
-    for (unsigned i = 1; i < k; i++) {
-        unsigned v = w->victims[i], c = close[v], j = i;
-        for (; j > 0 && close[w->victims[j - 1]] < c; j--)
-            w->victims[j] = w->victims[j - 1];
-        w->victims[j] = v;
-    }
-    /* cut into levels of equal closeness; merge any beyond the 4th into the last */
-    for (unsigned i = 0; i < k; i++) {
-        bool new_level = i == 0 || close[w->victims[i]] != close[w->victims[i - 1]];
-        if (new_level && w->num_levels < 4)
-            w->num_levels++;
-        w->level_end[w->num_levels - 1] = i + 1;
-    }
-    free(close);
-    return 0;
 }
 
 static void free_workers(weft_pool *pool, unsigned initialised)
@@ -489,7 +523,7 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
     if (!pool)
         return -ENOMEM;
     memset(pool, 0, sizeof *pool);
-    weft_topology_load(&pool->topo);
+    weft_topology_probe(&pool->topo);
     unsigned n = c.num_threads ? c.num_threads
                  : read_env      ? env_num_threads(pool->topo.num_cores)
                                  : pool->topo.num_cores;
@@ -497,14 +531,14 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
         c.pin = env_pin();
     if (c.pin == WEFT_PIN_DEFAULT)
         c.pin = n <= pool->topo.num_cores ? WEFT_PIN_CORE : WEFT_PIN_NONE;
-    if (!pool->topo.topo)
+    if (!pool->topo.allowed)
         c.pin = WEFT_PIN_NONE;
     if (c.wait == WEFT_WAIT_DEFAULT && read_env)
         c.wait = env_wait();
     pool->num_threads = n;
     pool->pin = c.pin;
     if (c.pin != WEFT_PIN_NONE)
-        weft_topology_claim_places(&pool->topo, c.pin, n, &pool->places);
+        weft_topology_claim_init(&pool->topo, &pool->places); /* the workers claim */
     c.num_threads = n;
     *resolved = c;
     pool->spin_ns = c.wait == WEFT_WAIT_PASSIVE ? 0 : c.wait == WEFT_WAIT_ACTIVE ? 5000000 : 50000;
@@ -550,6 +584,9 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
         if (rc != 0)
             break;
     }
+    /* Release: pairs with worker_place's acquire load. */
+    atomic_store_explicit(&pool->spawned, 1, memory_order_release);
+    weft_futex_wake(&pool->spawned, WEFT_FUTEX_WAKE_ALL);
     if (started < n) {
         stop_workers(pool, started);
         *started_out = started;

@@ -1,89 +1,283 @@
 /* topology.c: hwloc, for the scheduler: core/PU counts of the CPUs this process may
  * use (so a container or taskset limited to 2 CPUs gets 2 workers), placement of
  * worker i, binding, and closeness of two workers for victim selection.
- * Invariant: num_cores and num_pus are >= 1 whatever hwloc says; with no usable
- * hwloc topology every query degrades to "unknown" (NULL objects, closeness 0).
+ *
+ * Starting a pool must not wait for hwloc: loading a topology costs milliseconds (at
+ * its first load in a process hwloc opens its plugins, with their libraries; then it
+ * reads sysfs file by file), which a short-lived program would pay before its first
+ * parallel call. So:
+ *  - pool creation probes (weft_topology_probe): the CPUs the process may use (the
+ *    union of its threads' affinity masks, as hwloc's process binding is) and its
+ *    cores (one sysfs read per core: the core_cpus lists hwloc's Linux backend builds
+ *    its Core objects from); it loads hwloc only when those cannot tell;
+ *  - the workers load hwloc's topology before they take work (pool.c), once per
+ *    process: the first one loads it under shared_lock, the others wait for it; it is
+ *    kept until the process ends and shared by every pool (read-only once loaded,
+ *    which hwloc allows from any number of threads at once). A process that ends
+ *    meanwhile waits for the load at exit (exit_wait_for_load). It holds only what weft
+ *    uses: PUs, cores, data caches, NUMA nodes, packages and groups; no I/O or misc
+ *    objects, no instruction or memory-side caches, no distances, memory attributes
+ *    or CPU kinds, and no backend that rebinds the loading thread to read each CPU.
+ *
+ * Invariants: num_cores and num_pus are >= 1 whatever hwloc and sysfs say; with no
+ * usable topology every query degrades to "unknown" (NULL objects, closeness 0).
+ * shared_state goes NOT_LOADED -> LOADED or FAILED once, under shared_lock, and
+ * shared_topo (set before LOADED) is never freed or changed after.
  * Process-wide state: place_load, the pinned workers of live pools per place (keyed
- * by the OS index of the place's first CPU), under place_lock; every claim is
- * released exactly once (pool destroy, or a failed create). A forked child starts
- * with every count at 0 (weft_topology_atfork_child). */
+ * by the OS index of the place's first CPU), under place_lock; every claim is made
+ * at most once and released exactly once (pool destroy, or a failed create). A forked
+ * child keeps the shared topology (the same machine; no load is under way at a fork)
+ * and starts with every count at 0 (weft_topology_atfork_child). */
 #include "topology_internal.h"
 #include "fork_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <weft/sync.h>
 
-static unsigned affinity_cpu_count(void)
+/* ---- the process's topology */
+
+enum { NOT_LOADED, LOADED, FAILED };
+static weft_mutex shared_lock = WEFT_MUTEX_INIT;
+static _Atomic unsigned shared_state = NOT_LOADED;
+static hwloc_topology_t shared_topo; /* written once, before shared_state becomes LOADED */
+
+/* The shared topology if it is loaded, else NULL. */
+static hwloc_topology_t loaded(void)
 {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-        return (unsigned)CPU_COUNT(&set);
-    return 1;
+    /* Acquire: pairs with the release store of LOADED in weft_topology_load_shared,
+     * so shared_topo and everything hwloc built are seen. */
+    return atomic_load_explicit(&shared_state, memory_order_acquire) == LOADED ? shared_topo : NULL;
+}
+
+/* hwloc's topology with only what weft uses (see the file comment), or NULL. */
+static hwloc_topology_t load_topology(void)
+{
+    hwloc_topology_t topo;
+    if (hwloc_topology_init(&topo) != 0)
+        return NULL;
+    hwloc_topology_set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_NONE);
+    hwloc_topology_set_icache_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_NONE);
+    hwloc_topology_set_type_filter(topo, HWLOC_OBJ_MEMCACHE, HWLOC_TYPE_FILTER_KEEP_NONE);
+    hwloc_topology_set_type_filter(topo, HWLOC_OBJ_MISC, HWLOC_TYPE_FILTER_KEEP_NONE);
+    /* DONT_CHANGE_BINDING turns off the x86 backend, which binds the loading thread to
+     * each CPU in turn to read its CPUID (slow when the CPUs are busy); Linux's sysfs
+     * gives the cores, caches and packages without it. */
+    unsigned long flags = HWLOC_TOPOLOGY_FLAG_DONT_CHANGE_BINDING;
+#if HWLOC_API_VERSION >= 0x00020800
+    flags |= HWLOC_TOPOLOGY_FLAG_NO_DISTANCES | HWLOC_TOPOLOGY_FLAG_NO_MEMATTRS | HWLOC_TOPOLOGY_FLAG_NO_CPUKINDS;
+#endif
+    hwloc_topology_set_flags(topo, flags);
+    if (hwloc_topology_load(topo) != 0) {
+        hwloc_topology_destroy(topo);
+        return NULL;
+    }
+    return topo;
+}
+
+/* exit() runs this before the libraries' destructors (atexit handlers run in reverse
+ * order of registration, and the dynamic loader's destructor pass was registered
+ * before main): it waits for a load under way, whose plugins' initialisation would
+ * otherwise race with their libraries' destructors (X11's, for one), and makes any
+ * later load fail, so that nothing is loaded while the process ends. */
+static void exit_wait_for_load(void)
+{
+    weft_mutex_lock(&shared_lock);
+    if (atomic_load_explicit(&shared_state, memory_order_relaxed) == NOT_LOADED) /* under the lock */
+        atomic_store_explicit(&shared_state, FAILED, memory_order_relaxed); /* no topology: nothing to publish */
+    weft_mutex_unlock(&shared_lock);
+}
+
+bool weft_topology_load_shared(void)
+{
+    /* Acquire: as in loaded(). */
+    unsigned state = atomic_load_explicit(&shared_state, memory_order_acquire);
+    if (state != NOT_LOADED)
+        return state == LOADED;
+    weft_fork_handlers_register(); /* before shared_lock is first taken */
+    weft_mutex_lock(&shared_lock);
+    state = atomic_load_explicit(&shared_state, memory_order_relaxed); /* under the lock */
+    /* No load without the exit handler (atexit fails only without memory): the pools
+     * then run unpinned, with one victim level, rather than risk the race at exit. */
+    if (state == NOT_LOADED && atexit(exit_wait_for_load) != 0)
+        state = FAILED;
+    else if (state == NOT_LOADED) {
+        shared_topo = load_topology();
+        state = shared_topo ? LOADED : FAILED;
+    }
+    /* Release: pairs with the acquire loads above and in loaded(). */
+    atomic_store_explicit(&shared_state, state, memory_order_release);
+    weft_mutex_unlock(&shared_lock);
+    return state == LOADED;
+}
+
+/* ---- probing, at pool creation */
+
+/* Parse a sysfs CPU list ("0-3,8,10-11\n") into set. False on anything else. */
+static bool parse_cpu_list(const char *s, cpu_set_t *set)
+{
+    CPU_ZERO(set);
+    for (;;) {
+        char *end;
+        unsigned long lo = strtoul(s, &end, 10), hi = lo;
+        if (end == s)
+            return false;
+        s = end;
+        if (*s == '-') {
+            hi = strtoul(++s, &end, 10);
+            if (end == s || hi < lo)
+                return false;
+            s = end;
+        }
+        if (hi >= CPU_SETSIZE)
+            return false;
+        for (unsigned long c = lo; c <= hi; c++)
+            CPU_SET(c, set);
+        if (*s != ',')
+            return *s == '\n' || *s == '\0';
+        s++;
+    }
+}
+
+/* The CPU list in /sys/devices/system/cpu/cpu<cpu>/topology/<name>. */
+static bool read_cpu_list(int cpu, const char *name, cpu_set_t *set)
+{
+    char path[96], buf[512];
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/topology/%s", cpu, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0 || n == (ssize_t)sizeof buf - 1) /* a longer list: let hwloc read it */
+        return false;
+    buf[n] = '\0';
+    return parse_cpu_list(buf, set);
+}
+
+/* The cores holding an allowed CPU: one per distinct core_cpus list (thread_siblings
+ * on kernels before 5.7), as hwloc's Linux backend makes its Core objects. 0 when
+ * sysfs does not say. */
+static unsigned sysfs_cores(const cpu_set_t *allowed)
+{
+    cpu_set_t seen, core;
+    CPU_ZERO(&seen);
+    unsigned cores = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, allowed) || CPU_ISSET(cpu, &seen))
+            continue;
+        if (!read_cpu_list(cpu, "core_cpus_list", &core) && !read_cpu_list(cpu, "thread_siblings_list", &core))
+            return 0;
+        if (!CPU_ISSET(cpu, &core))
+            return 0;
+        CPU_OR(&seen, &seen, &core);
+        cores++;
+    }
+    return cores;
+}
+
+/* The CPUs any thread of this process may run on: the union of the threads' affinity
+ * masks, as hwloc_get_cpubind(HWLOC_CPUBIND_PROCESS) gives on Linux (so a pool created
+ * by a pinned thread still sees the whole process). False when a cpu_set_t cannot
+ * hold the machine's CPUs. */
+static bool process_cpus(cpu_set_t *set)
+{
+    if (sched_getaffinity(0, sizeof *set, set) != 0)
+        return false;
+    DIR *dir = opendir("/proc/self/task");
+    if (!dir)
+        return true; /* no /proc: this thread's mask is the best guess */
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        cpu_set_t other;
+        pid_t tid = (pid_t)atoi(e->d_name);
+        /* A thread that ended meanwhile is not counted (ESRCH). */
+        if (tid > 0 && sched_getaffinity(tid, sizeof other, &other) == 0)
+            CPU_OR(set, set, &other);
+    }
+    closedir(dir);
+    return true;
 }
 
 /* Number of objects of `type` whose cpuset meets the allowed set. */
-static unsigned count_allowed(const weft_topology *t, hwloc_obj_type_t type)
+static unsigned count_allowed(hwloc_topology_t topo, const weft_topology *t, hwloc_obj_type_t type)
 {
     unsigned n = 0;
     hwloc_obj_t obj = NULL;
-    while ((obj = hwloc_get_next_obj_by_type(t->topo, type, obj)) != NULL)
+    while ((obj = hwloc_get_next_obj_by_type(topo, type, obj)) != NULL)
         if (obj->cpuset && hwloc_bitmap_intersects(obj->cpuset, t->allowed))
             n++;
     return n;
 }
 
-void weft_topology_load(weft_topology *t)
+/* The counts from hwloc's loaded topology (pus, cores >= 1 if they are set). */
+static void hwloc_counts(hwloc_topology_t topo, weft_topology *t)
 {
-    t->topo = NULL;
-    t->allowed = NULL;
-    t->num_cores = t->num_pus = affinity_cpu_count();
-    hwloc_topology_t topo;
-    if (hwloc_topology_init(&topo) != 0)
-        return;
-    if (hwloc_topology_load(topo) != 0) {
-        hwloc_topology_destroy(topo);
-        return;
-    }
-    hwloc_bitmap_t allowed = hwloc_bitmap_alloc();
-    if (!allowed || hwloc_get_cpubind(topo, allowed, HWLOC_CPUBIND_PROCESS) != 0 ||
-        hwloc_bitmap_iszero(allowed)) {
-        if (allowed)
-            hwloc_bitmap_free(allowed);
-        hwloc_topology_destroy(topo);
-        return;
-    }
-    t->topo = topo;
-    t->allowed = allowed;
-    unsigned cores = count_allowed(t, HWLOC_OBJ_CORE);
-    unsigned pus = count_allowed(t, HWLOC_OBJ_PU);
+    unsigned cores = count_allowed(topo, t, HWLOC_OBJ_CORE);
+    unsigned pus = count_allowed(topo, t, HWLOC_OBJ_PU);
     if (pus > 0)
         t->num_pus = pus;
     t->num_cores = cores > 0 ? cores : t->num_pus;
+}
+
+void weft_topology_probe(weft_topology *t)
+{
+    cpu_set_t set;
+    t->allowed = NULL;
+    t->num_cores = t->num_pus = 1;
+    if (process_cpus(&set) && CPU_COUNT(&set) > 0) {
+        hwloc_topology_t topo = loaded();
+        unsigned cores = topo ? 0 : sysfs_cores(&set);
+        t->num_pus = (unsigned)CPU_COUNT(&set);
+        t->num_cores = cores > 0 ? cores : t->num_pus;
+        if (!(t->allowed = hwloc_bitmap_alloc()))
+            return;
+        for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+            if (CPU_ISSET(cpu, &set))
+                hwloc_bitmap_set(t->allowed, (unsigned)cpu);
+        /* sysfs could not tell the cores, or hwloc is loaded already: ask hwloc. */
+        if (cores == 0 && (topo || weft_topology_load_shared()))
+            hwloc_counts(loaded(), t);
+        return;
+    }
+    /* More CPUs than a cpu_set_t holds: hwloc's view, now. */
+    hwloc_topology_t topo = weft_topology_load_shared() ? loaded() : NULL;
+    hwloc_bitmap_t allowed = topo ? hwloc_bitmap_alloc() : NULL;
+    if (!allowed || hwloc_get_cpubind(topo, allowed, HWLOC_CPUBIND_PROCESS) != 0 || hwloc_bitmap_iszero(allowed)) {
+        if (allowed)
+            hwloc_bitmap_free(allowed);
+        return;
+    }
+    t->allowed = allowed;
+    hwloc_counts(topo, t);
 }
 
 void weft_topology_free(weft_topology *t)
 {
     if (t->allowed)
         hwloc_bitmap_free(t->allowed);
-    if (t->topo)
-        hwloc_topology_destroy(t->topo);
-    t->topo = NULL;
     t->allowed = NULL;
 }
 
+/* ---- placement, binding, closeness: once the shared topology is loaded */
+
 /* The k-th (cyclic) allowed object of `type`. */
-static hwloc_obj_t nth_allowed(const weft_topology *t, hwloc_obj_type_t type, unsigned k)
+static hwloc_obj_t nth_allowed(hwloc_topology_t topo, const weft_topology *t, hwloc_obj_type_t type, unsigned k)
 {
-    unsigned n = count_allowed(t, type);
+    unsigned n = count_allowed(topo, t, type);
     if (n == 0)
         return NULL;
     k %= n;
     hwloc_obj_t obj = NULL;
-    while ((obj = hwloc_get_next_obj_by_type(t->topo, type, obj)) != NULL)
+    while ((obj = hwloc_get_next_obj_by_type(topo, type, obj)) != NULL)
         if (obj->cpuset && hwloc_bitmap_intersects(obj->cpuset, t->allowed) && k-- == 0)
             return obj;
     return NULL;
@@ -91,32 +285,35 @@ static hwloc_obj_t nth_allowed(const weft_topology *t, hwloc_obj_type_t type, un
 
 hwloc_obj_t weft_topology_place(const weft_topology *t, weft_pin_policy policy, unsigned index)
 {
-    if (!t->topo)
+    hwloc_topology_t topo = loaded();
+    if (!topo || !t->allowed)
         return NULL;
     if (policy == WEFT_PIN_PU)
-        return nth_allowed(t, HWLOC_OBJ_PU, index);
-    hwloc_obj_t core = nth_allowed(t, HWLOC_OBJ_CORE, index);
-    return core ? core : nth_allowed(t, HWLOC_OBJ_PU, index);
+        return nth_allowed(topo, t, HWLOC_OBJ_PU, index);
+    hwloc_obj_t core = nth_allowed(topo, t, HWLOC_OBJ_CORE, index);
+    return core ? core : nth_allowed(topo, t, HWLOC_OBJ_PU, index);
 }
 
 int weft_topology_bind_current_thread(const weft_topology *t, hwloc_obj_t obj)
 {
-    if (!t->topo || !obj || !obj->cpuset)
+    hwloc_topology_t topo = loaded();
+    if (!topo || !t->allowed || !obj || !obj->cpuset)
         return -EINVAL;
     hwloc_bitmap_t set = hwloc_bitmap_alloc();
     if (!set)
         return -ENOMEM;
     hwloc_bitmap_and(set, obj->cpuset, t->allowed);
-    int rc = hwloc_set_cpubind(t->topo, set, HWLOC_CPUBIND_THREAD) == 0 ? 0 : -(errno ? errno : EPERM);
+    int rc = hwloc_set_cpubind(topo, set, HWLOC_CPUBIND_THREAD) == 0 ? 0 : -(errno ? errno : EPERM);
     hwloc_bitmap_free(set);
     return rc;
 }
 
-unsigned weft_topology_closeness(const weft_topology *t, hwloc_obj_t a, hwloc_obj_t b)
+unsigned weft_topology_closeness(hwloc_obj_t a, hwloc_obj_t b)
 {
-    if (!t->topo || !a || !b)
+    hwloc_topology_t topo = loaded();
+    if (!topo || !a || !b)
         return 0;
-    hwloc_obj_t common = hwloc_get_common_ancestor_obj(t->topo, a, b);
+    hwloc_obj_t common = hwloc_get_common_ancestor_obj(topo, a, b);
     return common && common->depth >= 0 ? (unsigned)common->depth + 1 : 0;
 }
 
@@ -128,11 +325,12 @@ static unsigned place_load[PLACE_KEYS];
 
 /* keys[p] for the first min(count, cap) allowed places of `type`, in place order:
  * one walk over the objects. Returns how many were filled. */
-static unsigned place_keys(const weft_topology *t, hwloc_obj_type_t type, unsigned *keys, unsigned cap)
+static unsigned place_keys(hwloc_topology_t topo, const weft_topology *t, hwloc_obj_type_t type, unsigned *keys,
+                           unsigned cap)
 {
     unsigned n = 0;
     hwloc_obj_t obj = NULL;
-    while (n < cap && (obj = hwloc_get_next_obj_by_type(t->topo, type, obj)) != NULL)
+    while (n < cap && (obj = hwloc_get_next_obj_by_type(topo, type, obj)) != NULL)
         if (obj->cpuset && hwloc_bitmap_intersects(obj->cpuset, t->allowed)) {
             int first = hwloc_bitmap_first(obj->cpuset);
             keys[n++] = (unsigned)(first < 0 ? 0 : first) % PLACE_KEYS;
@@ -140,67 +338,78 @@ static unsigned place_keys(const weft_topology *t, hwloc_obj_type_t type, unsign
     return n;
 }
 
-/* The places' keys, as in weft_topology_place (PUs when a core-less topology makes
- * it fall back to PUs). NULL (with *count 0) without topology or memory. */
-static unsigned *policy_keys(const weft_topology *t, weft_pin_policy policy, unsigned *count)
+void weft_topology_claim_init(const weft_topology *t, weft_place_claim *c)
 {
-    *count = 0;
-    if (!t->topo || (policy != WEFT_PIN_CORE && policy != WEFT_PIN_PU))
-        return NULL;
-    hwloc_obj_type_t type = policy == WEFT_PIN_PU ? HWLOC_OBJ_PU : HWLOC_OBJ_CORE;
-    if (type == HWLOC_OBJ_CORE && count_allowed(t, HWLOC_OBJ_CORE) == 0)
-        type = HWLOC_OBJ_PU;
-    unsigned cap = count_allowed(t, type);
+    /* Places are disjoint and each allowed one holds an allowed PU: at most num_pus. */
+    unsigned cap = t->allowed ? t->num_pus : 0;
     unsigned *keys = cap ? malloc(cap * sizeof *keys) : NULL;
-    if (keys)
-        *count = place_keys(t, type, keys, cap);
-    return keys;
+    *c = (weft_place_claim){0, 0, 0, keys ? cap : 0, keys, false};
 }
 
-void weft_topology_claim_places(const weft_topology *t, weft_pin_policy policy, unsigned n, weft_place_claim *c)
+/* Fill c->keys with the places' keys, as in weft_topology_place (PUs when a core-less
+ * topology makes it fall back to PUs). */
+static void policy_keys(hwloc_topology_t topo, const weft_topology *t, weft_pin_policy policy, weft_place_claim *c)
 {
-    *c = (weft_place_claim){0, 0, 0, NULL};
-    unsigned places;
-    unsigned *keys = policy_keys(t, policy, &places);
-    if (!keys)
-        return; /* keys non-NULL: places >= 1 */
-    unsigned span = n < places ? n : places, base = 0;
-    weft_mutex_lock(&place_lock);
-    /* With n >= places every base covers every place: base 0, as without sharing. */
-    uint64_t best = UINT64_MAX;
-    for (unsigned b = 0; b < places && span < places; b++) {
-        uint64_t load = 0;
-        for (unsigned i = 0; i < span; i++)
-            load += place_load[keys[(b + i) % places]];
-        if (load < best) {
-            best = load;
-            base = b;
-        }
-    }
-    for (unsigned i = 0; i < n; i++)
-        place_load[keys[(base + i) % places]]++;
-    weft_mutex_unlock(&place_lock);
-    *c = (weft_place_claim){base, n, places, keys};
+    hwloc_obj_type_t type = policy == WEFT_PIN_PU ? HWLOC_OBJ_PU : HWLOC_OBJ_CORE;
+    if (type == HWLOC_OBJ_CORE && count_allowed(topo, t, HWLOC_OBJ_CORE) == 0)
+        type = HWLOC_OBJ_PU;
+    c->places = place_keys(topo, t, type, c->keys, c->cap);
 }
 
-/* fork (fork.c): no claim or release is half done while the lock is held. */
+unsigned weft_topology_claim_places(const weft_topology *t, weft_pin_policy policy, unsigned n, weft_place_claim *c)
+{
+    hwloc_topology_t topo = loaded();
+    weft_mutex_lock(&place_lock);
+    if (!c->decided) {
+        c->decided = true;
+        if (topo && c->keys && (policy == WEFT_PIN_CORE || policy == WEFT_PIN_PU))
+            policy_keys(topo, t, policy, c);
+        unsigned places = c->places, span = n < places ? n : places, base = 0;
+        /* With n >= places every base covers every place: base 0, as without sharing. */
+        uint64_t best = UINT64_MAX;
+        for (unsigned b = 0; b < places && span < places; b++) {
+            uint64_t load = 0;
+            for (unsigned i = 0; i < span; i++)
+                load += place_load[c->keys[(b + i) % places]];
+            if (load < best) {
+                best = load;
+                base = b;
+            }
+        }
+        for (unsigned i = 0; places > 0 && i < n; i++)
+            place_load[c->keys[(base + i) % places]]++;
+        c->base = base;
+        c->n = places > 0 ? n : 0;
+    }
+    unsigned base = c->base;
+    weft_mutex_unlock(&place_lock);
+    return base;
+}
+
+/* fork (fork.c): no load of the shared topology, and no claim or release, is half
+ * done while the locks are held. A load under way finishes first (milliseconds, once
+ * per process). */
 void weft_topology_atfork_prepare(void)
 {
+    weft_mutex_lock(&shared_lock);
     weft_mutex_lock(&place_lock);
 }
 
 void weft_topology_atfork_parent(void)
 {
     weft_mutex_unlock(&place_lock);
+    weft_mutex_unlock(&shared_lock);
 }
 
 /* The child has no live pinned workers: the parent's pools' workers did not come
  * along, and its pools from before the fork must not be used (nor destroyed, which
- * would release their claims). So every place is free, as in a new process. */
+ * would release their claims). So every place is free, as in a new process. The
+ * shared topology stays: it describes the same machine, and no load was under way. */
 void weft_topology_atfork_child(void)
 {
     memset(place_load, 0, sizeof place_load);
     weft_mutex_init(&place_lock);
+    weft_mutex_init(&shared_lock);
 }
 
 void weft_topology_release_places(weft_place_claim *c)
@@ -212,5 +421,5 @@ void weft_topology_release_places(weft_place_claim *c)
         place_load[c->keys[(c->base + i) % c->places]]--;
     weft_mutex_unlock(&place_lock);
     free(c->keys);
-    *c = (weft_place_claim){0, 0, 0, NULL};
+    *c = (weft_place_claim){0, 0, 0, 0, NULL, false};
 }

@@ -1,6 +1,13 @@
 /* topology_internal.h: what the scheduler needs from the machine's topology — how
  * many cores and PUs this process may use, where to pin worker i, and how close two
- * workers are (for choosing steal victims). The only interface to hwloc. */
+ * workers are (for choosing steal victims). The only interface to hwloc.
+ *
+ * Two steps, so that creating a pool never waits for hwloc: weft_topology_probe (at
+ * pool creation: the counts and the allowed CPUs, from the affinity masks and sysfs),
+ * then weft_topology_load_shared (by the workers, before they take work: hwloc's
+ * topology, loaded once per process and shared by every pool). Placement, binding,
+ * claims and closeness need the second; before it, or if hwloc failed, they degrade to
+ * "unknown" (NULL places, closeness 0, nothing claimed). */
 #ifndef WEFT_TOPOLOGY_INTERNAL_H
 #define WEFT_TOPOLOGY_INTERNAL_H
 
@@ -8,41 +15,54 @@
 #include <hwloc.h>
 #include <weft/runtime.h>
 
+/* A pool's view of the machine, fixed at its creation. */
 typedef struct weft_topology {
-    hwloc_topology_t topo; /* NULL if hwloc failed: everything degrades to "no topology" */
-    hwloc_bitmap_t allowed; /* the CPUs this process may run on */
+    hwloc_bitmap_t allowed; /* the CPUs this process may run on; NULL: unknown (no placement) */
     unsigned num_cores;     /* allowed cores (>= 1) */
     unsigned num_pus;       /* allowed processing units (>= 1) */
 } weft_topology;
 
-/* Load the topology. Never fails: without hwloc data it falls back to the
- * sched_getaffinity CPU count, with no placement information. */
-void weft_topology_load(weft_topology *t);
+/* Fill t for a new pool. Never fails: without the affinity masks, sysfs or memory it
+ * falls back to hwloc (loading the shared topology now), and without hwloc too to the
+ * calling thread's CPU count, with no placement information. Cheap when the shared
+ * topology is loaded or sysfs answers: it loads nothing then. */
+void weft_topology_probe(weft_topology *t);
 void weft_topology_free(weft_topology *t);
+/* Load the process's hwloc topology if nobody has yet, or wait for the thread that is
+ * loading it. True if it is usable. Thread-safe; cheap once loaded. */
+bool weft_topology_load_shared(void);
 /* The object (core or PU) that worker `index` runs on under `policy`
  * (WEFT_PIN_CORE or WEFT_PIN_PU), cycling when there are more workers; for
- * WEFT_PIN_NONE the core it would get under WEFT_PIN_CORE (used for closeness). */
+ * WEFT_PIN_NONE the core it would get under WEFT_PIN_CORE (used for closeness). NULL
+ * before the shared topology is loaded. */
 hwloc_obj_t weft_topology_place(const weft_topology *t, weft_pin_policy policy, unsigned index);
 /* Pools share the machine: a process-wide count of the pinned workers each place
  * holds lets a new pool start where the pools alive now leave the most room.
  * A claim: worker i of the pool goes on weft_topology_place(t, policy, base + i). */
 typedef struct weft_place_claim {
-    unsigned base;   /* 0 when nothing was claimed */
-    unsigned n;      /* workers counted */
-    unsigned places; /* entries in keys */
-    unsigned *keys;  /* the places' counter keys; NULL: nothing claimed */
+    unsigned base;    /* 0 when nothing was claimed */
+    unsigned n;       /* workers counted */
+    unsigned places;  /* entries of keys in use */
+    unsigned cap;     /* entries allocated */
+    unsigned *keys;   /* the places' counter keys; NULL: nothing will be claimed */
+    bool decided;     /* the claim was made (or found nothing to claim); under the lock */
 } weft_place_claim;
-/* Claim places for n workers pinned under `policy` (WEFT_PIN_CORE or WEFT_PIN_PU):
- * base is the b whose n places hold the fewest pinned workers of live pools (lowest
- * b on ties, so 0 when no other pool is pinned or when n covers every place), and
- * those workers are counted until weft_topology_release_places. Thread-safe. Without
- * topology, for WEFT_PIN_NONE or out of memory: base 0, nothing claimed. */
-void weft_topology_claim_places(const weft_topology *t, weft_pin_policy policy, unsigned n, weft_place_claim *c);
-/* Uncount a claim's workers and free it (a claim of nothing is fine). Thread-safe. */
+/* At pool creation, for a pinned pool: room for the claim, so that claiming allocates
+ * nothing. Out of memory: nothing will be claimed (base 0). */
+void weft_topology_claim_init(const weft_topology *t, weft_place_claim *c);
+/* By every worker of a pinned pool (WEFT_PIN_CORE or WEFT_PIN_PU), once the shared
+ * topology is loaded: the first call claims places for the pool's n workers — base is
+ * the b whose n places hold the fewest pinned workers of live pools (lowest b on
+ * ties, so 0 when no other pool is pinned or when n covers every place), and those
+ * workers are counted until weft_topology_release_places — and every call returns
+ * that base. Thread-safe. Without topology or room: base 0, nothing claimed. */
+unsigned weft_topology_claim_places(const weft_topology *t, weft_pin_policy policy, unsigned n, weft_place_claim *c);
+/* Uncount a claim's workers and free it (a claim of nothing is fine). Thread-safe;
+ * only once no worker of the pool can claim any more (they were joined). */
 void weft_topology_release_places(weft_place_claim *c);
 /* Bind the calling thread to obj's allowed CPUs. 0 or a negative errno. */
 int weft_topology_bind_current_thread(const weft_topology *t, hwloc_obj_t obj);
 /* Larger = closer: the depth of the deepest object containing both (0 if unknown). */
-unsigned weft_topology_closeness(const weft_topology *t, hwloc_obj_t a, hwloc_obj_t b);
+unsigned weft_topology_closeness(hwloc_obj_t a, hwloc_obj_t b);
 
 #endif

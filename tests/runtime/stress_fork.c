@@ -11,7 +11,11 @@
  *    thread creates and destroys pinned pools (the place counts' lock) and starts
  *    and joins threads (debug builds: the live handle set's lock);
  *  - a child forked from inside a task, by a worker of the global pool: in the child
- *    that thread is a worker no more (and the task never returns there).
+ *    that thread is a worker no more (and the task never returns there);
+ *  - first of all, children forked right after the global pool started, while its
+ *    workers load the process's hwloc topology (the fork waits for a load under way;
+ *    the child keeps the loaded topology, or loads it itself). Not under ASan: those
+ *    workers allocate as they place themselves (see below).
  *
  * Sanitizer builds. The sanitizer runtimes of the supported toolchain (GCC 12's
  * libasan and libtsan) do not take their own allocator's locks around fork (LLVM
@@ -165,6 +169,11 @@ int main(void)
     puts("stress_fork: skipped under ThreadSanitizer (see the comment at the top)");
     return 77;
 #endif
+    if (ALLOCATING_BYSTANDER) {
+        weft_pool *g;
+        CHECK(weft_pool_global(&g) == 0); /* its workers start loading the topology */
+        wait_child(fork_child(child_n(1)), "forked while the workers load the topology");
+    }
     use_weft((size_t)stress_iters(1 << 20));
     for (int i = 0; i < CHILDREN; i++)
         wait_child(fork_child(child_n(i)), "after the parent used weft");
@@ -190,7 +199,7 @@ int main(void)
         wait_child((pid_t)(intptr_t)pid, "forked by a worker");
     }
     use_weft(100); /* and the parent's pool still works */
-    printf("stress_fork: %d + 6 + 3 children ran weft (parent busy: %ld par_for, %ld pools): ok\n", CHILDREN,
-           b.loops, b.pools);
+    printf("stress_fork: %d + %d + 6 + 3 children ran weft (parent busy: %ld par_for, %ld pools): ok\n",
+           ALLOCATING_BYSTANDER, CHILDREN, b.loops, b.pools);
     return 0;
 }

@@ -1,0 +1,61 @@
+/* start_child.c: the program bench_start.c's pool_start rows start, a fresh process per
+ * sample, as a short-lived command-line tool is started: main makes one parallel call
+ * and returns. Built once per implementation (START_WEFT, START_OPENMP, or neither:
+ * serial), each linked with only what it needs, so the serial build is the floor: what
+ * starting and ending any process costs.
+ *  - weft: one weft_par_for (grain 0: what a user writes) on the global pool, which this
+ *    call starts;
+ *  - openmp: one `parallel for`, which starts libgomp's team;
+ *  - serial: the same loop, plain.
+ * The thread counts come from the environment the parent sets (WEFT_NUM_THREADS,
+ * OMP_NUM_THREADS). It writes "<main_ns> <done_ns>\n" on stdout: CLOCK_MONOTONIC (the
+ * clock of weft_time_now_ns, shared by every process) when main began and when the call
+ * had returned; exit status 0 if every element was written exactly once. */
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+#ifdef START_WEFT
+#include <weft.h>
+#endif
+
+#define N 65536u
+
+static uint32_t a[N];
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+#ifdef START_WEFT
+static int body(void *ctx, size_t lo, size_t hi)
+{
+    uint32_t *v = ctx;
+    for (size_t i = lo; i < hi; i++)
+        v[i] += (uint32_t)i + 1;
+    return 0;
+}
+#endif
+
+int main(void)
+{
+    uint64_t t0 = now_ns();
+    int rc = 0;
+#if defined(START_WEFT)
+    rc = weft_par_for(0, N, 0, body, a);
+#elif defined(START_OPENMP)
+#pragma omp parallel for
+    for (unsigned i = 0; i < N; i++)
+        a[i] += i + 1;
+#else
+    for (unsigned i = 0; i < N; i++)
+        a[i] += i + 1;
+#endif
+    uint64_t t1 = now_ns();
+    for (unsigned i = 0; i < N && rc == 0; i++)
+        rc = a[i] != i + 1;
+    printf("%llu %llu\n", (unsigned long long)t0, (unsigned long long)t1);
+    return rc == 0 ? 0 : 1;
+}
