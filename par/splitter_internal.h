@@ -22,20 +22,19 @@
  * schedule(dynamic, chunk) and rayon's with_min_len, which users rely on for vector
  * width, whole cache lines or per-chunk setup. (Cutting while longer than grain would
  * give leaves in (grain / 2, grain]: a maximum, not the minimum those users port.)
- * grain == 0 (adaptive): split while `splits` > 0, halving it each time; a half that
- * migrated (was stolen) resets splits to max(base, splits / 2), so stolen work is
- * cut again to feed the thieves. Never cuts a range shorter than 2.
+ * grain == 0 (adaptive; used by 2-D tiles only: adaptive 1-D loops are cut when a
+ * thief arrives, span_internal.h): split while `splits` > 0, halving it each time; a
+ * half that migrated (was stolen) resets splits to max(base, splits / 2), so stolen
+ * work is cut again to feed the thieves. Never cuts a range shorter than 2.
  *
  * base = WEFT_SPLITS_PER_THREAD x threads, rounded up to a power of two (rayon uses
- * 1 x threads). With 1, two
- * workers cut a loop into 4 leaves; a worker that runs out can only steal leaves
- * not yet started, so when the cost is uneven (a Mandelbrot zoom whose first half
- * of rows holds 58% of the work) the last leaf runs alone and the loop is no
- * better balanced than OpenMP's schedule(static) (1.70x on 2 threads against
- * dynamic's 2.0x, bench mandel/seahorse). With 4, a loop is cut into 8 x threads
- * leaves, so at most ~1/8 of a worker's share is left for one worker at the end;
- * the price is a few more joins per loop (tens of ns each), on loops that the probe
- * already found long enough to be worth the pool. */
+ * 1 x threads). With 1, two workers cut a loop into 4 tiles; a worker that runs out
+ * can only steal tiles not yet started, so when the cost is uneven (a Mandelbrot
+ * zoom whose first half of rows holds most of the work) the last tile runs alone and
+ * the loop is no better balanced than OpenMP's schedule(static). With 4, a loop is
+ * cut into 8 x threads tiles, so at most ~1/8 of a worker's share is left for one
+ * worker at the end; the price is a few more joins per loop (tens of ns each), on
+ * loops that the probe already found long enough to be worth the pool. */
 #define WEFT_SPLITS_PER_THREAD 4u
 typedef struct weft_splitter {
     size_t splits;
