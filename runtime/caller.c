@@ -12,12 +12,16 @@
  * Invariants:
  *  - a slot has at most one owner: its bit is set by the CAS that claims it and
  *    cleared by its owner only;
- *  - a pool of N threads runs on N threads in all: with k slots taken, workers
- *    N - k and up are benched (weft_worker_benched) and take no new work; each claim
- *    and each release moves one worker across that line and tells it (sleep.c:
+ *  - a pool of N threads runs on N threads in all: a caller inside holds a turn
+ *    (a bit of pool->turns), and with k turns held, workers N - k and up are benched
+ *    (weft_worker_benched) and take no new work; each turn taken and each turn
+ *    given back moves one worker across that line and tells it (sleep.c:
  *    weft_sleep_bench / weft_sleep_unbench, which re-checks the line so that two
  *    callers crossing cannot leave it wrong), so a worker never sleeps benched once
  *    its turn is back;
+ *  - a caller asleep in a wait runs nothing, so it lends its turn for as long as it
+ *    sleeps: otherwise, with every worker benched, the tasks it may wait for that it
+ *    does not take (queued from outside the pool) would have no thread at all;
  *  - a slot is given back empty: whatever its owner queued and did not wait for
  *    (detached tasks) goes to the injector first, so no job is stranded in a slot
  *    nobody runs. */
@@ -40,10 +44,8 @@ weft_worker *weft_caller_enter(weft_pool *pool)
          * the slot's previous owner's writes (its deque, its block cache) are seen. */
     } while (!atomic_compare_exchange_weak_explicit(&pool->callers, &mask, taken, memory_order_acquire,
                                                     memory_order_relaxed));
-    unsigned k = (unsigned)__builtin_popcount(mask), n = pool->num_threads;
-    if (k < n) /* worker n - 1 - k is benched from now on */
-        weft_sleep_bench(&pool->workers[n - 1 - k]);
-    weft_worker *w = &pool->workers[n + slot];
+    weft_worker *w = &pool->workers[pool->num_threads + slot];
+    weft_caller_take_turn(w);
     w->isolation = 0;
     weft__current_worker = w;
     weft_futex_set_block_hook(weft_sleep_before_block, w);
@@ -58,12 +60,31 @@ void weft_caller_leave(weft_worker *w)
         weft_pool_inject(pool, job);
     weft_futex_set_block_hook(NULL, NULL);
     weft__current_worker = NULL;
-    unsigned slot = w->index - pool->num_threads, n = pool->num_threads;
-    /* seq_cst: release for the slot's next owner (pairs with enter's acquire CAS), and
-     * the first half of the Dekker pair with a benched worker going to sleep
-     * (weft_sleep_idle: store sleep_state, fence, read callers): either it sees this
-     * bit gone, or weft_sleep_unbench below sees it asleep. */
-    uint32_t old = atomic_fetch_and_explicit(&pool->callers, ~(1u << slot), memory_order_seq_cst);
+    weft_caller_lend_turn(w);
+    /* Release: for the slot's next owner (pairs with enter's acquire CAS). */
+    atomic_fetch_and_explicit(&pool->callers, ~(1u << (w->index - pool->num_threads)), memory_order_release);
+}
+
+void weft_caller_take_turn(weft_worker *w)
+{
+    weft_pool *pool = w->pool;
+    unsigned n = pool->num_threads;
+    /* seq_cst: ordered with weft_sleep_bench's CAS and its re-read of `turns` (two
+     * callers crossing, sleep.c). */
+    uint32_t old = atomic_fetch_or_explicit(&pool->turns, 1u << (w->index - n), memory_order_seq_cst);
+    unsigned k = (unsigned)__builtin_popcount(old);
+    if (k < n) /* worker n - 1 - k is benched from now on */
+        weft_sleep_bench(&pool->workers[n - 1 - k]);
+}
+
+void weft_caller_lend_turn(weft_worker *w)
+{
+    weft_pool *pool = w->pool;
+    unsigned n = pool->num_threads;
+    /* seq_cst: the first half of the Dekker pair with a benched worker going to sleep
+     * (weft_sleep_idle: store sleep_state, fence, read turns): either it sees this bit
+     * gone, or weft_sleep_unbench below sees it asleep. */
+    uint32_t old = atomic_fetch_and_explicit(&pool->turns, ~(1u << (w->index - n)), memory_order_seq_cst);
     unsigned k = (unsigned)__builtin_popcount(old);
     if (k <= n) /* worker n - k has its turn back */
         weft_sleep_unbench(&pool->workers[n - k]);

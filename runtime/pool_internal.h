@@ -128,10 +128,14 @@ struct weft_pool {
      * subtracts before the sleeper's own add lands), which wraps the high half
      * modulo 2^64 and leaves the low half alone. */
     WEFT_CACHE_ALIGNED _Atomic uint64_t idle;
-    /* Caller slots taken (caller.c): bit s set while an outside thread works in slot s.
-     * With k bits set, workers num_threads - k and above are benched: they take no
-     * new work (weft_worker_benched). */
+    /* Caller slots taken (caller.c): bit s set while an outside thread works in slot s
+     * (claimed by its CAS, cleared by its owner); thieves and sleepers look at these
+     * slots' deques. */
     WEFT_CACHE_ALIGNED _Atomic uint32_t callers;
+    /* Turns held (caller.c): bit s set while slot s's caller is inside and not asleep.
+     * With k bits set, workers num_threads - k and above are benched: they take no
+     * new work (weft_worker_benched). A caller asleep in a wait lends its turn. */
+    _Atomic uint32_t turns;
     /* heap jobs (tasks, scope jobs) not yet finished; weft_pool_destroy and
      * weft_pool_wait_idle wait for 0 */
     WEFT_CACHE_ALIGNED _Atomic uint32_t pending;
@@ -153,13 +157,18 @@ weft_worker *weft_caller_enter(weft_pool *pool);
 /* Give the slot back (its deque must hold only work that may run elsewhere: it is
  * handed to the injector). */
 void weft_caller_leave(weft_worker *w);
-/* Is worker w stepping aside for callers? With k slots taken, the workers from
+/* A caller about to sleep in a wait gives its turn to a benched worker (which may
+ * run the work the caller waits for: tasks queued from outside, that a caller does
+ * not take); the caller takes a turn again when it wakes. */
+void weft_caller_lend_turn(weft_worker *w);
+void weft_caller_take_turn(weft_worker *w);
+/* Is worker w stepping aside for callers? With k turns held, the workers from
  * num_threads - k up take no new work, so a pool of N runs on N threads in all. A
  * caller slot is never benched. Relaxed: a hint, re-read after the sleep fence in
  * weft_pool_has_work. */
 static inline bool weft_worker_benched(const weft_worker *w)
 {
-    unsigned k = (unsigned)__builtin_popcount(atomic_load_explicit(&w->pool->callers, memory_order_relaxed));
+    unsigned k = (unsigned)__builtin_popcount(atomic_load_explicit(&w->pool->turns, memory_order_relaxed));
     return k != 0 && !w->caller && w->index + k >= w->pool->num_threads;
 }
 

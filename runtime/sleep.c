@@ -47,7 +47,7 @@ bool weft_pool_has_work(weft_worker *w)
     if (weft_deque_len(&w->deque) > 0)
         return true;
     /* A benched worker takes nothing else; read after the sleeper's fence, so a
-     * caller that left before it is seen here (caller.c's fetch_and). */
+     * caller that gave its turn back before it is seen here (caller.c's fetch_and). */
     if (weft_worker_benched(w))
         return false;
     /* A caller slot never takes injected work (find_work). */
@@ -127,12 +127,13 @@ void weft_sleep_bench(weft_worker *w)
                                                  memory_order_seq_cst, memory_order_seq_cst))
         return;
     atomic_fetch_sub_explicit(&w->pool->idle, WEFT_IDLE_SLEEPER, memory_order_relaxed);
-    /* Another caller may have left since our claim and given this worker its turn
-     * back, its unbench finding it still SLEEPING (before our CAS): look again, after
+    /* Another caller may have given a turn back since ours was taken (leaving, or
+     * asleep in a wait), its unbench finding this worker still SLEEPING (before our
+     * CAS): look again, after
      * the CAS (seq_cst load: ordered after it in the single total order, so either
      * we see that caller's fetch_and, or its unbench CAS comes after ours and sees
      * BENCHED). A worker left BENCHED with its turn back would sleep uncounted. */
-    unsigned k = (unsigned)__builtin_popcount(atomic_load_explicit(&w->pool->callers, memory_order_seq_cst));
+    unsigned k = (unsigned)__builtin_popcount(atomic_load_explicit(&w->pool->turns, memory_order_seq_cst));
     if (w->index + k < w->pool->num_threads)
         weft_sleep_unbench(w);
 }
@@ -146,7 +147,7 @@ __attribute__((noinline)) void weft_sleep_unbench(weft_worker *w)
      * CAS reads the sleeper's state). */
     if (!atomic_compare_exchange_strong_explicit(&w->sleep_state, &s, WORKER_SLEEPING, memory_order_seq_cst,
                                                  memory_order_seq_cst))
-        return; /* awake: it re-reads callers before it sleeps again */
+        return; /* awake: it re-reads turns before it sleeps again */
     /* It is a SLEEPING worker now, counted like one. It went to sleep having looked at
      * its own deque only, so work published meanwhile may have woken nobody: the
      * sleeper half of a Dekker pair with the publishers (count ourselves, fence, look;

@@ -6,8 +6,12 @@
  * left a worker asleep BENCHED with no caller inside: uncounted, so no new work
  * woke it again.
  *
+ * A caller asleep in a wait lends its turn the same way (gives it back, takes it
+ * again when it wakes), so its crossings count too.
+ *
  * Each round, 4 outside threads enter and leave the pool (weft_pool_execute of a
- * call that sometimes joins) as fast as they can; then, with no caller inside, the
+ * call that sometimes joins, and now and then waits for a half a worker stole) as
+ * fast as they can; then, with no caller inside, the
  * main thread spawns one task per worker that waits at a barrier of that many: it
  * completes only if every worker takes a task, so a worker stuck asleep turns into
  * a timeout (reported), not a pass. */
@@ -24,11 +28,19 @@ static void leaf(void *p)
     (void)p;
 }
 
+static void nap(void *p)
+{
+    (void)p;
+    weft_thread_sleep(20000);
+}
+
 static void in_pool(void *p)
 {
     unsigned long i = (unsigned long)(uintptr_t)p;
     if (i % 4 == 0) /* sometimes a join, so workers steal from the slot */
         CHECK(weft_join(leaf, NULL, leaf, NULL) == 0);
+    else if (i % 16 == 1) /* a half that naps: stolen, the caller sleeps and lends its turn */
+        CHECK(weft_join(leaf, NULL, nap, NULL) == 0);
 }
 
 typedef struct caller {

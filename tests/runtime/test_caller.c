@@ -4,8 +4,9 @@
  * of the same pool and from a worker of another pool; honest thread counts (a caller
  * counts as one of the pool's threads: the workers it displaces run nothing while it
  * is inside); a displaced worker's turn coming back when the caller leaves; a caller
- * never taking other threads' queued tasks; and the callers beyond
- * WEFT_POOL_CALLER_SLOTS running on a worker.
+ * never taking other threads' queued tasks; the callers beyond
+ * WEFT_POOL_CALLER_SLOTS running on a worker; and a caller asleep in a wait lending
+ * its turn, so queued tasks it waits for run when callers hold every turn.
  *
  * The "runs nothing" checks read the workers' jobs_run counters. To make them exact
  * (not a race with a worker still searching when the caller arrives), each such test
@@ -641,4 +642,81 @@ Test(caller, more_callers_than_slots_into_a_one_thread_pool_all_complete, .timeo
         }
     }
     cr_assert_eq(weft_pool_destroy(p), 0);
+}
+
+/* ------------------------------------------------------------------------------
+ * A caller that waits lends its turn */
+
+typedef struct lent {
+    weft_pool *pool;
+    weft_barrier *all_in; /* every caller inside before any spawns */
+    weft_scope scope;
+    _Atomic int ran;
+    int spawn_rc, wait_rc, exec_rc;
+} lent;
+
+static int lent_task(weft_scope *s, void *p)
+{
+    (void)s;
+    atomic_fetch_add(&((lent *)p)->ran, 1);
+    return 0;
+}
+
+static void *spawn_into_scope(void *p)
+{
+    lent *l = p;
+    l->spawn_rc = weft_scope_spawn(&l->scope, lent_task, l);
+    return NULL;
+}
+
+static void wait_for_outside_task(void *p)
+{
+    lent *l = p;
+    cr_assert_eq(weft_scope_init(&l->scope, l->pool), 0);
+    cr_assert_geq(weft_barrier_wait_timeout(l->all_in, 10 * SECOND_NS), 0);
+    weft_thread *t;
+    cr_assert_eq(weft_thread_spawn(NULL, spawn_into_scope, l, &t), 0);
+    cr_assert_eq(weft_thread_join(t, NULL), 0);
+    /* Timed: a wait that is never served fails the test instead of hanging it. */
+    l->wait_rc = weft_scope_wait_timeout(&l->scope, 10 * SECOND_NS);
+}
+
+static void *execute_waiting_caller(void *p)
+{
+    lent *l = p;
+    l->exec_rc = weft_pool_execute(l->pool, wait_for_outside_task, l);
+    return NULL;
+}
+
+/* As many callers as workers hold every turn, and each waits for a scope task that
+ * an outside thread spawned (so it is queued for the workers, not in a caller's
+ * slot). A caller does not run queued tasks, and while it runs its worker steps
+ * aside; but a caller that waits runs nothing: it lends its turn to a worker until
+ * it wakes. Without that, the waits never ended (every worker benched, every
+ * caller asleep). */
+Test(caller, a_waiting_caller_lends_its_turn_to_a_benched_worker, .timeout = 60)
+{
+    enum { MAX_THREADS = 2 };
+    for (unsigned threads = 1; threads <= MAX_THREADS; threads++) {
+        weft_pool *pool = make_pool(threads);
+        wait_until_all_asleep(pool);
+        weft_barrier all_in;
+        cr_assert_eq(weft_barrier_init(&all_in, threads), 0);
+        lent l[MAX_THREADS];
+        weft_thread *t[MAX_THREADS];
+        for (unsigned i = 0; i < threads; i++) {
+            l[i] = (lent){.pool = pool, .all_in = &all_in, .spawn_rc = -7, .wait_rc = -7, .exec_rc = -7};
+            cr_assert_eq(weft_thread_spawn(NULL, execute_waiting_caller, &l[i], &t[i]), 0);
+        }
+        for (unsigned i = 0; i < threads; i++) {
+            cr_assert_eq(weft_thread_join(t[i], NULL), 0);
+            cr_assert_eq(l[i].exec_rc, 0);
+            cr_assert_eq(l[i].spawn_rc, 0);
+            cr_assert_eq(l[i].wait_rc, 0, "%u threads: caller %u's wait was never served (rc %d)", threads, i,
+                         l[i].wait_rc);
+            cr_assert_eq(atomic_load(&l[i].ran), 1);
+        }
+        cr_assert_eq(weft_barrier_destroy(&all_in), 0);
+        cr_assert_eq(weft_pool_destroy(pool), 0);
+    }
 }

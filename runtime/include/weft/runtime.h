@@ -352,11 +352,10 @@ WEFT_API int weft_scope_spawn_copy(weft_scope *s, weft_scope_fn fn, const void *
  * On a worker, runs other work meanwhile. Returns the first non-zero status a task
  * returned (the scope is then cancelled), 0 if none, -EINVAL (NULL, not the thread
  * that called init, or the scope already waited on). Call once.
- * Known limitation (to be fixed): tasks spawned by threads outside the pool are
- * queued for the pool's workers; a wait made in a caller slot (weft_pool_execute
- * from outside) while every worker is benched — as many callers as workers, e.g. a
- * one-thread pool and one caller — does not run them, and waits until a caller
- * leaves. There, wait with weft_scope_wait_timeout, or spawn from inside the scope. */
+ * From outside the pool (a caller), the wait runs the scope's tasks queued on its
+ * own thread and those workers leave to it; tasks spawned by other threads outside
+ * the pool run on the pool's workers — while the caller sleeps in the wait it lends
+ * them its turn, so they run even when callers hold every turn. */
 WEFT_API int weft_scope_wait(weft_scope *s);
 /* Like wait, giving up after timeout_ns: on -ETIMEDOUT the scope stays open (its
  * tasks keep running; spawn and wait again as before). Returns as wait, or
