@@ -19,9 +19,11 @@
  *    weft_sleep_bench / weft_sleep_unbench, which re-checks the line so that two
  *    callers crossing cannot leave it wrong), so a worker never sleeps benched once
  *    its turn is back;
- *  - a caller asleep in a wait runs nothing, so it lends its turn for as long as it
- *    sleeps: otherwise, with every worker benched, the tasks it may wait for that it
- *    does not take (queued from outside the pool) would have no thread at all;
+ *  - a caller parked (asleep in a wait, or blocked in a weft lock, latch or channel)
+ *    runs nothing, so it lends its turn for as long as it is parked: otherwise, with
+ *    every worker benched, the work it waits for that it does not run itself (tasks
+ *    queued from outside the pool, the other half of a join its first half blocks
+ *    on) would have no thread at all;
  *  - a slot is given back empty: whatever its owner queued and did not wait for
  *    (detached tasks) goes to the injector first, so no job is stranded in a slot
  *    nobody runs. */
@@ -29,6 +31,42 @@
 
 #define ALL_SLOTS ((1u << WEFT_POOL_CALLER_SLOTS) - 1u)
 _Static_assert(WEFT_POOL_CALLER_SLOTS >= 1 && WEFT_POOL_CALLER_SLOTS <= 31, "caller slots fit pool->callers");
+
+static void take_turn(weft_worker *w)
+{
+    weft_pool *pool = w->pool;
+    unsigned n = pool->num_threads;
+    /* seq_cst: ordered with weft_sleep_bench's CAS and its re-read of `turns` (two
+     * callers crossing, sleep.c). */
+    uint32_t old = atomic_fetch_or_explicit(&pool->turns, 1u << (w->index - n), memory_order_seq_cst);
+    unsigned k = (unsigned)__builtin_popcount(old);
+    if (k < n) /* worker n - 1 - k is benched from now on */
+        weft_sleep_bench(&pool->workers[n - 1 - k]);
+}
+
+static void lend_turn(weft_worker *w)
+{
+    weft_pool *pool = w->pool;
+    unsigned n = pool->num_threads;
+    /* seq_cst: the first half of the Dekker pair with a benched worker going to sleep
+     * (weft_sleep_idle: store sleep_state, fence, read turns): either it sees this bit
+     * gone, or weft_sleep_unbench below sees it asleep. */
+    uint32_t old = atomic_fetch_and_explicit(&pool->turns, ~(1u << (w->index - n)), memory_order_seq_cst);
+    unsigned k = (unsigned)__builtin_popcount(old);
+    if (k <= n) /* worker n - k has its turn back */
+        weft_sleep_unbench(&pool->workers[n - k]);
+}
+
+/* A caller parks (its idle sleep in a wait, or any weft lock, latch or channel wait
+ * in its code): it shares its private deque items as a worker does, and lends its
+ * turn until it wakes. */
+static void before_block(void *worker)
+{
+    weft_sleep_before_block(worker);
+    lend_turn(worker);
+}
+
+static void after_block(void *worker) { take_turn(worker); }
 
 weft_worker *weft_caller_enter(weft_pool *pool)
 {
@@ -45,10 +83,11 @@ weft_worker *weft_caller_enter(weft_pool *pool)
     } while (!atomic_compare_exchange_weak_explicit(&pool->callers, &mask, taken, memory_order_acquire,
                                                     memory_order_relaxed));
     weft_worker *w = &pool->workers[pool->num_threads + slot];
-    weft_caller_take_turn(w);
+    take_turn(w);
     w->isolation = 0;
     weft__current_worker = w;
-    weft_futex_set_block_hook(weft_sleep_before_block, w);
+    weft_futex_set_block_hook(before_block, w);
+    weft_futex_set_unblock_hook(after_block, w);
     return w;
 }
 
@@ -59,33 +98,9 @@ void weft_caller_leave(weft_worker *w)
     while ((job = weft_deque_pop(&w->deque)) != NULL)
         weft_pool_inject(pool, job);
     weft_futex_set_block_hook(NULL, NULL);
+    weft_futex_set_unblock_hook(NULL, NULL);
     weft__current_worker = NULL;
-    weft_caller_lend_turn(w);
+    lend_turn(w);
     /* Release: for the slot's next owner (pairs with enter's acquire CAS). */
     atomic_fetch_and_explicit(&pool->callers, ~(1u << (w->index - pool->num_threads)), memory_order_release);
-}
-
-void weft_caller_take_turn(weft_worker *w)
-{
-    weft_pool *pool = w->pool;
-    unsigned n = pool->num_threads;
-    /* seq_cst: ordered with weft_sleep_bench's CAS and its re-read of `turns` (two
-     * callers crossing, sleep.c). */
-    uint32_t old = atomic_fetch_or_explicit(&pool->turns, 1u << (w->index - n), memory_order_seq_cst);
-    unsigned k = (unsigned)__builtin_popcount(old);
-    if (k < n) /* worker n - 1 - k is benched from now on */
-        weft_sleep_bench(&pool->workers[n - 1 - k]);
-}
-
-void weft_caller_lend_turn(weft_worker *w)
-{
-    weft_pool *pool = w->pool;
-    unsigned n = pool->num_threads;
-    /* seq_cst: the first half of the Dekker pair with a benched worker going to sleep
-     * (weft_sleep_idle: store sleep_state, fence, read turns): either it sees this bit
-     * gone, or weft_sleep_unbench below sees it asleep. */
-    uint32_t old = atomic_fetch_and_explicit(&pool->turns, ~(1u << (w->index - n)), memory_order_seq_cst);
-    unsigned k = (unsigned)__builtin_popcount(old);
-    if (k <= n) /* worker n - k has its turn back */
-        weft_sleep_unbench(&pool->workers[n - k]);
 }

@@ -37,6 +37,7 @@ static void child(void)
     /* A worker's block hook shares its deque before it parks; in the child that
      * worker is gone. Thread-local: this clears the forking thread's only. */
     weft_futex_set_block_hook(NULL, NULL);
+    weft_futex_set_unblock_hook(NULL, NULL);
 }
 
 static pthread_once_t registered = PTHREAD_ONCE_INIT;

@@ -307,11 +307,7 @@ static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
         }
         if (searching) /* seq_cst: ordered before the sleep announcement (sleep.md) */
             atomic_fetch_sub_explicit(&pool->idle, WEFT_IDLE_SEARCHER, memory_order_seq_cst);
-        if (w->caller) /* asleep, a caller runs nothing: a benched worker may (caller.c) */
-            weft_caller_lend_turn(w);
         bool woken = weft_sleep_idle(w, l, deadline_ns, mode);
-        if (w->caller)
-            weft_caller_take_turn(w);
         uint32_t slept = mode;
         mode = idle_mode(w);
         searching = mode == WORKER_SLEEPING;

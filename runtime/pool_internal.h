@@ -157,11 +157,6 @@ weft_worker *weft_caller_enter(weft_pool *pool);
 /* Give the slot back (its deque must hold only work that may run elsewhere: it is
  * handed to the injector). */
 void weft_caller_leave(weft_worker *w);
-/* A caller about to sleep in a wait gives its turn to a benched worker (which may
- * run the work the caller waits for: tasks queued from outside, that a caller does
- * not take); the caller takes a turn again when it wakes. */
-void weft_caller_lend_turn(weft_worker *w);
-void weft_caller_take_turn(weft_worker *w);
 /* Is worker w stepping aside for callers? With k turns held, the workers from
  * num_threads - k up take no new work, so a pool of N runs on N threads in all. A
  * caller slot is never benched. Relaxed: a hint, re-read after the sleep fence in

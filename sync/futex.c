@@ -18,10 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The calling thread's block hook (weft_futex_set_block_hook): thread-local, so no
- * synchronisation. */
+/* The calling thread's block and unblock hooks (weft_futex_set_block_hook,
+ * weft_futex_set_unblock_hook): thread-local, so no synchronisation. */
 static _Thread_local void (*block_hook)(void *);
 static _Thread_local void *block_hook_arg;
+static _Thread_local void (*unblock_hook)(void *);
+static _Thread_local void *unblock_hook_arg;
 
 void weft_futex_set_block_hook(void (*hook)(void *arg), void *arg)
 {
@@ -29,22 +31,43 @@ void weft_futex_set_block_hook(void (*hook)(void *arg), void *arg)
     block_hook_arg = arg;
 }
 
+void weft_futex_set_unblock_hook(void (*hook)(void *arg), void *arg)
+{
+    unblock_hook = hook;
+    unblock_hook_arg = arg;
+}
+
+static long futex_wait_syscall(_Atomic uint32_t *word, uint32_t expected, const struct timespec *tsp)
+{
+    /* Without FUTEX_CLOCK_REALTIME, FUTEX_WAIT_BITSET measures an absolute timeout on
+     * CLOCK_MONOTONIC: the clock weft_time_now_ns reads. */
+    return syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected, tsp, NULL,
+                   FUTEX_BITSET_MATCH_ANY);
+}
+
 int weft_futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline_ns)
 {
     if (!word)
         return -EINVAL;
-    if (block_hook)
-        block_hook(block_hook_arg);
     struct timespec ts, *tsp = NULL;
     if (deadline_ns != WEFT_NO_DEADLINE) {
         ts.tv_sec = (time_t)(deadline_ns / 1000000000u);
         ts.tv_nsec = (long)(deadline_ns % 1000000000u);
         tsp = &ts;
     }
-    /* Without FUTEX_CLOCK_REALTIME, FUTEX_WAIT_BITSET measures an absolute timeout on
-     * CLOCK_MONOTONIC: the clock weft_time_now_ns reads. */
-    long r = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
-                     expected, tsp, NULL, FUTEX_BITSET_MATCH_ANY);
+    long r;
+    if (block_hook) {
+        void (*after)(void *) = unblock_hook;
+        void *after_arg = unblock_hook_arg;
+        block_hook(block_hook_arg);
+        r = futex_wait_syscall(word, expected, tsp);
+        int saved = errno; /* the hook may make system calls */
+        if (after)
+            after(after_arg);
+        errno = saved;
+    } else {
+        r = futex_wait_syscall(word, expected, tsp);
+    }
     if (r == 0)
         return 0;
     switch (errno) {

@@ -720,3 +720,37 @@ Test(caller, a_waiting_caller_lends_its_turn_to_a_benched_worker, .timeout = 60)
         cr_assert_eq(weft_pool_destroy(pool), 0);
     }
 }
+
+typedef struct blocked_half {
+    weft_latch handoff;
+    int wait_rc;
+} blocked_half;
+
+static void first_half_blocks(void *p)
+{
+    blocked_half *b = p;
+    b->wait_rc = weft_latch_wait_timeout(&b->handoff, 10 * SECOND_NS);
+}
+
+static void second_half_releases(void *p) { weft_latch_count_down(&((blocked_half *)p)->handoff, 1); }
+
+static void join_blocking_on_its_other_half(void *p)
+{
+    cr_assert_eq(weft_join(first_half_blocks, p, second_half_releases, p), 0);
+}
+
+/* A caller blocked in a weft primitive (a latch here; a lock or a channel the same)
+ * runs nothing either: it lends its turn while parked. Here the first half of its
+ * join waits for the second, which only a worker can run, and the caller holds the
+ * one-thread pool's only turn. Before lending at the block hook, the wait never
+ * ended. */
+Test(caller, a_caller_blocked_in_a_primitive_lends_its_turn, .timeout = 60)
+{
+    weft_pool *pool = make_pool(1);
+    wait_until_all_asleep(pool);
+    blocked_half b = {.wait_rc = -7};
+    cr_assert_eq(weft_latch_init(&b.handoff, 1), 0);
+    cr_assert_eq(weft_pool_execute(pool, join_blocking_on_its_other_half, &b), 0);
+    cr_assert_eq(b.wait_rc, 0, "the blocked caller's other half never ran (rc %d)", b.wait_rc);
+    cr_assert_eq(weft_pool_destroy(pool), 0);
+}

@@ -115,6 +115,11 @@ WEFT_API int weft_futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t
  * workers (do not replace it on a pool worker). The hook must not block. NULL removes
  * it. Affects only the calling thread; no error. */
 WEFT_API void weft_futex_set_block_hook(void (*hook)(void *arg), void *arg);
+/* Set the calling thread's unblock hook: weft_futex_wait calls hook(arg) on this
+ * thread just after it parked, whatever the wait returns (weft's caller slots use the
+ * pair to lend their turn while parked). Called only after a block hook ran. Same
+ * rules as the block hook: must not block; NULL removes it; thread-local; no error. */
+WEFT_API void weft_futex_set_unblock_hook(void (*hook)(void *arg), void *arg);
 
 /* Wake up to `count` threads blocked in weft_futex_wait on `word`
  * (WEFT_FUTEX_WAKE_ALL for all). Returns how many were woken (>= 0), or -EINVAL
