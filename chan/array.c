@@ -12,7 +12,7 @@
  * store after reading pairs with the next sender's acquire load before overwriting.
  * head and tail move by seq_cst CAS, and the "is it empty / full" checks load the
  * other index after a seq_cst fence (crossbeam's order): the CAS is also what a
- * sleeper's re-check reads, pairing with chan_waker_notify's seq_cst flag load, so a
+ * sleeper's re-check reads, pairing with weft__chan_waker_notify's seq_cst flag load, so a
  * sleeper either sees the change or is seen by the notifier (no lost wake-up).
  * Blocking calls spin a little before sleeping; while they spin they poll only the
  * next slot's stamp, not the other side's index (array_may_proceed). */
@@ -29,7 +29,7 @@ static inline unsigned char *msg_at(const chan_array *a, size_t i)
     return a->slots + i * a->stride + sizeof(size_t);
 }
 
-int chan_array_init(weft_chan *c)
+int weft__chan_array_init(weft_chan *c)
 {
     chan_array *a = &c->u.array;
     size_t stride = sizeof(size_t) + c->elem_size;
@@ -50,12 +50,12 @@ int chan_array_init(weft_chan *c)
         atomic_init(stamp_at(a, i), i);
     atomic_init(&a->head, 0);
     atomic_init(&a->tail, 0);
-    chan_waker_init(&a->senders);
-    chan_waker_init(&a->receivers);
+    weft__chan_waker_init(&a->senders);
+    weft__chan_waker_init(&a->receivers);
     return 0;
 }
 
-size_t chan_array_len(const weft_chan *c)
+size_t weft__chan_array_len(const weft_chan *c)
 {
     const chan_array *a = &c->u.array;
     for (;;) {
@@ -73,11 +73,11 @@ size_t chan_array_len(const weft_chan *c)
     }
 }
 
-void chan_array_destroy(weft_chan *c)
+void weft__chan_array_destroy(weft_chan *c)
 {
     chan_array *a = &c->u.array;
     if (c->drop) {
-        size_t n = chan_array_len(c);
+        size_t n = weft__chan_array_len(c);
         size_t hix = atomic_load_explicit(&a->head, memory_order_relaxed) & (a->mark_bit - 1);
         for (size_t i = 0; i < n; i++) {
             size_t ix = hix + i < a->cap ? hix + i : hix + i - a->cap;
@@ -87,7 +87,7 @@ void chan_array_destroy(weft_chan *c)
     free(a->slots);
 }
 
-int chan_array_try_send(weft_chan *c, const void *msg)
+int weft__chan_array_try_send(weft_chan *c, const void *msg)
 {
     chan_array *a = &c->u.array;
     weft_backoff b = WEFT_BACKOFF_INIT;
@@ -109,7 +109,7 @@ int chan_array_try_send(weft_chan *c, const void *msg)
                 chan_copy_msg(msg_at(a, index), msg, c->elem_size);
                 /* Release: pairs with the receiver's acquire load of the stamp. */
                 atomic_store_explicit(stamp_at(a, index), tail + 1, memory_order_release);
-                chan_waker_notify(&a->receivers);
+                weft__chan_waker_notify(&a->receivers);
                 return 0;
             }
             weft_backoff_spin(&b);
@@ -130,7 +130,7 @@ int chan_array_try_send(weft_chan *c, const void *msg)
     }
 }
 
-int chan_array_try_recv(weft_chan *c, void *out)
+int weft__chan_array_try_recv(weft_chan *c, void *out)
 {
     chan_array *a = &c->u.array;
     weft_backoff b = WEFT_BACKOFF_INIT;
@@ -148,7 +148,7 @@ int chan_array_try_recv(weft_chan *c, void *out)
                 chan_copy_msg(out, msg_at(a, index), c->elem_size);
                 /* Release: pairs with the next lap's sender's acquire load. */
                 atomic_store_explicit(stamp_at(a, index), head + a->one_lap, memory_order_release);
-                chan_waker_notify(&a->senders);
+                weft__chan_waker_notify(&a->senders);
                 return 0;
             }
             weft_backoff_spin(&b);
@@ -168,7 +168,7 @@ int chan_array_try_recv(weft_chan *c, void *out)
     }
 }
 
-bool chan_array_send_ready(weft_chan *c)
+bool weft__chan_array_send_ready(weft_chan *c)
 {
     chan_array *a = &c->u.array;
     /* SeqCst: the waiter's re-check after registering (see waiters.c). */
@@ -177,7 +177,7 @@ bool chan_array_send_ready(weft_chan *c)
     return (tail & a->mark_bit) || head + a->one_lap != tail;
 }
 
-bool chan_array_recv_ready(weft_chan *c)
+bool weft__chan_array_recv_ready(weft_chan *c)
 {
     chan_array *a = &c->u.array;
     /* SeqCst: as in send_ready. */
@@ -191,13 +191,13 @@ static void array_wait(weft_chan *c, chan_waker *wk, bool send, uint64_t deadlin
 {
     chan_ctx cx;
     chan_waiter w;
-    chan_ctx_init(&cx);
-    chan_waiter_init(&w, &cx, 0, NULL);
-    chan_waker_register(wk, &w);
-    if (send ? chan_array_send_ready(c) : chan_array_recv_ready(c))
-        chan_ctx_try_select(&cx, CHAN_ABORTED);
-    chan_ctx_wait_until(&cx, deadline);
-    chan_waker_unregister(wk, &w);
+    weft__chan_ctx_init(&cx);
+    weft__chan_waiter_init(&w, &cx, 0, NULL);
+    weft__chan_waker_register(wk, &w);
+    if (send ? weft__chan_array_send_ready(c) : weft__chan_array_recv_ready(c))
+        weft__chan_ctx_try_select(&cx, CHAN_ABORTED);
+    weft__chan_ctx_wait_until(&cx, deadline);
+    weft__chan_waker_unregister(wk, &w);
 }
 
 /* While spinning before sleeping: may the operation succeed now? Looks only at the
@@ -215,11 +215,11 @@ static bool array_may_proceed(chan_array *a, bool send)
     return send ? stamp == pos : stamp == pos + 1;
 }
 
-int chan_array_send(weft_chan *c, const void *msg, uint64_t deadline)
+int weft__chan_array_send(weft_chan *c, const void *msg, uint64_t deadline)
 {
     weft_backoff b = WEFT_BACKOFF_INIT;
     for (;;) {
-        int r = chan_array_try_send(c, msg);
+        int r = weft__chan_array_try_send(c, msg);
         if (r != -EAGAIN)
             return r;
         /* A short spin-then-yield before sleeping, polling only the slot. */
@@ -236,11 +236,11 @@ int chan_array_send(weft_chan *c, const void *msg, uint64_t deadline)
     }
 }
 
-int chan_array_recv(weft_chan *c, void *out, uint64_t deadline)
+int weft__chan_array_recv(weft_chan *c, void *out, uint64_t deadline)
 {
     weft_backoff b = WEFT_BACKOFF_INIT;
     for (;;) {
-        int r = chan_array_try_recv(c, out);
+        int r = weft__chan_array_try_recv(c, out);
         if (r != -EAGAIN)
             return r;
         /* A short spin-then-yield before sleeping, polling only the slot. */
@@ -257,13 +257,13 @@ int chan_array_recv(weft_chan *c, void *out, uint64_t deadline)
     }
 }
 
-void chan_array_disconnect(weft_chan *c)
+void weft__chan_array_disconnect(weft_chan *c)
 {
     chan_array *a = &c->u.array;
     /* SeqCst: like the tail CAS, so sleepers' re-checks and try_ see the mark. */
     size_t tail = atomic_fetch_or_explicit(&a->tail, a->mark_bit, memory_order_seq_cst);
     if (!(tail & a->mark_bit)) {
-        chan_waker_disconnect(&a->senders);
-        chan_waker_disconnect(&a->receivers);
+        weft__chan_waker_disconnect(&a->senders);
+        weft__chan_waker_disconnect(&a->receivers);
     }
 }

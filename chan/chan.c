@@ -40,10 +40,10 @@ static uint64_t handle_seed(const void *h)
     return (z ^ (z >> 31)) | 1;
 }
 
-uint64_t *chan_sender_rng(weft_sender *tx) { return &tx->rng; }
-uint64_t *chan_receiver_rng(weft_receiver *rx) { return &rx->rng; }
+uint64_t *weft__chan_sender_rng(weft_sender *tx) { return &tx->rng; }
+uint64_t *weft__chan_receiver_rng(weft_receiver *rx) { return &rx->rng; }
 
-weft_receiver *chan_receiver_new(weft_chan *c)
+weft_receiver *weft__chan_receiver_new(weft_chan *c)
 {
     weft_receiver *v = malloc(sizeof *v);
     if (v) {
@@ -54,11 +54,11 @@ weft_receiver *chan_receiver_new(weft_chan *c)
     return v;
 }
 
-weft_chan *chan_of_sender(const weft_sender *tx)
+weft_chan *weft__chan_of_sender(const weft_sender *tx)
 {
     return tx && tx->magic == SENDER_MAGIC ? tx->chan : NULL;
 }
-weft_chan *chan_of_receiver(const weft_receiver *rx)
+weft_chan *weft__chan_of_receiver(const weft_receiver *rx)
 {
     return rx && rx->magic == RECEIVER_MAGIC ? rx->chan : NULL;
 }
@@ -66,9 +66,9 @@ weft_chan *chan_of_receiver(const weft_receiver *rx)
 static void chan_free(weft_chan *c)
 {
     switch (c->flavor) {
-    case CHAN_ARRAY: chan_array_destroy(c); break;
-    case CHAN_LIST: chan_list_destroy(c); break;
-    case CHAN_ZERO: chan_zero_destroy(c); break;
+    case CHAN_ARRAY: weft__chan_array_destroy(c); break;
+    case CHAN_LIST: weft__chan_list_destroy(c); break;
+    case CHAN_ZERO: weft__chan_zero_destroy(c); break;
     case CHAN_TIMER: break; /* holds nothing but its word */
     }
     free(c);
@@ -77,9 +77,9 @@ static void chan_free(weft_chan *c)
 static void chan_disconnect(weft_chan *c)
 {
     switch (c->flavor) {
-    case CHAN_ARRAY: chan_array_disconnect(c); break;
-    case CHAN_LIST: chan_list_disconnect(c); break;
-    case CHAN_ZERO: chan_zero_disconnect(c); break;
+    case CHAN_ARRAY: weft__chan_array_disconnect(c); break;
+    case CHAN_LIST: weft__chan_list_disconnect(c); break;
+    case CHAN_ZERO: weft__chan_zero_disconnect(c); break;
     case CHAN_TIMER: break; /* nobody ever waits in a list of it */
     }
 }
@@ -115,20 +115,20 @@ int weft_chan_open(size_t elem_size, size_t capacity, const weft_chan_options *o
     int r;
     if (capacity == WEFT_UNBOUNDED) {
         c->flavor = CHAN_LIST;
-        r = chan_list_init(c);
+        r = weft__chan_list_init(c);
     } else if (capacity == 0) {
         c->flavor = CHAN_ZERO;
-        r = chan_zero_init(c);
+        r = weft__chan_zero_init(c);
     } else {
         c->flavor = CHAN_ARRAY;
-        r = chan_array_init(c);
+        r = weft__chan_array_init(c);
     }
     if (r) {
         free(c);
         return r;
     }
     weft_sender *s = malloc(sizeof *s);
-    weft_receiver *v = chan_receiver_new(c);
+    weft_receiver *v = weft__chan_receiver_new(c);
     if (!s || !v) {
         free(s);
         free(v);
@@ -145,7 +145,7 @@ int weft_chan_open(size_t elem_size, size_t capacity, const weft_chan_options *o
 
 int weft_sender_clone(weft_sender *tx, weft_sender **out)
 {
-    weft_chan *c = chan_of_sender(tx);
+    weft_chan *c = weft__chan_of_sender(tx);
     if (!c || !out)
         return -EINVAL;
     weft_sender *s = malloc(sizeof *s);
@@ -162,10 +162,10 @@ int weft_sender_clone(weft_sender *tx, weft_sender **out)
 
 int weft_receiver_clone(weft_receiver *rx, weft_receiver **out)
 {
-    weft_chan *c = chan_of_receiver(rx);
+    weft_chan *c = weft__chan_of_receiver(rx);
     if (!c || !out)
         return -EINVAL;
-    weft_receiver *v = chan_receiver_new(c);
+    weft_receiver *v = weft__chan_receiver_new(c);
     if (!v)
         return -ENOMEM;
     /* Relaxed: as in weft_sender_clone. */
@@ -176,7 +176,7 @@ int weft_receiver_clone(weft_receiver *rx, weft_receiver **out)
 
 int weft_sender_close(weft_sender *tx)
 {
-    weft_chan *c = chan_of_sender(tx);
+    weft_chan *c = weft__chan_of_sender(tx);
     if (!c)
         return -EINVAL;
     tx->magic = CLOSED_MAGIC;
@@ -189,7 +189,7 @@ int weft_sender_close(weft_sender *tx)
 
 int weft_receiver_close(weft_receiver *rx)
 {
-    weft_chan *c = chan_of_receiver(rx);
+    weft_chan *c = weft__chan_of_receiver(rx);
     if (!c)
         return -EINVAL;
     rx->magic = CLOSED_MAGIC;
@@ -202,16 +202,16 @@ int weft_receiver_close(weft_receiver *rx)
 
 static int send_at(weft_sender *tx, const void *msg, bool try, uint64_t deadline)
 {
-    weft_chan *c = chan_of_sender(tx);
+    weft_chan *c = weft__chan_of_sender(tx);
     if (!c || (!msg && c->elem_size))
         return -EINVAL;
     switch (c->flavor) {
     case CHAN_ARRAY:
-        return try ? chan_array_try_send(c, msg) : chan_array_send(c, msg, deadline);
+        return try ? weft__chan_array_try_send(c, msg) : weft__chan_array_send(c, msg, deadline);
     case CHAN_LIST:
-        return chan_list_send(c, msg);
+        return weft__chan_list_send(c, msg);
     case CHAN_ZERO:
-        return try ? chan_zero_try_send(c, msg) : chan_zero_send(c, msg, deadline);
+        return try ? weft__chan_zero_try_send(c, msg) : weft__chan_zero_send(c, msg, deadline);
     case CHAN_TIMER:
         break; /* a timer has no sender handle */
     }
@@ -220,18 +220,18 @@ static int send_at(weft_sender *tx, const void *msg, bool try, uint64_t deadline
 
 static int recv_at(weft_receiver *rx, void *out, bool try, uint64_t deadline)
 {
-    weft_chan *c = chan_of_receiver(rx);
+    weft_chan *c = weft__chan_of_receiver(rx);
     if (!c || (!out && c->elem_size))
         return -EINVAL;
     switch (c->flavor) {
     case CHAN_ARRAY:
-        return try ? chan_array_try_recv(c, out) : chan_array_recv(c, out, deadline);
+        return try ? weft__chan_array_try_recv(c, out) : weft__chan_array_recv(c, out, deadline);
     case CHAN_LIST:
-        return try ? chan_list_try_recv(c, out) : chan_list_recv(c, out, deadline);
+        return try ? weft__chan_list_try_recv(c, out) : weft__chan_list_recv(c, out, deadline);
     case CHAN_ZERO:
-        return try ? chan_zero_try_recv(c, out) : chan_zero_recv(c, out, deadline);
+        return try ? weft__chan_zero_try_recv(c, out) : weft__chan_zero_recv(c, out, deadline);
     case CHAN_TIMER:
-        return try ? chan_timer_try_recv(c, out) : chan_timer_recv(c, out, deadline);
+        return try ? weft__chan_timer_try_recv(c, out) : weft__chan_timer_recv(c, out, deadline);
     }
     return -EINVAL;
 }
@@ -266,16 +266,16 @@ static size_t chan_len(const weft_chan *c)
     if (!c)
         return 0;
     switch (c->flavor) {
-    case CHAN_ARRAY: return chan_array_len(c);
-    case CHAN_LIST: return chan_list_len(c);
+    case CHAN_ARRAY: return weft__chan_array_len(c);
+    case CHAN_LIST: return weft__chan_list_len(c);
     case CHAN_ZERO: return 0;
-    case CHAN_TIMER: return chan_timer_ready(c);
+    case CHAN_TIMER: return weft__chan_timer_ready(c);
     }
     return 0;
 }
 
-size_t weft_sender_len(const weft_sender *tx) { return chan_len(chan_of_sender(tx)); }
-size_t weft_receiver_len(const weft_receiver *rx) { return chan_len(chan_of_receiver(rx)); }
+size_t weft_sender_len(const weft_sender *tx) { return chan_len(weft__chan_of_sender(tx)); }
+size_t weft_receiver_len(const weft_receiver *rx) { return chan_len(weft__chan_of_receiver(rx)); }
 
 /* A rendezvous channel is both empty and full (crossbeam's zero flavor): it holds
  * nothing, and a send cannot complete without a receiver. A timer holds at most
@@ -288,74 +288,74 @@ static bool chan_is_full(const weft_chan *c)
     return c->flavor == CHAN_ZERO || chan_len(c) >= c->capacity;
 }
 
-bool weft_sender_is_empty(const weft_sender *tx) { return chan_is_empty(chan_of_sender(tx)); }
+bool weft_sender_is_empty(const weft_sender *tx) { return chan_is_empty(weft__chan_of_sender(tx)); }
 bool weft_receiver_is_empty(const weft_receiver *rx)
 {
-    return chan_is_empty(chan_of_receiver(rx));
+    return chan_is_empty(weft__chan_of_receiver(rx));
 }
-bool weft_sender_is_full(const weft_sender *tx) { return chan_is_full(chan_of_sender(tx)); }
-bool weft_receiver_is_full(const weft_receiver *rx) { return chan_is_full(chan_of_receiver(rx)); }
+bool weft_sender_is_full(const weft_sender *tx) { return chan_is_full(weft__chan_of_sender(tx)); }
+bool weft_receiver_is_full(const weft_receiver *rx) { return chan_is_full(weft__chan_of_receiver(rx)); }
 
 bool weft_sender_same_channel(const weft_sender *a, const weft_sender *b)
 {
-    weft_chan *c = chan_of_sender(a);
-    return c && c == chan_of_sender(b);
+    weft_chan *c = weft__chan_of_sender(a);
+    return c && c == weft__chan_of_sender(b);
 }
 bool weft_receiver_same_channel(const weft_receiver *a, const weft_receiver *b)
 {
-    weft_chan *c = chan_of_receiver(a);
-    return c && c == chan_of_receiver(b);
+    weft_chan *c = weft__chan_of_receiver(a);
+    return c && c == weft__chan_of_receiver(b);
 }
 
 size_t weft_sender_capacity(const weft_sender *tx)
 {
-    weft_chan *c = chan_of_sender(tx);
+    weft_chan *c = weft__chan_of_sender(tx);
     return c ? c->capacity : 0;
 }
 size_t weft_receiver_capacity(const weft_receiver *rx)
 {
-    weft_chan *c = chan_of_receiver(rx);
+    weft_chan *c = weft__chan_of_receiver(rx);
     return c ? c->capacity : 0;
 }
 
 bool weft_sender_is_disconnected(const weft_sender *tx)
 {
-    weft_chan *c = chan_of_sender(tx);
+    weft_chan *c = weft__chan_of_sender(tx);
     /* Acquire: pairs with the last receiver's acq_rel decrement (snapshot). */
     return !c || atomic_load_explicit(&c->receivers, memory_order_acquire) == 0;
 }
 bool weft_receiver_is_disconnected(const weft_receiver *rx)
 {
-    weft_chan *c = chan_of_receiver(rx);
+    weft_chan *c = weft__chan_of_receiver(rx);
     /* Acquire: as above, for the senders. */
     return !c || atomic_load_explicit(&c->senders, memory_order_acquire) == 0;
 }
 
 size_t weft_sender_count(const weft_sender *tx)
 {
-    weft_chan *c = chan_of_sender(tx);
+    weft_chan *c = weft__chan_of_sender(tx);
     /* Relaxed: an advisory snapshot. */
     return c ? atomic_load_explicit(&c->senders, memory_order_relaxed) : 0;
 }
 size_t weft_receiver_count(const weft_receiver *rx)
 {
-    weft_chan *c = chan_of_receiver(rx);
+    weft_chan *c = weft__chan_of_receiver(rx);
     /* Relaxed: an advisory snapshot. */
     return c ? atomic_load_explicit(&c->receivers, memory_order_relaxed) : 0;
 }
 
-size_t chan_live_blocks(const weft_receiver *rx)
+size_t weft__chan_live_blocks(const weft_receiver *rx)
 {
-    weft_chan *c = chan_of_receiver(rx);
-    return c && c->flavor == CHAN_LIST ? chan_list_live_blocks_(c) : 0;
+    weft_chan *c = weft__chan_of_receiver(rx);
+    return c && c->flavor == CHAN_LIST ? weft__chan_list_live_blocks_(c) : 0;
 }
-size_t chan_live_slabs(const weft_receiver *rx)
+size_t weft__chan_live_slabs(const weft_receiver *rx)
 {
-    weft_chan *c = chan_of_receiver(rx);
-    return c && c->flavor == CHAN_LIST ? chan_list_live_slabs_(c) : 0;
+    weft_chan *c = weft__chan_of_receiver(rx);
+    return c && c->flavor == CHAN_LIST ? weft__chan_list_live_slabs_(c) : 0;
 }
-size_t chan_slab_maps(const weft_receiver *rx)
+size_t weft__chan_slab_maps(const weft_receiver *rx)
 {
-    weft_chan *c = chan_of_receiver(rx);
-    return c && c->flavor == CHAN_LIST ? chan_list_slab_maps_(c) : 0;
+    weft_chan *c = weft__chan_of_receiver(rx);
+    return c && c->flavor == CHAN_LIST ? weft__chan_list_slab_maps_(c) : 0;
 }

@@ -86,75 +86,75 @@ typedef struct weft_chan {
     _Atomic bool destroy;               /* the first side to reach 0 handles sets it */
 } weft_chan;
 
-int chan_array_init(weft_chan *c);
-void chan_array_destroy(weft_chan *c); /* single-threaded: drops what is left */
-int chan_array_send(weft_chan *c, const void *msg, uint64_t deadline);
-int chan_array_try_send(weft_chan *c, const void *msg);
-int chan_array_recv(weft_chan *c, void *out, uint64_t deadline);
-int chan_array_try_recv(weft_chan *c, void *out);
-void chan_array_disconnect(weft_chan *c);
-size_t chan_array_len(const weft_chan *c);
-bool chan_array_send_ready(weft_chan *c); /* not full, or disconnected (seq_cst) */
-bool chan_array_recv_ready(weft_chan *c); /* not empty, or disconnected (seq_cst) */
+int weft__chan_array_init(weft_chan *c);
+void weft__chan_array_destroy(weft_chan *c); /* single-threaded: drops what is left */
+int weft__chan_array_send(weft_chan *c, const void *msg, uint64_t deadline);
+int weft__chan_array_try_send(weft_chan *c, const void *msg);
+int weft__chan_array_recv(weft_chan *c, void *out, uint64_t deadline);
+int weft__chan_array_try_recv(weft_chan *c, void *out);
+void weft__chan_array_disconnect(weft_chan *c);
+size_t weft__chan_array_len(const weft_chan *c);
+bool weft__chan_array_send_ready(weft_chan *c); /* not full, or disconnected (seq_cst) */
+bool weft__chan_array_recv_ready(weft_chan *c); /* not empty, or disconnected (seq_cst) */
 
-int chan_list_init(weft_chan *c);
-void chan_list_destroy(weft_chan *c);
-int chan_list_send(weft_chan *c, const void *msg); /* never blocks */
-int chan_list_recv(weft_chan *c, void *out, uint64_t deadline);
-int chan_list_try_recv(weft_chan *c, void *out);
-void chan_list_disconnect(weft_chan *c);
-size_t chan_list_len(const weft_chan *c);
-size_t chan_list_live_blocks_(const weft_chan *c);
-size_t chan_list_live_slabs_(const weft_chan *c);
-size_t chan_list_slab_maps_(const weft_chan *c);
-bool chan_list_recv_ready(weft_chan *c);
+int weft__chan_list_init(weft_chan *c);
+void weft__chan_list_destroy(weft_chan *c);
+int weft__chan_list_send(weft_chan *c, const void *msg); /* never blocks */
+int weft__chan_list_recv(weft_chan *c, void *out, uint64_t deadline);
+int weft__chan_list_try_recv(weft_chan *c, void *out);
+void weft__chan_list_disconnect(weft_chan *c);
+size_t weft__chan_list_len(const weft_chan *c);
+size_t weft__chan_list_live_blocks_(const weft_chan *c);
+size_t weft__chan_list_live_slabs_(const weft_chan *c);
+size_t weft__chan_list_slab_maps_(const weft_chan *c);
+bool weft__chan_list_recv_ready(weft_chan *c);
 
-int chan_zero_init(weft_chan *c);
-void chan_zero_destroy(weft_chan *c);
-int chan_zero_send(weft_chan *c, const void *msg, uint64_t deadline);
-int chan_zero_try_send(weft_chan *c, const void *msg);
-int chan_zero_recv(weft_chan *c, void *out, uint64_t deadline);
-int chan_zero_try_recv(weft_chan *c, void *out);
-void chan_zero_disconnect(weft_chan *c);
+int weft__chan_zero_init(weft_chan *c);
+void weft__chan_zero_destroy(weft_chan *c);
+int weft__chan_zero_send(weft_chan *c, const void *msg, uint64_t deadline);
+int weft__chan_zero_try_send(weft_chan *c, const void *msg);
+int weft__chan_zero_recv(weft_chan *c, void *out, uint64_t deadline);
+int weft__chan_zero_try_recv(weft_chan *c, void *out);
+void weft__chan_zero_disconnect(weft_chan *c);
 /* select: register w (its buf set) on the send / receive side; returns true if the
  * op could complete now (a partner waits, or disconnected): the caller then aborts. */
-bool chan_zero_register(weft_chan *c, bool send, chan_waiter *w);
-void chan_zero_unregister(weft_chan *c, bool send, chan_waiter *w);
+bool weft__chan_zero_register(weft_chan *c, bool send, chan_waiter *w);
+void weft__chan_zero_unregister(weft_chan *c, bool send, chan_waiter *w);
 /* weft_select_ready: is the op possible now (a partner waits, or disconnected)? */
-bool chan_zero_ready(weft_chan *c, bool send);
+bool weft__chan_zero_ready(weft_chan *c, bool send);
 /* weft_select_ready: add observer w, woken (selected for its op) when a partner
  * starts waiting or on disconnect; returns true if the op is possible now. */
-bool chan_zero_watch(weft_chan *c, bool send, chan_waiter *w);
-void chan_zero_unwatch(weft_chan *c, bool send, chan_waiter *w);
+bool weft__chan_zero_watch(weft_chan *c, bool send, chan_waiter *w);
+void weft__chan_zero_unwatch(weft_chan *c, bool send, chan_waiter *w);
 
 /* A timer's message is its due time (a uint64_t); it is never sent, so these are
  * all a timer needs: take a message (recv / try_recv), and for select and the
  * snapshots, whether one is due now and when the next may be. */
-int chan_timer_recv(weft_chan *c, void *out, uint64_t deadline);
-int chan_timer_try_recv(weft_chan *c, void *out);
-bool chan_timer_ready(const weft_chan *c);  /* a message is due now */
-uint64_t chan_timer_due(const weft_chan *c); /* the earliest it may be due; NO_DEADLINE: never */
+int weft__chan_timer_recv(weft_chan *c, void *out, uint64_t deadline);
+int weft__chan_timer_try_recv(weft_chan *c, void *out);
+bool weft__chan_timer_ready(const weft_chan *c);  /* a message is due now */
+uint64_t weft__chan_timer_due(const weft_chan *c); /* the earliest it may be due; NO_DEADLINE: never */
 
 /* A new receiver handle of c (the caller has counted it in c->receivers, or is
  * opening c); NULL if it could not be allocated. */
-weft_receiver *chan_receiver_new(weft_chan *c);
+weft_receiver *weft__chan_receiver_new(weft_chan *c);
 
 /* The channel behind a handle (NULL for NULL or, in debug builds, a closed handle). */
-weft_chan *chan_of_sender(const weft_sender *tx);
-weft_chan *chan_of_receiver(const weft_receiver *rx);
+weft_chan *weft__chan_of_sender(const weft_sender *tx);
+weft_chan *weft__chan_of_receiver(const weft_receiver *rx);
 
 /* A handle's random state for weft_select's shuffle (no clock read per select);
  * only the thread using the handle touches it (the one-thread-per-call rule). */
-uint64_t *chan_sender_rng(weft_sender *tx);
-uint64_t *chan_receiver_rng(weft_receiver *rx);
+uint64_t *weft__chan_sender_rng(weft_sender *tx);
+uint64_t *weft__chan_receiver_rng(weft_receiver *rx);
 
 /* Test hook: blocks currently allocated by an unbounded channel (the spare included);
  * 0 for other flavors. */
-size_t chan_live_blocks(const weft_receiver *rx);
+size_t weft__chan_live_blocks(const weft_receiver *rx);
 /* Test hook: slabs an unbounded channel has mapped (slab.c); 0 for other flavors. */
-size_t chan_live_slabs(const weft_receiver *rx);
+size_t weft__chan_live_slabs(const weft_receiver *rx);
 /* Test hook: slabs an unbounded channel has mapped since it opened, unmapped ones
  * included (a block freed into a slab and carved again maps none); 0 for other flavors. */
-size_t chan_slab_maps(const weft_receiver *rx);
+size_t weft__chan_slab_maps(const weft_receiver *rx);
 
 #endif

@@ -37,7 +37,7 @@
  *    before sleeping it polls that `written` instead of tail (list_may_proceed).
  *  - Empty checks load tail after a seq_cst fence (receivers) and the head/tail
  *    CASes are seq_cst, which pairs with the waiters' seq_cst re-checks and the
- *    seq_cst flag load in chan_waker_notify: no lost wake-up (see waiters.c). */
+ *    seq_cst flag load in weft__chan_waker_notify: no lost wake-up (see waiters.c). */
 #include "chan_internal.h"
 #include <stddef.h>
 #include <stdlib.h>
@@ -65,7 +65,7 @@
 struct chan_list_block {
     _Atomic(chan_list_block *) next;
     _Atomic unsigned char written[BLOCK_CAP];
-    unsigned char in_slab; /* from chan_slab_alloc (set before the block is published) */
+    unsigned char in_slab; /* from weft__chan_slab_alloc (set before the block is published) */
     /* BLOCK_CAP messages of stride bytes, then BLOCK_CAP state bytes. */
     _Alignas(sizeof(size_t)) unsigned char data[];
 };
@@ -102,7 +102,7 @@ static chan_list_block *block_new(chan_list *l)
     if (!b) {
         /* Relaxed: a size estimate; a race moves the switch to slabs by a block. */
         if (atomic_load_explicit(&l->live_blocks, memory_order_relaxed) >= l->slab_after_blocks)
-            b = chan_slab_alloc(&l->slabs);
+            b = weft__chan_slab_alloc(&l->slabs);
         if (b) {
             b->in_slab = 1;
         } else {
@@ -134,12 +134,12 @@ static void block_release(chan_list *l, chan_list_block *b)
     /* Relaxed: a count; the slabs use it only to tell a drained channel (trim). */
     size_t left = atomic_fetch_sub_explicit(&l->live_blocks, 1, memory_order_relaxed) - 1;
     if (b->in_slab)
-        chan_slab_free(&l->slabs, b, left);
+        weft__chan_slab_free(&l->slabs, b, left);
     else
         free(b);
 }
 
-int chan_list_init(weft_chan *c)
+int weft__chan_list_init(weft_chan *c)
 {
     chan_list *l = &c->u.list;
     /* Messages keep size_t alignment (as the block's data). */
@@ -153,13 +153,13 @@ int chan_list_init(weft_chan *c)
     atomic_init(&l->tail.block, NULL);
     atomic_init(&l->spare, NULL);
     atomic_init(&l->live_blocks, 0);
-    chan_slabs_init(&l->slabs, block_bytes(stride));
+    weft__chan_slabs_init(&l->slabs, block_bytes(stride));
     l->slab_after_blocks = (SLAB_AFTER_BYTES + block_bytes(stride) - 1) / block_bytes(stride);
-    chan_waker_init(&l->receivers);
+    weft__chan_waker_init(&l->receivers);
     return 0;
 }
 
-int chan_list_send(weft_chan *c, const void *msg)
+int weft__chan_list_send(weft_chan *c, const void *msg)
 {
     chan_list *l = &c->u.list;
     weft_backoff b = WEFT_BACKOFF_INIT;
@@ -227,7 +227,7 @@ int chan_list_send(weft_chan *c, const void *msg)
             /* Release: pairs with the receiver's acquire wait for `written`. A plain
              * store: this sender is the byte's only writer (no locked instruction). */
             atomic_store_explicit(written_at(block, offset), 1, memory_order_release);
-            chan_waker_notify(&l->receivers);
+            weft__chan_waker_notify(&l->receivers);
             return 0;
         }
         /* Acquire: as the loads at the top of this function. */
@@ -258,7 +258,7 @@ static void destroy_block(chan_list *l, chan_list_block *block, size_t start)
     block_release(l, block);
 }
 
-int chan_list_try_recv(weft_chan *c, void *out)
+int weft__chan_list_try_recv(weft_chan *c, void *out)
 {
     chan_list *l = &c->u.list;
     weft_backoff b = WEFT_BACKOFF_INIT;
@@ -344,7 +344,7 @@ int chan_list_try_recv(weft_chan *c, void *out)
     }
 }
 
-bool chan_list_recv_ready(weft_chan *c)
+bool weft__chan_list_recv_ready(weft_chan *c)
 {
     chan_list *l = &c->u.list;
     /* SeqCst: the waiter's re-check after registering (see waiters.c). */
@@ -373,14 +373,14 @@ static bool list_may_proceed(chan_list *l, bool lone)
            atomic_load_explicit(written_at(block, offset), memory_order_relaxed);
 }
 
-int chan_list_recv(weft_chan *c, void *out, uint64_t deadline)
+int weft__chan_list_recv(weft_chan *c, void *out, uint64_t deadline)
 {
     chan_list *l = &c->u.list;
     weft_backoff b = WEFT_BACKOFF_INIT;
     /* Acquire: as in try_recv (one receiver handle: no other receiving thread). */
     bool lone = atomic_load_explicit(&c->receivers, memory_order_acquire) == 1;
     for (;;) {
-        int r = chan_list_try_recv(c, out);
+        int r = weft__chan_list_try_recv(c, out);
         if (r != -EAGAIN)
             return r;
         /* A short spin-then-yield before sleeping, polling only the slot. */
@@ -395,26 +395,26 @@ int chan_list_recv(weft_chan *c, void *out, uint64_t deadline)
             return -ETIMEDOUT;
         chan_ctx cx;
         chan_waiter w;
-        chan_ctx_init(&cx);
-        chan_waiter_init(&w, &cx, 0, NULL);
-        chan_waker_register(&l->receivers, &w);
-        if (chan_list_recv_ready(c))
-            chan_ctx_try_select(&cx, CHAN_ABORTED);
-        chan_ctx_wait_until(&cx, deadline);
-        chan_waker_unregister(&l->receivers, &w);
+        weft__chan_ctx_init(&cx);
+        weft__chan_waiter_init(&w, &cx, 0, NULL);
+        weft__chan_waker_register(&l->receivers, &w);
+        if (weft__chan_list_recv_ready(c))
+            weft__chan_ctx_try_select(&cx, CHAN_ABORTED);
+        weft__chan_ctx_wait_until(&cx, deadline);
+        weft__chan_waker_unregister(&l->receivers, &w);
     }
 }
 
-void chan_list_disconnect(weft_chan *c)
+void weft__chan_list_disconnect(weft_chan *c)
 {
     chan_list *l = &c->u.list;
     /* SeqCst: as the tail CAS (sleepers' re-checks and try_recv see the mark). */
     size_t tail = atomic_fetch_or_explicit(&l->tail.index, MARK_BIT, memory_order_seq_cst);
     if (!(tail & MARK_BIT))
-        chan_waker_disconnect(&l->receivers);
+        weft__chan_waker_disconnect(&l->receivers);
 }
 
-size_t chan_list_len(const weft_chan *c)
+size_t weft__chan_list_len(const weft_chan *c)
 {
     chan_list *l = (chan_list *)&c->u.list;
     for (;;) {
@@ -438,7 +438,7 @@ size_t chan_list_len(const weft_chan *c)
     }
 }
 
-void chan_list_destroy(weft_chan *c)
+void weft__chan_list_destroy(weft_chan *c)
 {
     chan_list *l = &c->u.list;
     size_t head = atomic_load_explicit(&l->head.index, memory_order_relaxed) & ~(size_t)MARK_BIT;
@@ -462,17 +462,17 @@ void chan_list_destroy(weft_chan *c)
     free(atomic_load_explicit(&l->spare, memory_order_relaxed));
 }
 
-size_t chan_list_live_blocks_(const weft_chan *c)
+size_t weft__chan_list_live_blocks_(const weft_chan *c)
 {
     return atomic_load_explicit((_Atomic size_t *)&c->u.list.live_blocks, memory_order_relaxed);
 }
 
-size_t chan_list_live_slabs_(const weft_chan *c)
+size_t weft__chan_list_live_slabs_(const weft_chan *c)
 {
-    return chan_slabs_mapped(&c->u.list.slabs);
+    return weft__chan_slabs_mapped(&c->u.list.slabs);
 }
 
-size_t chan_list_slab_maps_(const weft_chan *c)
+size_t weft__chan_list_slab_maps_(const weft_chan *c)
 {
-    return chan_slabs_maps(&c->u.list.slabs);
+    return weft__chan_slabs_maps(&c->u.list.slabs);
 }

@@ -30,9 +30,9 @@
 static weft_chan *op_chan(const weft_select_op *op)
 {
     if (op->kind == WEFT_SELECT_SEND)
-        return chan_of_sender(op->tx);
+        return weft__chan_of_sender(op->tx);
     if (op->kind == WEFT_SELECT_RECV)
-        return chan_of_receiver(op->rx);
+        return weft__chan_of_receiver(op->rx);
     return NULL;
 }
 
@@ -42,13 +42,13 @@ static int op_try(weft_select_op *op)
     bool send = op->kind == WEFT_SELECT_SEND;
     switch (c->flavor) {
     case CHAN_ARRAY:
-        return send ? chan_array_try_send(c, op->buf) : chan_array_try_recv(c, op->buf);
+        return send ? weft__chan_array_try_send(c, op->buf) : weft__chan_array_try_recv(c, op->buf);
     case CHAN_LIST:
-        return send ? chan_list_send(c, op->buf) : chan_list_try_recv(c, op->buf);
+        return send ? weft__chan_list_send(c, op->buf) : weft__chan_list_try_recv(c, op->buf);
     case CHAN_ZERO:
-        return send ? chan_zero_try_send(c, op->buf) : chan_zero_try_recv(c, op->buf);
+        return send ? weft__chan_zero_try_send(c, op->buf) : weft__chan_zero_try_recv(c, op->buf);
     case CHAN_TIMER:
-        return chan_timer_try_recv(c, op->buf); /* a timer has receivers only */
+        return weft__chan_timer_try_recv(c, op->buf); /* a timer has receivers only */
     }
     return -EINVAL;
 }
@@ -62,16 +62,16 @@ static int op_peek(weft_select_op *op)
     bool ready = true;
     switch (c->flavor) {
     case CHAN_ARRAY:
-        ready = send ? chan_array_send_ready(c) : chan_array_recv_ready(c);
+        ready = send ? weft__chan_array_send_ready(c) : weft__chan_array_recv_ready(c);
         break;
     case CHAN_LIST:
-        ready = send || chan_list_recv_ready(c);
+        ready = send || weft__chan_list_recv_ready(c);
         break;
     case CHAN_ZERO:
-        ready = chan_zero_ready(c, send);
+        ready = weft__chan_zero_ready(c, send);
         break;
     case CHAN_TIMER:
-        ready = chan_timer_ready(c);
+        ready = weft__chan_timer_ready(c);
         break;
     }
     return ready ? 0 : -EAGAIN;
@@ -87,20 +87,20 @@ static bool op_register(weft_select_op *op, chan_waiter *w, bool peek, uint64_t 
     w->observer = peek;
     switch (c->flavor) {
     case CHAN_ARRAY:
-        chan_waker_register(send ? &c->u.array.senders : &c->u.array.receivers, w);
+        weft__chan_waker_register(send ? &c->u.array.senders : &c->u.array.receivers, w);
         return false;
     case CHAN_LIST:
         if (send)
             return true; /* an unbounded send is always possible */
-        chan_waker_register(&c->u.list.receivers, w);
+        weft__chan_waker_register(&c->u.list.receivers, w);
         return false;
     case CHAN_ZERO:
-        return peek ? chan_zero_watch(c, send, w) : chan_zero_register(c, send, w);
+        return peek ? weft__chan_zero_watch(c, send, w) : weft__chan_zero_register(c, send, w);
     case CHAN_TIMER: {
-        uint64_t due = chan_timer_due(c);
+        uint64_t due = weft__chan_timer_due(c);
         if (due < *wake)
             *wake = due;
-        return chan_timer_ready(c);
+        return weft__chan_timer_ready(c);
     }
     }
     return true;
@@ -114,13 +114,13 @@ static bool op_ready(weft_select_op *op)
     bool send = op->kind == WEFT_SELECT_SEND;
     switch (c->flavor) {
     case CHAN_ARRAY:
-        return send ? chan_array_send_ready(c) : chan_array_recv_ready(c);
+        return send ? weft__chan_array_send_ready(c) : weft__chan_array_recv_ready(c);
     case CHAN_LIST:
-        return send || chan_list_recv_ready(c);
+        return send || weft__chan_list_recv_ready(c);
     case CHAN_ZERO:
         return false;
     case CHAN_TIMER:
-        return chan_timer_ready(c);
+        return weft__chan_timer_ready(c);
     }
     return true;
 }
@@ -131,17 +131,17 @@ static void op_unregister(weft_select_op *op, chan_waiter *w, bool peek)
     bool send = op->kind == WEFT_SELECT_SEND;
     switch (c->flavor) {
     case CHAN_ARRAY:
-        chan_waker_unregister(send ? &c->u.array.senders : &c->u.array.receivers, w);
+        weft__chan_waker_unregister(send ? &c->u.array.senders : &c->u.array.receivers, w);
         break;
     case CHAN_LIST:
         if (!send)
-            chan_waker_unregister(&c->u.list.receivers, w);
+            weft__chan_waker_unregister(&c->u.list.receivers, w);
         break;
     case CHAN_ZERO:
         if (peek)
-            chan_zero_unwatch(c, send, w);
+            weft__chan_zero_unwatch(c, send, w);
         else
-            chan_zero_unregister(c, send, w);
+            weft__chan_zero_unregister(c, send, w);
         break;
     case CHAN_TIMER:
         break; /* registered nowhere */
@@ -182,8 +182,8 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
         idx[i] = i;
     /* The shuffle's random state lives in the first op's handle (a clock read per
      * select cost ~15% of a busy select loop); written back before returning. */
-    uint64_t *rng_home = ops[0].kind == WEFT_SELECT_SEND ? chan_sender_rng(ops[0].tx)
-                                                         : chan_receiver_rng(ops[0].rx);
+    uint64_t *rng_home = ops[0].kind == WEFT_SELECT_SEND ? weft__chan_sender_rng(ops[0].tx)
+                                                         : weft__chan_receiver_rng(ops[0].rx);
     uint64_t rng = *rng_home;
     int result = -EAGAIN;
     size_t first = SIZE_MAX; /* an op we were woken for: try it before the others */
@@ -250,7 +250,7 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
             continue;
         }
         chan_ctx cx;
-        chan_ctx_init(&cx);
+        weft__chan_ctx_init(&cx);
         bool ready = false;
         /* A partner or notifier takes the first waiter of a channel's list, so
          * with the same channel in several ops, registering in index order would
@@ -264,21 +264,21 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
         uint64_t wake = deadline; /* and no later than the first timer's due time */
         for (size_t k = 0; k < n; k++) {
             size_t i = dup ? idx[k] : k;
-            chan_waiter_init(&w[i], &cx, i, ops[i].buf);
+            weft__chan_waiter_init(&w[i], &cx, i, ops[i].buf);
             ready |= op_register(&ops[i], &w[i], peek, &wake);
         }
         for (size_t i = 0; i < n && !ready; i++)
             ready = op_ready(&ops[i]);
         if (ready)
-            chan_ctx_try_select(&cx, CHAN_ABORTED);
+            weft__chan_ctx_try_select(&cx, CHAN_ABORTED);
         /* Woken at wake without a choice (ABORTED): the next round finds the timer
          * due, or, past the caller's deadline, gives up after its second pass. */
-        uint32_t s = chan_ctx_wait_until(&cx, wake);
+        uint32_t s = weft__chan_ctx_wait_until(&cx, wake);
         size_t chosen = s >= CHAN_OPER(0) ? CHAN_OPER_INDEX(s) : SIZE_MAX;
         /* An observer is never handed a message: it only learns of readiness. */
         bool handed = !peek && chosen != SIZE_MAX && op_chan(&ops[chosen])->flavor == CHAN_ZERO;
         if (handed)
-            chan_waiter_wait_ready(&w[chosen]); /* the partner completed it for us */
+            weft__chan_waiter_wait_ready(&w[chosen]); /* the partner completed it for us */
         for (size_t i = 0; i < n; i++)
             op_unregister(&ops[i], &w[i], peek);
         if (handed) {

@@ -78,7 +78,7 @@ static unsigned char *block_at(const chan_slabs *s, chan_slab *sl, size_t i)
     return (unsigned char *)sl + SLAB_HEADER + i * s->block_bytes;
 }
 
-void chan_slabs_init(chan_slabs *s, size_t block_bytes)
+void weft__chan_slabs_init(chan_slabs *s, size_t block_bytes)
 {
     weft_mutex_init(&s->lock);
     s->asked = block_bytes;
@@ -229,7 +229,7 @@ static unsigned char *take_block(chan_slabs *s, chan_slab **slp, chan_slab **fre
     return b;
 }
 
-void *chan_slab_alloc(chan_slabs *s)
+void *weft__chan_slab_alloc(chan_slabs *s)
 {
     if (!s->block_bytes)
         return NULL;
@@ -258,7 +258,7 @@ void *chan_slab_alloc(chan_slabs *s)
     }
 }
 
-void chan_slab_free(chan_slabs *s, void *block, size_t chan_live)
+void weft__chan_slab_free(chan_slabs *s, void *block, size_t chan_live)
 {
     chan_slab *sl = (chan_slab *)((uintptr_t)block & ~(uintptr_t)(CHAN_SLAB_BYTES - 1));
     unsigned char *b = block;
@@ -299,14 +299,14 @@ void chan_slab_free(chan_slabs *s, void *block, size_t chan_live)
         slab_unmap(sl);
 }
 
-size_t chan_slabs_mapped(const chan_slabs *s)
+size_t weft__chan_slabs_mapped(const chan_slabs *s)
 {
     /* Relaxed: advisory (the test reads it after the threads that changed it ended). */
     return atomic_load_explicit((_Atomic size_t *)&s->mapped, memory_order_relaxed);
 }
 
-size_t chan_slabs_maps(const chan_slabs *s)
+size_t weft__chan_slabs_maps(const chan_slabs *s)
 {
-    /* Relaxed: as chan_slabs_mapped. */
+    /* Relaxed: as weft__chan_slabs_mapped. */
     return atomic_load_explicit((_Atomic size_t *)&s->maps, memory_order_relaxed);
 }

@@ -5,9 +5,9 @@
  * drains, malloc returns the memory to the kernel, so the next burst page-faults every
  * 4 KiB page again. A slab is one huge page: one fault per 2 MiB instead of 512.
  *
- * Contract: chan_slab_alloc returns a block of the size given to chan_slabs_init
+ * Contract: weft__chan_slab_alloc returns a block of the size given to weft__chan_slabs_init
  * (aligned to 64 bytes), or NULL (slabs off for this size, or no memory): the caller
- * then uses malloc. chan_slab_free takes back a block chan_slab_alloc returned, and
+ * then uses malloc. weft__chan_slab_free takes back a block weft__chan_slab_alloc returned, and
  * the number of blocks the channel holds after this free (its malloc'd ones too).
  * A freed block is handed out again before any fresh one is carved (the block freed
  * last first), so a steady backlog maps no new slab. Memory returns: a slab is
@@ -17,7 +17,7 @@
  *
  * Thread-safety: alloc and free may race from any threads (senders allocate, whoever
  * destroys a block frees it); `lock` serialises them (taken once per block, i.e.
- * once per 31 messages). chan_slabs_mapped and chan_slabs_maps are advisory relaxed reads. */
+ * once per 31 messages). weft__chan_slabs_mapped and weft__chan_slabs_maps are advisory relaxed reads. */
 #ifndef WEFT_CHAN_SLAB_INTERNAL_H
 #define WEFT_CHAN_SLAB_INTERNAL_H
 
@@ -40,10 +40,10 @@ typedef struct chan_slabs {
 } chan_slabs;
 
 /* Slabs for blocks of block_bytes; off if too few of them fit in a slab. */
-void chan_slabs_init(chan_slabs *s, size_t block_bytes);
-void *chan_slab_alloc(chan_slabs *s);
-void chan_slab_free(chan_slabs *s, void *block, size_t chan_live);
-size_t chan_slabs_mapped(const chan_slabs *s);
-size_t chan_slabs_maps(const chan_slabs *s);
+void weft__chan_slabs_init(chan_slabs *s, size_t block_bytes);
+void *weft__chan_slab_alloc(chan_slabs *s);
+void weft__chan_slab_free(chan_slabs *s, void *block, size_t chan_live);
+size_t weft__chan_slabs_mapped(const chan_slabs *s);
+size_t weft__chan_slabs_maps(const chan_slabs *s);
 
 #endif

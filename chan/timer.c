@@ -46,7 +46,7 @@ static int timer_open(uint64_t due, uint64_t period, size_t capacity, weft_recei
     atomic_init(&c->destroy, true);
     atomic_init(&c->u.timer.due, due);
     c->u.timer.period = period;
-    weft_receiver *v = chan_receiver_new(c);
+    weft_receiver *v = weft__chan_receiver_new(c);
     if (!v) {
         free(c);
         return -ENOMEM;
@@ -84,7 +84,7 @@ static uint64_t next_due(const chan_timer *t, uint64_t due, uint64_t now)
     return next > now ? next : add_saturating(now, t->period);
 }
 
-int chan_timer_try_recv(weft_chan *c, void *out)
+int weft__chan_timer_try_recv(weft_chan *c, void *out)
 {
     chan_timer *t = &c->u.timer;
     /* Relaxed: see the top of the file (the word is the whole message). */
@@ -109,17 +109,17 @@ int chan_timer_try_recv(weft_chan *c, void *out)
 static void sleep_until(uint64_t until)
 {
     chan_ctx cx;
-    chan_ctx_init(&cx);
-    chan_ctx_wait_until(&cx, until);
+    weft__chan_ctx_init(&cx);
+    weft__chan_ctx_wait_until(&cx, until);
 }
 
-int chan_timer_recv(weft_chan *c, void *out, uint64_t deadline)
+int weft__chan_timer_recv(weft_chan *c, void *out, uint64_t deadline)
 {
     for (;;) {
-        int r = chan_timer_try_recv(c, out);
+        int r = weft__chan_timer_try_recv(c, out);
         if (r != -EAGAIN)
             return r;
-        uint64_t due = chan_timer_due(c);
+        uint64_t due = weft__chan_timer_due(c);
         if (deadline < due) {
             /* due only grows: nothing comes before the deadline. Sleep it out, as a
              * timed recv on an empty channel does. */
@@ -132,13 +132,13 @@ int chan_timer_recv(weft_chan *c, void *out, uint64_t deadline)
     }
 }
 
-bool chan_timer_ready(const weft_chan *c)
+bool weft__chan_timer_ready(const weft_chan *c)
 {
-    uint64_t due = chan_timer_due(c);
+    uint64_t due = weft__chan_timer_due(c);
     return due != NEVER && weft_time_now_ns() >= due;
 }
 
-uint64_t chan_timer_due(const weft_chan *c)
+uint64_t weft__chan_timer_due(const weft_chan *c)
 {
     /* Relaxed: see the top of the file. */
     return atomic_load_explicit(&c->u.timer.due, memory_order_relaxed);

@@ -25,13 +25,13 @@
 #define CHAN_SPIN_ROUNDS 6
 #define CHAN_PARTNER_YIELDS 4
 
-void chan_ctx_init(chan_ctx *cx)
+void weft__chan_ctx_init(chan_ctx *cx)
 {
     atomic_store_explicit(&cx->selected, CHAN_WAITING, memory_order_relaxed);
     cx->thread = pthread_self();
 }
 
-chan_claim chan_ctx_claim(chan_ctx *cx, uint32_t sel)
+chan_claim weft__chan_ctx_claim(chan_ctx *cx, uint32_t sel)
 {
     /* Relaxed: a first guess for the CAS, which decides (a chosen value is final). */
     uint32_t s = atomic_load_explicit(&cx->selected, memory_order_relaxed);
@@ -47,22 +47,22 @@ chan_claim chan_ctx_claim(chan_ctx *cx, uint32_t sel)
     return CHAN_CLAIM_LOST;
 }
 
-void chan_ctx_wake(chan_ctx *cx)
+void weft__chan_ctx_wake(chan_ctx *cx)
 {
     weft_futex_wake(&cx->selected, 1);
 }
 
-bool chan_ctx_select_wake(chan_ctx *cx, uint32_t sel)
+bool weft__chan_ctx_select_wake(chan_ctx *cx, uint32_t sel)
 {
-    chan_claim c = chan_ctx_claim(cx, sel);
+    chan_claim c = weft__chan_ctx_claim(cx, sel);
     if (c == CHAN_CLAIM_ASLEEP)
-        chan_ctx_wake(cx);
+        weft__chan_ctx_wake(cx);
     return c != CHAN_CLAIM_LOST;
 }
 
-bool chan_ctx_try_select(chan_ctx *cx, uint32_t sel)
+bool weft__chan_ctx_try_select(chan_ctx *cx, uint32_t sel)
 {
-    return chan_ctx_claim(cx, sel) != CHAN_CLAIM_LOST;
+    return weft__chan_ctx_claim(cx, sel) != CHAN_CLAIM_LOST;
 }
 
 /* The owner's wait: a spin, then sleep on the futex until chosen or past the
@@ -79,7 +79,7 @@ static uint32_t ctx_wait(chan_ctx *cx, uint64_t deadline_ns, uint32_t looks, uin
     uint32_t spins = looks ? looks + CHAN_PARTNER_YIELDS : CHAN_SPIN_ROUNDS;
     *seen = UINT32_MAX;
     for (uint32_t i = 0;; i++) {
-        /* Acquire: pairs with the selector's CAS (chan_ctx_claim). */
+        /* Acquire: pairs with the selector's CAS (weft__chan_ctx_claim). */
         uint32_t s = atomic_load_explicit(&cx->selected, memory_order_acquire);
         if (s > CHAN_SLEEPING) {
             if (looks && i < looks)
@@ -96,7 +96,7 @@ static uint32_t ctx_wait(chan_ctx *cx, uint64_t deadline_ns, uint32_t looks, uin
             continue;
         }
         if (weft_deadline_passed(deadline_ns)) {
-            if (chan_ctx_try_select(cx, CHAN_ABORTED))
+            if (weft__chan_ctx_try_select(cx, CHAN_ABORTED))
                 return CHAN_ABORTED;
             continue; /* someone chose first: report their choice */
         }
@@ -111,19 +111,19 @@ static uint32_t ctx_wait(chan_ctx *cx, uint64_t deadline_ns, uint32_t looks, uin
     }
 }
 
-uint32_t chan_ctx_wait_until(chan_ctx *cx, uint64_t deadline_ns)
+uint32_t weft__chan_ctx_wait_until(chan_ctx *cx, uint64_t deadline_ns)
 {
     uint32_t seen;
     return ctx_wait(cx, deadline_ns, 0, &seen);
 }
 
-uint32_t chan_ctx_wait_partner(chan_ctx *cx, uint64_t deadline_ns, uint32_t looks,
+uint32_t weft__chan_ctx_wait_partner(chan_ctx *cx, uint64_t deadline_ns, uint32_t looks,
                                uint32_t *seen)
 {
     return ctx_wait(cx, deadline_ns, looks ? looks : 1, seen);
 }
 
-void chan_waiter_init(chan_waiter *w, chan_ctx *cx, size_t index, void *buf)
+void weft__chan_waiter_init(chan_waiter *w, chan_ctx *cx, size_t index, void *buf)
 {
     w->next = w->prev = NULL;
     w->ctx = cx;
@@ -135,7 +135,7 @@ void chan_waiter_init(chan_waiter *w, chan_ctx *cx, size_t index, void *buf)
     atomic_store_explicit(&w->ready, 0, memory_order_relaxed);
 }
 
-void chan_waiter_wait_ready(chan_waiter *w)
+void weft__chan_waiter_wait_ready(chan_waiter *w)
 {
     weft_backoff b = WEFT_BACKOFF_INIT;
     /* Acquire: pairs with the partner's release store of ready after its copy
@@ -144,7 +144,7 @@ void chan_waiter_wait_ready(chan_waiter *w)
         weft_backoff_snooze(&b);
 }
 
-void chan_waitlist_push(chan_waitlist *l, chan_waiter *w)
+void weft__chan_waitlist_push(chan_waitlist *l, chan_waiter *w)
 {
     w->next = NULL;
     w->prev = l->tail;
@@ -156,7 +156,7 @@ void chan_waitlist_push(chan_waitlist *l, chan_waiter *w)
     w->linked = true;
 }
 
-void chan_waitlist_remove(chan_waitlist *l, chan_waiter *w)
+void weft__chan_waitlist_remove(chan_waitlist *l, chan_waiter *w)
 {
     if (!w->linked)
         return;
@@ -172,15 +172,15 @@ void chan_waitlist_remove(chan_waitlist *l, chan_waiter *w)
     w->linked = false;
 }
 
-chan_waiter *chan_waitlist_try_select(chan_waitlist *l, bool *wake)
+chan_waiter *weft__chan_waitlist_try_select(chan_waitlist *l, bool *wake)
 {
     pthread_t self = pthread_self();
     for (chan_waiter *w = l->head; w; w = w->next) {
         if (pthread_equal(w->ctx->thread, self))
             continue;
-        chan_claim c = chan_ctx_claim(w->ctx, w->oper);
+        chan_claim c = weft__chan_ctx_claim(w->ctx, w->oper);
         if (c != CHAN_CLAIM_LOST) {
-            chan_waitlist_remove(l, w);
+            weft__chan_waitlist_remove(l, w);
             *wake = c == CHAN_CLAIM_ASLEEP;
             return w;
         }
@@ -188,7 +188,7 @@ chan_waiter *chan_waitlist_try_select(chan_waitlist *l, bool *wake)
     return NULL;
 }
 
-bool chan_waitlist_can_select(const chan_waitlist *l)
+bool weft__chan_waitlist_can_select(const chan_waitlist *l)
 {
     pthread_t self = pthread_self();
     for (const chan_waiter *w = l->head; w; w = w->next) {
@@ -200,38 +200,38 @@ bool chan_waitlist_can_select(const chan_waitlist *l)
     return false;
 }
 
-void chan_waitlist_disconnect(chan_waitlist *l)
+void weft__chan_waitlist_disconnect(chan_waitlist *l)
 {
     for (chan_waiter *w = l->head; w; w = w->next)
-        chan_ctx_select_wake(w->ctx, CHAN_DISCONNECTED);
+        weft__chan_ctx_select_wake(w->ctx, CHAN_DISCONNECTED);
 }
 
-void chan_waker_init(chan_waker *wk)
+void weft__chan_waker_init(chan_waker *wk)
 {
     weft_mutex_init(&wk->lock);
     wk->list.head = wk->list.tail = NULL;
     atomic_init(&wk->is_empty, true);
 }
 
-void chan_waker_register(chan_waker *wk, chan_waiter *w)
+void weft__chan_waker_register(chan_waker *wk, chan_waiter *w)
 {
     weft_mutex_lock(&wk->lock);
-    chan_waitlist_push(&wk->list, w);
-    /* Seq_cst: pairs with the seq_cst load in chan_waker_notify (see the header). */
+    weft__chan_waitlist_push(&wk->list, w);
+    /* Seq_cst: pairs with the seq_cst load in weft__chan_waker_notify (see the header). */
     atomic_store_explicit(&wk->is_empty, false, memory_order_seq_cst);
     weft_mutex_unlock(&wk->lock);
 }
 
-void chan_waker_unregister(chan_waker *wk, chan_waiter *w)
+void weft__chan_waker_unregister(chan_waker *wk, chan_waiter *w)
 {
     weft_mutex_lock(&wk->lock);
-    chan_waitlist_remove(&wk->list, w);
+    weft__chan_waitlist_remove(&wk->list, w);
     /* Seq_cst: as in register. */
     atomic_store_explicit(&wk->is_empty, wk->list.head == NULL, memory_order_seq_cst);
     weft_mutex_unlock(&wk->lock);
 }
 
-void chan_waker_notify(chan_waker *wk)
+void weft__chan_waker_notify(chan_waker *wk)
 {
     /* Seq_cst: pairs with the seq_cst stores in register/unregister; ordered after
      * the caller's seq_cst RMW that made the operation possible. */
@@ -245,8 +245,8 @@ void chan_waker_notify(chan_waker *wk)
          * they need not take the op, so a real waiter is woken too. */
         for (chan_waiter *w = wk->list.head, *next; w; w = next) {
             next = w->next;
-            if (chan_ctx_select_wake(w->ctx, w->oper)) {
-                chan_waitlist_remove(&wk->list, w);
+            if (weft__chan_ctx_select_wake(w->ctx, w->oper)) {
+                weft__chan_waitlist_remove(&wk->list, w);
                 if (!w->observer)
                     break;
             }
@@ -257,9 +257,9 @@ void chan_waker_notify(chan_waker *wk)
     weft_mutex_unlock(&wk->lock);
 }
 
-void chan_waker_disconnect(chan_waker *wk)
+void weft__chan_waker_disconnect(chan_waker *wk)
 {
     weft_mutex_lock(&wk->lock);
-    chan_waitlist_disconnect(&wk->list);
+    weft__chan_waitlist_disconnect(&wk->list);
     weft_mutex_unlock(&wk->lock);
 }

@@ -70,57 +70,57 @@ typedef struct chan_waker {
     _Atomic bool is_empty;
 } chan_waker;
 
-/* What chan_ctx_claim did. */
+/* What weft__chan_ctx_claim did. */
 typedef enum chan_claim {
     CHAN_CLAIM_LOST,  /* someone chose first */
     CHAN_CLAIM_AWAKE, /* ours; the owner had not gone to sleep: no wake needed */
-    CHAN_CLAIM_ASLEEP /* ours; the owner sleeps (or is about to): chan_ctx_wake it */
+    CHAN_CLAIM_ASLEEP /* ours; the owner sleeps (or is about to): weft__chan_ctx_wake it */
 } chan_claim;
 
-void chan_ctx_init(chan_ctx *cx);
+void weft__chan_ctx_init(chan_ctx *cx);
 /* Make the choice sel (> CHAN_SLEEPING) if nobody has: CAS from WAITING or SLEEPING. */
-chan_claim chan_ctx_claim(chan_ctx *cx, uint32_t sel);
+chan_claim weft__chan_ctx_claim(chan_ctx *cx, uint32_t sel);
 /* Wake the owner of a ctx claimed with CHAN_CLAIM_ASLEEP (a futex wake). */
-void chan_ctx_wake(chan_ctx *cx);
+void weft__chan_ctx_wake(chan_ctx *cx);
 /* Claim, and wake the owner if it sleeps; true if this call made the choice. */
-bool chan_ctx_select_wake(chan_ctx *cx, uint32_t sel);
+bool weft__chan_ctx_select_wake(chan_ctx *cx, uint32_t sel);
 /* The owner's own choice (ABORTED: it is awake, so nobody needs waking); true if it
  * made the choice. */
-bool chan_ctx_try_select(chan_ctx *cx, uint32_t sel);
+bool weft__chan_ctx_try_select(chan_ctx *cx, uint32_t sel);
 /* Wait until selected is chosen or the absolute deadline passes (then CAS to ABORTED);
  * returns the final selected value. A short bounded spin first, then the futex: for
  * callers that already spun before registering (array, list, select, timers). */
-uint32_t chan_ctx_wait_until(chan_ctx *cx, uint64_t deadline_ns);
+uint32_t weft__chan_ctx_wait_until(chan_ctx *cx, uint64_t deadline_ns);
 /* The same with a longer spin first, for a rendezvous party, whose partner is usually
  * about to arrive and could not be polled for before registering: `looks` looks at
  * the word one pause apart, then a few yields, then the futex. *seen: the look that
  * saw the choice, UINT32_MAX if the spin did not (zero.c adapts `looks` by it). */
-uint32_t chan_ctx_wait_partner(chan_ctx *cx, uint64_t deadline_ns, uint32_t looks,
+uint32_t weft__chan_ctx_wait_partner(chan_ctx *cx, uint64_t deadline_ns, uint32_t looks,
                                uint32_t *seen);
 
-void chan_waiter_init(chan_waiter *w, chan_ctx *cx, size_t index, void *buf);
+void weft__chan_waiter_init(chan_waiter *w, chan_ctx *cx, size_t index, void *buf);
 /* Spin (with backoff) until the counterparty set w->ready. */
-void chan_waiter_wait_ready(chan_waiter *w);
+void weft__chan_waiter_wait_ready(chan_waiter *w);
 
 /* Lock held by the caller for all waitlist_* calls. */
-void chan_waitlist_push(chan_waitlist *l, chan_waiter *w);
-void chan_waitlist_remove(chan_waitlist *l, chan_waiter *w); /* no-op if unlinked */
+void weft__chan_waitlist_push(chan_waitlist *l, chan_waiter *w);
+void weft__chan_waitlist_remove(chan_waitlist *l, chan_waiter *w); /* no-op if unlinked */
 /* Claim the first waiter whose ctx we can select (skipping the calling thread's own)
  * and unlink it; NULL if none. The rendezvous partner then, after unlocking: wakes its
- * ctx if *wake (chan_ctx_wake), uses ->buf, and sets ->ready last (see above). */
-chan_waiter *chan_waitlist_try_select(chan_waitlist *l, bool *wake);
+ * ctx if *wake (weft__chan_ctx_wake), uses ->buf, and sets ->ready last (see above). */
+chan_waiter *weft__chan_waitlist_try_select(chan_waitlist *l, bool *wake);
 /* Is there a waiter of another thread not yet chosen (a possible partner)? */
-bool chan_waitlist_can_select(const chan_waitlist *l);
+bool weft__chan_waitlist_can_select(const chan_waitlist *l);
 /* Select CHAN_DISCONNECTED on every waiter's ctx and wake them (entries stay). */
-void chan_waitlist_disconnect(chan_waitlist *l);
+void weft__chan_waitlist_disconnect(chan_waitlist *l);
 
-void chan_waker_init(chan_waker *wk);
-void chan_waker_register(chan_waker *wk, chan_waiter *w);
-void chan_waker_unregister(chan_waker *wk, chan_waiter *w);
+void weft__chan_waker_init(chan_waker *wk);
+void weft__chan_waker_register(chan_waker *wk, chan_waiter *w);
+void weft__chan_waker_unregister(chan_waker *wk, chan_waiter *w);
 /* Wake one waiter, if any: called after every operation that may unblock the other
  * side. Its flag load must come after (in the seq_cst order) the caller's seq_cst
  * RMW that published the change; see array.c / list.c. */
-void chan_waker_notify(chan_waker *wk);
-void chan_waker_disconnect(chan_waker *wk);
+void weft__chan_waker_notify(chan_waker *wk);
+void weft__chan_waker_disconnect(chan_waker *wk);
 
 #endif

@@ -4,7 +4,7 @@
  *
  * One mutex guards both waiter lists and the disconnected flag. An operation first
  * looks, under the mutex, for a waiting partner on the other side and claims it with
- * chan_waitlist_try_select (a CAS on the partner's ctx) and unlinks it; then, outside
+ * weft__chan_waitlist_try_select (a CAS on the partner's ctx) and unlinks it; then, outside
  * the mutex, it wakes the partner only if the partner had gone to sleep, copies
  * through the partner's buf and sets the partner's `ready` (release) last. A claimed
  * waiter returns only after seeing `ready` (acquire), so its stack ctx and buffer
@@ -50,7 +50,7 @@ static void zero_adapt(uint32_t seen, int claimer_cpu)
     zero_looks = n < ZERO_LOOKS_MIN ? ZERO_LOOKS_MIN : n > ZERO_LOOKS_MAX ? ZERO_LOOKS_MAX : n;
 }
 
-int chan_zero_init(weft_chan *c)
+int weft__chan_zero_init(weft_chan *c)
 {
     chan_zero *z = &c->u.zero;
     weft_mutex_init(&z->lock);
@@ -62,7 +62,7 @@ int chan_zero_init(weft_chan *c)
     return 0;
 }
 
-void chan_zero_destroy(weft_chan *c) { weft_mutex_destroy(&c->u.zero.lock); }
+void weft__chan_zero_destroy(weft_chan *c) { weft_mutex_destroy(&c->u.zero.lock); }
 
 /* A party starts waiting on the send side (send) or receive side: wake every
  * observer of the opposite op, which can now complete. Under the mutex. */
@@ -71,8 +71,8 @@ static void zero_wake_watchers(chan_zero *z, bool send)
     chan_waitlist *l = send ? &z->watch_recv : &z->watch_send;
     for (chan_waiter *w = l->head, *next; w; w = next) {
         next = w->next;
-        if (chan_ctx_select_wake(w->ctx, w->oper))
-            chan_waitlist_remove(l, w);
+        if (weft__chan_ctx_select_wake(w->ctx, w->oper))
+            weft__chan_waitlist_remove(l, w);
     }
 }
 
@@ -82,19 +82,19 @@ static int zero_op(weft_chan *c, bool send, void *buf, bool try, uint64_t deadli
     chan_zero *z = &c->u.zero;
     weft_mutex_lock(&z->lock);
     bool wake = false;
-    chan_waiter *p = chan_waitlist_try_select(send ? &z->receivers : &z->senders, &wake);
+    chan_waiter *p = weft__chan_waitlist_try_select(send ? &z->receivers : &z->senders, &wake);
     if (p) {
         weft_mutex_unlock(&z->lock);
         /* The partner waits for `ready`, so its ctx is alive until our store below;
          * waking first lets its wake-up overlap the copy. */
         if (wake)
-            chan_ctx_wake(p->ctx);
+            weft__chan_ctx_wake(p->ctx);
         if (send)
             chan_copy_msg(p->buf, buf, c->elem_size);
         else
             chan_copy_msg(buf, p->buf, c->elem_size);
         p->claimer_cpu = sched_getcpu();
-        /* Release: pairs with the partner's acquire in chan_waiter_wait_ready; our
+        /* Release: pairs with the partner's acquire in weft__chan_waiter_wait_ready; our
          * last touch of its entry, ctx and buffer. */
         atomic_store_explicit(&p->ready, 1, memory_order_release);
         return 0;
@@ -113,98 +113,98 @@ static int zero_op(weft_chan *c, bool send, void *buf, bool try, uint64_t deadli
     }
     chan_ctx cx;
     chan_waiter w;
-    chan_ctx_init(&cx);
-    chan_waiter_init(&w, &cx, 0, buf);
-    chan_waitlist_push(send ? &z->senders : &z->receivers, &w);
+    weft__chan_ctx_init(&cx);
+    weft__chan_waiter_init(&w, &cx, 0, buf);
+    weft__chan_waitlist_push(send ? &z->senders : &z->receivers, &w);
     zero_wake_watchers(z, send);
     weft_mutex_unlock(&z->lock);
     uint32_t seen;
-    uint32_t s = chan_ctx_wait_partner(&cx, deadline, zero_looks, &seen);
+    uint32_t s = weft__chan_ctx_wait_partner(&cx, deadline, zero_looks, &seen);
     if (s == CHAN_OPER(0)) {
         /* The partner unlinked us, and its wake and copy come before `ready`. */
-        chan_waiter_wait_ready(&w);
+        weft__chan_waiter_wait_ready(&w);
         zero_adapt(seen, w.claimer_cpu);
         return 0;
     }
     weft_mutex_lock(&z->lock);
-    chan_waitlist_remove(send ? &z->senders : &z->receivers, &w);
+    weft__chan_waitlist_remove(send ? &z->senders : &z->receivers, &w);
     weft_mutex_unlock(&z->lock);
     return s == CHAN_DISCONNECTED ? -EPIPE : -ETIMEDOUT;
 }
 
-int chan_zero_send(weft_chan *c, const void *msg, uint64_t deadline)
+int weft__chan_zero_send(weft_chan *c, const void *msg, uint64_t deadline)
 {
     return zero_op(c, true, (void *)msg, false, deadline);
 }
-int chan_zero_try_send(weft_chan *c, const void *msg)
+int weft__chan_zero_try_send(weft_chan *c, const void *msg)
 {
     return zero_op(c, true, (void *)msg, true, WEFT_NO_DEADLINE);
 }
-int chan_zero_recv(weft_chan *c, void *out, uint64_t deadline)
+int weft__chan_zero_recv(weft_chan *c, void *out, uint64_t deadline)
 {
     return zero_op(c, false, out, false, deadline);
 }
-int chan_zero_try_recv(weft_chan *c, void *out)
+int weft__chan_zero_try_recv(weft_chan *c, void *out)
 {
     return zero_op(c, false, out, true, WEFT_NO_DEADLINE);
 }
 
-void chan_zero_disconnect(weft_chan *c)
+void weft__chan_zero_disconnect(weft_chan *c)
 {
     chan_zero *z = &c->u.zero;
     weft_mutex_lock(&z->lock);
     if (!z->disconnected) {
         z->disconnected = true;
-        chan_waitlist_disconnect(&z->senders);
-        chan_waitlist_disconnect(&z->receivers);
-        chan_waitlist_disconnect(&z->watch_send);
-        chan_waitlist_disconnect(&z->watch_recv);
+        weft__chan_waitlist_disconnect(&z->senders);
+        weft__chan_waitlist_disconnect(&z->receivers);
+        weft__chan_waitlist_disconnect(&z->watch_send);
+        weft__chan_waitlist_disconnect(&z->watch_recv);
     }
     weft_mutex_unlock(&z->lock);
 }
 
-bool chan_zero_register(weft_chan *c, bool send, chan_waiter *w)
+bool weft__chan_zero_register(weft_chan *c, bool send, chan_waiter *w)
 {
     chan_zero *z = &c->u.zero;
     weft_mutex_lock(&z->lock);
-    chan_waitlist_push(send ? &z->senders : &z->receivers, w);
-    bool ready = z->disconnected || chan_waitlist_can_select(send ? &z->receivers : &z->senders);
+    weft__chan_waitlist_push(send ? &z->senders : &z->receivers, w);
+    bool ready = z->disconnected || weft__chan_waitlist_can_select(send ? &z->receivers : &z->senders);
     zero_wake_watchers(z, send);
     weft_mutex_unlock(&z->lock);
     return ready;
 }
 
-void chan_zero_unregister(weft_chan *c, bool send, chan_waiter *w)
+void weft__chan_zero_unregister(weft_chan *c, bool send, chan_waiter *w)
 {
     chan_zero *z = &c->u.zero;
     weft_mutex_lock(&z->lock);
-    chan_waitlist_remove(send ? &z->senders : &z->receivers, w);
+    weft__chan_waitlist_remove(send ? &z->senders : &z->receivers, w);
     weft_mutex_unlock(&z->lock);
 }
 
-bool chan_zero_ready(weft_chan *c, bool send)
+bool weft__chan_zero_ready(weft_chan *c, bool send)
 {
     chan_zero *z = &c->u.zero;
     weft_mutex_lock(&z->lock);
-    bool ready = z->disconnected || chan_waitlist_can_select(send ? &z->receivers : &z->senders);
-    weft_mutex_unlock(&z->lock);
-    return ready;
-}
-
-bool chan_zero_watch(weft_chan *c, bool send, chan_waiter *w)
-{
-    chan_zero *z = &c->u.zero;
-    weft_mutex_lock(&z->lock);
-    chan_waitlist_push(send ? &z->watch_send : &z->watch_recv, w);
-    bool ready = z->disconnected || chan_waitlist_can_select(send ? &z->receivers : &z->senders);
+    bool ready = z->disconnected || weft__chan_waitlist_can_select(send ? &z->receivers : &z->senders);
     weft_mutex_unlock(&z->lock);
     return ready;
 }
 
-void chan_zero_unwatch(weft_chan *c, bool send, chan_waiter *w)
+bool weft__chan_zero_watch(weft_chan *c, bool send, chan_waiter *w)
 {
     chan_zero *z = &c->u.zero;
     weft_mutex_lock(&z->lock);
-    chan_waitlist_remove(send ? &z->watch_send : &z->watch_recv, w);
+    weft__chan_waitlist_push(send ? &z->watch_send : &z->watch_recv, w);
+    bool ready = z->disconnected || weft__chan_waitlist_can_select(send ? &z->receivers : &z->senders);
+    weft_mutex_unlock(&z->lock);
+    return ready;
+}
+
+void weft__chan_zero_unwatch(weft_chan *c, bool send, chan_waiter *w)
+{
+    chan_zero *z = &c->u.zero;
+    weft_mutex_lock(&z->lock);
+    weft__chan_waitlist_remove(send ? &z->watch_send : &z->watch_recv, w);
     weft_mutex_unlock(&z->lock);
 }

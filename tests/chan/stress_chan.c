@@ -190,7 +190,7 @@ static void slab_backlog(long n)
     start_producers(tx, n, false, pa, pt);
     while (weft_receiver_len(rx) < (size_t)(PRODUCERS * n / 2))
         sched_yield();
-    CHECK(chan_live_slabs(rx) >= 1, "a backlog of %zu messages in no slab", weft_receiver_len(rx));
+    CHECK(weft__chan_live_slabs(rx) >= 1, "a backlog of %zu messages in no slab", weft_receiver_len(rx));
     /* Clone before any consumer runs: a handle is used by one thread at a time. */
     for (int i = 0; i < 2; i++) {
         ca[i] = (cons_arg){rx, &t, false, 0};

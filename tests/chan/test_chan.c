@@ -647,15 +647,15 @@ Test(chan, unbounded_frees_blocks)
     size_t n = 1000000;
     for (size_t i = 0; i < n; i++)
         cr_assert_eq(weft_chan_send(tx, &i), 0);
-    cr_assert_geq(chan_live_blocks(rx), n / 31);
+    cr_assert_geq(weft__chan_live_blocks(rx), n / 31);
     for (size_t i = 0; i < n; i++) {
         size_t v;
         cr_assert_eq(weft_chan_recv(rx, &v), 0);
         if (v != i)
             cr_assert_eq(v, i);
     }
-    cr_assert_leq(chan_live_blocks(rx), 2, "%zu live blocks", chan_live_blocks(rx));
-    cr_assert_leq(chan_live_slabs(rx), 1, "%zu slabs mapped", chan_live_slabs(rx));
+    cr_assert_leq(weft__chan_live_blocks(rx), 2, "%zu live blocks", weft__chan_live_blocks(rx));
+    cr_assert_leq(weft__chan_live_slabs(rx), 1, "%zu slabs mapped", weft__chan_live_slabs(rx));
     weft_sender_close(tx);
     weft_receiver_close(rx);
 }

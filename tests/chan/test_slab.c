@@ -66,7 +66,7 @@ Test(slab, small_channel_maps_none)
     weft_receiver *rx;
     sl_open(NULL, &tx, &rx);
     sl_send(tx, 0, 10000); /* about 100 KiB of blocks: below SLAB_AFTER_BYTES */
-    cr_assert_eq(chan_live_slabs(rx), 0);
+    cr_assert_eq(weft__chan_live_slabs(rx), 0);
     sl_recv(rx, 0, 10000);
     weft_sender_close(tx);
     weft_receiver_close(rx);
@@ -80,10 +80,10 @@ Test(slab, burst_drain_burst)
     for (size_t round = 0; round < 3; round++) {
         size_t base = round * BURST;
         sl_send(tx, base, base + BURST);
-        cr_assert_geq(chan_live_slabs(rx), 2, "%zu slabs", chan_live_slabs(rx));
+        cr_assert_geq(weft__chan_live_slabs(rx), 2, "%zu slabs", weft__chan_live_slabs(rx));
         sl_recv(rx, base, base + BURST);
-        cr_assert_leq(chan_live_slabs(rx), 1, "round %zu: %zu slabs", round, chan_live_slabs(rx));
-        cr_assert_leq(chan_live_blocks(rx), 2, "round %zu: %zu blocks", round, chan_live_blocks(rx));
+        cr_assert_leq(weft__chan_live_slabs(rx), 1, "round %zu: %zu slabs", round, weft__chan_live_slabs(rx));
+        cr_assert_leq(weft__chan_live_blocks(rx), 2, "round %zu: %zu blocks", round, weft__chan_live_blocks(rx));
     }
     weft_sender_close(tx);
     weft_receiver_close(rx);
@@ -107,20 +107,20 @@ Test(slab, steady_backlog_reuses_blocks)
     /* Two warm-up rounds: the first frees the malloc'd blocks, not slab ones. */
     for (size_t r = 0; r < ROUNDS + 2; r++) {
         if (r == 2) {
-            maps = chan_slab_maps(rx);
+            maps = weft__chan_slab_maps(rx);
             cr_assert_geq(maps, 2, "%zu slabs for the backlog", maps);
         }
         sl_send(tx, sent, sent + round);
         sent += round;
         sl_recv(rx, received, received + round);
         received += round;
-        if (r >= 2 && chan_slab_maps(rx) != maps)
+        if (r >= 2 && weft__chan_slab_maps(rx) != maps)
             cr_assert_fail("round %zu mapped %zu slabs (%zu before the rounds)", r - 2,
-                           chan_slab_maps(rx) - maps, maps);
+                           weft__chan_slab_maps(rx) - maps, maps);
     }
     sl_recv(rx, received, sent);
-    cr_assert_leq(chan_live_slabs(rx), 1, "%zu slabs after the drain", chan_live_slabs(rx));
-    cr_assert_leq(chan_live_blocks(rx), 2, "%zu blocks after the drain", chan_live_blocks(rx));
+    cr_assert_leq(weft__chan_live_slabs(rx), 1, "%zu slabs after the drain", weft__chan_live_slabs(rx));
+    cr_assert_leq(weft__chan_live_blocks(rx), 2, "%zu blocks after the drain", weft__chan_live_blocks(rx));
     weft_sender_close(tx);
     weft_receiver_close(rx);
 }
@@ -139,7 +139,7 @@ Test(slab, drained_memory_returns)
     size_t peak = sl_rss();
     cr_assert_gt(peak, before + 8u * 1024 * 1024, "burst: %zu -> %zu bytes", before, peak);
     sl_recv(rx, 10, 10 + BURST);
-    cr_assert_eq(chan_live_slabs(rx), 1);
+    cr_assert_eq(weft__chan_live_slabs(rx), 1);
 #ifndef SL_ASAN /* ASan's shadow and quarantine keep memory resident */
     size_t after = sl_rss();
     cr_assert_lt(after, before + 1024u * 1024, "resident %zu before the burst, %zu after", before,
@@ -174,15 +174,15 @@ Test(slab, message_sizes)
             sl_fill(in, size, i);
             cr_assert_eq(weft_chan_send(tx, in), 0);
         }
-        cr_assert_eq(chan_live_slabs(rx) > 0, cases[k].slabs, "%zu-byte messages: %zu slabs", size,
-                     chan_live_slabs(rx));
+        cr_assert_eq(weft__chan_live_slabs(rx) > 0, cases[k].slabs, "%zu-byte messages: %zu slabs", size,
+                     weft__chan_live_slabs(rx));
         for (size_t i = 0; i < n; i++) {
             cr_assert_eq(weft_chan_recv(rx, out), 0);
             sl_fill(in, size, i);
             if (memcmp(in, out, size) != 0)
                 cr_assert_fail("%zu-byte message %zu changed", size, i);
         }
-        cr_assert_leq(chan_live_slabs(rx), 1);
+        cr_assert_leq(weft__chan_live_slabs(rx), 1);
         weft_sender_close(tx);
         weft_receiver_close(rx);
     }
@@ -210,7 +210,7 @@ Test(slab, drop_once_per_undelivered)
     size_t received = BURST / 2 + 17, sent = 2 * BURST - 5;
     sl_send(tx, 0, sent);
     sl_recv(rx, 0, received);
-    cr_assert_geq(chan_live_slabs(rx), 2);
+    cr_assert_geq(weft__chan_live_slabs(rx), 2);
     weft_sender_close(tx);
     weft_receiver_close(rx);
     for (size_t v = 0; v < 2 * BURST; v++) {
@@ -300,7 +300,7 @@ Test(slab, producers_consumers_across_slabs)
         cr_assert_eq(pthread_create(&pt[i], NULL, mp_producer, &pa[i]), 0);
     while (weft_receiver_len(rx) < total / 3)
         sched_yield();
-    cr_assert_geq(chan_live_slabs(rx), 1);
+    cr_assert_geq(weft__chan_live_slabs(rx), 1);
     for (size_t i = 0; i < MP_CONSUMERS; i++)
         cr_assert_eq(pthread_create(&ct[i], NULL, mp_consumer, &ca[i]), 0);
     for (size_t i = 0; i < MP_PRODUCERS; i++) {
@@ -318,7 +318,7 @@ Test(slab, producers_consumers_across_slabs)
     for (size_t v = 0; v < total; v++)
         if (seen[v] != 1)
             cr_assert_fail("message %zu received %u times", v, seen[v]);
-    cr_assert_leq(chan_live_slabs(ca[0].rx), 1);
+    cr_assert_leq(weft__chan_live_slabs(ca[0].rx), 1);
     for (size_t i = 0; i < MP_CONSUMERS; i++)
         weft_receiver_close(ca[i].rx);
     free(seen);
