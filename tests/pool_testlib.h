@@ -1,6 +1,6 @@
 /* pool_testlib.h: the pool the Criterion tests of runtime/ and par/ make — n
  * workers, unpinned (the suites share the machine; where pinned workers run is tested
- * on its own, in runtime/test_scheduler.c). Static: each including file gets its own
+ * on its own, in runtime/test_pool.c). Static: each including file gets its own
  * copy. */
 #ifndef WEFT_TESTS_POOL_TESTLIB_H
 #define WEFT_TESTS_POOL_TESTLIB_H

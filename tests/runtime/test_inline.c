@@ -262,7 +262,7 @@ Test(inline, mixed_with_weft_join_and_par_for)
 }
 
 /* Inside weft_isolate: forked tasks belong to the region (results still right; the
- * isolation rules themselves are the scheduler's, tested in test_scheduler.c). */
+ * isolation rules themselves are the scheduler's, tested in test_isolation.c). */
 static void isolated_fib(void *p) { ifib_entry(p); }
 
 static void enter_isolation(void *p) { cr_assert_eq(weft_isolate(isolated_fib, p), 0); }

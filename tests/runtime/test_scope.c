@@ -1,0 +1,156 @@
+/* test_scope.c: Criterion suite `scope` — scopes: results against serial, the first
+ * error wins and cancels, cancellation seen by tasks, try_wait, and wait_timeout
+ * leaving the scope open (from outside and on a worker). Race-heavy checks live in the
+ * stress_*.c programs, which also run under TSan. */
+#include <criterion/criterion.h>
+#include "capture_stderr.h"
+#include "cpu_time.h"
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <weft/runtime.h>
+#include <weft/sync.h>
+#include "workloads.h"
+#include "pool_testlib.h"
+
+Test(scope, nqueens_matches_serial)
+{
+    cr_assert_eq(nq_parallel(10), 724);
+    cr_assert_eq(nq_parallel(8), nq_serial(8, 0, 0, 0, 0));
+}
+
+Test(scope, random_trees_match_serial)
+{
+    weft_pool *p = make_pool(3);
+    for (uint64_t seed = 1; seed < 10; seed++) {
+        tree_arg t = {tree_hash(seed), 11, 0};
+        cr_assert_eq(weft_pool_run(p, (weft_fn)tree_walk, &t), 0);
+        cr_assert_eq(t.r, tree_serial(t.seed, 11));
+    }
+    weft_pool_destroy(p);
+}
+
+static int fail_or_check(weft_scope *s, void *p)
+{
+    (void)s;
+    uintptr_t i = (uintptr_t)p;
+    if (i == 5)
+        return 7;
+    if (i > 5)
+        weft_thread_sleep(1000000); /* give the failure time to land */
+    return 0;
+}
+
+Test(scope, first_error_wins_and_cancels)
+{
+    weft_scope s;
+    cr_assert_eq(weft_scope_init(&s, NULL), 0);
+    cr_assert(!weft_scope_is_cancelled(&s));
+    for (uintptr_t i = 0; i < 20; i++)
+        cr_assert_eq(weft_scope_spawn(&s, fail_or_check, (void *)i), 0);
+    cr_assert_eq(weft_scope_wait(&s), 7);
+    cr_assert(weft_scope_is_cancelled(&s));
+    cr_assert_eq(weft_scope_spawn(&s, fail_or_check, NULL), -EINVAL, "spawn after wait");
+    cr_assert_eq(weft_scope_wait(&s), -EINVAL, "wait twice");
+}
+
+static int count_unless_cancelled(weft_scope *s, void *p)
+{
+    if (!weft_scope_is_cancelled(s))
+        atomic_fetch_add((_Atomic int *)p, 1);
+    return 0;
+}
+
+Test(scope, tasks_see_cancellation)
+{
+    _Atomic int ran = 0;
+    weft_scope s;
+    cr_assert_eq(weft_scope_init(&s, NULL), 0);
+    cr_assert_eq(weft_scope_cancel(&s, 0), -EINVAL);
+    cr_assert_eq(weft_scope_cancel(&s, -ECANCELED), 0);
+    for (int i = 0; i < 10; i++)
+        cr_assert_eq(weft_scope_spawn(&s, count_unless_cancelled, &ran), 0);
+    cr_assert_eq(weft_scope_wait(&s), -ECANCELED);
+    cr_assert_eq(atomic_load(&ran), 0);
+}
+
+static int wait_gate(weft_scope *s, void *p)
+{
+    (void)s;
+    weft_latch_wait(p);
+    return 0;
+}
+
+Test(scope, try_wait)
+{
+    weft_latch gate = WEFT_LATCH_INIT(1);
+    weft_scope s;
+    cr_assert_eq(weft_scope_init(&s, NULL), 0);
+    cr_assert_eq(weft_scope_spawn(&s, wait_gate, &gate), 0);
+    cr_assert_eq(weft_scope_try_wait(&s), -EAGAIN);
+    weft_latch_count_down(&gate, 1);
+    int rc;
+    while ((rc = weft_scope_try_wait(&s)) == -EAGAIN)
+        weft_thread_yield();
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(weft_scope_try_wait(&s), -EINVAL, "already finished");
+}
+
+Test(scope, wait_timeout_leaves_the_scope_open)
+{
+    weft_latch gate = WEFT_LATCH_INIT(1);
+    weft_scope s;
+    cr_assert_eq(weft_scope_init(&s, NULL), 0);
+    cr_assert_eq(weft_scope_spawn(&s, wait_gate, &gate), 0);
+    uint64_t t0 = weft_time_now_ns();
+    cr_assert_eq(weft_scope_wait_timeout(&s, 20000000), -ETIMEDOUT);
+    cr_assert_geq(weft_time_now_ns() - t0, 20000000);
+    cr_assert_eq(weft_scope_wait_timeout(&s, 0), -ETIMEDOUT, "still open, still running");
+    cr_assert_eq(weft_scope_spawn(&s, fail_or_check, (void *)(uintptr_t)5), 0, "spawn after a timeout");
+    weft_latch_count_down(&gate, 1);
+    cr_assert_eq(weft_scope_wait(&s), 7);
+    cr_assert_eq(weft_scope_wait_timeout(&s, 0), -EINVAL, "finished");
+}
+
+/* A scope wait on a worker times out at the deadline and the scope stays open. The
+ * waited-on task is started on the other worker first, so the wait cannot run it
+ * inline. */
+typedef struct gated_scope {
+    weft_latch gate;
+    _Atomic int started;
+    int scope_timeout, scope_wait;
+} gated_scope;
+
+static int scope_started_then_gate(weft_scope *s, void *p)
+{
+    (void)s;
+    gated_scope *wt = p;
+    atomic_store(&wt->started, 1);
+    weft_latch_wait(&wt->gate);
+    return 0;
+}
+
+static void scope_wait_timeout_on_worker(void *p)
+{
+    gated_scope *wt = p;
+    weft_scope s;
+    cr_assert_eq(weft_scope_init(&s, NULL), 0);
+    cr_assert_eq(weft_scope_spawn(&s, scope_started_then_gate, wt), 0);
+    while (!atomic_load(&wt->started))
+        weft_thread_yield();
+    wt->scope_timeout = weft_scope_wait_timeout(&s, 1000000);
+    weft_latch_count_down(&wt->gate, 1);
+    wt->scope_wait = weft_scope_wait(&s);
+}
+
+Test(scope, wait_timeout_on_a_worker_leaves_the_scope_open)
+{
+    weft_pool *p = make_pool(2);
+    gated_scope wt = {.gate = WEFT_LATCH_INIT(1)};
+    cr_assert_eq(weft_pool_run(p, scope_wait_timeout_on_worker, &wt), 0);
+    cr_assert_eq(wt.scope_timeout, -ETIMEDOUT);
+    cr_assert_eq(wt.scope_wait, 0);
+    cr_assert_eq(weft_pool_destroy(p), 0);
+}
