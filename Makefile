@@ -38,13 +38,16 @@ build: deps
 	cmake --preset default >/dev/null && cmake --build --preset default -j $(JOBS)
 
 # Debian packages this project needs, installed only when they are missing (checked
-# with pkg-config and command -v, so a second run does nothing).
+# with pkg-config and command -v, so a second run does nothing). libudev-dev: the
+# install test links with `pkg-config --static --libs weft`, which gives hwloc's
+# private -ludev (libhwloc-dev does not pull in libudev.so).
 deps:
 	@missing=""; \
 	command -v cmake >/dev/null || missing="$$missing cmake"; \
 	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
 	command -v cc >/dev/null || missing="$$missing gcc"; \
 	pkg-config --exists hwloc 2>/dev/null || missing="$$missing libhwloc-dev"; \
+	pkg-config --exists libudev 2>/dev/null || missing="$$missing libudev-dev"; \
 	pkg-config --exists criterion 2>/dev/null || missing="$$missing libcriterion-dev"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then \
