@@ -1,6 +1,6 @@
 # Thin front door. `make test`: install what is missing, build, run every test in the
 # default, ThreadSanitizer and ASan+UBSan builds. `make bench`: build and run the suite,
-# results in bench/results/.
+# results in bench/results/. `make package`: the Debian packages.
 # `make fuzz`: run each libFuzzer target (tests/fuzz) for FUZZ_SECONDS on a copy of its
 # corpus. `make soak`: the mixed soak workload (tests/soak) for SOAK_SECONDS, in the
 # release and the TSan build at once.
@@ -11,7 +11,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= chan par
 SOAK_SECONDS ?= 600
 
-.PHONY: test bench deps bench-deps build clean fuzz fuzz-deps soak
+.PHONY: test bench deps bench-deps build clean fuzz fuzz-deps soak package
 test: deps
 	@for preset in default tsan asan; do \
 	  echo "=== $$preset build ==="; \
@@ -37,14 +37,26 @@ bench: deps bench-deps
 build: deps
 	cmake --preset default >/dev/null && cmake --build --preset default -j $(JOBS)
 
+# `make package`: the Debian packages libweft0 (shared library) and libweft-dev
+# (headers, static library, CMake package, pkg-config modules) of the default build,
+# written to build/default/ by CPack (cmake/weft_package.cmake).
+package: deps
+	cmake --preset default >/dev/null && cmake --build --preset default -j $(JOBS) --target package
+
 # Debian packages this project needs, installed only when they are missing (checked
-# with pkg-config and command -v, so a second run does nothing).
+# with pkg-config and command -v, so a second run does nothing). libudev-dev: the
+# install test links with `pkg-config --static --libs weft`, which gives hwloc's
+# private -ludev (libhwloc-dev does not pull in libudev.so). dpkg-dev and file: CPack
+# builds the Debian packages with dpkg-shlibdeps, and finds the libraries with file.
 deps:
 	@missing=""; \
 	command -v cmake >/dev/null || missing="$$missing cmake"; \
 	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
 	command -v cc >/dev/null || missing="$$missing gcc"; \
 	pkg-config --exists hwloc 2>/dev/null || missing="$$missing libhwloc-dev"; \
+	pkg-config --exists libudev 2>/dev/null || missing="$$missing libudev-dev"; \
+	command -v dpkg-shlibdeps >/dev/null || missing="$$missing dpkg-dev"; \
+	command -v file >/dev/null || missing="$$missing file"; \
 	pkg-config --exists criterion 2>/dev/null || missing="$$missing libcriterion-dev"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then \

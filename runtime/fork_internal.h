@@ -7,7 +7,8 @@
  * midway through an update (a load of the topology under way finishes first). The
  * parent releases them. The child, whose only thread is the forking one, makes them
  * free locks again and forgets what only existed in the parent's threads: the global
- * pool's workers (the child starts a fresh global pool on first use), the pinned
+ * pool's workers (the child starts a fresh global pool on first use, or at its own
+ * weft_pool_global_init: the parent's configuration is not kept), the pinned
  * places they counted, and the worker identity and block hook of the forking thread
  * if it was a worker. It keeps the loaded topology: the same machine. */
 #ifndef WEFT_FORK_INTERNAL_H

@@ -1,6 +1,7 @@
 /* pool.c: pools and their workers — creation from config and environment, the
- * global pool, the worker loop (run own work, steal, take injected work, sleep), the
- * injector queue, destruction, and counters.
+ * global pool (started on first use or by weft_pool_global_init), the worker loop
+ * (run own work, steal, take injected work, sleep), the injector queue, destruction,
+ * and counters.
  *
  * Invariants:
  *  - every worker struct is initialised before any worker thread starts, and freed
@@ -13,11 +14,15 @@
  *  - a worker takes no work before it has placed itself (worker_place: pinned under
  *    WEFT_PIN, its victims ordered), so a pinned pool runs every job on its place;
  *    creating a pool does not wait for that (nor for hwloc): its callers work
- *    meanwhile. */
+ *    meanwhile;
+ *  - the global pool is started once per process (a forked child starts its own):
+ *    under global_lock, by the first weft_pool_global or weft_pool_global_init to
+ *    take it, and never replaced or destroyed afterwards. */
 #include "pool_internal.h"
 #include "fork_internal.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -507,6 +512,15 @@ static void stop_workers(weft_pool *pool, unsigned started)
  * read_env. *resolved gets the configuration as resolved (once the arguments are
  * valid); on a failure to start the workers, *started says how many had started
  * (they were stopped again). */
+/* The checks of a configuration that weft_pool_create and weft_pool_global_init
+ * make before starting anything (a stack too small would fail each thread start). */
+static bool config_valid(const weft_pool_config *c)
+{
+    return c->num_threads <= WEFT_POOL_MAX_THREADS && (unsigned)c->pin <= WEFT_PIN_PU &&
+           (unsigned)c->wait <= WEFT_WAIT_ACTIVE &&
+           (c->stack_size == 0 || c->stack_size >= (size_t)PTHREAD_STACK_MIN);
+}
+
 static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **out, weft_pool_config *resolved,
                        unsigned *started_out)
 {
@@ -514,8 +528,7 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
     if (cfg)
         c = *cfg;
     *started_out = 0;
-    if (!out || c.num_threads > WEFT_POOL_MAX_THREADS || (unsigned)c.pin > WEFT_PIN_PU ||
-        (unsigned)c.wait > WEFT_WAIT_ACTIVE)
+    if (!out || !config_valid(&c))
         return -EINVAL;
     weft_fork_handlers_register(); /* before place_lock is first taken */
 
@@ -613,15 +626,16 @@ int weft_pool_create(const weft_pool_config *cfg, weft_pool **out)
 
 /* ---------------------------------------------------------------- global pool */
 
-/* The global pool makes do with the workers it can start: if only k of its worker
- * threads could be started (a thread limit), it warns once and starts again with k,
- * with the configuration the first attempt resolved (the environment is not read
- * again: no second warning about a bad value). */
-static int global_pool_create(weft_pool **out)
+/* The global pool, from cfg (NULL: defaults) and the environment, makes do with the
+ * workers it can start: if only k of its worker threads could be started (a thread
+ * limit), it warns once and starts again with k, with the configuration the first
+ * attempt resolved (the environment is not read again: no second warning about a bad
+ * value). */
+static int global_pool_create(const weft_pool_config *cfg, weft_pool **out)
 {
     weft_pool_config c = WEFT_POOL_CONFIG_INIT;
     unsigned started;
-    int rc = pool_create(NULL, true, out, &c, &started);
+    int rc = pool_create(cfg, true, out, &c, &started);
     for (bool warned = false; rc != 0 && started > 0; warned = true) {
         if (!warned)
             fprintf(stderr, "weft: could start only %u of %u worker threads for the global pool (%s); running with %u\n",
@@ -640,11 +654,30 @@ static weft_pool *_Atomic global_pool;
  * global pool takes it over in its forked_from, which chains older generations. */
 static weft_pool *forsaken_pool;
 
+/* Under global_lock, with no global pool: start it from cfg and publish it. Whoever
+ * takes the lock first starts the pool (a first use or a global_init); the others
+ * find it. */
+static int global_start_locked(const weft_pool_config *cfg, weft_pool **out)
+{
+    weft_pool *p;
+    int rc = global_pool_create(cfg, &p);
+    if (rc != 0)
+        return rc;
+    p->forked_from = forsaken_pool;
+    forsaken_pool = NULL;
+    /* Release: pairs with the acquire loads of weft_pool_global and
+     * weft_pool_wait_idle_timeout, so a thread that finds the pool sees its fields. */
+    atomic_store_explicit(&global_pool, p, memory_order_release);
+    *out = p;
+    return 0;
+}
+
 int weft_pool_global(weft_pool **out)
 {
     if (!out)
         return -EINVAL;
-    /* Acquire: pairs with the release store below, so the pool's fields are seen. */
+    /* Acquire: pairs with the release store in global_start_locked, so the pool's
+     * fields are seen. */
     weft_pool *p = atomic_load_explicit(&global_pool, memory_order_acquire);
     if (p) {
         *out = p;
@@ -653,15 +686,22 @@ int weft_pool_global(weft_pool **out)
     weft_fork_handlers_register(); /* before global_lock is first taken */
     weft_mutex_lock(&global_lock);
     p = atomic_load_explicit(&global_pool, memory_order_relaxed); /* under the lock */
-    int rc = 0;
-    if (!p && (rc = global_pool_create(&p)) == 0) {
-        p->forked_from = forsaken_pool;
-        forsaken_pool = NULL;
-        atomic_store_explicit(&global_pool, p, memory_order_release);
-    }
+    int rc = p ? 0 : global_start_locked(NULL, &p);
     weft_mutex_unlock(&global_lock);
     if (rc == 0)
         *out = p;
+    return rc;
+}
+
+int weft_pool_global_init(const weft_pool_config *cfg)
+{
+    if (cfg && !config_valid(cfg))
+        return -EINVAL;
+    weft_fork_handlers_register(); /* before global_lock is first taken */
+    weft_mutex_lock(&global_lock);
+    weft_pool *p = atomic_load_explicit(&global_pool, memory_order_relaxed); /* under the lock */
+    int rc = p ? -EBUSY : global_start_locked(cfg, &p);
+    weft_mutex_unlock(&global_lock);
     return rc;
 }
 
@@ -777,7 +817,7 @@ int weft_pool_wait_idle_timeout(weft_pool *pool, uint64_t timeout_ns)
     if (!pool) {
         if (w)
             return -EDEADLK; /* NULL means the caller's own pool */
-        /* Acquire: pairs with the release store in weft_pool_global. */
+        /* Acquire: pairs with the release store in global_start_locked. */
         pool = atomic_load_explicit(&global_pool, memory_order_acquire);
         if (!pool)
             return 0; /* never started: nothing can be pending */

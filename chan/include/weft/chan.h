@@ -18,8 +18,8 @@
  *
  * Errors: 0, -EINVAL (bad arguments, NULL handle), -EAGAIN (try_: would block),
  * -ETIMEDOUT (timed: deadline passed), -EPIPE (disconnected), -ENOMEM. Using a handle
- * after closing it is undefined behaviour (debug builds of libweft catch it when they
- * can, with -EINVAL). */
+ * after closing it is undefined behaviour (every build of libweft catches it when it
+ * can, while the freed handle's memory is not reused, with -EINVAL). */
 #ifndef WEFT_CHAN_H
 #define WEFT_CHAN_H
 

@@ -5,7 +5,8 @@
  * joined for their result (std::thread in C).
  * Section 2, the scheduler. A pool is a set of worker threads, each with a
  * work-stealing deque. The global pool starts on first use (size: WEFT_NUM_THREADS,
- * else the cores this process may run on). Every entry point may be called from any
+ * else the cores this process may run on), or earlier, configured from code, by
+ * weft_pool_global_init. Every entry point may be called from any
  * thread: from a pool's worker it forks in place; from any other thread it hands the
  * work to the pool and blocks until it is done. Waiting inside a worker runs other
  * work meanwhile, so nesting never deadlocks.
@@ -149,23 +150,43 @@ WEFT_API int weft_pool_destroy_timeout(weft_pool *pool, uint64_t timeout_ns);
 WEFT_API int weft_pool_wait_idle(weft_pool *pool);
 /* Like wait_idle, giving up after timeout_ns: -ETIMEDOUT (the tasks run on). */
 WEFT_API int weft_pool_wait_idle_timeout(weft_pool *pool, uint64_t timeout_ns);
-/* The global pool, started on first call. If only some of its worker threads can be
- * started (a system thread limit), it runs with those, after one warning on stderr.
+/* The global pool, started on first use (or earlier by weft_pool_global_init). If
+ * only some of its worker threads can be started (a system thread limit), it runs
+ * with those, after one warning on stderr.
  * Returns 0, -EINVAL (out NULL) or the error of weft_pool_create (then a later call
  * tries again). It lives until the process ends (never destroyed, so WEFT_STATS=1
  * prints nothing for it: read weft_pool_stats); detached tasks it still holds at
  * exit are dropped unless weft_pool_wait_idle(NULL) waited for them. Thread-safe.
  *
  * fork(): a child process may use weft, whichever thread forked (a worker too). In
- * the child the global pool starts afresh on first use, with its own workers; the
- * parent's is left behind, never run nor freed. Only the forking thread exists in a
- * child (POSIX), so there, do not call into or destroy a pool created before the
- * fork, nor join a thread or task handle from before it (they would wait for
- * threads that are not there); a lock, condvar, barrier or channel that another
- * thread held or waited in at the fork stays as it was, so one held then is held
- * for ever. A child forked inside a task must not return from that task: end it
+ * the child the global pool starts afresh on first use (or by a global_init in the
+ * child), with its own workers; the parent's is left behind, never run nor freed.
+ * Only the forking thread exists in a child (POSIX), so there, do not call into or
+ * destroy a pool created before the fork, nor join a thread or task handle from
+ * before it (they would wait for threads that are not there); a lock, condvar,
+ * barrier or channel that another thread held or waited in at the fork stays as it
+ * was, so one held then is held for ever. A child forked inside a task must not return from that task: end it
  * with exit, _exit or exec. */
 WEFT_API int weft_pool_global(weft_pool **out);
+/* Start the global pool now, configured by cfg (rayon's build_global): call it once,
+ * early in main, before anything uses the global pool. What cfg leaves at
+ * 0/DEFAULT comes from the environment, as in weft_pool_create (cfg NULL: all of
+ * it); the rest of weft_pool_global holds (it makes do with the workers it can
+ * start; it lives until the process ends). Otherwise the first call that uses the
+ * global pool starts it, configured by the environment alone: weft_pool_global, and
+ * from a thread outside every pool, any parallel call (weft_join, weft_par_for, ...)
+ * and any call given a NULL pool (weft_spawn, weft_scope_init, weft_pool_run,
+ * weft_pool_execute, weft_pool_num_threads, weft_pool_stats).
+ * Returns 0; -EINVAL (cfg as weft_pool_create refuses it: num_threads >
+ * WEFT_POOL_MAX_THREADS, bad enum, stack_size too small; checked first, whether the
+ * pool exists or not); -EBUSY (the global pool exists already, started by an earlier
+ * use or an earlier weft_pool_global_init: it is left as it is); -ENOMEM, -EAGAIN (as
+ * weft_pool_create: no pool was started, a later call may try again). Thread-safe:
+ * of concurrent global_init calls and first uses, exactly one starts the pool, and a
+ * global_init that did not gets -EBUSY.
+ * fork(): a child starts with no global pool (see weft_pool_global), so it may call
+ * global_init again; the configuration given in the parent does not carry over. */
+WEFT_API int weft_pool_global_init(const weft_pool_config *cfg);
 /* Number of workers of `pool` (NULL: the current worker's pool, else the global
  * pool, starting it). Returns >= 1, or a negative error from starting the global pool. */
 WEFT_API int weft_pool_num_threads(weft_pool *pool);

@@ -1,7 +1,7 @@
-/* A user's first program against an installed weft: the umbrella header, a lock, a
- * parallel join and a parallel loop on the global pool (so the shared library's
- * exports, the static library's hwloc/pthread link flags and the .pc file are all
- * exercised). */
+/* app.c: a user's first program against an installed weft: the umbrella header, a
+ * lock, a parallel join and a parallel loop on the global pool (so the shared
+ * library's exports, the static library's hwloc/pthread link flags and the .pc files
+ * are all exercised). The install, package and subproject tests build it. */
 #include <weft.h>
 #include <stdio.h>
 
