@@ -49,7 +49,7 @@ static void lend_turn(weft_worker *w)
     weft_pool *pool = w->pool;
     unsigned n = pool->num_threads;
     /* seq_cst: the first half of the Dekker pair with a benched worker going to sleep
-     * (weft_sleep_idle: store sleep_state, fence, read turns): either it sees this bit
+     * (sleep.c's sleep_idle: store sleep_state, fence, read turns): either it sees this bit
      * gone, or weft_sleep_unbench below sees it asleep. */
     uint32_t old = atomic_fetch_and_explicit(&pool->turns, ~(1u << (w->index - n)), memory_order_seq_cst);
     unsigned k = (unsigned)__builtin_popcount(old);

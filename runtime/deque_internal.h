@@ -109,7 +109,7 @@ static inline bool weft_deque_push_private(weft_deque *d, void *item);
 /* OWNER ONLY. Make every item in the deque stealable (move the split to the bottom).
  * Call it after a push whose item other workers should see now (a spawned task, a
  * join while workers are idle). No fence: to wake a sleeper, follow with the sleep
- * protocol's publisher fence (weft_sleep_new_work). NULL is ignored. */
+ * protocol's publisher fence (weft_sleep_new_injected_jobs). NULL is ignored. */
 void weft_deque_publish(weft_deque *d);
 
 /* OWNER ONLY. Pop the item pushed last (LIFO), or NULL if the deque is empty (or d is

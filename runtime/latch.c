@@ -5,7 +5,7 @@
  * UNSET -> LATCH_SLEEPER first and futex-waits on the word; the setter's exchange
  * sees SLEEPER and wakes it. A worker waiter never sleeps on the latch word: it sleeps
  * on its own sleep_state (so that new work can wake it too), and the setter wakes it
- * with weft_sleep_wake_worker after the SET (Dekker pair with weft_sleep_idle, both
+ * with weft_sleep_wake_worker after the SET (Dekker pair with sleep.c's sleep_idle, both
  * seq_cst: either the setter sees the worker asleep, or the worker's last check before
  * sleeping sees SET).
  *
@@ -44,7 +44,7 @@ static void cross_release(weft_pool *guard)
 }
 
 /* seq_cst exchange: release for the job's writes (pairs with probe's acquire), and the
- * store half of the Dekker pair with weft_sleep_idle's sleep_state store. */
+ * store half of the Dekker pair with sleep.c's sleep_idle's sleep_state store. */
 static void set_and_wake_sleeper(weft_job_latch *l)
 {
     if (atomic_exchange_explicit(&l->state, LATCH_SET, memory_order_seq_cst) == LATCH_SLEEPER)

@@ -128,7 +128,7 @@ static weft_job *pop_injected(weft_pool *pool)
     /* More left behind: ramp up, as a thief does. The injector skipped its wake-up if
      * we were searching, so leaving the search with work queued must pass it on. */
     if (more)
-        weft_sleep_new_local_work(pool);
+        weft_sleep_new_internal_jobs(pool);
     return job;
 }
 
@@ -143,7 +143,7 @@ void weft_pool_inject(weft_pool *pool, weft_job *job)
     pool->inject_tail = job;
     atomic_fetch_add_explicit(&pool->injected, 1, memory_order_relaxed);
     weft_mutex_unlock(&pool->inject_lock);
-    weft_sleep_new_work(pool); /* nobody else would run it: must not lose the wake */
+    weft_sleep_new_injected_jobs(pool); /* nobody else would run it: must not lose the wake */
 }
 
 /* Try to steal one job from victim: the job, or NULL (*retry set on a lost race). */
@@ -154,7 +154,7 @@ static weft_job *steal_from(weft_worker *w, weft_worker *victim, bool *retry)
     if (r == WEFT_STEAL_SUCCESS) {
         weft_counter_inc(&w->stats.steals);
         if (weft_deque_len_public(&victim->deque) > 0) /* more left: ramp up */
-            weft_sleep_new_local_work(w->pool);
+            weft_sleep_new_internal_jobs(w->pool);
         return item;
     }
     if (r == WEFT_STEAL_RETRY)
@@ -218,8 +218,49 @@ static weft_job *dig_isolated(weft_worker *w, weft_job *foreign)
         held = next;
     }
     weft_deque_publish(&w->deque); /* not ours to run: let other workers steal them */
-    weft_sleep_new_work(w->pool);  /* and wake one to do it if nobody is searching */
+    weft_sleep_new_injected_jobs(w->pool);  /* and wake one to do it if nobody is searching */
     return job;
+}
+
+/* Any public deque items, workers' or caller slots'? The public parts only: private
+ * items are their owners' to run or to share when asked (deque.md, sleep.md "Split
+ * deques"). Relaxed loads: see weft_pool_work_visible. */
+static bool deques_have_work(weft_pool *pool)
+{
+    for (unsigned i = 0; i < pool->num_threads; i++)
+        if (weft_deque_len_public(&pool->workers[i].deque) > 0)
+            return true;
+    for (uint32_t m = atomic_load_explicit(&pool->callers, memory_order_relaxed); m != 0; m &= m - 1)
+        if (weft_deque_len_public(&pool->workers[pool->num_threads + (unsigned)__builtin_ctz(m)].deque) > 0)
+            return true;
+    return false;
+}
+
+bool weft_pool_work_visible(weft_pool *pool)
+{
+    /* Relaxed: hints re-validated by actually taking the work; where a caller needs
+     * them ordered (a sleeper's re-check, leaving the search) it fences first. */
+    return atomic_load_explicit(&pool->injected, memory_order_relaxed) > 0 || deques_have_work(pool);
+}
+
+bool weft_pool_has_work(weft_worker *w)
+{
+    /* An isolated worker takes only its own region's jobs from its own deque, and
+     * nobody else pushes there: what is left in it is foreign (dig_isolated put it
+     * back and published it for thieves), so only its latch may wake it. Counting
+     * those jobs as work kept a waiter from ever sleeping (a busy spin for as long
+     * as its region ran elsewhere). */
+    if (w->isolation != 0)
+        return false;
+    /* Our own deque whole: its private part is ours to run. */
+    if (weft_deque_len(&w->deque) > 0)
+        return true;
+    /* A benched worker takes nothing else; read after the sleeper's fence, so a
+     * caller that gave its turn back before it is seen here (caller.c's fetch_and). */
+    if (weft_worker_benched(w))
+        return false;
+    /* A caller slot never takes injected work (find_work). */
+    return w->caller ? deques_have_work(w->pool) : weft_pool_work_visible(w->pool);
 }
 
 /* Own deque first (respecting isolation), then other workers, then the injector. */
@@ -257,33 +298,15 @@ void weft_worker_run_job(weft_worker *w, weft_job *job)
     w->isolation = saved;
 }
 
-/* The idle search's pace: pauses between looks, and a yield every so many looks. */
-#define IDLE_PAUSES 8u
-#define IDLE_YIELD_EVERY 16u
-
-/* How w sleeps when idle: isolated waiters and callers wait for their latch only (not
- * counted, never picked for new work); a benched worker waits for its turn; any other
- * worker is a SLEEPING one, and searches (counted) before it sleeps. */
-static uint32_t idle_mode(const weft_worker *w)
-{
-    if (w->isolation != 0 || w->caller)
-        return WORKER_SLEEPING_ISOLATED;
-    return weft_worker_benched(w) ? WORKER_SLEEPING_BENCHED : WORKER_SLEEPING;
-}
-
-/* Idle: search for up to spin_ns (counted as `searching`, so publishers need not
- * wake anyone), then sleep. Returns a job, or NULL when the latch is set or the
- * deadline passed. A benched worker does not search: it sleeps at once. */
+/* Idle: look for work until a job turns up, the latch is set or the deadline passes,
+ * the sleep protocol deciding between looks whether to pause or sleep (sleep.c).
+ * Returns the job, or NULL. */
 static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
 {
-    weft_pool *pool = w->pool;
+    weft_idle_state st;
+    uint64_t entered = weft_time_now_ns();
+    weft_sleep_start_looking(w, &st, entered);
     weft_job *job = NULL;
-    uint32_t mode = idle_mode(w);
-    bool searching = mode == WORKER_SLEEPING;
-    if (searching) /* relaxed: a hint for publishers (see sleep.md) */
-        atomic_fetch_add_explicit(&pool->idle, WEFT_IDLE_SEARCHER, memory_order_relaxed);
-    uint64_t entered = weft_time_now_ns(), spin_until = entered + pool->spin_ns;
-    unsigned looks = 0;
     for (;;) {
         if (weft_latch_job_probe(l))
             break;
@@ -292,38 +315,12 @@ static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
         uint64_t now = weft_time_now_ns();
         if (now >= deadline_ns)
             break;
-        if (searching && weft_worker_benched(w)) {
-            /* A caller took our turn: stop searching, passing the duty on. */
-            weft_sleep_leave_search(w, true);
-            searching = false;
-            mode = WORKER_SLEEPING_BENCHED;
-        }
-        if (now < spin_until && mode != WORKER_SLEEPING_BENCHED) {
-            /* A short pause between looks: what we wait for (a caller's next loop,
-             * the latch of a stolen half) usually comes within a microsecond, and
-             * each look waits out its pause first. Every IDLE_YIELD_EVERY looks,
-             * yield the CPU, so a runnable thread that needs it is not kept waiting
-             * (the active policy searches for milliseconds). */
-            for (unsigned i = 0; i < IDLE_PAUSES; i++)
-                weft_cpu_relax();
-            if (++looks % IDLE_YIELD_EVERY == 0)
-                weft_thread_yield();
-            continue;
-        }
-        if (searching) /* seq_cst: ordered before the sleep announcement (sleep.md) */
-            atomic_fetch_sub_explicit(&pool->idle, WEFT_IDLE_SEARCHER, memory_order_seq_cst);
-        bool woken = weft_sleep_idle(w, l, deadline_ns, mode);
-        uint32_t slept = mode;
-        mode = idle_mode(w);
-        searching = mode == WORKER_SLEEPING;
-        if (searching)
-            atomic_fetch_add_explicit(&pool->idle, WEFT_IDLE_SEARCHER, memory_order_relaxed);
-        else if (woken && slept == WORKER_SLEEPING && mode == WORKER_SLEEPING_BENCHED)
-            weft_sleep_new_work(pool); /* woken for work we may not take: pass it on */
-        spin_until = weft_time_now_ns() + pool->spin_ns;
+        weft_sleep_no_work_found(w, &st, l, now, deadline_ns);
     }
-    if (searching)
-        weft_sleep_leave_search(w, job != NULL);
+    if (job)
+        weft_sleep_work_found(w, &st);
+    else
+        weft_sleep_stop_looking(w, &st);
     weft_counter_add(&w->stats.idle_ns, weft_time_now_ns() - entered);
     return job;
 }
@@ -358,7 +355,7 @@ int weft_pool_submit(weft_pool *pool, weft_job *job)
         if (rc != 0)
             return rc;
         weft_deque_publish(&w->deque); /* stealable now, before the wake-up check */
-        weft_sleep_new_work(pool);
+        weft_sleep_new_injected_jobs(pool);
         return 0;
     }
     weft_pool_inject(pool, job);

@@ -8,9 +8,8 @@
  *  - A job latch goes UNSET -> SET once. After the SET, the setter touches only the
  *    waiter worker it copied before (workers live as long as their pool), and at most
  *    one futex_wake on the latch's address (harmless if the memory was reused).
- *  - A worker's sleep_state is written AWAKE -> SLEEPING* only by the worker itself,
- *    SLEEPING* -> AWAKE by whoever wins the CAS (the worker or a waker); the winner
- *    adjusts the sleepers half of pool->idle. See runtime/sleep.md for the protocol. */
+ *  - Sleeping and waking are sleep.c's (sleep_internal.h, runtime/sleep.md): only it
+ *    reads or writes pool->idle and the workers' sleep states. */
 #ifndef WEFT_POOL_INTERNAL_H
 #define WEFT_POOL_INTERNAL_H
 
@@ -204,71 +203,13 @@ void weft_block_free_kind(void *block, uint8_t kind);
 /* Free w's cached blocks (w's thread has stopped). */
 void weft_block_cache_drain(weft_worker *w);
 
-/* ---- sleep protocol (sleep.c, sleep.md) */
-#define WEFT_IDLE_SEARCHER ((uint64_t)1)
-#define WEFT_IDLE_SLEEPER ((uint64_t)1 << 32)
-static inline uint32_t weft_idle_sleepers(uint64_t idle) { return (uint32_t)(idle >> 32); }
-static inline uint32_t weft_idle_searching(uint64_t idle) { return (uint32_t)idle; }
-/* Wake one worker in WORKER_SLEEPING (sleep.c). */
-void weft_sleep_wake_one(weft_pool *pool);
-/* An idle worker stops searching (found: with a job in hand); the last searcher to
- * leave with a job wakes a sleeper if work is still visible (sleep.md). */
-void weft_sleep_leave_search(weft_worker *w, bool found);
-/* A worker's block hook (weft_futex_set_block_hook; arg is the worker): before it
- * parks in any weft wait, share its private deque items and wake a sleeper for them,
- * so a job that blocks waiting for its own join's second half cannot hang the pool. */
-void weft_sleep_before_block(void *worker);
-/* Work was published on the calling worker's own deque: wake a sleeper if nobody is
- * searching. No fence: a sleeper may miss this job, and then its owner runs it
- * itself (sleep.md). Inline: two loads of a line that only sleepers write. */
-static inline void weft_sleep_new_local_work(weft_pool *pool)
-{
-    /* seq_cst load (a plain load on x86); see sleep.md for why no fence here. */
-    uint64_t idle = atomic_load_explicit(&pool->idle, memory_order_seq_cst);
-    if (weft_idle_sleepers(idle) != 0 && weft_idle_searching(idle) == 0)
-        weft_sleep_wake_one(pool);
-}
-/* Are any workers idle (searching or asleep)? weft_sleep_offer_local_work's test, for
- * a caller that wants to take a cold path before calling it. */
-static inline bool weft_sleep_any_idle(const weft_pool *pool)
-{
-    /* seq_cst load (a plain load on x86); see sleep.md for why no fence here. */
-    return atomic_load_explicit(&pool->idle, memory_order_seq_cst) != 0;
-}
-/* A join pushed its second half on w's own deque, privately (deque.md). If workers
- * are idle (searching or asleep), make w's deque stealable now rather than at their
- * split request, since w may not push or pop again for a while; then wake a sleeper
- * if nobody is searching. With no idle worker: two loads of a line only idle workers
- * write, nothing else. */
-static inline void weft_sleep_offer_local_work(weft_worker *w)
-{
-    if (__builtin_expect(weft_sleep_any_idle(w->pool), 0)) {
-        weft_deque_publish(&w->deque);
-        weft_sleep_new_local_work(w->pool);
-    }
-}
-/* Work was published where only a wake-up makes it run (injector, a spawned task):
- * a seq_cst fence orders the publication before the sleeper check, so no wake-up is
- * lost (sleep.c). */
-void weft_sleep_new_work(weft_pool *pool);
-/* A caller took a slot and worker w is benched: if it sleeps as a SLEEPING worker,
- * make it BENCHED (no longer counted, so work that callers publish does not pick it
- * for a wake-up that it would only pass on). */
-void weft_sleep_bench(weft_worker *w);
-/* A caller left and worker w has its turn back: if it sleeps BENCHED, make it a
- * SLEEPING worker, and wake one sleeper if work is visible (w went to sleep having
- * looked only at its own deque). */
-void weft_sleep_unbench(weft_worker *w);
-/* Wake w if it sleeps (any kind of sleep). */
-void weft_sleep_wake_worker(weft_worker *w);
-/* Idle worker w found no work: sleep in `mode` (a WORKER_SLEEPING* state) until
- * woken, the latch is set, work it may take exists, or the deadline passes. Returns
- * true if another thread woke it. */
-bool weft_sleep_idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns, uint32_t mode);
+/* ---- the work a worker may take (pool.c), as the sleep protocol re-checks it */
 /* Any work this worker could take right now? */
 bool weft_pool_has_work(weft_worker *w);
 /* Any work in a queue that others may take (injector, public deque parts)? A snapshot. */
 bool weft_pool_work_visible(weft_pool *pool);
+
+#include "sleep_internal.h"
 
 /* xorshift64*: a per-worker pseudo-random stream (victim choice, wake choice). */
 static inline uint64_t weft_next_random(uint64_t *state)

@@ -1,4 +1,6 @@
-/* sleep.c: how idle workers go to sleep and who wakes them. The protocol, its
+/* sleep.c: how idle workers go to sleep and who wakes them — the only file that
+ * reads or writes pool->idle and moves workers between sleep states (its interface,
+ * sleep_internal.h, says what the rest of the scheduler tells it). The protocol, its
  * invariants and the memory-order argument are in runtime/sleep.md; in short:
  *  - a worker sleeps on its own futex word, sleep_state (AWAKE / SLEEPING /
  *    SLEEPING_ISOLATED); only the worker moves it AWAKE -> SLEEPING*, and whoever
@@ -12,47 +14,6 @@
  *    for work and its latch; a publisher stores the work or the latch, fences, then
  *    reads the sleeper state. With both fences seq_cst, one of them sees the other. */
 #include "pool_internal.h"
-
-/* Any public deque items, workers' or caller slots'? The public parts only: private
- * items are their owners' to run or to share when asked (deque.md, sleep.md "Split
- * deques"). Relaxed loads: see weft_pool_work_visible. */
-static bool deques_have_work(weft_pool *pool)
-{
-    for (unsigned i = 0; i < pool->num_threads; i++)
-        if (weft_deque_len_public(&pool->workers[i].deque) > 0)
-            return true;
-    for (uint32_t m = atomic_load_explicit(&pool->callers, memory_order_relaxed); m != 0; m &= m - 1)
-        if (weft_deque_len_public(&pool->workers[pool->num_threads + (unsigned)__builtin_ctz(m)].deque) > 0)
-            return true;
-    return false;
-}
-
-bool weft_pool_work_visible(weft_pool *pool)
-{
-    /* Relaxed: hints re-validated by actually taking the work; where a caller needs
-     * them ordered (a sleeper's re-check, leaving the search) it fences first. */
-    return atomic_load_explicit(&pool->injected, memory_order_relaxed) > 0 || deques_have_work(pool);
-}
-
-bool weft_pool_has_work(weft_worker *w)
-{
-    /* An isolated worker takes only its own region's jobs from its own deque, and
-     * nobody else pushes there: what is left in it is foreign (dig_isolated put it
-     * back and published it for thieves), so only its latch may wake it. Counting
-     * those jobs as work kept a waiter from ever sleeping (a busy spin for as long
-     * as its region ran elsewhere). */
-    if (w->isolation != 0)
-        return false;
-    /* Our own deque whole: its private part is ours to run. */
-    if (weft_deque_len(&w->deque) > 0)
-        return true;
-    /* A benched worker takes nothing else; read after the sleeper's fence, so a
-     * caller that gave its turn back before it is seen here (caller.c's fetch_and). */
-    if (weft_worker_benched(w))
-        return false;
-    /* A caller slot never takes injected work (find_work). */
-    return w->caller ? deques_have_work(w->pool) : weft_pool_work_visible(w->pool);
-}
 
 void weft_sleep_wake_worker(weft_worker *w)
 {
@@ -91,17 +52,17 @@ void weft_sleep_wake_one(weft_pool *pool)
 }
 
 /* noinline: GCC's TSan refuses a fence once it is inlined into another function. */
-__attribute__((noinline)) void weft_sleep_new_work(weft_pool *pool)
+__attribute__((noinline)) void weft_sleep_new_injected_jobs(weft_pool *pool)
 {
     atomic_thread_fence(memory_order_seq_cst); /* the publisher's fence of the Dekker pair */
-    weft_sleep_new_local_work(pool);
+    weft_sleep_new_internal_jobs(pool);
 }
 
 /* A searcher that found a job stops searching. A publisher that saw it searching
  * woke nobody, trusting it to take the job; but it may have taken another one. So the
  * last searcher to leave passes the duty on: if work is still visible and someone
  * sleeps, wake one (sleep.md, "Leaving the search"). */
-void weft_sleep_leave_search(weft_worker *w, bool found)
+__attribute__((noinline)) static void leave_search(weft_worker *w, bool found)
 {
     weft_pool *pool = w->pool;
     /* seq_cst, then the fence: the searcher half of a Dekker pair with a publisher
@@ -151,11 +112,11 @@ __attribute__((noinline)) void weft_sleep_unbench(weft_worker *w)
     /* It is a SLEEPING worker now, counted like one. It went to sleep having looked at
      * its own deque only, so work published meanwhile may have woken nobody: the
      * sleeper half of a Dekker pair with the publishers (count ourselves, fence, look;
-     * they publish, fence, read pool->idle), as in weft_sleep_idle. */
+     * they publish, fence, read pool->idle), as in sleep_idle. */
     atomic_fetch_add_explicit(&pool->idle, WEFT_IDLE_SLEEPER, memory_order_seq_cst);
     atomic_thread_fence(memory_order_seq_cst);
     if (weft_pool_work_visible(pool))
-        weft_sleep_new_local_work(pool);
+        weft_sleep_new_internal_jobs(pool);
 }
 
 void weft_sleep_before_block(void *worker)
@@ -166,10 +127,14 @@ void weft_sleep_before_block(void *worker)
     if (weft_deque_len(&w->deque) == weft_deque_len_public(&w->deque))
         return;
     weft_deque_publish(&w->deque);
-    weft_sleep_new_work(w->pool); /* fence, then wake a sleeper if nobody searches */
+    weft_sleep_new_injected_jobs(w->pool); /* fence, then wake a sleeper if nobody searches */
 }
 
-bool weft_sleep_idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns, uint32_t mode)
+/* Idle worker w found no work: sleep in `mode` (a WORKER_SLEEPING* state) until
+ * woken, the latch is set, work it may take exists, or the deadline passes. Returns
+ * true if another thread woke it. noinline: its fence (GCC's TSan refuses an inlined
+ * one). */
+__attribute__((noinline)) static bool sleep_idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns, uint32_t mode)
 {
     weft_pool *pool = w->pool;
 
@@ -207,4 +172,80 @@ bool weft_sleep_idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns, ui
     }
     weft_counter_inc(&w->stats.wakeups);
     return true;
+}
+
+/* ---------------------------------------------------------------- an idle period */
+
+/* The search's pace: pauses between looks, and a yield every so many looks. */
+#define IDLE_PAUSES 8u
+#define IDLE_YIELD_EVERY 16u
+
+/* How w sleeps when idle: isolated waiters and callers wait for their latch only (not
+ * counted, never picked for new work); a benched worker waits for its turn; any other
+ * worker is a SLEEPING one, and searches (counted) before it sleeps. */
+static uint32_t idle_mode(const weft_worker *w)
+{
+    if (w->isolation != 0 || w->caller)
+        return WORKER_SLEEPING_ISOLATED;
+    return weft_worker_benched(w) ? WORKER_SLEEPING_BENCHED : WORKER_SLEEPING;
+}
+
+/* Count w as searching if its mode says it searches. */
+static void begin_search(weft_worker *w, weft_idle_state *st, uint64_t now)
+{
+    st->mode = idle_mode(w);
+    st->searching = st->mode == WORKER_SLEEPING;
+    if (st->searching) /* relaxed: a hint for publishers (see sleep.md) */
+        atomic_fetch_add_explicit(&w->pool->idle, WEFT_IDLE_SEARCHER, memory_order_relaxed);
+    st->spin_until = now + w->pool->spin_ns;
+}
+
+void weft_sleep_start_looking(weft_worker *w, weft_idle_state *st, uint64_t now)
+{
+    st->looks = 0;
+    begin_search(w, st, now);
+}
+
+void weft_sleep_no_work_found(weft_worker *w, weft_idle_state *st, weft_job_latch *l, uint64_t now,
+                              uint64_t deadline_ns)
+{
+    weft_pool *pool = w->pool;
+    if (st->searching && weft_worker_benched(w)) {
+        /* A caller took our turn: stop searching, passing the duty on. A benched
+         * worker does not search: it sleeps at once. */
+        leave_search(w, true);
+        st->searching = false;
+        st->mode = WORKER_SLEEPING_BENCHED;
+    }
+    if (now < st->spin_until && st->mode != WORKER_SLEEPING_BENCHED) {
+        /* A short pause between looks: what we wait for (a caller's next loop, the
+         * latch of a stolen half) usually comes within a microsecond, and each look
+         * waits out its pause first. Every IDLE_YIELD_EVERY looks, yield the CPU, so
+         * a runnable thread that needs it is not kept waiting (the active policy
+         * searches for milliseconds). */
+        for (unsigned i = 0; i < IDLE_PAUSES; i++)
+            weft_cpu_relax();
+        if (++st->looks % IDLE_YIELD_EVERY == 0)
+            weft_thread_yield();
+        return;
+    }
+    if (st->searching) /* seq_cst: ordered before the sleep announcement (sleep.md) */
+        atomic_fetch_sub_explicit(&pool->idle, WEFT_IDLE_SEARCHER, memory_order_seq_cst);
+    uint32_t slept = st->mode;
+    bool woken = sleep_idle(w, l, deadline_ns, slept);
+    begin_search(w, st, weft_time_now_ns());
+    if (!st->searching && woken && slept == WORKER_SLEEPING && st->mode == WORKER_SLEEPING_BENCHED)
+        weft_sleep_new_injected_jobs(pool); /* woken for work we may not take: pass it on */
+}
+
+void weft_sleep_work_found(weft_worker *w, weft_idle_state *st)
+{
+    if (st->searching)
+        leave_search(w, true);
+}
+
+void weft_sleep_stop_looking(weft_worker *w, weft_idle_state *st)
+{
+    if (st->searching)
+        leave_search(w, false);
 }
