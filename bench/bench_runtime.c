@@ -1,6 +1,6 @@
 /* bench_runtime.c: the scheduler benchmarks, weft beside serial C, OpenMP tasks (gcc's
- * libgomp) and pthreads: fib, nqueens, join_overhead, spawn_overhead, spawn_copy,
- * wake_latency, idle_cpu.
+ * libgomp) and pthreads: fib, nqueens, nqueens_scope, join_overhead, spawn_overhead,
+ * scope_task, spawn_copy, wake_latency, idle_cpu.
  *
  * Fairness invariants:
  *  - weft and OpenMP versions of a workload fork at the same places: fib at every level
@@ -65,6 +65,15 @@ static inline int opaque_int(int v)
 {
     __asm__ volatile("" : "+r"(v));
     return v;
+}
+
+/* Size the OpenMP team and start its threads, before a row's clock starts. */
+static void omp_team_start(int threads)
+{
+    omp_set_num_threads(threads);
+#pragma omp parallel
+    {
+    }
 }
 
 static int cmp_u64(const void *pa, const void *pb)
@@ -304,10 +313,7 @@ static bench_result fib_omp_run(const bench_args *a)
 {
     const fib_param *p = a->arg;
     bench_result res = {.ok = true};
-    omp_set_num_threads(a->threads);
-#pragma omp parallel
-    {
-    } /* start the team before the clock */
+    omp_team_start(a->threads);
     bool ok = true;
     double t0 = bench_now_s();
 #pragma omp parallel
@@ -429,6 +435,7 @@ static uint64_t nq_weft(nq_node s)
 
 typedef struct nq_root_args {
     const nq_param *p;
+    uint64_t (*solve)(nq_node s); /* nq_weft or nq_scope */
     uint64_t size;
     bool ok;
 } nq_root_args;
@@ -437,30 +444,36 @@ static void nq_weft_root(void *ctx)
 {
     nq_root_args *r = ctx;
     for (uint64_t i = 0; i < r->size; i++)
-        r->ok = nq_weft(nq_root(r->p->n)) == r->p->solutions && r->ok;
+        r->ok = r->solve(nq_root(r->p->n)) == r->p->solutions && r->ok;
 }
 
-static bench_result nq_weft_run(const bench_args *a)
+static bench_result nq_weft_common(const bench_args *a, uint64_t (*solve)(nq_node s))
 {
     const nq_param *p = a->arg;
     bench_result res = {0};
-    nq_root_args r = {p, a->size, true};
+    nq_root_args r = {p, solve, a->size, true};
     res.ok = bench_weft_timed(a->threads, nq_weft_root, &r, &res.seconds) && r.ok;
     res.ops = a->size;
     return res;
 }
 
-/* OpenMP: one task per free column (the BOTS nqueens shape), taskwait, sum. */
-static uint64_t nq_omp(nq_node s)
+static bench_result nq_weft_run(const bench_args *a)
 {
-    if (s.row >= s.n - NQ_CUTOFF)
+    return nq_weft_common(a, nq_weft);
+}
+
+/* OpenMP: one task per free column (the BOTS nqueens shape), taskwait, sum; serial in
+ * the last `cutoff` rows. */
+static uint64_t nq_omp(nq_node s, int cutoff)
+{
+    if (s.row >= s.n - cutoff)
         return nq_serial(s);
     uint64_t counts[NQ_MAX];
     int k = 0;
     for (uint32_t avail = nq_free(&s); avail; avail &= avail - 1, k++) {
         uint32_t bit = avail & -avail;
-#pragma omp task shared(counts) firstprivate(s, bit, k)
-        counts[k] = nq_omp(nq_child(&s, bit));
+#pragma omp task shared(counts) firstprivate(s, bit, k, cutoff)
+        counts[k] = nq_omp(nq_child(&s, bit), cutoff);
     }
 #pragma omp taskwait
     uint64_t count = 0;
@@ -469,24 +482,77 @@ static uint64_t nq_omp(nq_node s)
     return count;
 }
 
-static bench_result nq_omp_run(const bench_args *a)
+static bench_result nq_omp_common(const bench_args *a, int cutoff)
 {
     const nq_param *p = a->arg;
     bench_result res = {0};
-    omp_set_num_threads(a->threads);
-#pragma omp parallel
-    {
-    } /* start the team before the clock */
+    omp_team_start(a->threads);
     bool ok = true;
     double t0 = bench_now_s();
 #pragma omp parallel
 #pragma omp single
     for (uint64_t i = 0; i < a->size; i++)
-        ok = nq_omp(nq_root(p->n)) == p->solutions && ok;
+        ok = nq_omp(nq_root(p->n), cutoff) == p->solutions && ok;
     res.seconds = bench_now_s() - t0;
     res.ok = ok;
     res.ops = a->size;
     return res;
+}
+
+static bench_result nq_omp_run(const bench_args *a)
+{
+    return nq_omp_common(a, NQ_CUTOFF);
+}
+
+/* ------------------------------------------------------------------------------
+ * nqueens_scope: the same boards, a task per free column at every row (no cutoff: the
+ * task-parallel C port of the BOTS shape), each node a scope: weft_scope_spawn_copy of
+ * the child's node and the slot for its count, then weft_scope_wait and a sum. Peers:
+ * OpenMP's nq_omp with cutoff 0 (a task per column, taskwait), TBB's task_group with
+ * cutoff 0. The serial baseline is the nqueens row's. */
+
+typedef struct nq_scope_arg {
+    nq_node node;
+    uint64_t *count;
+} nq_scope_arg;
+
+static uint64_t nq_scope(nq_node s);
+
+static int nq_scope_task(weft_scope *sc, void *arg)
+{
+    (void)sc;
+    const nq_scope_arg *x = arg;
+    *x->count = nq_scope(x->node);
+    return 0;
+}
+
+static uint64_t nq_scope(nq_node s)
+{
+    if (s.row == s.n)
+        return 1;
+    uint64_t counts[NQ_MAX];
+    int k = 0;
+    weft_scope sc;
+    bool ok = weft_scope_init(&sc, NULL) == 0;
+    for (uint32_t avail = nq_free(&s); avail; avail &= avail - 1, k++) {
+        nq_scope_arg x = {nq_child(&s, avail & -avail), &counts[k]};
+        ok = weft_scope_spawn_copy(&sc, nq_scope_task, &x, sizeof x) == 0 && ok;
+    }
+    ok = weft_scope_wait(&sc) == 0 && ok;
+    uint64_t count = 0;
+    for (int i = 0; i < k; i++)
+        count += counts[i];
+    return ok ? count : 0; /* a failure shows as a wrong count */
+}
+
+static bench_result nq_scope_run(const bench_args *a)
+{
+    return nq_weft_common(a, nq_scope);
+}
+
+static bench_result nq_omp_nocut_run(const bench_args *a)
+{
+    return nq_omp_common(a, 0);
 }
 
 #ifdef WEFT_BENCH_HAVE_TBB
@@ -496,6 +562,15 @@ static bench_result nq_tbb_run(const bench_args *a)
     bench_result res = {0};
     res.ok = bench_tbb_nqueens(a->threads, opaque_int(p->n), NQ_CUTOFF, a->size, p->solutions,
                                &res.seconds);
+    res.ops = a->size;
+    return res;
+}
+
+static bench_result nq_tbb_nocut_run(const bench_args *a)
+{
+    const nq_param *p = a->arg;
+    bench_result res = {0};
+    res.ok = bench_tbb_nqueens(a->threads, opaque_int(p->n), 0, a->size, p->solutions, &res.seconds);
     res.ops = a->size;
     return res;
 }
@@ -614,6 +689,99 @@ static bench_result spawn_omp_run(const bench_args *a)
     res.ops = a->size;
     return res;
 }
+
+/* ------------------------------------------------------------------------------
+ * scope_task: one task spawns `size` empty tasks into one scope, then waits (the shape
+ * of an OpenMP `task` loop in a `single`, then `taskwait`): ns per task, spawn, run
+ * and wait included. Each task adds 1 to its thread's own counter (no shared line);
+ * the counters must sum to size. weft: weft_scope_spawn; openmp: `#pragma omp task`;
+ * tbb: tbb::task_group::run, then wait. */
+
+typedef struct task_slot {
+    _Alignas(128) uint64_t n;
+} task_slot;
+
+#define TASK_SLOTS (WEFT_POOL_MAX_THREADS + WEFT_POOL_CALLER_SLOTS + 1)
+
+typedef struct scope_task_args {
+    uint64_t size;
+    task_slot *slots; /* one per thread (weft: worker index + 1; OpenMP: thread num) */
+    bool ok;
+} scope_task_args;
+
+static bool task_slots_sum_ok(const task_slot *slots, uint64_t want)
+{
+    uint64_t sum = 0;
+    for (size_t k = 0; k < TASK_SLOTS; k++)
+        sum += slots[k].n;
+    return sum == want;
+}
+
+static int scope_empty_task(weft_scope *s, void *arg)
+{
+    (void)s;
+    task_slot *slots = arg;
+    slots[weft_current_worker_index() + 1].n++;
+    return 0;
+}
+
+static void scope_task_root(void *ctx)
+{
+    scope_task_args *t = ctx;
+    weft_scope s;
+    bool ok = weft_scope_init(&s, NULL) == 0;
+    for (uint64_t i = 0; i < t->size; i++)
+        ok = weft_scope_spawn(&s, scope_empty_task, t->slots) == 0 && ok;
+    t->ok = weft_scope_wait(&s) == 0 && ok;
+}
+
+static bench_result scope_task_weft_run(const bench_args *a)
+{
+    bench_result res = {0};
+    scope_task_args t = {.size = a->size, .slots = calloc(TASK_SLOTS, sizeof(task_slot))};
+    if (!t.slots)
+        return res;
+    res.ok = bench_weft_timed(a->threads, scope_task_root, &t, &res.seconds) && t.ok &&
+             task_slots_sum_ok(t.slots, a->size);
+    res.ops = a->size;
+    free(t.slots);
+    return res;
+}
+
+static bench_result scope_task_omp_run(const bench_args *a)
+{
+    bench_result res = {0};
+    task_slot *slots = calloc(TASK_SLOTS, sizeof(task_slot));
+    if (!slots)
+        return res;
+    omp_team_start(a->threads);
+    double t0 = bench_now_s();
+#pragma omp parallel
+#pragma omp single
+    {
+        for (uint64_t i = 0; i < a->size; i++) {
+#pragma omp task
+            slots[omp_get_thread_num()].n++;
+        }
+#pragma omp taskwait
+    }
+    res.seconds = bench_now_s() - t0;
+    res.ok = task_slots_sum_ok(slots, a->size);
+    res.ops = a->size;
+    free(slots);
+    return res;
+}
+
+#ifdef WEFT_BENCH_HAVE_TBB
+static bench_result scope_task_tbb_run(const bench_args *a)
+{
+    bench_result res = {0};
+    uint64_t ran = 0;
+    res.ok = bench_tbb_empty_tasks(a->threads, a->size, &ran, &res.seconds) && ran == a->size;
+    res.ops = a->size;
+    return res;
+}
+#endif
 
 /* ------------------------------------------------------------------------------
  * spawn_copy: one task spawns `size` scope tasks into one scope, each with its own copy
@@ -769,10 +937,7 @@ static bench_result copy_omp_run(const bench_args *a)
     c.slots = calloc(COPY_SLOTS, sizeof *c.slots);
     if (!c.slots)
         return res;
-    omp_set_num_threads(a->threads);
-#pragma omp parallel
-    {
-    } /* start the team before the clock */
+    omp_team_start(a->threads);
     double t0 = bench_now_s();
 #pragma omp parallel
 #pragma omp single
@@ -1072,6 +1237,12 @@ static const idle_mode idle_idle = IDLE_IDLE, idle_task_per_ms = IDLE_TASK_PER_M
      100000, false, NULL},                                                                   \
     {"spawn_overhead", "empty", "openmp", ONE_THREAD, "ns/task", spawn_omp_run, 1000000,    \
      100000, false, NULL},                                                                   \
+    {"scope_task", "empty", "weft", SCALING, "ns/task", scope_task_weft_run, 1000000, 100000,  \
+     false, NULL},                                                                           \
+    {"scope_task", "empty", "openmp", SCALING, "ns/task", scope_task_omp_run, 1000000,      \
+     100000, false, NULL},                                                                   \
+    BENCH_TBB_ROW("scope_task", "empty", "tbb", SCALING, "ns/task", scope_task_tbb_run,     \
+                  1000000, 100000, false, NULL)                                              \
     {"spawn_copy", "16B", "weft", SCALING, "ns/task", copy_weft_run, 1000000, 100000, false, \
      &copy16},                                                                               \
     {"spawn_copy", "16B", "weft-array", SCALING, "ns/task", copy_weft_array_run, 1000000,   \
@@ -1120,6 +1291,10 @@ static const bench_def runtime_benches[] = {
     {"nqueens", "n=12", "weft", SCALING, "boards/s", nq_weft_run, 4, 1, false, &nq12},
     {"nqueens", "n=12", "openmp", SCALING, "boards/s", nq_omp_run, 4, 1, false, &nq12},
     BENCH_TBB_ROW("nqueens", "n=12", "tbb", SCALING, "boards/s", nq_tbb_run, 4, 1, false, &nq12)
+    {"nqueens_scope", "n=12", "weft", SCALING, "boards/s", nq_scope_run, 4, 1, false, &nq12},
+    {"nqueens_scope", "n=12", "openmp", SCALING, "boards/s", nq_omp_nocut_run, 4, 1, false, &nq12},
+    BENCH_TBB_ROW("nqueens_scope", "n=12", "tbb", SCALING, "boards/s", nq_tbb_nocut_run, 4, 1, false,
+                  &nq12)
     COMMON_ROWS,
 };
 
@@ -1132,6 +1307,10 @@ static const bench_def runtime_benches_quick[] = {
     {"nqueens", "n=10", "weft", SCALING, "boards/s", nq_weft_run, 4, 1, false, &nq10},
     {"nqueens", "n=10", "openmp", SCALING, "boards/s", nq_omp_run, 4, 1, false, &nq10},
     BENCH_TBB_ROW("nqueens", "n=10", "tbb", SCALING, "boards/s", nq_tbb_run, 4, 1, false, &nq10)
+    {"nqueens_scope", "n=10", "weft", SCALING, "boards/s", nq_scope_run, 4, 1, false, &nq10},
+    {"nqueens_scope", "n=10", "openmp", SCALING, "boards/s", nq_omp_nocut_run, 4, 1, false, &nq10},
+    BENCH_TBB_ROW("nqueens_scope", "n=10", "tbb", SCALING, "boards/s", nq_tbb_nocut_run, 4, 1, false,
+                  &nq10)
     COMMON_ROWS,
 };
 

@@ -223,6 +223,28 @@ bool bench_tbb_nqueens(int threads, int n, int cutoff, uint64_t runs, uint64_t s
            ok;
 }
 
+bool bench_tbb_empty_tasks(int threads, uint64_t n, uint64_t *ran, double *seconds)
+{
+    struct alignas(128) slot {
+        uint64_t n = 0;
+    };
+    std::vector<slot> slots(static_cast<size_t>(threads) + 1);
+    bool ok = timed(threads, seconds, [&] {
+        tbb::task_group g;
+        for (uint64_t i = 0; i < n; i++)
+            g.run([&slots] {
+                int k = tbb::this_task_arena::current_thread_index();
+                slots[k >= 0 ? static_cast<size_t>(k) + 1 : 0].n++;
+            });
+        g.wait();
+    });
+    uint64_t sum = 0;
+    for (const slot &x : slots)
+        sum += x.n;
+    *ran = sum;
+    return ok;
+}
+
 bool bench_tbb_for(int threads, size_t n, size_t grain, bench_tbb_partitioner part,
                    unsigned passes, int (*body)(void *ctx, size_t lo, size_t hi), void *ctx,
                    double *seconds)

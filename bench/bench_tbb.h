@@ -52,6 +52,10 @@ bool bench_tbb_fib(int threads, int n, uint64_t runs, uint64_t value, double *se
 bool bench_tbb_nqueens(int threads, int n, int cutoff, uint64_t runs, uint64_t solutions,
                        double *seconds);
 
+/* One task runs `n` empty tasks through one tbb::task_group (run each, then wait);
+ * each adds 1 to its thread's own counter, and *ran gets their sum. */
+bool bench_tbb_empty_tasks(int threads, uint64_t n, uint64_t *ran, double *seconds);
+
 /* `passes` times tbb::parallel_for over [0, n) calling body(ctx, lo, hi) per chunk
  * (its return value is ignored: the C bodies return 0). */
 bool bench_tbb_for(int threads, size_t n, size_t grain, bench_tbb_partitioner part,

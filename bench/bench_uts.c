@@ -10,7 +10,8 @@
  *    BOTS's OpenMP version. No cutoff anywhere.
  *  - Each is written the way its users write it: weft, the children's index range
  *    split in halves with weft_join down to one child (rayon's
- *    `(0..k).into_par_iter().map(visit).sum()`); OpenMP, one `task` per child writing
+ *    `(0..k).into_par_iter().map(visit).sum()`); weft-scope, OpenMP's shape with a
+ *    scope per node (a weft_scope_spawn_copy per child but the last); OpenMP, one `task` per child writing
  *    its count into a shared array, the last child inline, `taskwait` (the BOTS uts
  *    shape; libgomp treats BOTS's `untied` as tied anyway); TBB, the same with one
  *    tbb::task_group per node.
@@ -131,6 +132,84 @@ static bench_result uts_weft_run(const bench_args *a)
 }
 
 /* ------------------------------------------------------------------------------
+ * weft-scope: OpenMP's shape written with a scope per node: weft_scope_spawn_copy of
+ * each child but the last (its index and the node), the last inline, weft_scope_wait,
+ * sum. The port of BOTS's task code to weft. */
+
+static uint64_t uts_scope(const uts_param *p, uint64_t id, uint32_t k);
+
+typedef struct uts_scope_arg {
+    const uts_param *p;
+    uint64_t parent;
+    uint64_t *counts;
+    uint32_t i;
+} uts_scope_arg;
+
+static int uts_scope_task(weft_scope *s, void *arg)
+{
+    (void)s;
+    const uts_scope_arg *x = arg;
+    uint64_t c = uts_child(x->parent, x->i);
+    x->counts[x->i] = uts_scope(x->p, c, uts_num_children(x->p, c));
+    return 0;
+}
+
+static uint64_t uts_scope_children(const uts_param *p, uint64_t id, uint32_t k, uint64_t *counts)
+{
+    weft_scope s;
+    bool ok = weft_scope_init(&s, NULL) == 0;
+    for (uint32_t i = 0; i + 1 < k; i++) {
+        uts_scope_arg x = {p, id, counts, i};
+        ok = weft_scope_spawn_copy(&s, uts_scope_task, &x, sizeof x) == 0 && ok;
+    }
+    uint64_t last = uts_child(id, k - 1);
+    counts[k - 1] = uts_scope(p, last, uts_num_children(p, last));
+    ok = weft_scope_wait(&s) == 0 && ok;
+    uint64_t count = 1;
+    for (uint32_t i = 0; i < k; i++)
+        count += counts[i];
+    return ok ? count : 0; /* a failure shows as a wrong count */
+}
+
+static uint64_t uts_scope(const uts_param *p, uint64_t id, uint32_t k)
+{
+    if (k == 0)
+        return 1;
+    uint64_t counts[UTS_MAX_M];
+    return uts_scope_children(p, id, k, counts);
+}
+
+typedef struct uts_scope_walks {
+    const uts_param *p;
+    uint64_t *root_counts;
+    uint64_t walks, good, count;
+} uts_scope_walks;
+
+static void uts_scope_root(void *ctx)
+{
+    uts_scope_walks *w = ctx;
+    for (uint64_t i = 0; i < w->walks; i++) {
+        w->count = w->p->root_children
+                       ? uts_scope_children(w->p, uts_root(w->p), w->p->root_children, w->root_counts)
+                       : 1;
+        w->good += w->count == w->p->nodes;
+    }
+}
+
+static bench_result uts_scope_run(const bench_args *a)
+{
+    const uts_param *p = a->arg;
+    uts_scope_walks w = {p, malloc((p->root_children ? p->root_children : 1) * sizeof(uint64_t)),
+                         a->size, 0, 0};
+    if (!w.root_counts)
+        return (bench_result){0};
+    double seconds = 0;
+    bool ran = bench_weft_timed(a->threads, uts_scope_root, &w, &seconds);
+    free(w.root_counts);
+    return uts_result(a, "weft-scope", w.good, w.count, seconds, ran);
+}
+
+/* ------------------------------------------------------------------------------
  * OpenMP: one task per child but the last (run inline), counts in a shared array,
  * taskwait, sum. `counts` has room for k entries. */
 
@@ -215,6 +294,7 @@ static const uts_param uts_t3_42 = {2000, 8, UTS_Q_T3, 42, 1718425};
 #define UTS_ROWS(P, PARAM)                                                                   \
     {"uts", PARAM, "serial", UTS_SERIAL, "nodes/s", uts_serial_run, 1, 1, true, &P},         \
     {"uts", PARAM, "weft", UTS_SCALING, "nodes/s", uts_weft_run, 1, 1, true, &P},            \
+    {"uts", PARAM, "weft-scope", UTS_SCALING, "nodes/s", uts_scope_run, 1, 1, true, &P},     \
     {"uts", PARAM, "openmp", UTS_SCALING, "nodes/s", uts_omp_run, 1, 1, true, &P},           \
     BENCH_TBB_ROW("uts", PARAM, "tbb", UTS_SCALING, "nodes/s", uts_tbb_run, 1, 1, true, &P)
 

@@ -98,6 +98,7 @@ struct weft_worker {
     /* free job blocks, a list per cached kind (block_cache.c); this worker only */
     void *block_cache[WEFT_BLOCK_CACHED_KINDS];
     unsigned block_cache_len[WEFT_BLOCK_CACHED_KINDS];
+    unsigned scope_pool_holds;   /* scopes owned here counted in pool->pending as one (scope.c) */
     WEFT_CACHE_ALIGNED _Atomic uint32_t sleep_state; /* futex word; WORKER_* */
 };
 

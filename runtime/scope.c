@@ -1,20 +1,53 @@
 /* scope.c: scopes — spawn any number of tasks that may borrow the caller's stack,
  * wait for all; the first non-zero status wins and cancels the scope.
  *
- * pending_ counts unfinished tasks plus 1 held by the owner until it waits, so it
+ * Counting. pending_ = own_ + the tasks spawned and not yet finished, where own_ is
+ * the owner's share, held until it waits. own_ is at least 1 while held, so pending_
  * reaches 0 exactly once, after the wait began and every task (including tasks
  * spawned by tasks: a task spawns before it finishes) is done. The task that brings
  * it to 0 sets done_, whose waiter (the owner's worker, or NULL for an outside
- * thread) was fixed at init. Tasks are heap jobs in job blocks (block_cache.c),
- * counted in the pool's pending, so a pool is never destroyed under them.
+ * thread) was fixed at init.
  *
- * A task spawned with a copy of its argument (weft_scope_spawn_copy) carries the copy
- * after its scope_job, in the same block (a larger block kind, or a malloc of its own
- * size beyond WEFT_SPAWN_COPY_INLINE); the job records the block's kind, and the
- * block, copy included, is freed only after fn returned. */
+ * Local counting, so that the common case makes no atomic read-modify-write: when the
+ * owner is a worker of the scope's pool (not a caller slot: its thread is fixed), its
+ * share starts at SCOPE_HOLD and holder_ names that worker while it holds the share.
+ * A task the owner spawns while it holds is paid for from the share (own_ - 1: pending_
+ * unchanged), and a task of the scope that finishes on the owner's thread while it
+ * holds gives its count back to the share (own_ + 1). Both are plain accesses of own_,
+ * which only the owner's thread touches. Every other spawn (a task on another worker,
+ * an outside thread, the owner once it waits) adds 1 to pending_, every other finish
+ * subtracts 1 (acq_rel). The wait first runs the scope's tasks still on top of its own
+ * deque (still holding), then subtracts its whole share at once. SCOPE_HOLD is far
+ * beyond any number of spawns, so own_ never drops to 0 while held.
+ *
+ * The pool's pending (what weft_pool_destroy and weft_pool_wait_idle wait for) counts
+ * each task that was not paid from a held share, from spawn to finish; a scope whose
+ * owner paid for tasks from its share is covered instead, from that first spawn until
+ * its wait finished, by one count its worker holds for all such scopes it owns
+ * (scope_pool_holds: nested scopes, a scope per node of a recursion, cost the pool's
+ * line nothing). The owner is a worker of the pool inside the pool's work, so the pool
+ * cannot be destroyed meanwhile.
+ *
+ * Every spawn queues its task; none runs inside the spawn (no task throttling as
+ * libgomp's undeferred tasks): a task may wait for what its spawner does after the
+ * spawn (a channel it fills, a latch it counts down), so running it there could wait
+ * for ever. On a pool of two or more workers a queued task is public at once (a
+ * spawner that goes on without pushing or popping, or blocks outside weft, still
+ * shares it); a pool of one worker has no thief (a caller slot benches that worker),
+ * so there it stays private and costs no fence (and before blocking in a weft wait a
+ * worker publishes what it holds).
+ *
+ * Tasks are heap jobs in job blocks (block_cache.c). A task spawned with a copy of its
+ * argument (weft_scope_spawn_copy) carries the copy after its scope_job, in the same
+ * block (a larger block kind, or a malloc of its own size beyond
+ * WEFT_SPAWN_COPY_INLINE); the job records the block's kind, and the block, copy
+ * included, is freed only after fn returned. */
 #include "pool_internal.h"
 
 #include <pthread.h>
+
+/* The owner's share while it counts locally: more than it can ever spawn. */
+#define SCOPE_HOLD ((uint64_t)1 << 62)
 
 typedef struct scope_job {
     weft_job job;
@@ -22,11 +55,20 @@ typedef struct scope_job {
     weft_scope_fn fn;
     void *arg;                /* the caller's, or `copy` */
     uint8_t kind;             /* the block's kind (WEFT_BLOCK_*), for its free */
+    bool pool_counted;        /* counted in the pool's pending by itself */
     max_align_t copy[];       /* weft_scope_spawn_copy: the argument's bytes */
 } scope_job;
 _Static_assert(sizeof(scope_job) <= WEFT_JOB_BLOCK_SIZE, "scope_job must fit a job block");
 _Static_assert(offsetof(scope_job, copy) + WEFT_SPAWN_COPY_INLINE <= WEFT_JOB_BLOCK_LARGE_SIZE,
                "a copy of WEFT_SPAWN_COPY_INLINE bytes must fit a large block");
+
+/* Is w the owner, holding its share? Relaxed: holder_ is stored only by the owner's
+ * thread, which reads its own store; any other thread reads a worker not its own (or
+ * NULL), whichever value it sees. */
+static inline bool scope_held_by(weft_scope *s, weft_worker *w)
+{
+    return w && atomic_load_explicit(&s->holder_, memory_order_relaxed) == w;
+}
 
 /* Drop one count; the last one sets the latch (waiter copied by set before the SET). */
 static void scope_release(weft_scope *s)
@@ -39,16 +81,26 @@ static void scope_release(weft_scope *s)
 
 static void scope_job_execute(weft_job *job, weft_worker *w)
 {
-    (void)w;
     scope_job *sj = (scope_job *)job;
     weft_scope *s = sj->scope;
     weft_pool *pool = s->pool_;
+    bool counted = sj->pool_counted;
     int status = sj->fn(s, sj->arg);
     weft_block_free_kind(sj, sj->kind); /* the copy too: fn has returned */
     if (status != 0)
         weft_scope_cancel(s, status);
-    scope_release(s); /* may let the owner return: s is dead after this */
-    weft_pool_pending_done(pool);
+    if (scope_held_by(s, w))
+        s->own_++; /* on the owner's thread, which holds its share: back into it */
+    else
+        scope_release(s); /* may let the owner return: s is dead after this */
+    if (counted)
+        weft_pool_pending_done(pool);
+}
+
+/* May the scope's owner, on worker w (or none), count locally? */
+static bool scope_local_owner(const weft_scope *s, const weft_worker *w)
+{
+    return w && w->pool == s->pool_ && !w->caller;
 }
 
 int weft_scope_init(weft_scope *s, weft_pool *pool)
@@ -58,43 +110,77 @@ int weft_scope_init(weft_scope *s, weft_pool *pool)
     int rc = weft_pool_resolve(pool, &pool);
     if (rc != 0)
         return rc;
-    atomic_init(&s->pending_, 1);
-    atomic_init(&s->status_, 0);
-    weft_latch_job_init(&s->done_, weft_worker_current());
+    weft_worker *w = weft_worker_current();
     s->pool_ = pool;
+    bool local = scope_local_owner(s, w);
+    s->own_ = local ? SCOPE_HOLD : 1;
+    s->pool_counted_ = false;
+    atomic_init(&s->pending_, s->own_);
+    atomic_init(&s->holder_, local ? w : NULL);
+    atomic_init(&s->status_, 0);
+    weft_latch_job_init(&s->done_, w);
     s->owner_ = (unsigned long)pthread_self(); /* pthread_t is unsigned long on Linux */
     return 0;
 }
 
-/* Misuse detection only (a finished scope has pending_ == 0): relaxed. */
-static bool scope_open(weft_scope *s)
+/* Misuse detection only (a finished scope has pending_ == 0): relaxed. The owner
+ * holding its share knows without looking. */
+static bool scope_open(weft_scope *s, weft_worker *w)
 {
-    return atomic_load_explicit(&s->pending_, memory_order_relaxed) != 0;
+    return scope_held_by(s, w) || atomic_load_explicit(&s->pending_, memory_order_relaxed) != 0;
 }
 
 /* Queue sj (fn, arg and kind filled in) in s; on failure free it, copy included. */
-static inline int scope_submit(weft_scope *s, scope_job *sj)
+static inline int scope_submit(weft_scope *s, weft_worker *w, scope_job *sj)
 {
-    weft_worker *w = weft_worker_current();
+    weft_pool *pool = s->pool_;
     sj->job.execute = scope_job_execute;
     sj->job.isolation = w ? w->isolation : 0;
     sj->job.next = NULL;
     sj->scope = s;
-    /* Relaxed: the spawner holds a count (owner or running task), so pending_ > 0. */
-    atomic_fetch_add_explicit(&s->pending_, 1, memory_order_relaxed);
-    weft_pool_pending_add(s->pool_);
-    int rc = weft_pool_submit(s->pool_, &sj->job);
-    if (rc != 0) {
-        weft_pool_pending_done(s->pool_);
-        atomic_fetch_sub_explicit(&s->pending_, 1, memory_order_relaxed);
-        weft_block_free_kind(sj, sj->kind);
+    bool paid = scope_held_by(s, w);
+    if (paid) {
+        if (!s->pool_counted_) {
+            if (w->scope_pool_holds++ == 0)
+                weft_pool_pending_add(pool);
+            s->pool_counted_ = true;
+        }
+        s->own_--; /* from the owner's share: pending_ unchanged */
+    } else {
+        /* Relaxed: the spawner holds a count (owner or running task), so pending_ > 0. */
+        atomic_fetch_add_explicit(&s->pending_, 1, memory_order_relaxed);
+        weft_pool_pending_add(pool);
     }
-    return rc;
+    sj->pool_counted = !paid;
+    if (w && w->pool == pool) {
+        int rc = weft_deque_push(&w->deque, &sj->job);
+        if (rc != 0) {
+            if (paid)
+                s->own_++;
+            else {
+                weft_pool_pending_done(pool);
+                atomic_fetch_sub_explicit(&s->pending_, 1, memory_order_relaxed);
+            }
+            weft_block_free_kind(sj, sj->kind);
+            return rc;
+        }
+        /* Stealable at once, so a spawner that goes on without pushing or popping
+         * (or blocks outside weft) still shares it. A pool of one worker has no thief
+         * (a caller benches that worker, which runs its own deque). */
+        if (pool->num_threads > 1) {
+            weft_deque_publish(&w->deque);
+            weft_sleep_new_work(pool);
+        }
+        return 0;
+    }
+    weft_pool_inject(pool, &sj->job);
+    return 0;
 }
 
 int weft_scope_spawn(weft_scope *s, weft_scope_fn fn, void *arg)
 {
-    if (!s || !fn || !scope_open(s))
+    weft_worker *w = weft_worker_current();
+    if (!s || !fn || !scope_open(s, w))
         return -EINVAL;
     scope_job *sj = weft_block_alloc();
     if (!sj)
@@ -102,12 +188,13 @@ int weft_scope_spawn(weft_scope *s, weft_scope_fn fn, void *arg)
     sj->fn = fn;
     sj->arg = arg;
     sj->kind = WEFT_BLOCK_SMALL;
-    return scope_submit(s, sj);
+    return scope_submit(s, w, sj);
 }
 
 int weft_scope_spawn_copy(weft_scope *s, weft_scope_fn fn, const void *arg, size_t size)
 {
-    if (!s || !fn || (!arg && size != 0) || !scope_open(s))
+    weft_worker *w = weft_worker_current();
+    if (!s || !fn || (!arg && size != 0) || !scope_open(s, w))
         return -EINVAL;
     if (size == 0)
         return weft_scope_spawn(s, fn, NULL);
@@ -118,7 +205,7 @@ int weft_scope_spawn_copy(weft_scope *s, weft_scope_fn fn, const void *arg, size
     sj->fn = fn;
     sj->arg = sj->copy;
     sj->kind = kind;
-    return scope_submit(s, sj);
+    return scope_submit(s, w, sj);
 }
 
 static bool is_owner_thread(weft_scope *s)
@@ -126,26 +213,79 @@ static bool is_owner_thread(weft_scope *s)
     return pthread_equal((pthread_t)s->owner_, pthread_self());
 }
 
+/* The owner, holding its share on worker w, about to wait: run the scope's tasks on
+ * top of w's deque here (they give their counts back to the share), up to the first
+ * job that is not one of them or not of w's isolation, which goes back on top. */
+static void scope_run_own(weft_scope *s, weft_worker *w)
+{
+    weft_job *job;
+    while ((job = weft_deque_pop(&w->deque)) != NULL) {
+        if (job->execute != scope_job_execute || ((scope_job *)job)->scope != s ||
+            (w->isolation != 0 && job->isolation != w->isolation)) {
+            /* Cannot fail (we just made room), but if it did, the injector never fails. */
+            if (weft_deque_push(&w->deque, job) != 0)
+                weft_pool_inject(w->pool, job);
+            else if (w->pool->num_threads > 1) { /* it may have been public */
+                weft_deque_publish(&w->deque);
+                weft_sleep_new_work(w->pool);
+            }
+            return;
+        }
+        weft_worker_run_job(w, job);
+    }
+}
+
+/* pending_ reached 0: the scope is finished; give back its part of the pool's count
+ * (on the owner's thread: its worker is the one that took it). */
+static int scope_finish(weft_scope *s)
+{
+    if (s->pool_counted_) {
+        s->pool_counted_ = false;
+        if (--weft_worker_current()->scope_pool_holds == 0)
+            weft_pool_pending_done(s->pool_);
+    }
+    /* Relaxed: ordered by the latch / the acq_rel decrement that reached 0. */
+    return atomic_load_explicit(&s->status_, memory_order_relaxed);
+}
+
 int weft_scope_wait_timeout(weft_scope *s, uint64_t timeout_ns)
 {
     if (!s || !is_owner_thread(s) || atomic_load_explicit(&s->pending_, memory_order_relaxed) == 0)
         return -EINVAL;
-    uint64_t deadline = weft_deadline_after(timeout_ns);
+    weft_worker *w = weft_worker_current();
+    if (scope_held_by(s, w)) {
+        scope_run_own(s, w);
+        /* Relaxed: read by other threads only as "not mine" (scope_held_by). */
+        atomic_store_explicit(&s->holder_, NULL, memory_order_relaxed);
+    }
+    uint64_t deadline = weft_deadline_after(timeout_ns), own = s->own_;
+    /* Only the share left: every task finished, and none can spawn any more (as in
+     * try_wait), so 0 needs no read-modify-write. Acquire: pairs with the tasks'
+     * acq_rel decrements. */
+    if (atomic_load_explicit(&s->pending_, memory_order_acquire) == own) {
+        atomic_store_explicit(&s->pending_, 0, memory_order_relaxed);
+        return scope_finish(s);
+    }
     /* acq_rel: if this is the last count, every task's writes are visible to us. */
-    if (atomic_fetch_sub_explicit(&s->pending_, 1, memory_order_acq_rel) != 1 &&
+    if (atomic_fetch_sub_explicit(&s->pending_, own, memory_order_acq_rel) != own &&
         weft_pool_wait_latch(&s->done_, deadline) != 0) {
-        /* Timed out: take the owner's count back unless the last task finished in the
+        /* Timed out: take the owner's share back unless the last task finished in the
          * meantime (0 is final: nothing increments from 0). If we got it back, the
          * count never reached 0, so the latch is still unset and a later wait works. */
+        bool local = scope_local_owner(s, w);
+        uint64_t hold = local ? SCOPE_HOLD : 1;
         uint64_t p = atomic_load_explicit(&s->pending_, memory_order_relaxed);
         while (p != 0) /* relaxed: only the count matters; tasks order through the latch */
-            if (atomic_compare_exchange_weak_explicit(&s->pending_, &p, p + 1, memory_order_relaxed,
-                                                      memory_order_relaxed))
+            if (atomic_compare_exchange_weak_explicit(&s->pending_, &p, p + hold, memory_order_relaxed,
+                                                      memory_order_relaxed)) {
+                s->own_ = hold;
+                if (local) /* relaxed: as above */
+                    atomic_store_explicit(&s->holder_, w, memory_order_relaxed);
                 return -ETIMEDOUT;
+            }
         weft_pool_wait_latch(&s->done_, WEFT_NO_DEADLINE); /* set just now: returns at once */
     }
-    /* Relaxed: ordered by the latch / the acq_rel decrement above. */
-    return atomic_load_explicit(&s->status_, memory_order_relaxed);
+    return scope_finish(s);
 }
 
 int weft_scope_wait(weft_scope *s)
@@ -157,15 +297,17 @@ int weft_scope_try_wait(weft_scope *s)
 {
     if (!s || !is_owner_thread(s))
         return -EINVAL;
-    /* Acquire: pairs with the tasks' acq_rel decrements. Only the owner's count left
+    /* Acquire: pairs with the tasks' acq_rel decrements. Only the owner's share left
      * means every task finished, and none can spawn any more. */
     uint64_t p = atomic_load_explicit(&s->pending_, memory_order_acquire);
     if (p == 0)
         return -EINVAL;
-    if (p != 1)
+    if (p != s->own_)
         return -EAGAIN;
+    /* Relaxed: as in wait (holder_); nothing else changes pending_ now. */
+    atomic_store_explicit(&s->holder_, NULL, memory_order_relaxed);
     atomic_store_explicit(&s->pending_, 0, memory_order_relaxed);
-    return atomic_load_explicit(&s->status_, memory_order_relaxed);
+    return scope_finish(s);
 }
 
 bool weft_scope_is_cancelled(const weft_scope *s)

@@ -17,6 +17,8 @@ bool weft_deadline_passed(uint64_t deadline_ns)
 
 uint64_t weft_deadline_after(uint64_t timeout_ns)
 {
+    if (timeout_ns == WEFT_NO_DEADLINE) /* every untimed wait: no clock read */
+        return WEFT_NO_DEADLINE;
     uint64_t now = weft_time_now_ns();
     return timeout_ns >= WEFT_NO_DEADLINE - now ? WEFT_NO_DEADLINE : now + timeout_ns;
 }

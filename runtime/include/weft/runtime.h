@@ -139,7 +139,9 @@ WEFT_API int weft_pool_destroy_timeout(weft_pool *pool, uint64_t timeout_ns);
  * tasks, tasks with a handle (joined or not) and scope tasks, including the tasks
  * they spawn meanwhile. On 0 their count was zero at an instant after the call
  * began, so every task spawned before the call has finished and its writes are
- * visible to the caller. Tasks that other threads keep spawning may keep it waiting.
+ * visible to the caller. A scope owned by a worker of the pool counts from its
+ * owner's first spawn into it until its wait returns (its tasks counted as one).
+ * Tasks that other threads keep spawning may keep it waiting.
  * The pool stays as it was (use it on; nothing is stopped). `pool` NULL: the global
  * pool (0 at once if it never started); from a worker, NULL means its own pool.
  * Call weft_pool_wait_idle(NULL) before returning from main when detached tasks
@@ -341,11 +343,14 @@ typedef struct weft_job_latch_ {
 } weft_job_latch_;
 
 struct weft_scope {
-    _Atomic uint64_t pending_; /* tasks not yet finished, +1 until the owner waits */
+    _Atomic uint64_t pending_; /* tasks not yet finished, + own_ until the owner waits */
     _Atomic int status_;       /* first non-zero status, 0 while none */
     weft_job_latch_ done_;     /* set when pending_ drops to 0 */
     weft_pool *pool_;
     unsigned long owner_;      /* pthread_self() of the thread that called init */
+    void *_Atomic holder_;     /* the owner's worker while it counts locally, else NULL */
+    uint64_t own_;             /* owner only: the owner's share of pending_ */
+    bool pool_counted_;        /* owner only: the scope holds one of the pool's pending */
 };
 
 /* Prepare a scope on `pool` (NULL: the current or global pool). The thread that calls
@@ -355,7 +360,13 @@ WEFT_API int weft_scope_init(weft_scope *s, weft_pool *pool);
 /* Queue fn(s, arg) in the scope. May be called from inside the scope's own tasks.
  * The task always runs (so it can release its arg) even once the scope is cancelled;
  * it can ask weft_scope_is_cancelled to skip its work. Returns 0, -EINVAL (NULL, or
- * the scope already waited on), -ENOMEM (nothing queued). */
+ * the scope already waited on), -ENOMEM (nothing queued).
+ * Order: none is promised between a scope's tasks. A worker runs the tasks it queued
+ * newest first (LIFO), other workers steal the oldest (FIFO). The spawn only queues
+ * the task and never runs it before returning, so a task may block on what its
+ * spawner does next (fill a channel, count down a latch), if the spawner does it
+ * before a wait that runs work (a join, a scope or task wait: a worker waiting there
+ * may run the queued task, which then holds the waiter under it). */
 WEFT_API int weft_scope_spawn(weft_scope *s, weft_scope_fn fn, void *arg);
 /* weft_scope_spawn, with fn given a pointer to its own copy of the `size` bytes at
  * `arg` (OpenMP's `task firstprivate`), taken before the call returns: a loop can

@@ -19,7 +19,7 @@
  * (CMakeLists.txt reads it from here). It covers the exported functions and the
  * layouts the headers expose, weft/inline.h's worker view and frame included: an
  * incompatible change to any of them bumps it. */
-#define WEFT_ABI_VERSION 0
+#define WEFT_ABI_VERSION 1
 
 #if defined(WEFT_BUILDING)
 #define WEFT_API __attribute__((visibility("default")))
