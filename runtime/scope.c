@@ -169,7 +169,7 @@ static inline int scope_submit(weft_scope *s, weft_worker *w, scope_job *sj)
          * (a caller benches that worker, which runs its own deque). */
         if (pool->num_threads > 1) {
             weft_deque_publish(&w->deque);
-            weft_sleep_new_work(pool);
+            weft_sleep_new_injected_jobs(pool);
         }
         return 0;
     }
@@ -227,7 +227,7 @@ static void scope_run_own(weft_scope *s, weft_worker *w)
                 weft_pool_inject(w->pool, job);
             else if (w->pool->num_threads > 1) { /* it may have been public */
                 weft_deque_publish(&w->deque);
-                weft_sleep_new_work(w->pool);
+                weft_sleep_new_injected_jobs(w->pool);
             }
             return;
         }
