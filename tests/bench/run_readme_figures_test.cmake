@@ -10,7 +10,9 @@
 #     --quick run, a README without markers, a placeholder without a format;
 #  4. the real template renders from the fixture, and while the README still shows
 #     the fixture's run (its JSON's git_commit) its block is exactly that rendering.
-# In: SCRIPT, TEMPLATE, README, FIXTURE (the .csv; its .json beside it), WORK_DIR.
+#  5. with BENCH, every row the template names is one weft-bench lists.
+# In: SCRIPT, TEMPLATE, README, FIXTURE (the .csv; its .json beside it), WORK_DIR;
+# BENCH (weft-bench) when the bench is built.
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 
@@ -128,4 +130,49 @@ if(fixture_commit AND shows_fixture GREATER_EQUAL 0)
   message(STATUS "README.md's figures are the template rendered from the fixture (run ${fixture_commit})")
 else()
   message(STATUS "README.md's figures come from a newer run than the fixture's: block not compared")
+endif()
+
+# 5. With BENCH (weft-bench, when the bench is built): every row the real template
+# names is one weft-bench runs (--list; 5 and 8 threads for the channel shapes), so a
+# renamed row fails here rather than at the next `make readme-figures`. Without TBB in
+# this build its rows are not listed, and the template's tbb rows are not checked.
+if(DEFINED BENCH)
+  execute_process(COMMAND "${BENCH}" --list --threads 1,2,5,8
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE listing ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "weft-bench --list failed (${rc}): ${err}")
+  endif()
+  set(known "")
+  string(REPLACE "\n" ";" lines "${listing}")
+  foreach(line IN LISTS lines)
+    if(line MATCHES "^(.+)  threads: ([0-9 ]+)  \\(")
+      set(name "${CMAKE_MATCH_1}")
+      string(REPLACE " " ";" counts "${CMAKE_MATCH_2}")
+      foreach(t IN LISTS counts)
+        list(APPEND known "${name}@${t}")
+      endforeach()
+    endif()
+  endforeach()
+  string(FIND "${listing}" "/tbb  threads:" has_tbb)
+  file(READ "${TEMPLATE}" template_text)
+  string(REGEX MATCHALL "{{[^}]*}}" placeholders "${template_text}")
+  set(checked_rows 0)
+  # The placeholders' own ";" make each term (or format) one element of the list.
+  foreach(term IN LISTS placeholders)
+    string(REGEX REPLACE "^{{|}}$" "" term "${term}")
+    string(STRIP "${term}" term)
+    if(NOT term MATCHES "@" OR term MATCHES "^(min|max|count)\\(")
+      continue()
+    endif()
+    string(REGEX REPLACE ":[a-z_]+$" "" row "${term}")
+    if(row MATCHES "/tbb@" AND has_tbb LESS 0)
+      continue()
+    endif()
+    list(FIND known "${row}" at)
+    if(at LESS 0)
+      message(FATAL_ERROR "bench/readme_figures.md.in names ${row}, which weft-bench --list does not list")
+    endif()
+    math(EXPR checked_rows "${checked_rows} + 1")
+  endforeach()
+  message(STATUS "${checked_rows} row references of the template are rows weft-bench runs")
 endif()
