@@ -11,7 +11,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= chan par
 SOAK_SECONDS ?= 600
 
-.PHONY: test bench deps bench-deps build clean fuzz fuzz-deps soak package
+.PHONY: test bench deps bench-deps build clean fuzz fuzz-deps soak package readme-figures
 test: deps
 	@for preset in default tsan asan; do \
 	  echo "=== $$preset build ==="; \
@@ -33,6 +33,14 @@ bench: deps bench-deps
 	  --md $(RESULTS)/latest.md $(BENCH_ARGS)
 	./build/default/bench/weft-bench-validate $(RESULTS)/latest.json
 	sh bench/charts.sh $(RESULTS)/latest.csv $(RESULTS) $(RESULTS)/latest.md
+
+# `make readme-figures`: rewrite README.md's figure table (between its figures:begin
+# and figures:end markers) from bench/results/latest.csv and latest.json, through the
+# template bench/readme_figures.md.in (bench/readme_figures.sh: sh + awk). Run it
+# after a full `make bench` whose figures the README should show; `make bench` itself
+# never touches README.md (bench/README.md, "The README's figures").
+readme-figures:
+	sh bench/readme_figures.sh $(RESULTS)/latest.csv bench/readme_figures.md.in README.md
 
 build: deps
 	cmake --preset default >/dev/null && cmake --build --preset default -j $(JOBS)

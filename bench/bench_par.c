@@ -329,7 +329,7 @@ static bench_result reduce_tbb_run(const bench_args *a)
  * through the set cost ~100x rows outside it). ops = pixels; checked: the total
  * iteration count.
  *
- * Two scenes. The whole set ([-2, 0.5] x [-1.25, 1.25], the issue's 2048^2 rows) is
+ * Two scenes. The whole set ([-2, 0.5] x [-1.25, 1.25], the suite's 2048^2 rows) is
  * symmetric about the real axis: its two halves of rows cost the same (49.9% / 50.1%
  * of the iterations), so on 2 threads OpenMP's schedule(static) is already perfectly
  * balanced there and no scheduler can beat it by more than noise. "seahorse" is the

@@ -20,6 +20,7 @@ md=${3:-}
 command -v gnuplot >/dev/null 2>&1 || { echo "charts.sh: gnuplot not found (apt-get install gnuplot-nox)" >&2; exit 1; }
 [ -r "$csv" ] || { echo "charts.sh: cannot read $csv" >&2; exit 1; }
 mkdir -p "$out"
+split_csv=$(cat "$(dirname "$0")/csv.awk") # split_csv(line): the CSV reader
 
 # table MODE [SWEEP]: a tab-separated matrix, one line per category, one column per
 # series, "?" where a series has no value. MODE speedup: category = benchmark/param,
@@ -28,22 +29,7 @@ mkdir -p "$out"
 # throughput. MODE sweep: the rows of benchmark SWEEP (params "n=2^K"), category = n,
 # series = "impl tN", value = the row's value (time per call).
 table() {
-    awk -v mode="$1" -v sweep="${2:-}" '
-    # Split one RFC 4180 line into F[1..n] (quoted fields may hold commas and "").
-    function split_csv(line,    n, i, c, f, q) {
-        n = 0; f = ""; q = 0
-        for (i = 1; i <= length(line); i++) {
-            c = substr(line, i, 1)
-            if (q) {
-                if (c == "\"") { if (substr(line, i + 1, 1) == "\"") { f = f "\""; i++ } else q = 0 }
-                else f = f c
-            } else if (c == "\"") q = 1
-            else if (c == ",") { F[++n] = f; f = "" }
-            else f = f c
-        }
-        F[++n] = f
-        return n
-    }
+    awk -v mode="$1" -v sweep="${2:-}" "$split_csv"'
     NR == 1 { n = split_csv($0); for (i = 1; i <= n; i++) col[F[i]] = i; next }
     {
         split_csv($0)

@@ -234,11 +234,10 @@ int weft__chan_list_send(weft_chan *c, const void *msg)
         block = atomic_load_explicit(&l->tail.block, memory_order_acquire);
         /* Another sender is sending right now. Back off, and past the spin limit give
          * the CPU away (snooze, not spin): a sender that keeps losing would otherwise
-         * burn its time slice in pauses (~30 ns each on this VM) while the winner
-         * streams; yielding lets the receiver (or the winner) run. mpsc unbounded on
-         * 2 CPUs: 1.08-1.13x (paired A/B against spin). Retrying with the failed
-         * CAS's value (not a fresh load) lets the winner finish its streak: reloading
-         * after the backoff measured 0.89-0.93x. */
+         * burn its time slice in pauses while the winner streams; yielding lets the
+         * receiver (or the winner) run. Retrying with the failed CAS's value (not a
+         * fresh load) lets the winner finish its streak. Both choices were measured
+         * against the alternative: docs/perf-log.md, "chan and par tuning". */
         weft_backoff_snooze(&b);
     }
 }

@@ -181,7 +181,7 @@ static int select_impl(weft_select_op *ops, size_t n, bool biased, bool try, uin
     for (size_t i = 0; i < n; i++)
         idx[i] = i;
     /* The shuffle's random state lives in the first op's handle (a clock read per
-     * select cost ~15% of a busy select loop); written back before returning. */
+     * select is dear in a busy select loop); written back before returning. */
     uint64_t *rng_home = ops[0].kind == WEFT_SELECT_SEND ? weft__chan_sender_rng(ops[0].tx)
                                                          : weft__chan_receiver_rng(ops[0].rx);
     uint64_t rng = *rng_home;

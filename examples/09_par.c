@@ -8,8 +8,8 @@
  *
  * Bodies get whole sub-ranges [begin, end), not one index: the per-index cost is a
  * plain loop iteration. Grain 0 lets weft split adaptively (only while idle workers
- * want work; a short loop runs inline on the caller). Rule of thumb from par.h: a loop
- * is worth parallelising when its whole run takes more than ~20 us.
+ * want work; a short loop runs inline on the caller). When a loop is worth
+ * parallelising: par.h's rule of thumb.
  *
  * The first parallel call starts the global pool (WEFT_NUM_THREADS workers, else one
  * per core). Every result printed here is independent of the number of threads. */

@@ -38,8 +38,8 @@
 #define SORT_NINTHER 128
 #define SORT_SAMPLE 1024
 /* Elements compared per block of a partition (offsets fit an unsigned char). 32
- * rather than BlockQuicksort's 64 or 128: 7% faster on 10^7 u64 (median of 7), and
- * 1.09x with a branchy 24-byte record comparator; 16 is 7% slower than 64. */
+ * rather than BlockQuicksort's 64 or 128: faster both on u64 keys and with a branchy
+ * record comparator, and 16 is slower again (docs/perf-log.md, "chan and par tuning"). */
 #define SORT_BLOCK 32
 
 /* The bodies below take the element size as an argument and are always inlined into

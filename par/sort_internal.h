@@ -47,9 +47,10 @@ static inline void weft_sort_swap(char *a, char *b, size_t size)
 
 /* A scratch buffer of `bytes` for a sort (free it with free()), or NULL. A large one
  * asks for transparent huge pages on its 2 MiB-aligned interior: a sort writes every
- * byte of it once, and on a VM a 4 KiB page fault costs ~14 us against ~0.25 us per
- * 4 KiB with a 2 MiB page (80 MB of radix scratch: ~280 ms of faults, more than the
- * sort itself). madvise is only advice: where THP is off it changes nothing. */
+ * byte of it once, and a fault per 4 KiB page can cost more than the sort itself
+ * (especially on a VM), where one fault per 2 MiB page costs little (figures:
+ * docs/perf-log.md, "chan and par tuning"). madvise is only advice: where THP is off
+ * it changes nothing. */
 #define WEFT_SORT_HUGE_SCRATCH ((size_t)4 << 20)
 static inline void *weft_sort_scratch(size_t bytes)
 {

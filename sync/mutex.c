@@ -19,74 +19,27 @@
  *  - a timed lock gives up only right after a swap(2) returned "held": the word is
  *    then 2, so the holder's unlock wakes someone else. A wake it consumed is thus
  *    never lost.
- *  - a locker spins at most WEFT_SPIN_LOOKS looks (~14 us here) per sleep: never longer,
- *    whether or not the holder is running, and never past its deadline;
+ *  - a locker spins at most one spin budget (sync/spin_internal.h) per sleep: never
+ *    longer, whether or not the holder is running, and never past its deadline;
  *  - owner (debug builds only, NDEBUG undefined) is the holder's thread id while the
  *    mutex is held and 0 otherwise; only the holder writes it. Release builds never
  *    read or write it.
  *
  * Spinning: before sleeping, a locker waits while the word is 1 (held, nobody
- * sleeping: the holder is probably running). It looks at the word after one pause,
- * then only once every WEFT_SPIN_PAUSES pauses (~0.6 us on Zen 3, where a pause takes
- * ~29 ns), at most WEFT_SPIN_LOOKS times (~14 us, under the 25-35 us one futex sleep +
- * wake costs on the 2-vCPU VM), then sleeps; a race lost on a free word spins on
- * within the same budget. It stops at once on 2: others already sleep, so queueing
- * behind them is fairer. The same spin follows every wake-up.
+ * sleeping: the holder is probably running), with the rare-look spin of
+ * sync/spin_internal.h: one look after one pause, then one every WEFT_SPIN_PAUSES
+ * pauses, at most WEFT_SPIN_LOOKS looks, then it sleeps; a race lost on a free word
+ * spins on within the same budget. It stops at once on 2: others already sleep, so
+ * queueing behind them is fairer. The same spin follows every wake-up.
  *
- * Why (issue 2: cs2lines+work32, 2 threads, 2 vCPUs): a section run by the thread
- * that ran the previous one costs ~66 ns; one that moves the lock to the other CPU
- * also moves the lock's and the data's cache lines (a line round trip between the
- * vCPUs measured 70-450 ns, depending on where the host places them). Looking at the
- * word every pause (10 looks, the previous code), a waiter took the lock at the first
- * free moment (it is free ~80% of the time there): the lock changed CPU on 0.3-0.9 of
- * the sections (pthread: 0.3-0.6), and its futex calls were wasted (99% of its waits
- * returned EAGAIN, under 3% of its wakes found a sleeper). Looking every ~0.6 us lets
- * the running holder do several sections between hand-offs (0.1-0.2 hand-offs per
- * section) with its lines hot. The early first look keeps the case where the holder
- * was just leaving cheap: two threads whose sections rarely collide stay in step
- * (both then run ~30 M sections/s, as pthread and the previous code do; with the
- * first look after 20 pauses too, 21-24 M). Harness with this shape and three more
- * (counter_inc; sections of 64 and 512 xorshift steps with as many outside), 2 free
- * vCPUs, ratio to pthread per interleaved round, median: cs2lines 2.26 / 2.07 at 2 /
- * 4 threads (previous code 1.39 / 1.13), counter_inc 4.2 / 4.2 (1.6 / 1.8), 64 steps
- * 1.45 / 1.45 (1.47 / 1.53), 512 steps 1.44 / 1.51 (1.48 / 1.56). CPU time per
- * section: 0.2-0.9x pthread's (512 steps at 4 threads: 1.03x); with 512-step
- * sections the longer spin costs 7-17% more CPU than the previous code's.
- * weft-bench (8 runs interleaved with the previous code's, quiet VM), weft/pthread
- * median: cs2lines 2.01 / 2.09 (1.26 / 1.25), counter_inc 3.70 / 3.40 (1.44 /
- * 1.38); futex syscalls per cs2lines section (perf, 2 and 4 threads): ~2e-5
- * (previous code ~0.25, pthread ~0.34).
- *
- * What no mutex changes: when other load leaves the two threads one CPU between
- * them, they take turns and sections hardly ever collide; the row then measures the
- * uncontended path diluted by the work, and every variant tried, pinned to one CPU,
- * gave 1.03-1.08x pthread. weft-bench with one busy loop beside it (5 interleaved
- * runs): cs2lines 1.07 / 1.35 (previous code 1.06 / 1.03), counter_inc 2.04 / 1.78
- * (2.04 / 1.88).
- *
- * Tried and not adopted (same harness, quiet VM unless said):
- *  - Looking every pause, 100 times (Rust std's count): 1.5x pthread on cs2lines
- *    (hand-offs 0.55/section); 200 or 2000 times on a loaded VM: 0.64x the 10-look
- *    code.
- *  - Looking every 4 pauses (80 looks): 1.5-1.9x; blind backoff (8, 16, 32 pauses,
- *    doubling after a lost race) then looks one pause apart: 1.15-2.3x, rising with
- *    the first delay (dense looks hand the lock over at once).
- *  - sched_yield between looks (WTF::Lock: 10 or 40 yields): as good on cs2lines and
- *    counter_inc, but 1.0-1.4x instead of ~1.5x with 512-step sections (a yield
- *    overshoots the release); parking_lot's 3 short spins + 7 yields: 1.75x on
- *    cs2lines.
- *  - Spinning on 2 as well before the first sleep: no measurable difference.
- *  - 2 looks one pause apart before the rare ones: as good as one; 4: 0.3-0.9
- *    hand-offs per section again, 8-12 M sections/s instead of ~14 M.
- *  - Go's sync.Mutex word (locked bit, woken bit, waiter count in the upper bits;
- *    unlock wakes only if waiters are counted and none is woken), one 32-bit word:
- *    0.44-0.64x the previous code, and with a fetch_or fast path mixed; a counted
- *    waiter whose futex_wait fails retries and costs the holder a wake each time
- *    (commits f082dcb, 61ddaf9).
- *  - Marking 2 by CAS 1 -> 2 instead of swap(2), and taking the lock as 1 unless a
- *    FUTEX_WAKE really dequeued us: more futex waits, 0.58-1.03x the previous code.
- *  - Looking every 16 pauses, 8 times (~3 us), measured only on a loaded VM (commit
- *    846ac0e): 0.74-1.5x depending on the load, which the ceiling above explains. */
+ * Why rare looks: a section that moves the lock to another CPU also moves the lock's
+ * and its data's cache lines. A waiter that looked at every pause would take the lock
+ * at its first free moment and make most sections pay that move; looking rarely lets
+ * the running holder do several sections between hand-offs with its lines hot, while
+ * the early first look still hands over at once when the holder was just leaving.
+ * The measurements behind this, and the variants tried and not adopted (denser looks,
+ * yields, a counted-waiter word): docs/perf-log.md, "mutex spin design
+ * measurements". */
 #include <weft/sync.h>
 
 #include "spin_internal.h"

@@ -21,8 +21,8 @@
  *    waiting bit set. That holder's unlock then wakes the next waiter, so a wake-up
  *    a timed-out writer consumed is never lost;
  *  - the reader count never exceeds MAX_READERS: one more read lock gives -EAGAIN;
- *  - a blocked caller spins at most WEFT_SPIN_LOOKS looks (~14 us) per sleep, whether
- *    or not the holder runs, and never past its deadline.
+ *  - a blocked caller spins at most one spin budget (sync/spin_internal.h) per sleep,
+ *    whether or not the holder runs, and never past its deadline.
  *
  * Spinning (the mutex's rare-look spin, spin_internal.h): before sleeping, a reader
  * waits while the lock is write-locked and nobody sleeps, a writer while the lock is
@@ -30,21 +30,11 @@
  * one pause, then once every WEFT_SPIN_PAUSES pauses. A race lost on a lock that
  * looked free spins on within the same budget rather than setting a waiting bit: a
  * writer that sets WRITERS_WAITING turns every new reader away until it has had its
- * turn, so sleeping early costs the readers too. The previous code looked every pause,
- * 100 times (~3 us), and slept on the first lost race. Looking every pause pulls the
- * word's line away from the running holder at each look (readers of a read-mostly
- * lock re-take it from their own cache otherwise) and gives up sooner; see
- * sync/mutex.c for the same effect on the mutex.
- * weft-bench rwlock_read95 (95% reads of a 4-word record, 2 vCPUs), interleaved
- * runs, median throughput of this spin / the every-pause one: 2.15 and 1.51 at 2
- * threads (two sessions of 6-8 runs), 1.76 and 1.67 at 4; spinning on after a lost
- * race is 1.07 / 1.08 of that (6 runs against the rare looks alone). futex
- * syscalls in one 2-thread run (perf; 5 reps of ~4.5 M operations): 7731 before,
- * 405 after. With the guessing CAS of read_impl and unlock too (alone: 1.26 / 1.31 /
- * 1.22x the throughput at 1 / 2 / 4 threads), weft/pthread median over 10
- * interleaved runs at 1 / 2 / 4 threads: 1.65 / 1.65 / 1.41 (previous code 1.36 /
- * 1.34 / 0.92); at 2 threads pthread's reps are bimodal, so one run's ratio ranges
- * 0.8-4.6.
+ * turn, so sleeping early costs the readers too. Looking at every pause instead would
+ * pull the word's line away from the running holder at each look (readers of a
+ * read-mostly lock re-take it from their own cache otherwise) and give up sooner;
+ * see sync/mutex.c for the same effect on the mutex, and docs/perf-log.md ("The
+ * rwlock's spin") for what it measured.
  *
  * Ordering: acquiring CAS (acquire) pairs with the unlocking RMW (release: the
  * guessing CAS or the fetch_sub); the relaxed RMWs in between (setting or clearing

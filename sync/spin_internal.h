@@ -2,9 +2,13 @@
  * (weft_mutex, weft_rwlock). Internal to sync/.
  *
  * A waiter looks at the lock word after one pause, then only once every
- * WEFT_SPIN_PAUSES pauses (~0.6 us on Zen 3, where a pause takes ~29 ns), at most
- * WEFT_SPIN_LOOKS looks per budget (~14 us, under the 25-35 us one futex sleep + wake
- * costs on the 2-vCPU VM), and never past its deadline; then the caller sleeps.
+ * WEFT_SPIN_PAUSES pauses, at most WEFT_SPIN_LOOKS looks per budget, and never past
+ * its deadline; then the caller sleeps. This pair is "the spin budget" the rest of
+ * weft refers to: WEFT_SPIN_LOOKS x WEFT_SPIN_PAUSES pauses (some microseconds),
+ * sized to cost less than one futex sleep + wake, so that spinning first is never
+ * much dearer than sleeping at once, and each look far enough from the last that
+ * the running holder keeps its cache lines in between (durations measured:
+ * docs/perf-log.md, "mutex spin design measurements").
  * Invariants:
  *  - the spin is bounded whether or not the holder runs: a budget of looks is spent
  *    at most once per sleep (the caller refills it after each wake-up; a race lost on
@@ -13,15 +17,15 @@
  *    keeps the word's cache line (and its data's) to itself, so it may run several
  *    sections before the lock moves to another CPU; the early first look still hands
  *    over at once when the holder was just leaving.
- * Why this shape, and what was measured and tried: sync/mutex.c's file comment. */
+ * Why this shape: sync/mutex.c's file comment. */
 #ifndef WEFT_SYNC_SPIN_INTERNAL_H
 #define WEFT_SYNC_SPIN_INTERNAL_H
 
 #include <stdbool.h>
 #include <weft/sync.h>
 
-#define WEFT_SPIN_PAUSES 20 /* pauses between two looks at the word (~0.6 us on Zen 3) */
-#define WEFT_SPIN_LOOKS 24  /* looks before sleeping: ~14 us, under one sleep + wake */
+#define WEFT_SPIN_PAUSES 20 /* pauses between two looks: the holder keeps its lines meanwhile */
+#define WEFT_SPIN_LOOKS 24  /* looks per budget: the whole spin costs less than a sleep + wake */
 
 /* Wait while busy(word) holds: look at *word after one pause when *looks is a full
  * budget (WEFT_SPIN_LOOKS), else after WEFT_SPIN_PAUSES pauses, then once every

@@ -1,5 +1,5 @@
 /* check.h: the one check macro of the standalone stress tests (plain main, no
- * Criterion, so they also run under ThreadSanitizer; see DESIGN.md section 4).
+ * Criterion, so they also run under ThreadSanitizer; see docs/design.md section 7).
  * CHECK(cond, fmt, ...) prints where and why and aborts; stress_iters() scales a
  * workload down under sanitizers, which run 5-20x slower. */
 #ifndef WEFT_TESTS_CHECK_H

@@ -116,8 +116,8 @@ Test(grain, for_chunks_within_grain_and_twice_grain)
     free((void *)count);
 }
 
-/* The issue's cases, spelled out: 1500 with grain 1000 is one chunk (two of 750
- * before), 3 with grain 2 is one chunk (2 + 1 before). */
+/* The cases an earlier splitter got wrong, spelled out: 1500 with grain 1000 is one
+ * chunk (it made two of 750), 3 with grain 2 is one chunk (it made 2 + 1). */
 typedef struct count_calls {
     _Atomic unsigned calls;
     _Atomic size_t shortest;

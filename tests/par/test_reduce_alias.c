@@ -52,8 +52,8 @@ static void alias_sum_call(void *arg)
         sizeof a->acc);
 }
 
-/* The issue's case: Σ i < 10^5 with grain 1000 came out as garbage (the right halves'
- * accumulators copied the half-folded result instead of 0). */
+/* The case that once failed: Σ i < 10^5 with grain 1000 came out as garbage (the
+ * right halves' accumulators copied the half-folded result instead of 0). */
 Test(reduce_alias, identity_is_result)
 {
     const size_t grains[] = {1000, 1, 0};

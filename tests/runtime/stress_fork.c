@@ -1,5 +1,5 @@
-/* stress_fork: a child process can use weft after its parent did (issue 19: a
- * weft_par_for in a child hung, since the global pool it found had no workers there).
+/* stress_fork: a child process can use weft after its parent did (a weft_par_for in
+ * a child once hung, since the global pool it found had no workers there).
  * Every child checks that it is no worker, then runs par_for, join, spawn (joined
  * and detached, waited for with wait_idle) on a fresh global pool, creates and
  * destroys a pool of its own, and ends with _exit(0): not exit, whose leak check
@@ -60,7 +60,7 @@ static void *count_task(void *p)
     return NULL;
 }
 
-/* par_for, join, spawn joined and detached: what the issue's child did, and more. */
+/* par_for, join, spawn joined and detached: what that hung child did, and more. */
 static void use_weft(size_t n)
 {
     _Atomic size_t seen = 0;

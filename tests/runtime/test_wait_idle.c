@@ -18,8 +18,8 @@ static void *sleep_10ms_then_count(void *p)
     return NULL;
 }
 
-/* Issue 19's case: 20 detached 10 ms tasks on the global pool, then main would
- * return. wait_idle(NULL) is what main calls first: all 20 have run. */
+/* A program that once lost work: 20 detached 10 ms tasks on the global pool, then
+ * main would return. wait_idle(NULL) is what main calls first: all 20 have run. */
 Test(wait_idle, detached_tasks_on_the_global_pool_all_run)
 {
     static _Atomic int ran; /* static: nothing may outlive the test's frame */

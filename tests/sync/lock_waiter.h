@@ -65,7 +65,8 @@ static double lock_waiters_join(lock_waiter *w, pthread_t *t, int n)
 }
 
 /* Spinning through a hold of hold_ms would cost the waiters together ~hold_ms per CPU
- * they got; a bounded spin (~14 us each) then a futex sleep costs ~nothing. */
+ * they got; a bounded spin (the spin budget, sync/spin_internal.h) then a futex sleep
+ * costs ~nothing. */
 #define LOCK_WAITERS_SLEPT(cpu_s, hold_ms)                                                 \
     cr_assert_lt((cpu_s), 0.2 * (hold_ms) / 1000.0, "waiters used %.3f s of CPU in %d ms", \
                  (cpu_s), (int)(hold_ms))

@@ -54,9 +54,10 @@ static void *run(void *p)
         s->holder = w->id;
         s->counter++;
         /* Now and then a longer critical section, so that waiters go to sleep
-         * (2000 pauses: past the spin's ~14 us budget), and more often one near that
-         * budget (300-500 pauses), so that some spinners take the word by CAS 0->1
-         * while others already sleep on 2. */
+         * (2000 pauses: past the spin budget, WEFT_SPIN_LOOKS x WEFT_SPIN_PAUSES in
+         * sync/spin_internal.h), and more often one near that budget (300-500
+         * pauses), so that some spinners take the word by CAS 0->1 while others
+         * already sleep on 2. */
         if (i % 128 == 0)
             for (int k = 0; k < 2000; k++)
                 weft_cpu_relax();

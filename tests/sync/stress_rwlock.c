@@ -29,8 +29,9 @@ typedef struct {
     long iters;
 } record;
 
-/* Hold the lock near the spin's ~14 us budget (300-500 pauses): some waiters take
- * the lock spinning while others already sleep. */
+/* Hold the lock for 300-500 pauses, near the spin budget (WEFT_SPIN_LOOKS x
+ * WEFT_SPIN_PAUSES, sync/spin_internal.h): some waiters take the lock spinning while
+ * others already sleep. */
 static void hold_near_spin_budget(long i)
 {
     for (int k = 0; k < 300 + (int)(i % 7) * 32; k++)

@@ -151,7 +151,7 @@ Test(mutex, blocked_lock_and_lock_timeout_get_the_mutex_when_released)
 }
 
 /* A waiter's spin is bounded: while the holder keeps the mutex for a long time,
- * waiters (more of them than this VM has CPUs) sleep instead of burning CPU. */
+ * waiters (more of them than the machine has CPUs) sleep instead of burning CPU. */
 static int mutex_waiter_lock(lock_waiter *w)
 {
     return w->timed ? weft_mutex_lock_timeout(w->lock_obj, 60000 * MS) : weft_mutex_lock(w->lock_obj);

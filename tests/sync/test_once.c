@@ -102,8 +102,8 @@ Test(once, callers_wait_for_the_running_fn)
     cr_assert(weft_once_is_done(&o));
 }
 
-/* Found by the docs review (issue 7): weft_once_is_done(NULL) dereferenced NULL,
- * against the convention "NULL never crashes". */
+/* Found by a review of docs/api.md against the code: weft_once_is_done(NULL)
+ * dereferenced NULL, against the convention "NULL never crashes". */
 Test(once, is_done_null_is_false)
 {
     cr_assert_not(weft_once_is_done(NULL));

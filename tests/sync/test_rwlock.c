@@ -261,7 +261,7 @@ Test(rwlock, too_many_readers_is_eagain)
 }
 
 /* The spins are bounded: while a holder keeps the lock for a long time, waiters (more
- * of them than this VM has CPUs) sleep instead of burning CPU. */
+ * of them than the machine has CPUs) sleep instead of burning CPU. */
 static int rw_read_waiter_lock(lock_waiter *w)
 {
     return w->timed ? weft_rwlock_read_lock_timeout(w->lock_obj, 60000 * MS)

@@ -128,7 +128,7 @@ WEFT_API int weft_futex_wake(_Atomic uint32_t *word, int count);
 
 /* ------------------------------------------------------------------------------
  * Mutex: one 32-bit state word (0 unlocked, 1 locked, 2 locked with waiters), a
- * bounded spin (~14 us, looking at the word rarely), then a futex sleep (Drepper,
+ * bounded spin (looking at the word rarely), then a futex sleep (Drepper,
  * "Futexes Are Tricky"). Not fair: a running thread may take it again before a
  * sleeping waiter does. Not recursive. Stack-allocatable, 8 bytes.
  *
