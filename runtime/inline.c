@@ -68,7 +68,7 @@ static weft_job_latch *frame_latch(weft_frame *f)
 static void fork_outside(weft_frame *f)
 {
     f->job_.isolation = 0;
-    weft_latch_job_init(frame_latch(f), NULL); /* no waiter: wake an outside sleeper */
+    weft_job_latch_init(frame_latch(f), NULL); /* no waiter: wake an outside sleeper */
     weft_pool *pool;
     if (weft_pool_global(&pool) != 0) {
         atomic_store_explicit(&frame_latch(f)->state, FRAME_UNPUSHED, memory_order_relaxed);
@@ -100,7 +100,7 @@ void weft__frame_fork_slow(weft_frame *f)
         return;
     }
     f->job_.isolation = w->isolation;
-    weft_latch_job_init(frame_latch(f), w);
+    weft_job_latch_init(frame_latch(f), w);
     if (weft_deque_push(&w->deque, &f->job_) != 0) {
         /* the deque could not grow: no parallelism, but no failure either */
         atomic_store_explicit(&frame_latch(f)->state, FRAME_UNPUSHED, memory_order_relaxed);
@@ -135,13 +135,13 @@ bool weft__frame_join_slow(weft_frame *f)
         if (mine)
             return true;
     }
-    weft_latch_job_wait_external(l, WEFT_NO_DEADLINE);
+    weft_job_latch_wait_external(l, WEFT_NO_DEADLINE);
     return false;
 }
 
 void weft__frame_done(weft_frame *f)
 {
-    weft_latch_job_set(frame_latch(f)); /* last touch of *f */
+    weft_job_latch_set(frame_latch(f)); /* last touch of *f */
 }
 
 int weft_inline_abi_check(unsigned abi, size_t frame_size, size_t view_size, uint64_t layout)

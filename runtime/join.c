@@ -40,7 +40,7 @@ static inline __attribute__((always_inline)) void stack_job_run(weft_job *job, w
 {
     stack_job *sj = (stack_job *)job;
     join_fn_call(sj->fn, context, w != atomic_load_explicit(&sj->done.waiter, memory_order_relaxed));
-    weft_latch_job_set(&sj->done); /* last touch of *sj */
+    weft_job_latch_set(&sj->done); /* last touch of *sj */
 }
 
 static void stack_job_execute(weft_job *job, weft_worker *w)
@@ -61,7 +61,7 @@ static inline __attribute__((always_inline)) void stack_job_init(stack_job *sj, 
     /* job.next is left unset: only the injector links jobs (and sets it there), and
      * dig_isolated (pool.c), which sets it before use. */
     sj->fn = fn;
-    weft_latch_job_init(&sj->done, waiter);
+    weft_job_latch_init(&sj->done, waiter);
 }
 
 /* Run fn(ctx) on a worker of `pool` and wait. From one of its workers: inline. */

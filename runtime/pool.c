@@ -308,7 +308,7 @@ static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
     weft_sleep_start_looking(w, &st, entered);
     weft_job *job = NULL;
     for (;;) {
-        if (weft_latch_job_probe(l))
+        if (weft_job_latch_probe(l))
             break;
         if ((job = find_work(w)) != NULL)
             break;
@@ -327,13 +327,13 @@ static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
 
 int weft_worker_wait_until(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
 {
-    while (!weft_latch_job_probe(l)) {
+    while (!weft_job_latch_probe(l)) {
         weft_job *job = find_work(w);
         if (!job)
             job = idle(w, l, deadline_ns);
         if (job)
             weft_worker_run_job(w, job);
-        else if (!weft_latch_job_probe(l) && weft_deadline_passed(deadline_ns))
+        else if (!weft_job_latch_probe(l) && weft_deadline_passed(deadline_ns))
             return -ETIMEDOUT;
     }
     return 0;
@@ -344,7 +344,7 @@ int weft_pool_wait_latch(weft_job_latch *l, uint64_t deadline_ns)
     weft_worker *w = weft__current_worker;
     if (w)
         return weft_worker_wait_until(w, l, deadline_ns);
-    return weft_latch_job_wait_external(l, deadline_ns);
+    return weft_job_latch_wait_external(l, deadline_ns);
 }
 
 int weft_pool_submit(weft_pool *pool, weft_job *job)
@@ -500,7 +500,7 @@ static void free_workers(weft_pool *pool, unsigned initialised)
 static void stop_workers(weft_pool *pool, unsigned started)
 {
     for (unsigned i = 0; i < started; i++)
-        weft_latch_job_set(&pool->workers[i].terminate);
+        weft_job_latch_set(&pool->workers[i].terminate);
     for (unsigned i = 0; i < started; i++)
         weft_thread_join(pool->workers[i].thread, NULL);
 }
@@ -570,7 +570,7 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
         w->caller = inited >= n;
         w->rng = 0x9E3779B97F4A7C15ULL * (inited + 1) ^ (uint64_t)(uintptr_t)pool;
         atomic_init(&w->sleep_state, WORKER_AWAKE);
-        weft_latch_job_init(&w->terminate, w);
+        weft_job_latch_init(&w->terminate, w);
         if ((rc = weft_deque_init(&w->deque, 256)) != 0)
             break;
         weft_deque_set_eager(&w->deque, n > 1); /* one thread: a caller benches the worker, so nobody steals */
@@ -841,7 +841,7 @@ int weft_pool_destroy_timeout(weft_pool *pool, uint64_t timeout_ns)
     stop_workers(pool, pool->num_threads);
     if (pool->print_stats)
         print_stats(pool);
-    /* Acquire: pairs with latch.c's cross_release, the last touch of a thread of
+    /* Acquire: pairs with job_latch.c's cross_release, the last touch of a thread of
      * another pool that woke one of ours. Such a wake-up is a few instructions and
      * one futex_wake: yield until it is over. */
     while (atomic_load_explicit(&pool->cross_wakers, memory_order_acquire) != 0)

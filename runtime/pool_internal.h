@@ -27,37 +27,37 @@ typedef struct weft_job weft_job;
  * may be gone when execute returns. `isolation` is the isolation tag of the code that
  * created it (0: none); `next` links it in the injector queue. */
 
-/* ---- job latch (latch.c) */
+/* ---- job latch (job_latch.c) */
 typedef weft_job_latch_ weft_job_latch;
 enum { LATCH_UNSET = 0, LATCH_SET = 1, LATCH_SLEEPER = 2 /* unset; an outside thread sleeps */ };
 
-static inline void weft_latch_job_init(weft_job_latch *l, weft_worker *waiter)
+static inline void weft_job_latch_init(weft_job_latch *l, weft_worker *waiter)
 {
     atomic_init(&l->state, LATCH_UNSET);
     atomic_init(&l->waiter, waiter);
 }
-static inline bool weft_latch_job_probe(weft_job_latch *l)
+static inline bool weft_job_latch_probe(weft_job_latch *l)
 {
-    /* Acquire: pairs with the seq_cst exchange in latch.c's set_state, so the job's
+    /* Acquire: pairs with the seq_cst exchange in job_latch.c's set_state, so the job's
      * writes are visible to the waiter. */
     return atomic_load_explicit(&l->state, memory_order_acquire) == LATCH_SET;
 }
 /* For latches whose waiter is fixed at init: copies it before setting. */
-void weft_latch_job_set(weft_job_latch *l);
+void weft_job_latch_set(weft_job_latch *l);
 /* For latches whose waiter registers late (tasks): takes it after setting, so the
  * caller must keep l alive across the call. A waiter of another pool than the
- * setter's registers with weft_latch_job_register(l, w, true). */
-void weft_latch_job_set_registered(weft_job_latch *l);
+ * setter's registers with weft_job_latch_register(l, w, true). */
+void weft_job_latch_set_registered(weft_job_latch *l);
 /* Register w (a worker, a caller slot, or NULL for an outside thread) as the waiter
  * of a late-registering latch. `cross`: w's pool is not the one whose thread will set
  * the latch; w's pool then counts the setter as a cross waker (its destroy waits for
- * it) until the setter has woken w or weft_latch_job_unregister took w back. */
-void weft_latch_job_register(weft_job_latch *l, weft_worker *w, bool cross);
+ * it) until the setter has woken w or weft_job_latch_unregister took w back. */
+void weft_job_latch_register(weft_job_latch *l, weft_worker *w, bool cross);
 /* Take the registration back (a timed-out wait; `cross` as registered): after it, no
  * setter touches the waiter. */
-void weft_latch_job_unregister(weft_job_latch *l, bool cross);
+void weft_job_latch_unregister(weft_job_latch *l, bool cross);
 /* Block a thread that is not a worker until set or the deadline. 0 or -ETIMEDOUT. */
-int weft_latch_job_wait_external(weft_job_latch *l, uint64_t deadline_ns);
+int weft_job_latch_wait_external(weft_job_latch *l, uint64_t deadline_ns);
 
 /* ---- workers and pools */
 /* Sleep states. SLEEPING is counted in pool->idle's sleepers and may be woken for any
@@ -141,7 +141,7 @@ struct weft_pool {
     WEFT_CACHE_ALIGNED _Atomic uint32_t pending;
     _Atomic uint32_t idle_waiters; /* threads waiting for pending to reach 0 */
     /* Threads of other pools about to wake, or waking, one of this pool's workers
-     * through a job latch (latch.c): weft_pool_destroy frees nothing until it is 0. */
+     * through a job latch (job_latch.c): weft_pool_destroy frees nothing until it is 0. */
     _Atomic uint32_t cross_wakers;
     weft_pool *forked_from; /* a global pool: the one a fork left unusable (pool.c) */
 };

@@ -76,7 +76,7 @@ static void scope_release(weft_scope *s)
     /* acq_rel: every task's writes happen-before the final decrement's reader, and on
      * to the owner through the latch (set_state is seq_cst). */
     if (atomic_fetch_sub_explicit(&s->pending_, 1, memory_order_acq_rel) == 1)
-        weft_latch_job_set(&s->done_);
+        weft_job_latch_set(&s->done_);
 }
 
 static void scope_job_execute(weft_job *job, weft_worker *w)
@@ -118,7 +118,7 @@ int weft_scope_init(weft_scope *s, weft_pool *pool)
     atomic_init(&s->pending_, s->own_);
     atomic_init(&s->holder_, local ? w : NULL);
     atomic_init(&s->status_, 0);
-    weft_latch_job_init(&s->done_, w);
+    weft_job_latch_init(&s->done_, w);
     s->owner_ = (unsigned long)pthread_self(); /* pthread_t is unsigned long on Linux */
     return 0;
 }

@@ -147,7 +147,7 @@ __attribute__((noinline)) static bool sleep_idle(weft_worker *w, weft_job_latch 
     /* A benched worker whose turn came back before it announced itself (the last
      * caller left and found it awake) must not sleep uncounted: back to the search. */
     bool turn_back = mode == WORKER_SLEEPING_BENCHED && !weft_worker_benched(w);
-    if (!weft_latch_job_probe(l) && !turn_back && !weft_pool_has_work(w)) {
+    if (!weft_job_latch_probe(l) && !turn_back && !weft_pool_has_work(w)) {
         weft_counter_inc(&w->stats.sleeps);
         /* seq_cst: pairs with the waker's CAS to AWAKE. Sleep until AWAKE, whatever
          * sleep the state says meanwhile: a caller may move a sleeper between

@@ -90,7 +90,7 @@ static inline void weft_sleep_offer_local_work(weft_worker *w)
  * so a job that blocks waiting for its own join's second half cannot hang the pool. */
 void weft_sleep_before_block(void *worker);
 
-/* ---- turns (caller.c) and latches (latch.c) */
+/* ---- turns (caller.c) and latches (job_latch.c) */
 /* A caller took a turn and worker w is benched: if it sleeps as a SLEEPING worker,
  * make it BENCHED (no longer counted, so work that callers publish does not pick it
  * for a wake-up that it would only pass on). */

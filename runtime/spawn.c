@@ -21,7 +21,7 @@
  * Completion when the entry's runner ran fn: it stores the result, sets the latch,
  * then drops its reference; the joiner waits for the latch, then drops its own. The
  * joiner registers itself as the latch's waiter before waiting, so the runner reads
- * the waiter after setting (weft_latch_job_set_registered): its reference keeps the
+ * the waiter after setting (weft_job_latch_set_registered): its reference keeps the
  * block alive. Whoever drops the last reference frees the block.
  *
  * Debug builds: a handle is in the live set (handles.c) from spawn until the join
@@ -77,7 +77,7 @@ static void task_execute(weft_job *job, weft_worker *w)
     weft_pool *pool = t->pool;
     if (!t->joinable || task_claim(t)) {
         t->result = t->fn(t->arg);
-        weft_latch_job_set_registered(&t->done);
+        weft_job_latch_set_registered(&t->done);
     } else if (w) { /* stale: the joiner ran it inline, and counted it */
         weft_counter_add(&w->stats.jobs_run, UINT64_MAX); /* uncount this entry: -1 */
     }
@@ -94,7 +94,7 @@ static inline int task_submit(weft_pool *pool, weft_task *t, weft_task **out)
     t->job.next = NULL;
     t->result = NULL;
     t->pool = pool;
-    weft_latch_job_init(&t->done, NULL);
+    weft_job_latch_init(&t->done, NULL);
     atomic_init(&t->refs, out ? 2 : 1);
     atomic_init(&t->claimed, 0);
     t->joinable = out != NULL;
@@ -197,15 +197,15 @@ int weft_task_join_timeout(weft_task *t, uint64_t timeout_ns, void **result)
         return -EINVAL;
     weft_worker *w = weft_worker_current();
     /* Acquire (probe): a set latch means the result is published. */
-    if (w && w->pool == t->pool && !weft_latch_job_probe(&t->done) && task_join_inline(w, t, result))
+    if (w && w->pool == t->pool && !weft_job_latch_probe(&t->done) && task_join_inline(w, t, result))
         return 0;
     uint64_t deadline = weft_deadline_after(timeout_ns);
     /* A joiner of another pool keeps its pool alive for the runner's wake-up. */
     bool cross = w && w->pool != t->pool;
-    weft_latch_job_register(&t->done, w, cross);
+    weft_job_latch_register(&t->done, w, cross);
     if (weft_pool_wait_latch(&t->done, deadline) != 0) {
         /* Deregister, so a late set does not wake a worker that may be gone by then. */
-        weft_latch_job_unregister(&t->done, cross);
+        weft_job_latch_unregister(&t->done, cross);
         return -ETIMEDOUT;
     }
     return task_finish(t, result);
@@ -220,7 +220,7 @@ int weft_task_try_join(weft_task *t, void **result)
 {
     if (!t || !weft_handle_is_live(&t->live)) /* debug builds: joined already */
         return -EINVAL;
-    if (!weft_latch_job_probe(&t->done))
+    if (!weft_job_latch_probe(&t->done))
         return -EAGAIN;
     return task_finish(t, result);
 }

@@ -335,7 +335,7 @@ typedef struct weft_scope weft_scope;
  * bridge them. Each type stays (docs/design.md 4.4, "One task signature?"). */
 typedef int (*weft_scope_fn)(weft_scope *scope, void *arg);
 
-/* Internal: the completion flag of a job (runtime/latch.c); here only so that a scope
+/* Internal: the completion flag of a job (runtime/job_latch.c); here only so that a scope
  * can live on the stack. */
 typedef struct weft_job_latch_ {
     _Atomic uint32_t state;

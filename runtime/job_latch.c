@@ -1,4 +1,4 @@
-/* latch.c: job latches — the completion flag a waiter (a worker, or an outside
+/* job_latch.c: job latches — the completion flag a waiter (a worker, or an outside
  * thread) waits on while a job runs elsewhere.
  *
  * state: LATCH_UNSET -> LATCH_SET, once. An outside thread that wants to sleep moves
@@ -10,7 +10,7 @@
  * sleeping sees SET).
  *
  * Lifetime: once the exchange to SET is visible, the waiter may return and free the
- * latch. So weft_latch_job_set copies the waiter first and afterwards touches only
+ * latch. So weft_job_latch_set copies the waiter first and afterwards touches only
  * the waiter worker and at most one futex_wake on the latch address (a wake on
  * reused memory is a spurious wake-up, which every futex user tolerates). The
  * waiter's pool may be destroyed as soon as the waiter returns: a setter that is not
@@ -51,7 +51,7 @@ static void set_and_wake_sleeper(weft_job_latch *l)
         weft_futex_wake(&l->state, WEFT_FUTEX_WAKE_ALL);
 }
 
-void weft_latch_job_set(weft_job_latch *l)
+void weft_job_latch_set(weft_job_latch *l)
 {
     /* Relaxed: the waiter was fixed at init, before the job was published. */
     weft_worker *waiter = atomic_load_explicit(&l->waiter, memory_order_relaxed);
@@ -67,7 +67,7 @@ void weft_latch_job_set(weft_job_latch *l)
  * (and, for a waiter of another pool, the cross_wakers count it took). */
 #define WAITER_TAKEN ((weft_worker *)(uintptr_t)1)
 
-void weft_latch_job_set_registered(weft_job_latch *l)
+void weft_job_latch_set_registered(weft_job_latch *l)
 {
     set_and_wake_sleeper(l);
     /* seq_cst: pairs with the waiter's registration store (Dekker: it stores, then
@@ -81,7 +81,7 @@ void weft_latch_job_set_registered(weft_job_latch *l)
         cross_release(waiter->pool);
 }
 
-void weft_latch_job_register(weft_job_latch *l, weft_worker *w, bool cross)
+void weft_job_latch_register(weft_job_latch *l, weft_worker *w, bool cross)
 {
     cross = cross && w;
     if (cross) /* relaxed: as in cross_guard */
@@ -93,7 +93,7 @@ void weft_latch_job_register(weft_job_latch *l, weft_worker *w, bool cross)
         cross_release(w->pool);
 }
 
-void weft_latch_job_unregister(weft_job_latch *l, bool cross)
+void weft_job_latch_unregister(weft_job_latch *l, bool cross)
 {
     /* seq_cst: as in register. Whoever takes the worker owns its count. */
     weft_worker *w = atomic_exchange_explicit(&l->waiter, NULL, memory_order_seq_cst);
@@ -101,11 +101,11 @@ void weft_latch_job_unregister(weft_job_latch *l, bool cross)
         cross_release(w->pool);
 }
 
-int weft_latch_job_wait_external(weft_job_latch *l, uint64_t deadline_ns)
+int weft_job_latch_wait_external(weft_job_latch *l, uint64_t deadline_ns)
 {
     weft_backoff b = WEFT_BACKOFF_INIT;
     while (!weft_backoff_is_completed(&b)) {
-        if (weft_latch_job_probe(l))
+        if (weft_job_latch_probe(l))
             return 0;
         weft_backoff_snooze(&b);
     }
@@ -123,6 +123,6 @@ int weft_latch_job_wait_external(weft_job_latch *l, uint64_t deadline_ns)
                 continue;
         }
         if (weft_futex_wait(&l->state, LATCH_SLEEPER, deadline_ns) == -ETIMEDOUT)
-            return weft_latch_job_probe(l) ? 0 : -ETIMEDOUT;
+            return weft_job_latch_probe(l) ? 0 : -ETIMEDOUT;
     }
 }
