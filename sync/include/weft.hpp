@@ -101,11 +101,10 @@ public:
     exception_slot() noexcept = default;
     exception_slot(const exception_slot &) = delete;
     exception_slot &operator=(const exception_slot &) = delete;
-    ~exception_slot()
-    {
-        if (state_.load(std::memory_order_relaxed) == 2)
-            ptr()->~exception_ptr();
-    }
+    /* Trivial: every wrapper calls rethrow() once its C call has returned, before
+     * anything else that could throw, so no exception is left here to destroy (a
+     * destructor re-reading the word would cost every join a load). */
+    ~exception_slot() = default;
     /* In a catch block: keep the exception being handled unless one is kept already. */
     void capture() noexcept
     {
@@ -149,12 +148,20 @@ struct result_box<void> {
     void take() {}
 };
 
+/* Whether an invocation keeps a copy of the callable rather than a reference: a
+ * small, trivially copyable one whose call does not change it (a lambda capturing a
+ * few pointers or references, not `mutable`): calling the copy is calling it, and the
+ * trampoline then reaches the captures in one load instead of two (a join's cost). */
+template <class F>
+constexpr bool copy_callable_v =
+    std::is_trivially_copyable_v<F> && std::is_invocable_v<const F &> && sizeof(F) <= 4 * sizeof(void *);
+
 /* One callable, run once by a C call through `run` (a weft_fn) with this as ctx: its
  * exception goes to `slot`, its result to `out`. */
 template <class F>
 struct invocation {
     using result = std::decay_t<std::invoke_result_t<F &>>;
-    F &f;
+    std::conditional_t<copy_callable_v<F>, std::remove_const_t<F>, F &> f;
     exception_slot *slot;
     result_box<result> out;
 
