@@ -20,7 +20,8 @@
  *  - With oneTBB (WEFT_BENCH_HAVE_TBB), fib and nqueens also run as impl "tbb"
  *    (bench_tbb.cpp: a tbb::task_group per fork, the same fork points and cutoff).
  *  - With a C++ compiler (WEFT_BENCH_HAVE_CPP), join_overhead also runs as impl
- *    "weft-cpp": the same joins through weft.hpp's weft::join (bench_cpp.cpp).
+ *    "weft-cpp": the same joins through weft.hpp's weft::join (bench_cpp.cpp); with
+ *    oneTBB, as impl "tbb": a tbb::task_group per join of the same count_fn halves.
  *
  * Rows that report a measured quantity rather than a work rate (wake_latency in "us",
  * idle_cpu in "cpu%") return it in bench_result.value (see bench_def.unit); their
@@ -549,6 +550,18 @@ static bench_result join_weft_cpp_run(const bench_args *a)
 }
 #endif
 
+#ifdef WEFT_BENCH_HAVE_TBB
+/* The same two halves joined by a tbb::task_group in a 1-thread arena. */
+static bench_result join_tbb_run(const bench_args *a)
+{
+    bench_result res = {0};
+    uint64_t done = 0;
+    res.ok = bench_tbb_join(1, a->size, count_fn, &done, &res.seconds) && done == 2 * a->size;
+    res.ops = a->size;
+    return res;
+}
+#endif
+
 static bench_result join_serial_run(const bench_args *a)
 {
     bench_result res = {.ok = true};
@@ -1070,6 +1083,8 @@ static const idle_mode idle_idle = IDLE_IDLE, idle_task_per_ms = IDLE_TASK_PER_M
      1000000, false, NULL},                                                                  \
     BENCH_CPP_ROW("join_overhead", "empty", "weft-cpp", ONE_THREAD, "ns/join",              \
                   join_weft_cpp_run, 10000000, 1000000, false, NULL)                         \
+    BENCH_TBB_ROW("join_overhead", "empty", "tbb", ONE_THREAD, "ns/join", join_tbb_run,     \
+                  1000000, 100000, false, NULL)                                              \
     {"join_overhead", "empty", "serial", ONE_THREAD, "ns/join", join_serial_run, 10000000,  \
      1000000, false, NULL},                                                                  \
     {"spawn_overhead", "empty", "weft", ONE_THREAD, "ns/task", spawn_weft_run, 1000000,     \
