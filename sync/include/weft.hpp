@@ -31,12 +31,13 @@
  * several throw, the first one caught wins and the others are dropped (as rayon and
  * oneTBB do).
  *
- * Cost: the wrappers pass a small struct on the caller's stack (a reference to the
- * callable, where its exception and result go) as the C call's void *ctx, and call the
- * callable through a function instantiated for its type (the compiler sees and may
- * inline its body there); the exception handling costs nothing until something throws
- * (table-based unwinding), plus one flag word per call. A join through
- * weft::join costs what weft_join does (bench row join_overhead, impl weft-cpp).
+ * Cost: the wrappers pass a small struct on the caller's stack (the callable, or a
+ * reference to it, and where its exception and result go) as the C call's void *ctx,
+ * and call the callable through a function instantiated for its type (the compiler
+ * sees and may inline its body there); the exception handling costs nothing until
+ * something throws (table-based unwinding), plus one flag word per call. So a join
+ * through weft::join costs what a weft_join whose halves take a struct costs, give or
+ * take that word (bench row join_overhead, impl weft-cpp; docs/perf-log.md).
  *
  * Thread-safety: as the C calls each wrapper makes (weft/runtime.h, par.h, chan.h,
  * sync.h): a handle object is used by one thread at a time, as its C handle is. */
