@@ -56,22 +56,29 @@ package: deps
 # install test links with `pkg-config --static --libs weft`, which gives hwloc's
 # private -ludev (libhwloc-dev does not pull in libudev.so). dpkg-dev and file: CPack
 # builds the Debian packages with dpkg-shlibdeps, and finds the libraries with file.
+# g++ builds the C++ tests (the presets require it); clang++ is the second compiler
+# the public headers are checked with as C++ (tests/cpp), installed without its
+# recommends (llvm-14-dev alone would more than double it): about 50 MB to download.
 deps:
 	@missing=""; \
 	command -v cmake >/dev/null || missing="$$missing cmake"; \
 	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
 	command -v cc >/dev/null || missing="$$missing gcc"; \
+	command -v c++ >/dev/null || missing="$$missing g++"; \
+	command -v clang++ >/dev/null || norec="clang"; \
 	pkg-config --exists hwloc 2>/dev/null || missing="$$missing libhwloc-dev"; \
 	pkg-config --exists libudev 2>/dev/null || missing="$$missing libudev-dev"; \
 	command -v dpkg-shlibdeps >/dev/null || missing="$$missing dpkg-dev"; \
 	command -v file >/dev/null || missing="$$missing file"; \
 	pkg-config --exists criterion 2>/dev/null || missing="$$missing libcriterion-dev"; \
-	if [ -n "$$missing" ]; then \
+	if [ -n "$$missing$$norec" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then \
-	    echo "missing Debian packages:$$missing -- run as root, or: sudo apt-get install$$missing" >&2; exit 1; \
+	    echo "missing Debian packages:$$missing $$norec -- run as root, or: sudo apt-get install$$missing $$norec" >&2; exit 1; \
 	  fi; \
-	  echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  echo "installing:$$missing $$norec"; \
+	  apt-get update -qq && \
+	  { [ -z "$$missing" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } && \
+	  { [ -z "$$norec" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$norec >/dev/null; } || exit 1; \
 	fi
 
 # The fuzz preset needs clang and its libFuzzer runtime (libclang-rt-dev), installed

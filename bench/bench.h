@@ -104,6 +104,16 @@ bool bench_registry_quick(const bench_registry *r);
  * errno if a thread could not be created (then no body has run). */
 int bench_run_threads(int threads, void (*body)(void *ctx, int tid), void *ctx, double *seconds);
 
+/* A timed loop that a run hands to a pool as its weft_fn's argument (the overhead rows
+ * of bench_runtime.c, and their C++ twin in bench_cpp.cpp): `size` iterations in;
+ * what they counted, their time and whether every call succeeded out. */
+typedef struct bench_loop {
+    uint64_t size;
+    uint64_t done;
+    double seconds;
+    bool ok;
+} bench_loop;
+
 /* Seconds on weft's monotonic clock (weft_time_now_ns). */
 double bench_now_s(void);
 

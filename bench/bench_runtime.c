@@ -19,6 +19,9 @@
  *    smaller half, as weft_join users write it (a runs first). Same calls either way.
  *  - With oneTBB (WEFT_BENCH_HAVE_TBB), fib and nqueens also run as impl "tbb"
  *    (bench_tbb.cpp: a tbb::task_group per fork, the same fork points and cutoff).
+ *  - With a C++ compiler (WEFT_BENCH_HAVE_CPP), join_overhead also runs as impl
+ *    "weft-cpp": the same joins through weft.hpp's weft::join (bench_cpp.cpp); with
+ *    oneTBB, as impl "tbb": a tbb::task_group per join of the same count_fn halves.
  *
  * Rows that report a measured quantity rather than a work rate (wake_latency in "us",
  * idle_cpu in "cpu%") return it in bench_result.value (see bench_def.unit); their
@@ -27,6 +30,7 @@
  * --quick uses smaller problems with their own (honest) params, through
  * bench_registry_quick. */
 #include "bench.h"
+#include "bench_cpp.h"
 #include "bench_tbb.h"
 
 #include <weft/inline.h>
@@ -581,16 +585,25 @@ static bench_result nq_tbb_nocut_run(const bench_args *a)
  * on a 1-worker pool (the second half is never stolen), against the same two calls
  * made directly; both check that the count is 2 x size. */
 
-typedef struct loop_args {
-    uint64_t size;
-    uint64_t done;
-    double seconds;
-    bool ok;
-} loop_args;
+/* Run loop(&l) once on a fresh 1-worker pool, for a->size iterations; it checks that
+ * the loop counted done_per_op per iteration. */
+static bench_result pool_loop_run(const bench_args *a, weft_fn loop, uint64_t done_per_op)
+{
+    bench_result res = {0};
+    weft_pool *pool = bench_pool_new(1);
+    if (!pool)
+        return res;
+    bench_loop l = {.size = a->size};
+    int rc = weft_pool_run(pool, loop, &l);
+    res.ok = rc == 0 && l.ok && l.done == done_per_op * a->size && weft_pool_destroy(pool) == 0;
+    res.seconds = l.seconds;
+    res.ops = a->size;
+    return res;
+}
 
 static void join_loop(void *ctx)
 {
-    loop_args *l = ctx;
+    bench_loop *l = ctx;
     double t0 = bench_now_s();
     int rc = 0;
     for (uint64_t i = 0; i < l->size; i++)
@@ -601,17 +614,28 @@ static void join_loop(void *ctx)
 
 static bench_result join_weft_run(const bench_args *a)
 {
+    return pool_loop_run(a, join_loop, 2);
+}
+
+#ifdef WEFT_BENCH_HAVE_CPP
+/* The same joins through weft.hpp's weft::join (bench_cpp.cpp), on the same pool. */
+static bench_result join_weft_cpp_run(const bench_args *a)
+{
+    return pool_loop_run(a, bench_cpp_join_loop_run, 2);
+}
+#endif
+
+#ifdef WEFT_BENCH_HAVE_TBB
+/* The same two halves joined by a tbb::task_group in a 1-thread arena. */
+static bench_result join_tbb_run(const bench_args *a)
+{
     bench_result res = {0};
-    weft_pool *pool = bench_pool_new(1);
-    if (!pool)
-        return res;
-    loop_args l = {.size = a->size};
-    int rc = weft_pool_run(pool, join_loop, &l);
-    res.ok = rc == 0 && l.ok && l.done == 2 * a->size && weft_pool_destroy(pool) == 0;
-    res.seconds = l.seconds;
+    uint64_t done = 0;
+    res.ok = bench_tbb_join(1, a->size, count_fn, &done, &res.seconds) && done == 2 * a->size;
     res.ops = a->size;
     return res;
 }
+#endif
 
 static bench_result join_serial_run(const bench_args *a)
 {
@@ -642,7 +666,7 @@ static void *spawn_task(void *arg)
 
 static void spawn_loop(void *ctx)
 {
-    loop_args *l = ctx;
+    bench_loop *l = ctx;
     bool ok = true;
     double t0 = bench_now_s();
     for (uint64_t i = 0; i < l->size; i++) {
@@ -657,16 +681,7 @@ static void spawn_loop(void *ctx)
 
 static bench_result spawn_weft_run(const bench_args *a)
 {
-    bench_result res = {0};
-    weft_pool *pool = bench_pool_new(1);
-    if (!pool)
-        return res;
-    loop_args l = {.size = a->size};
-    int rc = weft_pool_run(pool, spawn_loop, &l);
-    res.ok = rc == 0 && l.ok && l.done == a->size && weft_pool_destroy(pool) == 0;
-    res.seconds = l.seconds;
-    res.ops = a->size;
-    return res;
+    return pool_loop_run(a, spawn_loop, 1);
 }
 
 static bench_result spawn_omp_run(const bench_args *a)
@@ -1231,6 +1246,10 @@ static const idle_mode idle_idle = IDLE_IDLE, idle_task_per_ms = IDLE_TASK_PER_M
 #define COMMON_ROWS                                                                          \
     {"join_overhead", "empty", "weft", ONE_THREAD, "ns/join", join_weft_run, 10000000,      \
      1000000, false, NULL},                                                                  \
+    BENCH_CPP_ROW("join_overhead", "empty", "weft-cpp", ONE_THREAD, "ns/join",              \
+                  join_weft_cpp_run, 10000000, 1000000, false, NULL)                         \
+    BENCH_TBB_ROW("join_overhead", "empty", "tbb", ONE_THREAD, "ns/join", join_tbb_run,     \
+                  1000000, 100000, false, NULL)                                              \
     {"join_overhead", "empty", "serial", ONE_THREAD, "ns/join", join_serial_run, 10000000,  \
      1000000, false, NULL},                                                                  \
     {"spawn_overhead", "empty", "weft", ONE_THREAD, "ns/task", spawn_weft_run, 1000000,     \

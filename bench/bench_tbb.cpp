@@ -209,6 +209,17 @@ bool bench_tbb_fib(int threads, int n, uint64_t runs, uint64_t value, double *se
            ok;
 }
 
+bool bench_tbb_join(int threads, uint64_t size, void (*half)(void *ctx), void *ctx, double *seconds)
+{
+    return timed(threads, seconds, [&] {
+        for (uint64_t i = 0; i < size; i++) {
+            tbb::task_group g;
+            g.run([half, ctx] { half(ctx); });
+            g.run_and_wait([half, ctx] { half(ctx); });
+        }
+    });
+}
+
 bool bench_tbb_nqueens(int threads, int n, int cutoff, uint64_t runs, uint64_t solutions,
                        double *seconds)
 {

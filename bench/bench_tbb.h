@@ -46,6 +46,11 @@ typedef enum bench_tbb_partitioner {
  * the other inline); true only if every result equals `value`. */
 bool bench_tbb_fib(int threads, int n, uint64_t runs, uint64_t value, double *seconds);
 
+/* `size` joins of half(ctx) and half(ctx) (join_overhead), each a tbb::task_group that
+ * runs one half as a task and the other inline, as fib forks (tbb::parallel_invoke
+ * builds the same group). */
+bool bench_tbb_join(int threads, uint64_t size, void (*half)(void *ctx), void *ctx, double *seconds);
+
 /* `runs` boards of n queens: one task per free column of a row (tbb::task_group, the
  * last column inline), serial in the last `cutoff` rows (the C rows' NQ_CUTOFF); true
  * only if every board has `solutions` solutions. */

@@ -9,7 +9,7 @@ set(json "${WORK_DIR}/out.json")
 set(csv "${WORK_DIR}/out.csv")
 
 execute_process(COMMAND "${BENCH}" --quick --reps 1 --threads 1
-                        --filter "^(join_overhead/empty|wake_latency/median)/"
+                        --filter "^(join_overhead/empty/(weft|serial)$|wake_latency/median/)"
                         --json "${json}" --csv "${csv}"
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)

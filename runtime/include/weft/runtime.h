@@ -25,7 +25,9 @@
 #define WEFT_RUNTIME_H
 
 #include <weft/common.h>
+#ifndef __cplusplus
 #include <stdatomic.h>
+#endif
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -338,19 +340,19 @@ typedef int (*weft_scope_fn)(weft_scope *scope, void *arg);
 /* Internal: the completion flag of a job (runtime/job_latch.c); here only so that a scope
  * can live on the stack. */
 typedef struct weft_job_latch_ {
-    _Atomic uint32_t state;
-    void *_Atomic waiter;
+    WEFT__ATOMIC(uint32_t) state;
+    WEFT__ATOMIC(void *) waiter;
 } weft_job_latch_;
 
 struct weft_scope {
-    _Atomic uint64_t pending_; /* tasks not yet finished, + own_ until the owner waits */
-    _Atomic int status_;       /* first non-zero status, 0 while none */
-    weft_job_latch_ done_;     /* set when pending_ drops to 0 */
+    WEFT__ATOMIC(uint64_t) pending_; /* tasks not yet finished, + own_ until the owner waits */
+    WEFT__ATOMIC(int) status_;       /* first non-zero status, 0 while none */
+    weft_job_latch_ done_;           /* set when pending_ drops to 0 */
     weft_pool *pool_;
-    unsigned long owner_;      /* pthread_self() of the thread that called init */
-    void *_Atomic holder_;     /* the owner's worker while it counts locally, else NULL */
-    uint64_t own_;             /* owner only: the owner's share of pending_ */
-    bool pool_counted_;        /* owner only: the scope holds one of the pool's pending */
+    unsigned long owner_;            /* pthread_self() of the thread that called init */
+    WEFT__ATOMIC(void *) holder_;    /* the owner's worker while it counts locally, else NULL */
+    uint64_t own_;                   /* owner only: the owner's share of pending_ */
+    bool pool_counted_;              /* owner only: the scope holds one of the pool's pending */
 };
 
 /* Prepare a scope on `pool` (NULL: the current or global pool). The thread that calls

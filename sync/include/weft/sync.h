@@ -21,7 +21,9 @@
 
 #include <weft/common.h>
 #include <limits.h>
+#ifndef __cplusplus
 #include <stdatomic.h>
+#endif
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -53,7 +55,7 @@ WEFT_API bool weft_deadline_passed(uint64_t deadline_ns);
 #define WEFT_CACHE_LINE 128
 /* Put before a member or variable to give it a cache line of its own, e.g.
  * `WEFT_CACHE_ALIGNED _Atomic size_t head;`. */
-#define WEFT_CACHE_ALIGNED _Alignas(WEFT_CACHE_LINE)
+#define WEFT_CACHE_ALIGNED WEFT__ALIGNAS(WEFT_CACHE_LINE)
 
 /* Tell the CPU we are spinning (x86 `pause`): saves power, yields to the sibling
  * hyper-thread. */
@@ -106,7 +108,7 @@ static inline bool weft_backoff_is_completed(const weft_backoff *b)
  * Returns 0 (woken, value differed, spurious, or interrupted by a signal),
  * -ETIMEDOUT (the deadline passed), -EINVAL (word is NULL); any other error is the
  * kernel's (-EFAULT: word is not mapped memory). Thread-safe. */
-WEFT_API int weft_futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline_ns);
+WEFT_API int weft_futex_wait(WEFT__ATOMIC(uint32_t) *word, uint32_t expected, uint64_t deadline_ns);
 
 /* Set the calling thread's block hook: weft_futex_wait calls hook(arg) on this thread
  * just before it parks (every weft lock, condvar, barrier, latch, once and channel
@@ -124,7 +126,7 @@ WEFT_API void weft_futex_set_unblock_hook(void (*hook)(void *arg), void *arg);
 /* Wake up to `count` threads blocked in weft_futex_wait on `word`
  * (WEFT_FUTEX_WAKE_ALL for all). Returns how many were woken (>= 0), or -EINVAL
  * (word NULL or count < 1). Thread-safe. */
-WEFT_API int weft_futex_wake(_Atomic uint32_t *word, int count);
+WEFT_API int weft_futex_wake(WEFT__ATOMIC(uint32_t) *word, int count);
 
 /* ------------------------------------------------------------------------------
  * Mutex: one 32-bit state word (0 unlocked, 1 locked, 2 locked with waiters), a
@@ -136,8 +138,8 @@ WEFT_API int weft_futex_wake(_Atomic uint32_t *word, int count);
  * lock by the owner returns -EDEADLK, unlock by a non-owner returns -EPERM. Release
  * builds do not check: that misuse is then undefined behaviour. */
 typedef struct weft_mutex {
-    _Atomic uint32_t state;
-    _Atomic uint32_t owner; /* debug builds only: a per-thread id of the holder */
+    WEFT__ATOMIC(uint32_t) state;
+    WEFT__ATOMIC(uint32_t) owner; /* debug builds only: a per-thread id of the holder */
 } weft_mutex;
 #define WEFT_MUTEX_INIT {0, 0}
 
@@ -166,8 +168,8 @@ WEFT_API int weft_mutex_unlock(weft_mutex *m);
  * a writer waits, new readers queue behind it. Not recursive (a reader that
  * read-locks again while a writer waits deadlocks). Stack-allocatable, 8 bytes. */
 typedef struct weft_rwlock {
-    _Atomic uint32_t state;
-    _Atomic uint32_t writer_notify;
+    WEFT__ATOMIC(uint32_t) state;
+    WEFT__ATOMIC(uint32_t) writer_notify;
 } weft_rwlock;
 #define WEFT_RWLOCK_INIT {0, 0}
 
@@ -196,7 +198,7 @@ WEFT_API int weft_rwlock_unlock(weft_rwlock *l);
  * happen: always wait in a loop on your predicate. No lost wake-ups: a notify after
  * the waiter released the mutex in wait() wakes it. Stack-allocatable, 4 bytes. */
 typedef struct weft_condvar {
-    _Atomic uint32_t seq;
+    WEFT__ATOMIC(uint32_t) seq;
 } weft_condvar;
 #define WEFT_CONDVAR_INIT {0}
 
@@ -222,7 +224,7 @@ WEFT_API int weft_condvar_notify_all(weft_condvar *cv);
  * count and a generation. Exactly one waiter per round gets WEFT_BARRIER_LEADER.
  * Stack-allocatable, 8 bytes. */
 typedef struct weft_barrier {
-    _Atomic uint32_t state;
+    WEFT__ATOMIC(uint32_t) state;
     uint32_t count;
 } weft_barrier;
 #define WEFT_BARRIER_LEADER 1
@@ -246,7 +248,7 @@ WEFT_API int weft_barrier_wait_timeout(weft_barrier *b, uint64_t timeout_ns);
  * A call after completion costs one acquire load (inline). Calling weft_once_call on
  * the same once from inside fn deadlocks. Stack-allocatable, 4 bytes. */
 typedef struct weft_once {
-    _Atomic uint32_t state;
+    WEFT__ATOMIC(uint32_t) state;
 } weft_once;
 #define WEFT_ONCE_INIT {0}
 #define WEFT_ONCE_DONE_ 3u /* internal: the state once fn has returned */
@@ -259,7 +261,7 @@ static inline int weft_once_call(weft_once *o, void (*fn)(void *arg), void *arg)
 {
     /* Acquire: pairs with the release store of DONE after fn returned, so fn's writes
      * are visible to every caller that sees DONE. */
-    if (o && atomic_load_explicit(&o->state, memory_order_acquire) == WEFT_ONCE_DONE_)
+    if (o && WEFT__LOAD_ACQUIRE(&o->state) == WEFT_ONCE_DONE_)
         return 0;
     return weft_once_call_slow_(o, fn, arg);
 }
@@ -267,14 +269,14 @@ static inline int weft_once_call(weft_once *o, void (*fn)(void *arg), void *arg)
 static inline bool weft_once_is_done(const weft_once *o)
 {
     /* Acquire: as in weft_once_call. */
-    return o && atomic_load_explicit(&((weft_once *)o)->state, memory_order_acquire) == WEFT_ONCE_DONE_;
+    return o && WEFT__LOAD_ACQUIRE(&((weft_once *)o)->state) == WEFT_ONCE_DONE_;
 }
 
 /* ------------------------------------------------------------------------------
  * Latch: a one-shot count-down; waiters block until the count reaches zero (C++
  * std::latch). Used by the scheduler for job completion. Stack-allocatable, 4 bytes. */
 typedef struct weft_latch {
-    _Atomic uint32_t state; /* count in the low 31 bits, bit 31: someone sleeps */
+    WEFT__ATOMIC(uint32_t) state; /* count in the low 31 bits, bit 31: someone sleeps */
 } weft_latch;
 #define WEFT_LATCH_MAX 0x7fffffffu
 #define WEFT_LATCH_INIT(n) {(n)}

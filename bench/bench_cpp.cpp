@@ -1,0 +1,35 @@
+/* bench_cpp.cpp: the weft-cpp rows (bench_cpp.h): the C rows' work written as a C++
+ * user writes it with weft.hpp. join_overhead: the C row joins two out-of-line
+ * functions that count their call (bench_runtime.c's count_fn); here each half is a
+ * lambda with the same body, which the wrapper's trampoline calls (so the row
+ * measures weft::join's cost over weft_join's: its context struct, the trampoline's
+ * indirection, the exception slot). */
+#include "bench_cpp.h"
+
+#include <weft.hpp>
+
+namespace {
+
+/* count_fn's body: count the call; the asm keeps the count in memory, as in C. */
+inline void count(uint64_t *n)
+{
+    ++*n;
+    __asm__ volatile("" : : "r"(n) : "memory");
+}
+
+} // namespace
+
+extern "C" void bench_cpp_join_loop_run(void *loop)
+{
+    auto *l = static_cast<bench_loop *>(loop);
+    uint64_t *done = &l->done;
+    uint64_t t0 = weft_time_now_ns();
+    try {
+        for (uint64_t i = 0; i < l->size; i++)
+            weft::join([done] { count(done); }, [done] { count(done); });
+        l->ok = true;
+    } catch (...) {
+        l->ok = false;
+    }
+    l->seconds = (double)(weft_time_now_ns() - t0) * 1e-9;
+}
