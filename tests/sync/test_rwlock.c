@@ -9,6 +9,8 @@
 #include <time.h>
 #include <weft/sync.h>
 
+#include "layout_internal.h"
+
 #define MS 1000000ull
 /* The reader-count limit of rwlock.c's state layout (bits 0..29; all ones means
  * write-locked). A white-box constant, used only to test -EAGAIN without taking a
@@ -248,8 +250,8 @@ Test(rwlock, a_waiting_writer_blocks_new_readers)
 Test(rwlock, too_many_readers_is_eagain)
 {
     weft_rwlock l = WEFT_RWLOCK_INIT;
-    /* White box: pretend RW_MAX_READERS readers hold it. */
-    atomic_store_explicit(&l.state, RW_MAX_READERS, memory_order_relaxed);
+    /* White box (sync/layout_internal.h): pretend RW_MAX_READERS readers hold it. */
+    atomic_store_explicit(&rwlock_of(&l)->state, RW_MAX_READERS, memory_order_relaxed);
     cr_assert_eq(weft_rwlock_read_trylock(&l), -EAGAIN);
     cr_assert_eq(weft_rwlock_read_lock(&l), -EAGAIN);
     cr_assert_eq(weft_rwlock_read_lock_timeout(&l, MS), -EAGAIN);
@@ -257,7 +259,7 @@ Test(rwlock, too_many_readers_is_eagain)
     cr_assert_eq(weft_rwlock_unlock(&l), 0); /* one reader leaves: room for one */
     cr_assert_eq(weft_rwlock_read_trylock(&l), 0);
     cr_assert_eq(weft_rwlock_read_trylock(&l), -EAGAIN);
-    atomic_store_explicit(&l.state, 0, memory_order_relaxed);
+    atomic_store_explicit(&rwlock_of(&l)->state, 0, memory_order_relaxed);
 }
 
 /* The spins are bounded: while a holder keeps the lock for a long time, waiters (more
