@@ -169,7 +169,7 @@ int weft_mutex_lock_timeout(weft_mutex *mutex, uint64_t timeout_ns)
     return lock_impl(m, true, timeout_ns);
 }
 
-int weft_mutex_trylock(weft_mutex *mutex)
+int weft_mutex_try_lock(weft_mutex *mutex)
 {
     mutex_impl *m = mutex_of(mutex);
     if (!m)

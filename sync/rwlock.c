@@ -207,7 +207,7 @@ int weft_rwlock_read_lock_timeout(weft_rwlock *lock, uint64_t timeout_ns)
     return read_impl(l, true, timeout_ns);
 }
 
-int weft_rwlock_read_trylock(weft_rwlock *lock)
+int weft_rwlock_try_read_lock(weft_rwlock *lock)
 {
     rwlock_impl *l = rwlock_of(lock);
     if (!l)
@@ -295,7 +295,7 @@ int weft_rwlock_write_lock_timeout(weft_rwlock *lock, uint64_t timeout_ns)
     return write_impl(l, true, timeout_ns);
 }
 
-int weft_rwlock_write_trylock(weft_rwlock *lock)
+int weft_rwlock_try_write_lock(weft_rwlock *lock)
 {
     rwlock_impl *l = rwlock_of(lock);
     if (!l)

@@ -156,7 +156,7 @@ WEFT_API int weft_mutex_destroy(weft_mutex *m);
 WEFT_API int weft_mutex_lock(weft_mutex *m);
 /* Take the mutex if it is free. Returns 0, -EBUSY (held by anyone, the caller
  * included), -EINVAL (NULL). Never blocks. */
-WEFT_API int weft_mutex_trylock(weft_mutex *m);
+WEFT_API int weft_mutex_try_lock(weft_mutex *m);
 /* Like lock, but give up after timeout_ns nanoseconds. Returns 0, -ETIMEDOUT,
  * -EINVAL, -EDEADLK (debug builds). */
 WEFT_API int weft_mutex_lock_timeout(weft_mutex *m, uint64_t timeout_ns);
@@ -183,13 +183,13 @@ WEFT_API int weft_rwlock_destroy(weft_rwlock *l);
 /* Shared lock. Returns 0, -EINVAL (NULL), -EAGAIN (reader count would overflow). */
 WEFT_API int weft_rwlock_read_lock(weft_rwlock *l);
 /* Returns 0, -EBUSY (write-locked or a writer waiting), -EAGAIN, -EINVAL. */
-WEFT_API int weft_rwlock_read_trylock(weft_rwlock *l);
+WEFT_API int weft_rwlock_try_read_lock(weft_rwlock *l);
 /* Returns 0, -ETIMEDOUT, -EAGAIN, -EINVAL. */
 WEFT_API int weft_rwlock_read_lock_timeout(weft_rwlock *l, uint64_t timeout_ns);
 /* Exclusive lock. Returns 0, -EINVAL. */
 WEFT_API int weft_rwlock_write_lock(weft_rwlock *l);
 /* Returns 0, -EBUSY (held by anyone), -EINVAL. */
-WEFT_API int weft_rwlock_write_trylock(weft_rwlock *l);
+WEFT_API int weft_rwlock_try_write_lock(weft_rwlock *l);
 /* Returns 0, -ETIMEDOUT, -EINVAL. */
 WEFT_API int weft_rwlock_write_lock_timeout(weft_rwlock *l, uint64_t timeout_ns);
 /* Release a read or a write lock held by the caller (the state tells which).
