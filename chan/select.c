@@ -299,7 +299,7 @@ int weft_select(weft_select_op *ops, size_t n)
 {
     return select_impl(ops, n, false, false, WEFT_NO_DEADLINE, false);
 }
-int weft_select_try(weft_select_op *ops, size_t n)
+int weft_try_select(weft_select_op *ops, size_t n)
 {
     return select_impl(ops, n, false, true, WEFT_NO_DEADLINE, false);
 }
@@ -311,7 +311,7 @@ int weft_select_biased(weft_select_op *ops, size_t n)
 {
     return select_impl(ops, n, true, false, WEFT_NO_DEADLINE, false);
 }
-int weft_select_biased_try(weft_select_op *ops, size_t n)
+int weft_try_select_biased(weft_select_op *ops, size_t n)
 {
     return select_impl(ops, n, true, true, WEFT_NO_DEADLINE, false);
 }
@@ -324,7 +324,7 @@ int weft_select_ready(weft_select_op *ops, size_t n)
 {
     return select_impl(ops, n, false, false, WEFT_NO_DEADLINE, true);
 }
-int weft_select_ready_try(weft_select_op *ops, size_t n)
+int weft_try_select_ready(weft_select_op *ops, size_t n)
 {
     return select_impl(ops, n, false, true, WEFT_NO_DEADLINE, true);
 }

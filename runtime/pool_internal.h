@@ -28,7 +28,10 @@ typedef struct weft_job weft_job;
  * created it (0: none); `next` links it in the injector queue. */
 
 /* ---- job latch (job_latch.c) */
-typedef weft_job_latch_ weft_job_latch;
+typedef struct weft_job_latch {
+    _Atomic uint32_t state;
+    _Atomic(void *) waiter;
+} weft_job_latch;
 enum { LATCH_UNSET = 0, LATCH_SET = 1, LATCH_SLEEPER = 2 /* unset; an outside thread sleeps */ };
 
 static inline void weft_job_latch_init(weft_job_latch *l, weft_worker *waiter)

@@ -49,9 +49,26 @@
 /* The owner's share while it counts locally: more than it can ever spawn. */
 #define SCOPE_HOLD ((uint64_t)1 << 62)
 
+/* The scope behind weft_scope's opaque storage (weft/runtime.h). may_alias: the
+ * storage is declared as weft_scope and accessed only as this. */
+typedef struct __attribute__((may_alias)) scope_state {
+    _Atomic uint64_t pending_; /* tasks not yet finished, + own_ until the owner waits */
+    _Atomic int status_;       /* first non-zero status, 0 while none */
+    weft_job_latch done_;      /* set when pending_ drops to 0 */
+    weft_pool *pool_;
+    unsigned long owner_;      /* pthread_self() of the thread that called init */
+    _Atomic(void *) holder_;   /* the owner's worker while it counts locally, else NULL */
+    uint64_t own_;             /* owner only: the owner's share of pending_ */
+    bool pool_counted_;        /* owner only: the scope holds one of the pool's pending */
+} scope_state;
+_Static_assert(sizeof(scope_state) <= sizeof(weft_scope), "fits weft_scope's storage");
+_Static_assert(_Alignof(scope_state) <= _Alignof(weft_scope), "weft_scope's storage is aligned");
+static inline scope_state *scope_of(weft_scope *s) { return (scope_state *)(void *)s; }
+static inline weft_scope *scope_public(scope_state *s) { return (weft_scope *)(void *)s; }
+
 typedef struct scope_job {
     weft_job job;
-    weft_scope *scope;
+    scope_state *scope;
     weft_scope_fn fn;
     void *arg;                /* the caller's, or `copy` */
     uint8_t kind;             /* the block's kind (WEFT_BLOCK_*), for its free */
@@ -65,13 +82,13 @@ _Static_assert(offsetof(scope_job, copy) + WEFT_SPAWN_COPY_INLINE <= WEFT_JOB_BL
 /* Is w the owner, holding its share? Relaxed: holder_ is stored only by the owner's
  * thread, which reads its own store; any other thread reads a worker not its own (or
  * NULL), whichever value it sees. */
-static inline bool scope_held_by(weft_scope *s, weft_worker *w)
+static inline bool scope_held_by(scope_state *s, weft_worker *w)
 {
     return w && atomic_load_explicit(&s->holder_, memory_order_relaxed) == w;
 }
 
 /* Drop one count; the last one sets the latch (waiter copied by set before the SET). */
-static void scope_release(weft_scope *s)
+static void scope_release(scope_state *s)
 {
     /* acq_rel: every task's writes happen-before the final decrement's reader, and on
      * to the owner through the latch (set_state is seq_cst). */
@@ -82,13 +99,13 @@ static void scope_release(weft_scope *s)
 static void scope_job_execute(weft_job *job, weft_worker *w)
 {
     scope_job *sj = (scope_job *)job;
-    weft_scope *s = sj->scope;
+    scope_state *s = sj->scope;
     weft_pool *pool = s->pool_;
     bool counted = sj->pool_counted;
-    int status = sj->fn(s, sj->arg);
+    int status = sj->fn(scope_public(s), sj->arg);
     weft_block_free_kind(sj, sj->kind); /* the copy too: fn has returned */
     if (status != 0)
-        weft_scope_cancel(s, status);
+        weft_scope_cancel(scope_public(s), status);
     if (scope_held_by(s, w))
         s->own_++; /* on the owner's thread, which holds its share: back into it */
     else
@@ -98,13 +115,14 @@ static void scope_job_execute(weft_job *job, weft_worker *w)
 }
 
 /* May the scope's owner, on worker w (or none), count locally? */
-static bool scope_local_owner(const weft_scope *s, const weft_worker *w)
+static bool scope_local_owner(const scope_state *s, const weft_worker *w)
 {
     return w && w->pool == s->pool_ && !w->caller;
 }
 
-int weft_scope_init(weft_scope *s, weft_pool *pool)
+int weft_scope_init(weft_scope *scope, weft_pool *pool)
 {
+    scope_state *s = scope_of(scope);
     if (!s)
         return -EINVAL;
     int rc = weft_pool_resolve(pool, &pool);
@@ -125,13 +143,13 @@ int weft_scope_init(weft_scope *s, weft_pool *pool)
 
 /* Misuse detection only (a finished scope has pending_ == 0): relaxed. The owner
  * holding its share knows without looking. */
-static bool scope_open(weft_scope *s, weft_worker *w)
+static bool scope_open(scope_state *s, weft_worker *w)
 {
     return scope_held_by(s, w) || atomic_load_explicit(&s->pending_, memory_order_relaxed) != 0;
 }
 
 /* Queue sj (fn, arg and kind filled in) in s; on failure free it, copy included. */
-static inline int scope_submit(weft_scope *s, weft_worker *w, scope_job *sj)
+static inline int scope_submit(scope_state *s, weft_worker *w, scope_job *sj)
 {
     weft_pool *pool = s->pool_;
     sj->job.execute = scope_job_execute;
@@ -177,8 +195,9 @@ static inline int scope_submit(weft_scope *s, weft_worker *w, scope_job *sj)
     return 0;
 }
 
-int weft_scope_spawn(weft_scope *s, weft_scope_fn fn, void *arg)
+int weft_scope_spawn(weft_scope *scope, weft_scope_fn fn, void *arg)
 {
+    scope_state *s = scope_of(scope);
     weft_worker *w = weft_worker_current();
     if (!s || !fn || !scope_open(s, w))
         return -EINVAL;
@@ -191,13 +210,14 @@ int weft_scope_spawn(weft_scope *s, weft_scope_fn fn, void *arg)
     return scope_submit(s, w, sj);
 }
 
-int weft_scope_spawn_copy(weft_scope *s, weft_scope_fn fn, const void *arg, size_t size)
+int weft_scope_spawn_copy(weft_scope *scope, weft_scope_fn fn, const void *arg, size_t size)
 {
+    scope_state *s = scope_of(scope);
     weft_worker *w = weft_worker_current();
     if (!s || !fn || (!arg && size != 0) || !scope_open(s, w))
         return -EINVAL;
     if (size == 0)
-        return weft_scope_spawn(s, fn, NULL);
+        return weft_scope_spawn(scope, fn, NULL);
     uint8_t kind;
     scope_job *sj = weft_block_alloc_copy(offsetof(scope_job, copy), arg, size, &kind);
     if (!sj)
@@ -208,7 +228,7 @@ int weft_scope_spawn_copy(weft_scope *s, weft_scope_fn fn, const void *arg, size
     return scope_submit(s, w, sj);
 }
 
-static bool is_owner_thread(weft_scope *s)
+static bool is_owner_thread(scope_state *s)
 {
     return pthread_equal((pthread_t)s->owner_, pthread_self());
 }
@@ -216,7 +236,7 @@ static bool is_owner_thread(weft_scope *s)
 /* The owner, holding its share on worker w, about to wait: run the scope's tasks on
  * top of w's deque here (they give their counts back to the share), up to the first
  * job that is not one of them or not of w's isolation, which goes back on top. */
-static void scope_run_own(weft_scope *s, weft_worker *w)
+static void scope_run_own(scope_state *s, weft_worker *w)
 {
     weft_job *job;
     while ((job = weft_deque_pop(&w->deque)) != NULL) {
@@ -237,7 +257,7 @@ static void scope_run_own(weft_scope *s, weft_worker *w)
 
 /* pending_ reached 0: the scope is finished; give back its part of the pool's count
  * (on the owner's thread: its worker is the one that took it). */
-static int scope_finish(weft_scope *s)
+static int scope_finish(scope_state *s)
 {
     if (s->pool_counted_) {
         s->pool_counted_ = false;
@@ -248,8 +268,9 @@ static int scope_finish(weft_scope *s)
     return atomic_load_explicit(&s->status_, memory_order_relaxed);
 }
 
-int weft_scope_wait_timeout(weft_scope *s, uint64_t timeout_ns)
+int weft_scope_wait_timeout(weft_scope *scope, uint64_t timeout_ns)
 {
+    scope_state *s = scope_of(scope);
     if (!s || !is_owner_thread(s) || atomic_load_explicit(&s->pending_, memory_order_relaxed) == 0)
         return -EINVAL;
     weft_worker *w = weft_worker_current();
@@ -293,8 +314,9 @@ int weft_scope_wait(weft_scope *s)
     return weft_scope_wait_timeout(s, WEFT_NO_DEADLINE);
 }
 
-int weft_scope_try_wait(weft_scope *s)
+int weft_scope_try_wait(weft_scope *scope)
 {
+    scope_state *s = scope_of(scope);
     if (!s || !is_owner_thread(s))
         return -EINVAL;
     /* Acquire: pairs with the tasks' acq_rel decrements. Only the owner's share left
@@ -310,14 +332,16 @@ int weft_scope_try_wait(weft_scope *s)
     return scope_finish(s);
 }
 
-bool weft_scope_is_cancelled(const weft_scope *s)
+bool weft_scope_is_cancelled(const weft_scope *scope)
 {
+    scope_state *s = scope_of((weft_scope *)scope);
     /* Relaxed: advisory. */
-    return s && atomic_load_explicit(&((weft_scope *)s)->status_, memory_order_relaxed) != 0;
+    return s && atomic_load_explicit(&s->status_, memory_order_relaxed) != 0;
 }
 
-int weft_scope_cancel(weft_scope *s, int status)
+int weft_scope_cancel(weft_scope *scope, int status)
 {
+    scope_state *s = scope_of(scope);
     if (!s || status == 0)
         return -EINVAL;
     int expected = 0; /* relaxed: the status travels to the owner with pending_/latch */

@@ -15,7 +15,7 @@
  *  - A timed-out waiter withdraws its arrival (CAS, arrivals - 1) only while the
  *    generation is unchanged and the round is not complete; otherwise the round has
  *    completed with it and it returns 0 like any other waiter. */
-#include <weft/sync.h>
+#include "layout_internal.h"
 
 #define GEN_SHIFT 24
 #define ARRIVED_MASK ((1u << GEN_SHIFT) - 1)
@@ -23,8 +23,9 @@
 static inline uint32_t gen_of(uint32_t s) { return s >> GEN_SHIFT; }
 static inline uint32_t arrived_of(uint32_t s) { return s & ARRIVED_MASK; }
 
-int weft_barrier_init(weft_barrier *b, uint32_t count)
+int weft_barrier_init(weft_barrier *barrier, uint32_t count)
 {
+    barrier_impl *b = barrier_of(barrier);
     if (!b || count == 0 || count > WEFT_BARRIER_MAX)
         return -EINVAL;
     atomic_store_explicit(&b->state, 0, memory_order_relaxed);
@@ -32,8 +33,9 @@ int weft_barrier_init(weft_barrier *b, uint32_t count)
     return 0;
 }
 
-int weft_barrier_destroy(weft_barrier *b)
+int weft_barrier_destroy(weft_barrier *barrier)
 {
+    barrier_impl *b = barrier_of(barrier);
     if (!b)
         return -EINVAL;
     if (arrived_of(atomic_load_explicit(&b->state, memory_order_relaxed)) != 0)
@@ -42,7 +44,7 @@ int weft_barrier_destroy(weft_barrier *b)
 }
 
 /* The last arrival of round `gen`: publish the next generation and wake everyone. */
-static int complete_round(weft_barrier *b, uint32_t gen, uint32_t count)
+static int complete_round(barrier_impl *b, uint32_t gen, uint32_t count)
 {
     /* Release: pairs with the acquire loads of the waiters (wait_round). Our acq_rel
      * fetch_add already acquired every earlier arrival's writes (their fetch_adds
@@ -57,7 +59,7 @@ static int complete_round(weft_barrier *b, uint32_t gen, uint32_t count)
 }
 
 /* Wait until the generation moves on from `gen`, or the deadline passes. */
-static int wait_round(weft_barrier *b, uint32_t gen, uint64_t deadline)
+static int wait_round(barrier_impl *b, uint32_t gen, uint64_t deadline)
 {
     weft_backoff bo = WEFT_BACKOFF_INIT;
     for (;;) {
@@ -80,7 +82,7 @@ static int wait_round(weft_barrier *b, uint32_t gen, uint64_t deadline)
 
 /* Our deadline passed in round `gen`: take our arrival back, unless the round has
  * completed (or is completing) with it. */
-static int withdraw(weft_barrier *b, uint32_t gen, uint32_t count)
+static int withdraw(barrier_impl *b, uint32_t gen, uint32_t count)
 {
     /* Acquire: if we see the round complete, we return 0 as a passer and must see
      * every arrival's writes (pairs with their release fetch_adds / the leader's
@@ -104,7 +106,7 @@ static int withdraw(weft_barrier *b, uint32_t gen, uint32_t count)
     }
 }
 
-static int barrier_wait(weft_barrier *b, uint64_t deadline)
+static int barrier_wait(barrier_impl *b, uint64_t deadline)
 {
     if (!b)
         return -EINVAL;
@@ -123,12 +125,14 @@ static int barrier_wait(weft_barrier *b, uint64_t deadline)
     return r;
 }
 
-int weft_barrier_wait(weft_barrier *b)
+int weft_barrier_wait(weft_barrier *barrier)
 {
+    barrier_impl *b = barrier_of(barrier);
     return barrier_wait(b, WEFT_NO_DEADLINE);
 }
 
-int weft_barrier_wait_timeout(weft_barrier *b, uint64_t timeout_ns)
+int weft_barrier_wait_timeout(weft_barrier *barrier, uint64_t timeout_ns)
 {
+    barrier_impl *b = barrier_of(barrier);
     return barrier_wait(b, weft_deadline_after(timeout_ns));
 }

@@ -23,23 +23,26 @@
  * forbids our load from seeing that increment or anything later: the futex then
  * sees a different value, or we are queued before the wake. The mutex provides all
  * the ordering of user data; seq only has to be a coherent counter. */
-#include <weft/sync.h>
+#include "layout_internal.h"
 
-int weft_condvar_init(weft_condvar *cv)
+int weft_condvar_init(weft_condvar *condvar)
 {
+    condvar_impl *cv = condvar_of(condvar);
     if (!cv)
         return -EINVAL;
     atomic_init(&cv->seq, 0);
     return 0;
 }
 
-int weft_condvar_destroy(weft_condvar *cv)
+int weft_condvar_destroy(weft_condvar *condvar)
 {
+    condvar_impl *cv = condvar_of(condvar);
     return cv ? 0 : -EINVAL;
 }
 
-int weft_condvar_wait_until(weft_condvar *cv, weft_mutex *m, uint64_t deadline_ns)
+int weft_condvar_wait_until(weft_condvar *condvar, weft_mutex *m, uint64_t deadline_ns)
 {
+    condvar_impl *cv = condvar_of(condvar);
     if (!cv || !m)
         return -EINVAL;
     /* Relaxed: see the file comment. */
@@ -66,7 +69,7 @@ int weft_condvar_wait_timeout(weft_condvar *cv, weft_mutex *m, uint64_t timeout_
     return weft_condvar_wait_until(cv, m, weft_deadline_after(timeout_ns));
 }
 
-static int notify(weft_condvar *cv, int count)
+static int notify(condvar_impl *cv, int count)
 {
     if (!cv)
         return -EINVAL;
@@ -77,12 +80,14 @@ static int notify(weft_condvar *cv, int count)
     return r < 0 ? r : 0;
 }
 
-int weft_condvar_notify_one(weft_condvar *cv)
+int weft_condvar_notify_one(weft_condvar *condvar)
 {
+    condvar_impl *cv = condvar_of(condvar);
     return notify(cv, 1);
 }
 
-int weft_condvar_notify_all(weft_condvar *cv)
+int weft_condvar_notify_all(weft_condvar *condvar)
 {
+    condvar_impl *cv = condvar_of(condvar);
     return notify(cv, WEFT_FUTEX_WAKE_ALL);
 }

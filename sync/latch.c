@@ -11,21 +11,23 @@
  *    either woken by that count_down or sees the word changed: no lost wake-up.
  *  - Every count_down is a release RMW and every successful wait an acquire load of a
  *    zero count, so a waiter sees everything written before every count_down. */
-#include <weft/sync.h>
+#include "layout_internal.h"
 
 #define SLEEPER 0x80000000u
 #define COUNT_MASK WEFT_LATCH_MAX
 
-int weft_latch_init(weft_latch *l, uint32_t count)
+int weft_latch_init(weft_latch *latch, uint32_t count)
 {
+    latch_impl *l = latch_of(latch);
     if (!l || count > WEFT_LATCH_MAX)
         return -EINVAL;
     atomic_store_explicit(&l->state, count, memory_order_relaxed);
     return 0;
 }
 
-int weft_latch_count_down(weft_latch *l, uint32_t n)
+int weft_latch_count_down(weft_latch *latch, uint32_t n)
 {
+    latch_impl *l = latch_of(latch);
     if (!l)
         return -EINVAL;
     uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
@@ -50,15 +52,16 @@ int weft_latch_count_down(weft_latch *l, uint32_t n)
     }
 }
 
-int weft_latch_try_wait(weft_latch *l)
+int weft_latch_try_wait(weft_latch *latch)
 {
+    latch_impl *l = latch_of(latch);
     if (!l)
         return -EINVAL;
     /* Acquire: pairs with the release count_downs. */
     return (atomic_load_explicit(&l->state, memory_order_acquire) & COUNT_MASK) ? -EAGAIN : 0;
 }
 
-static int latch_wait(weft_latch *l, uint64_t deadline)
+static int latch_wait(latch_impl *l, uint64_t deadline)
 {
     if (!l)
         return -EINVAL;
@@ -89,12 +92,14 @@ static int latch_wait(weft_latch *l, uint64_t deadline)
     }
 }
 
-int weft_latch_wait(weft_latch *l)
+int weft_latch_wait(weft_latch *latch)
 {
+    latch_impl *l = latch_of(latch);
     return latch_wait(l, WEFT_NO_DEADLINE);
 }
 
-int weft_latch_wait_timeout(weft_latch *l, uint64_t timeout_ns)
+int weft_latch_wait_timeout(weft_latch *latch, uint64_t timeout_ns)
 {
+    latch_impl *l = latch_of(latch);
     return latch_wait(l, weft_deadline_after(timeout_ns));
 }

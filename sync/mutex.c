@@ -42,6 +42,7 @@
  * measurements". */
 #include <weft/sync.h>
 
+#include "layout_internal.h"
 #include "spin_internal.h"
 
 #ifndef NDEBUG
@@ -66,7 +67,7 @@ static uint32_t self_id(void)
 /* Record the new holder (debug builds). Relaxed: owner is only compared against the
  * caller's own id; a thread always sees its own last store to it (coherence), so it
  * can never mistake a stale value for its own id. */
-static inline void set_owner(weft_mutex *m)
+static inline void set_owner(mutex_impl *m)
 {
 #ifndef NDEBUG
     atomic_store_explicit(&m->owner, self_id(), memory_order_relaxed);
@@ -80,7 +81,7 @@ static inline void set_owner(weft_mutex *m)
 static bool held_without_sleepers(uint32_t s) { return s == LOCKED; }
 
 /* The slow path: returns 0 once locked, or -ETIMEDOUT. */
-static int lock_contended(weft_mutex *m, uint64_t deadline)
+static int lock_contended(mutex_impl *m, uint64_t deadline)
 {
     /* Until we first sleep, a free word may be taken as 1: we consumed no wake, and
      * sleepers stay covered (the unlock that stored 0 over 2 woke one of them, and a
@@ -117,7 +118,7 @@ static int lock_contended(weft_mutex *m, uint64_t deadline)
 
 /* lock and lock_timeout: the deadline is computed only on the slow path, so an
  * uncontended lock_timeout costs no clock read. */
-static inline int lock_impl(weft_mutex *m, bool timed, uint64_t timeout_ns)
+static inline int lock_impl(mutex_impl *m, bool timed, uint64_t timeout_ns)
 {
     if (!m)
         return -EINVAL;
@@ -138,8 +139,9 @@ static inline int lock_impl(weft_mutex *m, bool timed, uint64_t timeout_ns)
     return 0;
 }
 
-int weft_mutex_init(weft_mutex *m)
+int weft_mutex_init(weft_mutex *mutex)
 {
+    mutex_impl *m = mutex_of(mutex);
     if (!m)
         return -EINVAL;
     atomic_init(&m->state, UNLOCKED);
@@ -147,25 +149,29 @@ int weft_mutex_init(weft_mutex *m)
     return 0;
 }
 
-int weft_mutex_destroy(weft_mutex *m)
+int weft_mutex_destroy(weft_mutex *mutex)
 {
+    mutex_impl *m = mutex_of(mutex);
     if (!m)
         return -EINVAL;
     return atomic_load_explicit(&m->state, memory_order_relaxed) != UNLOCKED ? -EBUSY : 0;
 }
 
-int weft_mutex_lock(weft_mutex *m)
+int weft_mutex_lock(weft_mutex *mutex)
 {
+    mutex_impl *m = mutex_of(mutex);
     return lock_impl(m, false, 0);
 }
 
-int weft_mutex_lock_timeout(weft_mutex *m, uint64_t timeout_ns)
+int weft_mutex_lock_timeout(weft_mutex *mutex, uint64_t timeout_ns)
 {
+    mutex_impl *m = mutex_of(mutex);
     return lock_impl(m, true, timeout_ns);
 }
 
-int weft_mutex_trylock(weft_mutex *m)
+int weft_mutex_try_lock(weft_mutex *mutex)
 {
+    mutex_impl *m = mutex_of(mutex);
     if (!m)
         return -EINVAL;
     uint32_t s = UNLOCKED;
@@ -177,8 +183,9 @@ int weft_mutex_trylock(weft_mutex *m)
     return 0;
 }
 
-int weft_mutex_unlock(weft_mutex *m)
+int weft_mutex_unlock(weft_mutex *mutex)
 {
+    mutex_impl *m = mutex_of(mutex);
     if (!m)
         return -EINVAL;
 #ifndef NDEBUG

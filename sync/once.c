@@ -25,7 +25,7 @@ int weft_once_call_slow_(weft_once *o, void (*fn)(void *arg), void *arg)
     weft_backoff bo = WEFT_BACKOFF_INIT;
     /* Acquire (here and on every reload below): pairs with the release exchange that
      * stores DONE, so a caller that sees DONE sees fn's writes. */
-    uint32_t s = atomic_load_explicit(&o->state, memory_order_acquire);
+    uint32_t s = atomic_load_explicit(&o->state_, memory_order_acquire);
     for (;;) {
         switch (s) {
         case ONCE_DONE:
@@ -34,26 +34,26 @@ int weft_once_call_slow_(weft_once *o, void (*fn)(void *arg), void *arg)
             /* Acquire on failure: we may read DONE (pairs with the release exchange
              * below). C11 then wants at least acquire on success too; winning itself
              * needs no ordering. */
-            if (!atomic_compare_exchange_strong_explicit(&o->state, &s, ONCE_RUNNING,
+            if (!atomic_compare_exchange_strong_explicit(&o->state_, &s, ONCE_RUNNING,
                                                          memory_order_acquire,
                                                          memory_order_acquire))
                 continue;
             fn(arg);
             /* Release: pairs with the acquire loads of every other caller (here and
              * in the inline weft_once_call), publishing fn's writes. */
-            if (atomic_exchange_explicit(&o->state, ONCE_DONE, memory_order_release) ==
+            if (atomic_exchange_explicit(&o->state_, ONCE_DONE, memory_order_release) ==
                 ONCE_RUNNING_WITH_WAITERS)
-                weft_futex_wake(&o->state, WEFT_FUTEX_WAKE_ALL);
+                weft_futex_wake(&o->state_, WEFT_FUTEX_WAKE_ALL);
             return 0;
         case ONCE_RUNNING:
             /* A short fn is over before a sleep would even start: spin a little. */
             if (!weft_backoff_is_completed(&bo)) {
                 weft_backoff_snooze(&bo);
-                s = atomic_load_explicit(&o->state, memory_order_acquire);
+                s = atomic_load_explicit(&o->state_, memory_order_acquire);
                 continue;
             }
             /* Announce a sleeper. Acquire on failure: we may read DONE (as above). */
-            if (!atomic_compare_exchange_strong_explicit(&o->state, &s,
+            if (!atomic_compare_exchange_strong_explicit(&o->state_, &s,
                                                          ONCE_RUNNING_WITH_WAITERS,
                                                          memory_order_acquire,
                                                          memory_order_acquire))
@@ -61,8 +61,8 @@ int weft_once_call_slow_(weft_once *o, void (*fn)(void *arg), void *arg)
             s = ONCE_RUNNING_WITH_WAITERS;
             /* fall through */
         case ONCE_RUNNING_WITH_WAITERS:
-            weft_futex_wait(&o->state, ONCE_RUNNING_WITH_WAITERS, WEFT_NO_DEADLINE);
-            s = atomic_load_explicit(&o->state, memory_order_acquire);
+            weft_futex_wait(&o->state_, ONCE_RUNNING_WITH_WAITERS, WEFT_NO_DEADLINE);
+            s = atomic_load_explicit(&o->state_, memory_order_acquire);
             break;
         default:
             return -EINVAL; /* not a weft_once (never initialised, or overwritten) */

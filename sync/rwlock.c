@@ -42,6 +42,7 @@
  * synchronises with the previous one(s). */
 #include <weft/sync.h>
 
+#include "layout_internal.h"
 #include "spin_internal.h"
 
 #define READ_LOCKED 1u
@@ -75,7 +76,7 @@ static bool held_without_sleeping_writers(uint32_t s)
 
 /* Wake one sleeping writer; true if one was blocked in the kernel (if false, a
  * writer may still have been about to sleep: it sees the new counter and retries). */
-static bool wake_writer(weft_rwlock *l)
+static bool wake_writer(rwlock_impl *l)
 {
     /* Release: pairs with the acquire load of writer_notify in write_contended, so a
      * writer that sees the new count also sees the state change made before it. */
@@ -84,7 +85,7 @@ static bool wake_writer(weft_rwlock *l)
 }
 
 /* Called by whoever made the lock unlocked while waiting bits were set. */
-static void wake_writer_or_readers(weft_rwlock *l, uint32_t s)
+static void wake_writer_or_readers(rwlock_impl *l, uint32_t s)
 {
     /* The bits may change under us (readers add READERS_WAITING at any time); if the
      * lock gets locked meanwhile, its new holder does this job on unlock. Relaxed
@@ -116,8 +117,9 @@ static void wake_writer_or_readers(weft_rwlock *l, uint32_t s)
     }
 }
 
-int weft_rwlock_init(weft_rwlock *l)
+int weft_rwlock_init(weft_rwlock *lock)
 {
+    rwlock_impl *l = rwlock_of(lock);
     if (!l)
         return -EINVAL;
     atomic_init(&l->state, 0);
@@ -125,8 +127,9 @@ int weft_rwlock_init(weft_rwlock *l)
     return 0;
 }
 
-int weft_rwlock_destroy(weft_rwlock *l)
+int weft_rwlock_destroy(weft_rwlock *lock)
 {
+    rwlock_impl *l = rwlock_of(lock);
     if (!l)
         return -EINVAL;
     /* Any bit set means held (or waiters still on their way out of a held lock). */
@@ -136,7 +139,7 @@ int weft_rwlock_destroy(weft_rwlock *l)
 /* ------------------------------------------------------------------------------
  * Readers */
 
-static int read_contended(weft_rwlock *l, uint64_t deadline)
+static int read_contended(rwlock_impl *l, uint64_t deadline)
 {
     bool timed_out = false;
     int looks = WEFT_SPIN_LOOKS;
@@ -173,7 +176,7 @@ static int read_contended(weft_rwlock *l, uint64_t deadline)
     }
 }
 
-static int read_impl(weft_rwlock *l, bool timed, uint64_t timeout_ns)
+static int read_impl(rwlock_impl *l, bool timed, uint64_t timeout_ns)
 {
     if (!l)
         return -EINVAL;
@@ -192,18 +195,21 @@ static int read_impl(weft_rwlock *l, bool timed, uint64_t timeout_ns)
     return read_contended(l, timed ? weft_deadline_after(timeout_ns) : WEFT_NO_DEADLINE);
 }
 
-int weft_rwlock_read_lock(weft_rwlock *l)
+int weft_rwlock_read_lock(weft_rwlock *lock)
 {
+    rwlock_impl *l = rwlock_of(lock);
     return read_impl(l, false, 0);
 }
 
-int weft_rwlock_read_lock_timeout(weft_rwlock *l, uint64_t timeout_ns)
+int weft_rwlock_read_lock_timeout(weft_rwlock *lock, uint64_t timeout_ns)
 {
+    rwlock_impl *l = rwlock_of(lock);
     return read_impl(l, true, timeout_ns);
 }
 
-int weft_rwlock_read_trylock(weft_rwlock *l)
+int weft_rwlock_try_read_lock(weft_rwlock *lock)
 {
+    rwlock_impl *l = rwlock_of(lock);
     if (!l)
         return -EINVAL;
     uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
@@ -220,7 +226,7 @@ int weft_rwlock_read_trylock(weft_rwlock *l)
 /* ------------------------------------------------------------------------------
  * Writers */
 
-static int write_contended(weft_rwlock *l, uint64_t deadline)
+static int write_contended(rwlock_impl *l, uint64_t deadline)
 {
     bool timed_out = false;
     /* Once we have slept, other writers may sleep too: keep their bit when we lock. */
@@ -265,7 +271,7 @@ static int write_contended(weft_rwlock *l, uint64_t deadline)
     }
 }
 
-static int write_impl(weft_rwlock *l, bool timed, uint64_t timeout_ns)
+static int write_impl(rwlock_impl *l, bool timed, uint64_t timeout_ns)
 {
     if (!l)
         return -EINVAL;
@@ -277,18 +283,21 @@ static int write_impl(weft_rwlock *l, bool timed, uint64_t timeout_ns)
     return write_contended(l, timed ? weft_deadline_after(timeout_ns) : WEFT_NO_DEADLINE);
 }
 
-int weft_rwlock_write_lock(weft_rwlock *l)
+int weft_rwlock_write_lock(weft_rwlock *lock)
 {
+    rwlock_impl *l = rwlock_of(lock);
     return write_impl(l, false, 0);
 }
 
-int weft_rwlock_write_lock_timeout(weft_rwlock *l, uint64_t timeout_ns)
+int weft_rwlock_write_lock_timeout(weft_rwlock *lock, uint64_t timeout_ns)
 {
+    rwlock_impl *l = rwlock_of(lock);
     return write_impl(l, true, timeout_ns);
 }
 
-int weft_rwlock_write_trylock(weft_rwlock *l)
+int weft_rwlock_try_write_lock(weft_rwlock *lock)
 {
+    rwlock_impl *l = rwlock_of(lock);
     if (!l)
         return -EINVAL;
     uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
@@ -307,8 +316,9 @@ int weft_rwlock_write_trylock(weft_rwlock *l)
  * Unlock: the caller holds the lock, so the kind (read or write) cannot change
  * under us; the value a failed guess CAS loads tells which. */
 
-int weft_rwlock_unlock(weft_rwlock *l)
+int weft_rwlock_unlock(weft_rwlock *lock)
 {
+    rwlock_impl *l = rwlock_of(lock);
     if (!l)
         return -EINVAL;
     /* Guess we are the only reader and nobody waits: one CAS, whose failure also

@@ -666,7 +666,7 @@ public:
     mutex(const mutex &) = delete;
     mutex &operator=(const mutex &) = delete;
     void lock() { detail::check(weft_mutex_lock(&m_), "weft_mutex_lock"); }
-    bool try_lock() { return try_result(weft_mutex_trylock(&m_), -EBUSY, "weft_mutex_trylock"); }
+    bool try_lock() { return try_result(weft_mutex_try_lock(&m_), -EBUSY, "weft_mutex_try_lock"); }
     template <class Rep, class Period>
     bool try_lock_for(const std::chrono::duration<Rep, Period> &timeout)
     {
@@ -701,8 +701,8 @@ public:
     void lock() { detail::check(weft_rwlock_write_lock(&l_), "weft_rwlock_write_lock"); }
     bool try_lock()
     {
-        int rc = weft_rwlock_write_trylock(&l_);
-        return rc != -EBUSY && detail::check(rc, "weft_rwlock_write_trylock") == 0;
+        int rc = weft_rwlock_try_write_lock(&l_);
+        return rc != -EBUSY && detail::check(rc, "weft_rwlock_try_write_lock") == 0;
     }
     void unlock() noexcept
     {
@@ -712,8 +712,8 @@ public:
     void lock_shared() { detail::check(weft_rwlock_read_lock(&l_), "weft_rwlock_read_lock"); }
     bool try_lock_shared()
     {
-        int rc = weft_rwlock_read_trylock(&l_);
-        return rc != -EBUSY && detail::check(rc, "weft_rwlock_read_trylock") == 0;
+        int rc = weft_rwlock_try_read_lock(&l_);
+        return rc != -EBUSY && detail::check(rc, "weft_rwlock_try_read_lock") == 0;
     }
     void unlock_shared() noexcept { unlock(); }
     weft_rwlock *native_handle() noexcept { return &l_; }

@@ -52,7 +52,7 @@ int main()
 {
     weft_mutex m = WEFT_MUTEX_INIT;
     EXPECT(weft_mutex_lock(&m) == 0);
-    EXPECT(weft_mutex_trylock(&m) == -EBUSY);
+    EXPECT(weft_mutex_try_lock(&m) == -EBUSY);
     EXPECT(weft_mutex_unlock(&m) == 0);
     EXPECT(weft_mutex_destroy(&m) == 0);
 

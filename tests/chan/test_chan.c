@@ -450,12 +450,12 @@ Test(chan, bad_input)
     ch_open(1, &tx, &rx);
     op.rx = rx;
     op.buf = NULL;
-    cr_assert_eq(weft_select_try(&op, 1), -EINVAL);
+    cr_assert_eq(weft_try_select(&op, 1), -EINVAL);
     op.kind = WEFT_SELECT_SEND; /* .tx missing */
     op.buf = &v;
-    cr_assert_eq(weft_select_try(&op, 1), -EINVAL);
+    cr_assert_eq(weft_try_select(&op, 1), -EINVAL);
     op.kind = (weft_select_kind)7;
-    cr_assert_eq(weft_select_try(&op, 1), -EINVAL);
+    cr_assert_eq(weft_try_select(&op, 1), -EINVAL);
     weft_sender_close(tx);
     weft_receiver_close(rx);
 }
@@ -475,8 +475,8 @@ Test(chan, select_picks_ready)
             ch_open(cap, &tx[i], &rx[i]);
             ops[i] = (weft_select_op){WEFT_SELECT_RECV, NULL, rx[i], &buf[i], 99};
         }
-        cr_assert_eq(weft_select_try(ops, 3), -EAGAIN);
-        cr_assert_eq(weft_select_biased_try(ops, 3), -EAGAIN);
+        cr_assert_eq(weft_try_select(ops, 3), -EAGAIN);
+        cr_assert_eq(weft_try_select_biased(ops, 3), -EAGAIN);
         uint64_t t0 = weft_time_now_ns();
         cr_assert_eq(weft_select_timeout(ops, 3, 20 * MS), -ETIMEDOUT);
         cr_assert_geq(weft_time_now_ns() - t0, 20 * MS);
@@ -494,7 +494,7 @@ Test(chan, select_picks_ready)
         cr_assert_eq(weft_chan_send(tx[2], &v), 0);
         cr_assert_eq(weft_select_biased(ops, 3), 1);
         cr_assert_eq(buf[1], 1);
-        cr_assert_eq(weft_select_biased_try(ops, 3), 2);
+        cr_assert_eq(weft_try_select_biased(ops, 3), 2);
         cr_assert_eq(buf[2], 2);
         /* a disconnected op is ready with -EPIPE */
         weft_sender_close(tx[0]);
@@ -504,7 +504,7 @@ Test(chan, select_picks_ready)
         weft_select_op sops[2] = {{WEFT_SELECT_SEND, tx[1], NULL, &v, 99},
                                   {WEFT_SELECT_SEND, tx[2], NULL, &v, 99}};
         v = 77;
-        cr_assert_geq(weft_select_try(sops, 2), 0);
+        cr_assert_geq(weft_try_select(sops, 2), 0);
         cr_assert_eq(weft_receiver_len(rx[1]) + weft_receiver_len(rx[2]), 1);
         for (int i = 0; i < 3; i++) {
             if (i)
@@ -584,7 +584,7 @@ Test(chan, select_rendezvous_partner)
     ch_open(0, &tx, &rx);
     int v = 0;
     weft_select_op op = {WEFT_SELECT_RECV, NULL, rx, &v, 99};
-    cr_assert_eq(weft_select_try(&op, 1), -EAGAIN);
+    cr_assert_eq(weft_try_select(&op, 1), -EAGAIN);
     /* a sender blocked in send is a ready partner */
     ch_blocked b = {.tx = tx};
     pthread_t t;

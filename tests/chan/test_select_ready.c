@@ -65,7 +65,7 @@ Test(select_ready, ready_does_not_take)
             {.kind = WEFT_SELECT_RECV, .rx = rx[0], .buf = NULL},
             {.kind = WEFT_SELECT_RECV, .rx = rx[1], .buf = NULL},
         };
-        cr_assert_eq(weft_select_ready_try(ops, 2), -EAGAIN, "cap %zu", cap);
+        cr_assert_eq(weft_try_select_ready(ops, 2), -EAGAIN, "cap %zu", cap);
         cr_assert_eq(weft_select_ready_timeout(ops, 2, MS), -ETIMEDOUT, "cap %zu", cap);
         /* a message arrives on channel 1 later: blocking ready wakes for it */
         rd_arg a = {.tx = tx[1], .delay_ms = 30, .value = 42};
@@ -75,7 +75,7 @@ Test(select_ready, ready_does_not_take)
         if (cap != 0) {
             cr_assert_eq(pthread_join(t, NULL), 0);
             cr_assert_eq(weft_receiver_len(rx[1]), 1, "ready took the message");
-            cr_assert_eq(weft_select_ready_try(ops, 2), 1);
+            cr_assert_eq(weft_try_select_ready(ops, 2), 1);
         }
         int v = 0;
         cr_assert_eq(weft_chan_try_recv(rx[1], &v), 0, "cap %zu", cap);
@@ -86,7 +86,7 @@ Test(select_ready, ready_does_not_take)
         /* send side: ready while there is room (always, unbounded), or a receiver */
         weft_select_op sops[1] = {{.kind = WEFT_SELECT_SEND, .tx = tx[0], .buf = NULL}};
         if (cap == 0) {
-            cr_assert_eq(weft_select_ready_try(sops, 1), -EAGAIN);
+            cr_assert_eq(weft_try_select_ready(sops, 1), -EAGAIN);
             rd_arg r = {.rx = rx[0]};
             cr_assert_eq(pthread_create(&t, NULL, rd_recv, &r), 0);
             cr_assert_eq(weft_select_ready(sops, 1), 0);
@@ -95,13 +95,13 @@ Test(select_ready, ready_does_not_take)
             cr_assert_eq(pthread_join(t, NULL), 0);
             cr_assert(r.result == 0 && r.value == 7);
         } else {
-            cr_assert_eq(weft_select_ready_try(sops, 1), 0);
+            cr_assert_eq(weft_try_select_ready(sops, 1), 0);
             if (cap != WEFT_UNBOUNDED) {
                 for (size_t i = 0; i < cap; i++)
                     cr_assert_eq(weft_chan_try_send(tx[0], &v), 0);
-                cr_assert_eq(weft_select_ready_try(sops, 1), -EAGAIN);
+                cr_assert_eq(weft_try_select_ready(sops, 1), -EAGAIN);
                 cr_assert_eq(weft_chan_try_recv(rx[0], &v), 0);
-                cr_assert_eq(weft_select_ready_try(sops, 1), 0);
+                cr_assert_eq(weft_try_select_ready(sops, 1), 0);
             }
         }
         while (weft_chan_try_recv(rx[0], &v) == 0) /* channel 0 empty again */
@@ -152,6 +152,6 @@ Test(select_ready, bad_input)
 {
     cr_assert_eq(weft_select_ready(NULL, 1), -EINVAL);
     weft_select_op op = {.kind = WEFT_SELECT_RECV};
-    cr_assert_eq(weft_select_ready_try(&op, 0), -EINVAL);
-    cr_assert_eq(weft_select_ready_try(&op, 1), -EINVAL);
+    cr_assert_eq(weft_try_select_ready(&op, 0), -EINVAL);
+    cr_assert_eq(weft_try_select_ready(&op, 1), -EINVAL);
 }

@@ -150,7 +150,7 @@ Test(signal, select_recv_and_send)
         cr_assert_eq(a.result, 0);
         /* a NULL buf is still refused where the message has bytes */
         weft_select_op bad = {.kind = WEFT_SELECT_RECV, .rx = irx, .buf = NULL};
-        cr_assert_eq(weft_select_try(&bad, 1), -EINVAL);
+        cr_assert_eq(weft_try_select(&bad, 1), -EINVAL);
         cr_assert_eq(weft_chan_send(itx, NULL), -EINVAL);
         /* done/quit: closing the signal channel's sender wakes a select with -EPIPE */
         cr_assert_eq(weft_sender_close(stx), 0);

@@ -267,10 +267,10 @@ Test(timer, bad_input, .timeout = 60)
     cr_assert_eq(weft_chan_try_recv(rx, NULL), -EINVAL);
     cr_assert_eq(weft_chan_recv_timeout(rx, NULL, 1), -EINVAL);
     weft_select_op op = {.kind = WEFT_SELECT_RECV, .rx = rx, .buf = NULL};
-    cr_assert_eq(weft_select_try(&op, 1), -EINVAL, "an 8-byte message needs a buffer");
-    cr_assert_eq(weft_select_ready_try(&op, 1), 0, "ready needs none");
+    cr_assert_eq(weft_try_select(&op, 1), -EINVAL, "an 8-byte message needs a buffer");
+    cr_assert_eq(weft_try_select_ready(&op, 1), 0, "ready needs none");
     op.kind = WEFT_SELECT_SEND; /* a timer has no sender handle to name */
-    cr_assert_eq(weft_select_try(&op, 1), -EINVAL);
+    cr_assert_eq(weft_try_select(&op, 1), -EINVAL);
     uint64_t ts;
     cr_assert_eq(weft_chan_recv(rx, &ts), 0, "still usable");
     cr_assert_eq(weft_receiver_close(rx), 0);

@@ -80,7 +80,7 @@ Test(timer_select, deadline_versus_timer, .timeout = 60)
     cr_assert(el >= 20 * MS && el < 20 * MS + TIMER_LATE_NS, "timed out after %llu ns",
               (unsigned long long)el);
     cr_assert_eq(weft_select_biased_timeout(&op, 1, 1 * MS), -ETIMEDOUT);
-    cr_assert_eq(weft_select_try(&op, 1), -EAGAIN);
+    cr_assert_eq(weft_try_select(&op, 1), -EAGAIN);
     cr_assert_eq(weft_select_timeout(&op, 1, 0), -ETIMEDOUT);
     cr_assert_eq(weft_chan_after(20 * MS, &near), 0);
     weft_select_op ops[2] = {TS_RECV(far, &ts), TS_RECV(near, &ts)};
@@ -198,9 +198,9 @@ Test(timer_select, never_arms, .timeout = 60)
     cr_assert_eq(weft_chan_never(&n2), 0);
     uint64_t ts;
     weft_select_op ops[2] = {TS_RECV(n1, &ts), TS_RECV(n2, &ts)};
-    cr_assert_eq(weft_select_try(ops, 2), -EAGAIN);
-    cr_assert_eq(weft_select_biased_try(ops, 2), -EAGAIN);
-    cr_assert_eq(weft_select_ready_try(ops, 2), -EAGAIN);
+    cr_assert_eq(weft_try_select(ops, 2), -EAGAIN);
+    cr_assert_eq(weft_try_select_biased(ops, 2), -EAGAIN);
+    cr_assert_eq(weft_try_select_ready(ops, 2), -EAGAIN);
     uint64_t t0 = weft_time_now_ns();
     cr_assert_eq(weft_select_timeout(ops, 2, 20 * MS), -ETIMEDOUT);
     cr_assert_geq(weft_time_now_ns() - t0, 20 * MS);
@@ -239,16 +239,16 @@ Test(timer_select, ready, .timeout = 60)
     cr_assert_eq(weft_chan_open(sizeof(int), 1, NULL, &tx, &rx), 0);
     cr_assert_eq(weft_chan_after(30 * MS, &to), 0);
     weft_select_op ops[2] = {TS_RECV(rx, NULL), TS_RECV(to, NULL)};
-    cr_assert_eq(weft_select_ready_try(ops, 2), -EAGAIN);
+    cr_assert_eq(weft_try_select_ready(ops, 2), -EAGAIN);
     cr_assert_eq(weft_select_ready_timeout(ops, 2, 1 * MS), -ETIMEDOUT);
     cr_assert_eq(weft_select_ready(ops, 2), 1);
     cr_assert_eq(weft_select_ready(ops, 2), 1, "nothing was taken");
     cr_assert_eq(weft_receiver_len(to), 1);
     uint64_t ts;
     cr_assert_eq(weft_chan_try_recv(to, &ts), 0);
-    cr_assert_eq(weft_select_ready_try(ops, 2), -EAGAIN, "a spent after is never ready");
+    cr_assert_eq(weft_try_select_ready(ops, 2), -EAGAIN, "a spent after is never ready");
     cr_assert_eq(weft_sender_close(tx), 0);
-    cr_assert_eq(weft_select_ready_try(ops, 2), 0, "the disconnected data op is");
+    cr_assert_eq(weft_try_select_ready(ops, 2), 0, "the disconnected data op is");
     cr_assert_eq(weft_receiver_close(rx), 0);
     cr_assert_eq(weft_receiver_close(to), 0);
 }

@@ -161,7 +161,7 @@ static void fz_producer_op(fz_thread *t, uint8_t b)
             {WEFT_SELECT_SEND, t->tx[1][t->ntx[1] - 1], NULL, &mb, 1},
         };
         int r = op == 4   ? weft_select_timeout(ops, 2, tmo)
-                : op == 5 ? weft_select_try(ops, 2)
+                : op == 5 ? weft_try_select(ops, 2)
                           : weft_select_biased_timeout(ops, 2, tmo);
         if (r >= 0) {
             CHECK(r < 2 && (ops[r].result == 0 || ops[r].result == -EPIPE), "select %d res %d", r, ops[r].result);
@@ -232,7 +232,7 @@ static void fz_consumer_op(fz_thread *t, uint8_t b)
             {WEFT_SELECT_RECV, NULL, t->rx[1][0], &mb, 1},
         };
         res = op == 4   ? weft_select_timeout(ops, 2, tmo)
-              : op == 5 ? weft_select_try(ops, 2)
+              : op == 5 ? weft_try_select(ops, 2)
                         : weft_select_biased_timeout(ops, 2, tmo);
         if (res >= 0) {
             CHECK(res < 2 && (ops[res].result == 0 || ops[res].result == -EPIPE));

@@ -105,12 +105,12 @@ static void sync_rows(void)
     EXPECT(weft_mutex_init(NULL), -EINVAL);
     EXPECT(weft_mutex_destroy(NULL), -EINVAL);
     EXPECT(weft_mutex_lock(NULL), -EINVAL);
-    EXPECT(weft_mutex_trylock(NULL), -EINVAL);
+    EXPECT(weft_mutex_try_lock(NULL), -EINVAL);
     EXPECT(weft_mutex_lock_timeout(NULL, 1), -EINVAL);
     EXPECT(weft_mutex_unlock(NULL), -EINVAL);
     EXPECT(weft_mutex_lock(&m), 0);
     EXPECT(weft_mutex_destroy(&m), -EBUSY);
-    EXPECT(weft_mutex_trylock(&m), -EBUSY);
+    EXPECT(weft_mutex_try_lock(&m), -EBUSY);
 #ifndef NDEBUG
     EXPECT(weft_mutex_lock(&m), -EDEADLK);
     EXPECT(weft_mutex_lock_timeout(&m, 1000), -EDEADLK);
@@ -125,16 +125,16 @@ static void sync_rows(void)
     EXPECT(weft_rwlock_init(NULL), -EINVAL);
     EXPECT(weft_rwlock_destroy(NULL), -EINVAL);
     EXPECT(weft_rwlock_read_lock(NULL), -EINVAL);
-    EXPECT(weft_rwlock_read_trylock(NULL), -EINVAL);
+    EXPECT(weft_rwlock_try_read_lock(NULL), -EINVAL);
     EXPECT(weft_rwlock_read_lock_timeout(NULL, 1), -EINVAL);
     EXPECT(weft_rwlock_write_lock(NULL), -EINVAL);
-    EXPECT(weft_rwlock_write_trylock(NULL), -EINVAL);
+    EXPECT(weft_rwlock_try_write_lock(NULL), -EINVAL);
     EXPECT(weft_rwlock_write_lock_timeout(NULL, 1), -EINVAL);
     EXPECT(weft_rwlock_unlock(NULL), -EINVAL);
     EXPECT(weft_rwlock_unlock(&l), -EPERM);
     EXPECT(weft_rwlock_read_lock(&l), 0);
     EXPECT(weft_rwlock_destroy(&l), -EBUSY);
-    EXPECT(weft_rwlock_write_trylock(&l), -EBUSY);
+    EXPECT(weft_rwlock_try_write_lock(&l), -EBUSY);
     EXPECT(weft_rwlock_write_lock_timeout(&l, 1000), -ETIMEDOUT);
     EXPECT(weft_rwlock_unlock(&l), 0);
     EXPECT(weft_rwlock_destroy(&l), 0);
@@ -152,7 +152,7 @@ static void sync_rows(void)
     EXPECT(weft_condvar_notify_all(NULL), -EINVAL);
 #ifndef NDEBUG
     EXPECT(weft_condvar_wait_timeout(&cv, &m, 1000), -EPERM); /* m not held */
-    EXPECT(weft_mutex_trylock(&m), 0); /* "m is held again when this returns" */
+    EXPECT(weft_mutex_try_lock(&m), 0); /* "m is held again when this returns" */
     EXPECT(weft_mutex_unlock(&m), 0);
 #endif
 
@@ -451,7 +451,7 @@ static void chan_rows(void)
     weft_select_op bad[3][1] = {{{(weft_select_kind)0, tx, rx, &v, 0}},
                                 {{WEFT_SELECT_SEND, NULL, rx, &v, 0}},
                                 {{WEFT_SELECT_RECV, tx, rx, NULL, 0}}};
-    int (*sel[3])(weft_select_op *, size_t) = {weft_select, weft_select_try, weft_select_biased};
+    int (*sel[3])(weft_select_op *, size_t) = {weft_select, weft_try_select, weft_select_biased};
     for (int i = 0; i < 3; i++) {
         EXPECT(sel[i](NULL, 1), -EINVAL);
         EXPECT(sel[i](ops, 0), -EINVAL);
@@ -460,10 +460,10 @@ static void chan_rows(void)
     }
     EXPECT(weft_select_timeout(NULL, 1, 1), -EINVAL);
     EXPECT(weft_select_timeout(ops, 0, 1), -EINVAL);
-    EXPECT(weft_select_biased_try(NULL, 1), -EINVAL);
+    EXPECT(weft_try_select_biased(NULL, 1), -EINVAL);
     EXPECT(weft_select_biased_timeout(NULL, 1, 1), -EINVAL);
     EXPECT(weft_select_biased_timeout(bad[0], 1, 1), -EINVAL);
-    EXPECT(weft_select_biased_try(ops, 2), 0); /* the message is there: recv first */
+    EXPECT(weft_try_select_biased(ops, 2), 0); /* the message is there: recv first */
 
     /* the other side closed: detected, -EPIPE */
     EXPECT(weft_receiver_close(rx), 0);
@@ -491,7 +491,7 @@ static void chan_rows(void)
     EXPECT(weft_chan_try_recv(rx, NULL), -EINVAL);
     EXPECT(weft_chan_recv_timeout(rx, NULL, 1), -EINVAL);
     weft_select_op top = {WEFT_SELECT_RECV, NULL, rx, NULL, 0};
-    EXPECT(weft_select_try(&top, 1), -EINVAL);
+    EXPECT(weft_try_select(&top, 1), -EINVAL);
     EXPECT(weft_chan_recv(rx, &ts), 0);
     EXPECT(weft_chan_try_recv(rx, &ts), -EAGAIN); /* spent: empty, never disconnected */
     EXPECT(weft_chan_recv_timeout(rx, &ts, 1000), -ETIMEDOUT);

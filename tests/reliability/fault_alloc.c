@@ -745,8 +745,8 @@ static void wl_select(void)
     for (int i = 0; i < SEL_OPS; i++)
         ops[i] = (weft_select_op){WEFT_SELECT_RECV, NULL, rx[i], &buf[i], 0};
     faults_on();
-    int rc = weft_select_try(ops, SEL_OPS);
-    int rc_small = weft_select_try(ops + 4, 8); /* <= 16 ops: on the stack, cannot fail */
+    int rc = weft_try_select(ops, SEL_OPS);
+    int rc_small = weft_try_select(ops + 4, 8); /* <= 16 ops: on the stack, cannot fail */
     faults_off();
     if (rc == -ENOMEM) {
         CHECK(plan_n != 0);
@@ -777,9 +777,9 @@ static void select_unbounded_send(void)
         int v = i;
         weft_select_op op = {WEFT_SELECT_SEND, tx, NULL, &v, 1};
         inject_arm(INJECT_ALLOC, 1, false); /* the next allocation fails */
-        int rc = weft_select_try(&op, 1);
+        int rc = weft_try_select(&op, 1);
         long fired = inject_disarm(INJECT_ALLOC);
-        CHECK(rc == 0, "select_try: %d", rc);
+        CHECK(rc == 0, "try_select: %d", rc);
         if (fired) {
             CHECK(op.result == -ENOMEM, "message %d: .result %s", i, weft_strerror(op.result));
             failed++;

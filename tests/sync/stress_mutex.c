@@ -1,5 +1,5 @@
 /* stress_mutex: N threads x M increments of a plain (non-atomic) counter under one
- * weft_mutex, taking it by lock, trylock and lock_timeout (short timeouts, so some
+ * weft_mutex, taking it by lock, try_lock and lock_timeout (short timeouts, so some
  * waiters give up while others sleep: a lost wake-up would hang the test), with
  * sections short, near the spin budget and past it (spinners, sleepers and CAS 0->1
  * takers mixed). Checks the count is exactly N*M and that no two threads are ever
@@ -37,11 +37,11 @@ static void *run(void *p)
             CHECK(r == 0, "lock: %d", r);
             break;
         case 2:
-            while ((r = weft_mutex_trylock(&s->m)) == -EBUSY) {
+            while ((r = weft_mutex_try_lock(&s->m)) == -EBUSY) {
                 w->busy++;
                 weft_cpu_relax();
             }
-            CHECK(r == 0, "trylock: %d", r);
+            CHECK(r == 0, "try_lock: %d", r);
             break;
         default:
             /* 0..~64 us: short enough that some attempts time out while contended. */
@@ -89,7 +89,7 @@ int main(void)
     }
     CHECK(s.counter == THREADS * s.iters, "counter %ld, expected %ld", s.counter, THREADS * s.iters);
     CHECK(weft_mutex_destroy(&s.m) == 0, "mutex left locked or with waiters");
-    printf("stress_mutex: %d threads x %ld = %ld increments ok (%ld timeouts, %ld busy trylocks)\n",
+    printf("stress_mutex: %d threads x %ld = %ld increments ok (%ld timeouts, %ld busy try_locks)\n",
            THREADS, s.iters, s.counter, timeouts, busy);
     return 0;
 }

@@ -55,7 +55,7 @@ static void *writer(void *p)
             e = weft_rwlock_write_lock(&r->l);
             break;
         case 1:
-            while ((e = weft_rwlock_write_trylock(&r->l)) == -EBUSY) {
+            while ((e = weft_rwlock_try_write_lock(&r->l)) == -EBUSY) {
                 a->busy++;
                 sched_yield();
             }
@@ -95,7 +95,7 @@ static void *reader(void *p)
             e = weft_rwlock_read_lock(&r->l);
             break;
         case 1:
-            while ((e = weft_rwlock_read_trylock(&r->l)) == -EBUSY) {
+            while ((e = weft_rwlock_try_read_lock(&r->l)) == -EBUSY) {
                 a->busy++;
                 sched_yield();
             }

@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <weft/sync.h>
 
+#include "layout_internal.h"
+
 #define MS 1000000ull
 
 Test(barrier, init_and_destroy_errors)
@@ -148,7 +150,7 @@ static void *timed_arrival_thread(void *p)
     return NULL;
 }
 
-/* White-box (touches the state word, layout documented in barrier.c): the round's
+/* White-box (touches the state word: sync/layout_internal.h): the round's
  * last arrival has counted itself but not yet published the next generation, and a
  * timed waiter's deadline passes in that window. It must not withdraw (the round is
  * complete) and must not return before the generation moves (a re-arrival would be
@@ -156,23 +158,24 @@ static void *timed_arrival_thread(void *p)
 Test(barrier, timeout_while_the_round_completes_does_not_withdraw)
 {
     weft_barrier b = WEFT_BARRIER_INIT(2);
+    barrier_impl *bi = barrier_of(&b);
     struct timed_arrival t = {&b, 20 * MS, -1, 0};
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, timed_arrival_thread, &t), 0);
     uint64_t give_up = weft_deadline_after(10000 * MS);
-    while (atomic_load(&b.state) != 1 && weft_time_now_ns() < give_up)
+    while (atomic_load(&bi->state) != 1 && weft_time_now_ns() < give_up)
         sched_yield();
-    cr_assert_eq(atomic_load(&b.state), 1, "the timed waiter arrived");
+    cr_assert_eq(atomic_load(&bi->state), 1, "the timed waiter arrived");
     /* Play the leader, first half: count our arrival... */
-    cr_assert_eq(atomic_fetch_add(&b.state, 1), 1);
+    cr_assert_eq(atomic_fetch_add(&bi->state, 1), 1);
     /* ...and stall well past the waiter's deadline. */
     struct timespec ts = {0, 100 * 1000 * 1000};
     nanosleep(&ts, NULL);
-    cr_assert_eq(atomic_load(&b.state), 2, "the arrival was withdrawn from a complete round");
+    cr_assert_eq(atomic_load(&bi->state), 2, "the arrival was withdrawn from a complete round");
     cr_assert_eq(atomic_load(&t.returned), 0, "returned before the generation moved");
     /* Second half: publish generation 1 and wake. */
-    atomic_store(&b.state, 1u << 24);
-    weft_futex_wake(&b.state, WEFT_FUTEX_WAKE_ALL);
+    atomic_store(&bi->state, 1u << 24);
+    weft_futex_wake(&bi->state, WEFT_FUTEX_WAKE_ALL);
     cr_assert_eq(pthread_join(th, NULL), 0);
     cr_assert_eq(t.rc, 0, "the round completed with it");
     cr_assert_eq(weft_barrier_destroy(&b), 0);

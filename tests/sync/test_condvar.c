@@ -13,12 +13,12 @@ static void cv_sleep_ms(long ms)
     nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000}, NULL);
 }
 
-/* Is m held (by anyone)? Asked from another thread, so the caller's own trylock
+/* Is m held (by anyone)? Asked from another thread, so the caller's own try_lock
  * semantics do not matter. */
-static void *cv_trylock_thread(void *p)
+static void *cv_try_lock_thread(void *p)
 {
     weft_mutex *m = p;
-    int r = weft_mutex_trylock(m);
+    int r = weft_mutex_try_lock(m);
     if (r == 0)
         weft_mutex_unlock(m);
     return (void *)(intptr_t)r;
@@ -27,7 +27,7 @@ static bool cv_mutex_is_held(weft_mutex *m)
 {
     pthread_t t;
     void *r;
-    cr_assert_eq(pthread_create(&t, NULL, cv_trylock_thread, m), 0);
+    cr_assert_eq(pthread_create(&t, NULL, cv_try_lock_thread, m), 0);
     cr_assert_eq(pthread_join(t, &r), 0);
     return (intptr_t)r == -EBUSY;
 }

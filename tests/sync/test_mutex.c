@@ -51,7 +51,7 @@ Test(mutex, rejects_null)
     cr_assert_eq(weft_mutex_init(NULL), -EINVAL);
     cr_assert_eq(weft_mutex_destroy(NULL), -EINVAL);
     cr_assert_eq(weft_mutex_lock(NULL), -EINVAL);
-    cr_assert_eq(weft_mutex_trylock(NULL), -EINVAL);
+    cr_assert_eq(weft_mutex_try_lock(NULL), -EINVAL);
     cr_assert_eq(weft_mutex_lock_timeout(NULL, MS), -EINVAL);
     cr_assert_eq(weft_mutex_unlock(NULL), -EINVAL);
 }
@@ -66,20 +66,20 @@ Test(mutex, static_initialiser_and_init_give_an_unlocked_mutex)
     weft_mutex b;
     memset(&b, 0xab, sizeof b);
     cr_assert_eq(weft_mutex_init(&b), 0);
-    cr_assert_eq(weft_mutex_trylock(&b), 0);
+    cr_assert_eq(weft_mutex_try_lock(&b), 0);
     cr_assert_eq(weft_mutex_unlock(&b), 0);
     cr_assert_eq(weft_mutex_destroy(&b), 0);
     cr_assert_eq(sizeof(weft_mutex), 8);
 }
 
-Test(mutex, trylock_is_busy_while_held_by_anyone)
+Test(mutex, try_lock_is_busy_while_held_by_anyone)
 {
     weft_mutex m = WEFT_MUTEX_INIT;
-    cr_assert_eq(weft_mutex_trylock(&m), 0);
-    cr_assert_eq(weft_mutex_trylock(&m), -EBUSY); /* the caller itself */
-    cr_assert_eq(mutex_on_other_thread(weft_mutex_trylock, &m), -EBUSY);
+    cr_assert_eq(weft_mutex_try_lock(&m), 0);
+    cr_assert_eq(weft_mutex_try_lock(&m), -EBUSY); /* the caller itself */
+    cr_assert_eq(mutex_on_other_thread(weft_mutex_try_lock, &m), -EBUSY);
     cr_assert_eq(weft_mutex_unlock(&m), 0);
-    cr_assert_eq(weft_mutex_trylock(&m), 0);
+    cr_assert_eq(weft_mutex_try_lock(&m), 0);
     cr_assert_eq(weft_mutex_unlock(&m), 0);
 }
 
@@ -141,7 +141,7 @@ Test(mutex, blocked_lock_and_lock_timeout_get_the_mutex_when_released)
         /* Acquire: pairs with the holder's release store. */
         while (!atomic_load_explicit(&h.locked, memory_order_acquire))
             mutex_sleep_ms(1);
-        cr_assert_eq(weft_mutex_trylock(&m), -EBUSY);
+        cr_assert_eq(weft_mutex_try_lock(&m), -EBUSY);
         int r = timed ? weft_mutex_lock_timeout(&m, 10000 * MS) : weft_mutex_lock(&m);
         cr_assert_eq(r, 0);
         cr_assert_eq(weft_mutex_unlock(&m), 0);
@@ -190,7 +190,7 @@ Test(mutex, debug_relock_by_owner_is_edeadlk)
     cr_assert_eq(weft_mutex_lock(&m), 0);
     cr_assert_eq(weft_mutex_lock(&m), -EDEADLK);
     cr_assert_eq(weft_mutex_lock_timeout(&m, MS), -EDEADLK);
-    cr_assert_eq(weft_mutex_trylock(&m), -EBUSY);
+    cr_assert_eq(weft_mutex_try_lock(&m), -EBUSY);
     cr_assert_eq(weft_mutex_unlock(&m), 0);
 }
 

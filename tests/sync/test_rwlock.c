@@ -9,6 +9,8 @@
 #include <time.h>
 #include <weft/sync.h>
 
+#include "layout_internal.h"
+
 #define MS 1000000ull
 /* The reader-count limit of rwlock.c's state layout (bits 0..29; all ones means
  * write-locked). A white-box constant, used only to test -EAGAIN without taking a
@@ -47,8 +49,8 @@ static rw_call rw_run(int (*fn)(weft_rwlock *, uint64_t), weft_rwlock *l, uint64
     cr_assert_eq(pthread_join(t, NULL), 0);
     return c;
 }
-static int rw_read_try(weft_rwlock *l, uint64_t u) { (void)u; return weft_rwlock_read_trylock(l); }
-static int rw_write_try(weft_rwlock *l, uint64_t u) { (void)u; return weft_rwlock_write_trylock(l); }
+static int rw_read_try(weft_rwlock *l, uint64_t u) { (void)u; return weft_rwlock_try_read_lock(l); }
+static int rw_write_try(weft_rwlock *l, uint64_t u) { (void)u; return weft_rwlock_try_write_lock(l); }
 static int rw_write_block(weft_rwlock *l, uint64_t u) { (void)u; return weft_rwlock_write_lock(l); }
 static int rw_read_block(weft_rwlock *l, uint64_t u) { (void)u; return weft_rwlock_read_lock(l); }
 
@@ -57,10 +59,10 @@ Test(rwlock, rejects_null)
     cr_assert_eq(weft_rwlock_init(NULL), -EINVAL);
     cr_assert_eq(weft_rwlock_destroy(NULL), -EINVAL);
     cr_assert_eq(weft_rwlock_read_lock(NULL), -EINVAL);
-    cr_assert_eq(weft_rwlock_read_trylock(NULL), -EINVAL);
+    cr_assert_eq(weft_rwlock_try_read_lock(NULL), -EINVAL);
     cr_assert_eq(weft_rwlock_read_lock_timeout(NULL, MS), -EINVAL);
     cr_assert_eq(weft_rwlock_write_lock(NULL), -EINVAL);
-    cr_assert_eq(weft_rwlock_write_trylock(NULL), -EINVAL);
+    cr_assert_eq(weft_rwlock_try_write_lock(NULL), -EINVAL);
     cr_assert_eq(weft_rwlock_write_lock_timeout(NULL, MS), -EINVAL);
     cr_assert_eq(weft_rwlock_unlock(NULL), -EINVAL);
 }
@@ -98,12 +100,12 @@ Test(rwlock, one_unlock_releases_reads_and_writes)
 {
     weft_rwlock l = WEFT_RWLOCK_INIT;
     cr_assert_eq(weft_rwlock_read_lock(&l), 0);
-    cr_assert_eq(weft_rwlock_read_trylock(&l), 0);
+    cr_assert_eq(weft_rwlock_try_read_lock(&l), 0);
     cr_assert_eq(weft_rwlock_read_lock_timeout(&l, MS), 0);
-    cr_assert_eq(weft_rwlock_write_trylock(&l), -EBUSY);
+    cr_assert_eq(weft_rwlock_try_write_lock(&l), -EBUSY);
     for (int i = 0; i < 3; i++)
         cr_assert_eq(weft_rwlock_unlock(&l), 0);
-    cr_assert_eq(weft_rwlock_write_trylock(&l), 0);
+    cr_assert_eq(weft_rwlock_try_write_lock(&l), 0);
     cr_assert_eq(weft_rwlock_unlock(&l), 0);
     cr_assert_eq(weft_rwlock_write_lock_timeout(&l, MS), 0);
     cr_assert_eq(weft_rwlock_unlock(&l), 0);
@@ -123,12 +125,12 @@ static void *rw_reader_meet(void *p)
     rw_readers *r = p;
     int e = r->mode == 0 ? weft_rwlock_read_lock(r->l)
           : r->mode == 1 ? weft_rwlock_read_lock_timeout(r->l, 10000 * MS)
-                         : weft_rwlock_read_trylock(r->l);
+                         : weft_rwlock_try_read_lock(r->l);
     cr_assert_eq(e, 0);
     atomic_fetch_add_explicit(&r->inside, 1, memory_order_relaxed);
     while (atomic_load_explicit(&r->inside, memory_order_relaxed) < r->n)
         rw_sleep_ms(1);
-    cr_assert_eq(weft_rwlock_write_trylock(r->l), -EBUSY);
+    cr_assert_eq(weft_rwlock_try_write_lock(r->l), -EBUSY);
     cr_assert_eq(weft_rwlock_unlock(r->l), 0);
     return NULL;
 }
@@ -152,8 +154,8 @@ Test(rwlock, a_writer_excludes_readers_and_writers)
 {
     weft_rwlock l = WEFT_RWLOCK_INIT;
     cr_assert_eq(weft_rwlock_write_lock(&l), 0);
-    cr_assert_eq(weft_rwlock_read_trylock(&l), -EBUSY);
-    cr_assert_eq(weft_rwlock_write_trylock(&l), -EBUSY);
+    cr_assert_eq(weft_rwlock_try_read_lock(&l), -EBUSY);
+    cr_assert_eq(weft_rwlock_try_write_lock(&l), -EBUSY);
     cr_assert_eq(rw_run(rw_read_try, &l, 0).result, -EBUSY);
     cr_assert_eq(rw_run(rw_write_try, &l, 0).result, -EBUSY);
     rw_call c = rw_run(weft_rwlock_read_lock_timeout, &l, 30 * MS);
@@ -182,7 +184,7 @@ Test(rwlock, readers_exclude_a_writer_but_not_readers)
     cr_assert_geq(c.elapsed_ns, 30 * MS);
     cr_assert_eq(weft_rwlock_unlock(&l), 0);
     /* The timed-out writer must not leave readers blocked behind it. */
-    cr_assert_eq(weft_rwlock_read_trylock(&l), 0);
+    cr_assert_eq(weft_rwlock_try_read_lock(&l), 0);
     cr_assert_eq(weft_rwlock_unlock(&l), 0);
     cr_assert_eq(weft_rwlock_destroy(&l), 0);
 }
@@ -221,10 +223,10 @@ Test(rwlock, a_waiting_writer_blocks_new_readers)
     cr_assert_eq(weft_rwlock_read_lock(&l), 0);
     rw_async w;
     rw_start(&w, rw_write_block, &l, 0);
-    /* Until the writer has announced itself, read_trylock still succeeds; poll. */
+    /* Until the writer has announced itself, try_read_lock still succeeds; poll. */
     int r = 0;
     for (int i = 0; i < 10000; i++) {
-        r = weft_rwlock_read_trylock(&l);
+        r = weft_rwlock_try_read_lock(&l);
         if (r != 0)
             break;
         cr_assert_eq(weft_rwlock_unlock(&l), 0);
@@ -233,7 +235,7 @@ Test(rwlock, a_waiting_writer_blocks_new_readers)
     cr_assert_eq(r, -EBUSY, "a waiting writer must turn new readers away");
     cr_assert_eq(rw_run(rw_read_try, &l, 0).result, -EBUSY);
     cr_assert_eq(rw_run(weft_rwlock_read_lock_timeout, &l, 20 * MS).result, -ETIMEDOUT);
-    cr_assert_eq(weft_rwlock_write_trylock(&l), -EBUSY);
+    cr_assert_eq(weft_rwlock_try_write_lock(&l), -EBUSY);
     /* A blocking reader queues behind the writer and gets in after it. */
     rw_async rd;
     rw_start(&rd, rw_read_block, &l, 0);
@@ -248,16 +250,16 @@ Test(rwlock, a_waiting_writer_blocks_new_readers)
 Test(rwlock, too_many_readers_is_eagain)
 {
     weft_rwlock l = WEFT_RWLOCK_INIT;
-    /* White box: pretend RW_MAX_READERS readers hold it. */
-    atomic_store_explicit(&l.state, RW_MAX_READERS, memory_order_relaxed);
-    cr_assert_eq(weft_rwlock_read_trylock(&l), -EAGAIN);
+    /* White box (sync/layout_internal.h): pretend RW_MAX_READERS readers hold it. */
+    atomic_store_explicit(&rwlock_of(&l)->state, RW_MAX_READERS, memory_order_relaxed);
+    cr_assert_eq(weft_rwlock_try_read_lock(&l), -EAGAIN);
     cr_assert_eq(weft_rwlock_read_lock(&l), -EAGAIN);
     cr_assert_eq(weft_rwlock_read_lock_timeout(&l, MS), -EAGAIN);
-    cr_assert_eq(weft_rwlock_write_trylock(&l), -EBUSY);
+    cr_assert_eq(weft_rwlock_try_write_lock(&l), -EBUSY);
     cr_assert_eq(weft_rwlock_unlock(&l), 0); /* one reader leaves: room for one */
-    cr_assert_eq(weft_rwlock_read_trylock(&l), 0);
-    cr_assert_eq(weft_rwlock_read_trylock(&l), -EAGAIN);
-    atomic_store_explicit(&l.state, 0, memory_order_relaxed);
+    cr_assert_eq(weft_rwlock_try_read_lock(&l), 0);
+    cr_assert_eq(weft_rwlock_try_read_lock(&l), -EAGAIN);
+    atomic_store_explicit(&rwlock_of(&l)->state, 0, memory_order_relaxed);
 }
 
 /* The spins are bounded: while a holder keeps the lock for a long time, waiters (more
@@ -305,9 +307,9 @@ Test(rwlock, a_writer_and_readers_waiting_on_a_long_read_hold_sleep_instead_of_s
     cr_assert_eq(weft_rwlock_read_lock(&l), 0);
     uint64_t t0 = weft_time_now_ns();
     lock_waiters_start(ww, tw, WRITERS, rw_waiter(&l, true), &started_w);
-    /* Once a writer waits, read_trylock is turned away; until then it succeeds. */
+    /* Once a writer waits, try_read_lock is turned away; until then it succeeds. */
     int r;
-    while ((r = weft_rwlock_read_trylock(&l)) == 0) {
+    while ((r = weft_rwlock_try_read_lock(&l)) == 0) {
         cr_assert_eq(weft_rwlock_unlock(&l), 0);
         rw_sleep_ms(1);
     }

@@ -189,14 +189,14 @@ WEFT_API int weft_select(weft_select_op *ops, size_t n);
  * that was ready from before that second pass until it was looked at is never
  * missed (e.g. a message moving from one listed channel to another during the call).
  * Errors as select, and -EAGAIN. */
-WEFT_API int weft_select_try(weft_select_op *ops, size_t n);
-/* As select, giving up after timeout_ns with -ETIMEDOUT (timeout_ns 0: as select_try,
+WEFT_API int weft_try_select(weft_select_op *ops, size_t n);
+/* As select, giving up after timeout_ns with -ETIMEDOUT (timeout_ns 0: as try_select,
  * with -ETIMEDOUT for -EAGAIN). */
 WEFT_API int weft_select_timeout(weft_select_op *ops, size_t n, uint64_t timeout_ns);
 /* Biased select: when several are ready, the first in ops order wins (priority
  * channels). Blocking, try and timed forms as above. */
 WEFT_API int weft_select_biased(weft_select_op *ops, size_t n);
-WEFT_API int weft_select_biased_try(weft_select_op *ops, size_t n);
+WEFT_API int weft_try_select_biased(weft_select_op *ops, size_t n);
 WEFT_API int weft_select_biased_timeout(weft_select_op *ops, size_t n, uint64_t timeout_ns);
 
 /* Readiness without completing (crossbeam's Select::ready): block until one of
@@ -205,12 +205,12 @@ WEFT_API int weft_select_biased_timeout(weft_select_op *ops, size_t n, uint64_t 
  * .result is not written. A disconnected op counts as ready. A rendezvous op is
  * ready while a partner waits in the opposite op. Caveat: it is a snapshot; another
  * thread may take the message (or the room, or the partner) first, so the caller's
- * follow-up try op (weft_chan_try_recv, weft_select_try on ops[i], ...) can still
+ * follow-up try op (weft_chan_try_recv, weft_try_select on ops[i], ...) can still
  * return -EAGAIN: loop. Returns -EINVAL (ops NULL, n 0 or above INT_MAX, bad kind or
- * NULL handle), -ENOMEM (as select). ready_try: -EAGAIN if none is ready now (looks
- * twice, as select_try). ready_timeout: -ETIMEDOUT after timeout_ns. */
+ * NULL handle), -ENOMEM (as select). try_select_ready: -EAGAIN if none is ready now
+ * (looks twice, as try_select). select_ready_timeout: -ETIMEDOUT after timeout_ns. */
 WEFT_API int weft_select_ready(weft_select_op *ops, size_t n);
-WEFT_API int weft_select_ready_try(weft_select_op *ops, size_t n);
+WEFT_API int weft_try_select_ready(weft_select_op *ops, size_t n);
 WEFT_API int weft_select_ready_timeout(weft_select_op *ops, size_t n, uint64_t timeout_ns);
 
 #ifdef __cplusplus

@@ -25,9 +25,6 @@
 #define WEFT_RUNTIME_H
 
 #include <weft/common.h>
-#ifndef __cplusplus
-#include <stdatomic.h>
-#endif
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -320,10 +317,14 @@ WEFT_API int weft_task_try_join(weft_task *t, void **result);
 
 /* ------------------------------------------------------------------------------
  * Scopes: spawn any number of tasks that may borrow the caller's stack; wait for all.
- * A weft_scope is stack-allocatable: declare one, init, spawn, wait. Its fields are
- * private. */
+ * A weft_scope is stack-allocatable: declare one, init, spawn, wait. It is opaque
+ * storage, 72 bytes, 8-aligned (runtime/scope.c holds the layout and static-asserts
+ * that it fits): never touch `opaque_`. A scope is not copied nor moved while in use
+ * (its tasks hold its address). */
 
-typedef struct weft_scope weft_scope;
+typedef struct weft_scope {
+    uint64_t opaque_[9];
+} weft_scope;
 /* A scope task: returns 0, or a non-zero status that cancels the scope.
  *
  * Why scope tasks have a type of their own, not weft_fn (join halves, pool_run):
@@ -336,24 +337,6 @@ typedef struct weft_scope weft_scope;
  * function through a pointer of another type is undefined in C, so no cast can
  * bridge them. Each type stays (docs/design.md 4.4, "One task signature?"). */
 typedef int (*weft_scope_fn)(weft_scope *scope, void *arg);
-
-/* Internal: the completion flag of a job (runtime/job_latch.c); here only so that a scope
- * can live on the stack. */
-typedef struct weft_job_latch_ {
-    WEFT__ATOMIC(uint32_t) state;
-    WEFT__ATOMIC(void *) waiter;
-} weft_job_latch_;
-
-struct weft_scope {
-    WEFT__ATOMIC(uint64_t) pending_; /* tasks not yet finished, + own_ until the owner waits */
-    WEFT__ATOMIC(int) status_;       /* first non-zero status, 0 while none */
-    weft_job_latch_ done_;           /* set when pending_ drops to 0 */
-    weft_pool *pool_;
-    unsigned long owner_;            /* pthread_self() of the thread that called init */
-    WEFT__ATOMIC(void *) holder_;    /* the owner's worker while it counts locally, else NULL */
-    uint64_t own_;                   /* owner only: the owner's share of pending_ */
-    bool pool_counted_;              /* owner only: the scope holds one of the pool's pending */
-};
 
 /* Prepare a scope on `pool` (NULL: the current or global pool). The thread that calls
  * init must be the one that waits. Returns 0, -EINVAL, or an error starting the global

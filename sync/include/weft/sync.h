@@ -1,11 +1,14 @@
 /* weft/sync.h: the shared-state primitives, built on Linux futexes and C11 atomics.
  *
  * Every type here is a small struct that lives wherever the user puts it (stack,
- * heap, static); none allocates. Its fields are public only so that it can be
- * stack-allocated and statically initialised: never touch them directly. Each
- * primitive has a static initialiser, init/destroy, a blocking call and its
- * non-blocking (`try`) and timed (`_timeout`, relative nanoseconds on the monotonic
- * clock) twins. Errors are negative errno values (see weft/common.h).
+ * heap, static); none allocates. The primitives (mutex, rwlock, condvar, barrier,
+ * latch) are opaque storage of a fixed size and alignment, `opaque_`: declared here
+ * only so that they can be stack-allocated, embedded and statically initialised;
+ * libweft keeps their real layout private and static-asserts that it fits. Never
+ * touch `opaque_` (nor weft_once's `state_`) directly. Each primitive has a static
+ * initialiser, init/destroy, a blocking call and its non-blocking (`try_`) and timed
+ * (`_timeout`, relative nanoseconds on the monotonic clock) twins. Errors are negative
+ * errno values (see weft/common.h).
  *
  * All of these are process-private (FUTEX_PRIVATE_FLAG): do not place them in memory
  * shared between processes.
@@ -136,12 +139,12 @@ WEFT_API int weft_futex_wake(WEFT__ATOMIC(uint32_t) *word, int count);
  *
  * Debug builds of libweft (NDEBUG not defined) record the owner and catch misuse:
  * lock by the owner returns -EDEADLK, unlock by a non-owner returns -EPERM. Release
- * builds do not check: that misuse is then undefined behaviour. */
+ * builds do not check: that misuse is then undefined behaviour.
+ * Opaque: 8 bytes, 4-aligned (sync/mutex.c holds the layout). */
 typedef struct weft_mutex {
-    WEFT__ATOMIC(uint32_t) state;
-    WEFT__ATOMIC(uint32_t) owner; /* debug builds only: a per-thread id of the holder */
+    uint32_t opaque_[2];
 } weft_mutex;
-#define WEFT_MUTEX_INIT {0, 0}
+#define WEFT_MUTEX_INIT {{0, 0}}
 
 /* Initialise an unlocked mutex (same as WEFT_MUTEX_INIT). -EINVAL if m is NULL. */
 WEFT_API int weft_mutex_init(weft_mutex *m);
@@ -153,7 +156,7 @@ WEFT_API int weft_mutex_destroy(weft_mutex *m);
 WEFT_API int weft_mutex_lock(weft_mutex *m);
 /* Take the mutex if it is free. Returns 0, -EBUSY (held by anyone, the caller
  * included), -EINVAL (NULL). Never blocks. */
-WEFT_API int weft_mutex_trylock(weft_mutex *m);
+WEFT_API int weft_mutex_try_lock(weft_mutex *m);
 /* Like lock, but give up after timeout_ns nanoseconds. Returns 0, -ETIMEDOUT,
  * -EINVAL, -EDEADLK (debug builds). */
 WEFT_API int weft_mutex_lock_timeout(weft_mutex *m, uint64_t timeout_ns);
@@ -166,12 +169,12 @@ WEFT_API int weft_mutex_unlock(weft_mutex *m);
  * waiter bits) plus a writer wake-up word; a blocked caller spins like the mutex
  * (bounded, looking at the word rarely), then sleeps. Writers are not starved: once
  * a writer waits, new readers queue behind it. Not recursive (a reader that
- * read-locks again while a writer waits deadlocks). Stack-allocatable, 8 bytes. */
+ * read-locks again while a writer waits deadlocks). Stack-allocatable.
+ * Opaque: 8 bytes, 4-aligned (sync/rwlock.c holds the layout). */
 typedef struct weft_rwlock {
-    WEFT__ATOMIC(uint32_t) state;
-    WEFT__ATOMIC(uint32_t) writer_notify;
+    uint32_t opaque_[2];
 } weft_rwlock;
-#define WEFT_RWLOCK_INIT {0, 0}
+#define WEFT_RWLOCK_INIT {{0, 0}}
 
 /* Initialise an unlocked rwlock. -EINVAL if NULL. */
 WEFT_API int weft_rwlock_init(weft_rwlock *l);
@@ -180,13 +183,13 @@ WEFT_API int weft_rwlock_destroy(weft_rwlock *l);
 /* Shared lock. Returns 0, -EINVAL (NULL), -EAGAIN (reader count would overflow). */
 WEFT_API int weft_rwlock_read_lock(weft_rwlock *l);
 /* Returns 0, -EBUSY (write-locked or a writer waiting), -EAGAIN, -EINVAL. */
-WEFT_API int weft_rwlock_read_trylock(weft_rwlock *l);
+WEFT_API int weft_rwlock_try_read_lock(weft_rwlock *l);
 /* Returns 0, -ETIMEDOUT, -EAGAIN, -EINVAL. */
 WEFT_API int weft_rwlock_read_lock_timeout(weft_rwlock *l, uint64_t timeout_ns);
 /* Exclusive lock. Returns 0, -EINVAL. */
 WEFT_API int weft_rwlock_write_lock(weft_rwlock *l);
 /* Returns 0, -EBUSY (held by anyone), -EINVAL. */
-WEFT_API int weft_rwlock_write_trylock(weft_rwlock *l);
+WEFT_API int weft_rwlock_try_write_lock(weft_rwlock *l);
 /* Returns 0, -ETIMEDOUT, -EINVAL. */
 WEFT_API int weft_rwlock_write_lock_timeout(weft_rwlock *l, uint64_t timeout_ns);
 /* Release a read or a write lock held by the caller (the state tells which).
@@ -196,11 +199,12 @@ WEFT_API int weft_rwlock_unlock(weft_rwlock *l);
 /* ------------------------------------------------------------------------------
  * Condvar: a futex sequence counter, used with a weft_mutex. Spurious wake-ups can
  * happen: always wait in a loop on your predicate. No lost wake-ups: a notify after
- * the waiter released the mutex in wait() wakes it. Stack-allocatable, 4 bytes. */
+ * the waiter released the mutex in wait() wakes it. Stack-allocatable.
+ * Opaque: 4 bytes, 4-aligned (sync/condvar.c holds the layout). */
 typedef struct weft_condvar {
-    WEFT__ATOMIC(uint32_t) seq;
+    uint32_t opaque_[1];
 } weft_condvar;
-#define WEFT_CONDVAR_INIT {0}
+#define WEFT_CONDVAR_INIT {{0}}
 
 /* -EINVAL if NULL. */
 WEFT_API int weft_condvar_init(weft_condvar *cv);
@@ -222,14 +226,14 @@ WEFT_API int weft_condvar_notify_all(weft_condvar *cv);
 /* ------------------------------------------------------------------------------
  * Barrier: N threads meet, round after round. One state word packs the arrival
  * count and a generation. Exactly one waiter per round gets WEFT_BARRIER_LEADER.
- * Stack-allocatable, 8 bytes. */
+ * Stack-allocatable. Opaque: 8 bytes, 4-aligned (sync/barrier.c holds the layout;
+ * WEFT_BARRIER_INIT(n) puts n in its second word, where init puts the count). */
 typedef struct weft_barrier {
-    WEFT__ATOMIC(uint32_t) state;
-    uint32_t count;
+    uint32_t opaque_[2];
 } weft_barrier;
 #define WEFT_BARRIER_LEADER 1
 #define WEFT_BARRIER_MAX ((1u << 24) - 1)
-#define WEFT_BARRIER_INIT(n) {0, (n)}
+#define WEFT_BARRIER_INIT(n) {{0, (n)}}
 
 /* count in [1, WEFT_BARRIER_MAX]. Returns 0 or -EINVAL. */
 WEFT_API int weft_barrier_init(weft_barrier *b, uint32_t count);
@@ -246,9 +250,12 @@ WEFT_API int weft_barrier_wait_timeout(weft_barrier *b, uint64_t timeout_ns);
 /* ------------------------------------------------------------------------------
  * Once: run an initialiser exactly once; every caller returns after it has run.
  * A call after completion costs one acquire load (inline). Calling weft_once_call on
- * the same once from inside fn deadlocks. Stack-allocatable, 4 bytes. */
+ * the same once from inside fn deadlocks. Stack-allocatable, 4 bytes, 4-aligned.
+ * Opaque but for its one word, `state_`, which the inline fast path below reads
+ * (acquire) and compares with WEFT_ONCE_DONE_; only libweft writes it (sync/once.c).
+ * The word and that value belong to the binary interface (WEFT_ABI_VERSION). */
 typedef struct weft_once {
-    WEFT__ATOMIC(uint32_t) state;
+    WEFT__ATOMIC(uint32_t) state_;
 } weft_once;
 #define WEFT_ONCE_INIT {0}
 #define WEFT_ONCE_DONE_ 3u /* internal: the state once fn has returned */
@@ -261,7 +268,7 @@ static inline int weft_once_call(weft_once *o, void (*fn)(void *arg), void *arg)
 {
     /* Acquire: pairs with the release store of DONE after fn returned, so fn's writes
      * are visible to every caller that sees DONE. */
-    if (o && WEFT__LOAD_ACQUIRE(&o->state) == WEFT_ONCE_DONE_)
+    if (o && WEFT__LOAD_ACQUIRE(&o->state_) == WEFT_ONCE_DONE_)
         return 0;
     return weft_once_call_slow_(o, fn, arg);
 }
@@ -269,17 +276,18 @@ static inline int weft_once_call(weft_once *o, void (*fn)(void *arg), void *arg)
 static inline bool weft_once_is_done(const weft_once *o)
 {
     /* Acquire: as in weft_once_call. */
-    return o && WEFT__LOAD_ACQUIRE(&((weft_once *)o)->state) == WEFT_ONCE_DONE_;
+    return o && WEFT__LOAD_ACQUIRE(&((weft_once *)o)->state_) == WEFT_ONCE_DONE_;
 }
 
 /* ------------------------------------------------------------------------------
  * Latch: a one-shot count-down; waiters block until the count reaches zero (C++
- * std::latch). Used by the scheduler for job completion. Stack-allocatable, 4 bytes. */
+ * std::latch). Stack-allocatable. Opaque: 4 bytes, 4-aligned (sync/latch.c holds
+ * the layout; WEFT_LATCH_INIT(n) puts n in its word, as init does). */
 typedef struct weft_latch {
-    WEFT__ATOMIC(uint32_t) state; /* count in the low 31 bits, bit 31: someone sleeps */
+    uint32_t opaque_[1];
 } weft_latch;
 #define WEFT_LATCH_MAX 0x7fffffffu
-#define WEFT_LATCH_INIT(n) {(n)}
+#define WEFT_LATCH_INIT(n) {{(n)}}
 
 /* count in [0, WEFT_LATCH_MAX]. Returns 0 or -EINVAL. */
 WEFT_API int weft_latch_init(weft_latch *l, uint32_t count);

@@ -1,4 +1,4 @@
-/* stress_select_try.c: a non-blocking select never misses a channel that holds a
+/* stress_try_select.c: a non-blocking select never misses a channel that holds a
  * message for the whole call (standalone, runs under ThreadSanitizer too).
  *
  * Each round: thread A sends to c1, then selects without blocking over {recv c1,
@@ -7,7 +7,7 @@
  * only after filling c2, whose message only A takes), so the select must complete
  * one of them: -EAGAIN / -ETIMEDOUT is a miss. A single pass misses when it looks at
  * c2 before B fills it and at c1 after B has emptied it. Run on the unbounded and
- * bounded flavors, with weft_select_try, weft_select_biased_try (c2 listed first) and
+ * bounded flavors, with weft_try_select, weft_try_select_biased (c2 listed first) and
  * weft_select_timeout at 0 ns. Rendezvous channels hold nothing: a receive is ready
  * while a sender waits in it, so there "A sends to c1" becomes "a helper thread S1 is
  * parked sending on c1" (A waits to see it parked before selecting) and "B sends to
@@ -86,8 +86,8 @@ static void run(size_t cap, enum form form, long rounds)
             ops[0] = ops[1];
             ops[1] = t;
         }
-        int k = form == FORM_TRY          ? weft_select_try(ops, 2)
-                : form == FORM_BIASED_TRY ? weft_select_biased_try(ops, 2)
+        int k = form == FORM_TRY          ? weft_try_select(ops, 2)
+                : form == FORM_BIASED_TRY ? weft_try_select_biased(ops, 2)
                                           : weft_select_timeout(ops, 2, 0);
         if (k == -EAGAIN || k == -ETIMEDOUT)
             misses++;
@@ -135,7 +135,7 @@ static void wait_parked(weft_receiver *rx, parker *k, long r)
 {
     weft_select_op op = {.kind = WEFT_SELECT_RECV, .rx = rx, .buf = NULL};
     /* Acquire: pairs with the parker's release store of done. */
-    while (weft_select_ready_try(&op, 1) != 0 &&
+    while (weft_try_select_ready(&op, 1) != 0 &&
            atomic_load_explicit(&k->done, memory_order_acquire) != r)
         sched_yield();
 }
@@ -203,8 +203,8 @@ static void run_rendezvous(enum form form, long rounds)
             ops[0] = ops[1];
             ops[1] = t;
         }
-        int k = form == FORM_TRY          ? weft_select_try(ops, 2)
-                : form == FORM_BIASED_TRY ? weft_select_biased_try(ops, 2)
+        int k = form == FORM_TRY          ? weft_try_select(ops, 2)
+                : form == FORM_BIASED_TRY ? weft_try_select_biased(ops, 2)
                                           : weft_select_timeout(ops, 2, 0);
         bool a_took1 = false, a_took2 = false;
         if (k == -EAGAIN || k == -ETIMEDOUT) {
@@ -246,6 +246,6 @@ int main(void)
             run(caps[c], forms[f], rounds);
     for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++)
         run_rendezvous(forms[f], rounds / 10); /* four threads meet per round */
-    puts("stress_select_try: ok");
+    puts("stress_try_select: ok");
     return 0;
 }
