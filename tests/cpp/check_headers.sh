@@ -2,8 +2,8 @@
 # check_headers.sh CXX STD SRC_DIR [LIBWEFT_A LINK_FLAGS...]: weft from C++ with a
 # given compiler and standard (c++17, c++20, ...), warnings as errors (-Wall -Wextra
 # -Wshadow -pedantic -Werror):
-#   1. every public header (each module's include/: weft.h, weft/*.h, weft.hpp),
-#      included alone and twice, compiles;
+#   1. every public header (include/: weft.h, weft.hpp, weft/common.h; each module's
+#      include/weft/*.h), included alone and twice, compiles;
 #   2. every weft.hpp test (tests/cpp/test_*.cpp) compiles, which instantiates each
 #      wrapper;
 #   3. with LIBWEFT_A (and the link flags it needs): tests/abi/layout_cpp.cpp and
@@ -12,22 +12,23 @@
 set -eu
 cxx=$1 std=$2 src=$3
 shift 3
-incs="-I$src/tests"
+incs="-I$src/tests -I$src/include"
 for d in "$src"/*/include; do incs="$incs -I$d"; done
 flags="-std=$std -Wall -Wextra -Wshadow -pedantic -Werror"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAILED: $1 as $std with $cxx" >&2; exit 1; }
 n=0
-for h in "$src"/*/include/*.h "$src"/*/include/*.hpp "$src"/*/include/weft/*.h; do
+for h in "$src"/include/*.h "$src"/include/*.hpp "$src"/include/weft/*.h "$src"/*/include/weft/*.h; do
     [ -e "$h" ] || continue
-    name=${h#"$src"/*/include/}
+    name=${h#"$src"/include/}
+    name=${name#"$src"/*/include/}
     printf '#include <%s>\n#include <%s>\nint main() { return 0; }\n' "$name" "$name" >"$work/t.cpp"
     # shellcheck disable=SC2086 # $flags and $incs are lists
     "$cxx" $flags $incs -fsyntax-only "$work/t.cpp" || fail "<$name>"
     n=$((n + 1))
 done
-[ "$n" -gt 0 ] || { echo "no headers found under $src/*/include" >&2; exit 1; }
+[ "$n" -gt 0 ] || { echo "no headers found under $src/include and $src/*/include" >&2; exit 1; }
 t=0
 for f in "$src"/tests/cpp/test_*.cpp; do
     # shellcheck disable=SC2086

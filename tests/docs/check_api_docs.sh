@@ -21,7 +21,7 @@ set -eu
 lib=$1
 src=$2
 doc=$src/docs/api.md
-headers="$src/sync/include/weft.h $src/sync/include/weft/common.h $src/sync/include/weft/sync.h
+headers="$src/include/weft.h $src/include/weft/common.h $src/sync/include/weft/sync.h
 $src/runtime/include/weft/runtime.h $src/runtime/include/weft/inline.h $src/par/include/weft/par.h
 $src/chan/include/weft/chan.h"
 # Environment variables the library reads: api.md documents them, no header declares them.
