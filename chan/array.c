@@ -14,8 +14,9 @@
  * other index after a seq_cst fence (crossbeam's order): the CAS is also what a
  * sleeper's re-check reads, pairing with weft__chan_waker_notify's seq_cst flag load, so a
  * sleeper either sees the change or is seen by the notifier (no lost wake-up).
- * Blocking calls spin a little before sleeping; while they spin they poll only the
- * next slot's stamp, not the other side's index (array_may_proceed). */
+ * Blocking calls spin a little before sleeping (weft__chan_block_wait); while they
+ * spin they poll only the next slot's stamp, not the other side's index
+ * (array_may_proceed). */
 #include "chan_internal.h"
 #include <stdlib.h>
 #include <string.h>
@@ -186,20 +187,6 @@ bool weft__chan_array_recv_ready(weft_chan *c)
     return (tail & a->mark_bit) || (tail & ~a->mark_bit) != head;
 }
 
-/* Block on `wk` until the operation may be possible (or the deadline). */
-static void array_wait(weft_chan *c, chan_waker *wk, bool send, uint64_t deadline)
-{
-    chan_ctx cx;
-    chan_waiter w;
-    weft__chan_ctx_init(&cx);
-    weft__chan_waiter_init(&w, &cx, 0, NULL);
-    weft__chan_waker_register(wk, &w);
-    if (send ? weft__chan_array_send_ready(c) : weft__chan_array_recv_ready(c))
-        weft__chan_ctx_try_select(&cx, CHAN_ABORTED);
-    weft__chan_ctx_wait_until(&cx, deadline);
-    weft__chan_waker_unregister(wk, &w);
-}
-
 /* While spinning before sleeping: may the operation succeed now? Looks only at the
  * next slot's stamp (the line the other side writes anyway), not at the other
  * side's index: a full try call would, after its seq_cst fence, pull that index's
@@ -215,46 +202,33 @@ static bool array_may_proceed(chan_array *a, bool send)
     return send ? stamp == pos : stamp == pos + 1;
 }
 
+/* The blocking paths (entered after a first try failed). */
+static int array_try_send_op(weft_chan *c, void *msg) { return weft__chan_array_try_send(c, msg); }
+static bool array_send_may_proceed(weft_chan *c) { return array_may_proceed(&c->u.array, true); }
+static bool array_recv_may_proceed(weft_chan *c) { return array_may_proceed(&c->u.array, false); }
+
+static __attribute__((noinline)) int array_send_wait(weft_chan *c, void *msg, uint64_t deadline)
+{
+    return weft__chan_block_wait(c, msg, deadline, &c->u.array.senders, array_try_send_op,
+                                 array_send_may_proceed, weft__chan_array_send_ready);
+}
+
+static __attribute__((noinline)) int array_recv_wait(weft_chan *c, void *out, uint64_t deadline)
+{
+    return weft__chan_block_wait(c, out, deadline, &c->u.array.receivers, weft__chan_array_try_recv,
+                                 array_recv_may_proceed, weft__chan_array_recv_ready);
+}
+
 int weft__chan_array_send(weft_chan *c, const void *msg, uint64_t deadline)
 {
-    weft_backoff b = WEFT_BACKOFF_INIT;
-    for (;;) {
-        int r = weft__chan_array_try_send(c, msg);
-        if (r != -EAGAIN)
-            return r;
-        /* A short spin-then-yield before sleeping, polling only the slot. */
-        while (!weft_backoff_is_completed(&b)) {
-            weft_backoff_snooze(&b);
-            if (array_may_proceed(&c->u.array, true))
-                break;
-        }
-        if (!weft_backoff_is_completed(&b))
-            continue;
-        if (weft_deadline_passed(deadline))
-            return -ETIMEDOUT;
-        array_wait(c, &c->u.array.senders, true, deadline);
-    }
+    int r = weft__chan_array_try_send(c, msg);
+    return r != -EAGAIN ? r : array_send_wait(c, (void *)msg, deadline);
 }
 
 int weft__chan_array_recv(weft_chan *c, void *out, uint64_t deadline)
 {
-    weft_backoff b = WEFT_BACKOFF_INIT;
-    for (;;) {
-        int r = weft__chan_array_try_recv(c, out);
-        if (r != -EAGAIN)
-            return r;
-        /* A short spin-then-yield before sleeping, polling only the slot. */
-        while (!weft_backoff_is_completed(&b)) {
-            weft_backoff_snooze(&b);
-            if (array_may_proceed(&c->u.array, false))
-                break;
-        }
-        if (!weft_backoff_is_completed(&b))
-            continue;
-        if (weft_deadline_passed(deadline))
-            return -ETIMEDOUT;
-        array_wait(c, &c->u.array.receivers, false, deadline);
-    }
+    int r = weft__chan_array_try_recv(c, out);
+    return r != -EAGAIN ? r : array_recv_wait(c, out, deadline);
 }
 
 void weft__chan_array_disconnect(weft_chan *c)

@@ -1,5 +1,6 @@
 /* chan_internal.h: the channel object shared by the handles, the flavors' entry
- * points (array.c, list.c, zero.c, timer.c) and the test hooks. Internal to chan/.
+ * points (array.c, list.c, zero.c, timer.c), the blocking path the lock-free flavors
+ * share (weft__chan_block_wait) and the test hooks. Internal to chan/.
  *
  * Flavor calls take the channel; their results: 0, -EAGAIN (try: would block),
  * -ETIMEDOUT (deadline passed), -EPIPE (disconnected). A deadline is absolute
@@ -85,6 +86,41 @@ typedef struct weft_chan {
     _Atomic size_t senders, receivers; /* open handles */
     _Atomic bool destroy;               /* the first side to reach 0 handles sets it */
 } weft_chan;
+
+/* The blocking path of an operation that waits on one waker (array send and recv,
+ * list recv; crossbeam's loop around Context::with), entered once try_op(c, buf) has
+ * returned -EAGAIN. Spin a little (one weft_backoff's snoozes), polling may_proceed
+ * after each snooze and trying again as soon as it says so; once the spin is spent,
+ * and until the deadline, sleep on wk (weft__chan_waker_sleep, with `ready` as its
+ * re-check) and try again after each wake-up. may_proceed: a relaxed hint that polls
+ * only the line the other side writes anyway (a try call's seq_cst fence and load of
+ * the other side's index would pull that index's line away from it on every spin);
+ * NULL: no hint, try after every snooze. Returns try_op's result other than -EAGAIN,
+ * or -ETIMEDOUT. always_inline: a flavor wraps it in one function per operation,
+ * called only after its first try failed, so that the first try stays a plain call
+ * and the spin's calls are direct. */
+static inline __attribute__((always_inline)) int
+weft__chan_block_wait(weft_chan *c, void *buf, uint64_t deadline, chan_waker *wk,
+                      int (*try_op)(weft_chan *c, void *buf), bool (*may_proceed)(weft_chan *c),
+                      bool (*ready)(weft_chan *c))
+{
+    weft_backoff b = WEFT_BACKOFF_INIT;
+    for (;;) {
+        while (!weft_backoff_is_completed(&b)) {
+            weft_backoff_snooze(&b);
+            if (!may_proceed || may_proceed(c))
+                break;
+        }
+        if (weft_backoff_is_completed(&b)) {
+            if (weft_deadline_passed(deadline))
+                return -ETIMEDOUT;
+            weft__chan_waker_sleep(wk, ready, c, deadline);
+        }
+        int r = try_op(c, buf);
+        if (r != -EAGAIN)
+            return r;
+    }
+}
 
 int weft__chan_array_init(weft_chan *c);
 void weft__chan_array_destroy(weft_chan *c); /* single-threaded: drops what is left */

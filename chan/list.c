@@ -34,7 +34,7 @@
  *    the slot's sender moved tail past it, so it skips the empty check. A lone
  *    receiver also sets READ with a plain release store: no destroyer can run on
  *    its block before it claims the block's last slot itself; and while it spins
- *    before sleeping it polls that `written` instead of tail (list_may_proceed).
+ *    before sleeping it polls that `written` instead of tail (list_lone_may_proceed).
  *  - Empty checks load tail after a seq_cst fence (receivers) and the head/tail
  *    CASes are seq_cst, which pairs with the waiters' seq_cst re-checks and the
  *    seq_cst flag load in weft__chan_waker_notify: no lost wake-up (see waiters.c). */
@@ -355,11 +355,11 @@ bool weft__chan_list_recv_ready(weft_chan *c)
 /* While a lone receiver spins before sleeping: is its next slot written? Polls only
  * that slot (the line the sender writes anyway), not tail: a full try_recv would,
  * after its seq_cst fence, pull tail's line away from the senders on every spin.
- * Other receivers may not look into a block before claiming a slot: no hint. */
-static bool list_may_proceed(chan_list *l, bool lone)
+ * Other receivers may not look into a block before claiming a slot: they have no
+ * hint (weft__chan_list_recv passes none). */
+static bool list_lone_may_proceed(weft_chan *c)
 {
-    if (!lone)
-        return true;
+    chan_list *l = &c->u.list;
     /* Relaxed (index, written): a hint; the try_recv that follows decides, and sees a
      * disconnection once the spin phase ends. The block is live: only we free it.
      * Acquire (block): pairs with the release store that installed it, so the
@@ -372,36 +372,23 @@ static bool list_may_proceed(chan_list *l, bool lone)
            atomic_load_explicit(written_at(block, offset), memory_order_relaxed);
 }
 
+/* The blocking path (entered after a first try failed), with the lone hint or none. */
+static __attribute__((noinline)) int list_recv_wait(weft_chan *c, void *out, uint64_t deadline)
+{
+    /* Acquire: as in try_recv (one receiver handle: no other receiving thread for
+     * the whole call, so the hint may look into the head block). */
+    if (atomic_load_explicit(&c->receivers, memory_order_acquire) == 1)
+        return weft__chan_block_wait(c, out, deadline, &c->u.list.receivers,
+                                     weft__chan_list_try_recv, list_lone_may_proceed,
+                                     weft__chan_list_recv_ready);
+    return weft__chan_block_wait(c, out, deadline, &c->u.list.receivers, weft__chan_list_try_recv,
+                                 NULL, weft__chan_list_recv_ready);
+}
+
 int weft__chan_list_recv(weft_chan *c, void *out, uint64_t deadline)
 {
-    chan_list *l = &c->u.list;
-    weft_backoff b = WEFT_BACKOFF_INIT;
-    /* Acquire: as in try_recv (one receiver handle: no other receiving thread). */
-    bool lone = atomic_load_explicit(&c->receivers, memory_order_acquire) == 1;
-    for (;;) {
-        int r = weft__chan_list_try_recv(c, out);
-        if (r != -EAGAIN)
-            return r;
-        /* A short spin-then-yield before sleeping, polling only the slot. */
-        while (!weft_backoff_is_completed(&b)) {
-            weft_backoff_snooze(&b);
-            if (list_may_proceed(l, lone))
-                break;
-        }
-        if (!weft_backoff_is_completed(&b))
-            continue;
-        if (weft_deadline_passed(deadline))
-            return -ETIMEDOUT;
-        chan_ctx cx;
-        chan_waiter w;
-        weft__chan_ctx_init(&cx);
-        weft__chan_waiter_init(&w, &cx, 0, NULL);
-        weft__chan_waker_register(&l->receivers, &w);
-        if (weft__chan_list_recv_ready(c))
-            weft__chan_ctx_try_select(&cx, CHAN_ABORTED);
-        weft__chan_ctx_wait_until(&cx, deadline);
-        weft__chan_waker_unregister(&l->receivers, &w);
-    }
+    int r = weft__chan_list_try_recv(c, out);
+    return r != -EAGAIN ? r : list_recv_wait(c, out, deadline);
 }
 
 void weft__chan_list_disconnect(weft_chan *c)

@@ -1,5 +1,6 @@
-/* waiters.c: waiting contexts and waiter lists for blocked channel operations (see
- * waiters_internal.h for the protocol).
+/* waiters.c: waiting contexts and waiter lists for blocked channel operations, and
+ * one sleep of an operation that waits on one waker (see waiters_internal.h for the
+ * protocol).
  *
  * Invariants:
  *  - ctx->selected is chosen (leaves WAITING / SLEEPING) exactly once (a CAS), and the
@@ -229,6 +230,20 @@ void weft__chan_waker_unregister(chan_waker *wk, chan_waiter *w)
     /* Seq_cst: as in register. */
     atomic_store_explicit(&wk->is_empty, wk->list.head == NULL, memory_order_seq_cst);
     weft_mutex_unlock(&wk->lock);
+}
+
+void weft__chan_waker_sleep(chan_waker *wk, bool (*ready)(struct weft_chan *c),
+                            struct weft_chan *c, uint64_t deadline_ns)
+{
+    chan_ctx cx;
+    chan_waiter w;
+    weft__chan_ctx_init(&cx);
+    weft__chan_waiter_init(&w, &cx, 0, NULL);
+    weft__chan_waker_register(wk, &w);
+    if (ready(c))
+        weft__chan_ctx_try_select(&cx, CHAN_ABORTED);
+    weft__chan_ctx_wait_until(&cx, deadline_ns);
+    weft__chan_waker_unregister(wk, &w);
 }
 
 void weft__chan_waker_notify(chan_waker *wk)

@@ -117,6 +117,16 @@ void weft__chan_waitlist_disconnect(chan_waitlist *l);
 void weft__chan_waker_init(chan_waker *wk);
 void weft__chan_waker_register(chan_waker *wk, chan_waiter *w);
 void weft__chan_waker_unregister(chan_waker *wk, chan_waiter *w);
+/* One sleep of an operation that waits on one waker (crossbeam's Context::with and
+ * the closure the array and list flavors give it; weft__chan_block_wait): register a
+ * fresh ctx on wk, re-check ready(c) and abort the ctx if it holds, wait until chosen
+ * or the deadline, unregister. ready must load with seq_cst: after the registration
+ * it is the pair of weft__chan_waker_notify's flag load, so a notifier that saw no
+ * waiter made its change before the re-check, which then sees it (no lost wake-up).
+ * The caller tries its operation again afterwards, whatever woke it. */
+struct weft_chan;
+void weft__chan_waker_sleep(chan_waker *wk, bool (*ready)(struct weft_chan *c),
+                            struct weft_chan *c, uint64_t deadline_ns);
 /* Wake one waiter, if any: called after every operation that may unblock the other
  * side. Its flag load must come after (in the seq_cst order) the caller's seq_cst
  * RMW that published the change; see array.c / list.c. */

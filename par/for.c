@@ -137,7 +137,8 @@ typedef struct for_root {
 static void for_root_run(void *arg)
 {
     const for_root *r = arg;
-    size_t threads = weft_par_threads();
+    /* A member of the pool here (weft_pool_execute): its pool's count, >= 1. */
+    size_t threads = (size_t)weft_pool_num_threads(NULL);
     if (r->grain == 0 && threads == 1) {
         int rc = r->sh->body(r->sh->ctx, r->lo, r->hi);
         if (rc != 0)
@@ -173,7 +174,7 @@ int weft_par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *c
     }
     for_shared sh = {body, ctx, 0};
     for_root root = {&sh, lo, hi, grain, min_len};
-    int rc = weft_par_enter(for_root_run, &root);
+    int rc = weft_pool_execute(NULL, for_root_run, &root);
     if (rc != 0)
         return rc;
     /* Relaxed: every chunk finished before enter returned (join and pool_run wait on
@@ -248,7 +249,8 @@ typedef struct for2d_root {
 static void for2d_root_run(void *arg)
 {
     const for2d_root *r = arg;
-    size_t threads = weft_par_threads();
+    /* A member of the pool here (weft_pool_execute): its pool's count, >= 1. */
+    size_t threads = (size_t)weft_pool_num_threads(NULL);
     if (r->sh->adaptive && threads == 1) {
         int rc = r->sh->body(r->sh->ctx, r->r0, r->r1, r->c0, r->c1);
         if (rc != 0)
@@ -323,7 +325,7 @@ int weft_par_for_2d(size_t rows, size_t cols, size_t row_grain, size_t col_grain
             root.c0 = done * p.unit;
         }
     }
-    int rc = weft_par_enter(for2d_root_run, &root);
+    int rc = weft_pool_execute(NULL, for2d_root_run, &root);
     if (rc != 0)
         return rc;
     /* Relaxed: ordered by the joins' completion, as in weft_par_for. */

@@ -229,7 +229,7 @@ static void red_root_run(void *arg)
 {
     const red_root *r = arg;
     red_job j = {r->sh, {0, 0, 0, 0}, r->lo, r->hi, r->acc, r->first_done};
-    weft_splitter_init(&j.sp, r->grain, r->sh->serial ? 1 : weft_par_threads());
+    weft_splitter_init(&j.sp, r->grain, r->sh->serial ? 1 : (size_t)weft_pool_num_threads(NULL));
     if (j.sp.threads == 1)
         r->sh->serial = true; /* one worker: the same tree without joins */
     if (r->grain == 0 && j.sp.threads == 1) {
@@ -300,7 +300,7 @@ static int reduce_range(size_t lo, size_t hi, size_t grain, bool deterministic, 
             return rc;
     }
     root.lo = lo;
-    int rc = weft_par_enter(red_root_run, &root);
+    int rc = weft_pool_execute(NULL, red_root_run, &root);
     if (rc != 0)
         return rc;
     /* Relaxed: ordered by the joins' completion (see for.c). */

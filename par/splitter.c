@@ -1,6 +1,5 @@
-/* splitter.c: the parts of par/'s range splitting that are not inline — the probe
- * that runs short adaptive loops on the caller without touching the pool, and the
- * single pool entry of a loop called from outside the pool.
+/* splitter.c: the part of par/'s range splitting that is not inline — the probe
+ * that runs short adaptive loops on the caller without touching the pool.
  *
  * Invariants: the probe runs chunks strictly left to right on the calling thread and
  * never more than [*lo, hi); it decides "inline" only from measured time, so it can
@@ -71,15 +70,4 @@ int weft_par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, size
         chunk = chunk > SIZE_MAX / PROBE_GROWTH ? SIZE_MAX : chunk * PROBE_GROWTH;
     }
     return 0;
-}
-
-int weft_par_enter(weft_fn fn, void *arg)
-{
-    return weft_pool_execute(NULL, fn, arg);
-}
-
-size_t weft_par_threads(void)
-{
-    int n = weft_pool_num_threads(NULL);
-    return n > 0 ? (size_t)n : 1;
 }

@@ -1,6 +1,8 @@
 /* splitter_internal.h: what par/'s loops share — the adaptive range splitter, the
- * inline probe that keeps short loops off the pool, the one-time pool entry and the
- * early-exit status word. Not installed.
+ * inline probe that keeps short loops off the pool and the early-exit status word.
+ * Not installed. Like the sorts, a loop enters the pool once with the runtime's
+ * weft_pool_execute(NULL, ...) and sizes itself by weft_pool_num_threads(NULL) (the
+ * same pool: the caller's own on a worker, else the global one).
  *
  * Invariants: a splitter is owned by one job (copied into each half when it splits,
  * never shared), so it needs no atomics; the status word is the only state the halves
@@ -94,14 +96,6 @@ typedef int (*weft_par_leaf_fn)(void *arg, size_t b, size_t e);
  * indices make a piece worth a steal by the same estimate (>= 1: a span's min_len,
  * span_internal.h). */
 int weft_par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, size_t *min_len);
-
-/* Run fn(arg) in the pool: inline when the caller is a worker already, else on the
- * caller in a caller slot of the global pool (weft_pool_execute). Returns 0 or the
- * error of weft_pool_execute. */
-int weft_par_enter(weft_fn fn, void *arg);
-
-/* Workers of the caller's pool (call on a worker), at least 1. */
-size_t weft_par_threads(void);
 
 /* The early-exit word: 0 while all goes well, else the first non-zero status. */
 static inline bool weft_par_stopped(_Atomic int *status)

@@ -101,28 +101,15 @@ void weft_job_latch_unregister(weft_job_latch *l, bool cross)
         cross_release(w->pool);
 }
 
+static bool latch_is_set(uint32_t s, const void *arg)
+{
+    (void)arg;
+    return s == LATCH_SET;
+}
+
 int weft_job_latch_wait_external(weft_job_latch *l, uint64_t deadline_ns)
 {
-    weft_backoff b = WEFT_BACKOFF_INIT;
-    while (!weft_backoff_is_completed(&b)) {
-        if (weft_job_latch_probe(l))
-            return 0;
-        weft_backoff_snooze(&b);
-    }
-    for (;;) {
-        /* Acquire: as in probe. */
-        uint32_t s = atomic_load_explicit(&l->state, memory_order_acquire);
-        if (s == LATCH_SET)
-            return 0;
-        if (s == LATCH_UNSET) {
-            /* Relaxed on success is enough: the futex syscall re-reads the word, and
-             * the setter's exchange will see SLEEPER (single modification order). */
-            uint32_t expected = LATCH_UNSET;
-            if (!atomic_compare_exchange_strong_explicit(&l->state, &expected, LATCH_SLEEPER,
-                                                         memory_order_relaxed, memory_order_relaxed))
-                continue;
-        }
-        if (weft_futex_wait(&l->state, LATCH_SLEEPER, deadline_ns) == -ETIMEDOUT)
-            return weft_job_latch_probe(l) ? 0 : -ETIMEDOUT;
-    }
+    /* The sleeper mark moves UNSET (0) to SLEEPER, which the setter's exchange sees.
+     * Acquire (inside the wait): as in probe. */
+    return weft__futex_wait_until(&l->state, LATCH_SLEEPER, latch_is_set, NULL, deadline_ns);
 }

@@ -58,26 +58,18 @@ static int complete_round(barrier_impl *b, uint32_t gen, uint32_t count)
     return WEFT_BARRIER_LEADER;
 }
 
-/* Wait until the generation moves on from `gen`, or the deadline passes. */
+static bool round_over(uint32_t s, const void *gen)
+{
+    return gen_of(s) != *(const uint32_t *)gen;
+}
+
+/* Wait until the generation moves on from `gen`, or the deadline passes. The word
+ * also changes as others arrive: a sleep then ends at once and the wait looks again
+ * (no sleeper bits: the leader always wakes all). Acquire (inside the wait): pairs
+ * with the leader's release store in complete_round. */
 static int wait_round(barrier_impl *b, uint32_t gen, uint64_t deadline)
 {
-    weft_backoff bo = WEFT_BACKOFF_INIT;
-    for (;;) {
-        /* Acquire: pairs with the leader's release store in complete_round. */
-        uint32_t s = atomic_load_explicit(&b->state, memory_order_acquire);
-        if (gen_of(s) != gen)
-            return 0;
-        if (!weft_backoff_is_completed(&bo)) {
-            weft_backoff_snooze(&bo);
-            continue;
-        }
-        if (weft_deadline_passed(deadline))
-            return -ETIMEDOUT;
-        /* The word also changes as others arrive: futex_wait then returns at once
-         * and we re-read it. */
-        if (weft_futex_wait(&b->state, s, deadline) == -ETIMEDOUT)
-            return -ETIMEDOUT;
-    }
+    return weft__futex_wait_until(&b->state, 0, round_over, &gen, deadline);
 }
 
 /* Our deadline passed in round `gen`: take our arrival back, unless the round has

@@ -1,4 +1,6 @@
-/* futex.c: weft_futex_wait / weft_futex_wake, the one place weft calls futex(2).
+/* futex.c: weft_futex_wait / weft_futex_wake, the one place weft calls futex(2),
+ * and weft__futex_wait_until, the spin-then-sleep loop the latches and the barrier
+ * wait with.
  *
  * Invariants:
  *  - every futex is process-private (FUTEX_PRIVATE_FLAG);
@@ -87,4 +89,35 @@ int weft_futex_wake(_Atomic uint32_t *word, int count)
         return -EINVAL;
     long r = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, count, NULL, NULL, 0);
     return r < 0 ? -errno : (int)r;
+}
+
+int weft__futex_wait_until(_Atomic uint32_t *word, uint32_t sleeper,
+                           bool (*done)(uint32_t value, const void *arg), const void *arg,
+                           uint64_t deadline_ns)
+{
+    weft_backoff b = WEFT_BACKOFF_INIT;
+    for (;;) {
+        /* Acquire: pairs with the caller's release (or stronger) write that makes
+         * done() true, so the waiter sees what was written before it. */
+        uint32_t s = atomic_load_explicit(word, memory_order_acquire);
+        if (done(s, arg))
+            return 0;
+        if (!weft_backoff_is_completed(&b)) {
+            weft_backoff_snooze(&b);
+            continue;
+        }
+        if (weft_deadline_passed(deadline_ns))
+            return -ETIMEDOUT;
+        if ((s & sleeper) != sleeper) {
+            /* Relaxed: the bits publish nothing; the waker's RMW that makes done()
+             * true reads them (one modification order); on failure we look again. */
+            if (!atomic_compare_exchange_weak_explicit(word, &s, s | sleeper, memory_order_relaxed,
+                                                       memory_order_relaxed))
+                continue;
+            s |= sleeper;
+        }
+        /* Woken, spurious, or the word moved on: look again; a timeout is caught by
+         * the deadline check after that last look. */
+        weft_futex_wait(word, s, deadline_ns);
+    }
 }

@@ -61,35 +61,18 @@ int weft_latch_try_wait(weft_latch *latch)
     return (atomic_load_explicit(&l->state, memory_order_acquire) & COUNT_MASK) ? -EAGAIN : 0;
 }
 
+static bool latch_open(uint32_t s, const void *arg)
+{
+    (void)arg;
+    return (s & COUNT_MASK) == 0;
+}
+
 static int latch_wait(latch_impl *l, uint64_t deadline)
 {
     if (!l)
         return -EINVAL;
-    weft_backoff bo = WEFT_BACKOFF_INIT;
-    for (;;) {
-        /* Acquire: pairs with the release count_downs. */
-        uint32_t s = atomic_load_explicit(&l->state, memory_order_acquire);
-        if ((s & COUNT_MASK) == 0)
-            return 0;
-        if (!weft_backoff_is_completed(&bo)) {
-            weft_backoff_snooze(&bo);
-            continue;
-        }
-        if (weft_deadline_passed(deadline))
-            return -ETIMEDOUT;
-        if (!(s & SLEEPER)) {
-            /* Relaxed: setting the bit publishes nothing; on failure we loop and
-             * re-read with acquire. */
-            if (!atomic_compare_exchange_weak_explicit(&l->state, &s, s | SLEEPER,
-                                                       memory_order_relaxed,
-                                                       memory_order_relaxed))
-                continue;
-            s |= SLEEPER;
-        }
-        weft_futex_wait(&l->state, s, deadline);
-        /* Loop: the count may have dropped without reaching zero, or the wake-up was
-         * spurious; a timeout is caught by the deadline check after a last look. */
-    }
+    /* Acquire (inside): pairs with the release count_downs. */
+    return weft__futex_wait_until(&l->state, SLEEPER, latch_open, NULL, deadline);
 }
 
 int weft_latch_wait(weft_latch *latch)

@@ -131,6 +131,17 @@ WEFT_API void weft_futex_set_unblock_hook(void (*hook)(void *arg), void *arg);
  * (word NULL or count < 1). Thread-safe. */
 WEFT_API int weft_futex_wake(WEFT__ATOMIC(uint32_t) *word, int count);
 
+/* Internal, not API: the wait loop weft's latches and barrier share (sync's and the
+ * runtime's). Wait until done(value, arg) for a value of *word loaded with acquire
+ * (pairing with the release, or stronger, write that made it true): a short spin
+ * (weft_backoff snoozes), then futex sleeps, each on a value that has the bits
+ * `sleeper` set (set first with a relaxed CAS, so that whoever makes done() true
+ * sees them and wakes; 0: the word changes anyway when it becomes done). Returns 0
+ * once done, -ETIMEDOUT once the absolute deadline passed (after a last look). */
+WEFT_API int weft__futex_wait_until(WEFT__ATOMIC(uint32_t) *word, uint32_t sleeper,
+                                    bool (*done)(uint32_t value, const void *arg),
+                                    const void *arg, uint64_t deadline_ns);
+
 /* ------------------------------------------------------------------------------
  * Mutex: one 32-bit state word (0 unlocked, 1 locked, 2 locked with waiters), a
  * bounded spin (looking at the word rarely), then a futex sleep (Drepper,
