@@ -33,21 +33,21 @@ static void for_node(void *arg, bool migrated)
 {
     const for_job *j = arg;
     for_shared *sh = j->sh;
-    if (weft_par_stopped(&sh->status))
+    if (weft__par_stopped(&sh->status))
         return;
     weft_splitter sp = j->sp;
-    if (weft_splitter_try(&sp, j->hi - j->lo, migrated)) {
+    if (weft__splitter_try(&sp, j->hi - j->lo, migrated)) {
         size_t mid = j->lo + (j->hi - j->lo) / 2;
         for_job left = {sh, sp, j->lo, mid};
         for_job right = {sh, sp, mid, j->hi};
         int rc = weft_join_context(for_node, &left, for_node, &right);
         if (rc != 0)
-            weft_par_fail(&sh->status, rc);
+            weft__par_fail(&sh->status, rc);
         return;
     }
     int rc = sh->body(sh->ctx, j->lo, j->hi);
     if (rc != 0)
-        weft_par_fail(&sh->status, rc);
+        weft__par_fail(&sh->status, rc);
 }
 
 /* Adaptive loops on more than one thread: spans (span_internal.h). The owner of a span
@@ -68,7 +68,7 @@ static void for_span_steal(void *arg, bool migrated)
     (void)migrated;
     for_span *s = arg;
     size_t b, e;
-    if (!weft_par_stopped(&s->sh->status) && weft_par_span_steal(&s->span, s->min_len, &b, &e))
+    if (!weft__par_stopped(&s->sh->status) && weft__par_span_steal(&s->span, s->min_len, &b, &e))
         for_span_run(s->sh, b, e, s->min_len);
 }
 
@@ -77,20 +77,20 @@ static void for_span_blocks(void *arg, bool migrated)
     (void)migrated;
     for_span *s = arg;
     for_shared *sh = s->sh;
-    size_t b, e, left = weft_par_span_left(&s->span);
-    while (!weft_par_stopped(&sh->status) && weft_par_span_next(&s->span, &b, &e)) {
+    size_t b, e, left = weft__par_span_left(&s->span);
+    while (!weft__par_stopped(&sh->status) && weft__par_span_next(&s->span, &b, &e)) {
         int rc = sh->body(sh->ctx, b, e);
         if (rc != 0) {
-            weft_par_fail(&sh->status, rc);
+            weft__par_fail(&sh->status, rc);
             return;
         }
-        size_t now = weft_par_span_left(&s->span);
+        size_t now = weft__par_span_left(&s->span);
         if (now + (e - b) < left && now / 2 >= s->min_len) {
             /* A thief took our offer (the rest shrank by more than our block): offer
              * again, for the next one. */
             int jrc = weft_join_context(for_span_blocks, s, for_span_steal, s);
             if (jrc != 0)
-                weft_par_fail(&sh->status, jrc);
+                weft__par_fail(&sh->status, jrc);
             return;
         }
         left = now;
@@ -117,14 +117,14 @@ static void for_span_run(for_shared *sh, size_t lo, size_t hi, size_t min_len)
         for_wide left = {sh, lo, mid, min_len}, right = {sh, mid, hi, min_len};
         int rc = weft_join_context(for_wide_run, &left, for_wide_run, &right);
         if (rc != 0)
-            weft_par_fail(&sh->status, rc);
+            weft__par_fail(&sh->status, rc);
         return;
     }
     for_span s = {sh, {0, 0, 0, 0}, min_len};
-    weft_par_span_init(&s.span, lo, hi, min_len / 2 ? min_len / 2 : 1);
+    weft__par_span_init(&s.span, lo, hi, min_len / 2 ? min_len / 2 : 1);
     int rc = weft_join_context(for_span_blocks, &s, for_span_steal, &s);
     if (rc != 0)
-        weft_par_fail(&sh->status, rc);
+        weft__par_fail(&sh->status, rc);
 }
 
 typedef struct for_root {
@@ -142,7 +142,7 @@ static void for_root_run(void *arg)
     if (r->grain == 0 && threads == 1) {
         int rc = r->sh->body(r->sh->ctx, r->lo, r->hi);
         if (rc != 0)
-            weft_par_fail(&r->sh->status, rc);
+            weft__par_fail(&r->sh->status, rc);
         return;
     }
     if (r->grain == 0) {
@@ -150,7 +150,7 @@ static void for_root_run(void *arg)
         return;
     }
     for_job j = {r->sh, {0, 0, 0, 0}, r->lo, r->hi};
-    weft_splitter_init(&j.sp, r->grain, threads);
+    weft__splitter_init(&j.sp, r->grain, threads);
     for_node(&j, false);
 }
 
@@ -160,7 +160,7 @@ int weft_par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *c
         return -EINVAL;
     if (lo == hi)
         return 0;
-    if (grain != 0 && !weft_par_cuttable(hi - lo, grain))
+    if (grain != 0 && !weft__par_cuttable(hi - lo, grain))
         return body(ctx, lo, hi); /* one chunk: no need for the pool */
     size_t min_len = 1;
     if (grain == 0) {
@@ -168,7 +168,7 @@ int weft_par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *c
         int threads = weft_pool_num_threads(NULL);
         if (threads <= 1)
             return threads < 0 ? threads : body(ctx, lo, hi);
-        int rc = weft_par_probe(&lo, hi, body, ctx, &min_len);
+        int rc = weft__par_probe(&lo, hi, body, ctx, &min_len);
         if (rc != 0 || lo == hi)
             return rc;
     }
@@ -215,15 +215,15 @@ static void for2d_node(void *arg, bool migrated)
 {
     const for2d_job *j = arg;
     for2d_shared *sh = j->sh;
-    if (weft_par_stopped(&sh->status))
+    if (weft__par_stopped(&sh->status))
         return;
     size_t rlen = j->r1 - j->r0, clen = j->c1 - j->c0;
     size_t runits = rlen / sh->row_unit, cunits = clen / sh->col_unit;
-    bool rows_ok = weft_par_cuttable(rlen, sh->row_unit);
-    bool cols_ok = weft_par_cuttable(clen, sh->col_unit);
+    bool rows_ok = weft__par_cuttable(rlen, sh->row_unit);
+    bool cols_ok = weft__par_cuttable(clen, sh->col_unit);
     bool cut_cols = cols_ok && (!rows_ok || cunits > runits);
     weft_splitter sp = j->sp;
-    if ((rows_ok || cols_ok) && weft_splitter_try(&sp, 2, migrated)) {
+    if ((rows_ok || cols_ok) && weft__splitter_try(&sp, 2, migrated)) {
         for2d_job left = *j, right = *j;
         left.sp = right.sp = sp;
         if (cut_cols) {
@@ -233,12 +233,12 @@ static void for2d_node(void *arg, bool migrated)
         }
         int rc = weft_join_context(for2d_node, &left, for2d_node, &right);
         if (rc != 0)
-            weft_par_fail(&sh->status, rc);
+            weft__par_fail(&sh->status, rc);
         return;
     }
     int rc = sh->body(sh->ctx, j->r0, j->r1, j->c0, j->c1);
     if (rc != 0)
-        weft_par_fail(&sh->status, rc);
+        weft__par_fail(&sh->status, rc);
 }
 
 typedef struct for2d_root {
@@ -254,13 +254,13 @@ static void for2d_root_run(void *arg)
     if (r->sh->adaptive && threads == 1) {
         int rc = r->sh->body(r->sh->ctx, r->r0, r->r1, r->c0, r->c1);
         if (rc != 0)
-            weft_par_fail(&r->sh->status, rc);
+            weft__par_fail(&r->sh->status, rc);
         return;
     }
-    /* The splitter's own length test is satisfied by weft_par_cuttable (len 2 passed);
+    /* The splitter's own length test is satisfied by weft__par_cuttable (len 2 passed);
      * its grain stays 0 in adaptive mode and 1 ("always") in explicit mode. */
     for2d_job j = {r->sh, {0, 0, 0, 0}, r->r0, r->r1, r->c0, r->c1};
-    weft_splitter_init(&j.sp, r->sh->adaptive ? 0 : 1, threads);
+    weft__splitter_init(&j.sp, r->sh->adaptive ? 0 : 1, threads);
     for2d_node(&j, false);
 }
 
@@ -301,7 +301,7 @@ int weft_par_for_2d(size_t rows, size_t cols, size_t row_grain, size_t col_grain
                        col_grain ? col_grain : ADAPTIVE_COL_UNIT,
                        row_grain == 0 || col_grain == 0, 0};
     for2d_root root = {&sh, 0, rows, 0, cols};
-    if (!weft_par_cuttable(rows, sh.row_unit) && !weft_par_cuttable(cols, sh.col_unit))
+    if (!weft__par_cuttable(rows, sh.row_unit) && !weft__par_cuttable(cols, sh.col_unit))
         return body(ctx, 0, rows, 0, cols);
     if (sh.adaptive) {
         /* Probe the side with more units (at least two: one side is cuttable). What it
@@ -312,14 +312,14 @@ int weft_par_for_2d(size_t rows, size_t cols, size_t row_grain, size_t col_grain
         if (rows / sh.row_unit >= cols / sh.col_unit) {
             p.unit = sh.row_unit;
             p.units = rows / sh.row_unit;
-            rc = weft_par_probe(&done, p.units, for2d_probe_rows, &p, &min_units);
+            rc = weft__par_probe(&done, p.units, for2d_probe_rows, &p, &min_units);
             if (rc != 0 || done == p.units)
                 return rc;
             root.r0 = done * p.unit;
         } else {
             p.unit = sh.col_unit;
             p.units = cols / sh.col_unit;
-            rc = weft_par_probe(&done, p.units, for2d_probe_cols, &p, &min_units);
+            rc = weft__par_probe(&done, p.units, for2d_probe_cols, &p, &min_units);
             if (rc != 0 || done == p.units)
                 return rc;
             root.c0 = done * p.unit;

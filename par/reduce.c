@@ -54,7 +54,7 @@ static void *acc_fresh(red_shared *sh, unsigned char *buf)
 {
     void *acc = sh->size <= ACC_INLINE ? buf : malloc(sh->size);
     if (!acc) {
-        weft_par_fail(&sh->status, -ENOMEM);
+        weft__par_fail(&sh->status, -ENOMEM);
         return NULL;
     }
     memcpy(acc, sh->identity, sh->size);
@@ -73,10 +73,10 @@ static void red_node(void *arg, bool migrated)
 {
     const red_job *j = arg;
     red_shared *sh = j->sh;
-    if (weft_par_stopped(&sh->status))
+    if (weft__par_stopped(&sh->status))
         return;
     weft_splitter sp = j->sp;
-    if (weft_splitter_try(&sp, j->hi - j->lo, migrated)) {
+    if (weft__splitter_try(&sp, j->hi - j->lo, migrated)) {
         alignas(max_align_t) unsigned char buf[ACC_INLINE];
         void *right_acc = acc_fresh(sh, buf);
         if (!right_acc)
@@ -92,8 +92,8 @@ static void red_node(void *arg, bool migrated)
             rc = weft_join_context(red_node, &left, red_node, &right);
         }
         if (rc != 0)
-            weft_par_fail(&sh->status, rc);
-        else if (!weft_par_stopped(&sh->status))
+            weft__par_fail(&sh->status, rc);
+        else if (!weft__par_stopped(&sh->status))
             sh->combine(sh->ctx, j->acc, right_acc);
         if (right_acc != buf)
             free(right_acc);
@@ -103,7 +103,7 @@ static void red_node(void *arg, bool migrated)
         return;
     int rc = sh->fold(sh->ctx, j->lo, j->hi, j->acc);
     if (rc != 0)
-        weft_par_fail(&sh->status, rc);
+        weft__par_fail(&sh->status, rc);
 }
 
 /* Adaptive reduces on more than one thread: spans, as weft_par_for's (for.c). The
@@ -135,7 +135,7 @@ static void red_span_steal(void *arg, bool migrated)
     red_offer *o = arg;
     red_span *s = o->s;
     size_t b, e;
-    if (!weft_par_stopped(&s->sh->status) && weft_par_span_steal(&s->span, s->min_len, &b, &e)) {
+    if (!weft__par_stopped(&s->sh->status) && weft__par_span_steal(&s->span, s->min_len, &b, &e)) {
         o->took = true;
         red_span_run(s->sh, b, e, s->min_len, o->acc);
     }
@@ -152,8 +152,8 @@ static void red_span_offer(red_span *s)
     red_offer o = {s, right_acc, false};
     int rc = weft_join_context(red_span_blocks, s, red_span_steal, &o);
     if (rc != 0)
-        weft_par_fail(&sh->status, rc);
-    else if (o.took && !weft_par_stopped(&sh->status))
+        weft__par_fail(&sh->status, rc);
+    else if (o.took && !weft__par_stopped(&sh->status))
         sh->combine(sh->ctx, s->acc, right_acc);
     if (right_acc != buf)
         free(right_acc);
@@ -164,14 +164,14 @@ static void red_span_blocks(void *arg, bool migrated)
     (void)migrated;
     red_span *s = arg;
     red_shared *sh = s->sh;
-    size_t b, e, left = weft_par_span_left(&s->span);
-    while (!weft_par_stopped(&sh->status) && weft_par_span_next(&s->span, &b, &e)) {
+    size_t b, e, left = weft__par_span_left(&s->span);
+    while (!weft__par_stopped(&sh->status) && weft__par_span_next(&s->span, &b, &e)) {
         int rc = sh->fold(sh->ctx, b, e, s->acc);
         if (rc != 0) {
-            weft_par_fail(&sh->status, rc);
+            weft__par_fail(&sh->status, rc);
             return;
         }
-        size_t now = weft_par_span_left(&s->span);
+        size_t now = weft__par_span_left(&s->span);
         if (now + (e - b) < left && now / 2 >= s->min_len) {
             red_span_offer(s); /* a thief took the offer: offer again */
             return;
@@ -205,15 +205,15 @@ static void red_span_run(red_shared *sh, size_t lo, size_t hi, size_t min_len, v
         red_wide left = {sh, lo, mid, min_len, acc}, right = {sh, mid, hi, min_len, right_acc};
         int rc = weft_join_context(red_wide_run, &left, red_wide_run, &right);
         if (rc != 0)
-            weft_par_fail(&sh->status, rc);
-        else if (!weft_par_stopped(&sh->status))
+            weft__par_fail(&sh->status, rc);
+        else if (!weft__par_stopped(&sh->status))
             sh->combine(sh->ctx, acc, right_acc);
         if (right_acc != buf)
             free(right_acc);
         return;
     }
     red_span s = {sh, {0, 0, 0, 0}, min_len, acc};
-    weft_par_span_init(&s.span, lo, hi, min_len / 2 ? min_len / 2 : 1);
+    weft__par_span_init(&s.span, lo, hi, min_len / 2 ? min_len / 2 : 1);
     red_span_offer(&s);
 }
 
@@ -229,13 +229,13 @@ static void red_root_run(void *arg)
 {
     const red_root *r = arg;
     red_job j = {r->sh, {0, 0, 0, 0}, r->lo, r->hi, r->acc, r->first_done};
-    weft_splitter_init(&j.sp, r->grain, r->sh->serial ? 1 : (size_t)weft_pool_num_threads(NULL));
+    weft__splitter_init(&j.sp, r->grain, r->sh->serial ? 1 : (size_t)weft_pool_num_threads(NULL));
     if (j.sp.threads == 1)
         r->sh->serial = true; /* one worker: the same tree without joins */
     if (r->grain == 0 && j.sp.threads == 1) {
         int rc = r->sh->fold(r->sh->ctx, r->lo, r->hi, r->acc);
         if (rc != 0)
-            weft_par_fail(&r->sh->status, rc);
+            weft__par_fail(&r->sh->status, rc);
         return;
     }
     if (r->grain == 0 && !r->first_done) {
@@ -270,10 +270,10 @@ static int reduce_range(size_t lo, size_t hi, size_t grain, bool deterministic, 
         if (grain == 0)
             grain = n / DET_LEAVES + (n % DET_LEAVES != 0);
         root.grain = grain;
-        /* The leftmost leaf: the splitter cuts as weft_par_cuttable says, left half
+        /* The leftmost leaf: the splitter cuts as weft__par_cuttable says, left half
          * len / 2. */
         size_t first = n;
-        while (weft_par_cuttable(first, grain))
+        while (weft__par_cuttable(first, grain))
             first /= 2;
         uint64_t t0 = weft_time_now_ns();
         int rc = fold(ctx, lo, lo + first, result);
@@ -286,7 +286,7 @@ static int reduce_range(size_t lo, size_t hi, size_t grain, bool deterministic, 
             red_root_run(&root);
             return atomic_load_explicit(&sh.status, memory_order_relaxed); /* same thread */
         }
-    } else if (grain != 0 && !weft_par_cuttable(hi - lo, grain)) {
+    } else if (grain != 0 && !weft__par_cuttable(hi - lo, grain)) {
         return fold(ctx, lo, hi, result); /* one leaf: no need for the pool */
     }
     if (grain == 0) {
@@ -295,7 +295,7 @@ static int reduce_range(size_t lo, size_t hi, size_t grain, bool deterministic, 
         if (threads <= 1)
             return threads < 0 ? threads : fold(ctx, lo, hi, result);
         red_probe p = {&sh, result};
-        int rc = weft_par_probe(&lo, hi, red_probe_leaf, &p, &root.min_len);
+        int rc = weft__par_probe(&lo, hi, red_probe_leaf, &p, &root.min_len);
         if (rc != 0 || lo == hi)
             return rc;
     }

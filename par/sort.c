@@ -55,7 +55,7 @@ SORT_INLINE void sort_insertion(char *base, size_t n, size_t size, weft_cmp_fn c
 {
     for (size_t i = 1; i < n; i++)
         for (char *p = sort_at(base, i, size); p > base && cmp(p - size, p) > 0; p -= size)
-            weft_sort_swap(p - size, p, size);
+            weft__sort_swap(p - size, p, size);
 }
 
 /* Heapsort: the O(n log n) fallback past the depth limit. */
@@ -69,7 +69,7 @@ SORT_INLINE void sort_sift_down(char *base, size_t root, size_t n, size_t size, 
             child++;
         if (cmp(sort_at(base, root, size), sort_at(base, child, size)) >= 0)
             return;
-        weft_sort_swap(sort_at(base, root, size), sort_at(base, child, size), size);
+        weft__sort_swap(sort_at(base, root, size), sort_at(base, child, size), size);
         root = child;
     }
 }
@@ -79,7 +79,7 @@ SORT_INLINE void sort_heap(char *base, size_t n, size_t size, weft_cmp_fn cmp)
     for (size_t i = n / 2; i-- > 0;)
         sort_sift_down(base, i, n, size, cmp);
     for (size_t end = n - 1; end > 0; end--) {
-        weft_sort_swap(base, sort_at(base, end, size), size);
+        weft__sort_swap(base, sort_at(base, end, size), size);
         sort_sift_down(base, 0, end, size, cmp);
     }
 }
@@ -118,7 +118,7 @@ SORT_INLINE void sort_ninther_to_front(char *base, size_t n, size_t size, weft_c
         m = sort_median3(base, size, cmp, n / 4, n / 2, n - n / 4);
     }
     if (m != 0)
-        weft_sort_swap(base, sort_at(base, m, size), size);
+        weft__sort_swap(base, sort_at(base, m, size), size);
 }
 
 /* Classify the next element from the left (misplaced: >= pivot) or from the right
@@ -175,7 +175,7 @@ SORT_INLINE size_t sort_partition(char *base, size_t n, size_t size, weft_cmp_fn
         SORT_SCAN(SORT_RIGHT, rsplit);
         size_t num = numl < numr ? numl : numr;
         for (size_t i = 0; i < num; i++)
-            weft_sort_swap(sort_at(basel, offl[startl + i], size),
+            weft__sort_swap(sort_at(basel, offl[startl + i], size),
                            baser - offr[startr + i] * size, size);
         numl -= num;
         numr -= num;
@@ -195,17 +195,17 @@ SORT_INLINE size_t sort_partition(char *base, size_t n, size_t size, weft_cmp_fn
     while (numl > 0) {
         numl--;
         last -= size;
-        weft_sort_swap(sort_at(basel, offl[startl + numl], size), last, size);
+        weft__sort_swap(sort_at(basel, offl[startl + numl], size), last, size);
         first = last;
     }
     while (numr > 0) {
         numr--;
-        weft_sort_swap(baser - offr[startr + numr] * size, first, size);
+        weft__sort_swap(baser - offr[startr + numr] * size, first, size);
         first += size;
     }
     char *p = first - size; /* the last element <= pivot */
     if (p != base)
-        weft_sort_swap(base, p, size);
+        weft__sort_swap(base, p, size);
     return (size_t)(p - base) / size;
 }
 
@@ -236,7 +236,7 @@ SORT_INLINE size_t sort_split(char *base, size_t n, size_t size, weft_cmp_fn cmp
     size_t step = n / k;
     size_t r = (size_t)(((uint64_t)n * 0x9e3779b97f4a7c15ull) >> 32) % step;
     for (size_t i = 0; i < k; i++)
-        weft_sort_swap(sort_at(base, i, size), sort_at(base, i * step + r, size), size);
+        weft__sort_swap(sort_at(base, i, size), sort_at(base, i * step + r, size), size);
     serial(base, k, size, cmp, depth);
     size_t h = k / 2;
     return h + sort_partition(sort_at(base, h, size), n - h, size, cmp);
@@ -338,13 +338,13 @@ static bool sort_presorted(char *base, size_t n, size_t size, weft_cmp_fn cmp)
     }
     if (c > 0)
         for (size_t lo = 0, hi = n - 1; lo < hi; lo++, hi--)
-            weft_sort_swap(sort_at(base, lo, size), sort_at(base, hi, size), size);
+            weft__sort_swap(sort_at(base, lo, size), sort_at(base, hi, size), size);
     return true;
 }
 
 int weft_par_sort(void *base, size_t n, size_t size, weft_cmp_fn cmp)
 {
-    int rc = weft_sort_check_args(base, n, size, cmp);
+    int rc = weft__sort_check_args(base, n, size, cmp);
     if (rc != 0 || n <= 1 || sort_presorted(base, n, size, cmp))
         return rc;
     const sort_ops *ops = size == 4    ? &sort_ops_4

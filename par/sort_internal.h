@@ -19,7 +19,7 @@
 
 /* Swap two non-overlapping elements of `size` bytes, 8 then 4 bytes at a time
  * through registers (any alignment; no VLA, no allocation). */
-static inline void weft_sort_swap(char *a, char *b, size_t size)
+static inline void weft__sort_swap(char *a, char *b, size_t size)
 {
     for (; size >= 8; size -= 8, a += 8, b += 8) {
         uint64_t x, y;
@@ -52,7 +52,7 @@ static inline void weft_sort_swap(char *a, char *b, size_t size)
  * docs/perf-log.md, "chan and par tuning"). madvise is only advice: where THP is off
  * it changes nothing. */
 #define WEFT_SORT_HUGE_SCRATCH ((size_t)4 << 20)
-static inline void *weft_sort_scratch(size_t bytes)
+static inline void *weft__sort_scratch(size_t bytes)
 {
     void *p = malloc(bytes);
 #ifdef MADV_HUGEPAGE
@@ -69,7 +69,7 @@ static inline void *weft_sort_scratch(size_t bytes)
 
 /* The common argument rules of the comparator sorts: -EINVAL (base NULL with n > 0,
  * size 0, cmp NULL, n * size overflowing), else 0. */
-static inline int weft_sort_check_args(const void *base, size_t n, size_t size, weft_cmp_fn cmp)
+static inline int weft__sort_check_args(const void *base, size_t n, size_t size, weft_cmp_fn cmp)
 {
     if ((!base && n > 0) || size == 0 || !cmp || n > SIZE_MAX / size)
         return -EINVAL;

@@ -43,7 +43,7 @@ static void insertion_sort(const stable_sort *s, char *a, size_t n)
     size_t size = s->size;
     for (size_t i = 1; i < n; i++)
         for (size_t j = i; j > 0 && s->cmp(elem(a, j - 1, size), elem(a, j, size)) > 0; j--)
-            weft_sort_swap(elem(a, j - 1, size), elem(a, j, size), size);
+            weft__sort_swap(elem(a, j - 1, size), elem(a, j, size), size);
 }
 
 /* Merge sorted runs l[0, nl) and r[0, nr) into dst (disjoint from both). */
@@ -158,7 +158,7 @@ static void msort(void *ctx)
 
 int weft_par_sort_stable(void *base, size_t n, size_t size, weft_cmp_fn cmp)
 {
-    int rc = weft_sort_check_args(base, n, size, cmp);
+    int rc = weft__sort_check_args(base, n, size, cmp);
     if (rc != 0 || n <= 1)
         return rc;
     stable_sort s = {size, cmp};
@@ -166,7 +166,7 @@ int weft_par_sort_stable(void *base, size_t n, size_t size, weft_cmp_fn cmp)
         insertion_sort(&s, base, n);
         return 0;
     }
-    char *scratch = weft_sort_scratch(n * size);
+    char *scratch = weft__sort_scratch(n * size);
     if (!scratch)
         return -ENOMEM;
     sort_task root = {&s, base, scratch, n, false};

@@ -193,7 +193,7 @@ static int radix_sort_keys(void *keys, size_t n, size_t width)
         if (chunks > n / (RADIX_PAR_MIN / 4))
             chunks = n / (RADIX_PAR_MIN / 4);
     }
-    void *scratch = weft_sort_scratch(n * width);
+    void *scratch = weft__sort_scratch(n * width);
     radix_hist *hist = malloc(chunks * sizeof(radix_hist));
     int rc = 0;
     if (!scratch || !hist) {

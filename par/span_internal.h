@@ -38,7 +38,7 @@ typedef struct weft_par_span {
 
 /* A span of [lo, hi) (at most WEFT_PAR_SPAN_MAX indices) whose owner claims blocks of
  * up to block_max (>= 1) indices. */
-static inline void weft_par_span_init(weft_par_span *s, size_t lo, size_t hi, size_t block_max)
+static inline void weft__par_span_init(weft_par_span *s, size_t lo, size_t hi, size_t block_max)
 {
     s->base = lo;
     s->block_max = block_max;
@@ -47,7 +47,7 @@ static inline void weft_par_span_init(weft_par_span *s, size_t lo, size_t hi, si
 }
 
 /* The indices not yet claimed. */
-static inline size_t weft_par_span_left(weft_par_span *s)
+static inline size_t weft__par_span_left(weft_par_span *s)
 {
     uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
     return (size_t)((uint32_t)w - (w >> 32));
@@ -55,7 +55,7 @@ static inline size_t weft_par_span_left(weft_par_span *s)
 
 /* Owner: claim the next block (see WEFT_PAR_SPAN_FIRST_BLOCK_SHIFT). False when none
  * is left. */
-static inline bool weft_par_span_next(weft_par_span *s, size_t *b, size_t *e)
+static inline bool weft__par_span_next(weft_par_span *s, size_t *b, size_t *e)
 {
     uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
     size_t block = s->block;
@@ -77,7 +77,7 @@ static inline bool weft_par_span_next(weft_par_span *s, size_t *b, size_t *e)
 
 /* Thief: take the upper half of what is left, if each half keeps at least min_len
  * (>= 1) indices. */
-static inline bool weft_par_span_steal(weft_par_span *s, size_t min_len, size_t *b, size_t *e)
+static inline bool weft__par_span_steal(weft_par_span *s, size_t min_len, size_t *b, size_t *e)
 {
     uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
     for (;;) {

@@ -35,7 +35,7 @@
 /* Each probe chunk is this many times the previous one. */
 #define PROBE_GROWTH 4u
 
-int weft_par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, size_t *min_len)
+int weft__par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, size_t *min_len)
 {
     size_t b = *lo;
     size_t chunk = 1;

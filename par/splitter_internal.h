@@ -49,7 +49,7 @@ typedef struct weft_splitter {
  * 2^k reaches 0 after k + 1 cuts, so a loop makes at least 2 x base leaves on any
  * thread count. (Unrounded, 12 on 3 threads halves 12, 6, 3, 1: 16 leaves, not 24,
  * whenever no steal added cuts, as on a loaded machine.) */
-static inline void weft_splitter_init(weft_splitter *s, size_t grain, size_t threads)
+static inline void weft__splitter_init(weft_splitter *s, size_t grain, size_t threads)
 {
     s->grain = grain;
     s->threads = threads ? threads : 1;
@@ -62,16 +62,16 @@ static inline void weft_splitter_init(weft_splitter *s, size_t grain, size_t thr
 
 /* Can a range of `len` be cut at its midpoint into halves of at least `grain` (> 0)?
  * len / 2 is the shorter half; no 2 x grain, which could overflow. */
-static inline bool weft_par_cuttable(size_t len, size_t grain)
+static inline bool weft__par_cuttable(size_t len, size_t grain)
 {
     return len / 2 >= grain;
 }
 
 /* Should a range of `len` be cut in two? Updates s for the halves (both get a copy). */
-static inline bool weft_splitter_try(weft_splitter *s, size_t len, bool migrated)
+static inline bool weft__splitter_try(weft_splitter *s, size_t len, bool migrated)
 {
     if (s->grain)
-        return weft_par_cuttable(len, s->grain);
+        return weft__par_cuttable(len, s->grain);
     if (len < 2)
         return false;
     if (migrated) {
@@ -95,10 +95,10 @@ typedef int (*weft_par_leaf_fn)(void *arg, size_t b, size_t e);
  * otherwise the rest is long enough to be worth the pool, and *min_len is how many
  * indices make a piece worth a steal by the same estimate (>= 1: a span's min_len,
  * span_internal.h). */
-int weft_par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, size_t *min_len);
+int weft__par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, size_t *min_len);
 
 /* The early-exit word: 0 while all goes well, else the first non-zero status. */
-static inline bool weft_par_stopped(_Atomic int *status)
+static inline bool weft__par_stopped(_Atomic int *status)
 {
     /* Relaxed: a hint only — chunks skip work once some chunk failed. The status
      * carries no data, and the final read after the joins is ordered by the joins'
@@ -106,7 +106,7 @@ static inline bool weft_par_stopped(_Atomic int *status)
     return atomic_load_explicit(status, memory_order_relaxed) != 0;
 }
 
-static inline void weft_par_fail(_Atomic int *status, int rc)
+static inline void weft__par_fail(_Atomic int *status, int rc)
 {
     int expected = 0;
     /* Relaxed: first non-zero wins; no data is published with it (see above). */

@@ -19,7 +19,7 @@
  *  - a block goes back to the list of the kind it was allocated as (the job keeps
  *    its kind), so every block on a list has that list's size;
  *  - a cached block is owned by the list alone; the lists are freed with their worker
- *    (weft_block_cache_drain, after the worker thread was joined). */
+ *    (weft__block_cache_drain, after the worker thread was joined). */
 #include "pool_internal.h"
 
 #include <stdlib.h>
@@ -34,7 +34,7 @@ static const size_t kind_size[] = {WEFT_JOB_BLOCK_SIZE, WEFT_JOB_BLOCK_LARGE_SIZ
 
 static inline void *cached_alloc(unsigned kind)
 {
-    weft_worker *w = weft_worker_current();
+    weft_worker *w = weft__worker_current();
     if (w && w->block_cache[kind]) {
         free_block *b = w->block_cache[kind];
         w->block_cache[kind] = b->next;
@@ -46,7 +46,7 @@ static inline void *cached_alloc(unsigned kind)
 
 static inline void cached_free(void *p, unsigned kind)
 {
-    weft_worker *w = weft_worker_current();
+    weft_worker *w = weft__worker_current();
     if (w && w->block_cache_len[kind] < WEFT_JOB_BLOCK_CACHE) {
         free_block *b = p;
         b->next = w->block_cache[kind];
@@ -57,7 +57,7 @@ static inline void cached_free(void *p, unsigned kind)
     free(p);
 }
 
-void *weft_block_alloc(void)
+void *weft__block_alloc(void)
 {
     return cached_alloc(WEFT_BLOCK_SMALL);
 }
@@ -81,7 +81,7 @@ static inline void copy_arg(unsigned char *dst, const unsigned char *src, size_t
     }
 }
 
-void *weft_block_alloc_copy(size_t header, const void *arg, size_t size, uint8_t *kind)
+void *weft__block_alloc_copy(size_t header, const void *arg, size_t size, uint8_t *kind)
 {
     if (size > SIZE_MAX - header)
         return NULL;
@@ -96,7 +96,7 @@ void *weft_block_alloc_copy(size_t header, const void *arg, size_t size, uint8_t
     return b;
 }
 
-void weft_block_free_kind(void *p, uint8_t kind)
+void weft__block_free_kind(void *p, uint8_t kind)
 {
     if (kind == WEFT_BLOCK_HEAP)
         free(p);
@@ -104,7 +104,7 @@ void weft_block_free_kind(void *p, uint8_t kind)
         cached_free(p, kind);
 }
 
-void weft_block_cache_drain(weft_worker *w)
+void weft__block_cache_drain(weft_worker *w)
 {
     for (unsigned kind = 0; kind < WEFT_BLOCK_CACHED_KINDS; kind++) {
         while (w->block_cache[kind]) {

@@ -14,9 +14,9 @@
  *    cleared by its owner only;
  *  - a pool of N threads runs on N threads in all: a caller inside holds a turn
  *    (a bit of pool->turns), and with k turns held, workers N - k and up are benched
- *    (weft_worker_benched) and take no new work; each turn taken and each turn
+ *    (weft__worker_benched) and take no new work; each turn taken and each turn
  *    given back moves one worker across that line and tells it (sleep.c:
- *    weft_sleep_bench / weft_sleep_unbench, which re-checks the line so that two
+ *    weft__sleep_bench / weft__sleep_unbench, which re-checks the line so that two
  *    callers crossing cannot leave it wrong), so a worker never sleeps benched once
  *    its turn is back;
  *  - a caller parked (asleep in a wait, or blocked in a weft lock, latch or channel)
@@ -36,12 +36,12 @@ static void take_turn(weft_worker *w)
 {
     weft_pool *pool = w->pool;
     unsigned n = pool->num_threads;
-    /* seq_cst: ordered with weft_sleep_bench's CAS and its re-read of `turns` (two
+    /* seq_cst: ordered with weft__sleep_bench's CAS and its re-read of `turns` (two
      * callers crossing, sleep.c). */
     uint32_t old = atomic_fetch_or_explicit(&pool->turns, 1u << (w->index - n), memory_order_seq_cst);
     unsigned k = (unsigned)__builtin_popcount(old);
     if (k < n) /* worker n - 1 - k is benched from now on */
-        weft_sleep_bench(&pool->workers[n - 1 - k]);
+        weft__sleep_bench(&pool->workers[n - 1 - k]);
 }
 
 static void lend_turn(weft_worker *w)
@@ -50,11 +50,11 @@ static void lend_turn(weft_worker *w)
     unsigned n = pool->num_threads;
     /* seq_cst: the first half of the Dekker pair with a benched worker going to sleep
      * (sleep.c's sleep_idle: store sleep_state, fence, read turns): either it sees this bit
-     * gone, or weft_sleep_unbench below sees it asleep. */
+     * gone, or weft__sleep_unbench below sees it asleep. */
     uint32_t old = atomic_fetch_and_explicit(&pool->turns, ~(1u << (w->index - n)), memory_order_seq_cst);
     unsigned k = (unsigned)__builtin_popcount(old);
     if (k <= n) /* worker n - k has its turn back */
-        weft_sleep_unbench(&pool->workers[n - k]);
+        weft__sleep_unbench(&pool->workers[n - k]);
 }
 
 /* A caller parks (its idle sleep in a wait, or any weft lock, latch or channel wait
@@ -62,13 +62,13 @@ static void lend_turn(weft_worker *w)
  * turn until it wakes. */
 static void before_block(void *worker)
 {
-    weft_sleep_before_block(worker);
+    weft__sleep_before_block(worker);
     lend_turn(worker);
 }
 
 static void after_block(void *worker) { take_turn(worker); }
 
-weft_worker *weft_caller_enter(weft_pool *pool)
+weft_worker *weft__caller_enter(weft_pool *pool)
 {
     /* Relaxed: the CAS below re-reads it. */
     uint32_t mask = atomic_load_explicit(&pool->callers, memory_order_relaxed), taken;
@@ -78,7 +78,7 @@ weft_worker *weft_caller_enter(weft_pool *pool)
             return NULL;
         slot = (unsigned)__builtin_ctz(~mask);
         taken = mask | 1u << slot;
-        /* Acquire: pairs with the release half of weft_caller_leave's fetch_and, so
+        /* Acquire: pairs with the release half of weft__caller_leave's fetch_and, so
          * the slot's previous owner's writes (its deque, its block cache) are seen. */
     } while (!atomic_compare_exchange_weak_explicit(&pool->callers, &mask, taken, memory_order_acquire,
                                                     memory_order_relaxed));
@@ -91,12 +91,12 @@ weft_worker *weft_caller_enter(weft_pool *pool)
     return w;
 }
 
-void weft_caller_leave(weft_worker *w)
+void weft__caller_leave(weft_worker *w)
 {
     weft_pool *pool = w->pool;
     weft_job *job;
-    while ((job = weft_deque_pop(&w->deque)) != NULL)
-        weft_pool_inject(pool, job);
+    while ((job = weft__deque_pop(&w->deque)) != NULL)
+        weft__pool_inject(pool, job);
     weft_futex_set_block_hook(NULL, NULL);
     weft_futex_set_unblock_hook(NULL, NULL);
     weft__current_worker = NULL;

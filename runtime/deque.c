@@ -5,7 +5,7 @@
  * figure 1) against `split` where Chase–Lev has `bottom`: to them the deque is the
  * public part [top, split). The owner keeps its newest items private, below bottom,
  * and pops them with plain loads and stores; it moves `split` up (sharing) when a
- * thief raises `splitreq` or on weft_deque_publish, and down (taking back) only when
+ * thief raises `splitreq` or on weft__deque_publish, and down (taking back) only when
  * it pops with its private part empty — that is the Chase–Lev pop, with its seq_cst
  * fence and its last-item CAS, generalised to take back half the public part at once
  * so that the next pops are private again (Lace, van Dijk and van de Pol, 2014).
@@ -48,7 +48,7 @@ static void set_owner_buffer(weft_deque *d, weft_deque_buffer *b)
     d->owner_mask = b ? b->mask : 0;
 }
 
-int weft_deque_init(weft_deque *d, size_t initial_capacity)
+int weft__deque_init(weft_deque *d, size_t initial_capacity)
 {
     if (!d || initial_capacity > WEFT_DEQUE_MAX_CAPACITY)
         return -EINVAL;
@@ -72,7 +72,7 @@ int weft_deque_init(weft_deque *d, size_t initial_capacity)
     return 0;
 }
 
-void weft_deque_destroy(weft_deque *d)
+void weft__deque_destroy(weft_deque *d)
 {
     if (!d)
         return;
@@ -132,13 +132,13 @@ static void share(weft_deque *d, int64_t new_split)
 /* Owner only: a thief asked for work and [owner_split, b) holds private items:
  * share the older half, rounded up (the oldest items are the biggest pieces of a
  * divide-and-conquer tree, and the newest stay private for fence-free pops). */
-void weft_deque_share_half(weft_deque *d, int64_t b)
+void weft__deque_share_half(weft_deque *d, int64_t b)
 {
     int64_t s = d->owner_split;
     share(d, s + (b - s + 1) / 2);
 }
 
-int weft_deque_push_slow(weft_deque *d, void *item)
+int weft__deque_push_slow(weft_deque *d, void *item)
 {
     /* Relaxed: bottom is written only by this thread. */
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
@@ -160,24 +160,24 @@ int weft_deque_push_slow(weft_deque *d, void *item)
             d->owner_limit = t + (int64_t)a->mask + 1;
         }
     }
-    /* Relaxed: as in weft_deque_push_private (deque_internal.h). */
+    /* Relaxed: as in weft__deque_push_private (deque_internal.h). */
     atomic_store_explicit(&a->slots[(size_t)b & a->mask], item, memory_order_relaxed);
     atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
-    /* As weft_deque_push_private explains: the oldest item public, or answer a
+    /* As weft__deque_push_private explains: the oldest item public, or answer a
      * request. */
     if ((b == d->owner_split && d->eager && atomic_load_explicit(&d->top, memory_order_relaxed) >= b) ||
         atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0)
-        weft_deque_share_half(d, b + 1);
+        weft__deque_share_half(d, b + 1);
     return 0;
 }
 
-void weft_deque_set_eager(weft_deque *d, bool eager)
+void weft__deque_set_eager(weft_deque *d, bool eager)
 {
     if (d)
         d->eager = eager;
 }
 
-void weft_deque_publish(weft_deque *d)
+void weft__deque_publish(weft_deque *d)
 {
     if (!d)
         return;
@@ -191,7 +191,7 @@ void weft_deque_publish(weft_deque *d)
  * the item to pop, s - 1, is public. Take back the newer half of the public part
  * [t, s) by lowering split, as Chase–Lev's pop lowers bottom; see deque.md for why
  * the seq_cst fences make the owner and the thieves agree on every index. */
-void *weft_deque_pop_public(weft_deque *d, int64_t s)
+void *weft__deque_pop_public(weft_deque *d, int64_t s)
 {
     weft_deque_buffer *a = d->owner_buffer;
     /* Acquire: see push (owner_limit is a bound for slot reuse). A first look: if the
@@ -249,7 +249,7 @@ void *weft_deque_pop_public(weft_deque *d, int64_t s)
     return item;
 }
 
-weft_steal_result weft_deque_steal(weft_deque *d, void **out)
+weft_steal_result weft__deque_steal(weft_deque *d, void **out)
 {
     if (__builtin_expect(!d || !out, 0))
         return WEFT_STEAL_EMPTY;
@@ -289,7 +289,7 @@ weft_steal_result weft_deque_steal(weft_deque *d, void **out)
     return WEFT_STEAL_SUCCESS;
 }
 
-size_t weft_deque_len(const weft_deque *d)
+size_t weft__deque_len(const weft_deque *d)
 {
     if (!d)
         return 0;
@@ -299,7 +299,7 @@ size_t weft_deque_len(const weft_deque *d)
     return b > t ? (size_t)(b - t) : 0;
 }
 
-size_t weft_deque_len_public(const weft_deque *d)
+size_t weft__deque_len_public(const weft_deque *d)
 {
     if (!d)
         return 0;

@@ -8,7 +8,7 @@
  * One thread, the OWNER, pushes and pops at the bottom (LIFO); any thread may steal
  * from the top (FIFO), but only items below the split point. A push is private; a
  * thief that finds the public part empty raises `splitreq`, and the owner's next push
- * or pop moves the split to share half of its private items (weft_deque_publish
+ * or pop moves the split to share half of its private items (weft__deque_publish
  * shares all of them at once). Popping a private item costs no fence and no atomic
  * read-modify-write; only popping back into the public part synchronises.
  * Items are non-NULL pointers; the deque never looks at them.
@@ -21,7 +21,7 @@
  *   - the items are the slots [top, bottom) of the current buffer, index i living in
  *     slot i & (capacity - 1); [top, split) is public, [split, bottom) private;
  *   - bottom - top <= capacity;
- *   - a buffer, once published, is never freed before weft_deque_destroy: grown-out
+ *   - a buffer, once published, is never freed before weft__deque_destroy: grown-out
  *     buffers are kept on a retired chain (total retired memory < the live buffer's).
  *
  * The struct is declared here so the scheduler can embed it in its worker struct;
@@ -80,86 +80,86 @@ typedef enum {
  * thread need not be the owner; publish the deque to other threads by the usual means
  * (thread creation, a mutex, a release store).
  * Returns 0, -EINVAL (d NULL, initial_capacity > WEFT_DEQUE_MAX_CAPACITY), -ENOMEM. */
-int weft_deque_init(weft_deque *d, size_t initial_capacity);
+int weft__deque_init(weft_deque *d, size_t initial_capacity);
 
 /* Owner, or before publishing the deque: keep the oldest item public on push (true
  * after init), or not (false: no thief exists, e.g. a pool of one worker, so the
  * publication would only cost the pop a fence). */
-void weft_deque_set_eager(weft_deque *d, bool eager);
+void weft__deque_set_eager(weft_deque *d, bool eager);
 
 /* Free the buffer and every retired buffer. The deque must be quiescent: no push,
  * pop or steal running or to come. Items still inside are dropped (they are the
  * caller's). NULL is ignored. */
-void weft_deque_destroy(weft_deque *d);
+void weft__deque_destroy(weft_deque *d);
 
 /* OWNER ONLY. Push item at the bottom, into the private part (then, if a thief asked,
  * share half of the private part). When the buffer is full it is replaced by one
  * twice the size (the only allocation; never when not full). No fence, no atomic
  * read-modify-write. Returns 0, -EINVAL (d or item NULL), -ENOMEM (growing failed:
  * the item is NOT pushed, the deque is unchanged). */
-static inline int weft_deque_push(weft_deque *d, void *item);
+static inline int weft__deque_push(weft_deque *d, void *item);
 
 /* OWNER ONLY. The join's fast push: push item privately if that needs nothing more
  * than two stores (room in the ring, no share due: no split request, and not the
- * eager case of weft_deque_push) and return true; else push nothing and return false
- * (then call weft_deque_push). item must be non-NULL. Splitting push in two lets a
+ * eager case of weft__deque_push) and return true; else push nothing and return false
+ * (then call weft__deque_push). item must be non-NULL. Splitting push in two lets a
  * caller keep every call off its fast path. */
-static inline bool weft_deque_push_private(weft_deque *d, void *item);
+static inline bool weft__deque_push_private(weft_deque *d, void *item);
 
 /* OWNER ONLY. Make every item in the deque stealable (move the split to the bottom).
  * Call it after a push whose item other workers should see now (a spawned task, a
  * join while workers are idle). No fence: to wake a sleeper, follow with the sleep
- * protocol's publisher fence (weft_sleep_new_injected_jobs). NULL is ignored. */
-void weft_deque_publish(weft_deque *d);
+ * protocol's publisher fence (weft__sleep_new_injected_jobs). NULL is ignored. */
+void weft__deque_publish(weft_deque *d);
 
 /* OWNER ONLY. Pop the item pushed last (LIFO), or NULL if the deque is empty (or d is
  * NULL). From the private part: no fence, no atomic read-modify-write. From the
  * public part: a seq_cst fence, plus a CAS if it races thieves for the last item. */
-static inline void *weft_deque_pop(weft_deque *d);
+static inline void *weft__deque_pop(weft_deque *d);
 
 /* OWNER ONLY. The join's pop: if the item pushed last is `item` (and no thief took
  * it), pop it and return true; else return false, having popped nothing. Costs what
- * weft_deque_pop costs, but the caller keeps no popped pointer alive, and a deque
+ * weft__deque_pop costs, but the caller keeps no popped pointer alive, and a deque
  * whose last item is another one is left as it is. */
-static inline bool weft_deque_pop_if(weft_deque *d, void *item);
+static inline bool weft__deque_pop_if(weft_deque *d, void *item);
 
 /* Any thread but the owner. Take the oldest public item (FIFO end) into *out. Returns
  * WEFT_STEAL_SUCCESS, WEFT_STEAL_EMPTY (the public part was empty: the owner is asked
  * to share, so a later steal may succeed), or WEFT_STEAL_RETRY (lost a race: the
  * deque was not empty; a caller that wants an item should try again, or another
  * victim). *out is written only on success. d or out NULL: WEFT_STEAL_EMPTY. */
-weft_steal_result weft_deque_steal(weft_deque *d, void **out);
+weft_steal_result weft__deque_steal(weft_deque *d, void **out);
 
 /* Any thread. The number of items, private ones included, approximately: a racy
  * snapshot, exact only when the deque is quiescent (e.g. in the owner while no thief
  * steals). Used as a hint (is there work worth staying awake for?), never for
  * correctness. 0 for NULL. */
-size_t weft_deque_len(const weft_deque *d);
+size_t weft__deque_len(const weft_deque *d);
 
 /* Any thread. The number of public (stealable) items, approximately: a hint like
- * weft_deque_len. 0 for NULL. */
-size_t weft_deque_len_public(const weft_deque *d);
+ * weft__deque_len. 0 for NULL. */
+size_t weft__deque_len_public(const weft_deque *d);
 
 /* ---- the owner's fast paths, inline (a join's push and pop are on the hot path of
  * every fork). Only plain (relaxed) accesses here, no fence: the slow paths, which
  * synchronise, are in deque.c. The memory-order argument is in deque.md.
- * weft/inline.h repeats weft_deque_push_private's test and store and
- * weft_deque_pop_if's private case in code compiled into programs (weft__frame_fork,
+ * weft/inline.h repeats weft__deque_push_private's test and store and
+ * weft__deque_pop_if's private case in code compiled into programs (weft__frame_fork,
  * weft__frame_join), over a view of this struct that inline.c checks field by field:
  * change them together, and bump WEFT_ABI_VERSION when the layout changes. */
 
-/* Slow paths, deque.c: push when weft_deque_push_private would not (the ring looks
+/* Slow paths, deque.c: push when weft__deque_push_private would not (the ring looks
  * full, or a share is due); share the older half of the private part
  * [owner_split, b); pop when the private part is empty (s == bottom). */
-int weft_deque_push_slow(weft_deque *d, void *item);
-void weft_deque_share_half(weft_deque *d, int64_t b);
-void *weft_deque_pop_public(weft_deque *d, int64_t s);
+int weft__deque_push_slow(weft_deque *d, void *item);
+void weft__deque_share_half(weft_deque *d, int64_t b);
+void *weft__deque_pop_public(weft_deque *d, int64_t s);
 
-static inline bool weft_deque_push_private(weft_deque *d, void *item)
+static inline bool weft__deque_push_private(weft_deque *d, void *item)
 {
     /* Relaxed: bottom is written only by this thread. */
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
-    /* Not here but in weft_deque_push_slow, each checked before any store:
+    /* Not here but in weft__deque_push_slow, each checked before any store:
      *  - the ring looks full (b past owner_limit);
      *  - keep the oldest item public: when the public part is empty, this item goes
      *    there at once, so a thief (or a worker about to sleep) always finds the
@@ -183,42 +183,42 @@ static inline bool weft_deque_push_private(weft_deque *d, void *item)
     return true;
 }
 
-static inline int weft_deque_push(weft_deque *d, void *item)
+static inline int weft__deque_push(weft_deque *d, void *item)
 {
     if (__builtin_expect(!d || !item, 0))
         return -EINVAL;
-    if (__builtin_expect(weft_deque_push_private(d, item), 1))
+    if (__builtin_expect(weft__deque_push_private(d, item), 1))
         return 0;
-    return weft_deque_push_slow(d, item);
+    return weft__deque_push_slow(d, item);
 }
 
 /* The owner takes private slot b (b >= owner_split): lower bottom, then answer a
  * split request if private items are left to share. Shared by pop and pop_if. */
-static inline void weft_deque_pop_private_(weft_deque *d, int64_t b)
+static inline void weft__deque_pop_private_(weft_deque *d, int64_t b)
 {
     /* Relaxed: as in push (thieves do not use bottom). */
     atomic_store_explicit(&d->bottom, b, memory_order_relaxed);
     /* Relaxed: as in push. */
     if (__builtin_expect(atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0, 0) &&
         d->owner_split < b)
-        weft_deque_share_half(d, b);
+        weft__deque_share_half(d, b);
 }
 
-static inline void *weft_deque_pop(weft_deque *d)
+static inline void *weft__deque_pop(weft_deque *d)
 {
     if (__builtin_expect(!d, 0))
         return NULL;
     /* Relaxed: bottom is written only by this thread. */
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed) - 1;
     if (__builtin_expect(b < d->owner_split, 0))
-        return weft_deque_pop_public(d, b + 1);
+        return weft__deque_pop_public(d, b + 1);
     /* Private: no thief reads slot b (it is at or above split), so plain accesses. */
     void *item = atomic_load_explicit(&d->owner_slots[(size_t)b & d->owner_mask], memory_order_relaxed);
-    weft_deque_pop_private_(d, b);
+    weft__deque_pop_private_(d, b);
     return item;
 }
 
-static inline bool weft_deque_pop_if(weft_deque *d, void *item)
+static inline bool weft__deque_pop_if(weft_deque *d, void *item)
 {
     /* Relaxed: bottom is written only by this thread. */
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed) - 1;
@@ -232,8 +232,8 @@ static inline bool weft_deque_pop_if(weft_deque *d, void *item)
                                               memory_order_relaxed) != item, 0))
         return false;
     if (__builtin_expect(b < d->owner_split, 0))
-        return weft_deque_pop_public(d, b + 1) != NULL; /* if it wins, it pops slot b */
-    weft_deque_pop_private_(d, b);
+        return weft__deque_pop_public(d, b + 1) != NULL; /* if it wins, it pops slot b */
+    weft__deque_pop_private_(d, b);
     return true;
 }
 

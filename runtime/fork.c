@@ -8,7 +8,7 @@
  * stay as the parent's threads left them, unusable where they needed those threads.
  *
  * Invariant: the handlers are registered before any runtime lock can be held by a
- * thread (each first user calls weft_fork_handlers_register before taking its lock),
+ * thread (each first user calls weft__fork_handlers_register before taking its lock),
  * so no fork can copy a runtime lock in a held state. */
 #include "fork_internal.h"
 
@@ -17,23 +17,23 @@
 
 static void prepare(void)
 {
-    weft_pool_atfork_prepare();     /* global_lock: held while a pool is created */
-    weft_topology_atfork_prepare(); /* shared_lock, place_lock: taken under global_lock */
-    weft_handles_atfork_prepare();  /* taken under global_lock (worker handles) */
+    weft__pool_atfork_prepare();     /* global_lock: held while a pool is created */
+    weft__topology_atfork_prepare(); /* shared_lock, place_lock: taken under global_lock */
+    weft__handles_atfork_prepare();  /* taken under global_lock (worker handles) */
 }
 
 static void parent(void)
 {
-    weft_handles_atfork_parent();
-    weft_topology_atfork_parent();
-    weft_pool_atfork_parent();
+    weft__handles_atfork_parent();
+    weft__topology_atfork_parent();
+    weft__pool_atfork_parent();
 }
 
 static void child(void)
 {
-    weft_handles_atfork_child();
-    weft_topology_atfork_child();
-    weft_pool_atfork_child();
+    weft__handles_atfork_child();
+    weft__topology_atfork_child();
+    weft__pool_atfork_child();
     /* A worker's block hook shares its deque before it parks; in the child that
      * worker is gone. Thread-local: this clears the forking thread's only. */
     weft_futex_set_block_hook(NULL, NULL);
@@ -49,7 +49,7 @@ static void register_handlers(void)
     (void)pthread_atfork(prepare, parent, child);
 }
 
-void weft_fork_handlers_register(void)
+void weft__fork_handlers_register(void)
 {
     pthread_once(&registered, register_handlers);
 }

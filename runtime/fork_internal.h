@@ -17,28 +17,28 @@
 /* Register the handlers, once per process (later calls cost a pthread_once check).
  * Called wherever a runtime lock is first used: pool creation, and the debug handle
  * set. */
-void weft_fork_handlers_register(void);
+void weft__fork_handlers_register(void);
 
 /* pool.c: global_lock and the global pool; the calling thread's worker identity. */
-void weft_pool_atfork_prepare(void);
-void weft_pool_atfork_parent(void);
-void weft_pool_atfork_child(void);
+void weft__pool_atfork_prepare(void);
+void weft__pool_atfork_parent(void);
+void weft__pool_atfork_child(void);
 
 /* topology.c: shared_lock (the process's topology), place_lock and the per-place
  * counts of pinned workers. */
-void weft_topology_atfork_prepare(void);
-void weft_topology_atfork_parent(void);
-void weft_topology_atfork_child(void);
+void weft__topology_atfork_prepare(void);
+void weft__topology_atfork_parent(void);
+void weft__topology_atfork_child(void);
 
 /* handles.c (debug builds; no-ops otherwise): the live handle set's lock. */
 #ifndef NDEBUG
-void weft_handles_atfork_prepare(void);
-void weft_handles_atfork_parent(void);
-void weft_handles_atfork_child(void);
+void weft__handles_atfork_prepare(void);
+void weft__handles_atfork_parent(void);
+void weft__handles_atfork_child(void);
 #else
-static inline void weft_handles_atfork_prepare(void) {}
-static inline void weft_handles_atfork_parent(void) {}
-static inline void weft_handles_atfork_child(void) {}
+static inline void weft__handles_atfork_prepare(void) {}
+static inline void weft__handles_atfork_parent(void) {}
+static inline void weft__handles_atfork_child(void) {}
 #endif
 
 #endif

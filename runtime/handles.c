@@ -28,11 +28,11 @@ static weft_handle_link **bucket_of(const weft_handle_link *h)
 
 static void lock(void)
 {
-    weft_fork_handlers_register(); /* before handles_lock is first taken */
+    weft__fork_handlers_register(); /* before handles_lock is first taken */
     weft_mutex_lock(&handles_lock);
 }
 
-void weft_handle_register(weft_handle_link *h)
+void weft__handle_register(weft_handle_link *h)
 {
     lock();
     weft_handle_link **b = bucket_of(h);
@@ -41,7 +41,7 @@ void weft_handle_register(weft_handle_link *h)
     weft_mutex_unlock(&handles_lock);
 }
 
-bool weft_handle_is_live(const weft_handle_link *h)
+bool weft__handle_is_live(const weft_handle_link *h)
 {
     bool live = false;
     lock();
@@ -51,7 +51,7 @@ bool weft_handle_is_live(const weft_handle_link *h)
     return live;
 }
 
-void weft_handle_unregister(weft_handle_link *h)
+void weft__handle_unregister(weft_handle_link *h)
 {
     lock();
     for (weft_handle_link **pp = bucket_of(h); *pp; pp = &(*pp)->next)
@@ -65,17 +65,17 @@ void weft_handle_unregister(weft_handle_link *h)
 /* fork (fork.c): the set is not half updated while the lock is held. The child keeps
  * the set: the parent's handles are still "live" there, though threads other than
  * the forking one do not exist in the child. */
-void weft_handles_atfork_prepare(void)
+void weft__handles_atfork_prepare(void)
 {
     weft_mutex_lock(&handles_lock);
 }
 
-void weft_handles_atfork_parent(void)
+void weft__handles_atfork_parent(void)
 {
     weft_mutex_unlock(&handles_lock);
 }
 
-void weft_handles_atfork_child(void)
+void weft__handles_atfork_child(void)
 {
     weft_mutex_init(&handles_lock);
 }

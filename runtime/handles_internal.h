@@ -22,16 +22,16 @@ typedef struct weft_handle_link {
 
 #ifndef NDEBUG
 /* Add a new handle (before the caller sees it). */
-void weft_handle_register(weft_handle_link *h);
+void weft__handle_register(weft_handle_link *h);
 /* Is h a live handle? Reads the set only, never *h. */
-bool weft_handle_is_live(const weft_handle_link *h);
+bool weft__handle_is_live(const weft_handle_link *h);
 /* Remove h: called by the join or detach that consumes it, before its memory can be
  * freed (so an address is never in the set twice). */
-void weft_handle_unregister(weft_handle_link *h);
+void weft__handle_unregister(weft_handle_link *h);
 #else
-static inline void weft_handle_register(weft_handle_link *h) { (void)h; }
-static inline bool weft_handle_is_live(const weft_handle_link *h) { return (void)h, true; }
-static inline void weft_handle_unregister(weft_handle_link *h) { (void)h; }
+static inline void weft__handle_register(weft_handle_link *h) { (void)h; }
+static inline bool weft__handle_is_live(const weft_handle_link *h) { return (void)h, true; }
+static inline void weft__handle_unregister(weft_handle_link *h) { (void)h; }
 #endif
 
 #endif

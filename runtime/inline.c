@@ -10,7 +10,7 @@
  *    slot of the global pool (and leaves it at the join), or, with every slot taken,
  *    injects the frame and lets the join block for it;
  *  - join_slow: the frame is not the newest private item: pop it if it is still ours
- *    (weft_deque_pop_if, which synchronises with thieves), else wait, helping, for its
+ *    (weft__deque_pop_if, which synchronises with thieves), else wait, helping, for its
  *    latch.
  * Invariant (join.c's): a frame outlives every use, since its join returns only after
  * the task ran inline or its latch was set, and the setter's last touch of the frame
@@ -68,21 +68,21 @@ static weft_job_latch *frame_latch(weft_frame *f)
 static void fork_outside(weft_frame *f)
 {
     f->job_.isolation = 0;
-    weft_job_latch_init(frame_latch(f), NULL); /* no waiter: wake an outside sleeper */
+    weft__job_latch_init(frame_latch(f), NULL); /* no waiter: wake an outside sleeper */
     weft_pool *pool;
     if (weft_pool_global(&pool) != 0) {
         atomic_store_explicit(&frame_latch(f)->state, FRAME_UNPUSHED, memory_order_relaxed);
         return;
     }
-    weft_worker *w = weft_caller_enter(pool);
+    weft_worker *w = weft__caller_enter(pool);
     if (!w) {
-        weft_pool_inject(pool, &f->job_);
+        weft__pool_inject(pool, &f->job_);
         return;
     }
     /* A slot's deque is empty when entered, and its ring has room for more than one
      * item: this push cannot fail. */
-    (void)weft_deque_push(&w->deque, &f->job_);
-    weft_sleep_offer_local_work(w);
+    (void)weft__deque_push(&w->deque, &f->job_);
+    weft__sleep_offer_local_work(w);
 }
 
 /* Where a push just put its item (the inline join checks it before use). Relaxed:
@@ -94,20 +94,20 @@ static int64_t pushed_index(weft_worker *w)
 
 void weft__frame_fork_slow(weft_frame *f)
 {
-    weft_worker *w = weft_worker_current();
+    weft_worker *w = weft__worker_current();
     if (!w) {
         fork_outside(f);
         return;
     }
     f->job_.isolation = w->isolation;
-    weft_job_latch_init(frame_latch(f), w);
-    if (weft_deque_push(&w->deque, &f->job_) != 0) {
+    weft__job_latch_init(frame_latch(f), w);
+    if (weft__deque_push(&w->deque, &f->job_) != 0) {
         /* the deque could not grow: no parallelism, but no failure either */
         atomic_store_explicit(&frame_latch(f)->state, FRAME_UNPUSHED, memory_order_relaxed);
         return;
     }
     f->index_ = pushed_index(w);
-    weft_sleep_offer_local_work(w);
+    weft__sleep_offer_local_work(w);
 }
 
 bool weft__frame_join_slow(weft_frame *f)
@@ -119,29 +119,29 @@ bool weft__frame_join_slow(weft_frame *f)
         return true;
     weft_worker *w = f->waiter_;
     if (w) {
-        if (weft_deque_pop_if(&w->deque, &f->job_))
+        if (weft__deque_pop_if(&w->deque, &f->job_))
             return true;
         /* a thief took it (or this worker's own wait loop ran it): help until done */
-        weft_worker_wait_until(w, l, WEFT_NO_DEADLINE);
+        weft__worker_wait_until(w, l, WEFT_NO_DEADLINE);
         return false;
     }
     /* Forked from outside every pool: in the caller slot the fork entered (the forks
      * made since then were joined: joins come in reverse order), or queued to a
      * worker when no slot was free. */
-    weft_worker *slot = weft_worker_current();
+    weft_worker *slot = weft__worker_current();
     if (slot) {
-        bool mine = weft_deque_pop_if(&slot->deque, &f->job_);
-        weft_caller_leave(slot);
+        bool mine = weft__deque_pop_if(&slot->deque, &f->job_);
+        weft__caller_leave(slot);
         if (mine)
             return true;
     }
-    weft_job_latch_wait_external(l, WEFT_NO_DEADLINE);
+    weft__job_latch_wait_external(l, WEFT_NO_DEADLINE);
     return false;
 }
 
 void weft__frame_done(weft_frame *f)
 {
-    weft_job_latch_set(frame_latch(f)); /* last touch of *f */
+    weft__job_latch_set(frame_latch(f)); /* last touch of *f */
 }
 
 int weft_inline_abi_check(unsigned abi, size_t frame_size, size_t view_size, uint64_t layout)

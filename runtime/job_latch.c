@@ -5,12 +5,12 @@
  * UNSET -> LATCH_SLEEPER first and futex-waits on the word; the setter's exchange
  * sees SLEEPER and wakes it. A worker waiter never sleeps on the latch word: it sleeps
  * on its own sleep_state (so that new work can wake it too), and the setter wakes it
- * with weft_sleep_wake_worker after the SET (Dekker pair with sleep.c's sleep_idle, both
+ * with weft__sleep_wake_worker after the SET (Dekker pair with sleep.c's sleep_idle, both
  * seq_cst: either the setter sees the worker asleep, or the worker's last check before
  * sleeping sees SET).
  *
  * Lifetime: once the exchange to SET is visible, the waiter may return and free the
- * latch. So weft_job_latch_set copies the waiter first and afterwards touches only
+ * latch. So weft__job_latch_set copies the waiter first and afterwards touches only
  * the waiter worker and at most one futex_wake on the latch address (a wake on
  * reused memory is a spurious wake-up, which every futex user tolerates). The
  * waiter's pool may be destroyed as soon as the waiter returns: a setter that is not
@@ -28,7 +28,7 @@
  * own threads runs. */
 static weft_pool *cross_guard(weft_worker *waiter)
 {
-    weft_worker *self = weft_worker_current();
+    weft_worker *self = weft__worker_current();
     if (!waiter || (self && self->pool == waiter->pool))
         return NULL;
     /* Relaxed: destroy reads it after the waiter returned, which follows our SET. */
@@ -51,14 +51,14 @@ static void set_and_wake_sleeper(weft_job_latch *l)
         weft_futex_wake(&l->state, WEFT_FUTEX_WAKE_ALL);
 }
 
-void weft_job_latch_set(weft_job_latch *l)
+void weft__job_latch_set(weft_job_latch *l)
 {
     /* Relaxed: the waiter was fixed at init, before the job was published. */
     weft_worker *waiter = atomic_load_explicit(&l->waiter, memory_order_relaxed);
     weft_pool *guard = cross_guard(waiter);
     set_and_wake_sleeper(l);
     if (waiter)
-        weft_sleep_wake_worker(waiter);
+        weft__sleep_wake_worker(waiter);
     cross_release(guard);
 }
 
@@ -67,7 +67,7 @@ void weft_job_latch_set(weft_job_latch *l)
  * (and, for a waiter of another pool, the cross_wakers count it took). */
 #define WAITER_TAKEN ((weft_worker *)(uintptr_t)1)
 
-void weft_job_latch_set_registered(weft_job_latch *l)
+void weft__job_latch_set_registered(weft_job_latch *l)
 {
     set_and_wake_sleeper(l);
     /* seq_cst: pairs with the waiter's registration store (Dekker: it stores, then
@@ -75,13 +75,13 @@ void weft_job_latch_set_registered(weft_job_latch *l)
     weft_worker *waiter = atomic_exchange_explicit(&l->waiter, WAITER_TAKEN, memory_order_seq_cst);
     if (waiter == WAITER_TAKEN || !waiter)
         return;
-    weft_sleep_wake_worker(waiter);
-    weft_worker *self = weft_worker_current();
+    weft__sleep_wake_worker(waiter);
+    weft_worker *self = weft__worker_current();
     if (!self || self->pool != waiter->pool) /* it registered as cross: count it out */
         cross_release(waiter->pool);
 }
 
-void weft_job_latch_register(weft_job_latch *l, weft_worker *w, bool cross)
+void weft__job_latch_register(weft_job_latch *l, weft_worker *w, bool cross)
 {
     cross = cross && w;
     if (cross) /* relaxed: as in cross_guard */
@@ -93,7 +93,7 @@ void weft_job_latch_register(weft_job_latch *l, weft_worker *w, bool cross)
         cross_release(w->pool);
 }
 
-void weft_job_latch_unregister(weft_job_latch *l, bool cross)
+void weft__job_latch_unregister(weft_job_latch *l, bool cross)
 {
     /* seq_cst: as in register. Whoever takes the worker owns its count. */
     weft_worker *w = atomic_exchange_explicit(&l->waiter, NULL, memory_order_seq_cst);
@@ -107,7 +107,7 @@ static bool latch_is_set(uint32_t s, const void *arg)
     return s == LATCH_SET;
 }
 
-int weft_job_latch_wait_external(weft_job_latch *l, uint64_t deadline_ns)
+int weft__job_latch_wait_external(weft_job_latch *l, uint64_t deadline_ns)
 {
     /* The sleeper mark moves UNSET (0) to SLEEPER, which the setter's exchange sees.
      * Acquire (inside the wait): as in probe. */

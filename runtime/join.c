@@ -5,7 +5,7 @@
  * its private part (shared when a thief asks, or at once if workers are idle), a
  * runs inline, then b is popped back and run inline unless a thief took it — with
  * no fence and no atomic read-modify-write while b stayed private; if it was
- * taken, the worker runs other work until b's latch is set (weft_worker_wait_until),
+ * taken, the worker runs other work until b's latch is set (weft__worker_wait_until),
  * so nested joins never block a core and never deadlock.
  * Invariant: a stack job's frame outlives the job: join returns only after b ran
  * inline or its latch was set. */
@@ -40,7 +40,7 @@ static inline __attribute__((always_inline)) void stack_job_run(weft_job *job, w
 {
     stack_job *sj = (stack_job *)job;
     join_fn_call(sj->fn, context, w != atomic_load_explicit(&sj->done.waiter, memory_order_relaxed));
-    weft_job_latch_set(&sj->done); /* last touch of *sj */
+    weft__job_latch_set(&sj->done); /* last touch of *sj */
 }
 
 static void stack_job_execute(weft_job *job, weft_worker *w)
@@ -61,21 +61,21 @@ static inline __attribute__((always_inline)) void stack_job_init(stack_job *sj, 
     /* job.next is left unset: only the injector links jobs (and sets it there), and
      * dig_isolated (pool.c), which sets it before use. */
     sj->fn = fn;
-    weft_job_latch_init(&sj->done, waiter);
+    weft__job_latch_init(&sj->done, waiter);
 }
 
 /* Run fn(ctx) on a worker of `pool` and wait. From one of its workers: inline. */
 static void run_in_pool(weft_pool *pool, weft_fn fn, void *ctx)
 {
-    weft_worker *w = weft_worker_current();
+    weft_worker *w = weft__worker_current();
     if (w && w->pool == pool) {
         fn(ctx);
         return;
     }
     stack_job sj;
     stack_job_init(&sj, (join_fn){(void (*)(void))fn, ctx}, false, w, 0);
-    weft_pool_inject(pool, &sj.job);
-    weft_pool_wait_latch(&sj.done, WEFT_NO_DEADLINE);
+    weft__pool_inject(pool, &sj.job);
+    weft__pool_wait_latch(&sj.done, WEFT_NO_DEADLINE);
 }
 
 typedef struct join_args {
@@ -86,14 +86,14 @@ typedef struct join_args {
 static inline __attribute__((always_inline)) void join_finish(weft_worker *w, stack_job *sj, bool context,
                                                               bool a_migrated)
 {
-    if (__builtin_expect(weft_deque_pop_if(&w->deque, &sj->job), 1)) { /* not stolen: run b inline */
-        weft_counter_inc(&w->stats.jobs_run);
+    if (__builtin_expect(weft__deque_pop_if(&w->deque, &sj->job), 1)) { /* not stolen: run b inline */
+        weft__counter_inc(&w->stats.jobs_run);
         join_fn_call(sj->fn, context, a_migrated);
         return;
     }
     /* b was stolen (what is left on the deque, if anything, is older work, or tasks a
      * spawned: the wait loop runs it) */
-    weft_worker_wait_until(w, &sj->done, WEFT_NO_DEADLINE);
+    weft__worker_wait_until(w, &sj->done, WEFT_NO_DEADLINE);
 }
 
 /* The join when its fast path does not apply: the push must grow the ring or share
@@ -101,13 +101,13 @@ static inline __attribute__((always_inline)) void join_finish(weft_worker *w, st
 static __attribute__((noinline, cold)) void join_general(weft_worker *w, stack_job *sj, join_fn a,
                                                          bool pushed, bool context, bool a_migrated)
 {
-    if (!pushed && weft_deque_push(&w->deque, &sj->job) != 0) {
+    if (!pushed && weft__deque_push(&w->deque, &sj->job) != 0) {
         /* the deque could not grow: no parallelism, but no failure either */
         join_fn_call(a, context, a_migrated);
         join_fn_call(sj->fn, context, a_migrated);
         return;
     }
-    weft_sleep_offer_local_work(w);
+    weft__sleep_offer_local_work(w);
     join_fn_call(a, context, a_migrated);
     join_finish(w, sj, context, a_migrated);
 }
@@ -122,8 +122,8 @@ static inline __attribute__((always_inline)) void join_on_worker(weft_worker *w,
 {
     stack_job sj;
     stack_job_init(&sj, b, context, w, w->isolation);
-    bool pushed = weft_deque_push_private(&w->deque, &sj.job);
-    if (__builtin_expect(!pushed || weft_sleep_any_idle(w->pool), 0)) {
+    bool pushed = weft__deque_push_private(&w->deque, &sj.job);
+    if (__builtin_expect(!pushed || weft__sleep_any_idle(w->pool), 0)) {
         join_general(w, &sj, a, pushed, context, a_migrated);
         return;
     }
@@ -135,13 +135,13 @@ static void join_trampoline(void *p)
 {
     join_args *j = p;
     /* we came here from outside the pool: both halves have migrated */
-    join_on_worker(weft_worker_current(), j->a, j->b, false, true);
+    join_on_worker(weft__worker_current(), j->a, j->b, false, true);
 }
 
 static void join_trampoline_context(void *p)
 {
     join_args *j = p;
-    join_on_worker(weft_worker_current(), j->a, j->b, true, true);
+    join_on_worker(weft__worker_current(), j->a, j->b, true, true);
 }
 
 /* A join called from outside the pool: the caller joins the global pool in a caller
@@ -154,10 +154,10 @@ static __attribute__((noinline)) int join_from_outside(join_fn a, join_fn b, boo
     int rc = weft_pool_global(&pool);
     if (rc != 0)
         return rc;
-    weft_worker *w = weft_caller_enter(pool);
+    weft_worker *w = weft__caller_enter(pool);
     if (w) {
         join_on_worker(w, a, b, context, false);
-        weft_caller_leave(w);
+        weft__caller_leave(w);
         return 0;
     }
     join_args j = {a, b};
@@ -167,7 +167,7 @@ static __attribute__((noinline)) int join_from_outside(join_fn a, join_fn b, boo
 
 static inline __attribute__((always_inline)) int join_any(join_fn a, join_fn b, bool context)
 {
-    weft_worker *w = weft_worker_current();
+    weft_worker *w = weft__worker_current();
     if (__builtin_expect(w == NULL, 0))
         return join_from_outside(a, b, context);
     join_on_worker(w, a, b, context, false);
@@ -192,7 +192,7 @@ int weft_pool_run(weft_pool *pool, weft_fn fn, void *arg)
 {
     if (!fn)
         return -EINVAL;
-    int rc = weft_pool_resolve(pool, &pool);
+    int rc = weft__pool_resolve(pool, &pool);
     if (rc != 0)
         return rc;
     run_in_pool(pool, fn, arg);
@@ -207,7 +207,7 @@ typedef struct isolate_args {
 static void isolate_on_worker(void *p)
 {
     isolate_args *ia = p;
-    weft_worker *w = weft_worker_current();
+    weft_worker *w = weft__worker_current();
     uint64_t saved = w->isolation;
     /* The tag: the address of this frame, unique among live isolated regions. */
     w->isolation = (uint64_t)(uintptr_t)&saved;
@@ -220,7 +220,7 @@ int weft_isolate(weft_fn fn, void *arg)
     if (!fn)
         return -EINVAL;
     isolate_args ia = {fn, arg};
-    if (weft_worker_current()) {
+    if (weft__worker_current()) {
         isolate_on_worker(&ia);
         return 0;
     }
@@ -231,15 +231,15 @@ int weft_pool_execute(weft_pool *pool, weft_fn fn, void *arg)
 {
     if (!fn)
         return -EINVAL;
-    int rc = weft_pool_resolve(pool, &pool);
+    int rc = weft__pool_resolve(pool, &pool);
     if (rc != 0)
         return rc;
-    weft_worker *w = weft_worker_current() ? NULL : weft_caller_enter(pool);
+    weft_worker *w = weft__worker_current() ? NULL : weft__caller_enter(pool);
     if (!w) { /* a worker (inline if of this pool), or every slot taken */
         run_in_pool(pool, fn, arg);
         return 0;
     }
     fn(arg);
-    weft_caller_leave(w);
+    weft__caller_leave(w);
     return 0;
 }

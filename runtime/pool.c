@@ -128,11 +128,11 @@ static weft_job *pop_injected(weft_pool *pool)
     /* More left behind: ramp up, as a thief does. The injector skipped its wake-up if
      * we were searching, so leaving the search with work queued must pass it on. */
     if (more)
-        weft_sleep_new_internal_jobs(pool);
+        weft__sleep_new_internal_jobs(pool);
     return job;
 }
 
-void weft_pool_inject(weft_pool *pool, weft_job *job)
+void weft__pool_inject(weft_pool *pool, weft_job *job)
 {
     job->next = NULL;
     weft_mutex_lock(&pool->inject_lock);
@@ -143,18 +143,18 @@ void weft_pool_inject(weft_pool *pool, weft_job *job)
     pool->inject_tail = job;
     atomic_fetch_add_explicit(&pool->injected, 1, memory_order_relaxed);
     weft_mutex_unlock(&pool->inject_lock);
-    weft_sleep_new_injected_jobs(pool); /* nobody else would run it: must not lose the wake */
+    weft__sleep_new_injected_jobs(pool); /* nobody else would run it: must not lose the wake */
 }
 
 /* Try to steal one job from victim: the job, or NULL (*retry set on a lost race). */
 static weft_job *steal_from(weft_worker *w, weft_worker *victim, bool *retry)
 {
     void *item;
-    weft_steal_result r = weft_deque_steal(&victim->deque, &item);
+    weft_steal_result r = weft__deque_steal(&victim->deque, &item);
     if (r == WEFT_STEAL_SUCCESS) {
-        weft_counter_inc(&w->stats.steals);
-        if (weft_deque_len_public(&victim->deque) > 0) /* more left: ramp up */
-            weft_sleep_new_internal_jobs(w->pool);
+        weft__counter_inc(&w->stats.steals);
+        if (weft__deque_len_public(&victim->deque) > 0) /* more left: ramp up */
+            weft__sleep_new_internal_jobs(w->pool);
         return item;
     }
     if (r == WEFT_STEAL_RETRY)
@@ -173,7 +173,7 @@ static weft_job *steal(weft_worker *w)
         unsigned begin = 0;
         for (unsigned lvl = 0; lvl < w->num_levels; lvl++) {
             unsigned end = w->level_end[lvl], n = end - begin;
-            unsigned start = n ? (unsigned)(weft_next_random(&w->rng) % n) : 0;
+            unsigned start = n ? (unsigned)(weft__next_random(&w->rng) % n) : 0;
             for (unsigned k = 0; k < n; k++) {
                 weft_job *job = steal_from(w, &pool->workers[w->victims[begin + (start + k) % n]], &retry);
                 if (job)
@@ -189,7 +189,7 @@ static weft_job *steal(weft_worker *w)
                 return job;
         }
     } while (retry);
-    weft_counter_inc(&w->stats.failed_steals);
+    weft__counter_inc(&w->stats.failed_steals);
     return NULL;
 }
 
@@ -207,43 +207,43 @@ static weft_job *dig_isolated(weft_worker *w, weft_job *foreign)
     do {
         job->next = held;
         held = job;
-        job = weft_deque_pop(&w->deque);
+        job = weft__deque_pop(&w->deque);
     } while (job && job->isolation != w->isolation);
     while (held) { /* the last one popped (deepest) goes back first */
         weft_job *next = held->next;
         held->next = NULL;
         /* Cannot fail (we just made room), but if it did, the injector never fails. */
-        if (weft_deque_push(&w->deque, held) != 0)
-            weft_pool_inject(w->pool, held);
+        if (weft__deque_push(&w->deque, held) != 0)
+            weft__pool_inject(w->pool, held);
         held = next;
     }
-    weft_deque_publish(&w->deque); /* not ours to run: let other workers steal them */
-    weft_sleep_new_injected_jobs(w->pool);  /* and wake one to do it if nobody is searching */
+    weft__deque_publish(&w->deque); /* not ours to run: let other workers steal them */
+    weft__sleep_new_injected_jobs(w->pool);  /* and wake one to do it if nobody is searching */
     return job;
 }
 
 /* Any public deque items, workers' or caller slots'? The public parts only: private
  * items are their owners' to run or to share when asked (deque.md, sleep.md "Split
- * deques"). Relaxed loads: see weft_pool_work_visible. */
+ * deques"). Relaxed loads: see weft__pool_work_visible. */
 static bool deques_have_work(weft_pool *pool)
 {
     for (unsigned i = 0; i < pool->num_threads; i++)
-        if (weft_deque_len_public(&pool->workers[i].deque) > 0)
+        if (weft__deque_len_public(&pool->workers[i].deque) > 0)
             return true;
     for (uint32_t m = atomic_load_explicit(&pool->callers, memory_order_relaxed); m != 0; m &= m - 1)
-        if (weft_deque_len_public(&pool->workers[pool->num_threads + (unsigned)__builtin_ctz(m)].deque) > 0)
+        if (weft__deque_len_public(&pool->workers[pool->num_threads + (unsigned)__builtin_ctz(m)].deque) > 0)
             return true;
     return false;
 }
 
-bool weft_pool_work_visible(weft_pool *pool)
+bool weft__pool_work_visible(weft_pool *pool)
 {
     /* Relaxed: hints re-validated by actually taking the work; where a caller needs
      * them ordered (a sleeper's re-check, leaving the search) it fences first. */
     return atomic_load_explicit(&pool->injected, memory_order_relaxed) > 0 || deques_have_work(pool);
 }
 
-bool weft_pool_has_work(weft_worker *w)
+bool weft__pool_has_work(weft_worker *w)
 {
     /* An isolated worker takes only its own region's jobs from its own deque, and
      * nobody else pushes there: what is left in it is foreign (dig_isolated put it
@@ -253,20 +253,20 @@ bool weft_pool_has_work(weft_worker *w)
     if (w->isolation != 0)
         return false;
     /* Our own deque whole: its private part is ours to run. */
-    if (weft_deque_len(&w->deque) > 0)
+    if (weft__deque_len(&w->deque) > 0)
         return true;
     /* A benched worker takes nothing else; read after the sleeper's fence, so a
      * caller that gave its turn back before it is seen here (caller.c's fetch_and). */
-    if (weft_worker_benched(w))
+    if (weft__worker_benched(w))
         return false;
     /* A caller slot never takes injected work (find_work). */
-    return w->caller ? deques_have_work(w->pool) : weft_pool_work_visible(w->pool);
+    return w->caller ? deques_have_work(w->pool) : weft__pool_work_visible(w->pool);
 }
 
 /* Own deque first (respecting isolation), then other workers, then the injector. */
 static weft_job *find_work(weft_worker *w)
 {
-    weft_job *job = weft_deque_pop(&w->deque);
+    weft_job *job = weft__deque_pop(&w->deque);
     if (job) {
         if (w->isolation == 0 || job->isolation == w->isolation)
             return job;
@@ -274,7 +274,7 @@ static weft_job *find_work(weft_worker *w)
          * nothing from anyone else. */
         return dig_isolated(w, job);
     }
-    if (w->isolation != 0 || weft_worker_benched(w))
+    if (w->isolation != 0 || weft__worker_benched(w))
         return NULL;
     job = steal(w);
     /* A caller slot takes no injected work: the injector holds other threads' tasks
@@ -284,16 +284,16 @@ static weft_job *find_work(weft_worker *w)
     if (!job && !w->caller) {
         job = pop_injected(w->pool);
         if (job)
-            weft_counter_inc(&w->stats.steals);
+            weft__counter_inc(&w->stats.steals);
     }
     return job;
 }
 
-void weft_worker_run_job(weft_worker *w, weft_job *job)
+void weft__worker_run_job(weft_worker *w, weft_job *job)
 {
     uint64_t saved = w->isolation;
     w->isolation = job->isolation;
-    weft_counter_inc(&w->stats.jobs_run);
+    weft__counter_inc(&w->stats.jobs_run);
     job->execute(job, w);
     w->isolation = saved;
 }
@@ -305,70 +305,70 @@ static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
 {
     weft_idle_state st;
     uint64_t entered = weft_time_now_ns();
-    weft_sleep_start_looking(w, &st, entered);
+    weft__sleep_start_looking(w, &st, entered);
     weft_job *job = NULL;
     for (;;) {
-        if (weft_job_latch_probe(l))
+        if (weft__job_latch_probe(l))
             break;
         if ((job = find_work(w)) != NULL)
             break;
         uint64_t now = weft_time_now_ns();
         if (now >= deadline_ns)
             break;
-        weft_sleep_no_work_found(w, &st, l, now, deadline_ns);
+        weft__sleep_no_work_found(w, &st, l, now, deadline_ns);
     }
     if (job)
-        weft_sleep_work_found(w, &st);
+        weft__sleep_work_found(w, &st);
     else
-        weft_sleep_stop_looking(w, &st);
-    weft_counter_add(&w->stats.idle_ns, weft_time_now_ns() - entered);
+        weft__sleep_stop_looking(w, &st);
+    weft__counter_add(&w->stats.idle_ns, weft_time_now_ns() - entered);
     return job;
 }
 
-int weft_worker_wait_until(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
+int weft__worker_wait_until(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
 {
-    while (!weft_job_latch_probe(l)) {
+    while (!weft__job_latch_probe(l)) {
         weft_job *job = find_work(w);
         if (!job)
             job = idle(w, l, deadline_ns);
         if (job)
-            weft_worker_run_job(w, job);
-        else if (!weft_job_latch_probe(l) && weft_deadline_passed(deadline_ns))
+            weft__worker_run_job(w, job);
+        else if (!weft__job_latch_probe(l) && weft_deadline_passed(deadline_ns))
             return -ETIMEDOUT;
     }
     return 0;
 }
 
-int weft_pool_wait_latch(weft_job_latch *l, uint64_t deadline_ns)
+int weft__pool_wait_latch(weft_job_latch *l, uint64_t deadline_ns)
 {
     weft_worker *w = weft__current_worker;
     if (w)
-        return weft_worker_wait_until(w, l, deadline_ns);
-    return weft_job_latch_wait_external(l, deadline_ns);
+        return weft__worker_wait_until(w, l, deadline_ns);
+    return weft__job_latch_wait_external(l, deadline_ns);
 }
 
-int weft_pool_submit(weft_pool *pool, weft_job *job)
+int weft__pool_submit(weft_pool *pool, weft_job *job)
 {
     weft_worker *w = weft__current_worker;
     if (w && w->pool == pool) {
-        int rc = weft_deque_push(&w->deque, job);
+        int rc = weft__deque_push(&w->deque, job);
         if (rc != 0)
             return rc;
-        weft_deque_publish(&w->deque); /* stealable now, before the wake-up check */
-        weft_sleep_new_injected_jobs(pool);
+        weft__deque_publish(&w->deque); /* stealable now, before the wake-up check */
+        weft__sleep_new_injected_jobs(pool);
         return 0;
     }
-    weft_pool_inject(pool, job);
+    weft__pool_inject(pool, job);
     return 0;
 }
 
-void weft_pool_pending_add(weft_pool *pool)
+void weft__pool_pending_add(weft_pool *pool)
 {
     /* Relaxed: the job is published after this by a release (push or injector lock). */
     atomic_fetch_add_explicit(&pool->pending, 1, memory_order_relaxed);
 }
 
-void weft_pool_pending_done(weft_pool *pool)
+void weft__pool_pending_done(weft_pool *pool)
 {
     /* seq_cst: the Dekker pair with wait_no_pending (increment idle_waiters, load
      * pending): either we see a waiter and wake it, or it sees our decrement. The
@@ -413,10 +413,10 @@ static void order_victims(weft_pool *pool, weft_worker *w, unsigned base)
     if (n == 1)
         return;
     weft_pin_policy pol = pool->pin == WEFT_PIN_PU ? WEFT_PIN_PU : WEFT_PIN_CORE;
-    hwloc_obj_t mine = weft_topology_place(&pool->topo, pol, base + w->index);
+    hwloc_obj_t mine = weft__topology_place(&pool->topo, pol, base + w->index);
     for (unsigned i = 0; i < k; i++) {
         unsigned j = w->victims[i];
-        unsigned c = weft_topology_closeness(mine, weft_topology_place(&pool->topo, pol, base + j));
+        unsigned c = weft__topology_closeness(mine, weft__topology_place(&pool->topo, pol, base + j));
         c = c < (1u << (32 - VICTIM_BITS)) ? c : (1u << (32 - VICTIM_BITS)) - 1;
         w->victims[i] = c << VICTIM_BITS | j;
     }
@@ -456,14 +456,14 @@ static void worker_place(weft_worker *w)
      * only says the creator is done starting threads). */
     while (atomic_load_explicit(&pool->spawned, memory_order_acquire) == 0)
         weft_futex_wait(&pool->spawned, 0, WEFT_NO_DEADLINE);
-    if (!weft_topology_load_shared())
+    if (!weft__topology_load_shared())
         return;
     unsigned base = 0;
     if (pool->pin != WEFT_PIN_NONE) {
-        base = weft_topology_claim_places(&pool->topo, pool->pin, pool->num_threads, &pool->places);
-        hwloc_obj_t place = weft_topology_place(&pool->topo, pool->pin, base + w->index);
+        base = weft__topology_claim_places(&pool->topo, pool->pin, pool->num_threads, &pool->places);
+        hwloc_obj_t place = weft__topology_place(&pool->topo, pool->pin, base + w->index);
         /* Relaxed: only picks who prints. */
-        if (weft_topology_bind_current_thread(&pool->topo, place) != 0 &&
+        if (weft__topology_bind_current_thread(&pool->topo, place) != 0 &&
             atomic_exchange_explicit(&pool->pin_warned, 1, memory_order_relaxed) == 0)
             fprintf(stderr, "weft: cannot pin workers (WEFT_PIN); running them unpinned\n");
     }
@@ -475,8 +475,8 @@ static void *worker_main(void *arg)
     weft_worker *w = arg;
     weft__current_worker = w;
     worker_place(w);
-    weft_futex_set_block_hook(weft_sleep_before_block, w);
-    weft_worker_wait_until(w, &w->terminate, WEFT_NO_DEADLINE);
+    weft_futex_set_block_hook(weft__sleep_before_block, w);
+    weft__worker_wait_until(w, &w->terminate, WEFT_NO_DEADLINE);
     struct timespec cpu;
     /* Read after pthread_join (weft_thread_join), which orders this store. */
     w->cpu_ns = clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0
@@ -490,8 +490,8 @@ static void *worker_main(void *arg)
 static void free_workers(weft_pool *pool, unsigned initialised)
 {
     for (unsigned i = 0; i < initialised; i++) {
-        weft_deque_destroy(&pool->workers[i].deque);
-        weft_block_cache_drain(&pool->workers[i]);
+        weft__deque_destroy(&pool->workers[i].deque);
+        weft__block_cache_drain(&pool->workers[i]);
         free(pool->workers[i].victims);
     }
     free(pool->workers);
@@ -500,7 +500,7 @@ static void free_workers(weft_pool *pool, unsigned initialised)
 static void stop_workers(weft_pool *pool, unsigned started)
 {
     for (unsigned i = 0; i < started; i++)
-        weft_job_latch_set(&pool->workers[i].terminate);
+        weft__job_latch_set(&pool->workers[i].terminate);
     for (unsigned i = 0; i < started; i++)
         weft_thread_join(pool->workers[i].thread, NULL);
 }
@@ -527,13 +527,13 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
     *started_out = 0;
     if (!out || !config_valid(&c))
         return -EINVAL;
-    weft_fork_handlers_register(); /* before place_lock is first taken */
+    weft__fork_handlers_register(); /* before place_lock is first taken */
 
     weft_pool *pool = aligned_alloc(WEFT_CACHE_LINE, sizeof *pool);
     if (!pool)
         return -ENOMEM;
     memset(pool, 0, sizeof *pool);
-    weft_topology_probe(&pool->topo);
+    weft__topology_probe(&pool->topo);
     unsigned n = c.num_threads ? c.num_threads
                  : read_env      ? env_num_threads(pool->topo.num_cores)
                                  : pool->topo.num_cores;
@@ -548,7 +548,7 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
     pool->num_threads = n;
     pool->pin = c.pin;
     if (c.pin != WEFT_PIN_NONE)
-        weft_topology_claim_init(&pool->topo, &pool->places); /* the workers claim */
+        weft__topology_claim_init(&pool->topo, &pool->places); /* the workers claim */
     c.num_threads = n;
     *resolved = c;
     pool->spin_ns = c.wait == WEFT_WAIT_PASSIVE ? 0 : c.wait == WEFT_WAIT_ACTIVE ? 5000000 : 50000;
@@ -570,12 +570,12 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
         w->caller = inited >= n;
         w->rng = 0x9E3779B97F4A7C15ULL * (inited + 1) ^ (uint64_t)(uintptr_t)pool;
         atomic_init(&w->sleep_state, WORKER_AWAKE);
-        weft_job_latch_init(&w->terminate, w);
-        if ((rc = weft_deque_init(&w->deque, 256)) != 0)
+        weft__job_latch_init(&w->terminate, w);
+        if ((rc = weft__deque_init(&w->deque, 256)) != 0)
             break;
-        weft_deque_set_eager(&w->deque, n > 1); /* one thread: a caller benches the worker, so nobody steals */
+        weft__deque_set_eager(&w->deque, n > 1); /* one thread: a caller benches the worker, so nobody steals */
         if ((rc = build_victims(pool, w)) != 0) {
-            weft_deque_destroy(&w->deque);
+            weft__deque_destroy(&w->deque);
             break;
         }
     }
@@ -608,8 +608,8 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
 fail_workers:
     free_workers(pool, inited);
 fail_topo:
-    weft_topology_release_places(&pool->places);
-    weft_topology_free(&pool->topo);
+    weft__topology_release_places(&pool->places);
+    weft__topology_free(&pool->topo);
     free(pool);
     return rc;
 }
@@ -680,7 +680,7 @@ int weft_pool_global(weft_pool **out)
         *out = p;
         return 0;
     }
-    weft_fork_handlers_register(); /* before global_lock is first taken */
+    weft__fork_handlers_register(); /* before global_lock is first taken */
     weft_mutex_lock(&global_lock);
     p = atomic_load_explicit(&global_pool, memory_order_relaxed); /* under the lock */
     int rc = p ? 0 : global_start_locked(NULL, &p);
@@ -694,7 +694,7 @@ int weft_pool_global_init(const weft_pool_config *cfg)
 {
     if (cfg && !config_valid(cfg))
         return -EINVAL;
-    weft_fork_handlers_register(); /* before global_lock is first taken */
+    weft__fork_handlers_register(); /* before global_lock is first taken */
     weft_mutex_lock(&global_lock);
     weft_pool *p = atomic_load_explicit(&global_pool, memory_order_relaxed); /* under the lock */
     int rc = p ? -EBUSY : global_start_locked(cfg, &p);
@@ -703,12 +703,12 @@ int weft_pool_global_init(const weft_pool_config *cfg)
 }
 
 /* fork (fork.c): no global pool is being created while the lock is held. */
-void weft_pool_atfork_prepare(void)
+void weft__pool_atfork_prepare(void)
 {
     weft_mutex_lock(&global_lock);
 }
 
-void weft_pool_atfork_parent(void)
+void weft__pool_atfork_parent(void)
 {
     weft_mutex_unlock(&global_lock);
 }
@@ -716,7 +716,7 @@ void weft_pool_atfork_parent(void)
 /* The child's only thread runs this: the global pool goes back to "not started" (a
  * fresh one starts on first use), and the forking thread is no worker here, even if
  * it was one of any pool in the parent. Relaxed: no other thread exists to see it. */
-void weft_pool_atfork_child(void)
+void weft__pool_atfork_child(void)
 {
     weft_pool *old = atomic_load_explicit(&global_pool, memory_order_relaxed);
     if (old) {
@@ -727,7 +727,7 @@ void weft_pool_atfork_child(void)
     weft__current_worker = NULL;
 }
 
-int weft_pool_resolve(weft_pool *pool, weft_pool **out)
+int weft__pool_resolve(weft_pool *pool, weft_pool **out)
 {
     if (pool) {
         *out = pool;
@@ -742,7 +742,7 @@ int weft_pool_resolve(weft_pool *pool, weft_pool **out)
 
 int weft_pool_num_threads(weft_pool *pool)
 {
-    int rc = weft_pool_resolve(pool, &pool);
+    int rc = weft__pool_resolve(pool, &pool);
     return rc != 0 ? rc : (int)pool->num_threads;
 }
 
@@ -750,7 +750,7 @@ int weft_pool_stats(weft_pool *pool, unsigned index, weft_worker_stats *out)
 {
     if (!out)
         return -EINVAL;
-    int rc = weft_pool_resolve(pool, &pool);
+    int rc = weft__pool_resolve(pool, &pool);
     if (rc != 0)
         return rc;
     if (index >= pool->num_threads)
@@ -787,7 +787,7 @@ static void print_stats(weft_pool *pool)
  * began) or the deadline passes: 0 or -ETIMEDOUT. For destroy and wait_idle. */
 static int wait_no_pending(weft_pool *pool, uint64_t deadline)
 {
-    /* seq_cst: our half of the Dekker pair with weft_pool_pending_done (decrement
+    /* seq_cst: our half of the Dekker pair with weft__pool_pending_done (decrement
      * pending, load idle_waiters): either the last finisher sees us counted and
      * wakes us, or our load of pending below sees its decrement. */
     atomic_fetch_add_explicit(&pool->idle_waiters, 1, memory_order_seq_cst);
@@ -847,8 +847,8 @@ int weft_pool_destroy_timeout(weft_pool *pool, uint64_t timeout_ns)
     while (atomic_load_explicit(&pool->cross_wakers, memory_order_acquire) != 0)
         weft_thread_yield();
     free_workers(pool, pool->num_threads + WEFT_POOL_CALLER_SLOTS);
-    weft_topology_release_places(&pool->places);
-    weft_topology_free(&pool->topo);
+    weft__topology_release_places(&pool->places);
+    weft__topology_free(&pool->topo);
     free(pool);
     return 0;
 }

@@ -34,33 +34,33 @@ typedef struct weft_job_latch {
 } weft_job_latch;
 enum { LATCH_UNSET = 0, LATCH_SET = 1, LATCH_SLEEPER = 2 /* unset; an outside thread sleeps */ };
 
-static inline void weft_job_latch_init(weft_job_latch *l, weft_worker *waiter)
+static inline void weft__job_latch_init(weft_job_latch *l, weft_worker *waiter)
 {
     atomic_init(&l->state, LATCH_UNSET);
     atomic_init(&l->waiter, waiter);
 }
-static inline bool weft_job_latch_probe(weft_job_latch *l)
+static inline bool weft__job_latch_probe(weft_job_latch *l)
 {
     /* Acquire: pairs with the seq_cst exchange in job_latch.c's set_state, so the job's
      * writes are visible to the waiter. */
     return atomic_load_explicit(&l->state, memory_order_acquire) == LATCH_SET;
 }
 /* For latches whose waiter is fixed at init: copies it before setting. */
-void weft_job_latch_set(weft_job_latch *l);
+void weft__job_latch_set(weft_job_latch *l);
 /* For latches whose waiter registers late (tasks): takes it after setting, so the
  * caller must keep l alive across the call. A waiter of another pool than the
- * setter's registers with weft_job_latch_register(l, w, true). */
-void weft_job_latch_set_registered(weft_job_latch *l);
+ * setter's registers with weft__job_latch_register(l, w, true). */
+void weft__job_latch_set_registered(weft_job_latch *l);
 /* Register w (a worker, a caller slot, or NULL for an outside thread) as the waiter
  * of a late-registering latch. `cross`: w's pool is not the one whose thread will set
  * the latch; w's pool then counts the setter as a cross waker (its destroy waits for
- * it) until the setter has woken w or weft_job_latch_unregister took w back. */
-void weft_job_latch_register(weft_job_latch *l, weft_worker *w, bool cross);
+ * it) until the setter has woken w or weft__job_latch_unregister took w back. */
+void weft__job_latch_register(weft_job_latch *l, weft_worker *w, bool cross);
 /* Take the registration back (a timed-out wait; `cross` as registered): after it, no
  * setter touches the waiter. */
-void weft_job_latch_unregister(weft_job_latch *l, bool cross);
+void weft__job_latch_unregister(weft_job_latch *l, bool cross);
 /* Block a thread that is not a worker until set or the deadline. 0 or -ETIMEDOUT. */
-int weft_job_latch_wait_external(weft_job_latch *l, uint64_t deadline_ns);
+int weft__job_latch_wait_external(weft_job_latch *l, uint64_t deadline_ns);
 
 /* ---- workers and pools */
 /* Sleep states. SLEEPING is counted in pool->idle's sleepers and may be woken for any
@@ -123,7 +123,7 @@ struct weft_pool {
     weft_job *inject_head, *inject_tail;
     WEFT_CACHE_ALIGNED _Atomic size_t injected;
     /* sleep accounting (sleep.c): two counters in one word, so that "is anyone
-     * idle?" is one load (weft_sleep_any_idle, on the join's fast path). High half:
+     * idle?" is one load (weft__sleep_any_idle, on the join's fast path). High half:
      * sleepers, workers in WORKER_SLEEPING; low half: searching, awake idle workers
      * looking for work. Add/subtract WEFT_IDLE_SLEEPER / WEFT_IDLE_SEARCHER.
      * searching never drops below 0 (only the worker itself counts itself in and
@@ -137,7 +137,7 @@ struct weft_pool {
     WEFT_CACHE_ALIGNED _Atomic uint32_t callers;
     /* Turns held (caller.c): bit s set while slot s's caller is inside and not asleep.
      * With k bits set, workers num_threads - k and above are benched: they take no
-     * new work (weft_worker_benched). A caller asleep in a wait lends its turn. */
+     * new work (weft__worker_benched). A caller asleep in a wait lends its turn. */
     _Atomic uint32_t turns;
     /* heap jobs (tasks, scope jobs) not yet finished; weft_pool_destroy and
      * weft_pool_wait_idle wait for 0 */
@@ -152,40 +152,40 @@ struct weft_pool {
 /* The worker running on this thread, or NULL: weft__current_worker, declared in
  * weft/inline.h (inline forks read it too), defined in pool.c. initial-exec TLS: one
  * load from the thread pointer, inlined into the join fast path. */
-static inline weft_worker *weft_worker_current(void) { return weft__current_worker; }
+static inline weft_worker *weft__worker_current(void) { return weft__current_worker; }
 /* ---- caller slots (caller.c) */
 /* Take a free caller slot of `pool` for the calling thread (not a worker of any pool)
  * and make it the thread's current worker; NULL when every slot is taken. */
-weft_worker *weft_caller_enter(weft_pool *pool);
+weft_worker *weft__caller_enter(weft_pool *pool);
 /* Give the slot back (its deque must hold only work that may run elsewhere: it is
  * handed to the injector). */
-void weft_caller_leave(weft_worker *w);
+void weft__caller_leave(weft_worker *w);
 /* Is worker w stepping aside for callers? With k turns held, the workers from
  * num_threads - k up take no new work, so a pool of N runs on N threads in all. A
  * caller slot is never benched. Relaxed: a hint, re-read after the sleep fence in
- * weft_pool_has_work. */
-static inline bool weft_worker_benched(const weft_worker *w)
+ * weft__pool_has_work. */
+static inline bool weft__worker_benched(const weft_worker *w)
 {
     unsigned k = (unsigned)__builtin_popcount(atomic_load_explicit(&w->pool->turns, memory_order_relaxed));
     return k != 0 && !w->caller && w->index + k >= w->pool->num_threads;
 }
 
 /* The pool to use for `pool` == NULL: the current worker's, else the global one. */
-int weft_pool_resolve(weft_pool *pool, weft_pool **out);
+int weft__pool_resolve(weft_pool *pool, weft_pool **out);
 /* Run jobs until the latch is set or the deadline passes: 0 or -ETIMEDOUT. */
-int weft_worker_wait_until(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns);
+int weft__worker_wait_until(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns);
 /* Execute one job on w, in the job's isolation. */
-void weft_worker_run_job(weft_worker *w, weft_job *job);
+void weft__worker_run_job(weft_worker *w, weft_job *job);
 /* Queue a job from outside the pool (or for another pool), waking a worker. */
-void weft_pool_inject(weft_pool *pool, weft_job *job);
+void weft__pool_inject(weft_pool *pool, weft_job *job);
 /* Queue a job: on the current worker's deque if it belongs to `pool`, else inject.
  * Returns 0 or -ENOMEM. */
-int weft_pool_submit(weft_pool *pool, weft_job *job);
+int weft__pool_submit(weft_pool *pool, weft_job *job);
 /* Wait for latch l from any thread: helps if on a worker, else blocks. */
-int weft_pool_wait_latch(weft_job_latch *l, uint64_t deadline_ns);
+int weft__pool_wait_latch(weft_job_latch *l, uint64_t deadline_ns);
 /* Count heap jobs for weft_pool_destroy and weft_pool_wait_idle. */
-void weft_pool_pending_add(weft_pool *pool);
-void weft_pool_pending_done(weft_pool *pool);
+void weft__pool_pending_add(weft_pool *pool);
+void weft__pool_pending_done(weft_pool *pool);
 
 /* ---- heap job blocks (block_cache.c): per-worker cached, any thread may free */
 #define WEFT_JOB_BLOCK_SIZE 96   /* fits a task and a scope job (static asserts there) */
@@ -194,29 +194,29 @@ void weft_pool_pending_done(weft_pool *pool);
 #define WEFT_JOB_BLOCK_LARGE_SIZE 224
 #define WEFT_JOB_BLOCK_CACHE 256 /* free blocks of each kind a worker keeps at most */
 /* A WEFT_JOB_BLOCK_SIZE block (kind WEFT_BLOCK_SMALL), or NULL (out of memory). */
-void *weft_block_alloc(void);
+void *weft__block_alloc(void);
 /* A block for a job of `header` bytes followed by a copy of the `size` bytes at arg
  * (made here): the smallest cached kind that holds both, else a malloc of their size
  * (WEFT_BLOCK_HEAP). Blocks are aligned for any type, so the copy is too when header
  * is a multiple of _Alignof(max_align_t). *kind gets the kind, which the block's free
  * needs. NULL: out of memory (or header + size overflows). */
-void *weft_block_alloc_copy(size_t header, const void *arg, size_t size, uint8_t *kind);
-/* Give back a block from weft_block_alloc_copy (or, kind SMALL, weft_block_alloc), from
+void *weft__block_alloc_copy(size_t header, const void *arg, size_t size, uint8_t *kind);
+/* Give back a block from weft__block_alloc_copy (or, kind SMALL, weft__block_alloc), from
  * any thread. */
-void weft_block_free_kind(void *block, uint8_t kind);
+void weft__block_free_kind(void *block, uint8_t kind);
 /* Free w's cached blocks (w's thread has stopped). */
-void weft_block_cache_drain(weft_worker *w);
+void weft__block_cache_drain(weft_worker *w);
 
 /* ---- the work a worker may take (pool.c), as the sleep protocol re-checks it */
 /* Any work this worker could take right now? */
-bool weft_pool_has_work(weft_worker *w);
+bool weft__pool_has_work(weft_worker *w);
 /* Any work in a queue that others may take (injector, public deque parts)? A snapshot. */
-bool weft_pool_work_visible(weft_pool *pool);
+bool weft__pool_work_visible(weft_pool *pool);
 
 #include "sleep_internal.h"
 
 /* xorshift64*: a per-worker pseudo-random stream (victim choice, wake choice). */
-static inline uint64_t weft_next_random(uint64_t *state)
+static inline uint64_t weft__next_random(uint64_t *state)
 {
     uint64_t x = *state;
     x ^= x >> 12;
@@ -226,11 +226,11 @@ static inline uint64_t weft_next_random(uint64_t *state)
     return x * 0x2545F4914F6CDD1DULL;
 }
 
-static inline void weft_counter_add(weft_counter *c, uint64_t n)
+static inline void weft__counter_add(weft_counter *c, uint64_t n)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
 }
 
-static inline void weft_counter_inc(weft_counter *c) { weft_counter_add(c, 1); }
+static inline void weft__counter_inc(weft_counter *c) { weft__counter_add(c, 1); }
 
 #endif

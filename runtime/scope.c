@@ -93,7 +93,7 @@ static void scope_release(scope_state *s)
     /* acq_rel: every task's writes happen-before the final decrement's reader, and on
      * to the owner through the latch (set_state is seq_cst). */
     if (atomic_fetch_sub_explicit(&s->pending_, 1, memory_order_acq_rel) == 1)
-        weft_job_latch_set(&s->done_);
+        weft__job_latch_set(&s->done_);
 }
 
 static void scope_job_execute(weft_job *job, weft_worker *w)
@@ -103,7 +103,7 @@ static void scope_job_execute(weft_job *job, weft_worker *w)
     weft_pool *pool = s->pool_;
     bool counted = sj->pool_counted;
     int status = sj->fn(scope_public(s), sj->arg);
-    weft_block_free_kind(sj, sj->kind); /* the copy too: fn has returned */
+    weft__block_free_kind(sj, sj->kind); /* the copy too: fn has returned */
     if (status != 0)
         weft_scope_cancel(scope_public(s), status);
     if (scope_held_by(s, w))
@@ -111,7 +111,7 @@ static void scope_job_execute(weft_job *job, weft_worker *w)
     else
         scope_release(s); /* may let the owner return: s is dead after this */
     if (counted)
-        weft_pool_pending_done(pool);
+        weft__pool_pending_done(pool);
 }
 
 /* May the scope's owner, on worker w (or none), count locally? */
@@ -125,10 +125,10 @@ int weft_scope_init(weft_scope *scope, weft_pool *pool)
     scope_state *s = scope_of(scope);
     if (!s)
         return -EINVAL;
-    int rc = weft_pool_resolve(pool, &pool);
+    int rc = weft__pool_resolve(pool, &pool);
     if (rc != 0)
         return rc;
-    weft_worker *w = weft_worker_current();
+    weft_worker *w = weft__worker_current();
     s->pool_ = pool;
     bool local = scope_local_owner(s, w);
     s->own_ = local ? SCOPE_HOLD : 1;
@@ -136,7 +136,7 @@ int weft_scope_init(weft_scope *scope, weft_pool *pool)
     atomic_init(&s->pending_, s->own_);
     atomic_init(&s->holder_, local ? w : NULL);
     atomic_init(&s->status_, 0);
-    weft_job_latch_init(&s->done_, w);
+    weft__job_latch_init(&s->done_, w);
     s->owner_ = (unsigned long)pthread_self(); /* pthread_t is unsigned long on Linux */
     return 0;
 }
@@ -160,48 +160,48 @@ static inline int scope_submit(scope_state *s, weft_worker *w, scope_job *sj)
     if (paid) {
         if (!s->pool_counted_) {
             if (w->scope_pool_holds++ == 0)
-                weft_pool_pending_add(pool);
+                weft__pool_pending_add(pool);
             s->pool_counted_ = true;
         }
         s->own_--; /* from the owner's share: pending_ unchanged */
     } else {
         /* Relaxed: the spawner holds a count (owner or running task), so pending_ > 0. */
         atomic_fetch_add_explicit(&s->pending_, 1, memory_order_relaxed);
-        weft_pool_pending_add(pool);
+        weft__pool_pending_add(pool);
     }
     sj->pool_counted = !paid;
     if (w && w->pool == pool) {
-        int rc = weft_deque_push(&w->deque, &sj->job);
+        int rc = weft__deque_push(&w->deque, &sj->job);
         if (rc != 0) {
             if (paid)
                 s->own_++;
             else {
-                weft_pool_pending_done(pool);
+                weft__pool_pending_done(pool);
                 atomic_fetch_sub_explicit(&s->pending_, 1, memory_order_relaxed);
             }
-            weft_block_free_kind(sj, sj->kind);
+            weft__block_free_kind(sj, sj->kind);
             return rc;
         }
         /* Stealable at once, so a spawner that goes on without pushing or popping
          * (or blocks outside weft) still shares it. A pool of one worker has no thief
          * (a caller benches that worker, which runs its own deque). */
         if (pool->num_threads > 1) {
-            weft_deque_publish(&w->deque);
-            weft_sleep_new_injected_jobs(pool);
+            weft__deque_publish(&w->deque);
+            weft__sleep_new_injected_jobs(pool);
         }
         return 0;
     }
-    weft_pool_inject(pool, &sj->job);
+    weft__pool_inject(pool, &sj->job);
     return 0;
 }
 
 int weft_scope_spawn(weft_scope *scope, weft_scope_fn fn, void *arg)
 {
     scope_state *s = scope_of(scope);
-    weft_worker *w = weft_worker_current();
+    weft_worker *w = weft__worker_current();
     if (!s || !fn || !scope_open(s, w))
         return -EINVAL;
-    scope_job *sj = weft_block_alloc();
+    scope_job *sj = weft__block_alloc();
     if (!sj)
         return -ENOMEM;
     sj->fn = fn;
@@ -213,13 +213,13 @@ int weft_scope_spawn(weft_scope *scope, weft_scope_fn fn, void *arg)
 int weft_scope_spawn_copy(weft_scope *scope, weft_scope_fn fn, const void *arg, size_t size)
 {
     scope_state *s = scope_of(scope);
-    weft_worker *w = weft_worker_current();
+    weft_worker *w = weft__worker_current();
     if (!s || !fn || (!arg && size != 0) || !scope_open(s, w))
         return -EINVAL;
     if (size == 0)
         return weft_scope_spawn(scope, fn, NULL);
     uint8_t kind;
-    scope_job *sj = weft_block_alloc_copy(offsetof(scope_job, copy), arg, size, &kind);
+    scope_job *sj = weft__block_alloc_copy(offsetof(scope_job, copy), arg, size, &kind);
     if (!sj)
         return -ENOMEM;
     sj->fn = fn;
@@ -239,19 +239,19 @@ static bool is_owner_thread(scope_state *s)
 static void scope_run_own(scope_state *s, weft_worker *w)
 {
     weft_job *job;
-    while ((job = weft_deque_pop(&w->deque)) != NULL) {
+    while ((job = weft__deque_pop(&w->deque)) != NULL) {
         if (job->execute != scope_job_execute || ((scope_job *)job)->scope != s ||
             (w->isolation != 0 && job->isolation != w->isolation)) {
             /* Cannot fail (we just made room), but if it did, the injector never fails. */
-            if (weft_deque_push(&w->deque, job) != 0)
-                weft_pool_inject(w->pool, job);
+            if (weft__deque_push(&w->deque, job) != 0)
+                weft__pool_inject(w->pool, job);
             else if (w->pool->num_threads > 1) { /* it may have been public */
-                weft_deque_publish(&w->deque);
-                weft_sleep_new_injected_jobs(w->pool);
+                weft__deque_publish(&w->deque);
+                weft__sleep_new_injected_jobs(w->pool);
             }
             return;
         }
-        weft_worker_run_job(w, job);
+        weft__worker_run_job(w, job);
     }
 }
 
@@ -261,8 +261,8 @@ static int scope_finish(scope_state *s)
 {
     if (s->pool_counted_) {
         s->pool_counted_ = false;
-        if (--weft_worker_current()->scope_pool_holds == 0)
-            weft_pool_pending_done(s->pool_);
+        if (--weft__worker_current()->scope_pool_holds == 0)
+            weft__pool_pending_done(s->pool_);
     }
     /* Relaxed: ordered by the latch / the acq_rel decrement that reached 0. */
     return atomic_load_explicit(&s->status_, memory_order_relaxed);
@@ -273,7 +273,7 @@ int weft_scope_wait_timeout(weft_scope *scope, uint64_t timeout_ns)
     scope_state *s = scope_of(scope);
     if (!s || !is_owner_thread(s) || atomic_load_explicit(&s->pending_, memory_order_relaxed) == 0)
         return -EINVAL;
-    weft_worker *w = weft_worker_current();
+    weft_worker *w = weft__worker_current();
     if (scope_held_by(s, w)) {
         scope_run_own(s, w);
         /* Relaxed: read by other threads only as "not mine" (scope_held_by). */
@@ -289,7 +289,7 @@ int weft_scope_wait_timeout(weft_scope *scope, uint64_t timeout_ns)
     }
     /* acq_rel: if this is the last count, every task's writes are visible to us. */
     if (atomic_fetch_sub_explicit(&s->pending_, own, memory_order_acq_rel) != own &&
-        weft_pool_wait_latch(&s->done_, deadline) != 0) {
+        weft__pool_wait_latch(&s->done_, deadline) != 0) {
         /* Timed out: take the owner's share back unless the last task finished in the
          * meantime (0 is final: nothing increments from 0). If we got it back, the
          * count never reached 0, so the latch is still unset and a later wait works. */
@@ -304,7 +304,7 @@ int weft_scope_wait_timeout(weft_scope *scope, uint64_t timeout_ns)
                     atomic_store_explicit(&s->holder_, w, memory_order_relaxed);
                 return -ETIMEDOUT;
             }
-        weft_pool_wait_latch(&s->done_, WEFT_NO_DEADLINE); /* set just now: returns at once */
+        weft__pool_wait_latch(&s->done_, WEFT_NO_DEADLINE); /* set just now: returns at once */
     }
     return scope_finish(s);
 }

@@ -15,7 +15,7 @@
  *    reads the sleeper state. With both fences seq_cst, one of them sees the other. */
 #include "pool_internal.h"
 
-void weft_sleep_wake_worker(weft_worker *w)
+void weft__sleep_wake_worker(weft_worker *w)
 {
     /* seq_cst: the load half of the Dekker pairs (latch SET or new work, then this
      * load; the sleeper's SLEEPING store, then its re-check). */
@@ -32,15 +32,15 @@ void weft_sleep_wake_worker(weft_worker *w)
 }
 
 /* Starts the scan at a random worker, so wake-ups spread over the pool. */
-void weft_sleep_wake_one(weft_pool *pool)
+void weft__sleep_wake_one(weft_pool *pool)
 {
-    weft_worker *self = weft_worker_current();
-    uint64_t seed = self ? weft_next_random(&self->rng) : (uint64_t)(uintptr_t)&seed;
+    weft_worker *self = weft__worker_current();
+    uint64_t seed = self ? weft__next_random(&self->rng) : (uint64_t)(uintptr_t)&seed;
     unsigned n = pool->num_threads, start = (unsigned)(seed % n);
     for (unsigned k = 0; k < n; k++) {
         weft_worker *w = &pool->workers[(start + k) % n];
         uint32_t s = WORKER_SLEEPING;
-        /* seq_cst: as in weft_sleep_wake_worker. */
+        /* seq_cst: as in weft__sleep_wake_worker. */
         if (atomic_load_explicit(&w->sleep_state, memory_order_seq_cst) == WORKER_SLEEPING &&
             atomic_compare_exchange_strong_explicit(&w->sleep_state, &s, WORKER_AWAKE,
                                                     memory_order_seq_cst, memory_order_seq_cst)) {
@@ -52,10 +52,10 @@ void weft_sleep_wake_one(weft_pool *pool)
 }
 
 /* noinline: GCC's TSan refuses a fence once it is inlined into another function. */
-__attribute__((noinline)) void weft_sleep_new_injected_jobs(weft_pool *pool)
+__attribute__((noinline)) void weft__sleep_new_injected_jobs(weft_pool *pool)
 {
     atomic_thread_fence(memory_order_seq_cst); /* the publisher's fence of the Dekker pair */
-    weft_sleep_new_internal_jobs(pool);
+    weft__sleep_new_internal_jobs(pool);
 }
 
 /* A searcher that found a job stops searching. A publisher that saw it searching
@@ -69,17 +69,17 @@ __attribute__((noinline)) static void leave_search(weft_worker *w, bool found)
      * (queue the job, fence, load pool->idle): either it sees us gone and wakes a
      * sleeper itself, or our loads below see its job. */
     uint64_t idle = atomic_fetch_sub_explicit(&pool->idle, WEFT_IDLE_SEARCHER, memory_order_seq_cst);
-    if (weft_idle_searching(idle) != 1 || !found)
+    if (weft__idle_searching(idle) != 1 || !found)
         return; /* another searcher keeps the duty; or we go to sleep, which re-checks */
     atomic_thread_fence(memory_order_seq_cst);
     /* Relaxed: ordered by the fence above. */
-    if (weft_idle_sleepers(atomic_load_explicit(&pool->idle, memory_order_relaxed)) == 0)
+    if (weft__idle_sleepers(atomic_load_explicit(&pool->idle, memory_order_relaxed)) == 0)
         return;
-    if (weft_pool_work_visible(pool))
-        weft_sleep_wake_one(pool);
+    if (weft__pool_work_visible(pool))
+        weft__sleep_wake_one(pool);
 }
 
-void weft_sleep_bench(weft_worker *w)
+void weft__sleep_bench(weft_worker *w)
 {
     uint32_t s = WORKER_SLEEPING;
     /* seq_cst: as the wakers' CASes; whoever moves a worker out of SLEEPING owns the
@@ -96,11 +96,11 @@ void weft_sleep_bench(weft_worker *w)
      * BENCHED). A worker left BENCHED with its turn back would sleep uncounted. */
     unsigned k = (unsigned)__builtin_popcount(atomic_load_explicit(&w->pool->turns, memory_order_seq_cst));
     if (w->index + k < w->pool->num_threads)
-        weft_sleep_unbench(w);
+        weft__sleep_unbench(w);
 }
 
 /* noinline: the fence (GCC's TSan refuses an inlined one). */
-__attribute__((noinline)) void weft_sleep_unbench(weft_worker *w)
+__attribute__((noinline)) void weft__sleep_unbench(weft_worker *w)
 {
     weft_pool *pool = w->pool;
     uint32_t s = WORKER_SLEEPING_BENCHED;
@@ -115,19 +115,19 @@ __attribute__((noinline)) void weft_sleep_unbench(weft_worker *w)
      * they publish, fence, read pool->idle), as in sleep_idle. */
     atomic_fetch_add_explicit(&pool->idle, WEFT_IDLE_SLEEPER, memory_order_seq_cst);
     atomic_thread_fence(memory_order_seq_cst);
-    if (weft_pool_work_visible(pool))
-        weft_sleep_new_internal_jobs(pool);
+    if (weft__pool_work_visible(pool))
+        weft__sleep_new_internal_jobs(pool);
 }
 
-void weft_sleep_before_block(void *worker)
+void weft__sleep_before_block(void *worker)
 {
     weft_worker *w = worker;
     /* Owner-only reads of its own deque: exact. Nothing private: nothing to do (the
      * common case, e.g. the worker's own idle sleep). */
-    if (weft_deque_len(&w->deque) == weft_deque_len_public(&w->deque))
+    if (weft__deque_len(&w->deque) == weft__deque_len_public(&w->deque))
         return;
-    weft_deque_publish(&w->deque);
-    weft_sleep_new_injected_jobs(w->pool); /* fence, then wake a sleeper if nobody searches */
+    weft__deque_publish(&w->deque);
+    weft__sleep_new_injected_jobs(w->pool); /* fence, then wake a sleeper if nobody searches */
 }
 
 /* Idle worker w found no work: sleep in `mode` (a WORKER_SLEEPING* state) until
@@ -146,12 +146,12 @@ __attribute__((noinline)) static bool sleep_idle(weft_worker *w, weft_job_latch 
 
     /* A benched worker whose turn came back before it announced itself (the last
      * caller left and found it awake) must not sleep uncounted: back to the search. */
-    bool turn_back = mode == WORKER_SLEEPING_BENCHED && !weft_worker_benched(w);
-    if (!weft_job_latch_probe(l) && !turn_back && !weft_pool_has_work(w)) {
-        weft_counter_inc(&w->stats.sleeps);
+    bool turn_back = mode == WORKER_SLEEPING_BENCHED && !weft__worker_benched(w);
+    if (!weft__job_latch_probe(l) && !turn_back && !weft__pool_has_work(w)) {
+        weft__counter_inc(&w->stats.sleeps);
         /* seq_cst: pairs with the waker's CAS to AWAKE. Sleep until AWAKE, whatever
          * sleep the state says meanwhile: a caller may move a sleeper between
-         * SLEEPING and BENCHED (weft_sleep_bench / _unbench) without waking it. */
+         * SLEEPING and BENCHED (weft__sleep_bench / _unbench) without waking it. */
         uint32_t s;
         while ((s = atomic_load_explicit(&w->sleep_state, memory_order_seq_cst)) != WORKER_AWAKE) {
             if (weft_futex_wait(&w->sleep_state, s, deadline_ns) == -ETIMEDOUT)
@@ -170,7 +170,7 @@ __attribute__((noinline)) static bool sleep_idle(weft_worker *w, weft_job_latch 
             return false;
         }
     }
-    weft_counter_inc(&w->stats.wakeups);
+    weft__counter_inc(&w->stats.wakeups);
     return true;
 }
 
@@ -187,7 +187,7 @@ static uint32_t idle_mode(const weft_worker *w)
 {
     if (w->isolation != 0 || w->caller)
         return WORKER_SLEEPING_ISOLATED;
-    return weft_worker_benched(w) ? WORKER_SLEEPING_BENCHED : WORKER_SLEEPING;
+    return weft__worker_benched(w) ? WORKER_SLEEPING_BENCHED : WORKER_SLEEPING;
 }
 
 /* Count w as searching if its mode says it searches. */
@@ -200,17 +200,17 @@ static void begin_search(weft_worker *w, weft_idle_state *st, uint64_t now)
     st->spin_until = now + w->pool->spin_ns;
 }
 
-void weft_sleep_start_looking(weft_worker *w, weft_idle_state *st, uint64_t now)
+void weft__sleep_start_looking(weft_worker *w, weft_idle_state *st, uint64_t now)
 {
     st->looks = 0;
     begin_search(w, st, now);
 }
 
-void weft_sleep_no_work_found(weft_worker *w, weft_idle_state *st, weft_job_latch *l, uint64_t now,
+void weft__sleep_no_work_found(weft_worker *w, weft_idle_state *st, weft_job_latch *l, uint64_t now,
                               uint64_t deadline_ns)
 {
     weft_pool *pool = w->pool;
-    if (st->searching && weft_worker_benched(w)) {
+    if (st->searching && weft__worker_benched(w)) {
         /* A caller took our turn: stop searching, passing the duty on. A benched
          * worker does not search: it sleeps at once. */
         leave_search(w, true);
@@ -235,16 +235,16 @@ void weft_sleep_no_work_found(weft_worker *w, weft_idle_state *st, weft_job_latc
     bool woken = sleep_idle(w, l, deadline_ns, slept);
     begin_search(w, st, weft_time_now_ns());
     if (!st->searching && woken && slept == WORKER_SLEEPING && st->mode == WORKER_SLEEPING_BENCHED)
-        weft_sleep_new_injected_jobs(pool); /* woken for work we may not take: pass it on */
+        weft__sleep_new_injected_jobs(pool); /* woken for work we may not take: pass it on */
 }
 
-void weft_sleep_work_found(weft_worker *w, weft_idle_state *st)
+void weft__sleep_work_found(weft_worker *w, weft_idle_state *st)
 {
     if (st->searching)
         leave_search(w, true);
 }
 
-void weft_sleep_stop_looking(weft_worker *w, weft_idle_state *st)
+void weft__sleep_stop_looking(weft_worker *w, weft_idle_state *st)
 {
     if (st->searching)
         leave_search(w, false);

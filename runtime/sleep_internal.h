@@ -6,7 +6,7 @@
  * Invariants:
  *  - only sleep.c and the inline functions below read or write pool->idle (the inline
  *    fork of weft/inline.h reads it too, through the worker's `idle` pointer, as
- *    weft_sleep_any_idle does);
+ *    weft__sleep_any_idle does);
  *  - a worker's sleep_state is written AWAKE -> SLEEPING* only by the worker itself,
  *    SLEEPING* -> AWAKE by whoever wins the CAS (the worker or a waker), and the
  *    winner adjusts the sleepers half of pool->idle;
@@ -20,8 +20,8 @@
  * half searching (awake idle workers looking for work). */
 #define WEFT_IDLE_SEARCHER ((uint64_t)1)
 #define WEFT_IDLE_SLEEPER ((uint64_t)1 << 32)
-static inline uint32_t weft_idle_sleepers(uint64_t idle) { return (uint32_t)(idle >> 32); }
-static inline uint32_t weft_idle_searching(uint64_t idle) { return (uint32_t)idle; }
+static inline uint32_t weft__idle_sleepers(uint64_t idle) { return (uint32_t)(idle >> 32); }
+static inline uint32_t weft__idle_searching(uint64_t idle) { return (uint32_t)idle; }
 
 /* ---- an idle period: start_looking, then no_work_found after each look that found
  * nothing, then work_found (with a job in hand) or stop_looking (latch set, deadline
@@ -35,40 +35,40 @@ typedef struct weft_idle_state {
 
 /* Worker w begins to look for work (now: weft_time_now_ns()). A worker that may take
  * any work counts itself as searching, so publishers need not wake anyone. */
-void weft_sleep_start_looking(weft_worker *w, weft_idle_state *st, uint64_t now);
+void weft__sleep_start_looking(weft_worker *w, weft_idle_state *st, uint64_t now);
 /* A look found nothing (now: its time): pause briefly while the search lasts, else
  * sleep until woken, the latch is set, work w may take appears or the deadline
  * passes. The caller then looks again. */
-void weft_sleep_no_work_found(weft_worker *w, weft_idle_state *st, weft_job_latch *l, uint64_t now,
+void weft__sleep_no_work_found(weft_worker *w, weft_idle_state *st, weft_job_latch *l, uint64_t now,
                               uint64_t deadline_ns);
 /* The look found a job: w stops searching; if it was the last searcher and work is
  * still visible, it wakes a sleeper (the duty it held, sleep.md "Leaving the
  * search"). */
-void weft_sleep_work_found(weft_worker *w, weft_idle_state *st);
+void weft__sleep_work_found(weft_worker *w, weft_idle_state *st);
 /* The idle period ends without a job (latch set, deadline passed). */
-void weft_sleep_stop_looking(weft_worker *w, weft_idle_state *st);
+void weft__sleep_stop_looking(weft_worker *w, weft_idle_state *st);
 
 /* ---- jobs published */
 /* Wake one worker in WORKER_SLEEPING (for the inline functions below). */
-void weft_sleep_wake_one(weft_pool *pool);
+void weft__sleep_wake_one(weft_pool *pool);
 /* Jobs were published that a thief may take, by a thread that runs them itself if
  * nobody does (the thief that left work behind, a join's own half): wake a sleeper if
  * nobody is searching. No fence: a sleeper may miss them, and then their owner runs
  * them (sleep.md). Inline: two loads of a line that only idle workers write. */
-static inline void weft_sleep_new_internal_jobs(weft_pool *pool)
+static inline void weft__sleep_new_internal_jobs(weft_pool *pool)
 {
     /* seq_cst load (a plain load on x86); see sleep.md for why no fence here. */
     uint64_t idle = atomic_load_explicit(&pool->idle, memory_order_seq_cst);
-    if (weft_idle_sleepers(idle) != 0 && weft_idle_searching(idle) == 0)
-        weft_sleep_wake_one(pool);
+    if (weft__idle_sleepers(idle) != 0 && weft__idle_searching(idle) == 0)
+        weft__sleep_wake_one(pool);
 }
 /* Jobs were published that only a wake-up makes run (the injector, a spawned task, a
  * deque made public before its owner parks): a seq_cst fence orders the publication
  * before the sleeper check, so no wake-up is lost. */
-void weft_sleep_new_injected_jobs(weft_pool *pool);
-/* Are any workers idle (searching or asleep)? weft_sleep_offer_local_work's test, for
+void weft__sleep_new_injected_jobs(weft_pool *pool);
+/* Are any workers idle (searching or asleep)? weft__sleep_offer_local_work's test, for
  * a caller that wants to take a cold path before calling it. */
-static inline bool weft_sleep_any_idle(const weft_pool *pool)
+static inline bool weft__sleep_any_idle(const weft_pool *pool)
 {
     /* seq_cst load (a plain load on x86); see sleep.md for why no fence here. */
     return atomic_load_explicit(&pool->idle, memory_order_seq_cst) != 0;
@@ -78,28 +78,28 @@ static inline bool weft_sleep_any_idle(const weft_pool *pool)
  * split request, since w may not push or pop again for a while; then wake a sleeper
  * if nobody is searching. With no idle worker: one load of a line only idle workers
  * write, nothing else. */
-static inline void weft_sleep_offer_local_work(weft_worker *w)
+static inline void weft__sleep_offer_local_work(weft_worker *w)
 {
-    if (__builtin_expect(weft_sleep_any_idle(w->pool), 0)) {
-        weft_deque_publish(&w->deque);
-        weft_sleep_new_internal_jobs(w->pool);
+    if (__builtin_expect(weft__sleep_any_idle(w->pool), 0)) {
+        weft__deque_publish(&w->deque);
+        weft__sleep_new_internal_jobs(w->pool);
     }
 }
 /* A worker's block hook (weft_futex_set_block_hook; arg is the worker): before it
  * parks in any weft wait, share its private deque items and wake a sleeper for them,
  * so a job that blocks waiting for its own join's second half cannot hang the pool. */
-void weft_sleep_before_block(void *worker);
+void weft__sleep_before_block(void *worker);
 
 /* ---- turns (caller.c) and latches (job_latch.c) */
 /* A caller took a turn and worker w is benched: if it sleeps as a SLEEPING worker,
  * make it BENCHED (no longer counted, so work that callers publish does not pick it
  * for a wake-up that it would only pass on). */
-void weft_sleep_bench(weft_worker *w);
+void weft__sleep_bench(weft_worker *w);
 /* A caller gave a turn back and worker w has its turn: if it sleeps BENCHED, make it a
  * SLEEPING worker, and wake one sleeper if work is visible (w went to sleep having
  * looked only at its own deque). */
-void weft_sleep_unbench(weft_worker *w);
+void weft__sleep_unbench(weft_worker *w);
 /* Wake w if it sleeps (any kind of sleep): a latch it waits on was set. */
-void weft_sleep_wake_worker(weft_worker *w);
+void weft__sleep_wake_worker(weft_worker *w);
 
 #endif

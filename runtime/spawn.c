@@ -21,7 +21,7 @@
  * Completion when the entry's runner ran fn: it stores the result, sets the latch,
  * then drops its reference; the joiner waits for the latch, then drops its own. The
  * joiner registers itself as the latch's waiter before waiting, so the runner reads
- * the waiter after setting (weft_job_latch_set_registered): its reference keeps the
+ * the waiter after setting (weft__job_latch_set_registered): its reference keeps the
  * block alive. Whoever drops the last reference frees the block.
  *
  * Debug builds: a handle is in the live set (handles.c) from spawn until the join
@@ -51,7 +51,7 @@ _Static_assert(offsetof(struct weft_task, copy) + WEFT_SPAWN_COPY_INLINE <= WEFT
 
 static void task_free(weft_task *t)
 {
-    weft_block_free_kind(t, t->kind);
+    weft__block_free_kind(t, t->kind);
 }
 
 static void task_release(weft_task *t)
@@ -77,36 +77,36 @@ static void task_execute(weft_job *job, weft_worker *w)
     weft_pool *pool = t->pool;
     if (!t->joinable || task_claim(t)) {
         t->result = t->fn(t->arg);
-        weft_job_latch_set_registered(&t->done);
+        weft__job_latch_set_registered(&t->done);
     } else if (w) { /* stale: the joiner ran it inline, and counted it */
-        weft_counter_add(&w->stats.jobs_run, UINT64_MAX); /* uncount this entry: -1 */
+        weft__counter_add(&w->stats.jobs_run, UINT64_MAX); /* uncount this entry: -1 */
     }
     task_release(t);
-    weft_pool_pending_done(pool);
+    weft__pool_pending_done(pool);
 }
 
 /* Queue t (fn, arg and kind filled in) on pool; on failure free it, copy included. */
 static inline int task_submit(weft_pool *pool, weft_task *t, weft_task **out)
 {
-    weft_worker *w = weft_worker_current();
+    weft_worker *w = weft__worker_current();
     t->job.execute = task_execute;
     t->job.isolation = w ? w->isolation : 0;
     t->job.next = NULL;
     t->result = NULL;
     t->pool = pool;
-    weft_job_latch_init(&t->done, NULL);
+    weft__job_latch_init(&t->done, NULL);
     atomic_init(&t->refs, out ? 2 : 1);
     atomic_init(&t->claimed, 0);
     t->joinable = out != NULL;
-    weft_pool_pending_add(pool);
-    int rc = weft_pool_submit(pool, &t->job);
+    weft__pool_pending_add(pool);
+    int rc = weft__pool_submit(pool, &t->job);
     if (rc != 0) {
-        weft_pool_pending_done(pool);
+        weft__pool_pending_done(pool);
         task_free(t);
         return rc;
     }
     if (out) {
-        weft_handle_register(&t->live);
+        weft__handle_register(&t->live);
         *out = t;
     }
     return 0;
@@ -116,10 +116,10 @@ int weft_spawn(weft_pool *pool, weft_task_fn fn, void *arg, weft_task **out)
 {
     if (!fn)
         return -EINVAL;
-    int rc = weft_pool_resolve(pool, &pool);
+    int rc = weft__pool_resolve(pool, &pool);
     if (rc != 0)
         return rc;
-    weft_task *t = weft_block_alloc();
+    weft_task *t = weft__block_alloc();
     if (!t)
         return -ENOMEM;
     t->fn = fn;
@@ -134,11 +134,11 @@ int weft_spawn_copy(weft_pool *pool, weft_task_fn fn, const void *arg, size_t si
         return -EINVAL;
     if (size == 0)
         return weft_spawn(pool, fn, NULL, out);
-    int rc = weft_pool_resolve(pool, &pool);
+    int rc = weft__pool_resolve(pool, &pool);
     if (rc != 0)
         return rc;
     uint8_t kind;
-    weft_task *t = weft_block_alloc_copy(offsetof(weft_task, copy), arg, size, &kind);
+    weft_task *t = weft__block_alloc_copy(offsetof(weft_task, copy), arg, size, &kind);
     if (!t)
         return -ENOMEM;
     t->fn = fn;
@@ -152,7 +152,7 @@ static void task_run_inline(weft_worker *w, weft_task *t)
 {
     uint64_t saved = w->isolation;
     w->isolation = t->job.isolation;
-    weft_counter_inc(&w->stats.jobs_run);
+    weft__counter_inc(&w->stats.jobs_run);
     t->result = t->fn(t->arg);
     w->isolation = saved;
 }
@@ -161,15 +161,15 @@ static void task_run_inline(weft_worker *w, weft_task *t)
  * here (the handle is then consumed), false if someone else runs or ran it. */
 static bool task_join_inline(weft_worker *w, weft_task *t, void **result)
 {
-    if (weft_deque_pop_if(&w->deque, &t->job)) {
+    if (weft__deque_pop_if(&w->deque, &t->job)) {
         /* The only entry of t, now ours: nobody else can run or claim it. */
         task_run_inline(w, t);
         if (result)
             *result = t->result;
         weft_pool *pool = t->pool;
-        weft_handle_unregister(&t->live);
+        weft__handle_unregister(&t->live);
         task_free(t); /* both references were ours */
-        weft_pool_pending_done(pool);
+        weft__pool_pending_done(pool);
         return true;
     }
     if (!task_claim(t))
@@ -177,7 +177,7 @@ static bool task_join_inline(weft_worker *w, weft_task *t, void **result)
     task_run_inline(w, t);
     if (result)
         *result = t->result;
-    weft_handle_unregister(&t->live);
+    weft__handle_unregister(&t->live);
     task_release(t); /* the stale entry's taker drops the other reference */
     return true;
 }
@@ -186,26 +186,26 @@ static int task_finish(weft_task *t, void **result)
 {
     if (result)
         *result = t->result; /* ordered by the latch's acquire */
-    weft_handle_unregister(&t->live);
+    weft__handle_unregister(&t->live);
     task_release(t);
     return 0;
 }
 
 int weft_task_join_timeout(weft_task *t, uint64_t timeout_ns, void **result)
 {
-    if (!t || !weft_handle_is_live(&t->live)) /* debug builds: joined already */
+    if (!t || !weft__handle_is_live(&t->live)) /* debug builds: joined already */
         return -EINVAL;
-    weft_worker *w = weft_worker_current();
+    weft_worker *w = weft__worker_current();
     /* Acquire (probe): a set latch means the result is published. */
-    if (w && w->pool == t->pool && !weft_job_latch_probe(&t->done) && task_join_inline(w, t, result))
+    if (w && w->pool == t->pool && !weft__job_latch_probe(&t->done) && task_join_inline(w, t, result))
         return 0;
     uint64_t deadline = weft_deadline_after(timeout_ns);
     /* A joiner of another pool keeps its pool alive for the runner's wake-up. */
     bool cross = w && w->pool != t->pool;
-    weft_job_latch_register(&t->done, w, cross);
-    if (weft_pool_wait_latch(&t->done, deadline) != 0) {
+    weft__job_latch_register(&t->done, w, cross);
+    if (weft__pool_wait_latch(&t->done, deadline) != 0) {
         /* Deregister, so a late set does not wake a worker that may be gone by then. */
-        weft_job_latch_unregister(&t->done, cross);
+        weft__job_latch_unregister(&t->done, cross);
         return -ETIMEDOUT;
     }
     return task_finish(t, result);
@@ -218,9 +218,9 @@ int weft_task_join(weft_task *t, void **result)
 
 int weft_task_try_join(weft_task *t, void **result)
 {
-    if (!t || !weft_handle_is_live(&t->live)) /* debug builds: joined already */
+    if (!t || !weft__handle_is_live(&t->live)) /* debug builds: joined already */
         return -EINVAL;
-    if (!weft_job_latch_probe(&t->done))
+    if (!weft__job_latch_probe(&t->done))
         return -EAGAIN;
     return task_finish(t, result);
 }

@@ -212,7 +212,7 @@ int weft_thread_spawn(const weft_thread_options *opts, weft_thread_fn fn, void *
         default: return -EAGAIN;     /* EPERM and kin: a system limit */
         }
     }
-    weft_handle_register(&t->live);
+    weft__handle_register(&t->live);
     *out = t;
     return 0;
 }
@@ -229,14 +229,14 @@ static int finish_join(weft_thread *t, void **result)
         /* fn returned: thread_main returned NULL and t->result holds the value;
          * fn called pthread_exit(v): t->result is still NULL, v is in exit_value. */
         *result = t->result ? t->result : exit_value;
-    weft_handle_unregister(&t->live);
+    weft__handle_unregister(&t->live);
     thread_unref(t);
     return 0;
 }
 
 int weft_thread_join(weft_thread *t, void **result)
 {
-    if (!t || !weft_handle_is_live(&t->live)) /* debug builds: joined or detached already */
+    if (!t || !weft__handle_is_live(&t->live)) /* debug builds: joined or detached already */
         return -EINVAL;
     if (pthread_equal(t->tid, pthread_self()))
         return -EDEADLK;
@@ -248,7 +248,7 @@ int weft_thread_join(weft_thread *t, void **result)
 
 int weft_thread_join_timeout(weft_thread *t, uint64_t timeout_ns, void **result)
 {
-    if (!t || !weft_handle_is_live(&t->live)) /* debug builds: joined or detached already */
+    if (!t || !weft__handle_is_live(&t->live)) /* debug builds: joined or detached already */
         return -EINVAL;
     if (pthread_equal(t->tid, pthread_self()))
         return -EDEADLK;
@@ -260,7 +260,7 @@ int weft_thread_join_timeout(weft_thread *t, uint64_t timeout_ns, void **result)
 
 int weft_thread_try_join(weft_thread *t, void **result)
 {
-    if (!t || !weft_handle_is_live(&t->live)) /* debug builds: joined or detached already */
+    if (!t || !weft__handle_is_live(&t->live)) /* debug builds: joined or detached already */
         return -EINVAL;
     if (pthread_equal(t->tid, pthread_self()))
         return -EDEADLK;
@@ -272,12 +272,12 @@ int weft_thread_try_join(weft_thread *t, void **result)
 
 int weft_thread_detach(weft_thread *t)
 {
-    if (!t || !weft_handle_is_live(&t->live)) /* debug builds: joined or detached already */
+    if (!t || !weft__handle_is_live(&t->live)) /* debug builds: joined or detached already */
         return -EINVAL;
     int rc = pthread_detach(t->tid); /* before the unref: reads t->tid */
     if (rc != 0)
         return -rc;
-    weft_handle_unregister(&t->live);
+    weft__handle_unregister(&t->live);
     thread_unref(t);
     return 0;
 }

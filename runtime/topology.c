@@ -6,7 +6,7 @@
  * its first load in a process hwloc opens its plugins, with their libraries; then it
  * reads sysfs file by file), which a short-lived program would pay before its first
  * parallel call. So:
- *  - pool creation probes (weft_topology_probe): the CPUs the process may use (the
+ *  - pool creation probes (weft__topology_probe): the CPUs the process may use (the
  *    union of its threads' affinity masks, as hwloc's process binding is) and its
  *    cores (one sysfs read per core: the core_cpus lists hwloc's Linux backend builds
  *    its Core objects from); it loads hwloc only when those cannot tell;
@@ -27,7 +27,7 @@
  * by the OS index of the place's first CPU), under place_lock; every claim is made
  * at most once and released exactly once (pool destroy, or a failed create). A forked
  * child keeps the shared topology (the same machine; no load is under way at a fork)
- * and starts with every count at 0 (weft_topology_atfork_child). */
+ * and starts with every count at 0 (weft__topology_atfork_child). */
 #include "topology_internal.h"
 #include "fork_internal.h"
 
@@ -53,7 +53,7 @@ static hwloc_topology_t shared_topo; /* written once, before shared_state become
 /* The shared topology if it is loaded, else NULL. */
 static hwloc_topology_t loaded(void)
 {
-    /* Acquire: pairs with the release store of LOADED in weft_topology_load_shared,
+    /* Acquire: pairs with the release store of LOADED in weft__topology_load_shared,
      * so shared_topo and everything hwloc built are seen. */
     return atomic_load_explicit(&shared_state, memory_order_acquire) == LOADED ? shared_topo : NULL;
 }
@@ -96,13 +96,13 @@ static void exit_wait_for_load(void)
     weft_mutex_unlock(&shared_lock);
 }
 
-bool weft_topology_load_shared(void)
+bool weft__topology_load_shared(void)
 {
     /* Acquire: as in loaded(). */
     unsigned state = atomic_load_explicit(&shared_state, memory_order_acquire);
     if (state != NOT_LOADED)
         return state == LOADED;
-    weft_fork_handlers_register(); /* before shared_lock is first taken */
+    weft__fork_handlers_register(); /* before shared_lock is first taken */
     weft_mutex_lock(&shared_lock);
     state = atomic_load_explicit(&shared_state, memory_order_relaxed); /* under the lock */
     /* No load without the exit handler (atexit fails only without memory): the pools
@@ -228,7 +228,7 @@ static void hwloc_counts(hwloc_topology_t topo, weft_topology *t)
     t->num_cores = cores > 0 ? cores : t->num_pus;
 }
 
-void weft_topology_probe(weft_topology *t)
+void weft__topology_probe(weft_topology *t)
 {
     cpu_set_t set;
     t->allowed = NULL;
@@ -244,12 +244,12 @@ void weft_topology_probe(weft_topology *t)
             if (CPU_ISSET(cpu, &set))
                 hwloc_bitmap_set(t->allowed, (unsigned)cpu);
         /* sysfs could not tell the cores, or hwloc is loaded already: ask hwloc. */
-        if (cores == 0 && (topo || weft_topology_load_shared()))
+        if (cores == 0 && (topo || weft__topology_load_shared()))
             hwloc_counts(loaded(), t);
         return;
     }
     /* More CPUs than a cpu_set_t holds: hwloc's view, now. */
-    hwloc_topology_t topo = weft_topology_load_shared() ? loaded() : NULL;
+    hwloc_topology_t topo = weft__topology_load_shared() ? loaded() : NULL;
     hwloc_bitmap_t allowed = topo ? hwloc_bitmap_alloc() : NULL;
     if (!allowed || hwloc_get_cpubind(topo, allowed, HWLOC_CPUBIND_PROCESS) != 0 || hwloc_bitmap_iszero(allowed)) {
         if (allowed)
@@ -260,7 +260,7 @@ void weft_topology_probe(weft_topology *t)
     hwloc_counts(topo, t);
 }
 
-void weft_topology_free(weft_topology *t)
+void weft__topology_free(weft_topology *t)
 {
     if (t->allowed)
         hwloc_bitmap_free(t->allowed);
@@ -283,7 +283,7 @@ static hwloc_obj_t nth_allowed(hwloc_topology_t topo, const weft_topology *t, hw
     return NULL;
 }
 
-hwloc_obj_t weft_topology_place(const weft_topology *t, weft_pin_policy policy, unsigned index)
+hwloc_obj_t weft__topology_place(const weft_topology *t, weft_pin_policy policy, unsigned index)
 {
     hwloc_topology_t topo = loaded();
     if (!topo || !t->allowed)
@@ -294,7 +294,7 @@ hwloc_obj_t weft_topology_place(const weft_topology *t, weft_pin_policy policy, 
     return core ? core : nth_allowed(topo, t, HWLOC_OBJ_PU, index);
 }
 
-int weft_topology_bind_current_thread(const weft_topology *t, hwloc_obj_t obj)
+int weft__topology_bind_current_thread(const weft_topology *t, hwloc_obj_t obj)
 {
     hwloc_topology_t topo = loaded();
     if (!topo || !t->allowed || !obj || !obj->cpuset)
@@ -308,7 +308,7 @@ int weft_topology_bind_current_thread(const weft_topology *t, hwloc_obj_t obj)
     return rc;
 }
 
-unsigned weft_topology_closeness(hwloc_obj_t a, hwloc_obj_t b)
+unsigned weft__topology_closeness(hwloc_obj_t a, hwloc_obj_t b)
 {
     hwloc_topology_t topo = loaded();
     if (!topo || !a || !b)
@@ -338,7 +338,7 @@ static unsigned place_keys(hwloc_topology_t topo, const weft_topology *t, hwloc_
     return n;
 }
 
-void weft_topology_claim_init(const weft_topology *t, weft_place_claim *c)
+void weft__topology_claim_init(const weft_topology *t, weft_place_claim *c)
 {
     /* Places are disjoint and each allowed one holds an allowed PU: at most num_pus. */
     unsigned cap = t->allowed ? t->num_pus : 0;
@@ -346,7 +346,7 @@ void weft_topology_claim_init(const weft_topology *t, weft_place_claim *c)
     *c = (weft_place_claim){0, 0, 0, keys ? cap : 0, keys, false};
 }
 
-/* Fill c->keys with the places' keys, as in weft_topology_place (PUs when a core-less
+/* Fill c->keys with the places' keys, as in weft__topology_place (PUs when a core-less
  * topology makes it fall back to PUs). */
 static void policy_keys(hwloc_topology_t topo, const weft_topology *t, weft_pin_policy policy, weft_place_claim *c)
 {
@@ -356,7 +356,7 @@ static void policy_keys(hwloc_topology_t topo, const weft_topology *t, weft_pin_
     c->places = place_keys(topo, t, type, c->keys, c->cap);
 }
 
-unsigned weft_topology_claim_places(const weft_topology *t, weft_pin_policy policy, unsigned n, weft_place_claim *c)
+unsigned weft__topology_claim_places(const weft_topology *t, weft_pin_policy policy, unsigned n, weft_place_claim *c)
 {
     hwloc_topology_t topo = loaded();
     weft_mutex_lock(&place_lock);
@@ -389,13 +389,13 @@ unsigned weft_topology_claim_places(const weft_topology *t, weft_pin_policy poli
 /* fork (fork.c): no load of the shared topology, and no claim or release, is half
  * done while the locks are held. A load under way finishes first (milliseconds, once
  * per process). */
-void weft_topology_atfork_prepare(void)
+void weft__topology_atfork_prepare(void)
 {
     weft_mutex_lock(&shared_lock);
     weft_mutex_lock(&place_lock);
 }
 
-void weft_topology_atfork_parent(void)
+void weft__topology_atfork_parent(void)
 {
     weft_mutex_unlock(&place_lock);
     weft_mutex_unlock(&shared_lock);
@@ -405,14 +405,14 @@ void weft_topology_atfork_parent(void)
  * along, and its pools from before the fork must not be used (nor destroyed, which
  * would release their claims). So every place is free, as in a new process. The
  * shared topology stays: it describes the same machine, and no load was under way. */
-void weft_topology_atfork_child(void)
+void weft__topology_atfork_child(void)
 {
     memset(place_load, 0, sizeof place_load);
     weft_mutex_init(&place_lock);
     weft_mutex_init(&shared_lock);
 }
 
-void weft_topology_release_places(weft_place_claim *c)
+void weft__topology_release_places(weft_place_claim *c)
 {
     if (!c->keys)
         return;

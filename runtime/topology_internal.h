@@ -2,9 +2,9 @@
  * many cores and PUs this process may use, where to pin worker i, and how close two
  * workers are (for choosing steal victims). The only interface to hwloc.
  *
- * Two steps, so that creating a pool never waits for hwloc: weft_topology_probe (at
+ * Two steps, so that creating a pool never waits for hwloc: weft__topology_probe (at
  * pool creation: the counts and the allowed CPUs, from the affinity masks and sysfs),
- * then weft_topology_load_shared (by the workers, before they take work: hwloc's
+ * then weft__topology_load_shared (by the workers, before they take work: hwloc's
  * topology, loaded once per process and shared by every pool). Placement, binding,
  * claims and closeness need the second; before it, or if hwloc failed, they degrade to
  * "unknown" (NULL places, closeness 0, nothing claimed). */
@@ -26,19 +26,19 @@ typedef struct weft_topology {
  * falls back to hwloc (loading the shared topology now), and without hwloc too to the
  * calling thread's CPU count, with no placement information. Cheap when the shared
  * topology is loaded or sysfs answers: it loads nothing then. */
-void weft_topology_probe(weft_topology *t);
-void weft_topology_free(weft_topology *t);
+void weft__topology_probe(weft_topology *t);
+void weft__topology_free(weft_topology *t);
 /* Load the process's hwloc topology if nobody has yet, or wait for the thread that is
  * loading it. True if it is usable. Thread-safe; cheap once loaded. */
-bool weft_topology_load_shared(void);
+bool weft__topology_load_shared(void);
 /* The object (core or PU) that worker `index` runs on under `policy`
  * (WEFT_PIN_CORE or WEFT_PIN_PU), cycling when there are more workers; for
  * WEFT_PIN_NONE the core it would get under WEFT_PIN_CORE (used for closeness). NULL
  * before the shared topology is loaded. */
-hwloc_obj_t weft_topology_place(const weft_topology *t, weft_pin_policy policy, unsigned index);
+hwloc_obj_t weft__topology_place(const weft_topology *t, weft_pin_policy policy, unsigned index);
 /* Pools share the machine: a process-wide count of the pinned workers each place
  * holds lets a new pool start where the pools alive now leave the most room.
- * A claim: worker i of the pool goes on weft_topology_place(t, policy, base + i). */
+ * A claim: worker i of the pool goes on weft__topology_place(t, policy, base + i). */
 typedef struct weft_place_claim {
     unsigned base;    /* 0 when nothing was claimed */
     unsigned n;       /* workers counted */
@@ -49,20 +49,20 @@ typedef struct weft_place_claim {
 } weft_place_claim;
 /* At pool creation, for a pinned pool: room for the claim, so that claiming allocates
  * nothing. Out of memory: nothing will be claimed (base 0). */
-void weft_topology_claim_init(const weft_topology *t, weft_place_claim *c);
+void weft__topology_claim_init(const weft_topology *t, weft_place_claim *c);
 /* By every worker of a pinned pool (WEFT_PIN_CORE or WEFT_PIN_PU), once the shared
  * topology is loaded: the first call claims places for the pool's n workers — base is
  * the b whose n places hold the fewest pinned workers of live pools (lowest b on
  * ties, so 0 when no other pool is pinned or when n covers every place), and those
- * workers are counted until weft_topology_release_places — and every call returns
+ * workers are counted until weft__topology_release_places — and every call returns
  * that base. Thread-safe. Without topology or room: base 0, nothing claimed. */
-unsigned weft_topology_claim_places(const weft_topology *t, weft_pin_policy policy, unsigned n, weft_place_claim *c);
+unsigned weft__topology_claim_places(const weft_topology *t, weft_pin_policy policy, unsigned n, weft_place_claim *c);
 /* Uncount a claim's workers and free it (a claim of nothing is fine). Thread-safe;
  * only once no worker of the pool can claim any more (they were joined). */
-void weft_topology_release_places(weft_place_claim *c);
+void weft__topology_release_places(weft_place_claim *c);
 /* Bind the calling thread to obj's allowed CPUs. 0 or a negative errno. */
-int weft_topology_bind_current_thread(const weft_topology *t, hwloc_obj_t obj);
+int weft__topology_bind_current_thread(const weft_topology *t, hwloc_obj_t obj);
 /* Larger = closer: the depth of the deepest object containing both (0 if unknown). */
-unsigned weft_topology_closeness(hwloc_obj_t a, hwloc_obj_t b);
+unsigned weft__topology_closeness(hwloc_obj_t a, hwloc_obj_t b);
 
 #endif

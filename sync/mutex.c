@@ -90,7 +90,7 @@ static int lock_contended(mutex_impl *m, uint64_t deadline)
     int looks = WEFT_SPIN_LOOKS;
     uint32_t s;
     do {
-        s = weft_spin_while(&m->state, held_without_sleepers, &looks, deadline);
+        s = weft__spin_while(&m->state, held_without_sleepers, &looks, deadline);
         /* Acquire: pairs with the release swap in weft_mutex_unlock. */
         if (s == UNLOCKED && atomic_compare_exchange_strong_explicit(
                                  &m->state, &s, LOCKED, memory_order_acquire, memory_order_relaxed))
@@ -112,7 +112,7 @@ static int lock_contended(mutex_impl *m, uint64_t deadline)
         if (r == -ETIMEDOUT || weft_deadline_passed(deadline))
             timed_out = true; /* one last swap above decides: lock or give up */
         looks = WEFT_SPIN_LOOKS;
-        s = weft_spin_while(&m->state, held_without_sleepers, &looks, deadline);
+        s = weft__spin_while(&m->state, held_without_sleepers, &looks, deadline);
     }
 }
 

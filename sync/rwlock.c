@@ -143,7 +143,7 @@ static int read_contended(rwlock_impl *l, uint64_t deadline)
 {
     bool timed_out = false;
     int looks = WEFT_SPIN_LOOKS;
-    uint32_t s = weft_spin_while(&l->state, write_locked_without_sleepers, &looks, deadline);
+    uint32_t s = weft__spin_while(&l->state, write_locked_without_sleepers, &looks, deadline);
     for (;;) {
         if (is_read_lockable(s)) {
             /* Acquire: pairs with the release RMW of the last unlock. */
@@ -156,7 +156,7 @@ static int read_contended(rwlock_impl *l, uint64_t deadline)
             return -EAGAIN;
         /* A race lost to a writer: spin on within the same budget of looks. */
         if (looks > 0 && write_locked_without_sleepers(s)) {
-            s = weft_spin_while(&l->state, write_locked_without_sleepers, &looks, deadline);
+            s = weft__spin_while(&l->state, write_locked_without_sleepers, &looks, deadline);
             continue;
         }
         /* Readers hold no wake-up duty (they are woken all at once): give up here. */
@@ -172,7 +172,7 @@ static int read_contended(rwlock_impl *l, uint64_t deadline)
         if (r == -ETIMEDOUT || weft_deadline_passed(deadline))
             timed_out = true; /* one more look above: lock, or give up */
         looks = WEFT_SPIN_LOOKS;
-        s = weft_spin_while(&l->state, write_locked_without_sleepers, &looks, deadline);
+        s = weft__spin_while(&l->state, write_locked_without_sleepers, &looks, deadline);
     }
 }
 
@@ -232,7 +232,7 @@ static int write_contended(rwlock_impl *l, uint64_t deadline)
     /* Once we have slept, other writers may sleep too: keep their bit when we lock. */
     uint32_t other_writers = 0;
     int looks = WEFT_SPIN_LOOKS;
-    uint32_t s = weft_spin_while(&l->state, held_without_sleeping_writers, &looks, deadline);
+    uint32_t s = weft__spin_while(&l->state, held_without_sleeping_writers, &looks, deadline);
     for (;;) {
         if (is_unlocked(s)) {
             /* Acquire: pairs with the release RMW of the last unlock. */
@@ -243,7 +243,7 @@ static int write_contended(rwlock_impl *l, uint64_t deadline)
         }
         /* A race lost to a reader or a writer: spin on within the same budget. */
         if (looks > 0 && held_without_sleeping_writers(s)) {
-            s = weft_spin_while(&l->state, held_without_sleeping_writers, &looks, deadline);
+            s = weft__spin_while(&l->state, held_without_sleeping_writers, &looks, deadline);
             continue;
         }
         if (!(s & WRITERS_WAITING)) {
@@ -267,7 +267,7 @@ static int write_contended(rwlock_impl *l, uint64_t deadline)
         if (r == -ETIMEDOUT || weft_deadline_passed(deadline))
             timed_out = true;
         looks = WEFT_SPIN_LOOKS;
-        s = weft_spin_while(&l->state, held_without_sleeping_writers, &looks, deadline);
+        s = weft__spin_while(&l->state, held_without_sleeping_writers, &looks, deadline);
     }
 }
 

@@ -33,7 +33,7 @@
  * not busy, or still busy when the looks or the time ran out (*looks is then 0).
  * Relaxed loads: the caller's acquiring RMW on the value seen orders what matters.
  * Static inline so that busy, a constant at every call, inlines. */
-static inline uint32_t weft_spin_while(_Atomic uint32_t *word, bool (*busy)(uint32_t),
+static inline uint32_t weft__spin_while(_Atomic uint32_t *word, bool (*busy)(uint32_t),
                                        int *looks, uint64_t deadline)
 {
     for (;;) {

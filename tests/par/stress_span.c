@@ -35,7 +35,7 @@ static void *thief(void *arg)
         ;
     size_t b, e;
     while (!atomic_load_explicit(&r->done_owner, memory_order_acquire)) { /* pairs with the owner's release */
-        if (weft_par_span_steal(&r->span, r->min_len, &b, &e)) {
+        if (weft__par_span_steal(&r->span, r->min_len, &b, &e)) {
             CHECK(e - b >= r->min_len, "stole %zu indices, min_len %zu", e - b, r->min_len);
             mark(r, b, e);
         }
@@ -53,17 +53,17 @@ static void run_round(round *r, size_t lo, size_t n, size_t block, size_t min_le
         atomic_init(&r->seen[i], 0);
     atomic_init(&r->done_owner, 0);
     atomic_init(&r->go, 0);
-    weft_par_span_init(&r->span, lo, lo + n, block);
+    weft__par_span_init(&r->span, lo, lo + n, block);
     pthread_t t[THIEVES];
     for (int i = 0; i < THIEVES; i++)
         CHECK(pthread_create(&t[i], NULL, thief, r) == 0, "pthread_create");
     atomic_store_explicit(&r->go, 1, memory_order_release);
     size_t b, e;
-    while (weft_par_span_next(&r->span, &b, &e)) {
+    while (weft__par_span_next(&r->span, &b, &e)) {
         CHECK(e - b <= block, "block of %zu, asked %zu", e - b, block);
         mark(r, b, e);
     }
-    CHECK(weft_par_span_left(&r->span) == 0, "owner stopped with indices left");
+    CHECK(weft__par_span_left(&r->span) == 0, "owner stopped with indices left");
     atomic_store_explicit(&r->done_owner, 1, memory_order_release);
     for (int i = 0; i < THIEVES; i++)
         pthread_join(t[i], NULL);
@@ -90,17 +90,17 @@ int main(void)
     /* Too short to steal: a thief gets nothing, the owner everything. */
     weft_par_span s;
     size_t b, e;
-    weft_par_span_init(&s, 10, 13, 5);
-    CHECK(!weft_par_span_steal(&s, 2, &b, &e), "stole from a span of 3 with min_len 2");
-    CHECK(weft_par_span_steal(&s, 1, &b, &e) && b == 11 && e == 13, "upper half of 3 is [11, 13)");
-    CHECK(weft_par_span_next(&s, &b, &e) && b == 10 && e == 11, "owner keeps [10, 11)");
-    CHECK(!weft_par_span_next(&s, &b, &e), "nothing left");
+    weft__par_span_init(&s, 10, 13, 5);
+    CHECK(!weft__par_span_steal(&s, 2, &b, &e), "stole from a span of 3 with min_len 2");
+    CHECK(weft__par_span_steal(&s, 1, &b, &e) && b == 11 && e == 13, "upper half of 3 is [11, 13)");
+    CHECK(weft__par_span_next(&s, &b, &e) && b == 10 && e == 11, "owner keeps [10, 11)");
+    CHECK(!weft__par_span_next(&s, &b, &e), "nothing left");
     /* Blocks grow from an eighth of the cap, doubling: 2, 4, 8, 16, 16, ... */
-    weft_par_span_init(&s, 0, 100, 16);
+    weft__par_span_init(&s, 0, 100, 16);
     size_t want[] = {2, 4, 8, 16, 16, 16, 16, 16, 6};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        CHECK(weft_par_span_next(&s, &b, &e) && e - b == want[i], "block %zu: %zu indices, want %zu", i, e - b, want[i]);
-    CHECK(!weft_par_span_next(&s, &b, &e), "nothing left after 100");
+        CHECK(weft__par_span_next(&s, &b, &e) && e - b == want[i], "block %zu: %zu indices, want %zu", i, e - b, want[i]);
+    CHECK(!weft__par_span_next(&s, &b, &e), "nothing left after 100");
     free(r);
     printf("stress_span: %ld rounds ok\n", rounds);
     return 0;

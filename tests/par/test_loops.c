@@ -138,7 +138,7 @@ Test(loops, adaptive_for_leaves_feed_thieves)
  * without help from thieves (12 splits on 3 threads used to give 16 leaves). */
 static size_t leaves_without_steals(weft_splitter sp, size_t len)
 {
-    if (!weft_splitter_try(&sp, len, false))
+    if (!weft__splitter_try(&sp, len, false))
         return 1;
     return leaves_without_steals(sp, len / 2) + leaves_without_steals(sp, len - len / 2);
 }
@@ -147,7 +147,7 @@ Test(loops, splitter_budget_gives_8_leaves_per_thread)
 {
     for (size_t p = 1; p <= 64; p++) {
         weft_splitter sp;
-        weft_splitter_init(&sp, 0, p);
+        weft__splitter_init(&sp, 0, p);
         size_t leaves = leaves_without_steals(sp, (size_t)1 << 20);
         cr_assert_geq(leaves, 8 * p, "%zu threads: %zu leaves", p, leaves);
         cr_assert_leq(leaves, 16 * p, "%zu threads: %zu leaves (too many joins)", p, leaves);

@@ -99,7 +99,7 @@ static void *thief_main(void *p)
     weft_backoff bo = WEFT_BACKOFF_INIT;
     for (;;) {
         void *out = NULL;
-        weft_steal_result r = weft_deque_steal(&s->deque, &out);
+        weft_steal_result r = weft__deque_steal(&s->deque, &out);
         if (r == WEFT_STEAL_SUCCESS) {
             execute(s, out, a->id);
             weft_backoff_reset(&bo);
@@ -109,7 +109,7 @@ static void *thief_main(void *p)
             /* Acquire: pairs with the owner's release store of done; after it the
              * deque is empty for good, so an EMPTY seen after done is final. */
             if (atomic_load_explicit(&s->done, memory_order_acquire)) {
-                CHECK(weft_deque_steal(&s->deque, &out) == WEFT_STEAL_EMPTY, "item after done");
+                CHECK(weft__deque_steal(&s->deque, &out) == WEFT_STEAL_EMPTY, "item after done");
                 break;
             }
             /* Keep polling: the owner will push more. In the last-item scenario,
@@ -138,17 +138,17 @@ static uint64_t rng_next(uint64_t *x)
 static void push_item(shared *s, size_t i)
 {
     s->items[i].payload = expected_payload(i);
-    int rc = weft_deque_push(&s->deque, &s->items[i]);
+    int rc = weft__deque_push(&s->deque, &s->items[i]);
     CHECK(rc == 0, "push: %d", rc);
 }
 
 static void pop_and_run(shared *s)
 {
-    item *it = weft_deque_pop(&s->deque);
+    item *it = weft__deque_pop(&s->deque);
     if (it)
         execute(s, it, 0);
     else { /* NULL means empty, and then no thief can take anything: len is exact */
-        size_t left = weft_deque_len(&s->deque);
+        size_t left = weft__deque_len(&s->deque);
         CHECK(left == 0, "pop gave NULL with %zu items left", left);
     }
 }
@@ -167,7 +167,7 @@ static void owner_stream(shared *s, uint64_t seed)
         } else if (r % 3 != 0) {
             push_item(s, next++);
             if (r % 5 == 0)
-                weft_deque_publish(&s->deque);
+                weft__deque_publish(&s->deque);
         } else {
             pop_and_run(s);
         }
@@ -186,12 +186,12 @@ static void owner_last_items(shared *s, uint64_t seed)
         for (size_t j = 0; j < k && i < s->n_items; j++)
             push_item(s, i++);
         if ((r >> 20) & 1)
-            weft_deque_publish(&s->deque);
+            weft__deque_publish(&s->deque);
         for (uint64_t spin = 0; spin < r % 32; spin++)
             weft_cpu_relax();
-        while (weft_deque_len(&s->deque) > 0)
+        while (weft__deque_len(&s->deque) > 0)
             pop_and_run(s);
-        CHECK(weft_deque_pop(&s->deque) == NULL, "item left after popping all");
+        CHECK(weft__deque_pop(&s->deque) == NULL, "item left after popping all");
     }
 }
 
@@ -206,20 +206,20 @@ static void owner_batches(shared *s, uint64_t seed)
         for (size_t j = 0; j < k && i < s->n_items; j++)
             push_item(s, i++);
         if ((r >> 20) & 1)
-            weft_deque_publish(&s->deque);
+            weft__deque_publish(&s->deque);
         for (uint64_t spin = 0; spin < r % 64; spin++)
             weft_cpu_relax();
         /* Pause between pops, and now and then yield in mid-batch: with more
          * thieves than cores, this is what lets them steal while the pops run. */
         size_t pops = 0, yield_at = (r & 15) == 0 ? (size_t)(r >> 8) % k : SIZE_MAX;
-        while (weft_deque_len(&s->deque) > 0) {
+        while (weft__deque_len(&s->deque) > 0) {
             if (pops++ == yield_at)
                 sched_yield();
             for (uint64_t spin = 0; spin < (r >> 40) % 16; spin++)
                 weft_cpu_relax();
             pop_and_run(s);
         }
-        CHECK(weft_deque_pop(&s->deque) == NULL, "item left after popping all");
+        CHECK(weft__deque_pop(&s->deque) == NULL, "item left after popping all");
     }
 }
 
@@ -236,8 +236,8 @@ static void owner_answers_requests(shared *s, uint64_t seed)
         /* Relaxed: a count; the CHECKs at the end are ordered by pthread_join. */
         while (atomic_load_explicit(&s->items[i].runs, memory_order_relaxed) == 0) {
             CHECK(weft_time_now_ns() < deadline, "item %zu never left the private part", i);
-            CHECK(weft_deque_push(&s->deque, &filler) == 0, "push filler");
-            item *it = weft_deque_pop(&s->deque);
+            CHECK(weft__deque_push(&s->deque, &filler) == 0, "push filler");
+            item *it = weft__deque_pop(&s->deque);
             if (it)
                 execute(s, it, 0);
             weft_cpu_relax();
@@ -258,7 +258,7 @@ static void run_round(int n_thieves, size_t n_items, enum scenario sc, uint64_t 
     CHECK(s->items != NULL, "out of memory");
     s->n_items = n_items;
     s->hot_thieves = sc != STREAM;
-    CHECK(weft_deque_init(&s->deque, 16) == 0, "deque init");
+    CHECK(weft__deque_init(&s->deque, 16) == 0, "deque init");
     CHECK(pthread_barrier_init(&s->start, NULL, (unsigned)n_thieves + 1) == 0, "barrier init");
 
     uint64_t t0 = weft_time_now_ns();
@@ -278,9 +278,9 @@ static void run_round(int n_thieves, size_t n_items, enum scenario sc, uint64_t 
     else
         owner_stream(s, seed);
     /* Drain what the thieves left; then the deque stays empty. */
-    while (weft_deque_len(&s->deque) > 0)
+    while (weft__deque_len(&s->deque) > 0)
         pop_and_run(s);
-    CHECK(weft_deque_pop(&s->deque) == NULL, "item left after draining");
+    CHECK(weft__deque_pop(&s->deque) == NULL, "item left after draining");
     /* Release: pairs with the thieves' acquire load of done. */
     atomic_store_explicit(&s->done, true, memory_order_release);
     for (int t = 0; t < n_thieves; t++)
@@ -300,7 +300,7 @@ static void run_round(int n_thieves, size_t n_items, enum scenario sc, uint64_t 
            scenario_names[sc], n_thieves, n_items,
            atomic_load_explicit(&s->stolen, memory_order_relaxed), capacity,
            (double)(weft_time_now_ns() - t0) / 1e9);
-    weft_deque_destroy(&s->deque);
+    weft__deque_destroy(&s->deque);
     pthread_barrier_destroy(&s->start);
     free(s->items);
     free(s);

@@ -389,7 +389,7 @@ Test(caller, a_benched_worker_runs_queued_tasks_once_the_caller_leaves)
 /* A worker benched while awake gets its turn back, whenever the caller leaves.
  * The race this catches: a worker that finds itself benched picks the benched sleep
  * (pool.c idle_mode); if the last caller leaves before the worker stores its sleep
- * state, weft_sleep_unbench finds it AWAKE and leaves it to re-read `callers`; it
+ * state, weft__sleep_unbench finds it AWAKE and leaves it to re-read `callers`; it
  * must then search again, not sleep BENCHED (uncounted: work queued later would wake
  * nobody, and on a 1-thread pool a task spawned from outside never ran). It failed
  * in most runs before sleep.c's turn_back check. */

@@ -28,69 +28,69 @@ Test(deque, init_rounds_capacity_up)
     size_t asks[] = {0, 1, 15, 16, 17, 100, 1024, 1025};
     size_t gets[] = {16, 16, 16, 16, 32, 128, 1024, 2048};
     for (size_t i = 0; i < sizeof asks / sizeof asks[0]; i++) {
-        cr_assert_eq(weft_deque_init(&d, asks[i]), 0);
+        cr_assert_eq(weft__deque_init(&d, asks[i]), 0);
         cr_assert_eq(dq_capacity(&d), gets[i], "asked %zu", asks[i]);
-        cr_assert_eq(weft_deque_len(&d), 0);
-        weft_deque_destroy(&d);
+        cr_assert_eq(weft__deque_len(&d), 0);
+        weft__deque_destroy(&d);
     }
 }
 
 Test(deque, init_errors)
 {
     weft_deque d;
-    cr_assert_eq(weft_deque_init(NULL, 16), -EINVAL);
-    cr_assert_eq(weft_deque_init(&d, WEFT_DEQUE_MAX_CAPACITY + 1), -EINVAL);
-    cr_assert_eq(weft_deque_init(&d, SIZE_MAX), -EINVAL);
+    cr_assert_eq(weft__deque_init(NULL, 16), -EINVAL);
+    cr_assert_eq(weft__deque_init(&d, WEFT_DEQUE_MAX_CAPACITY + 1), -EINVAL);
+    cr_assert_eq(weft__deque_init(&d, SIZE_MAX), -EINVAL);
     /* NULL arguments elsewhere are harmless. */
-    weft_deque_destroy(NULL);
-    cr_assert_eq(weft_deque_push(NULL, dq_item(0)), -EINVAL);
-    cr_assert_null(weft_deque_pop(NULL));
+    weft__deque_destroy(NULL);
+    cr_assert_eq(weft__deque_push(NULL, dq_item(0)), -EINVAL);
+    cr_assert_null(weft__deque_pop(NULL));
     void *out = NULL;
-    cr_assert_eq(weft_deque_steal(NULL, &out), WEFT_STEAL_EMPTY);
-    cr_assert_eq(weft_deque_len(NULL), 0);
-    cr_assert_eq(weft_deque_len_public(NULL), 0);
-    weft_deque_publish(NULL);
-    cr_assert_eq(weft_deque_init(&d, 0), 0);
-    cr_assert_eq(weft_deque_push(&d, NULL), -EINVAL, "NULL is the empty marker");
-    cr_assert_eq(weft_deque_push(&d, dq_item(0)), 0);
-    cr_assert_eq(weft_deque_steal(&d, NULL), WEFT_STEAL_EMPTY);
-    cr_assert_eq(weft_deque_len(&d), 1, "a failed call changes nothing");
-    weft_deque_destroy(&d);
+    cr_assert_eq(weft__deque_steal(NULL, &out), WEFT_STEAL_EMPTY);
+    cr_assert_eq(weft__deque_len(NULL), 0);
+    cr_assert_eq(weft__deque_len_public(NULL), 0);
+    weft__deque_publish(NULL);
+    cr_assert_eq(weft__deque_init(&d, 0), 0);
+    cr_assert_eq(weft__deque_push(&d, NULL), -EINVAL, "NULL is the empty marker");
+    cr_assert_eq(weft__deque_push(&d, dq_item(0)), 0);
+    cr_assert_eq(weft__deque_steal(&d, NULL), WEFT_STEAL_EMPTY);
+    cr_assert_eq(weft__deque_len(&d), 1, "a failed call changes nothing");
+    weft__deque_destroy(&d);
 }
 
 Test(deque, empty_pop_and_steal)
 {
     weft_deque d;
-    cr_assert_eq(weft_deque_init(&d, 16), 0);
+    cr_assert_eq(weft__deque_init(&d, 16), 0);
     void *out = (void *)&d;
     for (int round = 0; round < 3; round++) {
-        cr_assert_null(weft_deque_pop(&d));
-        cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY);
+        cr_assert_null(weft__deque_pop(&d));
+        cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_EMPTY);
         cr_assert_eq(out, (void *)&d, "out untouched unless SUCCESS");
-        cr_assert_eq(weft_deque_len(&d), 0);
+        cr_assert_eq(weft__deque_len(&d), 0);
         /* Emptied both ways, the deque is empty again. */
-        cr_assert_eq(weft_deque_push(&d, dq_item(1)), 0);
-        cr_assert_eq(weft_deque_pop(&d), dq_item(1));
-        cr_assert_eq(weft_deque_push(&d, dq_item(2)), 0);
-        weft_deque_publish(&d);
-        cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
+        cr_assert_eq(weft__deque_push(&d, dq_item(1)), 0);
+        cr_assert_eq(weft__deque_pop(&d), dq_item(1));
+        cr_assert_eq(weft__deque_push(&d, dq_item(2)), 0);
+        weft__deque_publish(&d);
+        cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
         cr_assert_eq(out, dq_item(2));
         out = (void *)&d;
     }
-    weft_deque_destroy(&d);
+    weft__deque_destroy(&d);
 }
 
 Test(deque, pop_is_lifo)
 {
     weft_deque d;
-    cr_assert_eq(weft_deque_init(&d, 16), 0);
+    cr_assert_eq(weft__deque_init(&d, 16), 0);
     for (uintptr_t i = 0; i < 10; i++)
-        cr_assert_eq(weft_deque_push(&d, dq_item(i)), 0);
-    cr_assert_eq(weft_deque_len(&d), 10);
+        cr_assert_eq(weft__deque_push(&d, dq_item(i)), 0);
+    cr_assert_eq(weft__deque_len(&d), 10);
     for (uintptr_t i = 10; i-- > 0;)
-        cr_assert_eq(dq_index(weft_deque_pop(&d)), i);
-    cr_assert_null(weft_deque_pop(&d));
-    weft_deque_destroy(&d);
+        cr_assert_eq(dq_index(weft__deque_pop(&d)), i);
+    cr_assert_null(weft__deque_pop(&d));
+    weft__deque_destroy(&d);
 }
 
 /* pop_if pops only the item it is given, from the private part and from the public
@@ -100,46 +100,46 @@ Test(deque, pop_if_takes_only_the_given_item)
 {
     weft_deque d;
     void *out = NULL;
-    cr_assert_eq(weft_deque_init(&d, 16), 0);
-    cr_assert_not(weft_deque_pop_if(&d, dq_item(0)), "empty");
+    cr_assert_eq(weft__deque_init(&d, 16), 0);
+    cr_assert_not(weft__deque_pop_if(&d, dq_item(0)), "empty");
     for (uintptr_t i = 0; i < 4; i++)
-        cr_assert_eq(weft_deque_push(&d, dq_item(i)), 0);
-    cr_assert_not(weft_deque_pop_if(&d, dq_item(2)), "2 is not last");
-    cr_assert_eq(weft_deque_len(&d), 4, "nothing popped");
-    cr_assert(weft_deque_pop_if(&d, dq_item(3)));
-    cr_assert_eq(weft_deque_len(&d), 3);
+        cr_assert_eq(weft__deque_push(&d, dq_item(i)), 0);
+    cr_assert_not(weft__deque_pop_if(&d, dq_item(2)), "2 is not last");
+    cr_assert_eq(weft__deque_len(&d), 4, "nothing popped");
+    cr_assert(weft__deque_pop_if(&d, dq_item(3)));
+    cr_assert_eq(weft__deque_len(&d), 3);
     /* A request: the next pop_if shares half of what stays private, as pop would. */
-    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS); /* 0, public at once */
-    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY);   /* asks */
-    cr_assert(weft_deque_pop_if(&d, dq_item(2)));
-    cr_assert_eq(weft_deque_len_public(&d), 1, "1 was shared");
+    cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_SUCCESS); /* 0, public at once */
+    cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_EMPTY);   /* asks */
+    cr_assert(weft__deque_pop_if(&d, dq_item(2)));
+    cr_assert_eq(weft__deque_len_public(&d), 1, "1 was shared");
     /* Public part: a wrong item leaves the deque as it is; the right one is taken. */
-    cr_assert_not(weft_deque_pop_if(&d, dq_item(7)));
-    cr_assert_eq(weft_deque_len(&d), 1);
-    cr_assert_eq(weft_deque_len_public(&d), 1);
-    cr_assert(weft_deque_pop_if(&d, dq_item(1)));
-    cr_assert_eq(weft_deque_len(&d), 0);
-    cr_assert_not(weft_deque_pop_if(&d, dq_item(1)), "empty again");
-    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY);
-    weft_deque_destroy(&d);
+    cr_assert_not(weft__deque_pop_if(&d, dq_item(7)));
+    cr_assert_eq(weft__deque_len(&d), 1);
+    cr_assert_eq(weft__deque_len_public(&d), 1);
+    cr_assert(weft__deque_pop_if(&d, dq_item(1)));
+    cr_assert_eq(weft__deque_len(&d), 0);
+    cr_assert_not(weft__deque_pop_if(&d, dq_item(1)), "empty again");
+    cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_EMPTY);
+    weft__deque_destroy(&d);
 }
 
 Test(deque, steal_is_fifo)
 {
     weft_deque d;
-    cr_assert_eq(weft_deque_init(&d, 16), 0);
+    cr_assert_eq(weft__deque_init(&d, 16), 0);
     for (uintptr_t i = 0; i < 10; i++)
-        cr_assert_eq(weft_deque_push(&d, dq_item(i)), 0);
-    weft_deque_publish(&d);
+        cr_assert_eq(weft__deque_push(&d, dq_item(i)), 0);
+    weft__deque_publish(&d);
     for (uintptr_t i = 0; i < 10; i++) {
         void *out = NULL;
-        cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
+        cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
         cr_assert_eq(dq_index(out), i);
-        cr_assert_eq(weft_deque_len(&d), 9 - i);
+        cr_assert_eq(weft__deque_len(&d), 9 - i);
     }
     void *out = NULL;
-    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY);
-    weft_deque_destroy(&d);
+    cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_EMPTY);
+    weft__deque_destroy(&d);
 }
 
 /* Push n items, pop them all (checking order), for many n: growth across sizes,
@@ -150,19 +150,19 @@ Test(deque, growth_keeps_order)
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
         size_t n = sizes[s];
         weft_deque d;
-        cr_assert_eq(weft_deque_init(&d, 16), 0);
+        cr_assert_eq(weft__deque_init(&d, 16), 0);
         for (uintptr_t i = 0; i < n; i++)
-            cr_assert_eq(weft_deque_push(&d, dq_item(i)), 0);
-        cr_assert_eq(weft_deque_len(&d), n);
+            cr_assert_eq(weft__deque_push(&d, dq_item(i)), 0);
+        cr_assert_eq(weft__deque_len(&d), n);
         cr_assert_geq(dq_capacity(&d), n);
         cr_assert_lt(dq_capacity(&d), 2 * n < 16 ? 17 : 2 * n, "doubling, not more");
         for (uintptr_t i = n; i-- > 0;) {
-            void *p = weft_deque_pop(&d);
+            void *p = weft__deque_pop(&d);
             if (dq_index(p) != i)
                 cr_assert_fail("n=%zu: popped %p, expected item %ju", n, p, (uintmax_t)i);
         }
-        cr_assert_null(weft_deque_pop(&d));
-        weft_deque_destroy(&d);
+        cr_assert_null(weft__deque_pop(&d));
+        weft__deque_destroy(&d);
     }
 }
 
@@ -171,28 +171,28 @@ Test(deque, growth_keeps_order)
 Test(deque, growth_with_wrapped_items)
 {
     weft_deque d;
-    cr_assert_eq(weft_deque_init(&d, 16), 0);
+    cr_assert_eq(weft__deque_init(&d, 16), 0);
     uintptr_t next = 0, oldest = 0;
     for (int i = 0; i < 12; i++)
-        cr_assert_eq(weft_deque_push(&d, dq_item(next++)), 0);
-    weft_deque_publish(&d);
+        cr_assert_eq(weft__deque_push(&d, dq_item(next++)), 0);
+    weft__deque_publish(&d);
     for (int i = 0; i < 10; i++) {
         void *out = NULL;
-        cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
+        cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
         cr_assert_eq(dq_index(out), oldest++);
     }
     /* 2 items at slots 10, 11; push 40 more: wraps, then grows twice. */
     for (int i = 0; i < 40; i++)
-        cr_assert_eq(weft_deque_push(&d, dq_item(next++)), 0);
+        cr_assert_eq(weft__deque_push(&d, dq_item(next++)), 0);
     cr_assert_eq(dq_capacity(&d), 64);
-    weft_deque_publish(&d);
+    weft__deque_publish(&d);
     while (oldest < next) {
         void *out = NULL;
-        cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
+        cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
         cr_assert_eq(dq_index(out), oldest++);
     }
-    cr_assert_eq(weft_deque_len(&d), 0);
-    weft_deque_destroy(&d);
+    cr_assert_eq(weft__deque_len(&d), 0);
+    weft__deque_destroy(&d);
 }
 
 static int64_t dq_split(weft_deque *d) { return atomic_load_explicit(&d->split, memory_order_relaxed); }
@@ -204,45 +204,45 @@ static int64_t dq_split(weft_deque *d) { return atomic_load_explicit(&d->split, 
 Test(deque, split_requests_and_publish)
 {
     weft_deque d;
-    cr_assert_eq(weft_deque_init(&d, 16), 0);
+    cr_assert_eq(weft__deque_init(&d, 16), 0);
     void *out = NULL;
     for (uintptr_t i = 0; i < 8; i++)
-        cr_assert_eq(weft_deque_push(&d, dq_item(i)), 0);
-    cr_assert_eq(weft_deque_len(&d), 8, "len counts private items");
-    cr_assert_eq(weft_deque_len_public(&d), 1, "the oldest item is public at once");
-    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
+        cr_assert_eq(weft__deque_push(&d, dq_item(i)), 0);
+    cr_assert_eq(weft__deque_len(&d), 8, "len counts private items");
+    cr_assert_eq(weft__deque_len_public(&d), 1, "the oldest item is public at once");
+    cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
     cr_assert_eq(dq_index(out), 0);
-    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY, "1..7 are private");
-    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY, "no answer without push/pop");
-    cr_assert_eq(dq_index(weft_deque_pop(&d)), 7); /* answers: shares [1, 4) of [1, 7) */
+    cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_EMPTY, "1..7 are private");
+    cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_EMPTY, "no answer without push/pop");
+    cr_assert_eq(dq_index(weft__deque_pop(&d)), 7); /* answers: shares [1, 4) of [1, 7) */
     cr_assert_eq(dq_split(&d), 4);
-    cr_assert_eq(weft_deque_len_public(&d), 3);
-    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
+    cr_assert_eq(weft__deque_len_public(&d), 3);
+    cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
     cr_assert_eq(dq_index(out), 1);
-    cr_assert_eq(dq_index(weft_deque_pop(&d)), 6); /* private pops: 6, 5, 4 */
-    cr_assert_eq(dq_index(weft_deque_pop(&d)), 5);
-    cr_assert_eq(dq_index(weft_deque_pop(&d)), 4);
+    cr_assert_eq(dq_index(weft__deque_pop(&d)), 6); /* private pops: 6, 5, 4 */
+    cr_assert_eq(dq_index(weft__deque_pop(&d)), 5);
+    cr_assert_eq(dq_index(weft__deque_pop(&d)), 4);
     cr_assert_eq(dq_split(&d), 4, "no request pending: split unchanged");
     /* Public [2, 4): the pop takes back [3, 4) and returns 3; 2 stays public. */
-    cr_assert_eq(dq_index(weft_deque_pop(&d)), 3);
+    cr_assert_eq(dq_index(weft__deque_pop(&d)), 3);
     cr_assert_eq(dq_split(&d), 3);
-    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
+    cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
     cr_assert_eq(dq_index(out), 2);
-    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY); /* request raised */
-    cr_assert_eq(weft_deque_push(&d, dq_item(8)), 0); /* empty: public at once */
+    cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_EMPTY); /* request raised */
+    cr_assert_eq(weft__deque_push(&d, dq_item(8)), 0); /* empty: public at once */
     cr_assert_eq(dq_split(&d), 4);
-    cr_assert_eq(weft_deque_push(&d, dq_item(9)), 0); /* the request was answered */
+    cr_assert_eq(weft__deque_push(&d, dq_item(9)), 0); /* the request was answered */
     cr_assert_eq(dq_split(&d), 4, "9 stays private");
-    weft_deque_publish(&d);
+    weft__deque_publish(&d);
     cr_assert_eq(dq_split(&d), 5);
-    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
+    cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
     cr_assert_eq(dq_index(out), 8);
     /* The last public item goes to the pop through its CAS. */
-    cr_assert_eq(dq_index(weft_deque_pop(&d)), 9);
-    cr_assert_null(weft_deque_pop(&d));
-    cr_assert_eq(weft_deque_len(&d), 0);
-    cr_assert_eq(weft_deque_steal(&d, &out), WEFT_STEAL_EMPTY);
-    weft_deque_destroy(&d);
+    cr_assert_eq(dq_index(weft__deque_pop(&d)), 9);
+    cr_assert_null(weft__deque_pop(&d));
+    cr_assert_eq(weft__deque_len(&d), 0);
+    cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_EMPTY);
+    weft__deque_destroy(&d);
 }
 
 /* A pseudo-random mix of push, pop, steal and publish on one thread, checked against
@@ -258,20 +258,20 @@ Test(deque, interleaved_ops_match_a_model)
     uintptr_t next = 0;
     uint64_t rng = 0x9e3779b97f4a7c15u;
     weft_deque d;
-    cr_assert_eq(weft_deque_init(&d, 16), 0);
+    cr_assert_eq(weft__deque_init(&d, 16), 0);
     for (int op = 0; op < OPS; op++) {
         rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
         /* Phases that favour pushes, then pops, so the size swings up and down. */
         unsigned r = (unsigned)(rng % 100), push_pct = (op / 5000) % 2 ? 35 : 65;
         if (r < push_pct) {
-            cr_assert_eq(weft_deque_push(&d, dq_item(next)), 0);
+            cr_assert_eq(weft__deque_push(&d, dq_item(next)), 0);
             model[hi++] = next++;
             if (sp == hi - 1 && lo == sp) /* into an empty deque: public at once */
                 sp = hi, req = false;
             else if (req)
                 sp += (hi - sp + 1) / 2, req = false;
         } else if (r < push_pct + (100 - push_pct) / 2) {
-            void *p = weft_deque_pop(&d);
+            void *p = weft__deque_pop(&d);
             if (lo == hi) {
                 cr_assert_null(p);
             } else {
@@ -290,7 +290,7 @@ Test(deque, interleaved_ops_match_a_model)
             }
         } else if (r < 95) {
             void *out = NULL;
-            weft_steal_result res = weft_deque_steal(&d, &out);
+            weft_steal_result res = weft__deque_steal(&d, &out);
             if (lo == sp) {
                 cr_assert_eq(res, WEFT_STEAL_EMPTY);
                 req = true;
@@ -301,18 +301,18 @@ Test(deque, interleaved_ops_match_a_model)
                 lo++;
             }
         } else {
-            weft_deque_publish(&d);
+            weft__deque_publish(&d);
             if (sp < hi)
                 sp = hi, req = false;
         }
-        if (weft_deque_len(&d) != hi - lo)
-            cr_assert_fail("op %d: len %zu, model %zu", op, weft_deque_len(&d), hi - lo);
-        if (weft_deque_len_public(&d) != sp - lo)
-            cr_assert_fail("op %d: public len %zu, model %zu", op, weft_deque_len_public(&d), sp - lo);
+        if (weft__deque_len(&d) != hi - lo)
+            cr_assert_fail("op %d: len %zu, model %zu", op, weft__deque_len(&d), hi - lo);
+        if (weft__deque_len_public(&d) != sp - lo)
+            cr_assert_fail("op %d: public len %zu, model %zu", op, weft__deque_len_public(&d), sp - lo);
         if (dq_split(&d) != (int64_t)sp)
             cr_assert_fail("op %d: split %jd, model %zu", op, (intmax_t)dq_split(&d), sp);
     }
-    weft_deque_destroy(&d);
+    weft__deque_destroy(&d);
     free(model);
 }
 
@@ -346,9 +346,9 @@ Test(deque, enomem_on_growth_leaves_deque_unchanged)
 #else
     enum { N = 1 << 20 }; /* fills an 8 MiB buffer exactly: the next push must grow */
     weft_deque d;
-    cr_assert_eq(weft_deque_init(&d, N), 0);
+    cr_assert_eq(weft__deque_init(&d, N), 0);
     for (uintptr_t i = 0; i < N; i++)
-        cr_assert_eq(weft_deque_push(&d, dq_item(i)), 0);
+        cr_assert_eq(weft__deque_push(&d, dq_item(i)), 0);
     cr_assert_eq(dq_capacity(&d), N);
 
     struct rlimit old;
@@ -356,22 +356,22 @@ Test(deque, enomem_on_growth_leaves_deque_unchanged)
     struct rlimit low = old;
     low.rlim_cur = dq_address_space_bytes() + (2u << 20); /* 2 MiB of slack < 16 MiB */
     cr_assert_eq(setrlimit(RLIMIT_AS, &low), 0);
-    int rc = weft_deque_push(&d, dq_item(N));
-    int rc2 = weft_deque_push(&d, dq_item(N));
+    int rc = weft__deque_push(&d, dq_item(N));
+    int rc2 = weft__deque_push(&d, dq_item(N));
     cr_assert_eq(setrlimit(RLIMIT_AS, &old), 0);
 
     cr_assert_eq(rc, -ENOMEM);
     cr_assert_eq(rc2, -ENOMEM);
-    cr_assert_eq(weft_deque_len(&d), N);
+    cr_assert_eq(weft__deque_len(&d), N);
     cr_assert_eq(dq_capacity(&d), N);
     /* With memory back, growth works and the order is intact. */
-    cr_assert_eq(weft_deque_push(&d, dq_item(N)), 0);
+    cr_assert_eq(weft__deque_push(&d, dq_item(N)), 0);
     for (uintptr_t i = N + 1; i-- > 0;) {
-        void *p = weft_deque_pop(&d);
+        void *p = weft__deque_pop(&d);
         if (dq_index(p) != i)
             cr_assert_fail("popped %p, expected item %ju", p, (uintmax_t)i);
     }
-    cr_assert_null(weft_deque_pop(&d));
-    weft_deque_destroy(&d);
+    cr_assert_null(weft__deque_pop(&d));
+    weft__deque_destroy(&d);
 #endif
 }

@@ -19,7 +19,7 @@
  * Region A spawns `slow` (stolen by the other worker, runs 300 ms), then a nested
  * region B leaves a detached task on top of this worker's deque; A's join of `slow`
  * finds only B's job (not its to run) and must sleep until `slow` ends. Before the
- * fix weft_pool_has_work counted B's job as work and the waiter spun: 0.10-0.16 s of
+ * fix weft__pool_has_work counted B's job as work and the waiter spun: 0.10-0.16 s of
  * CPU in the 300 ms; after, ~0. */
 typedef struct isolated_wait {
     _Atomic int slow_started, detached_ran;

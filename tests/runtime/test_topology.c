@@ -31,10 +31,10 @@ static void hwloc_reference(unsigned *cores, unsigned *pus, hwloc_bitmap_t allow
 Test(topology, probe_without_hwloc_agrees_with_hwloc)
 {
     weft_topology before, after;
-    weft_topology_probe(&before); /* nothing loaded yet: affinity masks and sysfs */
+    weft__topology_probe(&before); /* nothing loaded yet: affinity masks and sysfs */
     cr_assert_not_null(before.allowed);
-    cr_assert(weft_topology_load_shared(), "hwloc loads on this machine");
-    weft_topology_probe(&after); /* the shared topology's counts */
+    cr_assert(weft__topology_load_shared(), "hwloc loads on this machine");
+    weft__topology_probe(&after); /* the shared topology's counts */
     cr_assert_eq(before.num_cores, after.num_cores);
     cr_assert_eq(before.num_pus, after.num_pus);
     cr_assert(hwloc_bitmap_isequal(before.allowed, after.allowed));
@@ -46,8 +46,8 @@ Test(topology, probe_without_hwloc_agrees_with_hwloc)
     cr_assert_eq(before.num_pus, pus, "probe: %u PUs, hwloc: %u", before.num_pus, pus);
     cr_assert(hwloc_bitmap_isequal(before.allowed, allowed), "the process's CPUs, as hwloc's process binding");
     hwloc_bitmap_free(allowed);
-    weft_topology_free(&before);
-    weft_topology_free(&after);
+    weft__topology_free(&before);
+    weft__topology_free(&after);
 }
 
 static void *wait_for_release(void *p)
@@ -99,13 +99,13 @@ Test(topology, a_pinned_creator_sees_the_whole_process)
 Test(topology, places_come_with_the_shared_topology)
 {
     weft_topology t;
-    weft_topology_probe(&t);
-    cr_assert_null(weft_topology_place(&t, WEFT_PIN_CORE, 0), "nothing loaded yet");
-    cr_assert(weft_topology_load_shared());
-    cr_assert(weft_topology_load_shared(), "loaded once, then it answers at once");
-    hwloc_obj_t pu = weft_topology_place(&t, WEFT_PIN_PU, 0), core = weft_topology_place(&t, WEFT_PIN_CORE, 0);
+    weft__topology_probe(&t);
+    cr_assert_null(weft__topology_place(&t, WEFT_PIN_CORE, 0), "nothing loaded yet");
+    cr_assert(weft__topology_load_shared());
+    cr_assert(weft__topology_load_shared(), "loaded once, then it answers at once");
+    hwloc_obj_t pu = weft__topology_place(&t, WEFT_PIN_PU, 0), core = weft__topology_place(&t, WEFT_PIN_CORE, 0);
     cr_assert_not_null(pu);
     cr_assert_not_null(core);
-    cr_assert_gt(weft_topology_closeness(pu, core), 0, "the first PU is in the first core's machine");
-    weft_topology_free(&t);
+    cr_assert_gt(weft__topology_closeness(pu, core), 0, "the first PU is in the first core's machine");
+    weft__topology_free(&t);
 }

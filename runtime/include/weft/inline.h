@@ -185,9 +185,9 @@ WEFT_API void weft__frame_done(weft_frame *f);
 
 /* The fork: the frame's arguments are stored; set up the job and push it on this
  * worker's deque, privately (runtime/deque.md: no fence, no read-modify-write), when
- * that is two stores (the test of weft_deque_push_private) and no worker is idle;
+ * that is two stores (the test of weft__deque_push_private) and no worker is idle;
  * everything else is fork_slow. The relaxed accesses are those of the owner's
- * private push; the seq_cst load of the idle word is weft_sleep_any_idle's. The
+ * private push; the seq_cst load of the idle word is weft__sleep_any_idle's. The
  * index goes in the frame so that the join need not derive it from bottom: then no
  * address the join computes waits for the load of bottom, which the stores of the
  * forks and joins in between feed (a store-to-load round trip per fork otherwise). */
@@ -217,7 +217,7 @@ static inline void weft__frame_fork(weft_frame *f, void (*execute)(struct weft_j
 /* The join: true when the caller must run the task now (nobody took it), false when
  * it ran elsewhere (its result is in the frame). Inline: pop f if it is the newest
  * private item (bottom is one past its index and its slot holds it) and no split
- * request waits: weft_deque_pop_if's private case. Everything else is join_slow. */
+ * request waits: weft__deque_pop_if's private case. Everything else is join_slow. */
 static inline bool weft__frame_join(weft_frame *f)
 {
     struct weft_worker *w = f->waiter_;
