@@ -18,6 +18,7 @@
 #include "pool_testlib.h"
 #include "trace_testlib.h"
 #include "workloads.h"
+#include "../../tools/trace/trace_summary.h"
 
 static tr_trace *stop_and_read(const char *path)
 {
@@ -256,4 +257,68 @@ Test(trace, errors)
     tr_trace *t = stop_and_read(path);
     trace_free(t);
     cr_assert_eq(weft_trace_stop(), -EINVAL);
+}
+
+/* ---------------------------------------------------------------- weft-trace summary */
+
+#define HALF_NS INT64_C(30000000)
+
+static void spin_half(void *arg)
+{
+    (void)arg;
+    uint64_t end = weft_time_now_ns() + HALF_NS;
+    while (weft_time_now_ns() < end)
+        ;
+}
+
+static void two_halves(void *arg)
+{
+    (void)arg;
+    weft_join(spin_half, NULL, spin_half, NULL);
+}
+
+/* Two equal halves of a join on two workers: the two are busy for the two halves
+ * together, and, when the second half was stolen (the usual case; a loaded machine
+ * may wake the other worker too late), for one half each; the rest of the trace's
+ * window is idle (searching, or waiting for the other half) or absent (before the
+ * worker's first event, after its last): trace_summary.h. */
+Test(trace, summary_splits_busy_and_idle)
+{
+    char path[256];
+    trace_path(path, sizeof path, "summary");
+    weft_pool *p = make_pool(2);
+    weft_pool_run(p, spin_half, NULL); /* both workers started */
+    cr_assert_eq(weft_trace_start(path), 0);
+    cr_assert_eq(weft_pool_run(p, two_halves, NULL), 0);
+    cr_assert_eq(weft_pool_destroy(p), 0);
+    tr_trace *t = stop_and_read(path);
+    ts_summary s;
+    ts_summarize(t, &s);
+    int workers = 0;
+    int64_t busy = 0;
+    bool stolen = false;
+    for (size_t k = 0; k < s.num_threads; k++) {
+        const ts_thread *th = &s.threads[k];
+        if (strncmp(th->name, "weft-", 5) != 0)
+            continue;
+        workers++;
+        busy += th->busy;
+        stolen |= th->steals > 0;
+        int64_t sum = th->busy + th->idle + th->blocked + th->absent;
+        cr_assert_eq(sum, s.window_end - s.window_begin, "%s: the row adds up to the window", th->name);
+    }
+    cr_assert_eq(workers, 2);
+    /* A half is 30 ms of wall-clock spinning, so at least that; more only when the
+     * machine preempts a spinning worker (on a quiet one: 30-37 ms each, the rest of
+     * the window idle). */
+    int64_t window = s.window_end - s.window_begin;
+    cr_assert(busy >= 2 * HALF_NS * 95 / 100 && busy <= 2 * window, "busy %.3f ms in all, want >= 60",
+              (double)busy / 1e6);
+    for (size_t k = 0; k < s.num_threads && stolen; k++)
+        if (strncmp(s.threads[k].name, "weft-", 5) == 0)
+            cr_assert(s.threads[k].busy >= HALF_NS * 95 / 100, "%s busy %.3f ms, want >= 30 (a half each)",
+                      s.threads[k].name,
+                      (double)s.threads[k].busy / 1e6);
+    ts_summary_free(&s);
+    trace_free(t);
 }
