@@ -322,7 +322,6 @@ static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
 {
     weft_idle_state st;
     uint64_t entered = weft_time_now_ns();
-    uint64_t t0 = weft__trace_begin();
     weft_sleep_start_looking(w, &st, entered);
     weft_job *job = NULL;
     for (;;) {
@@ -340,7 +339,8 @@ static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
     else
         weft_sleep_stop_looking(w, &st);
     weft_counter_add(&w->stats.idle_ns, weft_time_now_ns() - entered);
-    weft__trace_end(WEFT__TRACE_IDLE, t0, 0, 0);
+    /* From `entered`: a worker idle when the trace starts shows as idle from its start. */
+    weft__trace_end_since(WEFT__TRACE_IDLE, entered, 0, 0);
     return job;
 }
 

@@ -383,8 +383,10 @@ static int write_trace(FILE *f, tbuf **list, size_t count, uint64_t start_ns, un
                     (int)pid, (int)t->tid, (unsigned long long)dropped);
         for (size_t i = 0; i < m; i++) {
             plain_event *e = &buf[i];
-            if (e->kind == 0 || e->kind >= WEFT__TRACE_KINDS || e->t0 < start_ns || e->t1 < e->t0)
-                continue; /* begun before this session */
+            if (e->kind == 0 || e->kind >= WEFT__TRACE_KINDS || e->t1 < e->t0 || e->t1 < start_ns)
+                continue;
+            if (e->t0 < start_ns) /* begun before the trace: shown from its start (nesting kept) */
+                e->t0 = start_ns;
             char tmp[256];
             const char *name = e->kind == WEFT__TRACE_JOB ? fn_name(cache, e->a, tmp, sizeof tmp) : kind_name[e->kind];
             bool instant = e->kind == WEFT__TRACE_WAKE;

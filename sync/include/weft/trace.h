@@ -91,6 +91,13 @@ static inline void weft__trace_end(unsigned kind, uint64_t t0, uint64_t a, uint6
     if (__builtin_expect(t0 != 0, 0))
         weft__trace_record(kind, t0, a, b);
 }
+/* Record a span from t0, a time the caller reads anyway, if tracing is on now: a span
+ * begun before the trace started is written from the trace's start. */
+static inline void weft__trace_end_since(unsigned kind, uint64_t t0, uint64_t a, uint64_t b)
+{
+    if (weft__trace_on())
+        weft__trace_record(kind, t0, a, b);
+}
 static inline void weft__trace_instant(unsigned kind, uint64_t a, uint64_t b)
 {
     if (weft__trace_on())
