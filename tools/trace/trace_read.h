@@ -27,7 +27,7 @@ typedef struct jval {
     char *str;
     struct jval *items; /* array items or object values */
     char **keys;        /* object keys */
-    size_t n;
+    size_t n, cap;      /* items, and room for them (doubled as needed) */
 } jval;
 
 typedef struct jparser {
@@ -135,9 +135,14 @@ static bool j_value(jparser *j, jval *v, int depth);
 
 static bool j_push(jparser *j, jval *v, char *key, int depth)
 {
-    v->items = realloc(v->items, (v->n + 1) * sizeof *v->items);
+    if (v->n == v->cap) {
+        v->cap = v->cap ? 2 * v->cap : 8;
+        v->items = realloc(v->items, v->cap * sizeof *v->items);
+        if (v->type == J_OBJ)
+            v->keys = realloc(v->keys, v->cap * sizeof *v->keys);
+    }
     if (v->type == J_OBJ)
-        v->keys = realloc(v->keys, (v->n + 1) * sizeof *v->keys), v->keys[v->n] = key;
+        v->keys[v->n] = key;
     memset(&v->items[v->n], 0, sizeof v->items[v->n]);
     return j_value(j, &v->items[v->n++], depth + 1);
 }
