@@ -8,4 +8,5 @@
 #include <weft/inline.h>
 #include <weft/par.h>
 #include <weft/chan.h>
+#include <weft/trace.h>
 #endif

@@ -13,6 +13,7 @@
 #include "splitter_internal.h"
 
 #include <weft/par.h>
+#include <weft/trace.h>
 
 /* ------------------------------------------------------------------------------
  * 1-D */
@@ -154,7 +155,7 @@ static void for_root_run(void *arg)
     for_node(&j, false);
 }
 
-int weft_par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *ctx)
+static int par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *ctx)
 {
     if (lo > hi || !body)
         return -EINVAL;
@@ -180,6 +181,39 @@ int weft_par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *c
     /* Relaxed: every chunk finished before enter returned (join and pool_run wait on
      * latches with acquire), which orders their status writes before this load. */
     return atomic_load_explicit(&sh.status, memory_order_relaxed);
+}
+
+/* While tracing, par_for runs the body through this: a "chunk" span per call. */
+typedef struct traced_body {
+    weft_range_fn body;
+    void *ctx;
+} traced_body;
+
+static int traced_chunk(void *arg, size_t b, size_t e)
+{
+    const traced_body *t = arg;
+    uint64_t t0 = weft__trace_begin();
+    int rc = t->body(t->ctx, b, e);
+    weft__trace_end(WEFT__TRACE_CHUNK, t0, b, e);
+    return rc;
+}
+
+/* A "par_for" span around the loop, its chunks inside (on whichever thread ran them). */
+static __attribute__((noinline, cold)) int par_for_traced(size_t lo, size_t hi, size_t grain, weft_range_fn body,
+                                                         void *ctx)
+{
+    traced_body tb = {body, ctx};
+    uint64_t t0 = weft__trace_begin();
+    int rc = par_for(lo, hi, grain, body ? traced_chunk : NULL, &tb);
+    weft__trace_end(WEFT__TRACE_LOOP, t0, lo, hi);
+    return rc;
+}
+
+int weft_par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *ctx)
+{
+    if (weft__trace_on())
+        return par_for_traced(lo, hi, grain, body, ctx);
+    return par_for(lo, hi, grain, body, ctx);
 }
 
 /* ------------------------------------------------------------------------------

@@ -18,6 +18,7 @@
  * wakes an outside sleeper, and their join leaves the caller slot before it waits. */
 #include "pool_internal.h"
 
+#include <weft/trace.h>
 #include <stdio.h>
 
 /* The header's view of libweft's layout, checked field by field: the inline fast
@@ -122,7 +123,9 @@ bool weft__frame_join_slow(weft_frame *f)
         if (weft__deque_pop_if(&w->deque, &f->job_))
             return true;
         /* a thief took it (or this worker's own wait loop ran it): help until done */
+        uint64_t t0 = weft__trace_begin();
         weft__worker_wait_until(w, l, WEFT_NO_DEADLINE);
+        weft__trace_end(WEFT__TRACE_JOIN_WAIT, t0, 0, 0);
         return false;
     }
     /* Forked from outside every pool: in the caller slot the fork entered (the forks

@@ -11,6 +11,8 @@
  * inline or its latch was set. */
 #include "pool_internal.h"
 
+#include <weft/trace.h>
+
 /* One of the two function forms a join runs: plain, or told whether it migrated.
  * Which one is fixed per public entry point (the `context` flag, a constant after
  * inlining), so the form costs neither a field nor a test on the fast path. */
@@ -39,6 +41,7 @@ typedef struct stack_job {
 static inline __attribute__((always_inline)) void stack_job_run(weft_job *job, weft_worker *w, bool context)
 {
     stack_job *sj = (stack_job *)job;
+    weft__trace_job_fn((void *)sj->fn.fn);
     join_fn_call(sj->fn, context, w != atomic_load_explicit(&sj->done.waiter, memory_order_relaxed));
     weft__job_latch_set(&sj->done); /* last touch of *sj */
 }
@@ -82,6 +85,14 @@ typedef struct join_args {
     join_fn a, b;
 } join_args;
 
+/* b was stolen: run other work until its thief is done (a "join wait" span). */
+static __attribute__((noinline)) void join_wait(weft_worker *w, stack_job *sj)
+{
+    uint64_t t0 = weft__trace_begin();
+    weft__worker_wait_until(w, &sj->done, WEFT_NO_DEADLINE);
+    weft__trace_end(WEFT__TRACE_JOIN_WAIT, t0, 0, 0);
+}
+
 /* After a ran: take b back and run it inline, or wait for the thief that took it. */
 static inline __attribute__((always_inline)) void join_finish(weft_worker *w, stack_job *sj, bool context,
                                                               bool a_migrated)
@@ -93,7 +104,7 @@ static inline __attribute__((always_inline)) void join_finish(weft_worker *w, st
     }
     /* b was stolen (what is left on the deque, if anything, is older work, or tasks a
      * spawned: the wait loop runs it) */
-    weft__worker_wait_until(w, &sj->done, WEFT_NO_DEADLINE);
+    join_wait(w, sj);
 }
 
 /* The join when its fast path does not apply: the push must grow the ring or share

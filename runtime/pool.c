@@ -21,6 +21,8 @@
 #include "pool_internal.h"
 #include "fork_internal.h"
 
+#include <weft/trace.h>
+
 #include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -150,8 +152,10 @@ void weft__pool_inject(weft_pool *pool, weft_job *job)
 static weft_job *steal_from(weft_worker *w, weft_worker *victim, bool *retry)
 {
     void *item;
+    uint64_t t0 = weft__trace_begin();
     weft_steal_result r = weft__deque_steal(&victim->deque, &item);
     if (r == WEFT_STEAL_SUCCESS) {
+        weft__trace_end(WEFT__TRACE_STEAL, t0, victim->index, 0);
         weft__counter_inc(&w->stats.steals);
         if (weft__deque_len_public(&victim->deque) > 0) /* more left: ramp up */
             weft__sleep_new_internal_jobs(w->pool);
@@ -289,12 +293,25 @@ static weft_job *find_work(weft_worker *w)
     return job;
 }
 
+/* A job run while tracing: a "job" span, named by the job's kind (weft__trace_job_fn)
+ * or by its execute function. */
+static __attribute__((noinline, cold)) void run_job_traced(weft_worker *w, weft_job *job)
+{
+    weft__trace_job_span span;
+    weft__trace_job_open(&span, (void *)job->execute);
+    job->execute(job, w);
+    weft__trace_job_close(&span);
+}
+
 void weft__worker_run_job(weft_worker *w, weft_job *job)
 {
     uint64_t saved = w->isolation;
     w->isolation = job->isolation;
     weft__counter_inc(&w->stats.jobs_run);
-    job->execute(job, w);
+    if (weft__trace_on())
+        run_job_traced(w, job);
+    else
+        job->execute(job, w);
     w->isolation = saved;
 }
 
@@ -322,6 +339,8 @@ static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
     else
         weft__sleep_stop_looking(w, &st);
     weft__counter_add(&w->stats.idle_ns, weft_time_now_ns() - entered);
+    /* From `entered`: a worker idle when the trace starts shows as idle from its start. */
+    weft__trace_end_since(WEFT__TRACE_IDLE, entered, 0, 0);
     return job;
 }
 
@@ -618,7 +637,11 @@ int weft_pool_create(const weft_pool_config *cfg, weft_pool **out)
 {
     weft_pool_config resolved;
     unsigned started;
-    return pool_create(cfg, true, out, &resolved, &started);
+    uint64_t t0 = weft__trace_begin();
+    int rc = pool_create(cfg, true, out, &resolved, &started);
+    if (rc == 0)
+        weft__trace_end(WEFT__TRACE_POOL_CREATE, t0, (uint64_t)(uintptr_t)*out, (*out)->num_threads);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- global pool */
@@ -657,9 +680,11 @@ static weft_pool *forsaken_pool;
 static int global_start_locked(const weft_pool_config *cfg, weft_pool **out)
 {
     weft_pool *p;
+    uint64_t t0 = weft__trace_begin();
     int rc = global_pool_create(cfg, &p);
     if (rc != 0)
         return rc;
+    weft__trace_end(WEFT__TRACE_POOL_CREATE, t0, (uint64_t)(uintptr_t)p, p->num_threads);
     p->forked_from = forsaken_pool;
     forsaken_pool = NULL;
     /* Release: pairs with the acquire loads of weft_pool_global and
@@ -836,6 +861,7 @@ int weft_pool_destroy_timeout(weft_pool *pool, uint64_t timeout_ns)
         return -EINVAL;
     if (weft__current_worker && weft__current_worker->pool == pool)
         return -EDEADLK;
+    uint64_t t0 = weft__trace_begin();
     if (wait_no_pending(pool, weft_deadline_after(timeout_ns)) != 0)
         return -ETIMEDOUT;
     stop_workers(pool, pool->num_threads);
@@ -849,6 +875,7 @@ int weft_pool_destroy_timeout(weft_pool *pool, uint64_t timeout_ns)
     free_workers(pool, pool->num_threads + WEFT_POOL_CALLER_SLOTS);
     weft__topology_release_places(&pool->places);
     weft__topology_free(&pool->topo);
+    weft__trace_end(WEFT__TRACE_POOL_DESTROY, t0, (uint64_t)(uintptr_t)pool, pool->num_threads);
     free(pool);
     return 0;
 }

@@ -43,6 +43,7 @@
  * WEFT_SPAWN_COPY_INLINE); the job records the block's kind, and the block, copy
  * included, is freed only after fn returned. */
 #include "pool_internal.h"
+#include <weft/trace.h>
 
 #include <pthread.h>
 
@@ -102,6 +103,7 @@ static void scope_job_execute(weft_job *job, weft_worker *w)
     scope_state *s = sj->scope;
     weft_pool *pool = s->pool_;
     bool counted = sj->pool_counted;
+    weft__trace_job_fn((void *)sj->fn);
     int status = sj->fn(scope_public(s), sj->arg);
     weft__block_free_kind(sj, sj->kind); /* the copy too: fn has returned */
     if (status != 0)
@@ -268,7 +270,7 @@ static int scope_finish(scope_state *s)
     return atomic_load_explicit(&s->status_, memory_order_relaxed);
 }
 
-int weft_scope_wait_timeout(weft_scope *scope, uint64_t timeout_ns)
+static int scope_wait(weft_scope *scope, uint64_t timeout_ns)
 {
     scope_state *s = scope_of(scope);
     if (!s || !is_owner_thread(s) || atomic_load_explicit(&s->pending_, memory_order_relaxed) == 0)
@@ -307,6 +309,16 @@ int weft_scope_wait_timeout(weft_scope *scope, uint64_t timeout_ns)
         weft__pool_wait_latch(&s->done_, WEFT_NO_DEADLINE); /* set just now: returns at once */
     }
     return scope_finish(s);
+}
+
+/* A "scope wait" span around the owner's wait (a misuse records none). */
+int weft_scope_wait_timeout(weft_scope *s, uint64_t timeout_ns)
+{
+    uint64_t t0 = weft__trace_begin();
+    int rc = scope_wait(s, timeout_ns);
+    if (rc != -EINVAL)
+        weft__trace_end(WEFT__TRACE_SCOPE_WAIT, t0, 0, 0);
+    return rc;
 }
 
 int weft_scope_wait(weft_scope *s)

@@ -15,6 +15,8 @@
  *    reads the sleeper state. With both fences seq_cst, one of them sees the other. */
 #include "pool_internal.h"
 
+#include <weft/trace.h>
+
 void weft__sleep_wake_worker(weft_worker *w)
 {
     /* seq_cst: the load half of the Dekker pairs (latch SET or new work, then this
@@ -25,6 +27,7 @@ void weft__sleep_wake_worker(weft_worker *w)
                                                   memory_order_seq_cst, memory_order_seq_cst)) {
             if (s == WORKER_SLEEPING) /* we own the wake-up: undo its announcement */
                 atomic_fetch_sub_explicit(&w->pool->idle, WEFT_IDLE_SLEEPER, memory_order_relaxed);
+            weft__trace_instant(WEFT__TRACE_WAKE, w->index, 0);
             weft_futex_wake(&w->sleep_state, 1);
             return;
         }
@@ -46,6 +49,7 @@ void weft__sleep_wake_one(weft_pool *pool)
                                                     memory_order_seq_cst, memory_order_seq_cst)) {
             atomic_fetch_sub_explicit(&pool->idle, WEFT_IDLE_SLEEPER, memory_order_relaxed);
             weft_futex_wake(&w->sleep_state, 1);
+            weft__trace_instant(WEFT__TRACE_WAKE, w->index, 0);
             return;
         }
     }
@@ -147,8 +151,10 @@ __attribute__((noinline)) static bool sleep_idle(weft_worker *w, weft_job_latch 
     /* A benched worker whose turn came back before it announced itself (the last
      * caller left and found it awake) must not sleep uncounted: back to the search. */
     bool turn_back = mode == WORKER_SLEEPING_BENCHED && !weft__worker_benched(w);
+    uint64_t t0 = 0;
     if (!weft__job_latch_probe(l) && !turn_back && !weft__pool_has_work(w)) {
         weft__counter_inc(&w->stats.sleeps);
+        t0 = weft__trace_begin();
         /* seq_cst: pairs with the waker's CAS to AWAKE. Sleep until AWAKE, whatever
          * sleep the state says meanwhile: a caller may move a sleeper between
          * SLEEPING and BENCHED (weft__sleep_bench / _unbench) without waking it. */
@@ -167,10 +173,12 @@ __attribute__((noinline)) static bool sleep_idle(weft_worker *w, weft_job_latch 
                                                   memory_order_seq_cst)) {
             if (s == WORKER_SLEEPING)
                 atomic_fetch_sub_explicit(&pool->idle, WEFT_IDLE_SLEEPER, memory_order_relaxed);
+            weft__trace_end(WEFT__TRACE_SLEEP, t0, 0, 0);
             return false;
         }
     }
     weft__counter_inc(&w->stats.wakeups);
+    weft__trace_end(WEFT__TRACE_SLEEP, t0, 1, 0);
     return true;
 }
 

@@ -31,6 +31,8 @@
 #include "pool_internal.h"
 #include "handles_internal.h"
 
+#include <weft/trace.h>
+
 struct weft_task {
     weft_job job;
     weft_task_fn fn;
@@ -76,6 +78,7 @@ static void task_execute(weft_job *job, weft_worker *w)
     weft_task *t = (weft_task *)job;
     weft_pool *pool = t->pool;
     if (!t->joinable || task_claim(t)) {
+        weft__trace_job_fn((void *)t->fn);
         t->result = t->fn(t->arg);
         weft__job_latch_set_registered(&t->done);
     } else if (w) { /* stale: the joiner ran it inline, and counted it */

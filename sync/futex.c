@@ -15,6 +15,7 @@
  * word, and the kernel only guarantees "no lost wake-up": the compare of *word with
  * `expected` and the enqueue of the waiter are atomic w.r.t. a FUTEX_WAKE. */
 #include <weft/sync.h>
+#include <weft/trace.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -58,6 +59,7 @@ int weft_futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline
         tsp = &ts;
     }
     long r;
+    uint64_t t0 = weft__trace_begin(); /* a "park" span: every weft wait parks here */
     if (block_hook) {
         void (*after)(void *) = unblock_hook;
         void *after_arg = unblock_hook_arg;
@@ -70,16 +72,18 @@ int weft_futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline
     } else {
         r = futex_wait_syscall(word, expected, tsp);
     }
+    int err = r == 0 ? 0 : errno;
+    weft__trace_end(WEFT__TRACE_PARK, t0, (uint64_t)(uintptr_t)word, 0);
     if (r == 0)
         return 0;
-    switch (errno) {
+    switch (err) {
     case EAGAIN: /* *word != expected */
     case EINTR:  /* a signal: the caller re-checks and waits again */
         return 0;
     case ETIMEDOUT:
         return -ETIMEDOUT;
     default:
-        return -errno;
+        return -err;
     }
 }
 

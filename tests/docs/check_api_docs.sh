@@ -23,9 +23,9 @@ src=$2
 doc=$src/docs/api.md
 headers="$src/include/weft.h $src/include/weft/common.h $src/sync/include/weft/sync.h
 $src/runtime/include/weft/runtime.h $src/runtime/include/weft/inline.h $src/par/include/weft/par.h
-$src/chan/include/weft/chan.h"
+$src/chan/include/weft/chan.h $src/sync/include/weft/trace.h"
 # Environment variables the library reads: api.md documents them, no header declares them.
-env_vars="WEFT_NUM_THREADS WEFT_PIN WEFT_WAIT_POLICY WEFT_STATS"
+env_vars="WEFT_NUM_THREADS WEFT_PIN WEFT_WAIT_POLICY WEFT_STATS WEFT_TRACE WEFT_TRACE_EVENTS"
 # CMake targets of the install (weft::weft_static): no header declares them either.
 cmake_targets="weft_static"
 

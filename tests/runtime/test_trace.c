@@ -1,0 +1,324 @@
+/* test_trace.c: Criterion suite `trace` — weft_trace_start/stop: the JSON of a traced
+ * fib, par_for, scope and channel program parses, has one track per thread and
+ * properly nested spans (trace_testlib.h); par_for's chunks cover its range exactly
+ * once; a wrapped ring reports its dropped count; a pool destroyed mid-trace and
+ * threads that exit mid-trace are written; the errors. Concurrency (8 outside
+ * threads, start/stop racing with recorders) is stress_trace.c's, under TSan too. */
+#include <criterion/criterion.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <weft/chan.h>
+#include <weft/par.h>
+#include <weft/runtime.h>
+#include <weft/sync.h>
+#include <weft/trace.h>
+#include "pool_testlib.h"
+#include "trace_testlib.h"
+#include "workloads.h"
+#include "../../tools/trace/trace_summary.h"
+
+static tr_trace *stop_and_read(const char *path)
+{
+    cr_assert_eq(weft_trace_stop(), 0);
+    tr_trace *t = trace_read(path);
+    cr_assert_not_null(t, "the trace at %s is invalid (see stderr)", path);
+    unlink(path);
+    return t;
+}
+
+/* ---------------------------------------------------------------- fib */
+
+Test(trace, fib_on_four_workers)
+{
+    char path[256];
+    trace_path(path, sizeof path, "fib");
+    cr_assert_eq(weft_trace_start(path), 0);
+    weft_pool *p = make_pool(4);
+    fib_arg f = {24, 0};
+    cr_assert_eq(weft_pool_run(p, fib_join, &f), 0);
+    cr_assert_eq(f.r, 46368);
+    cr_assert_eq(weft_pool_destroy(p), 0);
+    tr_trace *t = stop_and_read(path);
+    cr_assert_eq(trace_count(t, 'X', "pool create"), 1);
+    cr_assert_eq(trace_count(t, 'X', "pool destroy"), 1);
+    size_t jobs = 0, workers = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        jobs += t->ev[i].ph == 'X' && strcmp(t->ev[i].cat, "job") == 0;
+        workers += t->ev[i].ph == 'M' && strncmp(t->ev[i].thread_name, "weft-", 5) == 0;
+    }
+    cr_assert_gt(jobs, 0, "a job run by the scheduler (the root, at least)");
+    cr_assert_gt(workers, 0);
+    cr_assert_geq(trace_tid(t, "main"), 0);
+    trace_free(t);
+}
+
+/* ---------------------------------------------------------------- par_for */
+
+enum { N = 200000 };
+static _Atomic uint8_t seen[N];
+
+static int mark(void *ctx, size_t b, size_t e)
+{
+    (void)ctx;
+    for (size_t i = b; i < e; i++)
+        atomic_fetch_add_explicit(&seen[i], 1, memory_order_relaxed);
+    return 0;
+}
+
+static void check_chunks_cover(const tr_trace *t, size_t lo, size_t hi)
+{
+    uint64_t sum = 0;
+    size_t chunks = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const tr_event *e = &t->ev[i];
+        if (e->ph == 'X' && strcmp(e->name, "chunk") == 0) {
+            cr_assert(e->has_range && e->begin < e->end && e->begin >= lo && e->end <= hi, "chunk [%llu, %llu)",
+                      (unsigned long long)e->begin, (unsigned long long)e->end);
+            sum += e->end - e->begin;
+            chunks++;
+        }
+    }
+    cr_assert_eq(sum, hi - lo, "chunks sum to %llu, the range is %zu", (unsigned long long)sum, hi - lo);
+    cr_assert_gt(chunks, 0);
+    /* And exactly once each (the body's own count agrees). */
+    for (size_t i = lo; i < hi; i++)
+        cr_assert_eq(atomic_load(&seen[i]), 1);
+}
+
+Test(trace, par_for_chunks_sum_to_the_range)
+{
+    for (int adaptive = 0; adaptive < 2; adaptive++) {
+        memset(seen, 0, sizeof seen);
+        char path[256];
+        trace_path(path, sizeof path, adaptive ? "for-adaptive" : "for-grain");
+        cr_assert_eq(weft_trace_start(path), 0);
+        cr_assert_eq(weft_par_for(10, N, adaptive ? 0 : 1000, mark, NULL), 0);
+        tr_trace *t = stop_and_read(path);
+        check_chunks_cover(t, 10, N);
+        cr_assert_eq(trace_count(t, 'X', "par_for"), 1);
+        for (size_t i = 0; i < t->n; i++)
+            if (strcmp(t->ev[i].name, "par_for") == 0)
+                cr_assert(t->ev[i].begin == 10 && t->ev[i].end == N);
+        trace_free(t);
+    }
+}
+
+/* ---------------------------------------------------------------- scope */
+
+static int scope_task(weft_scope *s, void *arg)
+{
+    (void)s;
+    atomic_fetch_add_explicit((_Atomic int *)arg, 1, memory_order_relaxed);
+    return 0;
+}
+
+Test(trace, scope_wait_is_a_span)
+{
+    char path[256];
+    trace_path(path, sizeof path, "scope");
+    cr_assert_eq(weft_trace_start(path), 0);
+    weft_scope s;
+    _Atomic int ran = 0;
+    cr_assert_eq(weft_scope_init(&s, NULL), 0);
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(weft_scope_spawn(&s, scope_task, (void *)&ran), 0);
+    cr_assert_eq(weft_scope_wait(&s), 0);
+    cr_assert_eq(atomic_load(&ran), 100);
+    tr_trace *t = stop_and_read(path);
+    long main_tid = trace_tid(t, "main");
+    size_t waits = 0;
+    for (size_t i = 0; i < t->n; i++)
+        waits += t->ev[i].ph == 'X' && t->ev[i].tid == main_tid && strcmp(t->ev[i].name, "scope wait") == 0;
+    cr_assert_eq(waits, 1);
+    trace_free(t);
+}
+
+/* ---------------------------------------------------------------- channel */
+
+static void *consumer(void *arg)
+{
+    weft_receiver *rx = arg;
+    long sum = 0, v;
+    while (weft_chan_recv(rx, &v) == 0)
+        sum += v;
+    return (void *)sum;
+}
+
+Test(trace, channel_blocks_are_parks)
+{
+    char path[256];
+    trace_path(path, sizeof path, "chan");
+    cr_assert_eq(weft_trace_start(path), 0);
+    weft_sender *tx;
+    weft_receiver *rx;
+    cr_assert_eq(weft_chan_open(sizeof(long), 0, NULL, &tx, &rx), 0); /* rendezvous: both sides block */
+    weft_thread_options o = WEFT_THREAD_OPTIONS_INIT;
+    o.name = "consumer";
+    weft_thread *th;
+    cr_assert_eq(weft_thread_spawn(&o, consumer, rx, &th), 0);
+    long want = 0;
+    for (long i = 1; i <= 200; i++) {
+        if (i % 50 == 1)
+            usleep(20000); /* the consumer parks in its receive meanwhile */
+        cr_assert_eq(weft_chan_send(tx, &i), 0);
+        want += i;
+    }
+    weft_sender_close(tx);
+    void *got;
+    cr_assert_eq(weft_thread_join(th, &got), 0);
+    cr_assert_eq((long)got, want);
+    weft_receiver_close(rx);
+    tr_trace *t = stop_and_read(path);
+    long ctid = trace_tid(t, "consumer");
+    cr_assert_geq(ctid, 0, "the consumer's track, named like the thread (it exited before the stop)");
+    size_t parks = 0;
+    for (size_t i = 0; i < t->n; i++)
+        parks += t->ev[i].ph == 'X' && strcmp(t->ev[i].name, "park") == 0;
+    cr_assert_gt(parks, 0);
+    trace_free(t);
+}
+
+/* ---------------------------------------------------------------- bounded memory */
+
+Test(trace, wrapped_ring_reports_dropped)
+{
+    char path[256];
+    trace_path(path, sizeof path, "wrap");
+    setenv("WEFT_TRACE_EVENTS", "16", 1);
+    cr_assert_eq(weft_trace_start(path), 0);
+    unsetenv("WEFT_TRACE_EVENTS");
+    _Atomic uint32_t word = 0;
+    for (int i = 0; i < 100; i++) /* the value differs: returns at once, one park each */
+        cr_assert_eq(weft_futex_wait(&word, 1, WEFT_NO_DEADLINE), 0);
+    tr_trace *t = stop_and_read(path);
+    cr_assert_eq(trace_count(t, 'X', "park"), 16);
+    long main_tid = trace_tid(t, "main");
+    uint64_t dropped = 0;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->ev[i].ph == 'M' && strcmp(t->ev[i].name, "dropped_events") == 0 && t->ev[i].tid == main_tid)
+            dropped = t->ev[i].dropped;
+    cr_assert_eq(dropped, 84);
+    cr_assert_eq(t->total_dropped, 84);
+    trace_free(t);
+}
+
+/* ---------------------------------------------------------------- pools and threads */
+
+Test(trace, survives_a_pool_destroyed_mid_trace)
+{
+    char path[256];
+    trace_path(path, sizeof path, "destroy");
+    cr_assert_eq(weft_trace_start(path), 0);
+    for (int round = 0; round < 3; round++) {
+        weft_pool *p = make_pool(2);
+        fib_arg f = {18, 0};
+        cr_assert_eq(weft_pool_run(p, fib_join, &f), 0);
+        cr_assert_eq(f.r, 2584);
+        cr_assert_eq(weft_pool_destroy(p), 0);
+    }
+    tr_trace *t = stop_and_read(path);
+    cr_assert_eq(trace_count(t, 'X', "pool create"), 3);
+    cr_assert_eq(trace_count(t, 'X', "pool destroy"), 3);
+    size_t workers = 0;
+    for (size_t i = 0; i < t->n; i++)
+        workers += t->ev[i].ph == 'M' && strncmp(t->ev[i].thread_name, "weft-", 5) == 0;
+    cr_assert_geq(workers, 3, "the workers of destroyed pools are written");
+    trace_free(t);
+}
+
+Test(trace, sessions_restart)
+{
+    for (int s = 0; s < 3; s++) {
+        char path[256];
+        trace_path(path, sizeof path, "restart");
+        cr_assert_eq(weft_trace_start(path), 0);
+        _Atomic uint32_t word = 0;
+        for (int i = 0; i < 5; i++)
+            weft_futex_wait(&word, 1, WEFT_NO_DEADLINE);
+        tr_trace *t = stop_and_read(path);
+        cr_assert_eq(trace_count(t, 'X', "park"), 5, "each session holds its own events only");
+        trace_free(t);
+    }
+}
+
+Test(trace, errors)
+{
+    char path[256];
+    trace_path(path, sizeof path, "errors");
+    cr_assert_eq(weft_trace_stop(), -EINVAL);
+    cr_assert_eq(weft_trace_start(NULL), -EINVAL);
+    cr_assert_eq(weft_trace_start(""), -EINVAL);
+    cr_assert_eq(weft_trace_start("/nonexistent-dir/x/trace.json"), -EIO);
+    cr_assert_eq(weft_trace_start(path), 0);
+    cr_assert_eq(weft_trace_start(path), -EBUSY);
+    tr_trace *t = stop_and_read(path);
+    trace_free(t);
+    cr_assert_eq(weft_trace_stop(), -EINVAL);
+}
+
+/* ---------------------------------------------------------------- weft-trace summary */
+
+#define HALF_NS INT64_C(30000000)
+
+static void spin_half(void *arg)
+{
+    (void)arg;
+    uint64_t end = weft_time_now_ns() + HALF_NS;
+    while (weft_time_now_ns() < end)
+        ;
+}
+
+static void two_halves(void *arg)
+{
+    (void)arg;
+    weft_join(spin_half, NULL, spin_half, NULL);
+}
+
+/* Two equal halves of a join on two workers: the two are busy for the two halves
+ * together, and, when the second half was stolen (the usual case; a loaded machine
+ * may wake the other worker too late), for one half each; the rest of the trace's
+ * window is idle (searching, or waiting for the other half) or absent (before the
+ * worker's first event, after its last): trace_summary.h. */
+Test(trace, summary_splits_busy_and_idle)
+{
+    char path[256];
+    trace_path(path, sizeof path, "summary");
+    weft_pool *p = make_pool(2);
+    weft_pool_run(p, spin_half, NULL); /* both workers started */
+    cr_assert_eq(weft_trace_start(path), 0);
+    cr_assert_eq(weft_pool_run(p, two_halves, NULL), 0);
+    cr_assert_eq(weft_pool_destroy(p), 0);
+    tr_trace *t = stop_and_read(path);
+    ts_summary s;
+    ts_summarize(t, &s);
+    int workers = 0;
+    int64_t busy = 0;
+    bool stolen = false;
+    for (size_t k = 0; k < s.num_threads; k++) {
+        const ts_thread *th = &s.threads[k];
+        if (strncmp(th->name, "weft-", 5) != 0)
+            continue;
+        workers++;
+        busy += th->busy;
+        stolen |= th->steals > 0;
+        int64_t sum = th->busy + th->idle + th->blocked + th->absent;
+        cr_assert_eq(sum, s.window_end - s.window_begin, "%s: the row adds up to the window", th->name);
+    }
+    cr_assert_eq(workers, 2);
+    /* A half is 30 ms of wall-clock spinning, so at least that; more only when the
+     * machine preempts a spinning worker (on a quiet one: 30-37 ms each, the rest of
+     * the window idle). */
+    int64_t window = s.window_end - s.window_begin;
+    cr_assert(busy >= 2 * HALF_NS * 95 / 100 && busy <= 2 * window, "busy %.3f ms in all, want >= 60",
+              (double)busy / 1e6);
+    for (size_t k = 0; k < s.num_threads && stolen; k++)
+        if (strncmp(s.threads[k].name, "weft-", 5) == 0)
+            cr_assert(s.threads[k].busy >= HALF_NS * 95 / 100, "%s busy %.3f ms, want >= 30 (a half each)",
+                      s.threads[k].name,
+                      (double)s.threads[k].busy / 1e6);
+    ts_summary_free(&s);
+    trace_free(t);
+}

@@ -1,0 +1,68 @@
+/* weft-trace: reads a trace written by weft_trace_stop (or WEFT_TRACE=path) and prints
+ * what answers "why doesn't my loop scale?" without opening a browser.
+ *
+ *   weft-trace summary FILE
+ *
+ * per thread: busy, idle (searching or asleep), sleeping, blocked (parked outside an
+ * idle search), stealing, jobs run and steals, over the trace's window
+ * (trace_summary.h defines each); per par_for: its range, time, chunks and their
+ * length and duration distribution; the longest job; events dropped by full rings.
+ * Exit status: 0, 1 (the file is not a valid trace), 2 (usage). */
+#include "trace_read.h"
+#include "trace_summary.h"
+
+static double ms(int64_t ns) { return (double)ns / 1e6; }
+static double us(int64_t ns) { return (double)ns / 1e3; }
+
+static void print_summary(const char *path, const tr_trace *t, const ts_summary *s)
+{
+    int64_t window = s->window_end - s->window_begin;
+    printf("%s: %zu threads, %.3f ms traced", path, s->num_threads, ms(window));
+    if (t->total_dropped)
+        printf(", %llu events dropped (full rings: the oldest spans are missing)",
+               (unsigned long long)t->total_dropped);
+    printf("\n\n%-16s %10s %10s %10s %10s %10s %8s %8s\n", "thread", "busy ms", "idle ms", "sleep ms", "blocked ms",
+           "steal ms", "jobs", "steals");
+    for (size_t k = 0; k < s->num_threads; k++) {
+        const ts_thread *th = &s->threads[k];
+        printf("%-16s %10.3f %10.3f %10.3f %10.3f %10.3f %8zu %8zu\n", th->name, ms(th->busy), ms(th->idle),
+               ms(th->sleep), ms(th->blocked), ms(th->steal), th->jobs, th->steals);
+    }
+    if (s->num_loops) {
+        printf("\n%-6s %-24s %10s %8s %26s %30s\n", "loop", "range", "time ms", "chunks", "indices min/median/max",
+               "chunk us min/median/max");
+        for (size_t k = 0; k < s->num_loops; k++) {
+            const ts_loop *l = &s->loops[k];
+            char range[64], lens[64], durs[64];
+            snprintf(range, sizeof range, "[%llu, %llu)", (unsigned long long)l->begin, (unsigned long long)l->end);
+            snprintf(lens, sizeof lens, "%llu/%llu/%llu", (unsigned long long)l->len_min,
+                     (unsigned long long)l->len_median, (unsigned long long)l->len_max);
+            snprintf(durs, sizeof durs, "%.3f/%.3f/%.3f", us(l->dur_min), us(l->dur_median), us(l->dur_max));
+            printf("%-6zu %-24s %10.3f %8zu %26s %30s\n", k, range, ms(l->dur), l->chunks, lens, durs);
+        }
+    }
+    if (s->longest_job) {
+        const char *on = "?";
+        for (size_t k = 0; k < s->num_threads; k++)
+            if (s->threads[k].tid == s->longest_job->tid)
+                on = s->threads[k].name;
+        printf("\nlongest job: %s, %.3f ms on %s\n", s->longest_job->name, ms(s->longest_job->dur), on);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3 || strcmp(argv[1], "summary") != 0) {
+        fprintf(stderr, "usage: weft-trace summary FILE\n");
+        return 2;
+    }
+    tr_trace *t = trace_read(argv[2]);
+    if (!t)
+        return 1;
+    ts_summary s;
+    ts_summarize(t, &s);
+    print_summary(argv[2], t, &s);
+    ts_summary_free(&s);
+    trace_free(t);
+    return 0;
+}
