@@ -20,6 +20,7 @@
 #include "check.h"
 
 enum { MAX_TASKS = 1 << 16, BURST = 200, OUTSIDE_SPAWNS = 50 };
+#define LIMIT_NS 60000000000ull /* timed waits: a lost count fails here instead of hanging */
 
 typedef struct round {
     weft_scope scope;
@@ -72,7 +73,7 @@ static int task(weft_scope *s, void *arg)
         CHECK(weft_scope_init(&inner, NULL) == 0);
         for (int i = 0; i < 5; i++)
             CHECK(weft_scope_spawn(&inner, nested_child, (void *)&n) == 0);
-        CHECK(weft_scope_wait(&inner) == 0);
+        CHECK(weft_scope_wait_timeout(&inner, LIMIT_NS) == 0, "nested scope wait");
         CHECK(atomic_load_explicit(&n, memory_order_relaxed) == 5, "nested scope lost a task");
     }
     return r->fail_status != 0 && a.id % 997 == 13 ? r->fail_status : 0;
@@ -109,7 +110,8 @@ static void run_round(round *r, weft_pool *pool, unsigned variant, bool outside)
         weft_latch_count_down(&r->outside_done, 1);
     for (int i = 0; i < BURST; i++) /* queued on the owner's deque when it is a worker */
         CHECK(spawn_one(r, (uint32_t)(i % 4)) == 0, "owner spawn");
-    weft_latch_wait(&r->outside_done); /* its spawns are in before the wait begins */
+    /* its spawns are in before the wait begins */
+    CHECK(weft_latch_wait_timeout(&r->outside_done, LIMIT_NS) == 0, "outside spawner never finished");
     int rc;
     switch (variant % 3) {
     case 0: /* short timeouts: the share goes back and forth */
@@ -120,11 +122,12 @@ static void run_round(round *r, weft_pool *pool, unsigned variant, bool outside)
         for (int k = 0; (rc = weft_scope_try_wait(&r->scope)) == -EAGAIN && k < 200; k++)
             weft_thread_yield();
         if (rc == -EAGAIN)
-            rc = weft_scope_wait(&r->scope);
+            rc = weft_scope_wait_timeout(&r->scope, LIMIT_NS);
         break;
     default:
-        rc = weft_scope_wait(&r->scope);
+        rc = weft_scope_wait_timeout(&r->scope, LIMIT_NS);
     }
+    CHECK(rc != -ETIMEDOUT, "the scope's wait never returned (a task lost from the count)");
     CHECK(!t || weft_thread_join(t, NULL) == 0);
     CHECK(rc == r->fail_status, "wait returned %d, want %d", rc, r->fail_status);
     uint32_t n = atomic_load_explicit(&r->next_id, memory_order_relaxed);
