@@ -2,13 +2,18 @@
  * what answers "why doesn't my loop scale?" without opening a browser.
  *
  *   weft-trace summary FILE
+ *   weft-trace plot FILE OUT.png
  *
  * per thread: busy, idle (searching or asleep), sleeping, blocked (parked outside an
  * idle search), stealing, jobs run and steals, over the trace's window
  * (trace_summary.h defines each); per par_for: its range, time, chunks and their
  * length and duration distribution; the longest job; events dropped by full rings.
- * Exit status: 0, 1 (the file is not a valid trace), 2 (usage). */
+ * plot: a timeline picture, one row per thread, spans coloured by kind, drawn by
+ * gnuplot (trace_plot.h).
+ * Exit status: 0, 1 (the file is not a valid trace; or gnuplot failed), 2 (usage),
+ * 3 (plot: gnuplot is not installed). */
 #include "trace_read.h"
+#include "trace_plot.h"
 #include "trace_summary.h"
 
 static double ms(int64_t ns) { return (double)ns / 1e6; }
@@ -52,17 +57,24 @@ static void print_summary(const char *path, const tr_trace *t, const ts_summary 
 
 int main(int argc, char **argv)
 {
-    if (argc != 3 || strcmp(argv[1], "summary") != 0) {
-        fprintf(stderr, "usage: weft-trace summary FILE\n");
+    bool summary = argc == 3 && strcmp(argv[1], "summary") == 0;
+    bool plot = argc == 4 && strcmp(argv[1], "plot") == 0;
+    if (!summary && !plot) {
+        fprintf(stderr, "usage: weft-trace summary FILE\n       weft-trace plot FILE OUT.png\n");
         return 2;
     }
     tr_trace *t = trace_read(argv[2]);
     if (!t)
         return 1;
-    ts_summary s;
-    ts_summarize(t, &s);
-    print_summary(argv[2], t, &s);
-    ts_summary_free(&s);
+    int status = 0;
+    if (plot) {
+        status = tp_plot(t, argv[3]);
+    } else {
+        ts_summary s;
+        ts_summarize(t, &s);
+        print_summary(argv[2], t, &s);
+        ts_summary_free(&s);
+    }
     trace_free(t);
-    return 0;
+    return status;
 }

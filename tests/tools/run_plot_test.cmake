@@ -1,0 +1,61 @@
+# ctest weft_trace_plot (cmake -P): `weft-trace plot` on a fixture trace (every span
+# kind, a thread name with a quote in it) and, when given, on a trace a traced example
+# wrote (TRACED: a program run with WEFT_TRACE); each must leave a PNG (the 8-byte
+# signature). Then the error paths: usage (exit 2), an unreadable trace (exit 1), and
+# no gnuplot on PATH (exit 3). Without gnuplot the test exits 77 (skipped).
+# In: TOOL, FIXTURE, WORK_DIR, optional TRACED.
+file(REMOVE_RECURSE "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}")
+
+function(expect_exit want)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc STREQUAL "${want}")
+    message(FATAL_ERROR "${ARGN}: exit ${rc}, want ${want}\n${out}${err}")
+  endif()
+  set(last_err "${err}" PARENT_SCOPE)
+endfunction()
+
+function(expect_png png)
+  if(NOT EXISTS "${png}")
+    message(FATAL_ERROR "${png} was not written")
+  endif()
+  file(READ "${png}" sig LIMIT 8 HEX)
+  if(NOT sig STREQUAL "89504e470d0a1a0a")
+    message(FATAL_ERROR "${png} does not start with the PNG signature: ${sig}")
+  endif()
+  file(SIZE "${png}" size)
+  message(STATUS "${png}: ${size} bytes")
+endfunction()
+
+# The usage errors need no gnuplot.
+expect_exit(2 "${TOOL}")
+expect_exit(2 "${TOOL}" plot "${FIXTURE}")
+expect_exit(2 "${TOOL}" plot "${FIXTURE}" a.png extra)
+expect_exit(2 "${TOOL}" draw "${FIXTURE}" a.png)
+if(NOT last_err MATCHES "weft-trace plot FILE OUT.png")
+  message(FATAL_ERROR "the usage message does not mention plot:\n${last_err}")
+endif()
+expect_exit(1 "${TOOL}" plot "${WORK_DIR}/missing.json" "${WORK_DIR}/missing.png")
+
+# No gnuplot on PATH: a clear message and exit 3 (an empty directory as the PATH).
+file(MAKE_DIRECTORY "${WORK_DIR}/empty-path")
+expect_exit(3 ${CMAKE_COMMAND} -E env "PATH=${WORK_DIR}/empty-path" "${TOOL}" plot "${FIXTURE}" "${WORK_DIR}/no.png")
+if(NOT last_err MATCHES "gnuplot not found")
+  message(FATAL_ERROR "no gnuplot: unclear message:\n${last_err}")
+endif()
+
+find_program(GNUPLOT gnuplot)
+if(NOT GNUPLOT)
+  # ctest matches this line (SKIP_REGULAR_EXPRESSION): cmake -P cannot exit 77.
+  message(STATUS "weft_trace_plot: SKIP, gnuplot is not installed (apt-get install gnuplot-nox)")
+  return()
+endif()
+
+expect_exit(0 "${TOOL}" plot "${FIXTURE}" "${WORK_DIR}/fixture's plot.png")
+expect_png("${WORK_DIR}/fixture's plot.png")
+
+if(TRACED)
+  expect_exit(0 ${CMAKE_COMMAND} -E env "WEFT_TRACE=${WORK_DIR}/traced.json" "${TRACED}")
+  expect_exit(0 "${TOOL}" plot "${WORK_DIR}/traced.json" "${WORK_DIR}/traced.png")
+  expect_png("${WORK_DIR}/traced.png")
+endif()
