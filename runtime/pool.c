@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 _Thread_local weft_worker *weft__current_worker __attribute__((tls_model("initial-exec")));
 
@@ -575,6 +576,12 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
     weft_mutex_init(&pool->inject_lock);
 
     int rc = -ENOMEM;
+    long cpus = sysconf(_SC_NPROCESSORS_CONF);
+    pool->num_cpus = cpus > 0 ? (unsigned)cpus : 1;
+    pool->worker_on_cpu = calloc(pool->num_cpus, sizeof *pool->worker_on_cpu);
+    if (!pool->worker_on_cpu)
+        goto fail_topo;
+    atomic_init(&pool->turns, (uint64_t)(n - 1) << 32); /* no caller yet: bench the last worker first */
     unsigned slots = n + WEFT_POOL_CALLER_SLOTS; /* the workers, then the caller slots */
     pool->workers = aligned_alloc(WEFT_CACHE_LINE, slots * sizeof *pool->workers);
     if (!pool->workers)
@@ -627,6 +634,7 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
 fail_workers:
     free_workers(pool, inited);
 fail_topo:
+    free(pool->worker_on_cpu);
     weft__topology_release_places(&pool->places);
     weft__topology_free(&pool->topo);
     free(pool);
@@ -873,6 +881,7 @@ int weft_pool_destroy_timeout(weft_pool *pool, uint64_t timeout_ns)
     while (atomic_load_explicit(&pool->cross_wakers, memory_order_acquire) != 0)
         weft_thread_yield();
     free_workers(pool, pool->num_threads + WEFT_POOL_CALLER_SLOTS);
+    free(pool->worker_on_cpu);
     weft__topology_release_places(&pool->places);
     weft__topology_free(&pool->topo);
     weft__trace_end(WEFT__TRACE_POOL_DESTROY, t0, (uint64_t)(uintptr_t)pool, pool->num_threads);

@@ -135,10 +135,18 @@ struct weft_pool {
      * (claimed by its CAS, cleared by its owner); thieves and sleepers look at these
      * slots' deques. */
     WEFT_CACHE_ALIGNED _Atomic uint32_t callers;
-    /* Turns held (caller.c): bit s set while slot s's caller is inside and not asleep.
-     * With k bits set, workers num_threads - k and above are benched: they take no
-     * new work (weft__worker_benched). A caller asleep in a wait lends its turn. */
-    _Atomic uint32_t turns;
+    /* Turns held (caller.c), one word so that a bench decision is one load. Low half:
+     * bit s set while slot s's caller is inside and not parked (a parked caller lends
+     * its turn). High half: `first`, the worker benched first; with k bits set, the k
+     * workers first, first - 1, ... (modulo num_threads) are benched: they take no
+     * new work (weft__turns_bench). `first` changes only while no turn is held. */
+    _Atomic uint64_t turns;
+    /* worker_on_cpu[c]: 1 + the index of the worker that last went to sleep on CPU c
+     * (0: none yet); num_cpus entries. Written by that worker (sleep.c), read by a
+     * caller taking the first turn, to bench the worker that shares its CPU. A hint:
+     * relaxed, and any value is safe. */
+    _Atomic uint32_t *worker_on_cpu;
+    unsigned num_cpus;
     /* heap jobs (tasks, scope jobs) not yet finished; weft_pool_destroy and
      * weft_pool_wait_idle wait for 0 */
     WEFT_CACHE_ALIGNED _Atomic uint32_t pending;
@@ -160,14 +168,27 @@ weft_worker *weft__caller_enter(weft_pool *pool);
 /* Give the slot back (its deque must hold only work that may run elsewhere: it is
  * handed to the injector). */
 void weft__caller_leave(weft_worker *w);
-/* Is worker w stepping aside for callers? With k turns held, the workers from
- * num_threads - k up take no new work, so a pool of N runs on N threads in all. A
- * caller slot is never benched. Relaxed: a hint, re-read after the sleep fence in
- * weft__pool_has_work. */
+/* pool->turns, taken apart: how many turns are held, and which worker is benched
+ * j-th (j from 0) under it. */
+static inline unsigned weft__turns_held(uint64_t turns) { return (unsigned)__builtin_popcount((uint32_t)turns); }
+static inline unsigned weft__turns_nth(const weft_pool *pool, uint64_t turns, unsigned j)
+{
+    unsigned first = (unsigned)(turns >> 32), n = pool->num_threads;
+    return (first + n - j % n) % n;
+}
+/* Is worker `index` benched under `turns`? The k = weft__turns_held ones counted back
+ * from `first` are, so a pool of N runs on N threads in all. */
+static inline bool weft__turns_bench(const weft_pool *pool, uint64_t turns, unsigned index)
+{
+    unsigned k = weft__turns_held(turns), first = (unsigned)(turns >> 32), n = pool->num_threads;
+    return k != 0 && (first >= index ? first - index : first + n - index) < k;
+}
+/* Is worker w stepping aside for callers? A caller slot never is. Relaxed: a hint,
+ * re-read after the sleep fence in weft__pool_has_work. */
 static inline bool weft__worker_benched(const weft_worker *w)
 {
-    unsigned k = (unsigned)__builtin_popcount(atomic_load_explicit(&w->pool->turns, memory_order_relaxed));
-    return k != 0 && !w->caller && w->index + k >= w->pool->num_threads;
+    return !w->caller &&
+           weft__turns_bench(w->pool, atomic_load_explicit(&w->pool->turns, memory_order_relaxed), w->index);
 }
 
 /* The pool to use for `pool` == NULL: the current worker's, else the global one. */

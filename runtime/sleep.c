@@ -17,6 +17,8 @@
 
 #include <weft/trace.h>
 
+#include <sched.h>
+
 void weft__sleep_wake_worker(weft_worker *w)
 {
     /* seq_cst: the load half of the Dekker pairs (latch SET or new work, then this
@@ -98,8 +100,7 @@ void weft__sleep_bench(weft_worker *w)
      * the CAS (seq_cst load: ordered after it in the single total order, so either
      * we see that caller's fetch_and, or its unbench CAS comes after ours and sees
      * BENCHED). A worker left BENCHED with its turn back would sleep uncounted. */
-    unsigned k = (unsigned)__builtin_popcount(atomic_load_explicit(&w->pool->turns, memory_order_seq_cst));
-    if (w->index + k < w->pool->num_threads)
+    if (!weft__turns_bench(w->pool, atomic_load_explicit(&w->pool->turns, memory_order_seq_cst), w->index))
         weft__sleep_unbench(w);
 }
 
@@ -134,6 +135,21 @@ void weft__sleep_before_block(void *worker)
     weft__sleep_new_injected_jobs(w->pool); /* fence, then wake a sleeper if nobody searches */
 }
 
+/* Record the CPU w goes to sleep on, for callers (pool->worker_on_cpu): the kernel
+ * wakes a thread on the CPU it slept on when that CPU is free, so this is where w
+ * runs when next woken. Workers only (a caller slot is no worker to bench); written
+ * only when it changed (a pinned worker: once). */
+static void note_cpu(weft_worker *w)
+{
+    int cpu = w->caller ? -1 : sched_getcpu();
+    weft_pool *pool = w->pool;
+    if (cpu < 0 || (unsigned)cpu >= pool->num_cpus)
+        return;
+    /* Relaxed: a hint (pool_internal.h). */
+    if (atomic_load_explicit(&pool->worker_on_cpu[cpu], memory_order_relaxed) != w->index + 1)
+        atomic_store_explicit(&pool->worker_on_cpu[cpu], w->index + 1, memory_order_relaxed);
+}
+
 /* Idle worker w found no work: sleep in `mode` (a WORKER_SLEEPING* state) until
  * woken, the latch is set, work it may take exists, or the deadline passes. Returns
  * true if another thread woke it. noinline: its fence (GCC's TSan refuses an inlined
@@ -154,6 +170,7 @@ __attribute__((noinline)) static bool sleep_idle(weft_worker *w, weft_job_latch 
     uint64_t t0 = 0;
     if (!weft__job_latch_probe(l) && !turn_back && !weft__pool_has_work(w)) {
         weft__counter_inc(&w->stats.sleeps);
+        note_cpu(w);
         t0 = weft__trace_begin();
         /* seq_cst: pairs with the waker's CAS to AWAKE. Sleep until AWAKE, whatever
          * sleep the state says meanwhile: a caller may move a sleeper between

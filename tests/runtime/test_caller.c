@@ -772,3 +772,71 @@ Test(caller, a_caller_blocked_in_a_primitive_lends_its_turn, .timeout = 60)
     cr_assert_eq(b.wait_rc, 0, "the blocked caller's other half never ran (rc %d)", b.wait_rc);
     cr_assert_eq(weft_pool_destroy(pool), 0);
 }
+
+typedef struct placed_halves {
+    _Atomic int second_started;
+    int second_cpu, first_waited;
+} placed_halves;
+
+static void first_half_waits_for_a_thief(void *p)
+{
+    placed_halves *h = p;
+    uint64_t deadline = weft_deadline_after(10 * SECOND_NS);
+    while (!atomic_load(&h->second_started) && !weft_deadline_passed(deadline))
+        sched_yield();
+    h->first_waited = atomic_load(&h->second_started);
+}
+
+static void second_half_records_its_cpu(void *p)
+{
+    placed_halves *h = p;
+    h->second_cpu = sched_getcpu();
+    atomic_store(&h->second_started, 1);
+}
+
+static void join_waiting_for_a_thief(void *p)
+{
+    cr_assert_eq(weft_join(first_half_waits_for_a_thief, p, second_half_records_its_cpu, p), 0);
+}
+
+static void pin_self(int cpu)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    cr_assert_eq(pthread_setaffinity_np(pthread_self(), sizeof one, &one), 0);
+}
+
+/* The worker a caller leaves running is not the one on the caller's CPU: that one is
+ * benched. Before, the last worker was always the benched one, so a caller on worker
+ * 0's CPU woke worker 0 onto its own CPU, where it waited for the caller's time slice
+ * while the other CPU idled (a loop's second half ran after its first, on one CPU).
+ * Round 1 pins the caller to the first allowed CPU; round 2 to the CPU the thief of
+ * round 1 is pinned to, so that a worker surely shares the caller's CPU. */
+Test(caller, the_worker_on_the_callers_cpu_is_the_one_benched, .timeout = 60)
+{
+    cpu_set_t allowed;
+    cr_assert_eq(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+    if (CPU_COUNT(&allowed) < 2)
+        cr_skip_test("needs 2 CPUs");
+    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
+    cfg.num_threads = 2;
+    cfg.pin = WEFT_PIN_PU;
+    weft_pool *pool = NULL;
+    cr_assert_eq(weft_pool_create(&cfg, &pool), 0);
+    wait_until_all_asleep(pool);
+    int cpu = 0;
+    while (!CPU_ISSET(cpu, &allowed))
+        cpu++;
+    for (int round = 1; round <= 2; round++) {
+        pin_self(cpu);
+        placed_halves h = {.second_cpu = -1};
+        cr_assert_eq(weft_pool_execute(pool, join_waiting_for_a_thief, &h), 0);
+        cr_assert(h.first_waited, "round %d: no worker took the second half", round);
+        cr_assert_neq(h.second_cpu, cpu, "round %d: the worker on the caller's CPU %d ran the second half", round,
+                      cpu);
+        cpu = h.second_cpu;
+    }
+    cr_assert_eq(sched_setaffinity(0, sizeof allowed, &allowed), 0);
+    cr_assert_eq(weft_pool_destroy(pool), 0);
+}
