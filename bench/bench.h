@@ -134,6 +134,10 @@ bool bench_weft_timed(int threads, void (*root)(void *arg), void *arg, double *s
  * the pool could not be made or a call failed. */
 bool bench_weft_calls(int threads, uint64_t calls, void (*call)(void *arg), void *arg,
                       double *seconds);
+/* bench_weft_calls with the calling thread asleep for pause_ns before each call (the
+ * serial part of a program between its loops); *seconds gets the calls alone. */
+bool bench_weft_calls_paused(int threads, uint64_t calls, uint64_t pause_ns, void (*call)(void *arg),
+                             void *arg, double *seconds);
 
 /* Registration functions, one per bench_*.c file (listed in main.c). */
 void bench_register_sync(bench_registry *r);

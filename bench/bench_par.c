@@ -1,6 +1,6 @@
 /* bench_par.c: the loop benchmarks of par/, weft beside serial C and OpenMP (gcc's
  * libgomp) in the same run: triad, reduce, reduce_det, mandel, small_loop, and the
- * per-call sweeps loop_sweep and reduce_sweep.
+ * per-call sweeps loop_sweep and reduce_sweep, and loop_pause (a call after a pause).
  *
  * Fairness invariants:
  *  - The same kernel (one static function per workload) runs in every impl; only the
@@ -712,6 +712,72 @@ static bench_result loop_sweep_tbb_run(const bench_args *a)
 }
 #endif
 
+/* ------------------------------------------------------------------------------
+ * loop_pause: loop_sweep's triad with the calling thread asleep for a while before
+ * each call (untimed), as a program's serial part between two loops: the calls alone
+ * are timed (us per call). A pause longer than the pool's idle search (WEFT_WAIT_POLICY)
+ * finds its workers asleep, so each call pays for waking them: this row measures how
+ * much of that reaches the caller (its share starts at once; the others wake meanwhile,
+ * on other CPUs than the caller's). OpenMP's threads spin for a while (GOMP_SPINCOUNT)
+ * before they sleep, so after a short pause they are still awake. Fixed size: 32
+ * calls per run. */
+typedef struct pause_param {
+    size_t n;
+    uint64_t pause_ns;
+} pause_param;
+
+/* One row's run: `call` on the whole array after each pause, the calls alone timed. */
+static bench_result loop_pause_calls(const bench_args *a, void (*call)(triad *t))
+{
+    const pause_param *pp = a->arg;
+    triad_param p = {pp->n, 1};
+    bench_result res = {0};
+    triad t;
+    bool ok = triad_setup(&t, &p);
+    for (uint64_t k = 0; ok && k < a->size; k++) {
+        weft_thread_sleep(pp->pause_ns);
+        double t0 = bench_now_s();
+        call(&t);
+        res.seconds += bench_now_s() - t0;
+    }
+    res.ok = triad_check_free(&t) && ok;
+    res.ops = a->size;
+    return res;
+}
+
+static void loop_pause_serial_call(triad *t) { triad_kernel(t, 0, t->n); }
+
+static void loop_pause_omp_call(triad *t)
+{
+#pragma omp parallel
+    {
+        size_t b, e;
+        omp_static_block(t->n, &b, &e);
+        triad_kernel(t, b, e);
+    }
+}
+
+static bench_result loop_pause_serial_run(const bench_args *a) { return loop_pause_calls(a, loop_pause_serial_call); }
+
+static bench_result loop_pause_omp_run(const bench_args *a)
+{
+    omp_warm(a->threads);
+    return loop_pause_calls(a, loop_pause_omp_call);
+}
+
+static bench_result loop_pause_weft_run(const bench_args *a)
+{
+    const pause_param *pp = a->arg;
+    triad_param p = {pp->n, 1};
+    bench_result res = {0};
+    triad t;
+    bool ok = triad_setup(&t, &p) && bench_weft_calls_paused(a->threads, a->size, pp->pause_ns,
+                                                            triad_weft_root, &t, &res.seconds);
+    res.ok = triad_check_free(&t) && ok;
+    res.ops = a->size;
+    return res;
+}
+
 static bench_result reduce_sweep_serial_run(const bench_args *a)
 {
     bench_result res = {0};
@@ -885,12 +951,21 @@ static const size_t sweep_n[] = {
     BENCH_TBB_ROW(SWEEP_ROW("reduce_sweep", K, E, "tbb", SWEEP_THREADS, reduce_sweep_tbb_run))
 #define SWEEPS(S, E) S(10, E) S(12, E) S(14, E) S(16, E) S(18, E) S(20, E) S(22, E) S(24, E)
 
-static const bench_def sweep_benches[] = {SWEEPS(LOOP_SWEEP, 26) SWEEPS(REDUCE_SWEEP, 26)};
+static const pause_param pause_1ms = {(size_t)1 << 16, 1000000}, pause_10ms = {(size_t)1 << 16, 10000000};
+#define LOOP_PAUSE(PARAM, ARG)                                                                      \
+    {"loop_pause", PARAM, "serial", SERIAL, "us/call", loop_pause_serial_run, 32, 32, true, ARG},  \
+    {"loop_pause", PARAM, "weft", SWEEP_THREADS, "us/call", loop_pause_weft_run, 32, 32, true, ARG}, \
+    {"loop_pause", PARAM, "openmp", SWEEP_THREADS, "us/call", loop_pause_omp_run, 32, 32, true, ARG}
+
+static const bench_def sweep_benches[] = {SWEEPS(LOOP_SWEEP, 26) SWEEPS(REDUCE_SWEEP, 26)
+                                          LOOP_PAUSE("n=2^16 pause=1ms", &pause_1ms),
+                                          LOOP_PAUSE("n=2^16 pause=10ms", &pause_10ms)};
 /* --quick (a target a fifth as long): the smallest size, the one the 2-thread speedup
- * goal starts at, and one beyond the caches. */
+ * goal starts at, and one beyond the caches; the short pause. */
 static const bench_def sweep_benches_quick[] = {
     LOOP_SWEEP(10, 24) LOOP_SWEEP(16, 24) LOOP_SWEEP(20, 24)
     REDUCE_SWEEP(10, 24) REDUCE_SWEEP(16, 24) REDUCE_SWEEP(20, 24)
+    LOOP_PAUSE("n=2^16 pause=1ms", &pause_1ms)
 };
 
 void bench_register_par(bench_registry *r)

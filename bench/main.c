@@ -97,8 +97,8 @@ bool bench_weft_timed(int threads, void (*root)(void *arg), void *arg, double *s
     return weft_pool_destroy(pool) == 0 && ok;
 }
 
-bool bench_weft_calls(int threads, uint64_t calls, void (*call)(void *arg), void *arg,
-                      double *seconds)
+bool bench_weft_calls_paused(int threads, uint64_t calls, uint64_t pause_ns, void (*call)(void *arg),
+                             void *arg, double *seconds)
 {
     weft_pool *pool = bench_pool_new(threads);
     if (!pool)
@@ -106,11 +106,24 @@ bool bench_weft_calls(int threads, uint64_t calls, void (*call)(void *arg), void
     /* Workers up, as in bench_weft_timed; then the caller's own way in, once. */
     bool ok = weft_pool_run(pool, bench_nop, NULL) == 0 &&
               weft_pool_execute(pool, bench_nop, NULL) == 0;
-    double t0 = bench_now_s();
-    for (uint64_t k = 0; k < calls; k++)
+    double spent = 0, t0 = bench_now_s();
+    for (uint64_t k = 0; k < calls; k++) {
+        if (pause_ns != 0) {
+            weft_thread_sleep(pause_ns);
+            t0 = bench_now_s();
+        }
         ok = weft_pool_execute(pool, call, arg) == 0 && ok;
-    *seconds = bench_now_s() - t0;
+        if (pause_ns != 0)
+            spent += bench_now_s() - t0;
+    }
+    *seconds = pause_ns != 0 ? spent : bench_now_s() - t0;
     return weft_pool_destroy(pool) == 0 && ok;
+}
+
+bool bench_weft_calls(int threads, uint64_t calls, void (*call)(void *arg), void *arg,
+                      double *seconds)
+{
+    return bench_weft_calls_paused(threads, calls, 0, call, arg, seconds);
 }
 
 /* The number of CPUs this process may run on (sched_getaffinity), at least 1. */
