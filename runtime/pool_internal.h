@@ -141,10 +141,11 @@ struct weft_pool {
      * workers first, first - 1, ... (modulo num_threads) are benched: they take no
      * new work (weft__turns_bench). `first` changes only while no turn is held. */
     _Atomic uint64_t turns;
-    /* worker_on_cpu[c]: 1 + the index of the worker that last went to sleep on CPU c
-     * (0: none yet); num_cpus entries. Written by that worker (sleep.c), read by a
-     * caller taking the first turn, to bench the worker that shares its CPU. A hint:
-     * relaxed, and any value is safe. */
+    /* worker_on_cpu[c]: 1 + the index of the worker that runs on CPU c (0: none
+     * known); num_cpus entries. Written by that worker: a pinned one when it binds
+     * itself (all the CPUs of its place), any one when it goes to sleep (sleep.c:
+     * where the kernel will wake it). Read by a caller taking the first turn, to bench
+     * the worker that shares its CPU. A hint: relaxed, and any value is safe. */
     _Atomic uint32_t *worker_on_cpu;
     unsigned num_cpus;
     /* heap jobs (tasks, scope jobs) not yet finished; weft_pool_destroy and
@@ -168,6 +169,17 @@ weft_worker *weft__caller_enter(weft_pool *pool);
 /* Give the slot back (its deque must hold only work that may run elsewhere: it is
  * handed to the injector). */
 void weft__caller_leave(weft_worker *w);
+/* Record that worker w runs on CPU `cpu` (pool->worker_on_cpu; an out-of-range cpu,
+ * e.g. sched_getcpu's -1, is ignored). Written only when it changes. */
+static inline void weft__worker_note_cpu(weft_worker *w, int cpu)
+{
+    weft_pool *pool = w->pool;
+    if (cpu < 0 || (unsigned)cpu >= pool->num_cpus)
+        return;
+    /* Relaxed: a hint (pool->worker_on_cpu). */
+    if (atomic_load_explicit(&pool->worker_on_cpu[cpu], memory_order_relaxed) != w->index + 1)
+        atomic_store_explicit(&pool->worker_on_cpu[cpu], w->index + 1, memory_order_relaxed);
+}
 /* pool->turns, taken apart: how many turns are held, and which worker is benched
  * j-th (j from 0) under it. */
 static inline unsigned weft__turns_held(uint64_t turns) { return (unsigned)__builtin_popcount((uint32_t)turns); }

@@ -135,19 +135,13 @@ void weft__sleep_before_block(void *worker)
     weft__sleep_new_injected_jobs(w->pool); /* fence, then wake a sleeper if nobody searches */
 }
 
-/* Record the CPU w goes to sleep on, for callers (pool->worker_on_cpu): the kernel
- * wakes a thread on the CPU it slept on when that CPU is free, so this is where w
- * runs when next woken. Workers only (a caller slot is no worker to bench); written
- * only when it changed (a pinned worker: once). */
+/* Record the CPU w goes to sleep on (pool->worker_on_cpu): the kernel wakes a thread
+ * on the CPU it slept on when that CPU is free, so this is where w runs when next
+ * woken. Workers only: a caller slot is no worker to bench. */
 static void note_cpu(weft_worker *w)
 {
-    int cpu = w->caller ? -1 : sched_getcpu();
-    weft_pool *pool = w->pool;
-    if (cpu < 0 || (unsigned)cpu >= pool->num_cpus)
-        return;
-    /* Relaxed: a hint (pool_internal.h). */
-    if (atomic_load_explicit(&pool->worker_on_cpu[cpu], memory_order_relaxed) != w->index + 1)
-        atomic_store_explicit(&pool->worker_on_cpu[cpu], w->index + 1, memory_order_relaxed);
+    if (!w->caller)
+        weft__worker_note_cpu(w, sched_getcpu());
 }
 
 /* Idle worker w found no work: sleep in `mode` (a WORKER_SLEEPING* state) until

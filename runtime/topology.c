@@ -308,6 +308,16 @@ int weft__topology_bind_current_thread(const weft_topology *t, hwloc_obj_t obj)
     return rc;
 }
 
+int weft__topology_next_cpu(const weft_topology *t, hwloc_obj_t obj, int prev)
+{
+    if (!t->allowed || !obj || !obj->cpuset)
+        return -1;
+    int cpu = prev;
+    while ((cpu = hwloc_bitmap_next(obj->cpuset, cpu)) >= 0 && !hwloc_bitmap_isset(t->allowed, (unsigned)cpu))
+        ;
+    return cpu;
+}
+
 unsigned weft__topology_closeness(hwloc_obj_t a, hwloc_obj_t b)
 {
     hwloc_topology_t topo = loaded();

@@ -62,6 +62,9 @@ unsigned weft__topology_claim_places(const weft_topology *t, weft_pin_policy pol
 void weft__topology_release_places(weft_place_claim *c);
 /* Bind the calling thread to obj's allowed CPUs. 0 or a negative errno. */
 int weft__topology_bind_current_thread(const weft_topology *t, hwloc_obj_t obj);
+/* The allowed CPU of obj after CPU prev (-1: the first), or -1 when there is none:
+ * the CPUs a thread bound to obj runs on. */
+int weft__topology_next_cpu(const weft_topology *t, hwloc_obj_t obj, int prev);
 /* Larger = closer: the depth of the deepest object containing both (0 if unknown). */
 unsigned weft__topology_closeness(hwloc_obj_t a, hwloc_obj_t b);
 
