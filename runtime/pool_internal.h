@@ -103,6 +103,11 @@ struct weft_worker {
     unsigned block_cache_len[WEFT_BLOCK_CACHED_KINDS];
     unsigned scope_pool_holds;   /* scopes owned here counted in pool->pending as one (scope.c) */
     WEFT_CACHE_ALIGNED _Atomic uint32_t sleep_state; /* futex word; WORKER_* */
+    /* 1 while this worker's search is counted in pool->idle (sleep.c): whoever moves
+     * it to 0 — the worker leaving its search, or the caller that benches it —
+     * subtracts the count, so a worker benched while it cannot run (its CPU taken by
+     * that caller) does not hold the count for ever. */
+    _Atomic uint32_t search_counted;
 };
 
 struct weft_pool {

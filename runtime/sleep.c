@@ -64,13 +64,26 @@ __attribute__((noinline)) void weft__sleep_new_injected_jobs(weft_pool *pool)
     weft__sleep_new_internal_jobs(pool);
 }
 
+/* Take w's search count (search_counted 1 -> 0): true if this thread now owns its
+ * subtraction. Acquire: pairs with begin_search's release store, so the count it
+ * subtracts was added before. */
+static bool take_search_count(weft_worker *w)
+{
+    uint32_t counted = 1;
+    return atomic_compare_exchange_strong_explicit(&w->search_counted, &counted, 0, memory_order_acquire,
+                                                   memory_order_relaxed);
+}
+
 /* A searcher that found a job stops searching. A publisher that saw it searching
  * woke nobody, trusting it to take the job; but it may have taken another one. So the
  * last searcher to leave passes the duty on: if work is still visible and someone
- * sleeps, wake one (sleep.md, "Leaving the search"). */
+ * sleeps, wake one (sleep.md, "Leaving the search"). Done by the worker, or for it by
+ * the caller that benched it, whoever takes its count. */
 __attribute__((noinline)) static void leave_search(weft_worker *w, bool found)
 {
     weft_pool *pool = w->pool;
+    if (!take_search_count(w))
+        return; /* a caller that benched us ended our search, and passed the duty on */
     /* seq_cst, then the fence: the searcher half of a Dekker pair with a publisher
      * (queue the job, fence, load pool->idle): either it sees us gone and wakes a
      * sleeper itself, or our loads below see its job. */
@@ -87,6 +100,11 @@ __attribute__((noinline)) static void leave_search(weft_worker *w, bool found)
 
 void weft__sleep_bench(weft_worker *w)
 {
+    /* An awake worker may be searching: end its search for it. It would leave the
+     * search itself at its next look, but it may not get one soon: its CPU may be the
+     * caller's, and a count left standing stops every publisher from waking a sleeper
+     * (under a real-time policy, for ever). */
+    leave_search(w, true);
     uint32_t s = WORKER_SLEEPING;
     /* seq_cst: as the wakers' CASes; whoever moves a worker out of SLEEPING owns the
      * sleepers count it held. */
@@ -214,8 +232,11 @@ static void begin_search(weft_worker *w, weft_idle_state *st, uint64_t now)
 {
     st->mode = idle_mode(w);
     st->searching = st->mode == WORKER_SLEEPING;
-    if (st->searching) /* relaxed: a hint for publishers (see sleep.md) */
+    if (st->searching) { /* relaxed: a hint for publishers (see sleep.md) */
         atomic_fetch_add_explicit(&w->pool->idle, WEFT_IDLE_SEARCHER, memory_order_relaxed);
+        /* Release: pairs with take_search_count's acquire CAS (the count is added). */
+        atomic_store_explicit(&w->search_counted, 1, memory_order_release);
+    }
     st->spin_until = now + w->pool->spin_ns;
 }
 
@@ -248,7 +269,7 @@ void weft__sleep_no_work_found(weft_worker *w, weft_idle_state *st, weft_job_lat
             weft_thread_yield();
         return;
     }
-    if (st->searching) /* seq_cst: ordered before the sleep announcement (sleep.md) */
+    if (st->searching && take_search_count(w)) /* seq_cst: ordered before the sleep announcement (sleep.md) */
         atomic_fetch_sub_explicit(&pool->idle, WEFT_IDLE_SEARCHER, memory_order_seq_cst);
     uint32_t slept = st->mode;
     bool woken = sleep_idle(w, l, deadline_ns, slept);

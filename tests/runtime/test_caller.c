@@ -840,3 +840,82 @@ Test(caller, the_worker_on_the_callers_cpu_is_the_one_benched, .timeout = 60)
     cr_assert_eq(sched_setaffinity(0, sizeof allowed, &allowed), 0);
     cr_assert_eq(weft_pool_destroy(pool), 0);
 }
+
+typedef struct two_sided {
+    _Atomic int caller_leaves, worker_leaves;
+} two_sided;
+
+typedef struct side_range {
+    two_sided *t;
+    size_t lo, hi;
+} side_range;
+
+/* A loop of leaves of 1024 indices by recursive joins; each leaf counts whether a
+ * worker or the caller ran it. */
+static void side_leaves(void *p)
+{
+    side_range *r = p;
+    if (r->hi - r->lo <= 1024) {
+        volatile double x = 0;
+        for (size_t i = r->lo; i < r->hi; i++)
+            x += (double)i;
+        atomic_fetch_add(weft_current_worker_index() >= 2 ? &r->t->caller_leaves : &r->t->worker_leaves, 1);
+        return;
+    }
+    size_t mid = r->lo + (r->hi - r->lo) / 2;
+    side_range a = {r->t, r->lo, mid}, b = {r->t, mid, r->hi};
+    cr_assert_eq(weft_join(side_leaves, &a, side_leaves, &b), 0);
+}
+
+static void loop_of_both_sides(void *p)
+{
+    side_range r = {p, 0, 1u << 16};
+    side_leaves(&r);
+}
+
+/* A worker benched while it searched, on the caller's own CPU, cannot run to leave its
+ * search while the caller works there (here: a loop run by the workers has just
+ * ended, and the caller works serially for a while, then calls). Its count stood, so every publisher saw
+ * "someone searches" and woke nobody: under a real-time policy (where the caller
+ * never yields its CPU) the other, sleeping worker never took part, and every loop
+ * ran on the caller alone. The caller that benches a worker ends its search for it.
+ * Skipped without the right to use SCHED_FIFO. */
+Test(caller, a_worker_benched_while_searching_does_not_keep_others_asleep, .timeout = 60)
+{
+    cpu_set_t allowed;
+    cr_assert_eq(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+    if (CPU_COUNT(&allowed) < 2)
+        cr_skip_test("needs 2 CPUs");
+    struct sched_param fifo = {.sched_priority = 1}, other = {.sched_priority = 0};
+    if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &fifo) != 0)
+        cr_skip_test("SCHED_FIFO not permitted");
+    int cpu = 0;
+    while (!CPU_ISSET(cpu, &allowed))
+        cpu++;
+    pin_self(cpu);
+    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT; /* its workers inherit SCHED_FIFO */
+    cfg.num_threads = 2;
+    cfg.pin = WEFT_PIN_PU;
+    weft_pool *pool = NULL;
+    cr_assert_eq(weft_pool_create(&cfg, &pool), 0);
+    wait_until_all_asleep(pool); /* placed: each pinned worker's CPU is known */
+    two_sided t = {0};
+    /* Run a loop on the workers: when it returns they are searching, the one on our
+     * CPU too, and our first call benches that one while its search is counted. */
+    cr_assert_eq(weft_pool_run(pool, loop_of_both_sides, &t), 0);
+    /* Serial work, never yielding the CPU: the other worker's search ends and it
+     * sleeps; the one on our CPU cannot run to end its own. */
+    uint64_t until = weft_time_now_ns() + 20000000;
+    while (weft_time_now_ns() < until)
+        ;
+    int shared = 0;
+    for (int call = 0; call < 300; call++) {
+        int before = atomic_load(&t.worker_leaves);
+        cr_assert_eq(weft_pool_execute(pool, loop_of_both_sides, &t), 0);
+        shared += atomic_load(&t.worker_leaves) > before;
+    }
+    cr_assert_eq(pthread_setschedparam(pthread_self(), SCHED_OTHER, &other), 0);
+    cr_assert_eq(sched_setaffinity(0, sizeof allowed, &allowed), 0);
+    cr_assert_eq(weft_pool_destroy(pool), 0);
+    cr_assert_gt(shared, 0, "no worker took part in any of 300 join trees of 2^16 indices");
+}
