@@ -22,11 +22,14 @@
 #include <unistd.h>
 
 /* The calling thread's block and unblock hooks (weft_futex_set_block_hook,
- * weft_futex_set_unblock_hook): thread-local, so no synchronisation. */
-static _Thread_local void (*block_hook)(void *);
-static _Thread_local void *block_hook_arg;
-static _Thread_local void (*unblock_hook)(void *);
-static _Thread_local void *unblock_hook_arg;
+ * weft_futex_set_unblock_hook): thread-local, so no synchronisation. initial-exec,
+ * as runtime's weft__current_worker: one load from the thread pointer, not a call to
+ * __tls_get_addr (a caller sets and clears both hooks on every parallel call). */
+#define HOOK_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+static HOOK_TLS void (*block_hook)(void *);
+static HOOK_TLS void *block_hook_arg;
+static HOOK_TLS void (*unblock_hook)(void *);
+static HOOK_TLS void *unblock_hook_arg;
 
 void weft_futex_set_block_hook(void (*hook)(void *arg), void *arg)
 {
