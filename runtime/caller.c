@@ -58,8 +58,8 @@ static void take_turn(weft_worker *w)
     weft_pool *pool = w->pool;
     unsigned n = pool->num_threads;
     uint64_t bit = 1u << (w->index - n), old = atomic_load_explicit(&pool->turns, memory_order_relaxed), new;
-    do
-        new = (uint32_t)old != 0 ? old | bit : (uint64_t)first_to_bench(pool, old) << 32 | bit;
+    do /* one worker: it is the one to bench, wherever this thread runs */
+        new = (uint32_t)old != 0 || n == 1 ? old | bit : (uint64_t)first_to_bench(pool, old) << 32 | bit;
     /* seq_cst: ordered with weft__sleep_bench's CAS and its re-read of `turns` (two
      * callers crossing, sleep.c). */
     while (!atomic_compare_exchange_weak_explicit(&pool->turns, &old, new, memory_order_seq_cst,

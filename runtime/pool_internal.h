@@ -187,7 +187,20 @@ static inline void weft__worker_note_cpu(weft_worker *w, int cpu)
 }
 /* pool->turns, taken apart: how many turns are held, and which worker is benched
  * j-th (j from 0) under it. */
-static inline unsigned weft__turns_held(uint64_t turns) { return (unsigned)__builtin_popcount((uint32_t)turns); }
+static inline unsigned weft__turns_held(uint64_t turns)
+{
+    uint32_t x = (uint32_t)turns;
+#ifdef __POPCNT__
+    return (unsigned)__builtin_popcount(x);
+#else
+    /* Without the popcnt instruction, __builtin_popcount is a call into libgcc; this
+     * is a dozen inline instructions (a caller counts turns on every entry and exit). */
+    x = x - ((x >> 1) & 0x55555555u);
+    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+    x = (x + (x >> 4)) & 0x0F0F0F0Fu;
+    return (x * 0x01010101u) >> 24;
+#endif
+}
 static inline unsigned weft__turns_nth(const weft_pool *pool, uint64_t turns, unsigned j)
 {
     unsigned first = (unsigned)(turns >> 32), n = pool->num_threads;
