@@ -62,13 +62,13 @@ int weft__dist_agree(weft_dist *d, int kind, bool local_bad, const uint64_t *arg
 int weft__dist_agree_status(weft_dist *d, int status);
 
 /* The factoring schedule of n indices over `ranks` ranks: rounds of `ranks` chunks,
- * each chunk max(floor, ceil(rest / (2 x ranks))) indices, then chunks of `floor`
+ * each chunk max(floor, min(cap, ceil(rest / (2 x ranks)))) indices, then chunks of `floor`
  * to the end, where floor = max(grain, ceil(n / (WEFT__DIST_TAIL x ranks)), 1); the
  * last chunk takes a remainder shorter than grain. Chunk k's bounds are a function
  * of (n, ranks, grain, k) alone, so one fetch-and-add of 1 on a shared counter
  * deals them: every rank computes the same chunk from the same k. */
 typedef struct weft__dist_sched {
-    size_t n, ranks, grain, floor;
+    size_t n, ranks, grain, floor, cap;
     uint64_t chunks; /* how many chunks the schedule has */
 } weft__dist_sched;
 
@@ -78,6 +78,16 @@ typedef struct weft__dist_sched {
  * atomics to a few per rank per round plus 2 x ranks for the tail in all (the cost
  * model, docs/design.md section 8). */
 #define WEFT__DIST_TAIL 64u
+
+/* The cap: no chunk is over n / (WEFT__DIST_FIRST x ranks) indices, 1/8 of a rank's
+ * even share. Plain factoring's first round deals half the range at once, a chunk of
+ * half a share per rank: on a loop whose cost sits in one band (the rows through the
+ * Mandelbrot set cost ~100x those outside) one such chunk can hold twice a rank's
+ * share of the work, and that rank finishes last whatever the others do. With the
+ * cap the replay of docs/design.md section 8 (weft-dist-sim) keeps 99% efficiency on
+ * a band ten times dearer than the rest, where halving alone gives 52%, for about 11
+ * remote atomics per rank instead of 7. */
+#define WEFT__DIST_FIRST 8u
 
 void weft__dist_sched_init(weft__dist_sched *s, size_t n, size_t ranks, size_t grain);
 /* Chunk k's offsets [*b, *e) from the range's start; false when k >= chunks. */
@@ -94,6 +104,18 @@ typedef int (*weft__dist_chunk_fn)(void *arg, size_t b, size_t e);
  * status: 0, run's status, or -EIO. */
 int weft__dist_deal(weft_dist *d, const weft__dist_sched *s, uint64_t base, weft__dist_chunk_fn run,
                     void *arg);
+
+/* A dealt chunk's pieces inside the rank when the caller's grain is 0: about
+ * WEFT__DIST_PIECES per thread of the rank's pool. A chunk is a loop of its own, and
+ * weft_par_for's adaptive mode would open each one with its probe (a few indices run
+ * on the caller alone, to time them) and close it waiting for its slowest piece: on
+ * costly indices, such as the seahorse's rows, a rank of two threads lost a fifth of
+ * its time that way. Pieces cut in advance start every thread at once; eight per
+ * thread leave the tail of a chunk an eighth of a thread's share of it. */
+#define WEFT__DIST_PIECES 8u
+
+/* The grain a chunk of len indices runs with: the caller's, or for 0 the pieces'. */
+size_t weft__dist_chunk_grain(size_t grain, size_t len);
 
 /* A size_t as one word of the argument agreement. */
 static inline uint64_t weft__dist_word(size_t x)

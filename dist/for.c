@@ -19,7 +19,7 @@ typedef struct for_job {
 static int for_chunk(void *arg, size_t b, size_t e)
 {
     const for_job *j = arg;
-    return weft_par_for(j->lo + b, j->lo + e, j->grain, j->body, j->ctx);
+    return weft_par_for(j->lo + b, j->lo + e, weft__dist_chunk_grain(j->grain, e - b), j->body, j->ctx);
 }
 
 static int dist_for(weft_dist *d, int kind, size_t lo, size_t hi, size_t grain, weft_range_fn body,

@@ -71,7 +71,7 @@ static int red_chunk(void *arg, size_t b, size_t e)
 {
     red_job *j = arg;
     const red_args *a = j->a;
-    int rc = weft_par_reduce(a->lo + b, a->lo + e, a->grain, j->identity, a->fold, a->combine, a->ctx,
+    int rc = weft_par_reduce(a->lo + b, a->lo + e, weft__dist_chunk_grain(a->grain, e - b), j->identity, a->fold, a->combine, a->ctx,
                              j->chunk, a->size);
     if (rc == 0)
         a->combine(a->ctx, j->acc, j->chunk);

@@ -1,8 +1,8 @@
 /* stress_schedule.c: the factoring schedule (dist/schedule.c) alone, no MPI run: for
  * many (n, ranks, grain) its chunks are in order, disjoint, cover [0, n) exactly, and
  * none is shorter than its floor (nor than grain, unless the whole range is) but the
- * last; the chunk count is what init said; chunk lengths never grow; the count stays
- * near the cost model's ranks x (log2(tail) + 2) (docs/design.md section 8). */
+ * last; the chunk count is what init said; chunk lengths never grow and none is over
+ * the cap; the count stays near the cost model's (docs/design.md section 8). */
 #include "check.h"
 #include "dist_internal.h"
 
@@ -23,6 +23,7 @@ static void check_sched(size_t n, size_t ranks, size_t grain)
         CHECK(last || len >= s.floor, "chunk %llu shorter than the floor %zu", (unsigned long long)k, s.floor);
         CHECK(!grain || n < grain || len >= grain, "n %zu grain %zu: chunk of %zu", n, grain, len);
         CHECK(last || len <= prev, "chunks grew: %zu after %zu", len, prev);
+        CHECK(len <= s.cap || (last && len < s.cap + grain) || len == n, "chunk of %zu over the cap %zu", len, s.cap);
         prev = len;
         at = e;
         k++;
@@ -30,8 +31,10 @@ static void check_sched(size_t n, size_t ranks, size_t grain)
     CHECK(at == n && k == s.chunks, "n %zu ranks %zu grain %zu: covered %zu in %llu chunks of %llu", n, ranks,
           grain, at, (unsigned long long)k, (unsigned long long)s.chunks);
     CHECK(!weft__dist_sched_chunk(&s, k + 1000, &b, &e), "a chunk past the end");
-    /* Rounds: about log2(WEFT__DIST_TAIL / 2) + 1; the tail: up to 2 x ranks + 1. */
-    double bound = (double)ranks * (log2((double)WEFT__DIST_TAIL) + 4) + 2;
+    /* Rounds at the cap until a quarter is left (3/4 of WEFT__DIST_FIRST), halving
+     * rounds down to the floor (log2 of WEFT__DIST_TAIL over WEFT__DIST_FIRST), the
+     * tail (2 x ranks), and a few for rounding. */
+    double bound = (double)ranks * (WEFT__DIST_FIRST + log2((double)WEFT__DIST_TAIL / WEFT__DIST_FIRST) + 3) + 2;
     CHECK(grain > 1 || (double)s.chunks <= bound, "n %zu ranks %zu: %llu chunks > %.0f", n, ranks,
           (unsigned long long)s.chunks, bound);
 }

@@ -13,7 +13,7 @@
  * chunks from a shared counter held by rank 0 (one MPI-3 one-sided atomic,
  * MPI_Fetch_and_op, per chunk), chunks shrinking as the range runs out (factoring
  * self-scheduling: rounds of one chunk per rank, each chunk half the rest divided by
- * the ranks), so a rank that finishes early takes more and none is left idle on
+ * the ranks, at most an eighth of a rank's share), so a rank that finishes early takes more and none is left idle on
  * uneven work. weft_dist_par_for_static gives each rank one fixed block instead, for
  * bodies that must touch rank-local data.
  *
