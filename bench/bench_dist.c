@@ -36,16 +36,18 @@ typedef struct dist_param {
     int ranks, threads;
 } dist_param;
 
-/* The child's environment: the parent's, with the thread counts of the row and Open
- * MPI's allow-run-as-root pair (their old values dropped). */
+/* The child's environment: the parent's, with the thread counts of the row, weft's
+ * workers unpinned (WEFT_PIN=none: as OpenMP's threads and the ranks, --bind-to none,
+ * so the rows compare schedules, not placements) and Open MPI's allow-run-as-root
+ * pair (their old values dropped). */
 static char **child_env(int threads, char *store, size_t cap)
 {
     static const char *const drop[] = {"WEFT_NUM_THREADS=", "OMP_NUM_THREADS=", "OMPI_ALLOW_RUN_AS_ROOT=",
-                                       "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="};
+                                       "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=", "WEFT_PIN="};
     size_t n = 0;
     while (environ[n])
         n++;
-    char **vars = calloc(n + 5, sizeof *vars);
+    char **vars = calloc(n + 6, sizeof *vars);
     if (!vars)
         return NULL;
     size_t k = 0;
@@ -60,6 +62,7 @@ static char **child_env(int threads, char *store, size_t cap)
     vars[k++] = store;
     vars[k++] = store + used;
     snprintf(store + used, cap - (size_t)used, "OMP_NUM_THREADS=%d", threads);
+    vars[k++] = (char *)"WEFT_PIN=none";
     vars[k++] = (char *)"OMPI_ALLOW_RUN_AS_ROOT=1";
     vars[k++] = (char *)"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1";
     return vars;
@@ -73,6 +76,7 @@ static bool dist_once(const dist_param *p, bool quick, double *seconds, uint64_t
     char *mpi_argv[] = {(char *)WEFT_BENCH_MPIRUN, (char *)"-np", np, (char *)"--oversubscribe",
                         (char *)"--bind-to", (char *)"none", (char *)"--mca", (char *)"btl", (char *)"self,vader",
                         (char *)"-x", (char *)"WEFT_NUM_THREADS", (char *)"-x", (char *)"OMP_NUM_THREADS",
+                        (char *)"-x", (char *)"WEFT_PIN",
                         (char *)WEFT_BENCH_DIST, (char *)p->kernel, (char *)p->impl, quick_arg, NULL};
     char *solo_argv[] = {(char *)WEFT_BENCH_DIST, (char *)p->kernel, (char *)p->impl, quick_arg, NULL};
     bool mpi = strcmp(p->impl, "weft") != 0;

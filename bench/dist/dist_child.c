@@ -3,6 +3,7 @@
  * ranks").
  *
  *   weft-bench-dist seahorse|reduce weft|weft-mpi|openmp-mpi [quick]
+ *   mpirun -np 1|2 weft-bench-dist costs
  *
  * weft: one process, no MPI, the kernel on the global pool (weft_par_for /
  * weft_par_reduce; WEFT_NUM_THREADS threads). weft-mpi: started by mpirun, the same
@@ -17,7 +18,14 @@
  * ends when the last rank is done (the largest end time over the ranks; the clock is
  * CLOCK_MONOTONIC, shared by every process of the node); both passes checked (the
  * seahorse's total iteration count, the Euler-Maclaurin sum). Rank 0 (or the lone
- * process) prints one line, `SECONDS OPS OK`, where OK is 1 when both checks held. */
+ * process) prints one line, `SECONDS OPS OK`, where OK is 1 when both checks held.
+ *
+ * `costs` measures what weft-dist-sim (dist_sim.c) takes as its model. With 2 or more
+ * ranks: the round trip of one fetch-and-add on a counter in rank 0's window (the
+ * other ranks fetching, rank 0 waiting), the time per atomic when every rank fetches
+ * at once (the counter's service time) and one MPI_Allreduce of two ints. With one
+ * rank: a weft_par_for of a chunk of ~0.1 ms of work on the pool, less that work
+ * divided by the threads (a chunk's fixed cost). Medians of 9 batches, microseconds. */
 #include <weft/dist.h>
 #include <weft/runtime.h>
 #include <weft/sync.h>
@@ -151,8 +159,102 @@ static bool pass(const ctx *c)
     return sqrt_sum_ok(sum_n, s);
 }
 
+/* A chunk of CHUNK_INDICES indices, each ~0.2 us of work (100 square roots). */
+#define CHUNK_INDICES 256
+static int work_body(void *sink, size_t b, size_t e)
+{
+    *(volatile double *)sink = sqrt_sum(b * 100, e * 100, 0.0);
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median over 9 batches of `reps` calls of what(), in microseconds per call; every
+ * rank runs it (with `alone`, rank 0 waits in the barriers while the others call). */
+static double costs_median(int rank, bool alone, int reps, void (*what)(void *), void *arg)
+{
+    double t[9];
+    for (int k = 0; k < 9; k++) {
+        MPI_Barrier(MPI_COMM_WORLD);
+        uint64_t t0 = weft_time_now_ns();
+        if (!alone || rank != 0)
+            for (int i = 0; i < reps; i++)
+                what(arg);
+        t[k] = (double)(weft_time_now_ns() - t0) / reps / 1e3;
+        MPI_Barrier(MPI_COMM_WORLD);
+    }
+    qsort(t, 9, sizeof t[0], cmp_double);
+    return t[4];
+}
+
+static void fetch_one(void *arg)
+{
+    uint64_t one = 1, old;
+    MPI_Fetch_and_op(&one, &old, MPI_UINT64_T, 0, 0, MPI_SUM, *(MPI_Win *)arg);
+    MPI_Win_flush(0, *(MPI_Win *)arg);
+}
+
+static void chunk_one(void *arg)
+{
+    weft_par_for(0, CHUNK_INDICES, 0, work_body, arg);
+}
+
+static void chunk_serial(void *arg)
+{
+    work_body(arg, 0, CHUNK_INDICES);
+}
+
+static void allreduce_one(void *arg)
+{
+    (void)arg;
+    int in[2] = {1, 2}, out[2];
+    MPI_Allreduce(in, out, 1, MPI_2INT, MPI_MINLOC, MPI_COMM_WORLD);
+}
+
+static int costs(int argc, char **argv)
+{
+    weft_dist *d;
+    if (weft_dist_init(&argc, &argv, &d) != 0)
+        return 1;
+    int rank = weft_dist_rank(d), size = weft_dist_size(d);
+    if (size == 1) {
+        /* A chunk's fixed cost, the rank alone on the machine: its time on the pool
+         * less its work divided by the threads. */
+        volatile double sink;
+        double serial = costs_median(rank, false, 400, chunk_serial, (void *)&sink);
+        double pooled = costs_median(rank, false, 400, chunk_one, (void *)&sink);
+        int threads = weft_pool_num_threads(NULL);
+        printf("chunk of %.1f us of work: %.3f us on %d thread(s), fixed cost %.3f us\n", serial, pooled,
+               threads, pooled - serial / threads);
+    } else {
+        MPI_Win win;
+        uint64_t *base;
+        MPI_Win_allocate(rank == 0 ? 8 : 0, 8, MPI_INFO_NULL, MPI_COMM_WORLD, &base, &win);
+        MPI_Win_lock_all(MPI_MODE_NOCHECK, win);
+        double alone = costs_median(rank, true, 20000, fetch_one, &win);
+        double all = costs_median(rank, false, 20000, fetch_one, &win);
+        double red = costs_median(rank, false, 20000, allreduce_one, NULL);
+        MPI_Win_unlock_all(win);
+        MPI_Win_free(&win);
+        double worst[3], mine[3] = {alone, all, red};
+        MPI_Reduce(mine, worst, 3, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
+        if (rank == 0)
+            printf("atomic round trip %.3f us; %d ranks fetching at once: %.3f us per atomic each (counter: "
+                   "%.3f us per atomic); allreduce of 2 ints %.3f us\n",
+                   worst[0], size, worst[1], worst[1] / size, worst[2]);
+    }
+    weft_dist_finalize(d);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "costs") == 0)
+        return costs(argc, argv);
     static const char *impls[] = {"weft", "weft-mpi", "openmp-mpi"};
     ctx c = {false, -1, NULL, 0, 1};
     for (int i = 0; (argc == 3 || argc == 4) && i < 3; i++)
