@@ -124,8 +124,9 @@ int main(int argc, char **argv)
     CHECK(weft_dist_par_for(d, 0, 10, rank == last ? 2 : 1, nop, NULL) == proto, "different grain");
     CHECK((rank == last ? weft_dist_par_for_static : weft_dist_par_for)(d, 0, 10, 0, nop, NULL) == proto,
           "different calls");
-    CHECK(weft_dist_par_reduce(d, 0, 10, 0, &zero, fail_fold, add, &(failing){SIZE_MAX, 0, 0}, &sum,
-                               rank == last ? sizeof(int) : sizeof sum) == proto, "different result sizes");
+    if (size > 1) /* alone, the short size would be used for a long */
+        CHECK(weft_dist_par_reduce(d, 0, 10, 0, &zero, fail_fold, add, &(failing){SIZE_MAX, 0, 0}, &sum,
+                                   rank == last ? sizeof(int) : sizeof sum) == proto, "different result sizes");
     CHECK(weft_dist_par_map(d, in, out, 4, sizeof(int), sizeof(int), copy, NULL, rank == last ? 0 : WEFT_DIST_ALL) ==
               proto, "different roots");
     works(d);
