@@ -85,9 +85,10 @@ WEFT_API int weft_dist_size(const weft_dist *d);
 WEFT_API int weft_dist_mpi_error_class(void);
 
 /* Call body(ctx, b, e) on disjoint sub-ranges that cover [lo, hi) exactly once across
- * all ranks; each rank runs the chunks it takes with weft_par_for(b, e, grain, ...)
- * on its pool. grain is as weft_par_for's (a body gets [grain, 2 x grain) indices,
- * unless the whole range is shorter; 0: adaptive inside a rank); a chunk taken from
+ * all ranks; each rank runs the chunks it takes with weft_par_for on its pool. grain
+ * is as weft_par_for's (a body gets [grain, 2 x grain) indices, unless the whole
+ * range is shorter); 0: each chunk is cut into about 8 pieces per thread of the
+ * rank's pool (not adaptive: a chunk starts on every thread at once); a chunk taken from
  * the counter is never shorter than grain nor than (hi - lo) / (64 x ranks), so a
  * rank pays one remote atomic per chunk and takes few. Which rank runs which index
  * depends on timing. Collective.
@@ -112,7 +113,8 @@ WEFT_API int weft_dist_par_for_static(weft_dist *d, size_t lo, size_t hi, size_t
                                       weft_range_fn body, void *ctx);
 
 /* weft_par_reduce across ranks: each rank folds the chunks it takes (as
- * weft_dist_par_for deals them) with weft_par_reduce on its pool into one value,
+ * weft_dist_par_for deals and cuts them, grain included) with weft_par_reduce on its
+ * pool into one value,
  * then the ranks' values are combined by an MPI reduction built from `combine`
  * (MPI_Op_create); every rank gets the total in *result. Since chunks are dealt by
  * timing, combine must be commutative as well as associative (use the deterministic
