@@ -59,6 +59,8 @@ package: deps
 # g++ builds the C++ tests (the presets require it); clang++ is the second compiler
 # the public headers are checked with as C++ (tests/cpp), installed without its
 # recommends (llvm-14-dev alone would more than double it): about 50 MB to download.
+# libopenmpi-dev and openmpi-bin: Open MPI, for dist/ (libweft_dist) and its mpirun
+# tests (label mpi); without them the build leaves dist/ out.
 deps:
 	@missing=""; \
 	command -v cmake >/dev/null || missing="$$missing cmake"; \
@@ -71,6 +73,8 @@ deps:
 	command -v dpkg-shlibdeps >/dev/null || missing="$$missing dpkg-dev"; \
 	command -v file >/dev/null || missing="$$missing file"; \
 	pkg-config --exists criterion 2>/dev/null || missing="$$missing libcriterion-dev"; \
+	pkg-config --exists ompi-c 2>/dev/null || missing="$$missing libopenmpi-dev"; \
+	command -v mpirun >/dev/null || missing="$$missing openmpi-bin"; \
 	if [ -n "$$missing$$norec" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then \
 	    echo "missing Debian packages:$$missing $$norec -- run as root, or: sudo apt-get install$$missing $$norec" >&2; exit 1; \

@@ -45,6 +45,7 @@ static void (*const registrations[])(bench_registry *r) = {
     bench_register_chan,
     bench_register_uts,
     bench_register_start,
+    bench_register_dist,
 };
 
 /* Target duration of one timed rep when the size is calibrated. */

@@ -1,7 +1,11 @@
 #!/bin/sh
 # check_api_docs.sh: docs/api.md documents the whole public API, and nothing else.
 #
-# Usage: check_api_docs.sh LIBWEFT_SO SOURCE_DIR
+# Usage: check_api_docs.sh LIBWEFT_SO SOURCE_DIR [LIBWEFT_DIST_SO]
+#
+# weft/dist.h (the optional dist/ module) is always checked for documentation; its
+# functions are checked against LIBWEFT_DIST_SO's exports when the build made it
+# (MPI found), and left out of check 3 otherwise.
 #
 # The public API is every `weft_*` / `WEFT_*` identifier in the code (comments
 # stripped) of the installed headers: functions, inline functions, types, struct tags,
@@ -20,20 +24,22 @@ set -eu
 
 lib=$1
 src=$2
+distlib=${3:-}
 doc=$src/docs/api.md
 headers="$src/include/weft.h $src/include/weft/common.h $src/sync/include/weft/sync.h
 $src/runtime/include/weft/runtime.h $src/runtime/include/weft/inline.h $src/par/include/weft/par.h
-$src/chan/include/weft/chan.h $src/sync/include/weft/trace.h"
+$src/chan/include/weft/chan.h $src/sync/include/weft/trace.h $src/dist/include/weft/dist.h"
 # Environment variables the library reads: api.md documents them, no header declares them.
 env_vars="WEFT_NUM_THREADS WEFT_PIN WEFT_WAIT_POLICY WEFT_STATS WEFT_TRACE WEFT_TRACE_EVENTS"
-# CMake targets of the install (weft::weft_static): no header declares them either.
-cmake_targets="weft_static"
+# CMake targets of the install (weft::weft_static, weft::weft_dist_static) and the
+# build option of dist/: no header declares them either.
+cmake_targets="weft_static weft_dist_static WEFT_DIST"
 
 tmp=${TMPDIR:-/tmp}/weft-api-docs.$$
 mkdir -p "$tmp"
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-for f in $headers "$doc" "$lib"; do
+for f in $headers "$doc" "$lib" $distlib; do
     [ -r "$f" ] || { echo "check_api_docs: cannot read $f" >&2; exit 2; }
 done
 
@@ -72,7 +78,13 @@ for v in $env_vars $cmake_targets; do echo "$v"; done | cat - "$tmp/declared_nam
 # functions.
 grep 'WEFT_API' "$tmp/code" | grep -v 'define WEFT_API' | grep -v '__thread' |
     sed -E 's/.*[^A-Za-z0-9_](weft_[A-Za-z0-9_]*)[ \t]*\(.*/\1/' | sort -u > "$tmp/declared"
-nm -D --defined-only "$lib" | awk '$2 == "T" && $3 ~ /^weft_/ { print $3 }' | sort -u > "$tmp/exported"
+nm -D --defined-only "$lib" $distlib | awk '$2 == "T" && $3 ~ /^weft_/ { print $3 }' | sort -u > "$tmp/exported"
+# Without libweft_dist, dist.h's functions are not checked against any library.
+if [ -z "$distlib" ]; then
+    grep -o 'weft_dist_[A-Za-z0-9_]*' "$src/dist/include/weft/dist.h" | sort -u > "$tmp/dist_names"
+    comm -23 "$tmp/declared" "$tmp/dist_names" > "$tmp/declared_lib"
+    mv "$tmp/declared_lib" "$tmp/declared"
+fi
 
 status=0
 report() { # title file

@@ -19,7 +19,12 @@ set(below_sync "")
 set(below_runtime sync)
 set(below_par runtime sync)
 set(below_chan sync)
+set(below_dist par runtime sync)
 set(modules sync runtime par chan)
+# dist/ is built only when MPI is found: checked when the build gives its directories.
+if(DEFINED dirs_dist)
+  list(APPEND modules dist)
+endif()
 
 set(work ${CMAKE_CURRENT_BINARY_DIR}/layering_probes)
 file(REMOVE_RECURSE ${work})
