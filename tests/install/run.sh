@@ -63,6 +63,24 @@ if needs_libweft "$app/app-static-static"; then
     exit 1
 fi
 
+# dist/, when the install has it: find_package's weft::weft_dist and pkg-config's
+# weft-dist with mpicc, each program run on 2 ranks.
+if [ -f "$prefix/lib/cmake/weft/weftDistTargets.cmake" ]; then
+    echo "=== dist/ against the install"
+    mkdir -p "$work/dist"
+    cp "$src/tests/install/dist/CMakeLists.txt" "$src/tests/install/dist/dist_app.c" "$work/dist/"
+    cmake -S "$work/dist" -B "$work/dist/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+    cmake --build "$work/dist/build" >/dev/null
+    # shellcheck disable=SC2046
+    mpicc "$work/dist/dist_app.c" -o "$work/dist/dist_app-pc" $(pkg-config --cflags --libs weft-dist) \
+        -Wl,-rpath,"$prefix/lib"
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader \
+        OMPI_MCA_oob_tcp_if_include=lo OMPI_MCA_orte_tmpdir_base="$work/dist"
+    for p in build/dist_app dist_app-pc; do
+        mpirun -np 2 --oversubscribe --bind-to none "$work/dist/$p"
+    done
+fi
+
 echo "=== examples against the install"
 cmake -S "$src/examples" -B "$work/examples" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/examples" -j2 >/dev/null
