@@ -299,7 +299,7 @@ static weft_job *find_work(weft_worker *w)
 static __attribute__((noinline, cold)) void run_job_traced(weft_worker *w, weft_job *job)
 {
     weft__trace_job_span span;
-    weft__trace_job_open(&span, (void *)job->execute);
+    weft__trace_job_open(&span, job, (void *)job->execute);
     job->execute(job, w);
     weft__trace_job_close(&span);
 }
