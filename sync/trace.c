@@ -316,6 +316,7 @@ static void write_args(FILE *f, unsigned kind, uint64_t a, uint64_t b)
         break;
     case WEFT__TRACE_JOIN_WAIT: fprintf(f, "{\"job\":\"0x%llx\"}", A); break;
     case WEFT__TRACE_SCOPE_WAIT: fprintf(f, "{\"scope\":\"0x%llx\"}", A); break;
+    case WEFT__TRACE_IDLE: fprintf(f, "{\"searches\":%llu}", A); break;
     case WEFT__TRACE_CHUNK:
     case WEFT__TRACE_LOOP: fprintf(f, "{\"begin\":%llu,\"end\":%llu}", A, B); break;
     case WEFT__TRACE_STEAL: fprintf(f, "{\"victim\":%llu}", A); break;

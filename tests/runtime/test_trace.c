@@ -299,6 +299,33 @@ Test(trace, wrapped_ring_reports_dropped)
     trace_free(t);
 }
 
+/* ---------------------------------------------------------------- idle searches */
+
+/* Workers idle through the whole trace (started by a run before it), ended by the
+ * pool's destroy: their idle spans say how many searches found nothing (at least the
+ * one before the first sleep). */
+Test(trace, idle_spans_count_failed_searches)
+{
+    char path[256];
+    trace_path(path, sizeof path, "searches");
+    weft_pool *p = make_pool(2);
+    fib_arg f = {10, 0};
+    cr_assert_eq(weft_pool_run(p, fib_join, &f), 0);
+    cr_assert_eq(weft_trace_start(path), 0);
+    usleep(50000);
+    cr_assert_eq(weft_pool_destroy(p), 0);
+    tr_trace *t = stop_and_read(path);
+    size_t idle = 0, failed = 0;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->ev[i].ph == 'X' && strcmp(t->ev[i].name, "idle") == 0) {
+            idle++;
+            failed += t->ev[i].searches > 0;
+        }
+    cr_assert_gt(idle, 0, "the destroy ends the workers' idle spans");
+    cr_assert_gt(failed, 0, "an idle span counts its failed searches");
+    trace_free(t);
+}
+
 /* ---------------------------------------------------------------- pools and threads */
 
 Test(trace, survives_a_pool_destroyed_mid_trace)

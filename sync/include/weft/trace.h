@@ -58,7 +58,7 @@ enum weft__trace_kind {
     WEFT__TRACE_CHUNK,        /* a, b: par_for's [begin, end) */
     WEFT__TRACE_LOOP,         /* a, b: par_for's whole range */
     WEFT__TRACE_STEAL,        /* a: victim worker index */
-    WEFT__TRACE_IDLE,         /* a worker's search for work (sleeps inside) */
+    WEFT__TRACE_IDLE,         /* a worker's search for work (sleeps inside); a: searches that found nothing */
     WEFT__TRACE_SLEEP,        /* a: 1 if woken by another thread */
     WEFT__TRACE_WAKE,         /* instant; a: the worker woken */
     WEFT__TRACE_JOIN_WAIT,    /* a: the job another thread runs (a stolen half, a task, a job handed to a pool) */
