@@ -18,6 +18,7 @@
 #include "pool_testlib.h"
 #include "trace_testlib.h"
 #include "workloads.h"
+#include "../../tools/trace/trace_critical.h"
 #include "../../tools/trace/trace_summary.h"
 
 static tr_trace *stop_and_read(const char *path)
@@ -402,7 +403,11 @@ static void two_halves(void *arg)
  * together, and, when the second half was stolen (the usual case; a loaded machine
  * may wake the other worker too late), for one half each; the rest of the trace's
  * window is idle (searching, or waiting for the other half) or absent (before the
- * worker's first event, after its last): trace_summary.h. */
+ * worker's first event, after its last): trace_summary.h.
+ * The critical span (trace_critical.h) counts both halves as work, whoever ran them;
+ * when the second half was stolen the two ran side by side, so the span holds one of
+ * them, not both (work - span >= a half); when not, it holds both. Wall-clock
+ * durations only grow under preemption, so the bounds hold on a busy machine too. */
 Test(trace, summary_splits_busy_and_idle)
 {
     char path[256];
@@ -440,6 +445,16 @@ Test(trace, summary_splits_busy_and_idle)
             cr_assert(s.threads[k].busy >= HALF_NS * 95 / 100, "%s busy %.3f ms, want >= 30 (a half each)",
                       s.threads[k].name,
                       (double)s.threads[k].busy / 1e6);
+    tc_result c;
+    tc_compute(t, &c);
+    int64_t half = HALF_NS * 95 / 100;
+    cr_assert(c.work >= 2 * half, "work %.3f ms, want both halves (>= %.3f)", c.work / 1e6, 2 * half / 1e6);
+    cr_assert(c.span >= half && c.span <= c.work, "critical span %.3f ms", c.span / 1e6);
+    if (stolen)
+        cr_assert(c.work - c.span >= half, "stolen: a span of %.3f ms in %.3f ms of work holds both halves",
+                  c.span / 1e6, c.work / 1e6);
+    else
+        cr_assert(c.span >= 2 * half, "not stolen: a span of %.3f ms, want both halves", c.span / 1e6);
     ts_summary_free(&s);
     trace_free(t);
 }

@@ -7,19 +7,51 @@
  * per thread: busy, idle (searching or asleep), sleeping, blocked (parked outside an
  * idle search), stealing, jobs run and steals, over the trace's window
  * (trace_summary.h defines each); per par_for: its range, time, chunks and their
- * length and duration distribution; the longest job; events dropped by full rings.
+ * length and duration distribution; the longest job; the critical span (the longest
+ * chain of dependent work, trace_critical.h) and the parallelism it leaves; events
+ * dropped by full rings.
  * plot: a timeline picture, one row per thread, spans coloured by kind, drawn by
  * gnuplot (trace_plot.h).
  * Exit status: 0, 1 (the file is not a valid trace; or gnuplot failed), 2 (usage),
  * 3 (plot: gnuplot is not installed). */
 #include "trace_read.h"
+#include "trace_critical.h"
 #include "trace_plot.h"
 #include "trace_summary.h"
 
 static double ms(int64_t ns) { return (double)ns / 1e6; }
 static double us(int64_t ns) { return (double)ns / 1e3; }
 
-static void print_summary(const char *path, const tr_trace *t, const ts_summary *s)
+static const char *thread_name(const ts_summary *s, long tid)
+{
+    for (size_t k = 0; k < s->num_threads; k++)
+        if (s->threads[k].tid == tid)
+            return s->threads[k].name;
+    return "?";
+}
+
+static void print_critical(const ts_summary *s, const tc_result *c)
+{
+    if (!c->any || c->span <= 0)
+        return;
+    printf("\ncritical span: %.3f ms (work %.3f, blocked %.3f), through %zu job%s on %zu thread%s, ending on %s\n",
+           ms(c->span), ms(c->span_work), ms(c->span_blocked), c->jobs, c->jobs == 1 ? "" : "s", c->threads,
+           c->threads == 1 ? "" : "s", thread_name(s, c->root_tid));
+    printf("work: %.3f ms in all", ms(c->work));
+    if (c->chunk_work)
+        printf(", %.3f ms of it (%.0f%%) in loop chunks", ms(c->chunk_work), 100.0 * (double)c->chunk_work / (double)c->work);
+    printf("; parallelism (work / critical span): %.2f,\nthe most any number of threads could speed this run's work up\n",
+           (double)c->work / (double)c->span);
+    printf("on the path:");
+    for (size_t k = 0; k < c->ntop; k++) {
+        const tc_piece *p = &c->top[k];
+        printf("%s %s %s %.3f ms", k ? ";" : "", thread_name(s, p->tid), p->what[0] ? p->what : "(its own code)",
+               ms(p->work + p->blocked));
+    }
+    printf("%s\n", c->more ? "; ..." : "");
+}
+
+static void print_summary(const char *path, const tr_trace *t, const ts_summary *s, const tc_result *c)
 {
     int64_t window = s->window_end - s->window_begin;
     printf("%s: %zu threads, %.3f ms traced", path, s->num_threads, ms(window));
@@ -46,13 +78,10 @@ static void print_summary(const char *path, const tr_trace *t, const ts_summary 
             printf("%-6zu %-24s %10.3f %8zu %26s %30s\n", k, range, ms(l->dur), l->chunks, lens, durs);
         }
     }
-    if (s->longest_job) {
-        const char *on = "?";
-        for (size_t k = 0; k < s->num_threads; k++)
-            if (s->threads[k].tid == s->longest_job->tid)
-                on = s->threads[k].name;
-        printf("\nlongest job: %s, %.3f ms on %s\n", s->longest_job->name, ms(s->longest_job->dur), on);
-    }
+    if (s->longest_job)
+        printf("\nlongest job: %s, %.3f ms on %s\n", s->longest_job->name, ms(s->longest_job->dur),
+               thread_name(s, s->longest_job->tid));
+    print_critical(s, c);
 }
 
 int main(int argc, char **argv)
@@ -71,8 +100,10 @@ int main(int argc, char **argv)
         status = tp_plot(t, argv[3]);
     } else {
         ts_summary s;
+        tc_result c;
         ts_summarize(t, &s);
-        print_summary(argv[2], t, &s);
+        tc_compute(t, &c);
+        print_summary(argv[2], t, &s, &c);
         ts_summary_free(&s);
     }
     trace_free(t);
