@@ -6,8 +6,8 @@
  *
  * per thread: busy, idle (searching or asleep), sleeping, blocked (parked outside an
  * idle search), stealing, jobs run and steals, over the trace's window
- * (trace_summary.h defines each); per par_for: its range, time, chunks and their
- * length and duration distribution; the longest job; the critical span (the longest
+ * (trace_summary.h defines each); per par_for (the LOOPS_SHOWN longest when there
+ * are more): its range, time, chunks and their length and duration distribution; the longest job; the critical span (the longest
  * chain of dependent work, trace_critical.h) and the parallelism it leaves; events
  * dropped by full rings.
  * plot: a timeline picture, one row per thread, spans coloured by kind, drawn by
@@ -18,6 +18,9 @@
 #include "trace_critical.h"
 #include "trace_plot.h"
 #include "trace_summary.h"
+
+/* Loops listed at most (a loop called many times would fill pages). */
+#define LOOPS_SHOWN 12
 
 static double ms(int64_t ns) { return (double)ns / 1e6; }
 static double us(int64_t ns) { return (double)ns / 1e3; }
@@ -68,8 +71,31 @@ static void print_summary(const char *path, const tr_trace *t, const ts_summary 
     if (s->num_loops) {
         printf("\n%-6s %-24s %10s %8s %26s %30s\n", "loop", "range", "time ms", "chunks", "indices min/median/max",
                "chunk us min/median/max");
+        /* Many loops (one called in a loop): the LOOPS_SHOWN longest, in order. */
+        int64_t cutoff = INT64_MIN;
+        size_t shown = 0, rest = 0, rest_chunks = 0, ties = SIZE_MAX; /* loops as long as the cutoff to show */
+        int64_t rest_ns = 0;
+        if (s->num_loops > LOOPS_SHOWN) {
+            int64_t *d = malloc(s->num_loops * sizeof *d);
+            for (size_t k = 0; k < s->num_loops; k++)
+                d[k] = s->loops[k].dur;
+            qsort(d, s->num_loops, sizeof *d, ts_cmp_i64);
+            cutoff = d[s->num_loops - LOOPS_SHOWN];
+            ties = LOOPS_SHOWN;
+            for (size_t k = s->num_loops - LOOPS_SHOWN; k < s->num_loops; k++)
+                ties -= d[k] > cutoff;
+            free(d);
+        }
         for (size_t k = 0; k < s->num_loops; k++) {
             const ts_loop *l = &s->loops[k];
+            if (l->dur < cutoff || (l->dur == cutoff && ties == 0)) {
+                rest++;
+                rest_ns += l->dur;
+                rest_chunks += l->chunks;
+                continue;
+            }
+            shown++;
+            ties -= l->dur == cutoff;
             char range[64], lens[64], durs[64];
             snprintf(range, sizeof range, "[%llu, %llu)", (unsigned long long)l->begin, (unsigned long long)l->end);
             snprintf(lens, sizeof lens, "%llu/%llu/%llu", (unsigned long long)l->len_min,
@@ -77,6 +103,9 @@ static void print_summary(const char *path, const tr_trace *t, const ts_summary 
             snprintf(durs, sizeof durs, "%.3f/%.3f/%.3f", us(l->dur_min), us(l->dur_median), us(l->dur_max));
             printf("%-6zu %-24s %10.3f %8zu %26s %30s\n", k, range, ms(l->dur), l->chunks, lens, durs);
         }
+        if (rest)
+            printf("(the %zu longest of %zu loops; the other %zu: %.3f ms, %zu chunks)\n", shown, s->num_loops, rest,
+                   ms(rest_ns), rest_chunks);
     }
     if (s->longest_job)
         printf("\nlongest job: %s, %.3f ms on %s\n", s->longest_job->name, ms(s->longest_job->dur),
