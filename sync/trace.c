@@ -509,6 +509,8 @@ int weft_trace_start(const char *path)
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     if (!path || !*path)
         return -EINVAL;
+    if (!WEFT__TRACE_POINTS) /* nothing would record */
+        return -ENOTSUP;
     pthread_once(&once, register_once);
     pthread_mutex_lock(&ctl_lock);
     if (active) {

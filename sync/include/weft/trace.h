@@ -32,7 +32,7 @@ extern "C" {
 /* Start recording; the trace goes to `path` (created or truncated now) at
  * weft_trace_stop or at exit. Reads WEFT_TRACE_EVENTS (events per thread).
  * Errors: -EINVAL (path NULL or empty), -EBUSY (already tracing), -ENOMEM, -EIO (the
- * file cannot be created). */
+ * file cannot be created), -ENOTSUP (libweft was built with WEFT_TRACING=OFF). */
 WEFT_API int weft_trace_start(const char *path);
 
 /* Stop recording and write the trace. Never waits for another thread: events a
@@ -73,9 +73,19 @@ enum weft__trace_kind {
  * nothing published with it (its ring is its own; trace.c). */
 __attribute__((visibility("hidden"))) extern _Atomic uint32_t weft__trace_session;
 
+/* 0 in a build with WEFT_TRACING=OFF (the build defines it): every recording point
+ * folds away, weft__trace_on being a constant false. */
+#ifndef WEFT__TRACE_POINTS
+#define WEFT__TRACE_POINTS 1
+#endif
+
 static inline bool weft__trace_on(void)
 {
+#if WEFT__TRACE_POINTS
     return __builtin_expect(atomic_load_explicit(&weft__trace_session, memory_order_relaxed) != 0, 0);
+#else
+    return false;
+#endif
 }
 
 /* A span's start: the time when tracing, else 0 (then weft__trace_end records nothing). */
