@@ -1,8 +1,9 @@
 # ctest weft_trace_plot (cmake -P): `weft-trace plot` on a fixture trace (every span
 # kind, a thread name with a quote in it) and, when given, on a trace a traced example
 # wrote (TRACED: a program run with WEFT_TRACE); each must leave a PNG (the 8-byte
-# signature). Then the error paths: usage (exit 2), an unreadable trace (exit 1), and
-# no gnuplot on PATH (exit 3). Without gnuplot the test exits 77 (skipped).
+# signature), and a window of the fixture. Then the error paths: usage and a bad
+# window (exit 2), an unreadable trace and an empty window (exit 1), and no gnuplot on
+# PATH (exit 3). Without gnuplot the test exits 77 (skipped).
 # In: TOOL, FIXTURE, WORK_DIR, optional TRACED.
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
@@ -31,8 +32,10 @@ endfunction()
 expect_exit(2 "${TOOL}")
 expect_exit(2 "${TOOL}" plot "${FIXTURE}")
 expect_exit(2 "${TOOL}" plot "${FIXTURE}" a.png extra)
+expect_exit(2 "${TOOL}" plot "${FIXTURE}" a.png 0.5 0.2) # a window must have from < to
+expect_exit(2 "${TOOL}" plot "${FIXTURE}" a.png x 0.2)
 expect_exit(2 "${TOOL}" draw "${FIXTURE}" a.png)
-if(NOT last_err MATCHES "weft-trace plot FILE OUT.png")
+if(NOT last_err MATCHES "weft-trace plot FILE OUT.png \\[FROM_MS TO_MS\\]")
   message(FATAL_ERROR "the usage message does not mention plot:\n${last_err}")
 endif()
 expect_exit(1 "${TOOL}" plot "${WORK_DIR}/missing.json" "${WORK_DIR}/missing.png")
@@ -53,6 +56,13 @@ endif()
 
 expect_exit(0 "${TOOL}" plot "${FIXTURE}" "${WORK_DIR}/fixture's plot.png")
 expect_png("${WORK_DIR}/fixture's plot.png")
+# A window (ms): the spans in it, cut at its edges; one with no span is an error.
+expect_exit(0 "${TOOL}" plot "${FIXTURE}" "${WORK_DIR}/window.png" 0.1 0.3)
+expect_png("${WORK_DIR}/window.png")
+expect_exit(1 "${TOOL}" plot "${FIXTURE}" "${WORK_DIR}/empty.png" 50 60)
+if(NOT last_err MATCHES "no spans to plot in that window")
+  message(FATAL_ERROR "an empty window: unclear message:\n${last_err}")
+endif()
 
 if(TRACED)
   expect_exit(0 ${CMAKE_COMMAND} -E env "WEFT_TRACE=${WORK_DIR}/traced.json" "${TRACED}")

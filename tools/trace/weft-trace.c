@@ -2,7 +2,7 @@
  * what answers "why doesn't my loop scale?" without opening a browser.
  *
  *   weft-trace summary FILE
- *   weft-trace plot FILE OUT.png
+ *   weft-trace plot FILE OUT.png [FROM_MS TO_MS]
  *
  * per thread: busy, idle (searching or asleep), sleeping, blocked (parked outside an
  * idle search), stealing, jobs run and steals, over the trace's window
@@ -11,7 +11,7 @@
  * chain of dependent work, trace_critical.h) and the parallelism it leaves; events
  * dropped by full rings.
  * plot: a timeline picture, one row per thread, spans coloured by kind, drawn by
- * gnuplot (trace_plot.h).
+ * gnuplot (trace_plot.h); with FROM_MS and TO_MS, only that window of the trace.
  * Exit status: 0, 1 (the file is not a valid trace; or gnuplot failed), 2 (usage),
  * 3 (plot: gnuplot is not installed). */
 #include "trace_read.h"
@@ -116,9 +116,16 @@ static void print_summary(const char *path, const tr_trace *t, const ts_summary 
 int main(int argc, char **argv)
 {
     bool summary = argc == 3 && strcmp(argv[1], "summary") == 0;
-    bool plot = argc == 4 && strcmp(argv[1], "plot") == 0;
+    bool plot = (argc == 4 || argc == 6) && strcmp(argv[1], "plot") == 0;
+    double from = 0, to = 0;
+    if (plot && argc == 6) {
+        char *e1, *e2;
+        from = strtod(argv[4], &e1);
+        to = strtod(argv[5], &e2);
+        plot = *argv[4] && *argv[5] && !*e1 && !*e2 && from >= 0 && from < to;
+    }
     if (!summary && !plot) {
-        fprintf(stderr, "usage: weft-trace summary FILE\n       weft-trace plot FILE OUT.png\n");
+        fprintf(stderr, "usage: weft-trace summary FILE\n       weft-trace plot FILE OUT.png [FROM_MS TO_MS]\n");
         return 2;
     }
     tr_trace *t = trace_read(argv[2]);
@@ -126,7 +133,7 @@ int main(int argc, char **argv)
         return 1;
     int status = 0;
     if (plot) {
-        status = tp_plot(t, argv[3]);
+        status = tp_plot(t, argv[3], from, to);
     } else {
         ts_summary s;
         tc_result c;
