@@ -16,17 +16,7 @@ function(expect_exit want)
   set(last_err "${err}" PARENT_SCOPE)
 endfunction()
 
-function(expect_png png)
-  if(NOT EXISTS "${png}")
-    message(FATAL_ERROR "${png} was not written")
-  endif()
-  file(READ "${png}" sig LIMIT 8 HEX)
-  if(NOT sig STREQUAL "89504e470d0a1a0a")
-    message(FATAL_ERROR "${png} does not start with the PNG signature: ${sig}")
-  endif()
-  file(SIZE "${png}" size)
-  message(STATUS "${png}: ${size} bytes")
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/gnuplot_testlib.cmake)
 
 # The usage errors need no gnuplot.
 expect_exit(2 "${TOOL}")
@@ -47,12 +37,7 @@ if(NOT last_err MATCHES "gnuplot not found")
   message(FATAL_ERROR "no gnuplot: unclear message:\n${last_err}")
 endif()
 
-find_program(GNUPLOT gnuplot)
-if(NOT GNUPLOT)
-  # ctest matches this line (SKIP_REGULAR_EXPRESSION): cmake -P cannot exit 77.
-  message(STATUS "weft_trace_plot: SKIP, gnuplot is not installed (apt-get install gnuplot-nox)")
-  return()
-endif()
+skip_without_gnuplot(weft_trace_plot)
 
 expect_exit(0 "${TOOL}" plot "${FIXTURE}" "${WORK_DIR}/fixture's plot.png")
 expect_png("${WORK_DIR}/fixture's plot.png")
