@@ -23,7 +23,9 @@ test: deps
 # `make bench`: the default suite (BENCH_ARGS adds options, e.g. BENCH_ARGS=--quick or
 # BENCH_ARGS='--filter ^fib'), printed as a table and written to bench/results/
 # (git-ignored): latest.json (bench/results.schema.json), latest.csv, latest.md and
-# PNG charts (bench/charts.sh, gnuplot). A failed result check stops here, non-zero.
+# PNG charts (bench/charts.sh, gnuplot), then the report's timeline pictures of a
+# fib, a mandel and a par_sort run (bench/timelines.sh: small traced runs, apart from
+# the timed ones). A failed result check stops here, non-zero.
 RESULTS := bench/results
 bench: deps bench-deps
 	cmake --preset default >/dev/null
@@ -33,6 +35,8 @@ bench: deps bench-deps
 	  --md $(RESULTS)/latest.md $(BENCH_ARGS)
 	./build/default/bench/weft-bench-validate $(RESULTS)/latest.json
 	sh bench/charts.sh $(RESULTS)/latest.csv $(RESULTS) $(RESULTS)/latest.md
+	sh bench/timelines.sh ./build/default/bench/weft-bench ./build/default/tools/weft-trace \
+	  $(RESULTS) $(RESULTS)/latest.md
 
 # `make readme-figures`: rewrite README.md's figure table (between its figures:begin
 # and figures:end markers) from bench/results/latest.csv and latest.json, through the

@@ -16,13 +16,15 @@
  * drift of the machine's load hits weft and its peers alike instead of whichever row
  * ran in it; every rep of a row uses the same size; a row is "checked" only if every
  * one of its runs (warm-up included) reported ok, and any unchecked row makes the exit
- * status 1.
+ * status 1. With --trace DIR each row also makes one untimed run, after its warm-up,
+ * under weft_trace_start (the timeline pictures of `make bench`: bench/timelines.sh).
  * No global mutable state: everything hangs off the driver struct in main(). */
 #include "bench.h"
 #include "machine.h"
 
 #include <weft/runtime.h>
 #include <weft/sync.h>
+#include <weft/trace.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -34,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Every bench_*.c file's registration function, in the order their rows appear. */
@@ -292,13 +295,14 @@ typedef struct config {
     bool have_filter;
     regex_t filter;
     const char *json_path, *csv_path, *md_path; /* NULL: not asked for */
+    const char *trace_dir;                      /* --trace: NULL when not asked for */
 } config;
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: weft-bench [--list] [--filter REGEX] [--threads N,N,...] [--reps N]\n"
-            "                  [--quick] [--json FILE] [--csv FILE] [--md FILE]\n"
+            "                  [--quick] [--json FILE] [--csv FILE] [--md FILE] [--trace DIR]\n"
             "  --list           list the benchmarks (name/param/impl, thread counts) and exit\n"
             "  --filter REGEX   run only rows whose \"name/param/impl\" matches (POSIX ERE)\n"
             "  --threads LIST   thread counts (default: 1 and the number of CPUs); a benchmark\n"
@@ -309,6 +313,8 @@ static void usage(FILE *out)
             "                   the format is bench/results.schema.json\n"
             "  --csv FILE       also write them as CSV (one header line, one line per row)\n"
             "  --md FILE        also write them as a markdown report (machine header, tables)\n"
+            "  --trace DIR      also run each row once more after its warm-up, untimed, traced\n"
+            "                   (weft/trace.h) into DIR/<name>-<param>-<impl>-t<threads>.json\n"
             "Exit status: 0 all results checked, 1 a result check failed, 2 usage error.\n");
 }
 
@@ -406,6 +412,13 @@ static int parse_args(int argc, char **argv, config *c)
                 return 2;
             }
             *(a[2] == 'j' ? &c->json_path : a[2] == 'c' ? &c->csv_path : &c->md_path) = v;
+            i++;
+        } else if (!strcmp(a, "--trace")) {
+            if (!v || !*v) {
+                fprintf(stderr, "weft-bench: --trace needs a directory\n");
+                return 2;
+            }
+            c->trace_dir = v;
             i++;
         } else {
             fprintf(stderr, "weft-bench: unknown argument '%s'\n", a);
@@ -673,6 +686,32 @@ static void calibrate_row(const config *c, row *r, size_t k, size_t n, bool tty)
     r->values = xrealloc(NULL, (size_t)c->reps * sizeof *r->values);
 }
 
+/* --trace: one more run of calibrated row r, untimed, traced into the trace
+ * directory, named after the row (characters other than letters, digits, '.', '='
+ * and '-' become '_'; '/' between name, param and impl becomes '-'). */
+static void trace_row(const config *c, row *r, size_t k, size_t n, bool tty)
+{
+    char name[256], path[4096];
+    snprintf(name, sizeof name, "%s-%s-%s-t%d", r->def->name, r->def->param, r->def->impl, r->threads);
+    for (char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
+              *p == '=' || *p == '-'))
+            *p = *p == '/' ? '-' : '_';
+    snprintf(path, sizeof path, "%s/%s.json", c->trace_dir, name);
+    progress(tty, k, n, r, "traced run", 0, c->reps);
+    int rc = weft_trace_start(path);
+    if (rc != 0) {
+        fprintf(stderr, "%sweft-bench: cannot trace into %s: %s\n", tty ? "\r\033[K" : "", path, weft_strerror(rc));
+        return;
+    }
+    bench_result res;
+    run_once(r, r->size, &res);
+    r->ok = r->ok && res.ok;
+    rc = weft_trace_stop();
+    if (rc != 0)
+        fprintf(stderr, "%sweft-bench: writing %s failed: %s\n", tty ? "\r\033[K" : "", path, weft_strerror(rc));
+}
+
 /* Timed rep number `rep` (0-based; reps of one row run in order) of a calibrated row. */
 static void run_rep(const config *c, row *r, int rep, size_t k, size_t n, bool tty)
 {
@@ -735,8 +774,11 @@ static void finish_row(const config *c, row *r, bool tty)
 static size_t run_group(const config *c, row *rows, size_t first, size_t count, size_t nrows,
                         bool tty)
 {
-    for (size_t j = 0; j < count; j++)
+    for (size_t j = 0; j < count; j++) {
         calibrate_row(c, &rows[first + j], first + j, nrows, tty);
+        if (c->trace_dir)
+            trace_row(c, &rows[first + j], first + j, nrows, tty);
+    }
     for (int rep = 0; rep < c->reps; rep++)
         for (size_t j = 0; j < count; j++) {
             size_t i = first + ((size_t)rep + j) % count;
@@ -1145,6 +1187,10 @@ int main(int argc, char **argv)
              *md = open_out(c.md_path);
         if ((c.json_path && !json) || (c.csv_path && !csv) || (c.md_path && !md))
             status = 2;
+        if (!status && c.trace_dir && mkdir(c.trace_dir, 0777) != 0 && errno != EEXIST) {
+            fprintf(stderr, "weft-bench: cannot make %s: %s\n", c.trace_dir, strerror(errno));
+            status = 2;
+        }
         if (!status) {
             bench_machine m;
             bench_machine_probe(&m, c.ncpus);

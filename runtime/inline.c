@@ -125,7 +125,7 @@ bool weft__frame_join_slow(weft_frame *f)
         /* a thief took it (or this worker's own wait loop ran it): help until done */
         uint64_t t0 = weft__trace_begin();
         weft__worker_wait_until(w, l, WEFT_NO_DEADLINE);
-        weft__trace_end(WEFT__TRACE_JOIN_WAIT, t0, 0, 0);
+        weft__trace_end(WEFT__TRACE_JOIN_WAIT, t0, (uint64_t)(uintptr_t)&f->job_, 0);
         return false;
     }
     /* Forked from outside every pool: in the caller slot the fork entered (the forks
@@ -144,6 +144,7 @@ bool weft__frame_join_slow(weft_frame *f)
 
 void weft__frame_done(weft_frame *f)
 {
+    weft__trace_job_done(&f->job_);
     weft__job_latch_set(frame_latch(f)); /* last touch of *f */
 }
 

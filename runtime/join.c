@@ -43,6 +43,7 @@ static inline __attribute__((always_inline)) void stack_job_run(weft_job *job, w
     stack_job *sj = (stack_job *)job;
     weft__trace_job_fn((void *)sj->fn.fn);
     join_fn_call(sj->fn, context, w != atomic_load_explicit(&sj->done.waiter, memory_order_relaxed));
+    weft__trace_job_done(job);
     weft__job_latch_set(&sj->done); /* last touch of *sj */
 }
 
@@ -67,7 +68,8 @@ static inline __attribute__((always_inline)) void stack_job_init(stack_job *sj, 
     weft__job_latch_init(&sj->done, waiter);
 }
 
-/* Run fn(ctx) on a worker of `pool` and wait. From one of its workers: inline. */
+/* Run fn(ctx) on a worker of `pool` and wait (a "join wait" span: the job runs on
+ * another thread). From one of its workers: inline. */
 static void run_in_pool(weft_pool *pool, weft_fn fn, void *ctx)
 {
     weft_worker *w = weft__worker_current();
@@ -78,7 +80,9 @@ static void run_in_pool(weft_pool *pool, weft_fn fn, void *ctx)
     stack_job sj;
     stack_job_init(&sj, (join_fn){(void (*)(void))fn, ctx}, false, w, 0);
     weft__pool_inject(pool, &sj.job);
+    uint64_t t0 = weft__trace_begin();
     weft__pool_wait_latch(&sj.done, WEFT_NO_DEADLINE);
+    weft__trace_end(WEFT__TRACE_JOIN_WAIT, t0, (uint64_t)(uintptr_t)&sj.job, 0);
 }
 
 typedef struct join_args {
@@ -90,7 +94,7 @@ static __attribute__((noinline)) void join_wait(weft_worker *w, stack_job *sj)
 {
     uint64_t t0 = weft__trace_begin();
     weft__worker_wait_until(w, &sj->done, WEFT_NO_DEADLINE);
-    weft__trace_end(WEFT__TRACE_JOIN_WAIT, t0, 0, 0);
+    weft__trace_end(WEFT__TRACE_JOIN_WAIT, t0, (uint64_t)(uintptr_t)&sj->job, 0);
 }
 
 /* After a ran: take b back and run it inline, or wait for the thief that took it. */

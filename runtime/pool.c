@@ -299,7 +299,7 @@ static weft_job *find_work(weft_worker *w)
 static __attribute__((noinline, cold)) void run_job_traced(weft_worker *w, weft_job *job)
 {
     weft__trace_job_span span;
-    weft__trace_job_open(&span, (void *)job->execute);
+    weft__trace_job_open(&span, job, (void *)job->execute);
     job->execute(job, w);
     weft__trace_job_close(&span);
 }
@@ -325,11 +325,13 @@ static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
     uint64_t entered = weft_time_now_ns();
     weft__sleep_start_looking(w, &st, entered);
     weft_job *job = NULL;
+    uint64_t searches = 0; /* that found nothing: the trace's count of failed steals */
     for (;;) {
         if (weft__job_latch_probe(l))
             break;
         if ((job = find_work(w)) != NULL)
             break;
+        searches++;
         uint64_t now = weft_time_now_ns();
         if (now >= deadline_ns)
             break;
@@ -341,7 +343,7 @@ static weft_job *idle(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns)
         weft__sleep_stop_looking(w, &st);
     weft__counter_add(&w->stats.idle_ns, weft_time_now_ns() - entered);
     /* From `entered`: a worker idle when the trace starts shows as idle from its start. */
-    weft__trace_end_since(WEFT__TRACE_IDLE, entered, 0, 0);
+    weft__trace_end_since(WEFT__TRACE_IDLE, entered, searches, 0);
     return job;
 }
 

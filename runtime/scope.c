@@ -103,11 +103,12 @@ static void scope_job_execute(weft_job *job, weft_worker *w)
     scope_state *s = sj->scope;
     weft_pool *pool = s->pool_;
     bool counted = sj->pool_counted;
-    weft__trace_job_fn((void *)sj->fn);
+    weft__trace_scope_task((void *)sj->fn, scope_public(s));
     int status = sj->fn(scope_public(s), sj->arg);
     weft__block_free_kind(sj, sj->kind); /* the copy too: fn has returned */
     if (status != 0)
         weft_scope_cancel(scope_public(s), status);
+    weft__trace_job_done(job);
     if (scope_held_by(s, w))
         s->own_++; /* on the owner's thread, which holds its share: back into it */
     else
@@ -317,7 +318,7 @@ int weft_scope_wait_timeout(weft_scope *s, uint64_t timeout_ns)
     uint64_t t0 = weft__trace_begin();
     int rc = scope_wait(s, timeout_ns);
     if (rc != -EINVAL)
-        weft__trace_end(WEFT__TRACE_SCOPE_WAIT, t0, 0, 0);
+        weft__trace_end(WEFT__TRACE_SCOPE_WAIT, t0, (uint64_t)(uintptr_t)s, 0);
     return rc;
 }
 

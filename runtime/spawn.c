@@ -80,6 +80,7 @@ static void task_execute(weft_job *job, weft_worker *w)
     if (!t->joinable || task_claim(t)) {
         weft__trace_job_fn((void *)t->fn);
         t->result = t->fn(t->arg);
+        weft__trace_job_done(job);
         weft__job_latch_set_registered(&t->done);
     } else if (w) { /* stale: the joiner ran it inline, and counted it */
         weft__counter_add(&w->stats.jobs_run, UINT64_MAX); /* uncount this entry: -1 */
@@ -206,7 +207,10 @@ int weft_task_join_timeout(weft_task *t, uint64_t timeout_ns, void **result)
     /* A joiner of another pool keeps its pool alive for the runner's wake-up. */
     bool cross = w && w->pool != t->pool;
     weft__job_latch_register(&t->done, w, cross);
-    if (weft__pool_wait_latch(&t->done, deadline) != 0) {
+    uint64_t t0 = weft__trace_begin(); /* a "join wait" span for the task */
+    int rc = weft__pool_wait_latch(&t->done, deadline);
+    weft__trace_end(WEFT__TRACE_JOIN_WAIT, t0, (uint64_t)(uintptr_t)&t->job, 0);
+    if (rc != 0) {
         /* Deregister, so a late set does not wake a worker that may be gone by then. */
         weft__job_latch_unregister(&t->done, cross);
         return -ETIMEDOUT;

@@ -20,6 +20,7 @@ const char *weft_strerror(int err)
     case EPERM: return "not permitted (the caller does not hold it)";
     case ECANCELED: return "cancelled";
     case EPROTO: return "binary interface mismatch: the program was compiled for another libweft (weft/inline.h)";
+    case ENOTSUP: return "not supported by this build of libweft";
     default: break;
     }
     /* Not strerror/strerror_r: strerror is not thread-safe, and strerror_r's GNU form

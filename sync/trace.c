@@ -202,11 +202,13 @@ __attribute__((noinline)) void weft__trace_record(unsigned kind, uint64_t t0, ui
     atomic_store_explicit(&t->head, j + 1, memory_order_release);
 }
 
-void weft__trace_job_open(weft__trace_job_span *s, void *execute)
+void weft__trace_job_open(weft__trace_job_span *s, void *job, void *execute)
 {
     s->t0 = weft__trace_begin();
     s->fn = (uint64_t)(uintptr_t)execute;
-    s->named = false;
+    s->link = (uint64_t)(uintptr_t)job;
+    s->job = job;
+    s->named = s->closed = false;
     s->up = tls_job;
     tls_job = s;
 }
@@ -214,14 +216,28 @@ void weft__trace_job_open(weft__trace_job_span *s, void *execute)
 void weft__trace_job_close(weft__trace_job_span *s)
 {
     tls_job = s->up;
-    weft__trace_end(WEFT__TRACE_JOB, s->t0, s->fn, 0);
+    if (!s->closed)
+        weft__trace_end(WEFT__TRACE_JOB, s->t0, s->fn, s->link);
 }
 
-void weft__trace_job_fn_slow(void *fn)
+/* Only the span of `job` itself: a job run some other way (inline) has none. */
+void weft__trace_job_done_slow(const void *job)
+{
+    weft__trace_job_span *s = tls_job;
+    if (s && s->job == job && !s->closed) {
+        s->closed = true;
+        weft__trace_end(WEFT__TRACE_JOB, s->t0, s->fn, s->link);
+    }
+}
+
+/* A scope's address is at least 2-aligned: its low bit tags the link as a scope. */
+void weft__trace_job_fn_slow(void *fn, const void *scope)
 {
     weft__trace_job_span *s = tls_job;
     if (s && !s->named) {
         s->fn = (uint64_t)(uintptr_t)fn;
+        if (scope)
+            s->link = (uint64_t)(uintptr_t)scope | 1;
         s->named = true;
     }
 }
@@ -295,7 +311,12 @@ static void write_args(FILE *f, unsigned kind, uint64_t a, uint64_t b)
 {
     unsigned long long A = a, B = b;
     switch (kind) {
-    case WEFT__TRACE_JOB: fprintf(f, "{\"fn\":\"0x%llx\"}", A); break;
+    case WEFT__TRACE_JOB:
+        fprintf(f, "{\"fn\":\"0x%llx\",\"%s\":\"0x%llx\"}", A, B & 1 ? "scope" : "job", B & ~1ull);
+        break;
+    case WEFT__TRACE_JOIN_WAIT: fprintf(f, "{\"job\":\"0x%llx\"}", A); break;
+    case WEFT__TRACE_SCOPE_WAIT: fprintf(f, "{\"scope\":\"0x%llx\"}", A); break;
+    case WEFT__TRACE_IDLE: fprintf(f, "{\"searches\":%llu}", A); break;
     case WEFT__TRACE_CHUNK:
     case WEFT__TRACE_LOOP: fprintf(f, "{\"begin\":%llu,\"end\":%llu}", A, B); break;
     case WEFT__TRACE_STEAL: fprintf(f, "{\"victim\":%llu}", A); break;
@@ -488,6 +509,8 @@ int weft_trace_start(const char *path)
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     if (!path || !*path)
         return -EINVAL;
+    if (!WEFT__TRACE_POINTS) /* nothing would record */
+        return -ENOTSUP;
     pthread_once(&once, register_once);
     pthread_mutex_lock(&ctl_lock);
     if (active) {

@@ -32,8 +32,9 @@ $src/chan/include/weft/chan.h $src/sync/include/weft/trace.h $src/dist/include/w
 # Environment variables the library reads: api.md documents them, no header declares them.
 env_vars="WEFT_NUM_THREADS WEFT_PIN WEFT_WAIT_POLICY WEFT_STATS WEFT_TRACE WEFT_TRACE_EVENTS"
 # CMake targets of the install (weft::weft_static, weft::weft_dist_static) and the
-# build option of dist/: no header declares them either.
-cmake_targets="weft_static weft_dist_static WEFT_DIST"
+# build options api.md names (README.md, "Build options", lists them all): no header
+# declares them either.
+cmake_targets="weft_static weft_dist_static WEFT_DIST WEFT_TRACING"
 
 tmp=${TMPDIR:-/tmp}/weft-api-docs.$$
 mkdir -p "$tmp"

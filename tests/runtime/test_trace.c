@@ -18,6 +18,7 @@
 #include "pool_testlib.h"
 #include "trace_testlib.h"
 #include "workloads.h"
+#include "../../tools/trace/trace_critical.h"
 #include "../../tools/trace/trace_summary.h"
 
 static tr_trace *stop_and_read(const char *path)
@@ -115,18 +116,24 @@ static int scope_task(weft_scope *s, void *arg)
     return 0;
 }
 
+/* n tasks in scope s on pool (NULL: the global pool), waited for. */
+static void run_scope(weft_scope *s, weft_pool *pool, int n)
+{
+    _Atomic int ran = 0;
+    cr_assert_eq(weft_scope_init(s, pool), 0);
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(weft_scope_spawn(s, scope_task, (void *)&ran), 0);
+    cr_assert_eq(weft_scope_wait(s), 0);
+    cr_assert_eq(atomic_load(&ran), n);
+}
+
 Test(trace, scope_wait_is_a_span)
 {
     char path[256];
     trace_path(path, sizeof path, "scope");
     cr_assert_eq(weft_trace_start(path), 0);
     weft_scope s;
-    _Atomic int ran = 0;
-    cr_assert_eq(weft_scope_init(&s, NULL), 0);
-    for (int i = 0; i < 100; i++)
-        cr_assert_eq(weft_scope_spawn(&s, scope_task, (void *)&ran), 0);
-    cr_assert_eq(weft_scope_wait(&s), 0);
-    cr_assert_eq(atomic_load(&ran), 100);
+    run_scope(&s, NULL, 100);
     tr_trace *t = stop_and_read(path);
     long main_tid = trace_tid(t, "main");
     size_t waits = 0;
@@ -181,6 +188,94 @@ Test(trace, channel_blocks_are_parks)
     trace_free(t);
 }
 
+/* ---------------------------------------------------------------- links */
+
+static void *task_fn(void *arg)
+{
+    return arg;
+}
+
+/* A join wait names the job it waits for, and that job's span the same job; a scope
+ * wait its scope, and its tasks' spans the scope. */
+Test(trace, waits_name_what_they_wait_for)
+{
+    char path[256];
+    trace_path(path, sizeof path, "links");
+    weft_pool *p = make_pool(2);
+    cr_assert_eq(weft_trace_start(path), 0);
+    fib_arg f = {12, 0};
+    cr_assert_eq(weft_pool_run(p, fib_join, &f), 0);
+    weft_task *task;
+    cr_assert_eq(weft_spawn(p, task_fn, &f, &task), 0);
+    void *got;
+    cr_assert_eq(weft_task_join(task, &got), 0);
+    cr_assert_eq(got, &f);
+    weft_scope s;
+    run_scope(&s, p, 10);
+    tr_trace *t = stop_and_read(path);
+    cr_assert_eq(weft_pool_destroy(p), 0);
+    long main_tid = trace_tid(t, "main");
+    size_t joins = 0, linked = 0, scope_waits = 0, tasks = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const tr_event *w = &t->ev[i];
+        if (w->ph == 'X' && strcmp(w->name, "join wait") == 0 && w->tid == main_tid) {
+            joins++;
+            cr_assert_neq(w->job, 0);
+            for (size_t k = 0; k < t->n; k++) {
+                const tr_event *j = &t->ev[k];
+                if (strcmp(j->cat, "job") != 0 || j->job != w->job || j->tid == main_tid || j->ts > w->ts + w->dur)
+                    continue;
+                linked++;
+                /* the job's span ends before the latch set that ends the wait */
+                cr_assert_leq(j->ts + j->dur, w->ts + w->dur);
+            }
+        }
+        if (w->ph == 'X' && strcmp(w->name, "scope wait") == 0) {
+            scope_waits++;
+            cr_assert_eq(w->scope, (uint64_t)(uintptr_t)&s);
+        }
+        if (w->ph == 'X' && strcmp(w->cat, "job") == 0 && w->scope)
+            tasks += w->scope == (uint64_t)(uintptr_t)&s;
+    }
+    /* main waits for the pool_run's job, then for the task (unless it finished first:
+     * then weft_task_join returns without waiting) */
+    cr_assert_geq(joins, 1);
+    cr_assert_eq(linked, joins, "each of main's %zu join waits has its job's span", joins);
+    cr_assert_eq(scope_waits, 1);
+    cr_assert_eq(tasks, 10, "every task ran on a worker: a job span each");
+    trace_free(t);
+}
+
+static void nothing(void *arg)
+{
+    (void)arg;
+}
+
+/* A stop right after weft_pool_run returns, many times: the job's span is written
+ * every time (its end is recorded before the latch set that lets the caller go). */
+Test(trace, pool_run_job_written_before_the_caller_returns)
+{
+    char path[256];
+    trace_path(path, sizeof path, "pool-run");
+    weft_pool *p = make_pool(1);
+    size_t missing = 0;
+    for (int round = 0; round < 200; round++) {
+        cr_assert_eq(weft_trace_start(path), 0);
+        cr_assert_eq(weft_pool_run(p, nothing, NULL), 0);
+        cr_assert_eq(weft_trace_stop(), 0);
+        tr_trace *t = trace_read(path);
+        cr_assert_not_null(t);
+        size_t jobs = 0;
+        for (size_t i = 0; i < t->n; i++)
+            jobs += t->ev[i].ph == 'X' && strcmp(t->ev[i].cat, "job") == 0;
+        missing += jobs != 1;
+        trace_free(t);
+    }
+    unlink(path);
+    cr_assert_eq(weft_pool_destroy(p), 0);
+    cr_assert_eq(missing, 0, "%zu of 200 traces lack the job's span", missing);
+}
+
 /* ---------------------------------------------------------------- bounded memory */
 
 Test(trace, wrapped_ring_reports_dropped)
@@ -202,6 +297,33 @@ Test(trace, wrapped_ring_reports_dropped)
             dropped = t->ev[i].dropped;
     cr_assert_eq(dropped, 84);
     cr_assert_eq(t->total_dropped, 84);
+    trace_free(t);
+}
+
+/* ---------------------------------------------------------------- idle searches */
+
+/* Workers idle through the whole trace (started by a run before it), ended by the
+ * pool's destroy: their idle spans say how many searches found nothing (at least the
+ * one before the first sleep). */
+Test(trace, idle_spans_count_failed_searches)
+{
+    char path[256];
+    trace_path(path, sizeof path, "searches");
+    weft_pool *p = make_pool(2);
+    fib_arg f = {10, 0};
+    cr_assert_eq(weft_pool_run(p, fib_join, &f), 0);
+    cr_assert_eq(weft_trace_start(path), 0);
+    usleep(50000);
+    cr_assert_eq(weft_pool_destroy(p), 0);
+    tr_trace *t = stop_and_read(path);
+    size_t idle = 0, failed = 0;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->ev[i].ph == 'X' && strcmp(t->ev[i].name, "idle") == 0) {
+            idle++;
+            failed += t->ev[i].searches > 0;
+        }
+    cr_assert_gt(idle, 0, "the destroy ends the workers' idle spans");
+    cr_assert_gt(failed, 0, "an idle span counts its failed searches");
     trace_free(t);
 }
 
@@ -281,7 +403,11 @@ static void two_halves(void *arg)
  * together, and, when the second half was stolen (the usual case; a loaded machine
  * may wake the other worker too late), for one half each; the rest of the trace's
  * window is idle (searching, or waiting for the other half) or absent (before the
- * worker's first event, after its last): trace_summary.h. */
+ * worker's first event, after its last): trace_summary.h.
+ * The critical span (trace_critical.h) counts both halves as work, whoever ran them;
+ * when the second half was stolen the two ran side by side, so the span holds one of
+ * them, not both (work - span >= a half); when not, it holds both. Wall-clock
+ * durations only grow under preemption, so the bounds hold on a busy machine too. */
 Test(trace, summary_splits_busy_and_idle)
 {
     char path[256];
@@ -319,6 +445,16 @@ Test(trace, summary_splits_busy_and_idle)
             cr_assert(s.threads[k].busy >= HALF_NS * 95 / 100, "%s busy %.3f ms, want >= 30 (a half each)",
                       s.threads[k].name,
                       (double)s.threads[k].busy / 1e6);
+    tc_result c;
+    tc_compute(t, &c);
+    int64_t half = HALF_NS * 95 / 100;
+    cr_assert(c.work >= 2 * half, "work %.3f ms, want both halves (>= %.3f)", c.work / 1e6, 2 * half / 1e6);
+    cr_assert(c.span >= half && c.span <= c.work, "critical span %.3f ms", c.span / 1e6);
+    if (stolen)
+        cr_assert(c.work - c.span >= half, "stolen: a span of %.3f ms in %.3f ms of work holds both halves",
+                  c.span / 1e6, c.work / 1e6);
+    else
+        cr_assert(c.span >= 2 * half, "not stolen: a span of %.3f ms, want both halves", c.span / 1e6);
     ts_summary_free(&s);
     trace_free(t);
 }

@@ -5,7 +5,7 @@
 
 Test(common, strerror_knows_every_documented_code)
 {
-    int codes[] = {0, -EINVAL, -ENOMEM, -EAGAIN, -EBUSY, -ETIMEDOUT, -EPIPE, -EDEADLK, -EPERM, -ECANCELED, -EPROTO};
+    int codes[] = {0, -EINVAL, -ENOMEM, -EAGAIN, -EBUSY, -ETIMEDOUT, -EPIPE, -EDEADLK, -EPERM, -ECANCELED, -EPROTO, -ENOTSUP};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
         const char *s = weft_strerror(codes[i]);
         cr_assert_not_null(s);

@@ -1,8 +1,9 @@
 # ctest weft_trace_plot (cmake -P): `weft-trace plot` on a fixture trace (every span
 # kind, a thread name with a quote in it) and, when given, on a trace a traced example
 # wrote (TRACED: a program run with WEFT_TRACE); each must leave a PNG (the 8-byte
-# signature). Then the error paths: usage (exit 2), an unreadable trace (exit 1), and
-# no gnuplot on PATH (exit 3). Without gnuplot the test exits 77 (skipped).
+# signature), and a window of the fixture. Then the error paths: usage and a bad
+# window (exit 2), an unreadable trace and an empty window (exit 1), and no gnuplot on
+# PATH (exit 3). Without gnuplot the test exits 77 (skipped).
 # In: TOOL, FIXTURE, WORK_DIR, optional TRACED.
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
@@ -15,24 +16,16 @@ function(expect_exit want)
   set(last_err "${err}" PARENT_SCOPE)
 endfunction()
 
-function(expect_png png)
-  if(NOT EXISTS "${png}")
-    message(FATAL_ERROR "${png} was not written")
-  endif()
-  file(READ "${png}" sig LIMIT 8 HEX)
-  if(NOT sig STREQUAL "89504e470d0a1a0a")
-    message(FATAL_ERROR "${png} does not start with the PNG signature: ${sig}")
-  endif()
-  file(SIZE "${png}" size)
-  message(STATUS "${png}: ${size} bytes")
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/gnuplot_testlib.cmake)
 
 # The usage errors need no gnuplot.
 expect_exit(2 "${TOOL}")
 expect_exit(2 "${TOOL}" plot "${FIXTURE}")
 expect_exit(2 "${TOOL}" plot "${FIXTURE}" a.png extra)
+expect_exit(2 "${TOOL}" plot "${FIXTURE}" a.png 0.5 0.2) # a window must have from < to
+expect_exit(2 "${TOOL}" plot "${FIXTURE}" a.png x 0.2)
 expect_exit(2 "${TOOL}" draw "${FIXTURE}" a.png)
-if(NOT last_err MATCHES "weft-trace plot FILE OUT.png")
+if(NOT last_err MATCHES "weft-trace plot FILE OUT.png \\[FROM_MS TO_MS\\]")
   message(FATAL_ERROR "the usage message does not mention plot:\n${last_err}")
 endif()
 expect_exit(1 "${TOOL}" plot "${WORK_DIR}/missing.json" "${WORK_DIR}/missing.png")
@@ -44,15 +37,17 @@ if(NOT last_err MATCHES "gnuplot not found")
   message(FATAL_ERROR "no gnuplot: unclear message:\n${last_err}")
 endif()
 
-find_program(GNUPLOT gnuplot)
-if(NOT GNUPLOT)
-  # ctest matches this line (SKIP_REGULAR_EXPRESSION): cmake -P cannot exit 77.
-  message(STATUS "weft_trace_plot: SKIP, gnuplot is not installed (apt-get install gnuplot-nox)")
-  return()
-endif()
+skip_without_gnuplot(weft_trace_plot)
 
 expect_exit(0 "${TOOL}" plot "${FIXTURE}" "${WORK_DIR}/fixture's plot.png")
 expect_png("${WORK_DIR}/fixture's plot.png")
+# A window (ms): the spans in it, cut at its edges; one with no span is an error.
+expect_exit(0 "${TOOL}" plot "${FIXTURE}" "${WORK_DIR}/window.png" 0.1 0.3)
+expect_png("${WORK_DIR}/window.png")
+expect_exit(1 "${TOOL}" plot "${FIXTURE}" "${WORK_DIR}/empty.png" 50 60)
+if(NOT last_err MATCHES "no spans to plot in that window")
+  message(FATAL_ERROR "an empty window: unclear message:\n${last_err}")
+endif()
 
 if(TRACED)
   expect_exit(0 ${CMAKE_COMMAND} -E env "WEFT_TRACE=${WORK_DIR}/traced.json" "${TRACED}")

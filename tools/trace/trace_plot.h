@@ -3,7 +3,9 @@
  * spans inline as a datablock; gnuplot 5.2.6 or later for keyentry, png terminal).
  *
  * One row per thread (track), in the trace's order, the first at the top; time in ms
- * since the trace's start on the x axis; each span a box coloured by its kind. Spans
+ * since the trace's start on the x axis, the whole trace or a window of it (to zoom
+ * in on spans too short to see whole); each span a box coloured by its kind, cut at
+ * the window's edges. Spans
  * nest (sleep inside idle, park inside sleep, jobs inside a join wait, chunks inside
  * jobs), so spans are drawn by nesting depth, the outermost first, each level a
  * thinner band inside the one around it. par_for spans (a whole loop on its caller)
@@ -90,8 +92,10 @@ static int tp_cmp_depth(const void *x, const void *y)
     return a->depth != b->depth ? (a->depth < b->depth ? -1 : 1) : (a->e < b->e ? -1 : a->e > b->e);
 }
 
-/* Exit status: 0, 1 (gnuplot failed or nothing to draw), 3 (no gnuplot on PATH). */
-static int tp_plot(const tr_trace *t, const char *out)
+/* Draw trace t into the PNG `out`; from_ms < to_ms: only that window (ms since the
+ * trace's start), else the whole trace. Exit status: 0, 1 (gnuplot failed or nothing
+ * to draw), 3 (no gnuplot on PATH). */
+static int tp_plot(const tr_trace *t, const char *out, double from_ms, double to_ms)
 {
     long *tids = malloc((t->n + 1) * sizeof *tids);
     const char **names = malloc((t->n + 1) * sizeof *names);
@@ -116,6 +120,8 @@ static int tp_plot(const tr_trace *t, const char *out)
         if (tp_kind_of(e) >= 0)
             sorted[ns++] = e;
     }
+    bool window = from_ms < to_ms;
+    int64_t w0 = window ? t0 + (int64_t)(from_ms * 1e6) : t0, w1 = window ? t0 + (int64_t)(to_ms * 1e6) : t1;
     /* Depth: the spans drawn, per thread by start (the outer first), on a stack of
      * the ones still open (trace_read checked that they nest). */
     qsort(sorted, ns, sizeof *sorted, tr_cmp_span);
@@ -129,7 +135,7 @@ static int tp_plot(const tr_trace *t, const char *out)
         size_t r = 0;
         while (r < rows && tids[r] != e->tid)
             r++;
-        if (r < rows) {
+        if (r < rows && e->ts <= w1 && e->ts + e->dur >= w0) {
             spans[m] = (tp_span){e, r, tp_kind_of(e), (int)depth};
             used[spans[m++].kind]++;
         }
@@ -139,7 +145,7 @@ static int tp_plot(const tr_trace *t, const char *out)
     free(stack);
     int status = 0;
     if (!m) {
-        fprintf(stderr, "weft-trace: the trace has no spans to plot\n");
+        fprintf(stderr, "weft-trace: the trace has no spans to plot%s\n", window ? " in that window" : "");
         status = 1;
     } else if (!tp_on_path("gnuplot")) {
         fprintf(stderr, "weft-trace: gnuplot not found on PATH; install it (Debian: apt-get install gnuplot-nox)\n");
@@ -160,8 +166,9 @@ static int tp_plot(const tr_trace *t, const char *out)
     unsigned height = 140 + 40 * (unsigned)rows;
     fprintf(g, "set terminal png size 1400,%u\nset output ", height < 4000 ? height : 4000);
     tp_quoted(g, out);
-    fprintf(g, "\nset xlabel 'time (ms)'\nset xrange [0:%.6f]\nset yrange [%.1f:-0.5]\n",
-            (double)(t1 - t0) / 1e6 * 1.0001 + 1e-6, (double)rows - 0.5);
+    fprintf(g, "\nset xlabel 'time (ms)'\nset xrange [%.6f:%.6f]\nset yrange [%.1f:-0.5]\n",
+            (double)(w0 - t0) / 1e6, window ? (double)(w1 - t0) / 1e6 : (double)(t1 - t0) / 1e6 * 1.0001 + 1e-6,
+            (double)rows - 0.5);
     fprintf(g, "set ytics nomirror noenhanced (");
     for (size_t r = 0; r < rows; r++) {
         fprintf(g, "%s", r ? ", " : "");
@@ -175,9 +182,9 @@ static int tp_plot(const tr_trace *t, const char *out)
         double h = 0.8;
         for (int d = 0; d < s->depth && h > 0.2; d++)
             h *= 0.75; /* each level a band inside the one around it */
-        fprintf(g, "%.6f %.6f %.4f %.4f %lu\n", (double)(s->e->ts - t0) / 1e6,
-                (double)(s->e->ts + s->e->dur - t0) / 1e6, (double)s->row - h / 2, (double)s->row + h / 2,
-                strtoul(tp_kinds[s->kind].color + 1, NULL, 16));
+        int64_t b = s->e->ts < w0 ? w0 : s->e->ts, e = s->e->ts + s->e->dur > w1 ? w1 : s->e->ts + s->e->dur;
+        fprintf(g, "%.6f %.6f %.4f %.4f %lu\n", (double)(b - t0) / 1e6, (double)(e - t0) / 1e6,
+                (double)s->row - h / 2, (double)s->row + h / 2, strtoul(tp_kinds[s->kind].color + 1, NULL, 16));
     }
     fprintf(g, "EOD\nplot $spans using (($1+$2)/2):(($3+$4)/2):1:2:3:4:5 with boxxyerror lc rgb variable notitle");
     for (int k = 0; k < TP_KINDS; k++) {

@@ -243,7 +243,9 @@ typedef struct tr_event {
     int64_t ts, dur; /* nanoseconds */
     bool has_range;
     uint64_t begin, end; /* args.begin / args.end (chunks, loops) */
+    uint64_t job, scope; /* args.job / args.scope: what a wait waits for, what a job is (0: none) */
     uint64_t dropped;    /* args.dropped (dropped_events metadata) */
+    uint64_t searches;   /* args.searches (idle spans) */
     char thread_name[64]; /* thread_name metadata */
 } tr_event;
 
@@ -391,6 +393,14 @@ static tr_trace *trace_read(const char *path)
             }
             if (d && d->type == J_NUM)
                 e->dropped = (uint64_t)d->num;
+            const jval *se = j_get(args, "searches");
+            if (se && se->type == J_NUM)
+                e->searches = (uint64_t)se->num;
+            const jval *jb = j_get(args, "job"), *sc = j_get(args, "scope");
+            if (jb && jb->type == J_STR)
+                e->job = strtoull(jb->str, NULL, 16);
+            if (sc && sc->type == J_STR)
+                e->scope = strtoull(sc->str, NULL, 16);
             if (e->ph == 'M' && strcmp(e->name, "thread_name") == 0 && tn && tn->type == J_STR)
                 snprintf(e->thread_name, sizeof e->thread_name, "%s", tn->str);
         }

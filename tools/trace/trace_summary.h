@@ -3,7 +3,9 @@
  *
  * Per thread, over the trace's window (its first span's start to its last span's
  * end, the same for every thread, so the rows add up):
- *  - idle: time in "idle" spans (a worker searching for work, asleep or not);
+ *  - idle: time in "idle" spans (a worker searching for work, asleep or not), and in
+ *    "sleep" spans outside any (a worker asleep when the trace stopped: its idle span,
+ *    still open, is not in the trace, the sleeps that ended inside it are);
  *  - sleep: the part of idle spent in "sleep" spans;
  *  - blocked: "park" spans outside any idle span (a lock, latch, channel or pool
  *    wait of the thread's own code);
@@ -139,6 +141,10 @@ static inline void ts_summarize(const tr_trace *t, ts_summary *s)
                 idle_end = e->ts + e->dur;
             } else if (ts_is(e, "sleep")) {
                 th->sleep += e->dur;
+                if (!(e->ts < idle_end && e->ts + e->dur <= idle_end)) { /* its idle span is not in the trace */
+                    th->idle += e->dur;
+                    idle_end = e->ts + e->dur;
+                }
             } else if (ts_is(e, "steal")) {
                 th->steal += e->dur;
                 th->steals++;
