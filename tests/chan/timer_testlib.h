@@ -16,7 +16,7 @@
 #include <weft/sync.h>
 
 #define MS 1000000ull
-#define TIMER_LATE_NS (250 * MS) /* how late a timer may be seen (see above) */
+#define TIMER_LATE_NS (750 * MS) /* how late a timer may be seen (see above) */
 
 static inline void tl_sleep_ns(uint64_t ns)
 {
