@@ -315,6 +315,61 @@ static void wl_tasks_outside(void)
     check_tasks(&st);
 }
 
+/* Tasks with dependencies from outside the pool: a spawn that fails queues nothing
+ * and records no dependency, so the writers of each address that were spawned run
+ * exactly once and in their spawn order; a successor whose queueing fails when its
+ * predecessor releases it runs on that predecessor's thread. The scope's dependency
+ * table is freed by its wait (the live count comes back). */
+enum { DEP_TASKS = 60, DEP_CELLS = 3 };
+
+typedef struct deps_state {
+    int log[DEP_CELLS][DEP_TASKS]; /* plain: ordered by the dependencies */
+    int nlog[DEP_CELLS];
+    _Atomic int runs;
+} deps_state;
+
+typedef struct dep_arg {
+    deps_state *st;
+    int id, cell;
+} dep_arg;
+
+static int dep_leaf(weft_scope *s, void *arg)
+{
+    (void)s;
+    dep_arg *a = arg;
+    a->st->log[a->cell][a->st->nlog[a->cell]++] = a->id;
+    atomic_fetch_add_explicit(&a->st->runs, 1, memory_order_relaxed);
+    return 0;
+}
+
+static void wl_scope_deps(void)
+{
+    static deps_state st;
+    static dep_arg args[DEP_TASKS];
+    int want[DEP_CELLS][DEP_TASKS], nwant[DEP_CELLS] = {0}, ok = 0;
+    memset(&st, 0, sizeof st);
+    weft_scope s;
+    faults_on();
+    MUST(weft_scope_init(&s, shared_pool));
+    for (int i = 0; i < DEP_TASKS; i++) {
+        int cell = i % DEP_CELLS;
+        args[i] = (dep_arg){&st, i, cell};
+        /* writes its cell, and is ordered after the writers of the next one */
+        weft_dep d[2] = {{&st.nlog[cell], WEFT_DEP_INOUT}, {&st.nlog[(cell + 1) % DEP_CELLS], WEFT_DEP_IN}};
+        if (OK_OR_NOMEM(weft_scope_spawn_dep(&s, dep_leaf, &args[i], d, 2))) {
+            want[cell][nwant[cell]++] = i;
+            ok++;
+        }
+    }
+    MUST(weft_scope_wait(&s));
+    faults_off();
+    CHECK(atomic_load(&st.runs) == ok, "%d dependent tasks ran, %d spawned", atomic_load(&st.runs), ok);
+    for (int c = 0; c < DEP_CELLS; c++) {
+        CHECK(st.nlog[c] == nwant[c], "cell %d: %d writers ran, %d spawned", c, st.nlog[c], nwant[c]);
+        CHECK(memcmp(st.log[c], want[c], (size_t)nwant[c] * sizeof(int)) == 0, "cell %d: out of order", c);
+    }
+}
+
 /* One worker, so nothing is stolen: a chain of 300 nested joins keeps 300 stack jobs
  * on its deque (256 slots), whose growth fails too; a join on a deque that cannot
  * grow runs inline. At the bottom, a spawn needs the deque to grow as well. A fresh
@@ -914,6 +969,7 @@ int main(void)
     sweep("pool create", wl_pool, 0);
     sweep("tasks in pool", wl_tasks_in_pool, 2);
     sweep("tasks outside", wl_tasks_outside, 2);
+    sweep("scope deps", wl_scope_deps, 2);
     sweep("deque growth", wl_deque_growth, 0);
     sweep("inline deque", wl_inline_deque_growth, 0);
     spawn_into_full_deque();
