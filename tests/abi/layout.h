@@ -87,6 +87,11 @@ struct layout_padded {
     S(weft_wait_policy, 4, 4)                                                            \
     S(weft_select_kind, 4, 4)                                                            \
     S(weft_dep_mode, 4, 4)                                                               \
+    S(weft_pipeline_kind, 4, 4)                                                          \
+    S(weft_pipeline_stage, 24, 8)                                                        \
+    F(weft_pipeline_stage, kind, 0)                                                      \
+    F(weft_pipeline_stage, fn, 8)                                                        \
+    F(weft_pipeline_stage, cleanup, 16)                                                  \
     S(struct layout_padded, 256, 128)                                                    \
     F(struct layout_padded, c, 0)                                                        \
     F(struct layout_padded, x, 128)

@@ -696,6 +696,78 @@ static void wl_par(void)
     MUST(weft_pool_run(shared_pool, par_body, NULL));
 }
 
+/* A pipeline inside the pool: -ENOMEM only before anything ran (its tokens and
+ * rings); a producer or released item that cannot be spawned is carried by the task
+ * at hand, so a run that started finishes every item, in order at the in-order
+ * stage. Items are slots of a static array (the test's own mallocs fail too). */
+enum { PIPE_ITEMS = 200 };
+
+typedef struct pipe_state {
+    int made, last, finished;
+    bool seen[PIPE_ITEMS]; /* by the out-of-order stage */
+    int slot[PIPE_ITEMS];
+} pipe_state;
+
+static int pipe_make(void *ctx, void **item)
+{
+    pipe_state *ps = ctx;
+    if (ps->made == PIPE_ITEMS)
+        return 0;
+    ps->slot[ps->made] = ps->made;
+    *item = &ps->slot[ps->made++];
+    return 0;
+}
+
+static int pipe_twice(void *ctx, void **item)
+{
+    (void)ctx;
+    int *v = *item;
+    *v = *v * 2 + 1;
+    return 0;
+}
+
+static int pipe_count(void *ctx, void **item)
+{
+    pipe_state *ps = ctx;
+    ps->seen[(int *)*item - ps->slot] = true;
+    return 0;
+}
+
+static int pipe_in_order(void *ctx, void **item)
+{
+    pipe_state *ps = ctx;
+    int i = (int)((int *)*item - ps->slot);
+    CHECK(i == ps->last + 1, "item %d after %d", i, ps->last);
+    CHECK(ps->slot[i] == i * 2 + 1 && ps->seen[i], "item %d skipped a stage", i);
+    ps->last = i;
+    ps->finished++;
+    return 0;
+}
+
+static void pipe_body(void *arg)
+{
+    (void)arg;
+    static pipe_state ps;
+    memset(&ps, 0, sizeof ps);
+    ps.last = -1;
+    weft_pipeline_stage st[4] = {{WEFT_PIPELINE_SERIAL_IN_ORDER, pipe_make, NULL},
+                                 {WEFT_PIPELINE_PARALLEL, pipe_twice, NULL},
+                                 {WEFT_PIPELINE_SERIAL_OUT_OF_ORDER, pipe_count, NULL},
+                                 {WEFT_PIPELINE_SERIAL_IN_ORDER, pipe_in_order, NULL}};
+    if (OK_OR_NOMEM(weft_pipeline_run(st, 4, 6, &ps)))
+        CHECK(ps.finished == PIPE_ITEMS, "%d of %d items finished", ps.finished, PIPE_ITEMS);
+    else
+        CHECK(ps.made == 0, "-ENOMEM after items were made");
+}
+
+static void wl_pipeline(void)
+{
+    faults_on();
+    MUST(weft_pool_run(shared_pool, pipe_body, NULL));
+    faults_off();
+    MUST(weft_pool_run(shared_pool, pipe_body, NULL));
+}
+
 /* ---------------------------------------------------------------- channels */
 
 enum { CHAN_MSGS = 80 }; /* unbounded: blocks of 31 messages, so 3 block allocations */
@@ -975,6 +1047,7 @@ int main(void)
     spawn_into_full_deque();
     copy_alloc_fails();
     sweep("par", wl_par, 2);
+    sweep("pipeline", wl_pipeline, 2);
     sweep("chan unbounded", wl_chan_unbounded, 0);
     sweep("chan bounded", wl_chan_bounded, 0);
     sweep("chan zero", wl_chan_zero, 0);
