@@ -22,17 +22,19 @@
  *
  * Counting: a task with no unfinished predecessor is queued at once as a scope task.
  * The others are counted by nothing, and need not be: each has an unfinished
- * predecessor, and the predecessor that releases it last queues it before returning,
- * so the scope's pending count (which counts that predecessor) stays above zero until
- * every dependent task has run.
+ * predecessor, and the predecessor that releases it last runs it or queues it before
+ * returning, so the scope's pending count (which counts that predecessor) stays above
+ * zero until every dependent task has run. The first task a finishing task releases
+ * runs next on the same thread, in the same scope job (a chain costs no queueing,
+ * and what the predecessor wrote is still in this cache); the others are queued.
  *
  * -ENOMEM leaves nothing behind: under the mutex a spawn first makes all the room it
  * needs (table slots, records, readers' arrays; it appends itself to its predecessors'
  * successor arrays, growing them), and queues itself if it is ready, before it
  * changes anything another task reads; on failure it takes its appended edges back
  * (the tails of those arrays: no predecessor can finish while the mutex is held) and
- * keeps the room it made. A successor released when a predecessor finishes is queued
- * with weft_scope_spawn; if that cannot allocate, the finishing task runs it itself. */
+ * keeps the room it made. A released successor that cannot be queued (weft_scope_spawn
+ * cannot allocate) runs on the finishing task's thread as well. */
 #include "scope_dep_internal.h"
 
 #include <errno.h>
@@ -312,8 +314,9 @@ static dep_task *dep_task_finish(dep_task *t)
     return ready;
 }
 
-/* The scope task of a dependent task: run it, then queue what it released. A
- * successor that cannot be queued (no memory) runs here, in the same loop. */
+/* The scope task of a dependent task: run it, then run the first task it released
+ * here and queue the others; a successor that cannot be queued (no memory) runs here
+ * too, in the same loop (no recursion, however long the chain). */
 static int dep_task_run(weft_scope *scope, void *arg)
 {
     dep_task *t = arg;
@@ -321,6 +324,11 @@ static int dep_task_run(weft_scope *scope, void *arg)
     dep_task *here = NULL;
     for (;;) {
         dep_task *ready = dep_task_finish(t);
+        if (ready && !here) { /* the first one released runs next, here */
+            here = ready;
+            ready = ready->next;
+            here->next = NULL;
+        }
         while (ready) {
             dep_task *next = ready->next;
             if (weft_scope_spawn(scope, dep_task_run, ready) != 0) {
