@@ -148,5 +148,6 @@ void bench_register_chan(bench_registry *r);
 void bench_register_uts(bench_registry *r);
 void bench_register_start(bench_registry *r);
 void bench_register_dist(bench_registry *r);
+void bench_register_dataflow(bench_registry *r);
 
 #endif /* WEFT_BENCH_H */

@@ -20,6 +20,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
+#include <tbb/parallel_pipeline.h>
 #include <tbb/parallel_reduce.h>
 #include <tbb/parallel_sort.h>
 #include <tbb/partitioner.h>
@@ -334,3 +335,27 @@ bool bench_tbb_uts(int threads, const uts_param *p, uint64_t walks, uint64_t *go
 }
 
 } // extern "C"
+
+bool bench_tbb_pipeline(int threads, size_t tokens, void *(*read)(void *ctx),
+                        void (*transform)(void *ctx, void *item), void (*write)(void *ctx, void *item),
+                        void *ctx, double *seconds)
+{
+    return timed(threads, seconds, [&] {
+        tbb::parallel_pipeline(
+            tokens,
+            tbb::make_filter<void, void *>(tbb::filter_mode::serial_in_order,
+                                           [&](tbb::flow_control &fc) -> void * {
+                                               void *item = read(ctx);
+                                               if (!item)
+                                                   fc.stop();
+                                               return item;
+                                           }) &
+                tbb::make_filter<void *, void *>(tbb::filter_mode::parallel,
+                                                 [&](void *item) -> void * {
+                                                     transform(ctx, item);
+                                                     return item;
+                                                 }) &
+                tbb::make_filter<void *, void>(tbb::filter_mode::serial_in_order,
+                                               [&](void *item) { write(ctx, item); }));
+    });
+}

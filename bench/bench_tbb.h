@@ -99,6 +99,12 @@ bool bench_tbb_sort_u64(int threads, uint64_t *keys, size_t n,
 bool bench_tbb_uts(int threads, const uts_param *p, uint64_t walks, uint64_t *good,
                    uint64_t *count, double *seconds);
 
+/* tbb::parallel_pipeline of `tokens` tokens over three filters: read (serial in
+ * order: an item, or NULL to stop), transform (parallel), write (serial in order). */
+bool bench_tbb_pipeline(int threads, size_t tokens, void *(*read)(void *ctx),
+                        void (*transform)(void *ctx, void *item), void (*write)(void *ctx, void *item),
+                        void *ctx, double *seconds);
+
 #ifdef __cplusplus
 }
 #endif

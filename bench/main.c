@@ -49,6 +49,7 @@ static void (*const registrations[])(bench_registry *r) = {
     bench_register_uts,
     bench_register_start,
     bench_register_dist,
+    bench_register_dataflow,
 };
 
 /* Target duration of one timed rep when the size is calibrated. */

@@ -43,6 +43,7 @@
  * WEFT_SPAWN_COPY_INLINE); the job records the block's kind, and the block, copy
  * included, is freed only after fn returned. */
 #include "pool_internal.h"
+#include "scope_dep_internal.h"
 #include <weft/trace.h>
 
 #include <pthread.h>
@@ -54,13 +55,14 @@
  * storage is declared as weft_scope and accessed only as this. */
 typedef struct __attribute__((may_alias)) scope_state {
     _Atomic uint64_t pending_; /* tasks not yet finished, + own_ until the owner waits */
-    _Atomic int status_;       /* first non-zero status, 0 while none */
     weft_job_latch done_;      /* set when pending_ drops to 0 */
     weft_pool *pool_;
     unsigned long owner_;      /* pthread_self() of the thread that called init */
     _Atomic(void *) holder_;   /* the owner's worker while it counts locally, else NULL */
     uint64_t own_;             /* owner only: the owner's share of pending_ */
+    _Atomic int status_;       /* first non-zero status, 0 while none */
     bool pool_counted_;        /* owner only: the scope holds one of the pool's pending */
+    _Atomic(void *) deps_;     /* scope_dep.c's table, NULL until a task has dependencies */
 } scope_state;
 _Static_assert(sizeof(scope_state) <= sizeof(weft_scope), "fits weft_scope's storage");
 _Static_assert(_Alignof(scope_state) <= _Alignof(weft_scope), "weft_scope's storage is aligned");
@@ -139,6 +141,7 @@ int weft_scope_init(weft_scope *scope, weft_pool *pool)
     atomic_init(&s->pending_, s->own_);
     atomic_init(&s->holder_, local ? w : NULL);
     atomic_init(&s->status_, 0);
+    atomic_init(&s->deps_, NULL);
     weft__job_latch_init(&s->done_, w);
     s->owner_ = (unsigned long)pthread_self(); /* pthread_t is unsigned long on Linux */
     return 0;
@@ -231,6 +234,16 @@ int weft_scope_spawn_copy(weft_scope *scope, weft_scope_fn fn, const void *arg, 
     return scope_submit(s, w, sj);
 }
 
+bool weft__scope_open(weft_scope *scope)
+{
+    return scope_open(scope_of(scope), weft__worker_current());
+}
+
+_Atomic(void *) *weft__scope_deps(weft_scope *scope)
+{
+    return &scope_of(scope)->deps_;
+}
+
 static bool is_owner_thread(scope_state *s)
 {
     return pthread_equal((pthread_t)s->owner_, pthread_self());
@@ -262,6 +275,8 @@ static void scope_run_own(scope_state *s, weft_worker *w)
  * (on the owner's thread: its worker is the one that took it). */
 static int scope_finish(scope_state *s)
 {
+    /* Relaxed: every task has finished (ordered by the latch / the decrement). */
+    weft__scope_deps_free(atomic_exchange_explicit(&s->deps_, NULL, memory_order_relaxed));
     if (s->pool_counted_) {
         s->pool_counted_ = false;
         if (--weft__worker_current()->scope_pool_holds == 0)

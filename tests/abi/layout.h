@@ -50,6 +50,9 @@ struct layout_padded {
     F(weft_worker_stats, sleeps, 24)                                                     \
     F(weft_worker_stats, wakeups, 32)                                                    \
     S(weft_scope, 72, 8)                                                                 \
+    S(weft_dep, 16, 8)                                                                   \
+    F(weft_dep, addr, 0)                                                                 \
+    F(weft_dep, mode, 8)                                                                 \
     S(weft_chan_options, 16, 8)                                                          \
     F(weft_chan_options, drop, 0)                                                        \
     F(weft_chan_options, drop_ctx, 8)                                                    \
@@ -83,6 +86,12 @@ struct layout_padded {
     S(weft_pin_policy, 4, 4)                                                             \
     S(weft_wait_policy, 4, 4)                                                            \
     S(weft_select_kind, 4, 4)                                                            \
+    S(weft_dep_mode, 4, 4)                                                               \
+    S(weft_pipeline_kind, 4, 4)                                                          \
+    S(weft_pipeline_stage, 24, 8)                                                        \
+    F(weft_pipeline_stage, kind, 0)                                                      \
+    F(weft_pipeline_stage, fn, 8)                                                        \
+    F(weft_pipeline_stage, cleanup, 16)                                                  \
     S(struct layout_padded, 256, 128)                                                    \
     F(struct layout_padded, c, 0)                                                        \
     F(struct layout_padded, x, 128)

@@ -315,6 +315,61 @@ static void wl_tasks_outside(void)
     check_tasks(&st);
 }
 
+/* Tasks with dependencies from outside the pool: a spawn that fails queues nothing
+ * and records no dependency, so the writers of each address that were spawned run
+ * exactly once and in their spawn order; a successor whose queueing fails when its
+ * predecessor releases it runs on that predecessor's thread. The scope's dependency
+ * table is freed by its wait (the live count comes back). */
+enum { DEP_TASKS = 60, DEP_CELLS = 3 };
+
+typedef struct deps_state {
+    int log[DEP_CELLS][DEP_TASKS]; /* plain: ordered by the dependencies */
+    int nlog[DEP_CELLS];
+    _Atomic int runs;
+} deps_state;
+
+typedef struct dep_arg {
+    deps_state *st;
+    int id, cell;
+} dep_arg;
+
+static int dep_leaf(weft_scope *s, void *arg)
+{
+    (void)s;
+    dep_arg *a = arg;
+    a->st->log[a->cell][a->st->nlog[a->cell]++] = a->id;
+    atomic_fetch_add_explicit(&a->st->runs, 1, memory_order_relaxed);
+    return 0;
+}
+
+static void wl_scope_deps(void)
+{
+    static deps_state st;
+    static dep_arg args[DEP_TASKS];
+    int want[DEP_CELLS][DEP_TASKS], nwant[DEP_CELLS] = {0}, ok = 0;
+    memset(&st, 0, sizeof st);
+    weft_scope s;
+    faults_on();
+    MUST(weft_scope_init(&s, shared_pool));
+    for (int i = 0; i < DEP_TASKS; i++) {
+        int cell = i % DEP_CELLS;
+        args[i] = (dep_arg){&st, i, cell};
+        /* writes its cell, and is ordered after the writers of the next one */
+        weft_dep d[2] = {{&st.nlog[cell], WEFT_DEP_INOUT}, {&st.nlog[(cell + 1) % DEP_CELLS], WEFT_DEP_IN}};
+        if (OK_OR_NOMEM(weft_scope_spawn_dep(&s, dep_leaf, &args[i], d, 2))) {
+            want[cell][nwant[cell]++] = i;
+            ok++;
+        }
+    }
+    MUST(weft_scope_wait(&s));
+    faults_off();
+    CHECK(atomic_load(&st.runs) == ok, "%d dependent tasks ran, %d spawned", atomic_load(&st.runs), ok);
+    for (int c = 0; c < DEP_CELLS; c++) {
+        CHECK(st.nlog[c] == nwant[c], "cell %d: %d writers ran, %d spawned", c, st.nlog[c], nwant[c]);
+        CHECK(memcmp(st.log[c], want[c], (size_t)nwant[c] * sizeof(int)) == 0, "cell %d: out of order", c);
+    }
+}
+
 /* One worker, so nothing is stolen: a chain of 300 nested joins keeps 300 stack jobs
  * on its deque (256 slots), whose growth fails too; a join on a deque that cannot
  * grow runs inline. At the bottom, a spawn needs the deque to grow as well. A fresh
@@ -641,6 +696,78 @@ static void wl_par(void)
     MUST(weft_pool_run(shared_pool, par_body, NULL));
 }
 
+/* A pipeline inside the pool: -ENOMEM only before anything ran (its tokens and
+ * rings); a producer or released item that cannot be spawned is carried by the task
+ * at hand, so a run that started finishes every item, in order at the in-order
+ * stage. Items are slots of a static array (the test's own mallocs fail too). */
+enum { PIPE_ITEMS = 200 };
+
+typedef struct pipe_state {
+    int made, last, finished;
+    bool seen[PIPE_ITEMS]; /* by the out-of-order stage */
+    int slot[PIPE_ITEMS];
+} pipe_state;
+
+static int pipe_make(void *ctx, void **item)
+{
+    pipe_state *ps = ctx;
+    if (ps->made == PIPE_ITEMS)
+        return 0;
+    ps->slot[ps->made] = ps->made;
+    *item = &ps->slot[ps->made++];
+    return 0;
+}
+
+static int pipe_twice(void *ctx, void **item)
+{
+    (void)ctx;
+    int *v = *item;
+    *v = *v * 2 + 1;
+    return 0;
+}
+
+static int pipe_count(void *ctx, void **item)
+{
+    pipe_state *ps = ctx;
+    ps->seen[(int *)*item - ps->slot] = true;
+    return 0;
+}
+
+static int pipe_in_order(void *ctx, void **item)
+{
+    pipe_state *ps = ctx;
+    int i = (int)((int *)*item - ps->slot);
+    CHECK(i == ps->last + 1, "item %d after %d", i, ps->last);
+    CHECK(ps->slot[i] == i * 2 + 1 && ps->seen[i], "item %d skipped a stage", i);
+    ps->last = i;
+    ps->finished++;
+    return 0;
+}
+
+static void pipe_body(void *arg)
+{
+    (void)arg;
+    static pipe_state ps;
+    memset(&ps, 0, sizeof ps);
+    ps.last = -1;
+    weft_pipeline_stage st[4] = {{WEFT_PIPELINE_SERIAL_IN_ORDER, pipe_make, NULL},
+                                 {WEFT_PIPELINE_PARALLEL, pipe_twice, NULL},
+                                 {WEFT_PIPELINE_SERIAL_OUT_OF_ORDER, pipe_count, NULL},
+                                 {WEFT_PIPELINE_SERIAL_IN_ORDER, pipe_in_order, NULL}};
+    if (OK_OR_NOMEM(weft_pipeline_run(st, 4, 6, &ps)))
+        CHECK(ps.finished == PIPE_ITEMS, "%d of %d items finished", ps.finished, PIPE_ITEMS);
+    else
+        CHECK(ps.made == 0, "-ENOMEM after items were made");
+}
+
+static void wl_pipeline(void)
+{
+    faults_on();
+    MUST(weft_pool_run(shared_pool, pipe_body, NULL));
+    faults_off();
+    MUST(weft_pool_run(shared_pool, pipe_body, NULL));
+}
+
 /* ---------------------------------------------------------------- channels */
 
 enum { CHAN_MSGS = 80 }; /* unbounded: blocks of 31 messages, so 3 block allocations */
@@ -914,11 +1041,13 @@ int main(void)
     sweep("pool create", wl_pool, 0);
     sweep("tasks in pool", wl_tasks_in_pool, 2);
     sweep("tasks outside", wl_tasks_outside, 2);
+    sweep("scope deps", wl_scope_deps, 2);
     sweep("deque growth", wl_deque_growth, 0);
     sweep("inline deque", wl_inline_deque_growth, 0);
     spawn_into_full_deque();
     copy_alloc_fails();
     sweep("par", wl_par, 2);
+    sweep("pipeline", wl_pipeline, 2);
     sweep("chan unbounded", wl_chan_unbounded, 0);
     sweep("chan bounded", wl_chan_bounded, 0);
     sweep("chan zero", wl_chan_zero, 0);

@@ -1,5 +1,6 @@
 /* weft/par.h: loop parallelism — par_for (1-D and 2-D), par_map, par_reduce (and a
- * deterministic variant), par_sort — built on the runtime's join.
+ * deterministic variant), par_sort — built on the runtime's join, and pipelines
+ * (weft_pipeline_run), built on its scopes.
  *
  * Every call may be made from any thread: from a pool worker it nests (forks in
  * place); from any other thread it runs on the global pool and blocks until done.
@@ -114,6 +115,51 @@ WEFT_API int weft_par_sort_stable(void *base, size_t n, size_t size, weft_cmp_fn
  * the global pool. */
 WEFT_API int weft_par_sort_u64(uint64_t *keys, size_t n);
 WEFT_API int weft_par_sort_u32(uint32_t *keys, size_t n);
+
+/* ------------------------------------------------------------------------------
+ * Pipeline (oneTBB's parallel_pipeline): items made one at a time by the first stage
+ * flow through the others, each item through every stage in order, different items in
+ * different stages at once, on the pool's workers (the current pool, or the global
+ * one from outside a pool). */
+
+typedef enum weft_pipeline_kind {
+    WEFT_PIPELINE_SERIAL_IN_ORDER = 1,     /* one item at a time, in production order */
+    WEFT_PIPELINE_SERIAL_OUT_OF_ORDER = 2, /* one item at a time, any order */
+    WEFT_PIPELINE_PARALLEL = 3,            /* any number of items at once */
+} weft_pipeline_kind;
+
+/* A stage: given the item (*item), work on it, maybe replace it (*item = another
+ * pointer), and return 0, or a non-zero status that ends the pipeline (the stage then
+ * keeps the item: release it before returning). The first stage is given *item ==
+ * NULL and makes the next item: it sets *item and returns 0, or returns 0 leaving
+ * *item NULL to say there are no more (the pipeline then finishes the items already
+ * made and ends). */
+typedef int (*weft_pipeline_fn)(void *ctx, void **item);
+/* What an item that will not enter the stage is given to, once the pipeline is ending
+ * on an error (NULL: nothing is called). */
+typedef void (*weft_pipeline_cleanup_fn)(void *ctx, void *item);
+
+typedef struct weft_pipeline_stage {
+    weft_pipeline_kind kind;          /* the first stage is called one item at a time,
+                                         whatever its kind */
+    weft_pipeline_fn fn;
+    weft_pipeline_cleanup_fn cleanup; /* NULL: none */
+} weft_pipeline_stage;
+
+/* Run the pipeline stages[0..nstages) with ctx until the first stage says there are
+ * no more items (then every item made goes through every stage) or a stage fails
+ * (then no item is made any more, the items in flight finish the stage they are in,
+ * and each is given to the cleanup of the next stage it would have entered: every
+ * item made is finished or cleaned up, exactly once). At most max_tokens items are
+ * alive at once (made and not yet through the last stage or cleaned up): a bound on
+ * memory, and on parallelism. Serial in-order stages see the items in the order the
+ * first stage made them. No stage runs after the call returns. Returns 0, the first
+ * non-zero status a stage returned, -EINVAL (stages NULL, nstages 0, max_tokens 0, a
+ * stage with a NULL fn or a kind not in weft_pipeline_kind), -ENOMEM (state for
+ * max_tokens items could not be allocated: nothing ran), or an error starting the
+ * global pool. */
+WEFT_API int weft_pipeline_run(const weft_pipeline_stage *stages, size_t nstages, size_t max_tokens,
+                               void *ctx);
 
 #ifdef __cplusplus
 }

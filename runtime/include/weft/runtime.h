@@ -388,6 +388,41 @@ WEFT_API bool weft_scope_is_cancelled(const weft_scope *s);
  * weft_scope_wait will return. Returns 0 or -EINVAL (NULL or status 0). */
 WEFT_API int weft_scope_cancel(weft_scope *s, int status);
 
+/* ------------------------------------------------------------------------------
+ * Tasks with dependencies by address (OpenMP's `task depend(in/out/inout: x)`): a
+ * scope task that starts only after every earlier task of the same scope that
+ * conflicts with it on an address has finished. Two tasks conflict on an address
+ * when one of them writes it: a reader waits for the writer before it
+ * (read-after-write), a writer for the readers and the writer before it
+ * (write-after-read, write-after-write). Tasks that do not conflict run in parallel.
+ * An address is only a name: weft never reads nor writes through it. */
+
+typedef enum weft_dep_mode {
+    WEFT_DEP_IN = 1,    /* the task reads the address */
+    WEFT_DEP_OUT = 2,   /* the task writes it */
+    WEFT_DEP_INOUT = 3, /* reads and writes it (ordered as OUT) */
+} weft_dep_mode;
+
+typedef struct weft_dep {
+    const void *addr;
+    weft_dep_mode mode;
+} weft_dep;
+
+/* weft_scope_spawn, with fn(s, arg) started only once every conflicting task spawned
+ * before it into s has finished (deps[0..ndeps): an address may appear more than
+ * once; its modes combine). "Before" is the spawn order: one thread's spawns in
+ * program order, spawns from several threads (or from the scope's own tasks) in the
+ * order the calls took the scope's dependency table. The deps array is read before
+ * the call returns. weft_scope_wait waits for every such task, those still waiting
+ * for their dependencies included. A task runs even if the scope was cancelled (as
+ * weft_scope_spawn; a failed task does not stop the tasks that depend on it: they
+ * can ask weft_scope_is_cancelled). ndeps 0: weft_scope_spawn. Never runs fn before
+ * returning. Returns 0, -EINVAL (s or fn NULL, deps NULL with ndeps > 0, a mode other
+ * than WEFT_DEP_IN/OUT/INOUT, or the scope already waited on), -ENOMEM (nothing
+ * queued, no dependency recorded). */
+WEFT_API int weft_scope_spawn_dep(weft_scope *s, weft_scope_fn fn, void *arg, const weft_dep *deps,
+                                  size_t ndeps);
+
 #ifdef __cplusplus
 }
 #endif
