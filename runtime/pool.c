@@ -250,11 +250,15 @@ bool weft__pool_work_visible(weft_pool *pool)
 
 bool weft__pool_has_work(weft_worker *w)
 {
+    /* A broadcast call for us, isolated or benched: read after the sleeper's fence,
+     * the other half of the broadcaster's (weft__sleep_new_worker_jobs). */
+    if (!w->caller && weft__broadcast_pending(w))
+        return true;
     /* An isolated worker takes only its own region's jobs from its own deque, and
      * nobody else pushes there: what is left in it is foreign (dig_isolated put it
-     * back and published it for thieves), so only its latch may wake it. Counting
-     * those jobs as work kept a waiter from ever sleeping (a busy spin for as long
-     * as its region ran elsewhere). */
+     * back and published it for thieves), so only its latch (or a broadcast) may
+     * wake it. Counting those jobs as work kept a waiter from ever sleeping (a busy
+     * spin for as long as its region ran elsewhere). */
     if (w->isolation != 0)
         return false;
     /* Our own deque whole: its private part is ours to run. */
@@ -268,9 +272,19 @@ bool weft__pool_has_work(weft_worker *w)
     return w->caller ? deques_have_work(w->pool) : weft__pool_work_visible(w->pool);
 }
 
-/* Own deque first (respecting isolation), then other workers, then the injector. */
+/* A broadcast call for us first, then our own deque (respecting isolation), then other
+ * workers, then the injector. Every worker makes its broadcast calls, benched or
+ * isolated: a broadcast waits for each worker by name, so an isolated waiter that
+ * held its call back could wait for ever on a broadcaster that waits for it (two
+ * isolated broadcasters on two workers). The call runs in the worker's current
+ * isolation, as a job the waiting code started (so inside an isolated region, its
+ * waits stay in the region). */
 static weft_job *find_work(weft_worker *w)
 {
+    if (__builtin_expect(weft__broadcast_pending(w), 0) && !w->caller) {
+        w->bcast_job.isolation = w->isolation; /* read by weft__worker_run_job, next */
+        return &w->bcast_job;
+    }
     weft_job *job = weft__deque_pop(&w->deque);
     if (job) {
         if (w->isolation == 0 || job->isolation == w->isolation)
@@ -582,6 +596,7 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
     pool->spin_ns = c.wait == WEFT_WAIT_PASSIVE ? 0 : c.wait == WEFT_WAIT_ACTIVE ? 5000000 : 50000;
     pool->print_stats = env_stats();
     weft_mutex_init(&pool->inject_lock);
+    weft_mutex_init(&pool->bcast_lock);
 
     int rc = -ENOMEM;
     long cpus = sysconf(_SC_NPROCESSORS_CONF);
@@ -604,6 +619,7 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
         w->caller = inited >= n;
         w->rng = 0x9E3779B97F4A7C15ULL * (inited + 1) ^ (uint64_t)(uintptr_t)pool;
         atomic_init(&w->sleep_state, WORKER_AWAKE);
+        w->bcast_job.execute = weft__broadcast_execute; /* isolation 0, no link */
         weft__job_latch_init(&w->terminate, w);
         if ((rc = weft__deque_init(&w->deque, 256)) != 0)
             break;

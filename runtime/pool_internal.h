@@ -21,6 +21,7 @@
 
 typedef struct weft_worker weft_worker;
 typedef struct weft_job weft_job;
+typedef struct weft_bcast weft_bcast;
 
 /* A unit of work (struct weft_job, defined in weft/inline.h: inline forks build
  * jobs). `execute` runs it and signals whatever completion it has; the job's memory
@@ -102,6 +103,11 @@ struct weft_worker {
     void *block_cache[WEFT_BLOCK_CACHED_KINDS];
     unsigned block_cache_len[WEFT_BLOCK_CACHED_KINDS];
     unsigned scope_pool_holds;   /* scopes owned here counted in pool->pending as one (scope.c) */
+    /* Broadcasts (broadcast.c), workers only: the sequence number of the last one this
+     * worker ran or passed (this worker only), and the job find_work hands out while
+     * one is pending for it (its execute runs the next call; immutable). */
+    uint64_t bcast_seen;
+    weft_job bcast_job;
     WEFT_CACHE_ALIGNED _Atomic uint32_t sleep_state; /* futex word; WORKER_* */
     /* 1 while this worker's search is counted in pool->idle (sleep.c): whoever moves
      * it to 0 — the worker leaving its search, or the caller that benches it —
@@ -161,6 +167,12 @@ struct weft_pool {
      * through a job latch (job_latch.c): weft_pool_destroy frees nothing until it is 0. */
     _Atomic uint32_t cross_wakers;
     weft_pool *forked_from; /* a global pool: the one a fork left unusable (pool.c) */
+    /* Broadcasts in progress (broadcast.c): their list, oldest first, under bcast_lock,
+     * and the sequence number of the newest (0: none yet), written under the lock and
+     * read by every worker's find_work (relaxed: a hint, see weft__broadcast_pending). */
+    WEFT_CACHE_ALIGNED _Atomic uint64_t bcast_seq;
+    weft_mutex bcast_lock;
+    weft_bcast *bcast_head, *bcast_tail;
 };
 
 /* The worker running on this thread, or NULL: weft__current_worker, declared in
@@ -220,6 +232,19 @@ static inline bool weft__worker_benched(const weft_worker *w)
     return !w->caller &&
            weft__turns_bench(w->pool, atomic_load_explicit(&w->pool->turns, memory_order_relaxed), w->index);
 }
+
+/* ---- broadcasts (broadcast.c) */
+/* Is a broadcast call waiting for w, a worker of its pool? Relaxed: a hint that
+ * find_work acts on (the call itself is taken under bcast_lock), and re-read after
+ * the sleeper's fence in weft__pool_has_work, the other half of the publisher's
+ * fence in weft__sleep_new_worker_jobs. Not for caller slots (never targets). */
+static inline bool weft__broadcast_pending(const weft_worker *w)
+{
+    return atomic_load_explicit(&w->pool->bcast_seq, memory_order_relaxed) != w->bcast_seen;
+}
+/* The execute of every worker's bcast_job: run the oldest broadcast call pending for
+ * w, if any is still there. */
+void weft__broadcast_execute(weft_job *job, weft_worker *w);
 
 /* The pool to use for `pool` == NULL: the current worker's, else the global one. */
 int weft__pool_resolve(weft_pool *pool, weft_pool **out);

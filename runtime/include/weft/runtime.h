@@ -264,12 +264,44 @@ WEFT_API int weft_pool_execute(weft_pool *pool, weft_fn fn, void *arg);
 
 /* Run fn(arg) isolated: while anything inside it waits (join, scope wait, task join,
  * parallel loops), the waiting thread runs only work created inside this call, never
- * unrelated queued work. Use it to hold a lock across a parallel call: without
+ * unrelated queued work, but for the calls of weft_broadcast, which every worker makes
+ * wherever it waits (do not broadcast a function that takes a lock held across an
+ * isolated region). Use it to hold a lock across a parallel call: without
  * isolation a waiting worker may pick up another task that wants the same lock and
  * deadlock (oneTBB's this_task_arena::isolate). Costs a little parallelism: an
  * isolated waiter does not steal. Returns 0, -EINVAL (fn NULL), or an error starting
  * the global pool. */
 WEFT_API int weft_isolate(weft_fn fn, void *arg);
+
+/* A broadcast call: index is the worker's index in [0, num_threads), num_threads the
+ * pool's size (weft_pool_num_threads). */
+typedef void (*weft_broadcast_fn)(void *ctx, unsigned index, unsigned num_threads);
+
+/* Run fn(ctx, i, n) exactly once on every worker i of `pool` (NULL: the current or
+ * global pool), n its number of workers, and return when every call has returned
+ * (rayon's broadcast): per-worker setup (scratch buffers, thread-local RNG seeds,
+ * pinning checks). Each worker makes its call the next time it looks for work: between
+ * two jobs, or while it waits in a join, a scope or task wait or a broadcast (so a
+ * broadcast made from inside a worker never deadlocks: the waiting workers run one
+ * another's calls), or at once if it was asleep (it is woken). A worker that runs a
+ * long job (a leaf, or fork-join work that no thief takes from it: a join looks for
+ * work only when its other half was stolen) or blocks outside weft's waits (I/O, a
+ * lock the broadcaster holds) makes its call only once that job returns or waits: the
+ * broadcast waits for it. Every worker makes its call, even one benched for a caller
+ * (weft_pool_execute) and one waiting inside weft_isolate: a broadcast is addressed to
+ * each worker, and an isolated waiter that held it back could wait for ever on a
+ * broadcaster waiting for it. A call runs in the isolation of the code where its
+ * worker waits (none between jobs), so its own joins and waits keep to that region.
+ * From a worker of `pool`: that worker's own call runs first, inline, on the caller
+ * (in the caller's isolation), then the caller runs work while it waits. From any other
+ * thread (outside every pool, a caller slot, a worker of another pool): no call runs
+ * on it; it waits as weft_pool_run does. Calls on different workers run in parallel,
+ * in no set order; several broadcasts may be in progress at once, from any threads,
+ * and each makes its own call on every worker. Every call's writes are visible to the
+ * caller when weft_broadcast returns. No twins: like weft_pool_run it cannot be given
+ * up half-way (ctx must outlive every call). Returns 0; -EINVAL (fn NULL); an error
+ * starting the global pool (no call made). Thread-safe. */
+WEFT_API int weft_broadcast(weft_pool *pool, weft_broadcast_fn fn, void *ctx);
 
 /* ------------------------------------------------------------------------------
  * Tasks with a join handle (std::thread::spawn / JoinHandle, on the pool) */
