@@ -383,11 +383,11 @@ int weft__pool_wait_latch(weft_job_latch *l, uint64_t deadline_ns)
     return weft__job_latch_wait_external(l, deadline_ns);
 }
 
-int weft__pool_submit(weft_pool *pool, weft_job *job)
+static inline __attribute__((always_inline)) int pool_submit(weft_pool *pool, weft_job *job, bool fifo)
 {
     weft_worker *w = weft__current_worker;
     if (w && w->pool == pool) {
-        int rc = weft__deque_push(&w->deque, job);
+        int rc = fifo ? weft__fifo_push(w, job) : weft__deque_push(&w->deque, job);
         if (rc != 0)
             return rc;
         weft__deque_publish(&w->deque); /* stealable now, before the wake-up check */
@@ -397,6 +397,10 @@ int weft__pool_submit(weft_pool *pool, weft_job *job)
     weft__pool_inject(pool, job);
     return 0;
 }
+
+int weft__pool_submit(weft_pool *pool, weft_job *job) { return pool_submit(pool, job, false); }
+
+int weft__pool_submit_fifo(weft_pool *pool, weft_job *job) { return pool_submit(pool, job, true); }
 
 void weft__pool_pending_add(weft_pool *pool)
 {
@@ -620,6 +624,7 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
         w->rng = 0x9E3779B97F4A7C15ULL * (inited + 1) ^ (uint64_t)(uintptr_t)pool;
         atomic_init(&w->sleep_state, WORKER_AWAKE);
         w->bcast_job.execute = weft__broadcast_execute; /* isolation 0, no link */
+        weft_mutex_init(&w->fifo_lock);
         weft__job_latch_init(&w->terminate, w);
         if ((rc = weft__deque_init(&w->deque, 256)) != 0)
             break;

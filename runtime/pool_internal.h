@@ -108,6 +108,11 @@ struct weft_worker {
      * one is pending for it (its execute runs the next call; immutable). */
     uint64_t bcast_seen;
     weft_job bcast_job;
+    /* The _fifo spawns' queue (fifo.c): tasks this worker (or caller slot) queued with
+     * weft_spawn_fifo / weft_scope_spawn_fifo, oldest first, linked through `next`;
+     * tickets on its deque take them. On a line of its own: thieves' tickets lock it. */
+    WEFT_CACHE_ALIGNED weft_mutex fifo_lock;
+    weft_job *fifo_head, *fifo_tail;
     WEFT_CACHE_ALIGNED _Atomic uint32_t sleep_state; /* futex word; WORKER_* */
     /* 1 while this worker's search is counted in pool->idle (sleep.c): whoever moves
      * it to 0 — the worker leaving its search, or the caller that benches it —
@@ -257,6 +262,14 @@ void weft__pool_inject(weft_pool *pool, weft_job *job);
 /* Queue a job: on the current worker's deque if it belongs to `pool`, else inject.
  * Returns 0 or -ENOMEM. */
 int weft__pool_submit(weft_pool *pool, weft_job *job);
+/* The same for a _fifo spawn: on the current worker of `pool`, through its fifo
+ * (weft__fifo_push), else injected (the injector is FIFO). 0 or -ENOMEM. */
+int weft__pool_submit_fifo(weft_pool *pool, weft_job *job);
+/* ---- the _fifo spawns' order (fifo.c) */
+/* On w (the current worker or caller slot, of job's pool): queue job at the tail of
+ * w's fifo and push a ticket for it on w's deque, not yet published. Returns 0 or
+ * -ENOMEM (nothing queued). */
+int weft__fifo_push(weft_worker *w, weft_job *job);
 /* Wait for latch l from any thread: helps if on a worker, else blocks. */
 int weft__pool_wait_latch(weft_job_latch *l, uint64_t deadline_ns);
 /* Count heap jobs for weft_pool_destroy and weft_pool_wait_idle. */

@@ -316,8 +316,27 @@ typedef void *(*weft_task_fn)(void *arg);
  * and returning from main (or exit) ends the process with its queued tasks never run
  * and its running ones cut off (as rayon's spawn). Wait for them first with
  * weft_pool_wait_idle(NULL). Returns 0; -EINVAL (fn NULL); -ENOMEM (nothing queued);
- * an error starting the global pool. */
+ * an error starting the global pool.
+ * Order (weft_spawn, weft_spawn_copy, and the scope spawns but the _fifo ones): from a
+ * worker of `pool` (or a caller working in it, weft_pool_execute), the task goes on
+ * that thread's own deque, which it runs newest first (LIFO), while other workers
+ * steal its oldest (FIFO); from any other thread (outside the pools, a worker of
+ * another pool) it goes to the pool's injector queue, which workers take oldest first
+ * (FIFO). Nothing else is promised: tasks run side by side on several workers. */
 WEFT_API int weft_spawn(weft_pool *pool, weft_task_fn fn, void *arg, weft_task **out);
+/* weft_spawn, but the tasks one thread queues with the _fifo spawns (this one and
+ * weft_scope_spawn_fifo) into one pool start in the order they were queued (rayon's
+ * spawn_fifo): whenever one of them starts — on the spawning worker, or taken by a
+ * thief — it is the oldest not yet started. On one worker with no thief they run one
+ * after the other, in spawn order; with thieves they still start in that order but
+ * run side by side, so a later one may finish first. Tasks queued inside a weft_isolate
+ * region keep that order among themselves, apart from the thread's others. A task whose
+ * handle is joined before it started runs at the join (weft_task_join), ahead of its
+ * turn. No order is promised against the thread's LIFO spawns and joins, nor against
+ * other threads' tasks. From a thread that is no worker of `pool` the injector keeps the
+ * order, as for weft_spawn. Returns as weft_spawn: 0; -EINVAL (fn NULL); -ENOMEM
+ * (nothing queued); an error starting the global pool. */
+WEFT_API int weft_spawn_fifo(weft_pool *pool, weft_task_fn fn, void *arg, weft_task **out);
 
 /* Arguments of up to this many bytes are copied into the block that holds the task
  * itself (weft_spawn_copy, weft_scope_spawn_copy): no allocation beyond the task's
@@ -378,13 +397,20 @@ WEFT_API int weft_scope_init(weft_scope *s, weft_pool *pool);
  * The task always runs (so it can release its arg) even once the scope is cancelled;
  * it can ask weft_scope_is_cancelled to skip its work. Returns 0, -EINVAL (NULL, or
  * the scope already waited on), -ENOMEM (nothing queued).
- * Order: none is promised between a scope's tasks. A worker runs the tasks it queued
- * newest first (LIFO), other workers steal the oldest (FIFO). The spawn only queues
+ * Order: as weft_spawn's (LIFO on the spawning worker's own deque, thieves take the
+ * oldest; FIFO through the injector from a thread that is no worker of the scope's
+ * pool); nothing else is promised between a scope's tasks. The spawn only queues
  * the task and never runs it before returning, so a task may block on what its
  * spawner does next (fill a channel, count down a latch), if the spawner does it
  * before a wait that runs work (a join, a scope or task wait: a worker waiting there
  * may run the queued task, which then holds the waiter under it). */
 WEFT_API int weft_scope_spawn(weft_scope *s, weft_scope_fn fn, void *arg);
+/* weft_scope_spawn, in the order of weft_spawn_fifo (rayon's scope_fifo / spawn_fifo):
+ * the tasks one thread queues with the _fifo spawns into one pool start oldest first,
+ * wherever they run, so on one worker with no thief they run in spawn order (an event
+ * loop, a breadth-first traversal). Returns as weft_scope_spawn: 0, -EINVAL (NULL, or
+ * the scope already waited on), -ENOMEM (nothing queued). */
+WEFT_API int weft_scope_spawn_fifo(weft_scope *s, weft_scope_fn fn, void *arg);
 /* weft_scope_spawn, with fn given a pointer to its own copy of the `size` bytes at
  * `arg` (OpenMP's `task firstprivate`), taken before the call returns: a loop can
  * spawn a task per item from one variable it changes every iteration, with nothing
