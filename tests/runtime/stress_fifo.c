@@ -17,33 +17,10 @@
 #include <weft/runtime.h>
 #include <weft/sync.h>
 #include "check.h"
+#include "task_ids.h"
 #include "workloads.h"
 
-enum { MAX_IDS = 1 << 18, THREADS = 4, FANOUT = 6 };
-
-static _Atomic uint8_t ran[MAX_IDS];
-static uint32_t payload[MAX_IDS]; /* plain: the task writes, a waiter reads */
-static _Atomic uint32_t next_id;
-
-static uint32_t new_id(void)
-{
-    uint32_t id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
-    CHECK(id < MAX_IDS, "too many tasks");
-    return id;
-}
-
-static void mark(uint32_t id)
-{
-    CHECK(atomic_fetch_add_explicit(&ran[id], 1, memory_order_relaxed) == 0, "task %u ran twice", id);
-    payload[id] = id * 7u + 1u;
-}
-
-static void check_ran(uint32_t id)
-{
-    CHECK(atomic_load_explicit(&ran[id], memory_order_relaxed) == 1, "task %u ran %u times", id,
-          (unsigned)atomic_load_explicit(&ran[id], memory_order_relaxed));
-    CHECK(payload[id] == id * 7u + 1u, "task %u's write is not visible", id);
-}
+enum { THREADS = 4, FANOUT = 6 };
 
 /* ---- scope tasks: a task may queue fifo siblings (depth > 0) */
 typedef struct sarg {
@@ -57,9 +34,9 @@ static int scope_task(weft_scope *s, void *p)
     sarg a = *(sarg *)p;
     if (a.order)
         a.order[atomic_fetch_add_explicit(a.pos, 1, memory_order_relaxed)] = a.id;
-    mark(a.id);
+    task_id_mark(a.id);
     for (uint32_t k = 0; a.depth > 0 && k < 2; k++) {
-        sarg c = {new_id(), a.depth - 1, NULL, NULL};
+        sarg c = {task_id_new(), a.depth - 1, NULL, NULL};
         CHECK(weft_scope_spawn_copy(s, scope_task, &c, sizeof c) == 0, "spawn");
     }
     return 0;
@@ -79,9 +56,9 @@ static int scope_task_heap(weft_scope *s, void *p)
     free(p);
     if (a.order)
         a.order[atomic_fetch_add_explicit(a.pos, 1, memory_order_relaxed)] = a.id;
-    mark(a.id);
+    task_id_mark(a.id);
     for (uint32_t k = 0; a.depth > 0 && k < 2; k++) {
-        sarg c = {new_id(), a.depth - 1, NULL, NULL};
+        sarg c = {task_id_new(), a.depth - 1, NULL, NULL};
         CHECK(fifo_copy(s, scope_task_heap, &c) == 0, "spawn_fifo");
     }
     return 0;
@@ -95,17 +72,17 @@ static void scope_round(uint64_t seed, bool log_order)
     uint32_t ids[FANOUT], order[FANOUT];
     _Atomic uint32_t pos = 0;
     for (int i = 0; i < FANOUT; i++) {
-        ids[i] = new_id();
+        ids[i] = task_id_new();
         sarg a = {ids[i], (uint32_t)((seed >> i) % 3), log_order ? order : NULL, &pos};
         CHECK(fifo_copy(&s, scope_task_heap, &a) == 0, "spawn_fifo");
         if (i == FANOUT / 2) {
-            sarg b = {new_id(), 1, NULL, NULL};
+            sarg b = {task_id_new(), 1, NULL, NULL};
             CHECK(weft_scope_spawn_copy(&s, scope_task, &b, sizeof b) == 0, "spawn");
         }
     }
     CHECK(weft_scope_wait(&s) == 0, "scope_wait");
     for (int i = 0; i < FANOUT; i++)
-        check_ran(ids[i]);
+        task_id_check(ids[i]);
     if (log_order) { /* only the scope's own top-level tasks: they started in spawn order */
         CHECK(atomic_load_explicit(&pos, memory_order_relaxed) == FANOUT, "logged %u", (unsigned)pos);
         for (int i = 0; i < FANOUT; i++)
@@ -117,7 +94,7 @@ static void scope_round(uint64_t seed, bool log_order)
 static void *task_fn(void *p)
 {
     uint32_t id = (uint32_t)(uintptr_t)p;
-    mark(id);
+    task_id_mark(id);
     return p;
 }
 
@@ -127,21 +104,21 @@ static void handles_round(uint64_t seed)
     weft_task *t[K];
     uint32_t ids[K];
     for (int i = 0; i < K; i++) {
-        ids[i] = new_id();
+        ids[i] = task_id_new();
         CHECK((i % 3 ? weft_spawn_fifo : weft_spawn)(NULL, task_fn, (void *)(uintptr_t)ids[i], &t[i]) == 0, "spawn");
     }
     for (int k = 0; k < K; k++) { /* joined in a random order */
         int i = (int)((seed + (uint64_t)k * 5) % K);
         void *r;
         CHECK(weft_task_join(t[i], &r) == 0 && (uint32_t)(uintptr_t)r == ids[i], "join");
-        check_ran(ids[i]);
+        task_id_check(ids[i]);
     }
 }
 
 static void detached_round(weft_pool *pool)
 {
     for (int i = 0; i < 4; i++)
-        CHECK(weft_spawn_fifo(pool, task_fn, (void *)(uintptr_t)new_id(), NULL) == 0, "spawn_fifo");
+        CHECK(weft_spawn_fifo(pool, task_fn, (void *)(uintptr_t)task_id_new(), NULL) == 0, "spawn_fifo");
 }
 
 typedef struct job {
@@ -171,20 +148,14 @@ static void worker_round(void *p)
     }
 }
 
-typedef struct spawner {
-    weft_pool *pool;
-    int id;
-    long rounds;
-    bool one_worker;
-} spawner;
 
 static void *spawner_main(void *p)
 {
-    spawner *sp = p;
+    task_ids_spawner *sp = p;
     uint64_t rng = 0x2545F4914F6CDD1Dull * (uint64_t)(sp->id + 1);
     for (long r = 0; r < sp->rounds; r++) {
         rng = tree_hash(rng);
-        job j = {sp->pool, rng >> 3, sp->one_worker};
+        job j = {sp->pool, rng >> 3, sp->pool_size == 1};
         switch (rng % 4) {
         case 0: /* from a worker */
             CHECK(weft_pool_run(sp->pool, worker_round, &j) == 0, "run");
@@ -201,13 +172,13 @@ static void *spawner_main(void *p)
             CHECK(weft_scope_init(&s, sp->pool) == 0, "scope_init");
             uint32_t ids[FANOUT];
             for (int i = 0; i < FANOUT; i++) {
-                ids[i] = new_id();
+                ids[i] = task_id_new();
                 sarg a = {ids[i], 1, NULL, NULL};
                 CHECK(fifo_copy(&s, scope_task_heap, &a) == 0, "spawn_fifo");
             }
             CHECK(weft_scope_wait(&s) == 0, "scope_wait");
             for (int i = 0; i < FANOUT; i++)
-                check_ran(ids[i]);
+                task_id_check(ids[i]);
         }
         }
     }
@@ -216,33 +187,6 @@ static void *spawner_main(void *p)
 
 int main(void)
 {
-    static const unsigned sizes[] = {1, 2, 3, 8};
-    long rounds = stress_iters(6000);
-    for (unsigned s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-        weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
-        cfg.num_threads = sizes[s];
-        cfg.pin = WEFT_PIN_NONE;
-        weft_pool *pool;
-        CHECK(weft_pool_create(&cfg, &pool) == 0, "pool_create");
-        /* One worker and one spawner: the scope's fifo tasks run on that worker only, in
-         * order (no other thread spawns meanwhile). */
-        int threads = sizes[s] == 1 ? 1 : THREADS;
-        spawner sp[THREADS];
-        pthread_t t[THREADS];
-        for (int i = 0; i < threads; i++) {
-            sp[i] = (spawner){pool, i + 10 * (int)s, rounds / threads, sizes[s] == 1};
-            CHECK(pthread_create(&t[i], NULL, spawner_main, &sp[i]) == 0, "pthread_create");
-        }
-        for (int i = 0; i < threads; i++)
-            CHECK(pthread_join(t[i], NULL) == 0, "pthread_join");
-        CHECK(weft_pool_wait_idle(pool) == 0, "wait_idle");
-        uint32_t n = atomic_load_explicit(&next_id, memory_order_relaxed);
-        for (uint32_t id = 0; id < n; id++)
-            check_ran(id);
-        CHECK(weft_pool_destroy(pool) == 0, "destroy");
-        memset((void *)ran, 0, sizeof ran);
-        memset(payload, 0, sizeof payload);
-        atomic_store_explicit(&next_id, 0, memory_order_relaxed);
-    }
+    task_ids_drive(stress_iters(6000), THREADS, true, spawner_main);
     return 0;
 }
