@@ -272,29 +272,32 @@ bool weft__pool_has_work(weft_worker *w)
     return w->caller ? deques_have_work(w->pool) : weft__pool_work_visible(w->pool);
 }
 
-/* A broadcast call for us first, then our own deque (respecting isolation), then other
- * workers, then the injector. Every worker makes its broadcast calls, benched or
- * isolated: a broadcast waits for each worker by name, so an isolated waiter that
- * held its call back could wait for ever on a broadcaster that waits for it (two
- * isolated broadcasters on two workers). The call runs in the worker's current
- * isolation, as a job the waiting code started (so inside an isolated region, its
- * waits stay in the region). */
-static weft_job *find_work(weft_worker *w)
+/* w's own work: a broadcast call for it first, then its own deque (respecting
+ * isolation). Every worker makes its broadcast calls, benched or isolated: a broadcast
+ * waits for each worker by name, so an isolated waiter that held its call back could
+ * wait for ever on a broadcaster that waits for it (two isolated broadcasters on two
+ * workers). The call runs in the worker's current isolation, as a job the waiting
+ * code started (so inside an isolated region, its waits stay in the region). */
+static inline weft_job *find_own_work(weft_worker *w)
 {
     if (__builtin_expect(weft__broadcast_pending(w), 0) && !w->caller) {
         w->bcast_job.isolation = w->isolation; /* read by weft__worker_run_job, next */
         return &w->bcast_job;
     }
     weft_job *job = weft__deque_pop(&w->deque);
-    if (job) {
-        if (w->isolation == 0 || job->isolation == w->isolation)
-            return job;
+    if (job && w->isolation != 0 && job->isolation != w->isolation)
         /* Not ours to run inside this isolated region: look below it, and take
          * nothing from anyone else. */
         return dig_isolated(w, job);
-    }
-    if (w->isolation != 0 || weft__worker_benched(w))
-        return NULL;
+    return job;
+}
+
+/* w's own work first (find_own_work), then other workers, then the injector. */
+static weft_job *find_work(weft_worker *w)
+{
+    weft_job *job = find_own_work(w);
+    if (job || w->isolation != 0 || weft__worker_benched(w))
+        return job;
     job = steal(w);
     /* A caller slot takes no injected work: the injector holds other threads' tasks
      * (detached ones, scope tasks spawned from outside), which may block on what the
@@ -306,6 +309,11 @@ static weft_job *find_work(weft_worker *w)
             weft__counter_inc(&w->stats.steals);
     }
     return job;
+}
+
+weft_job *weft__worker_find_work(weft_worker *w, bool own)
+{
+    return own ? find_own_work(w) : find_work(w);
 }
 
 /* A job run while tracing: a "job" span, named by the job's kind (weft__trace_job_fn)

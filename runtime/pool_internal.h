@@ -257,6 +257,11 @@ int weft__pool_resolve(weft_pool *pool, weft_pool **out);
 int weft__worker_wait_until(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns);
 /* Execute one job on w, in the job's isolation. */
 void weft__worker_run_job(weft_worker *w, weft_job *job);
+/* A job w may take now, as its wait loop looks for one (own false: a broadcast call
+ * for it, its own deque, then stealing and the injector, within its isolation and
+ * bench), or only its own (own true: a broadcast call for it, its own deque). NULL
+ * if none. */
+weft_job *weft__worker_find_work(weft_worker *w, bool own);
 /* Queue a job from outside the pool (or for another pool), waking a worker. */
 void weft__pool_inject(weft_pool *pool, weft_job *job);
 /* Queue a job: on the current worker's deque if it belongs to `pool`, else inject.

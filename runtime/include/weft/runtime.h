@@ -273,6 +273,31 @@ WEFT_API int weft_pool_execute(weft_pool *pool, weft_fn fn, void *arg);
  * the global pool. */
 WEFT_API int weft_isolate(weft_fn fn, void *arg);
 
+/* From a job running on a worker: run one pending job here, now, and return 1, or
+ * return 0 if there is none (rayon's yield_now): the cure for a long job that keeps
+ * short ones waiting behind it (call it between two steps). It looks where the
+ * worker's wait loop looks: a broadcast call for this worker, its own deque (newest
+ * first), then other workers' deques (oldest first), then the pool's injector. The job
+ * runs on this thread, nested in the caller's frame, and may be any job a wait here
+ * would run: do not hold a lock that such a job may want (weft_isolate keeps the
+ * yield to the region's own jobs). A worker benched for a caller (weft_pool_execute)
+ * takes only its own work; a caller working in a pool (weft_pool_execute, the
+ * parallel calls from outside) yields as a worker does but never takes an injected
+ * task. Returns 1 (a job ran), 0 (none found), or -EPERM: the calling thread works
+ * in no pool (neither a worker nor a caller), so it has no work to yield to. */
+WEFT_API int weft_yield_now(void);
+/* weft_yield_now, but only this thread's own work (rayon's yield_local): a broadcast
+ * call for this worker, else the newest job on its own deque (a task it spawned, the
+ * other half of one of its joins that no thief took). Returns 1, 0 or -EPERM, as
+ * weft_yield_now. */
+WEFT_API int weft_yield_local(void);
+/* Does work wait on the calling thread's own deque, or a broadcast call for it
+ * (rayon's current_thread_has_pending_tasks)? 1 yes, 0 no: a snapshot, a thief may
+ * take the work meanwhile (and inside weft_isolate, jobs of other regions count
+ * too, which weft_yield_local does not run there). -EPERM: the calling thread works
+ * in no pool (neither a worker nor a caller). */
+WEFT_API int weft_pool_has_pending(void);
+
 /* A broadcast call: index is the worker's index in [0, num_threads), num_threads the
  * pool's size (weft_pool_num_threads). */
 typedef void (*weft_broadcast_fn)(void *ctx, unsigned index, unsigned num_threads);
