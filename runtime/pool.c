@@ -527,10 +527,15 @@ static void worker_place(weft_worker *w)
 static void *worker_main(void *arg)
 {
     weft_worker *w = arg;
+    weft_pool *pool = w->pool;
     weft__current_worker = w;
     worker_place(w);
     weft_futex_set_block_hook(weft__sleep_before_block, w);
+    if (pool->on_start)
+        pool->on_start(pool->hook_ctx, w->index);
     weft__worker_wait_until(w, &w->terminate, WEFT_NO_DEADLINE);
+    if (pool->on_exit)
+        pool->on_exit(pool->hook_ctx, w->index);
     struct timespec cpu;
     /* Read after pthread_join (weft_thread_join), which orders this store. */
     w->cpu_ns = clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0
@@ -607,6 +612,9 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
     *resolved = c;
     pool->spin_ns = c.wait == WEFT_WAIT_PASSIVE ? 0 : c.wait == WEFT_WAIT_ACTIVE ? 5000000 : 50000;
     pool->print_stats = env_stats();
+    pool->hook_ctx = c.ctx;
+    pool->on_start = c.on_start;
+    pool->on_exit = c.on_exit;
     weft_mutex_init(&pool->inject_lock);
     weft_mutex_init(&pool->bcast_lock);
 
@@ -650,6 +658,10 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
     for (; started < n; started++) {
         char name[WEFT_THREAD_NAME_MAX + 1];
         snprintf(name, sizeof name, "%s-%u", prefix, started);
+        if (c.thread_name) {
+            c.thread_name(c.ctx, started, name, sizeof name);
+            name[sizeof name - 1] = '\0';
+        }
         weft_thread_options opts = WEFT_THREAD_OPTIONS_INIT;
         opts.name = name;
         opts.stack_size = c.stack_size;

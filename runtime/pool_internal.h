@@ -172,6 +172,9 @@ struct weft_pool {
      * through a job latch (job_latch.c): weft_pool_destroy frees nothing until it is 0. */
     _Atomic uint32_t cross_wakers;
     weft_pool *forked_from; /* a global pool: the one a fork left unusable (pool.c) */
+    /* The config's hooks (immutable; NULL: none), given hook_ctx. */
+    void *hook_ctx;
+    weft_worker_hook on_start, on_exit;
     /* Broadcasts in progress (broadcast.c): their list, oldest first, under bcast_lock,
      * and the sequence number of the newest (0: none yet), written under the lock and
      * read by every worker's find_work (relaxed: a hint, see weft__broadcast_pending). */

@@ -106,14 +106,46 @@ typedef enum weft_wait_policy {
     WEFT_WAIT_ACTIVE,      /* spin for milliseconds before sleeping: lowest latency */
 } weft_wait_policy;
 
+/* A pool's worker hook (weft_pool_config's on_start, on_exit): ctx is the config's
+ * ctx, index the worker's index in [0, num_threads). */
+typedef void (*weft_worker_hook)(void *ctx, unsigned index);
+/* A pool's thread-name hook (weft_pool_config's thread_name): name holds worker
+ * index's default name, "<name_prefix>-<index>", NUL-terminated, in a buffer of size
+ * bytes (WEFT_THREAD_NAME_MAX + 1); rewrite it in place to rename the worker (what is
+ * there at the return is used, cut to size - 1 bytes). */
+typedef void (*weft_thread_name_fn)(void *ctx, unsigned index, char *name, size_t size);
+
+/* A pool's configuration. Zero (or NULL) in a field means its default, so a config
+ * that is zeroed, or starts as WEFT_POOL_CONFIG_INIT, needs only the fields it sets.
+ * Fields are only ever added at the end, each with a zero meaning "as before": the
+ * source of a program that zero-initialises the struct keeps compiling and behaving
+ * the same; the struct's size is part of the binary interface (WEFT_ABI_VERSION). */
 typedef struct weft_pool_config {
     unsigned num_threads;    /* 0: WEFT_NUM_THREADS, else the cores allowed to us */
     weft_pin_policy pin;
     weft_wait_policy wait;
     size_t stack_size;       /* worker stack; 0: the system default */
     const char *name_prefix; /* workers are named "<prefix>-<i>"; NULL: "weft" */
+    /* Hooks (rayon's start_handler, exit_handler, thread_name), each optional (NULL:
+     * none), each given ctx. Every worker thread that starts runs on_start once,
+     * first, and on_exit once, last:
+     *  - on_start(ctx, i): on worker i's own thread, before it takes any work (after
+     *    it pinned itself); weft_current_worker_index() is i there. The pool's
+     *    creation does not wait for it: work queued meanwhile waits (or runs on the
+     *    callers that work in the pool). It may call into weft as any job may.
+     *  - on_exit(ctx, i): on worker i's own thread, after its last job, when the pool
+     *    is destroyed (never for the global pool, which is not), or when its creation
+     *    failed after the worker started. The pool is going: it must not queue work
+     *    in it nor wait on its other workers.
+     *  - thread_name(ctx, i, name, size): on the thread creating the pool, once per
+     *    worker, in index order, before the worker starts (a global pool that starts
+     *    again with fewer workers calls it again). */
+    void *ctx;
+    weft_worker_hook on_start;
+    weft_worker_hook on_exit;
+    weft_thread_name_fn thread_name;
 } weft_pool_config;
-#define WEFT_POOL_CONFIG_INIT {0, WEFT_PIN_DEFAULT, WEFT_WAIT_DEFAULT, 0, NULL}
+#define WEFT_POOL_CONFIG_INIT {0, WEFT_PIN_DEFAULT, WEFT_WAIT_DEFAULT, 0, NULL, NULL, NULL, NULL, NULL}
 #define WEFT_POOL_MAX_THREADS 4096
 
 /* Start a pool. cfg NULL means defaults. Environment values (WEFT_NUM_THREADS 1..4096,
