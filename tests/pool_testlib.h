@@ -10,16 +10,29 @@
 
 #include <criterion/criterion.h>
 
-/* A pool of n unpinned workers with the given wait policy. */
-static inline weft_pool *make_pool_waiting(unsigned n, weft_wait_policy wait)
+/* The config of a pool of n unpinned workers, the rest default. */
+static inline weft_pool_config test_pool_config(unsigned n)
 {
     weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
     cfg.num_threads = n;
     cfg.pin = WEFT_PIN_NONE;
-    cfg.wait = wait;
+    return cfg;
+}
+
+/* A pool made from cfg (asserting that it could be). */
+static inline weft_pool *make_pool_from(const weft_pool_config *cfg)
+{
     weft_pool *p = NULL;
-    cr_assert_eq(weft_pool_create(&cfg, &p), 0);
+    cr_assert_eq(weft_pool_create(cfg, &p), 0);
     return p;
+}
+
+/* A pool of n unpinned workers with the given wait policy. */
+static inline weft_pool *make_pool_waiting(unsigned n, weft_wait_policy wait)
+{
+    weft_pool_config cfg = test_pool_config(n);
+    cfg.wait = wait;
+    return make_pool_from(&cfg);
 }
 
 static inline weft_pool *make_pool(unsigned n) { return make_pool_waiting(n, WEFT_WAIT_DEFAULT); }

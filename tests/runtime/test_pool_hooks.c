@@ -12,6 +12,7 @@
 #include <string.h>
 #include <weft/runtime.h>
 #include <weft/sync.h>
+#include "pool_testlib.h"
 
 enum { N = 4 };
 
@@ -79,9 +80,7 @@ static void check_started(void *ctx, unsigned i, unsigned n)
 
 static weft_pool_config hooked_config(hooks *h)
 {
-    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
-    cfg.num_threads = N;
-    cfg.pin = WEFT_PIN_NONE;
+    weft_pool_config cfg = test_pool_config(N);
     cfg.name_prefix = "hk";
     cfg.ctx = h;
     cfg.on_start = on_start;
@@ -149,12 +148,9 @@ static void record_name(void *ctx, unsigned i, unsigned n)
 
 Test(pool_hooks, a_long_name_is_cut)
 {
-    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
-    cfg.num_threads = 2;
-    cfg.pin = WEFT_PIN_NONE;
+    weft_pool_config cfg = test_pool_config(2);
     cfg.thread_name = long_name;
-    weft_pool *p;
-    cr_assert_eq(weft_pool_create(&cfg, &p), 0);
+    weft_pool *p = make_pool_from(&cfg);
     static char names[2][WEFT_THREAD_NAME_MAX + 1];
     cr_assert_eq(weft_broadcast(p, record_name, names), 0);
     for (int i = 0; i < 2; i++)
