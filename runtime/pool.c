@@ -615,6 +615,7 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
     pool->hook_ctx = c.ctx;
     pool->on_start = c.on_start;
     pool->on_exit = c.on_exit;
+    pool->on_task_error = c.on_task_error;
     weft_mutex_init(&pool->inject_lock);
     weft_mutex_init(&pool->bcast_lock);
 

@@ -175,6 +175,7 @@ struct weft_pool {
     /* The config's hooks (immutable; NULL: none), given hook_ctx. */
     void *hook_ctx;
     weft_worker_hook on_start, on_exit;
+    weft_task_error_fn on_task_error;
     /* Broadcasts in progress (broadcast.c): their list, oldest first, under bcast_lock,
      * and the sequence number of the newest (0: none yet), written under the lock and
      * read by every worker's find_work (relaxed: a hint, see weft__broadcast_pending). */
@@ -280,6 +281,14 @@ int weft__pool_submit_fifo(weft_pool *pool, weft_job *job);
 int weft__fifo_push(weft_worker *w, weft_job *job);
 /* Wait for latch l from any thread: helps if on a worker, else blocks. */
 int weft__pool_wait_latch(weft_job_latch *l, uint64_t deadline_ns);
+/* A task of `pool` failed with nobody to tell (a detached task's non-NULL result, a
+ * scope task's non-zero status): give it to the pool's on_task_error, if any. Called
+ * by the task's runner right after it returned, before it counts as finished. */
+static inline void weft__pool_task_failed(weft_pool *pool, const weft_task_failure *f)
+{
+    if (pool->on_task_error)
+        pool->on_task_error(pool->hook_ctx, f);
+}
 /* Count heap jobs for weft_pool_destroy and weft_pool_wait_idle. */
 void weft__pool_pending_add(weft_pool *pool);
 void weft__pool_pending_done(weft_pool *pool);

@@ -109,9 +109,12 @@ static void scope_job_execute(weft_job *job, weft_worker *w)
     bool counted = sj->pool_counted;
     weft__trace_scope_task((void *)sj->fn, scope_public(s));
     int status = sj->fn(scope_public(s), sj->arg);
-    weft__block_free_kind(sj, sj->kind); /* the copy too: fn has returned */
-    if (status != 0)
+    if (__builtin_expect(status != 0, 0)) {
         weft_scope_cancel(scope_public(s), status);
+        weft__pool_task_failed(pool, &(weft_task_failure){.scope_fn = sj->fn, .scope = scope_public(s),
+                                                          .status = status, .arg = sj->arg});
+    }
+    weft__block_free_kind(sj, sj->kind); /* the copy too: fn has returned */
     weft__trace_job_done(job);
     if (scope_held_by(s, w))
         s->own_++; /* on the owner's thread, which holds its share: back into it */

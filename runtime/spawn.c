@@ -81,6 +81,8 @@ static void task_execute(weft_job *job, weft_worker *w)
     if (!t->joinable || task_claim(t)) {
         weft__trace_job_fn((void *)t->fn);
         t->result = t->fn(t->arg);
+        if (__builtin_expect(t->result != NULL, 0) && !t->joinable) /* nobody reads it: report it */
+            weft__pool_task_failed(pool, &(weft_task_failure){.task_fn = t->fn, .result = t->result, .arg = t->arg});
         weft__trace_job_done(job);
         weft__job_latch_set_registered(&t->done);
     } else if (w) { /* stale: the joiner ran it inline, and counted it */

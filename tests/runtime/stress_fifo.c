@@ -187,6 +187,6 @@ static void *spawner_main(void *p)
 
 int main(void)
 {
-    task_ids_drive(stress_iters(6000), THREADS, true, spawner_main);
+    task_ids_drive(stress_iters(6000), THREADS, true, spawner_main, NULL, NULL);
     return 0;
 }

@@ -103,6 +103,6 @@ static void *spawner_main(void *p)
 
 int main(void)
 {
-    task_ids_drive(stress_iters(20000), THREADS, false, spawner_main);
+    task_ids_drive(stress_iters(20000), THREADS, false, spawner_main, NULL, NULL);
     return 0;
 }

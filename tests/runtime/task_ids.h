@@ -62,10 +62,13 @@ typedef struct task_ids_spawner {
 
 enum { TASK_IDS_MAX_THREADS = 8 };
 
-/* For pools of 1, 2, 3 and 8 unpinned workers: run fn on `threads` spawner threads
- * (1 on the pool of one worker if `alone_on_one`) sharing `rounds`, then wait until the
- * pool is idle, check every id and destroy the pool. */
-static inline void task_ids_drive(long rounds, int threads, bool alone_on_one, void *(*fn)(void *))
+/* For pools of 1, 2, 3 and 8 unpinned workers (with on_task_error as their error
+ * hook, NULL: none): run fn on `threads` spawner threads (1 on the pool of one worker
+ * if `alone_on_one`) sharing `rounds`, then wait until the pool is idle, call
+ * after_idle (if not NULL: checks of its own, while the ids stand), check every id
+ * and destroy the pool. */
+static inline void task_ids_drive(long rounds, int threads, bool alone_on_one, void *(*fn)(void *),
+                                  weft_task_error_fn on_task_error, void (*after_idle)(void))
 {
     static const unsigned sizes[] = {1, 2, 3, 8};
     CHECK(threads >= 1 && threads <= TASK_IDS_MAX_THREADS, "threads");
@@ -73,6 +76,7 @@ static inline void task_ids_drive(long rounds, int threads, bool alone_on_one, v
         weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
         cfg.num_threads = sizes[s];
         cfg.pin = WEFT_PIN_NONE;
+        cfg.on_task_error = on_task_error;
         weft_pool *pool;
         CHECK(weft_pool_create(&cfg, &pool) == 0, "pool_create");
         int n = sizes[s] == 1 && alone_on_one ? 1 : threads;
@@ -85,6 +89,8 @@ static inline void task_ids_drive(long rounds, int threads, bool alone_on_one, v
         for (int i = 0; i < n; i++)
             CHECK(pthread_join(t[i], NULL) == 0, "pthread_join");
         CHECK(weft_pool_wait_idle(pool) == 0, "wait_idle");
+        if (after_idle)
+            after_idle();
         task_ids_check_all_and_reset();
         CHECK(weft_pool_destroy(pool) == 0, "destroy");
     }

@@ -115,6 +115,11 @@ typedef void (*weft_worker_hook)(void *ctx, unsigned index);
  * there at the return is used, cut to size - 1 bytes). */
 typedef void (*weft_thread_name_fn)(void *ctx, unsigned index, char *name, size_t size);
 
+/* A pool's error hook (weft_pool_config's on_task_error); weft_task_failure is with
+ * the spawns, below. */
+struct weft_task_failure;
+typedef void (*weft_task_error_fn)(void *ctx, const struct weft_task_failure *failure);
+
 /* A pool's configuration. Zero (or NULL) in a field means its default, so a config
  * that is zeroed, or starts as WEFT_POOL_CONFIG_INIT, needs only the fields it sets.
  * Fields are only ever added at the end, each with a zero meaning "as before": the
@@ -144,8 +149,18 @@ typedef struct weft_pool_config {
     weft_worker_hook on_start;
     weft_worker_hook on_exit;
     weft_thread_name_fn thread_name;
+    /* on_task_error(ctx, failure) (rayon's panic_handler): called for every task of
+     * the pool that fails with nobody to tell — a detached task returning non-NULL
+     * (its result is dropped otherwise), a scope task returning non-zero (its status
+     * also cancels the scope as always; only the first one reaches the scope's wait,
+     * the hook sees each) — on the thread that ran the task, right after it returned
+     * and before it counts as finished: weft_pool_wait_idle, weft_pool_destroy and the
+     * scope's wait return only after the calls for the tasks they cover. Several
+     * threads may call it at once. A task with a handle is its joiner's business and
+     * is never reported. NULL (the default): failures are ignored. */
+    weft_task_error_fn on_task_error;
 } weft_pool_config;
-#define WEFT_POOL_CONFIG_INIT {0, WEFT_PIN_DEFAULT, WEFT_WAIT_DEFAULT, 0, NULL, NULL, NULL, NULL, NULL}
+#define WEFT_POOL_CONFIG_INIT {0, WEFT_PIN_DEFAULT, WEFT_WAIT_DEFAULT, 0, NULL, NULL, NULL, NULL, NULL, NULL}
 #define WEFT_POOL_MAX_THREADS 4096
 
 /* Start a pool. cfg NULL means defaults. Environment values (WEFT_NUM_THREADS 1..4096,
@@ -445,6 +460,21 @@ typedef struct weft_scope {
  * function through a pointer of another type is undefined in C, so no cast can
  * bridge them. Each type stays (docs/design.md 4.4, "One task signature?"). */
 typedef int (*weft_scope_fn)(weft_scope *scope, void *arg);
+
+
+/* A task that failed with nobody to tell, as its pool's on_task_error sees it
+ * (weft_pool_config): a detached task (weft_spawn, weft_spawn_fifo, weft_spawn_copy
+ * with out == NULL) that returned non-NULL, or a scope task that returned a non-zero
+ * status. libweft fills it (fields are only ever added at the end); its pointers are
+ * valid during the call. */
+typedef struct weft_task_failure {
+    weft_task_fn task_fn;   /* the detached task's function (NULL for a scope task) */
+    void *result;           /* its non-NULL result (NULL for a scope task) */
+    weft_scope_fn scope_fn; /* the scope task's function (NULL for a detached task) */
+    weft_scope *scope;      /* its scope, still open (NULL for a detached task) */
+    int status;             /* its non-zero status (0 for a detached task) */
+    void *arg;              /* the argument it was given (a _copy spawn's copy) */
+} weft_task_failure;
 
 /* Prepare a scope on `pool` (NULL: the current or global pool). The thread that calls
  * init must be the one that waits. Returns 0, -EINVAL, or an error starting the global
