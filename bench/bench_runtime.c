@@ -711,9 +711,11 @@ static bench_result spawn_omp_run(const bench_args *a)
  * one to the return of the next. The counters must sum to size x threads. weft:
  * weft_broadcast from the driver's thread, outside the pool (it waits, as any outside
  * thread); weft-inside: from a worker, inside one weft_pool_run (its own call runs
- * inline, and it runs work while it waits); openmp: an empty `parallel` region per
- * broadcast, the team started before the clock (what OpenMP code writes for "every
- * thread, once"). No rayon peer is built (bench/README.md, "broadcast"). */
+ * inline, and it runs work while it waits); weft-caller: from the driver's thread in a
+ * caller slot, inside one weft_pool_execute (it holds a turn, so one worker is benched
+ * and sleeps between its calls); openmp: an empty `parallel` region per broadcast, the
+ * team started before the clock (what OpenMP code writes for "every thread, once").
+ * No rayon peer is built (bench/README.md, "broadcast"). */
 
 enum { BCAST_MAX_THREADS = 256 };
 
@@ -756,7 +758,12 @@ static void bcast_weft_loop(void *p)
     l->ok = ok;
 }
 
-static bench_result bcast_weft_common(const bench_args *a, bool inside)
+/* Where the broadcasts are made from: the driver's thread outside the pool, a worker
+ * (inside one weft_pool_run), or the driver's thread in a caller slot (inside one
+ * weft_pool_execute). */
+typedef enum bcast_from { BCAST_OUTSIDE, BCAST_WORKER, BCAST_CALLER } bcast_from;
+
+static bench_result bcast_weft_common(const bench_args *a, bcast_from from)
 {
     bench_result res = {0};
     if (a->threads > BCAST_MAX_THREADS)
@@ -769,8 +776,10 @@ static bench_result bcast_weft_common(const bench_args *a, bool inside)
     }
     bcast_loop l = {pool, a->size, c, 0, false};
     bool ok = weft_pool_run(pool, empty_fn, NULL) == 0; /* workers up */
-    if (inside)
+    if (from == BCAST_WORKER)
         ok = weft_pool_run(pool, bcast_weft_loop, &l) == 0 && ok;
+    else if (from == BCAST_CALLER)
+        ok = weft_pool_execute(pool, bcast_weft_loop, &l) == 0 && ok;
     else
         bcast_weft_loop(&l);
     ok = weft_pool_destroy(pool) == 0 && ok && l.ok;
@@ -781,8 +790,9 @@ static bench_result bcast_weft_common(const bench_args *a, bool inside)
     return res;
 }
 
-static bench_result bcast_weft_run(const bench_args *a) { return bcast_weft_common(a, false); }
-static bench_result bcast_weft_inside_run(const bench_args *a) { return bcast_weft_common(a, true); }
+static bench_result bcast_weft_run(const bench_args *a) { return bcast_weft_common(a, BCAST_OUTSIDE); }
+static bench_result bcast_weft_inside_run(const bench_args *a) { return bcast_weft_common(a, BCAST_WORKER); }
+static bench_result bcast_weft_caller_run(const bench_args *a) { return bcast_weft_common(a, BCAST_CALLER); }
 
 static bench_result bcast_omp_run(const bench_args *a)
 {
@@ -1359,6 +1369,8 @@ static const idle_mode idle_idle = IDLE_IDLE, idle_task_per_ms = IDLE_TASK_PER_M
     {"broadcast", "empty", "weft", SCALING, "ns/broadcast", bcast_weft_run, 100000, 10000,     \
      false, NULL},                                                                           \
     {"broadcast", "empty", "weft-inside", SCALING, "ns/broadcast", bcast_weft_inside_run,   \
+     100000, 10000, false, NULL},                                                            \
+    {"broadcast", "empty", "weft-caller", SCALING, "ns/broadcast", bcast_weft_caller_run,   \
      100000, 10000, false, NULL},                                                            \
     {"broadcast", "empty", "openmp", SCALING, "ns/broadcast", bcast_omp_run, 100000, 10000, \
      false, NULL},                                                                           \
