@@ -101,6 +101,13 @@ static void scope_release(scope_state *s)
         weft__job_latch_set(&s->done_);
 }
 
+void weft__scope_task_failed(weft_scope *scope, weft_scope_fn fn, void *arg, int status)
+{
+    weft_scope_cancel(scope, status);
+    weft__pool_task_failed(scope_of(scope)->pool_, &(weft_task_failure){.scope_fn = fn, .scope = scope,
+                                                                        .status = status, .arg = arg});
+}
+
 static void scope_job_execute(weft_job *job, weft_worker *w)
 {
     scope_job *sj = (scope_job *)job;
@@ -109,11 +116,8 @@ static void scope_job_execute(weft_job *job, weft_worker *w)
     bool counted = sj->pool_counted;
     weft__trace_scope_task((void *)sj->fn, scope_public(s));
     int status = sj->fn(scope_public(s), sj->arg);
-    if (__builtin_expect(status != 0, 0)) {
-        weft_scope_cancel(scope_public(s), status);
-        weft__pool_task_failed(pool, &(weft_task_failure){.scope_fn = sj->fn, .scope = scope_public(s),
-                                                          .status = status, .arg = sj->arg});
-    }
+    if (__builtin_expect(status != 0, 0))
+        weft__scope_task_failed(scope_public(s), sj->fn, sj->arg, status);
     weft__block_free_kind(sj, sj->kind); /* the copy too: fn has returned */
     weft__trace_job_done(job);
     if (scope_held_by(s, w))

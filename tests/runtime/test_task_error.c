@@ -211,3 +211,24 @@ Test(task_error, without_a_hook_failures_are_ignored)
     cr_assert_eq(weft_scope_wait(&s), 43);
     cr_assert_eq(weft_pool_destroy(p), 0);
 }
+
+/* Tasks with dependencies (weft_scope_spawn_dep): each failing one is reported as
+ * itself (its function and argument), also when it ran right after its predecessor
+ * released it. A chain of inout tasks on one address, every odd one failing. */
+Test(task_error, dependent_tasks_are_reported_as_themselves)
+{
+    init_values();
+    static reports r;
+    memset(&r, 0, sizeof r);
+    weft_pool *p = make_reporting_pool(2, &r);
+    weft_scope s;
+    cr_assert_eq(weft_scope_init(&s, p), 0);
+    static int cell;
+    weft_dep dep = {&cell, WEFT_DEP_INOUT};
+    for (int i = 0; i < TASKS; i++)
+        cr_assert_eq(weft_scope_spawn_dep(&s, scope_maybe_fail, &values[i], &dep, 1), 0);
+    int status = weft_scope_wait(&s);
+    cr_assert(status > 40 && status < 40 + TASKS && status % 2 == 1, "the scope's wait returned %d", status);
+    check_odd_reports(&r, TASKS, true);
+    cr_assert_eq(weft_pool_destroy(p), 0);
+}

@@ -151,9 +151,10 @@ typedef struct weft_pool_config {
     weft_thread_name_fn thread_name;
     /* on_task_error(ctx, failure) (rayon's panic_handler): called for every task of
      * the pool that fails with nobody to tell — a detached task returning non-NULL
-     * (its result is dropped otherwise), a scope task returning non-zero (its status
-     * also cancels the scope as always; only the first one reaches the scope's wait,
-     * the hook sees each) — on the thread that ran the task, right after it returned
+     * (its result is dropped otherwise), a scope task returning non-zero, one with
+     * dependencies (weft_scope_spawn_dep) included (its status also cancels the scope
+     * as always; only the first one reaches the scope's wait, the hook sees each) — on
+     * the thread that ran the task, right after it returned
      * and before it counts as finished: weft_pool_wait_idle, weft_pool_destroy and the
      * scope's wait return only after the calls for the tasks they cover. Several
      * threads may call it at once. A task with a handle is its joiner's business and
