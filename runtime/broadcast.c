@@ -88,6 +88,7 @@ void weft__broadcast_execute(weft_job *job, weft_worker *w)
     }
     weft__trace_job_fn((void *)b->fn);
     b->fn(b->ctx, w->index, pool->num_threads);
+    weft__trace_job_done(job); /* before the count-down that may let the caller go */
     bcast_count_down(b);
 }
 
