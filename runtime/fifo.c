@@ -25,6 +25,8 @@
  *    pool) has no fifo: its tasks go to the injector, which is FIFO already. */
 #include "pool_internal.h"
 
+#include <weft/trace.h>
+
 typedef struct fifo_ticket {
     weft_job job;
     weft_worker *spawner; /* whose fifo holds the task (workers live as long as their pool) */
@@ -55,12 +57,18 @@ static void ticket_execute(weft_job *job, weft_worker *w)
     fifo_ticket *t = (fifo_ticket *)job;
     weft_worker *s = t->spawner;
     uint64_t isolation = job->isolation;
+    /* Tracing: the ticket's span ends here; the task gets a span of its own below,
+     * which its latch's setter ends (weft__trace_job_done names the task). */
+    weft__trace_job_done(job);
     weft__block_free_kind(t, WEFT_BLOCK_SMALL);
     weft_mutex_lock(&s->fifo_lock);
     weft_job *task = fifo_take(s, isolation, NULL);
     weft_mutex_unlock(&s->fifo_lock);
     /* Never NULL (the first invariant); its isolation is ours already (the ticket's). */
-    task->execute(task, w);
+    if (weft__trace_on())
+        weft__worker_execute_traced(w, task);
+    else
+        task->execute(task, w);
 }
 
 int weft__fifo_push(weft_worker *w, weft_job *job)

@@ -318,7 +318,7 @@ weft_job *weft__worker_find_work(weft_worker *w, bool own)
 
 /* A job run while tracing: a "job" span, named by the job's kind (weft__trace_job_fn)
  * or by its execute function. */
-static __attribute__((noinline, cold)) void run_job_traced(weft_worker *w, weft_job *job)
+__attribute__((noinline, cold)) void weft__worker_execute_traced(weft_worker *w, weft_job *job)
 {
     weft__trace_job_span span;
     weft__trace_job_open(&span, job, (void *)job->execute);
@@ -332,7 +332,7 @@ void weft__worker_run_job(weft_worker *w, weft_job *job)
     w->isolation = job->isolation;
     weft__counter_inc(&w->stats.jobs_run);
     if (weft__trace_on())
-        run_job_traced(w, job);
+        weft__worker_execute_traced(w, job);
     else
         job->execute(job, w);
     w->isolation = saved;

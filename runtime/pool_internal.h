@@ -261,6 +261,9 @@ int weft__pool_resolve(weft_pool *pool, weft_pool **out);
 int weft__worker_wait_until(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns);
 /* Execute one job on w, in the job's isolation. */
 void weft__worker_run_job(weft_worker *w, weft_job *job);
+/* Tracing on: execute job on w inside a job span of its own (what run_job does then;
+ * no counter, no isolation change). */
+void weft__worker_execute_traced(weft_worker *w, weft_job *job);
 /* A job w may take now, as its wait loop looks for one (own false: a broadcast call
  * for it, its own deque, then stealing and the injector, within its isolation and
  * bench), or only its own (own true: a broadcast call for it, its own deque). NULL
