@@ -1,6 +1,6 @@
 /* bench_runtime.c: the scheduler benchmarks, weft beside serial C, OpenMP tasks (gcc's
  * libgomp) and pthreads: fib, nqueens, nqueens_scope, join_overhead, spawn_overhead,
- * scope_task, spawn_copy, wake_latency, idle_cpu.
+ * broadcast, scope_task, spawn_copy, wake_latency, idle_cpu.
  *
  * Fairness invariants:
  *  - weft and OpenMP versions of a workload fork at the same places: fib at every level
@@ -706,6 +706,116 @@ static bench_result spawn_omp_run(const bench_args *a)
 }
 
 /* ------------------------------------------------------------------------------
+ * broadcast: `size` broadcasts back to back, each a call on every thread that adds 1
+ * to that thread's own counter (no shared line): ns per broadcast, from the start of
+ * one to the return of the next. The counters must sum to size x threads. weft:
+ * weft_broadcast from the driver's thread, outside the pool (it waits, as any outside
+ * thread); weft-inside: from a worker, inside one weft_pool_run (its own call runs
+ * inline, and it runs work while it waits); weft-caller: from the driver's thread in a
+ * caller slot, inside one weft_pool_execute (it holds a turn, so one worker is benched
+ * and sleeps between its calls); openmp: an empty `parallel` region per broadcast, the
+ * team started before the clock (what OpenMP code writes for "every thread, once").
+ * No rayon peer is built (bench/README.md, "broadcast"). */
+
+enum { BCAST_MAX_THREADS = 256 };
+
+typedef struct bcast_counters {
+    struct {
+        _Alignas(128) uint64_t n;
+    } per[BCAST_MAX_THREADS];
+} bcast_counters;
+
+static void bcast_count(void *ctx, unsigned index, unsigned num_threads)
+{
+    (void)num_threads;
+    ((bcast_counters *)ctx)->per[index].n++;
+}
+
+static uint64_t bcast_sum(const bcast_counters *c, int threads)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < threads; i++)
+        sum += c->per[i].n;
+    return sum;
+}
+
+typedef struct bcast_loop {
+    weft_pool *pool;
+    uint64_t size;
+    bcast_counters *c;
+    double seconds;
+    bool ok;
+} bcast_loop;
+
+static void bcast_weft_loop(void *p)
+{
+    bcast_loop *l = p;
+    bool ok = true;
+    double t0 = bench_now_s();
+    for (uint64_t i = 0; i < l->size; i++)
+        ok = weft_broadcast(l->pool, bcast_count, l->c) == 0 && ok;
+    l->seconds = bench_now_s() - t0;
+    l->ok = ok;
+}
+
+/* Where the broadcasts are made from: the driver's thread outside the pool, a worker
+ * (inside one weft_pool_run), or the driver's thread in a caller slot (inside one
+ * weft_pool_execute). */
+typedef enum bcast_from { BCAST_OUTSIDE, BCAST_WORKER, BCAST_CALLER } bcast_from;
+
+static bench_result bcast_weft_common(const bench_args *a, bcast_from from)
+{
+    bench_result res = {0};
+    if (a->threads > BCAST_MAX_THREADS)
+        return res;
+    bcast_counters *c = calloc(1, sizeof *c);
+    weft_pool *pool = c ? bench_pool_new(a->threads) : NULL;
+    if (!pool) {
+        free(c);
+        return res;
+    }
+    bcast_loop l = {pool, a->size, c, 0, false};
+    bool ok = weft_pool_run(pool, empty_fn, NULL) == 0; /* workers up */
+    if (from == BCAST_WORKER)
+        ok = weft_pool_run(pool, bcast_weft_loop, &l) == 0 && ok;
+    else if (from == BCAST_CALLER)
+        ok = weft_pool_execute(pool, bcast_weft_loop, &l) == 0 && ok;
+    else
+        bcast_weft_loop(&l);
+    ok = weft_pool_destroy(pool) == 0 && ok && l.ok;
+    res.ok = ok && bcast_sum(c, a->threads) == a->size * (uint64_t)a->threads;
+    res.seconds = l.seconds;
+    res.ops = a->size;
+    free(c);
+    return res;
+}
+
+static bench_result bcast_weft_run(const bench_args *a) { return bcast_weft_common(a, BCAST_OUTSIDE); }
+static bench_result bcast_weft_inside_run(const bench_args *a) { return bcast_weft_common(a, BCAST_WORKER); }
+static bench_result bcast_weft_caller_run(const bench_args *a) { return bcast_weft_common(a, BCAST_CALLER); }
+
+static bench_result bcast_omp_run(const bench_args *a)
+{
+    bench_result res = {0};
+    if (a->threads > BCAST_MAX_THREADS)
+        return res;
+    bcast_counters *c = calloc(1, sizeof *c);
+    if (!c)
+        return res;
+    omp_team_start(a->threads);
+    double t0 = bench_now_s();
+    for (uint64_t i = 0; i < a->size; i++) {
+#pragma omp parallel
+        bcast_count(c, (unsigned)omp_get_thread_num(), (unsigned)omp_get_num_threads());
+    }
+    res.seconds = bench_now_s() - t0;
+    res.ok = bcast_sum(c, a->threads) == a->size * (uint64_t)a->threads;
+    res.ops = a->size;
+    free(c);
+    return res;
+}
+
+/* ------------------------------------------------------------------------------
  * scope_task: one task spawns `size` empty tasks into one scope, then waits (the shape
  * of an OpenMP `task` loop in a `single`, then `taskwait`): ns per task, spawn, run
  * and wait included. Each task adds 1 to its thread's own counter (no shared line);
@@ -1256,6 +1366,14 @@ static const idle_mode idle_idle = IDLE_IDLE, idle_task_per_ms = IDLE_TASK_PER_M
      100000, false, NULL},                                                                   \
     {"spawn_overhead", "empty", "openmp", ONE_THREAD, "ns/task", spawn_omp_run, 1000000,    \
      100000, false, NULL},                                                                   \
+    {"broadcast", "empty", "weft", SCALING, "ns/broadcast", bcast_weft_run, 100000, 10000,     \
+     false, NULL},                                                                           \
+    {"broadcast", "empty", "weft-inside", SCALING, "ns/broadcast", bcast_weft_inside_run,   \
+     100000, 10000, false, NULL},                                                            \
+    {"broadcast", "empty", "weft-caller", SCALING, "ns/broadcast", bcast_weft_caller_run,   \
+     100000, 10000, false, NULL},                                                            \
+    {"broadcast", "empty", "openmp", SCALING, "ns/broadcast", bcast_omp_run, 100000, 10000, \
+     false, NULL},                                                                           \
     {"scope_task", "empty", "weft", SCALING, "ns/task", scope_task_weft_run, 1000000, 100000,  \
      false, NULL},                                                                           \
     {"scope_task", "empty", "openmp", SCALING, "ns/task", scope_task_omp_run, 1000000,      \

@@ -250,11 +250,15 @@ bool weft__pool_work_visible(weft_pool *pool)
 
 bool weft__pool_has_work(weft_worker *w)
 {
+    /* A broadcast call for us, isolated or benched: read after the sleeper's fence,
+     * the other half of the broadcaster's (weft__sleep_new_worker_jobs). */
+    if (!w->caller && weft__broadcast_pending(w))
+        return true;
     /* An isolated worker takes only its own region's jobs from its own deque, and
      * nobody else pushes there: what is left in it is foreign (dig_isolated put it
-     * back and published it for thieves), so only its latch may wake it. Counting
-     * those jobs as work kept a waiter from ever sleeping (a busy spin for as long
-     * as its region ran elsewhere). */
+     * back and published it for thieves), so only its latch (or a broadcast) may
+     * wake it. Counting those jobs as work kept a waiter from ever sleeping (a busy
+     * spin for as long as its region ran elsewhere). */
     if (w->isolation != 0)
         return false;
     /* Our own deque whole: its private part is ours to run. */
@@ -268,19 +272,32 @@ bool weft__pool_has_work(weft_worker *w)
     return w->caller ? deques_have_work(w->pool) : weft__pool_work_visible(w->pool);
 }
 
-/* Own deque first (respecting isolation), then other workers, then the injector. */
-static weft_job *find_work(weft_worker *w)
+/* w's own work: a broadcast call for it first, then its own deque (respecting
+ * isolation). Every worker makes its broadcast calls, benched or isolated: a broadcast
+ * waits for each worker by name, so an isolated waiter that held its call back could
+ * wait for ever on a broadcaster that waits for it (two isolated broadcasters on two
+ * workers). The call runs in the worker's current isolation, as a job the waiting
+ * code started (so inside an isolated region, its waits stay in the region). */
+static inline weft_job *find_own_work(weft_worker *w)
 {
+    if (__builtin_expect(weft__broadcast_pending(w), 0) && !w->caller) {
+        w->bcast_job.isolation = w->isolation; /* read by weft__worker_run_job, next */
+        return &w->bcast_job;
+    }
     weft_job *job = weft__deque_pop(&w->deque);
-    if (job) {
-        if (w->isolation == 0 || job->isolation == w->isolation)
-            return job;
+    if (job && w->isolation != 0 && job->isolation != w->isolation)
         /* Not ours to run inside this isolated region: look below it, and take
          * nothing from anyone else. */
         return dig_isolated(w, job);
-    }
-    if (w->isolation != 0 || weft__worker_benched(w))
-        return NULL;
+    return job;
+}
+
+/* w's own work first (find_own_work), then other workers, then the injector. */
+static weft_job *find_work(weft_worker *w)
+{
+    weft_job *job = find_own_work(w);
+    if (job || w->isolation != 0 || weft__worker_benched(w))
+        return job;
     job = steal(w);
     /* A caller slot takes no injected work: the injector holds other threads' tasks
      * (detached ones, scope tasks spawned from outside), which may block on what the
@@ -294,9 +311,14 @@ static weft_job *find_work(weft_worker *w)
     return job;
 }
 
+weft_job *weft__worker_find_work(weft_worker *w, bool own)
+{
+    return own ? find_own_work(w) : find_work(w);
+}
+
 /* A job run while tracing: a "job" span, named by the job's kind (weft__trace_job_fn)
  * or by its execute function. */
-static __attribute__((noinline, cold)) void run_job_traced(weft_worker *w, weft_job *job)
+__attribute__((noinline, cold)) void weft__worker_execute_traced(weft_worker *w, weft_job *job)
 {
     weft__trace_job_span span;
     weft__trace_job_open(&span, job, (void *)job->execute);
@@ -310,7 +332,7 @@ void weft__worker_run_job(weft_worker *w, weft_job *job)
     w->isolation = job->isolation;
     weft__counter_inc(&w->stats.jobs_run);
     if (weft__trace_on())
-        run_job_traced(w, job);
+        weft__worker_execute_traced(w, job);
     else
         job->execute(job, w);
     w->isolation = saved;
@@ -369,11 +391,11 @@ int weft__pool_wait_latch(weft_job_latch *l, uint64_t deadline_ns)
     return weft__job_latch_wait_external(l, deadline_ns);
 }
 
-int weft__pool_submit(weft_pool *pool, weft_job *job)
+static inline __attribute__((always_inline)) int pool_submit(weft_pool *pool, weft_job *job, bool fifo)
 {
     weft_worker *w = weft__current_worker;
     if (w && w->pool == pool) {
-        int rc = weft__deque_push(&w->deque, job);
+        int rc = fifo ? weft__fifo_push(w, job) : weft__deque_push(&w->deque, job);
         if (rc != 0)
             return rc;
         weft__deque_publish(&w->deque); /* stealable now, before the wake-up check */
@@ -383,6 +405,10 @@ int weft__pool_submit(weft_pool *pool, weft_job *job)
     weft__pool_inject(pool, job);
     return 0;
 }
+
+int weft__pool_submit(weft_pool *pool, weft_job *job) { return pool_submit(pool, job, false); }
+
+int weft__pool_submit_fifo(weft_pool *pool, weft_job *job) { return pool_submit(pool, job, true); }
 
 void weft__pool_pending_add(weft_pool *pool)
 {
@@ -501,10 +527,15 @@ static void worker_place(weft_worker *w)
 static void *worker_main(void *arg)
 {
     weft_worker *w = arg;
+    weft_pool *pool = w->pool;
     weft__current_worker = w;
     worker_place(w);
     weft_futex_set_block_hook(weft__sleep_before_block, w);
+    if (pool->on_start)
+        pool->on_start(pool->hook_ctx, w->index);
     weft__worker_wait_until(w, &w->terminate, WEFT_NO_DEADLINE);
+    if (pool->on_exit)
+        pool->on_exit(pool->hook_ctx, w->index);
     struct timespec cpu;
     /* Read after pthread_join (weft_thread_join), which orders this store. */
     w->cpu_ns = clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0
@@ -581,7 +612,12 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
     *resolved = c;
     pool->spin_ns = c.wait == WEFT_WAIT_PASSIVE ? 0 : c.wait == WEFT_WAIT_ACTIVE ? 5000000 : 50000;
     pool->print_stats = env_stats();
+    pool->hook_ctx = c.ctx;
+    pool->on_start = c.on_start;
+    pool->on_exit = c.on_exit;
+    pool->on_task_error = c.on_task_error;
     weft_mutex_init(&pool->inject_lock);
+    weft_mutex_init(&pool->bcast_lock);
 
     int rc = -ENOMEM;
     long cpus = sysconf(_SC_NPROCESSORS_CONF);
@@ -604,6 +640,8 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
         w->caller = inited >= n;
         w->rng = 0x9E3779B97F4A7C15ULL * (inited + 1) ^ (uint64_t)(uintptr_t)pool;
         atomic_init(&w->sleep_state, WORKER_AWAKE);
+        w->bcast_job.execute = weft__broadcast_execute; /* isolation 0, no link */
+        weft_mutex_init(&w->fifo_lock);
         weft__job_latch_init(&w->terminate, w);
         if ((rc = weft__deque_init(&w->deque, 256)) != 0)
             break;
@@ -621,6 +659,10 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
     for (; started < n; started++) {
         char name[WEFT_THREAD_NAME_MAX + 1];
         snprintf(name, sizeof name, "%s-%u", prefix, started);
+        if (c.thread_name) {
+            c.thread_name(c.ctx, started, name, sizeof name);
+            name[sizeof name - 1] = '\0';
+        }
         weft_thread_options opts = WEFT_THREAD_OPTIONS_INIT;
         opts.name = name;
         opts.stack_size = c.stack_size;

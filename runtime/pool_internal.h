@@ -21,6 +21,7 @@
 
 typedef struct weft_worker weft_worker;
 typedef struct weft_job weft_job;
+typedef struct weft_bcast weft_bcast;
 
 /* A unit of work (struct weft_job, defined in weft/inline.h: inline forks build
  * jobs). `execute` runs it and signals whatever completion it has; the job's memory
@@ -102,6 +103,16 @@ struct weft_worker {
     void *block_cache[WEFT_BLOCK_CACHED_KINDS];
     unsigned block_cache_len[WEFT_BLOCK_CACHED_KINDS];
     unsigned scope_pool_holds;   /* scopes owned here counted in pool->pending as one (scope.c) */
+    /* Broadcasts (broadcast.c), workers only: the sequence number of the last one this
+     * worker ran or passed (this worker only), and the job find_work hands out while
+     * one is pending for it (its execute runs the next call; immutable). */
+    uint64_t bcast_seen;
+    weft_job bcast_job;
+    /* The _fifo spawns' queue (fifo.c): tasks this worker (or caller slot) queued with
+     * weft_spawn_fifo / weft_scope_spawn_fifo, oldest first, linked through `next`;
+     * tickets on its deque take them. On a line of its own: thieves' tickets lock it. */
+    WEFT_CACHE_ALIGNED weft_mutex fifo_lock;
+    weft_job *fifo_head, *fifo_tail;
     WEFT_CACHE_ALIGNED _Atomic uint32_t sleep_state; /* futex word; WORKER_* */
     /* 1 while this worker's search is counted in pool->idle (sleep.c): whoever moves
      * it to 0 — the worker leaving its search, or the caller that benches it —
@@ -161,6 +172,16 @@ struct weft_pool {
      * through a job latch (job_latch.c): weft_pool_destroy frees nothing until it is 0. */
     _Atomic uint32_t cross_wakers;
     weft_pool *forked_from; /* a global pool: the one a fork left unusable (pool.c) */
+    /* The config's hooks (immutable; NULL: none), given hook_ctx. */
+    void *hook_ctx;
+    weft_worker_hook on_start, on_exit;
+    weft_task_error_fn on_task_error;
+    /* Broadcasts in progress (broadcast.c): their list, oldest first, under bcast_lock,
+     * and the sequence number of the newest (0: none yet), written under the lock and
+     * read by every worker's find_work (relaxed: a hint, see weft__broadcast_pending). */
+    WEFT_CACHE_ALIGNED _Atomic uint64_t bcast_seq;
+    weft_mutex bcast_lock;
+    weft_bcast *bcast_head, *bcast_tail;
 };
 
 /* The worker running on this thread, or NULL: weft__current_worker, declared in
@@ -221,19 +242,56 @@ static inline bool weft__worker_benched(const weft_worker *w)
            weft__turns_bench(w->pool, atomic_load_explicit(&w->pool->turns, memory_order_relaxed), w->index);
 }
 
+/* ---- broadcasts (broadcast.c) */
+/* Is a broadcast call waiting for w, a worker of its pool? Relaxed: a hint that
+ * find_work acts on (the call itself is taken under bcast_lock), and re-read after
+ * the sleeper's fence in weft__pool_has_work, the other half of the publisher's
+ * fence in weft__sleep_new_worker_jobs. Not for caller slots (never targets). */
+static inline bool weft__broadcast_pending(const weft_worker *w)
+{
+    return atomic_load_explicit(&w->pool->bcast_seq, memory_order_relaxed) != w->bcast_seen;
+}
+/* The execute of every worker's bcast_job: run the oldest broadcast call pending for
+ * w, if any is still there. */
+void weft__broadcast_execute(weft_job *job, weft_worker *w);
+
 /* The pool to use for `pool` == NULL: the current worker's, else the global one. */
 int weft__pool_resolve(weft_pool *pool, weft_pool **out);
 /* Run jobs until the latch is set or the deadline passes: 0 or -ETIMEDOUT. */
 int weft__worker_wait_until(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns);
 /* Execute one job on w, in the job's isolation. */
 void weft__worker_run_job(weft_worker *w, weft_job *job);
+/* Tracing on: execute job on w inside a job span of its own (what run_job does then;
+ * no counter, no isolation change). */
+void weft__worker_execute_traced(weft_worker *w, weft_job *job);
+/* A job w may take now, as its wait loop looks for one (own false: a broadcast call
+ * for it, its own deque, then stealing and the injector, within its isolation and
+ * bench), or only its own (own true: a broadcast call for it, its own deque). NULL
+ * if none. */
+weft_job *weft__worker_find_work(weft_worker *w, bool own);
 /* Queue a job from outside the pool (or for another pool), waking a worker. */
 void weft__pool_inject(weft_pool *pool, weft_job *job);
 /* Queue a job: on the current worker's deque if it belongs to `pool`, else inject.
  * Returns 0 or -ENOMEM. */
 int weft__pool_submit(weft_pool *pool, weft_job *job);
+/* The same for a _fifo spawn: on the current worker of `pool`, through its fifo
+ * (weft__fifo_push), else injected (the injector is FIFO). 0 or -ENOMEM. */
+int weft__pool_submit_fifo(weft_pool *pool, weft_job *job);
+/* ---- the _fifo spawns' order (fifo.c) */
+/* On w (the current worker or caller slot, of job's pool): queue job at the tail of
+ * w's fifo and push a ticket for it on w's deque, not yet published. Returns 0 or
+ * -ENOMEM (nothing queued). */
+int weft__fifo_push(weft_worker *w, weft_job *job);
 /* Wait for latch l from any thread: helps if on a worker, else blocks. */
 int weft__pool_wait_latch(weft_job_latch *l, uint64_t deadline_ns);
+/* A task of `pool` failed with nobody to tell (a detached task's non-NULL result, a
+ * scope task's non-zero status): give it to the pool's on_task_error, if any. Called
+ * by the task's runner right after it returned, before it counts as finished. */
+static inline void weft__pool_task_failed(weft_pool *pool, const weft_task_failure *f)
+{
+    if (pool->on_task_error)
+        pool->on_task_error(pool->hook_ctx, f);
+}
 /* Count heap jobs for weft_pool_destroy and weft_pool_wait_idle. */
 void weft__pool_pending_add(weft_pool *pool);
 void weft__pool_pending_done(weft_pool *pool);

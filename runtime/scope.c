@@ -35,7 +35,9 @@
  * spawner that goes on without pushing or popping, or blocks outside weft, still
  * shares it); a pool of one worker has no thief (a caller slot benches that worker),
  * so there it stays private and costs no fence (and before blocking in a weft wait a
- * worker publishes what it holds).
+ * worker publishes what it holds). weft_scope_spawn_fifo queues the task through the
+ * spawner's fifo (fifo.c: a ticket goes on the deque in its place, and whichever
+ * ticket runs first runs the oldest task); the counting is the same.
  *
  * Tasks are heap jobs in job blocks (block_cache.c). A task spawned with a copy of its
  * argument (weft_scope_spawn_copy) carries the copy after its scope_job, in the same
@@ -99,6 +101,13 @@ static void scope_release(scope_state *s)
         weft__job_latch_set(&s->done_);
 }
 
+void weft__scope_task_failed(weft_scope *scope, weft_scope_fn fn, void *arg, int status)
+{
+    weft_scope_cancel(scope, status);
+    weft__pool_task_failed(scope_of(scope)->pool_, &(weft_task_failure){.scope_fn = fn, .scope = scope,
+                                                                        .status = status, .arg = arg});
+}
+
 static void scope_job_execute(weft_job *job, weft_worker *w)
 {
     scope_job *sj = (scope_job *)job;
@@ -107,9 +116,9 @@ static void scope_job_execute(weft_job *job, weft_worker *w)
     bool counted = sj->pool_counted;
     weft__trace_scope_task((void *)sj->fn, scope_public(s));
     int status = sj->fn(scope_public(s), sj->arg);
+    if (__builtin_expect(status != 0, 0))
+        weft__scope_task_failed(scope_public(s), sj->fn, sj->arg, status);
     weft__block_free_kind(sj, sj->kind); /* the copy too: fn has returned */
-    if (status != 0)
-        weft_scope_cancel(scope_public(s), status);
     weft__trace_job_done(job);
     if (scope_held_by(s, w))
         s->own_++; /* on the owner's thread, which holds its share: back into it */
@@ -154,8 +163,11 @@ static bool scope_open(scope_state *s, weft_worker *w)
     return scope_held_by(s, w) || atomic_load_explicit(&s->pending_, memory_order_relaxed) != 0;
 }
 
-/* Queue sj (fn, arg and kind filled in) in s; on failure free it, copy included. */
-static inline int scope_submit(scope_state *s, weft_worker *w, scope_job *sj)
+/* Queue sj (fn, arg and kind filled in) in s, through w's fifo if `fifo`; on failure
+ * free it, copy included. always_inline: `fifo` is a constant at each call, so the
+ * plain spawns pay nothing for the fifo ones. */
+static inline __attribute__((always_inline)) int scope_submit(scope_state *s, weft_worker *w, scope_job *sj,
+                                                              bool fifo)
 {
     weft_pool *pool = s->pool_;
     sj->job.execute = scope_job_execute;
@@ -177,7 +189,7 @@ static inline int scope_submit(scope_state *s, weft_worker *w, scope_job *sj)
     }
     sj->pool_counted = !paid;
     if (w && w->pool == pool) {
-        int rc = weft__deque_push(&w->deque, &sj->job);
+        int rc = fifo ? weft__fifo_push(w, &sj->job) : weft__deque_push(&w->deque, &sj->job);
         if (rc != 0) {
             if (paid)
                 s->own_++;
@@ -201,7 +213,8 @@ static inline int scope_submit(scope_state *s, weft_worker *w, scope_job *sj)
     return 0;
 }
 
-int weft_scope_spawn(weft_scope *scope, weft_scope_fn fn, void *arg)
+static inline __attribute__((always_inline)) int scope_spawn(weft_scope *scope, weft_scope_fn fn, void *arg,
+                                                             bool fifo)
 {
     scope_state *s = scope_of(scope);
     weft_worker *w = weft__worker_current();
@@ -213,7 +226,17 @@ int weft_scope_spawn(weft_scope *scope, weft_scope_fn fn, void *arg)
     sj->fn = fn;
     sj->arg = arg;
     sj->kind = WEFT_BLOCK_SMALL;
-    return scope_submit(s, w, sj);
+    return scope_submit(s, w, sj, fifo);
+}
+
+int weft_scope_spawn(weft_scope *scope, weft_scope_fn fn, void *arg)
+{
+    return scope_spawn(scope, fn, arg, false);
+}
+
+int weft_scope_spawn_fifo(weft_scope *scope, weft_scope_fn fn, void *arg)
+{
+    return scope_spawn(scope, fn, arg, true);
 }
 
 int weft_scope_spawn_copy(weft_scope *scope, weft_scope_fn fn, const void *arg, size_t size)
@@ -231,7 +254,7 @@ int weft_scope_spawn_copy(weft_scope *scope, weft_scope_fn fn, const void *arg, 
     sj->fn = fn;
     sj->arg = sj->copy;
     sj->kind = kind;
-    return scope_submit(s, w, sj);
+    return scope_submit(s, w, sj, false);
 }
 
 bool weft__scope_open(weft_scope *scope)

@@ -317,10 +317,15 @@ static dep_task *dep_task_finish(dep_task *t)
 /* The scope task of a dependent task: run it, then run the first task it released
  * here and queue the others; a successor that cannot be queued (no memory) runs here
  * too, in the same loop (no recursion, however long the chain). */
+/* Runs t, then the successors it releases that no spawn took. Each task's failure is
+ * reported as its own (its fn and arg, weft__scope_task_failed), so the wrapper
+ * itself returns 0. */
 static int dep_task_run(weft_scope *scope, void *arg)
 {
     dep_task *t = arg;
     int status = t->fn(scope, t->arg);
+    if (status != 0)
+        weft__scope_task_failed(scope, t->fn, t->arg, status);
     dep_task *here = NULL;
     for (;;) {
         dep_task *ready = dep_task_finish(t);
@@ -338,12 +343,12 @@ static int dep_task_run(weft_scope *scope, void *arg)
             ready = next;
         }
         if (!here)
-            return status;
+            return 0;
         t = here;
         here = here->next;
-        int rc = t->fn(scope, t->arg);
-        if (rc != 0)
-            weft_scope_cancel(scope, rc);
+        status = t->fn(scope, t->arg);
+        if (status != 0)
+            weft__scope_task_failed(scope, t->fn, t->arg, status);
     }
 }
 

@@ -12,6 +12,10 @@
 bool weft__scope_open(weft_scope *scope);
 /* scope.c: the slot that holds the scope's dependency table. */
 _Atomic(void *) *weft__scope_deps(weft_scope *scope);
+/* scope.c: scope task fn(scope, arg), run by a thread of the scope's pool, returned
+ * the non-zero `status`: cancel the scope with it and report it to the pool's
+ * on_task_error. */
+void weft__scope_task_failed(weft_scope *scope, weft_scope_fn fn, void *arg, int status);
 /* scope_dep.c: free a table (NULL: nothing) whose tasks have all finished. */
 void weft__scope_deps_free(void *table);
 

@@ -64,6 +64,16 @@ __attribute__((noinline)) void weft__sleep_new_injected_jobs(weft_pool *pool)
     weft__sleep_new_internal_jobs(pool);
 }
 
+/* noinline: the fence (GCC's TSan refuses an inlined one). */
+__attribute__((noinline)) void weft__sleep_new_worker_jobs(weft_pool *pool)
+{
+    atomic_thread_fence(memory_order_seq_cst); /* the publisher's fence of the Dekker pair */
+    weft_worker *self = weft__worker_current();
+    for (unsigned i = 0; i < pool->num_threads; i++)
+        if (&pool->workers[i] != self)
+            weft__sleep_wake_worker(&pool->workers[i]); /* any kind of sleep */
+}
+
 /* Take w's search count (search_counted 1 -> 0): true if this thread now owns its
  * subtraction. Acquire: pairs with begin_search's release store, so the count it
  * subtracts was added before. */

@@ -66,6 +66,11 @@ static inline void weft__sleep_new_internal_jobs(weft_pool *pool)
  * deque made public before its owner parks): a seq_cst fence orders the publication
  * before the sleeper check, so no wake-up is lost. */
 void weft__sleep_new_injected_jobs(weft_pool *pool);
+/* Jobs were published that every worker of the pool must take itself (a broadcast's
+ * calls, which a worker takes in any kind of sleep: benched, isolated or not): a
+ * seq_cst fence orders the publication before the sleeper checks, then every other
+ * worker that sleeps is woken. */
+void weft__sleep_new_worker_jobs(weft_pool *pool);
 /* Are any workers idle (searching or asleep)? weft__sleep_offer_local_work's test, for
  * a caller that wants to take a cold path before calling it. */
 static inline bool weft__sleep_any_idle(const weft_pool *pool)

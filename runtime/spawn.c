@@ -1,4 +1,5 @@
-/* spawn.c: tasks with a join handle (weft_spawn / weft_task_join) and detached tasks.
+/* spawn.c: tasks with a join handle (weft_spawn / weft_task_join) and detached tasks
+ * (weft_spawn_fifo: the same tasks, queued through the spawner's fifo, fifo.c).
  *
  * A task is one job block (block_cache.c): job + function + result + completion latch
  * + a claim word + a reference count (1 for the queue entry, +1 for a handle). A task
@@ -80,6 +81,8 @@ static void task_execute(weft_job *job, weft_worker *w)
     if (!t->joinable || task_claim(t)) {
         weft__trace_job_fn((void *)t->fn);
         t->result = t->fn(t->arg);
+        if (__builtin_expect(t->result != NULL, 0) && !t->joinable) /* nobody reads it: report it */
+            weft__pool_task_failed(pool, &(weft_task_failure){.task_fn = t->fn, .result = t->result, .arg = t->arg});
         weft__trace_job_done(job);
         weft__job_latch_set_registered(&t->done);
     } else if (w) { /* stale: the joiner ran it inline, and counted it */
@@ -89,8 +92,11 @@ static void task_execute(weft_job *job, weft_worker *w)
     weft__pool_pending_done(pool);
 }
 
-/* Queue t (fn, arg and kind filled in) on pool; on failure free it, copy included. */
-static inline int task_submit(weft_pool *pool, weft_task *t, weft_task **out)
+/* Queue t (fn, arg and kind filled in) on pool, through the spawner's fifo if `fifo`;
+ * on failure free it, copy included. always_inline: `fifo` is a constant at each
+ * call, so the plain spawns pay nothing for the fifo ones. */
+static inline __attribute__((always_inline)) int task_submit(weft_pool *pool, weft_task *t, weft_task **out,
+                                                             bool fifo)
 {
     weft_worker *w = weft__worker_current();
     t->job.execute = task_execute;
@@ -103,7 +109,7 @@ static inline int task_submit(weft_pool *pool, weft_task *t, weft_task **out)
     atomic_init(&t->claimed, 0);
     t->joinable = out != NULL;
     weft__pool_pending_add(pool);
-    int rc = weft__pool_submit(pool, &t->job);
+    int rc = fifo ? weft__pool_submit_fifo(pool, &t->job) : weft__pool_submit(pool, &t->job);
     if (rc != 0) {
         weft__pool_pending_done(pool);
         task_free(t);
@@ -116,7 +122,8 @@ static inline int task_submit(weft_pool *pool, weft_task *t, weft_task **out)
     return 0;
 }
 
-int weft_spawn(weft_pool *pool, weft_task_fn fn, void *arg, weft_task **out)
+static inline __attribute__((always_inline)) int spawn(weft_pool *pool, weft_task_fn fn, void *arg,
+                                                       weft_task **out, bool fifo)
 {
     if (!fn)
         return -EINVAL;
@@ -129,7 +136,17 @@ int weft_spawn(weft_pool *pool, weft_task_fn fn, void *arg, weft_task **out)
     t->fn = fn;
     t->arg = arg;
     t->kind = WEFT_BLOCK_SMALL;
-    return task_submit(pool, t, out);
+    return task_submit(pool, t, out, fifo);
+}
+
+int weft_spawn(weft_pool *pool, weft_task_fn fn, void *arg, weft_task **out)
+{
+    return spawn(pool, fn, arg, out, false);
+}
+
+int weft_spawn_fifo(weft_pool *pool, weft_task_fn fn, void *arg, weft_task **out)
+{
+    return spawn(pool, fn, arg, out, true);
 }
 
 int weft_spawn_copy(weft_pool *pool, weft_task_fn fn, const void *arg, size_t size, weft_task **out)
@@ -148,7 +165,7 @@ int weft_spawn_copy(weft_pool *pool, weft_task_fn fn, const void *arg, size_t si
     t->fn = fn;
     t->arg = t->copy;
     t->kind = kind;
-    return task_submit(pool, t, out);
+    return task_submit(pool, t, out, false);
 }
 
 /* Run t's function here, on worker w, as the worker that took its entry would. */

@@ -19,7 +19,7 @@
  * (CMakeLists.txt reads it from here). It covers the exported functions and the
  * layouts the headers expose, weft/inline.h's worker view and frame included: an
  * incompatible change to any of them bumps it. */
-#define WEFT_ABI_VERSION 1
+#define WEFT_ABI_VERSION 2
 
 /* C and C++. Every header compiles as C11 and as C++ (17 and later); the layouts of
  * the public structs are the same in both (tests/abi/layout.h asserts them from both

@@ -37,12 +37,24 @@ struct layout_padded {
     F(weft_thread_options, name, 0)                                                      \
     F(weft_thread_options, stack_size, 8)                                                \
     F(weft_thread_options, pin_cpu, 16)                                                  \
-    S(weft_pool_config, 32, 8)                                                           \
+    S(weft_pool_config, 72, 8)                                                           \
     F(weft_pool_config, num_threads, 0)                                                  \
     F(weft_pool_config, pin, 4)                                                          \
     F(weft_pool_config, wait, 8)                                                         \
     F(weft_pool_config, stack_size, 16)                                                  \
     F(weft_pool_config, name_prefix, 24)                                                 \
+    F(weft_pool_config, ctx, 32)                                                         \
+    F(weft_pool_config, on_start, 40)                                                    \
+    F(weft_pool_config, on_exit, 48)                                                     \
+    F(weft_pool_config, thread_name, 56)                                                 \
+    F(weft_pool_config, on_task_error, 64)                                               \
+    S(weft_task_failure, 48, 8)                                                          \
+    F(weft_task_failure, task_fn, 0)                                                     \
+    F(weft_task_failure, result, 8)                                                      \
+    F(weft_task_failure, scope_fn, 16)                                                   \
+    F(weft_task_failure, scope, 24)                                                      \
+    F(weft_task_failure, status, 32)                                                     \
+    F(weft_task_failure, arg, 40)                                                        \
     S(weft_worker_stats, 40, 8)                                                          \
     F(weft_worker_stats, jobs_run, 0)                                                    \
     F(weft_worker_stats, steals, 8)                                                      \

@@ -1,7 +1,8 @@
 /* fault_thread.c: thread creation failure (pthread_create, wrapped by inject.c, fails
  * with EAGAIN from the k-th call on).
- *  - weft_pool_create: for every k, -EAGAIN, every started worker stopped again, no
- *    leak, no hang; a later create works.
+ *  - weft_pool_create: for every k, -EAGAIN, every started worker stopped again (after
+ *    running the pool's on_start and on_exit hooks), no leak, no hang; a later create
+ *    works.
  *  - weft_thread_spawn: -EAGAIN, *out untouched, no leak.
  *  - the global pool: runs with the workers it could start, after exactly one warning
  *    on stderr; if even the retry cannot start one, weft_pool_global fails and a later
@@ -18,14 +19,36 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The pool's hooks: every worker that started runs on_start and on_exit once, even
+ * when the creation fails after it started. */
+typedef struct hook_counts {
+    _Atomic int starts, exits;
+} hook_counts;
+
+static void count_start(void *ctx, unsigned i)
+{
+    (void)i;
+    atomic_fetch_add(&((hook_counts *)ctx)->starts, 1);
+}
+
+static void count_exit(void *ctx, unsigned i)
+{
+    (void)i;
+    atomic_fetch_add(&((hook_counts *)ctx)->exits, 1);
+}
+
 static void pool_sweep(bool sticky)
 {
     long live0 = inject_live();
     long k = 1;
     for (;; k++) {
+        hook_counts hc = {0, 0};
         weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
         cfg.num_threads = 4;
         cfg.pin = WEFT_PIN_NONE;
+        cfg.ctx = &hc;
+        cfg.on_start = count_start;
+        cfg.on_exit = count_exit;
         weft_pool *p = NULL;
         inject_arm(INJECT_THREAD, k, sticky);
         int rc = weft_pool_create(&cfg, &p);
@@ -34,10 +57,15 @@ static void pool_sweep(bool sticky)
             CHECK(rc == 0, "create: %s", weft_strerror(rc));
             CHECK(weft_pool_num_threads(p) == 4);
             CHECK(weft_pool_destroy(p) == 0);
+            CHECK(atomic_load(&hc.starts) == 4 && atomic_load(&hc.exits) == 4, "hooks: %d starts, %d exits",
+                  atomic_load(&hc.starts), atomic_load(&hc.exits));
             break;
         }
         CHECK(rc == -EAGAIN, "k=%ld: create: %s", k, weft_strerror(rc));
         CHECK(p == NULL);
+        CHECK(atomic_load(&hc.starts) == k - 1 && atomic_load(&hc.exits) == k - 1,
+              "k=%ld: the %ld started workers ran %d on_start, %d on_exit", k, k - 1, atomic_load(&hc.starts),
+              atomic_load(&hc.exits));
         CHECK(inject_live() == live0, "k=%ld: a failed create leaks %ld allocations", k, inject_live() - live0);
     }
     CHECK(k == 5, "4 workers, 4 thread starts, not %ld", k - 1);

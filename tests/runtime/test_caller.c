@@ -25,24 +25,6 @@
 
 #define SECOND_NS 1000000000ull
 
-/* Wait (bounded, as a liveness guard only) until every worker of a fresh, idle pool
- * has gone to sleep at least once; with nothing queued it then stays asleep. */
-static void wait_until_all_asleep(weft_pool *p)
-{
-    int n = weft_pool_num_threads(p);
-    uint64_t deadline = weft_deadline_after(10 * SECOND_NS);
-    for (int i = 0; i < n; i++) {
-        weft_worker_stats s;
-        for (;;) {
-            cr_assert_eq(weft_pool_stats(p, (unsigned)i, &s), 0);
-            if (s.sleeps >= 1)
-                break;
-            cr_assert(!weft_deadline_passed(deadline), "worker %d of an idle pool never went to sleep", i);
-            weft_thread_sleep(1000000);
-        }
-    }
-}
-
 static uint64_t jobs_run_of(weft_pool *p, unsigned worker)
 {
     weft_worker_stats s;

@@ -106,14 +106,62 @@ typedef enum weft_wait_policy {
     WEFT_WAIT_ACTIVE,      /* spin for milliseconds before sleeping: lowest latency */
 } weft_wait_policy;
 
+/* A pool's worker hook (weft_pool_config's on_start, on_exit): ctx is the config's
+ * ctx, index the worker's index in [0, num_threads). */
+typedef void (*weft_worker_hook)(void *ctx, unsigned index);
+/* A pool's thread-name hook (weft_pool_config's thread_name): name holds worker
+ * index's default name, "<name_prefix>-<index>", NUL-terminated, in a buffer of size
+ * bytes (WEFT_THREAD_NAME_MAX + 1); rewrite it in place to rename the worker (what is
+ * there at the return is used, cut to size - 1 bytes). */
+typedef void (*weft_thread_name_fn)(void *ctx, unsigned index, char *name, size_t size);
+
+/* A pool's error hook (weft_pool_config's on_task_error); weft_task_failure is with
+ * the spawns, below. */
+struct weft_task_failure;
+typedef void (*weft_task_error_fn)(void *ctx, const struct weft_task_failure *failure);
+
+/* A pool's configuration. Zero (or NULL) in a field means its default, so a config
+ * that is zeroed, or starts as WEFT_POOL_CONFIG_INIT, needs only the fields it sets.
+ * Fields are only ever added at the end, each with a zero meaning "as before": the
+ * source of a program that zero-initialises the struct keeps compiling and behaving
+ * the same; the struct's size is part of the binary interface (WEFT_ABI_VERSION). */
 typedef struct weft_pool_config {
     unsigned num_threads;    /* 0: WEFT_NUM_THREADS, else the cores allowed to us */
     weft_pin_policy pin;
     weft_wait_policy wait;
     size_t stack_size;       /* worker stack; 0: the system default */
     const char *name_prefix; /* workers are named "<prefix>-<i>"; NULL: "weft" */
+    /* Hooks (rayon's start_handler, exit_handler, thread_name), each optional (NULL:
+     * none), each given ctx. Every worker thread that starts runs on_start once,
+     * first, and on_exit once, last:
+     *  - on_start(ctx, i): on worker i's own thread, before it takes any work (after
+     *    it pinned itself); weft_current_worker_index() is i there. The pool's
+     *    creation does not wait for it: work queued meanwhile waits (or runs on the
+     *    callers that work in the pool). It may call into weft as any job may.
+     *  - on_exit(ctx, i): on worker i's own thread, after its last job, when the pool
+     *    is destroyed (never for the global pool, which is not), or when its creation
+     *    failed after the worker started. The pool is going: it must not queue work
+     *    in it nor wait on its other workers.
+     *  - thread_name(ctx, i, name, size): on the thread creating the pool, once per
+     *    worker, in index order, before the worker starts (a global pool that starts
+     *    again with fewer workers calls it again). */
+    void *ctx;
+    weft_worker_hook on_start;
+    weft_worker_hook on_exit;
+    weft_thread_name_fn thread_name;
+    /* on_task_error(ctx, failure) (rayon's panic_handler): called for every task of
+     * the pool that fails with nobody to tell — a detached task returning non-NULL
+     * (its result is dropped otherwise), a scope task returning non-zero, one with
+     * dependencies (weft_scope_spawn_dep) included (its status also cancels the scope
+     * as always; only the first one reaches the scope's wait, the hook sees each) — on
+     * the thread that ran the task, right after it returned
+     * and before it counts as finished: weft_pool_wait_idle, weft_pool_destroy and the
+     * scope's wait return only after the calls for the tasks they cover. Several
+     * threads may call it at once. A task with a handle is its joiner's business and
+     * is never reported. NULL (the default): failures are ignored. */
+    weft_task_error_fn on_task_error;
 } weft_pool_config;
-#define WEFT_POOL_CONFIG_INIT {0, WEFT_PIN_DEFAULT, WEFT_WAIT_DEFAULT, 0, NULL}
+#define WEFT_POOL_CONFIG_INIT {0, WEFT_PIN_DEFAULT, WEFT_WAIT_DEFAULT, 0, NULL, NULL, NULL, NULL, NULL, NULL}
 #define WEFT_POOL_MAX_THREADS 4096
 
 /* Start a pool. cfg NULL means defaults. Environment values (WEFT_NUM_THREADS 1..4096,
@@ -264,12 +312,69 @@ WEFT_API int weft_pool_execute(weft_pool *pool, weft_fn fn, void *arg);
 
 /* Run fn(arg) isolated: while anything inside it waits (join, scope wait, task join,
  * parallel loops), the waiting thread runs only work created inside this call, never
- * unrelated queued work. Use it to hold a lock across a parallel call: without
+ * unrelated queued work, but for the calls of weft_broadcast, which every worker makes
+ * wherever it waits (do not broadcast a function that takes a lock held across an
+ * isolated region). Use it to hold a lock across a parallel call: without
  * isolation a waiting worker may pick up another task that wants the same lock and
  * deadlock (oneTBB's this_task_arena::isolate). Costs a little parallelism: an
  * isolated waiter does not steal. Returns 0, -EINVAL (fn NULL), or an error starting
  * the global pool. */
 WEFT_API int weft_isolate(weft_fn fn, void *arg);
+
+/* From a job running on a worker: run one pending job here, now, and return 1, or
+ * return 0 if there is none (rayon's yield_now): the cure for a long job that keeps
+ * short ones waiting behind it (call it between two steps). It looks where the
+ * worker's wait loop looks: a broadcast call for this worker, its own deque (newest
+ * first), then other workers' deques (oldest first), then the pool's injector. The job
+ * runs on this thread, nested in the caller's frame, and may be any job a wait here
+ * would run: do not hold a lock that such a job may want (weft_isolate keeps the
+ * yield to the region's own jobs). A worker benched for a caller (weft_pool_execute)
+ * takes only its own work; a caller working in a pool (weft_pool_execute, the
+ * parallel calls from outside) yields as a worker does but never takes an injected
+ * task. Returns 1 (a job ran), 0 (none found), or -EPERM: the calling thread works
+ * in no pool (neither a worker nor a caller), so it has no work to yield to. */
+WEFT_API int weft_yield_now(void);
+/* weft_yield_now, but only this thread's own work (rayon's yield_local): a broadcast
+ * call for this worker, else the newest job on its own deque (a task it spawned, the
+ * other half of one of its joins that no thief took). Returns 1, 0 or -EPERM, as
+ * weft_yield_now. */
+WEFT_API int weft_yield_local(void);
+/* Does work wait on the calling thread's own deque, or a broadcast call for it
+ * (rayon's current_thread_has_pending_tasks)? 1 yes, 0 no: a snapshot, a thief may
+ * take the work meanwhile (and inside weft_isolate, jobs of other regions count
+ * too, which weft_yield_local does not run there). -EPERM: the calling thread works
+ * in no pool (neither a worker nor a caller). */
+WEFT_API int weft_pool_has_pending(void);
+
+/* A broadcast call: index is the worker's index in [0, num_threads), num_threads the
+ * pool's size (weft_pool_num_threads). */
+typedef void (*weft_broadcast_fn)(void *ctx, unsigned index, unsigned num_threads);
+
+/* Run fn(ctx, i, n) exactly once on every worker i of `pool` (NULL: the current or
+ * global pool), n its number of workers, and return when every call has returned
+ * (rayon's broadcast): per-worker setup (scratch buffers, thread-local RNG seeds,
+ * pinning checks). Each worker makes its call the next time it looks for work: between
+ * two jobs, or while it waits in a join, a scope or task wait or a broadcast (so a
+ * broadcast made from inside a worker never deadlocks: the waiting workers run one
+ * another's calls), or at once if it was asleep (it is woken). A worker that runs a
+ * long job (a leaf, or fork-join work that no thief takes from it: a join looks for
+ * work only when its other half was stolen) or blocks outside weft's waits (I/O, a
+ * lock the broadcaster holds) makes its call only once that job returns or waits: the
+ * broadcast waits for it. Every worker makes its call, even one benched for a caller
+ * (weft_pool_execute) and one waiting inside weft_isolate: a broadcast is addressed to
+ * each worker, and an isolated waiter that held it back could wait for ever on a
+ * broadcaster waiting for it. A call runs in the isolation of the code where its
+ * worker waits (none between jobs), so its own joins and waits keep to that region.
+ * From a worker of `pool`: that worker's own call runs first, inline, on the caller
+ * (in the caller's isolation), then the caller runs work while it waits. From any other
+ * thread (outside every pool, a caller slot, a worker of another pool): no call runs
+ * on it; it waits as weft_pool_run does. Calls on different workers run in parallel,
+ * in no set order; several broadcasts may be in progress at once, from any threads,
+ * and each makes its own call on every worker. Every call's writes are visible to the
+ * caller when weft_broadcast returns. No twins: like weft_pool_run it cannot be given
+ * up half-way (ctx must outlive every call). Returns 0; -EINVAL (fn NULL); an error
+ * starting the global pool (no call made). Thread-safe. */
+WEFT_API int weft_broadcast(weft_pool *pool, weft_broadcast_fn fn, void *ctx);
 
 /* ------------------------------------------------------------------------------
  * Tasks with a join handle (std::thread::spawn / JoinHandle, on the pool) */
@@ -284,8 +389,27 @@ typedef void *(*weft_task_fn)(void *arg);
  * and returning from main (or exit) ends the process with its queued tasks never run
  * and its running ones cut off (as rayon's spawn). Wait for them first with
  * weft_pool_wait_idle(NULL). Returns 0; -EINVAL (fn NULL); -ENOMEM (nothing queued);
- * an error starting the global pool. */
+ * an error starting the global pool.
+ * Order (weft_spawn, weft_spawn_copy, and the scope spawns but the _fifo ones): from a
+ * worker of `pool` (or a caller working in it, weft_pool_execute), the task goes on
+ * that thread's own deque, which it runs newest first (LIFO), while other workers
+ * steal its oldest (FIFO); from any other thread (outside the pools, a worker of
+ * another pool) it goes to the pool's injector queue, which workers take oldest first
+ * (FIFO). Nothing else is promised: tasks run side by side on several workers. */
 WEFT_API int weft_spawn(weft_pool *pool, weft_task_fn fn, void *arg, weft_task **out);
+/* weft_spawn, but the tasks one thread queues with the _fifo spawns (this one and
+ * weft_scope_spawn_fifo) into one pool start in the order they were queued (rayon's
+ * spawn_fifo): whenever one of them starts — on the spawning worker, or taken by a
+ * thief — it is the oldest not yet started. On one worker with no thief they run one
+ * after the other, in spawn order; with thieves they still start in that order but
+ * run side by side, so a later one may finish first. Tasks queued inside a weft_isolate
+ * region keep that order among themselves, apart from the thread's others. A task whose
+ * handle is joined before it started runs at the join (weft_task_join), ahead of its
+ * turn. No order is promised against the thread's LIFO spawns and joins, nor against
+ * other threads' tasks. From a thread that is no worker of `pool` the injector keeps the
+ * order, as for weft_spawn. Returns as weft_spawn: 0; -EINVAL (fn NULL); -ENOMEM
+ * (nothing queued); an error starting the global pool. */
+WEFT_API int weft_spawn_fifo(weft_pool *pool, weft_task_fn fn, void *arg, weft_task **out);
 
 /* Arguments of up to this many bytes are copied into the block that holds the task
  * itself (weft_spawn_copy, weft_scope_spawn_copy): no allocation beyond the task's
@@ -338,6 +462,21 @@ typedef struct weft_scope {
  * bridge them. Each type stays (docs/design.md 4.4, "One task signature?"). */
 typedef int (*weft_scope_fn)(weft_scope *scope, void *arg);
 
+
+/* A task that failed with nobody to tell, as its pool's on_task_error sees it
+ * (weft_pool_config): a detached task (weft_spawn, weft_spawn_fifo, weft_spawn_copy
+ * with out == NULL) that returned non-NULL, or a scope task that returned a non-zero
+ * status. libweft fills it (fields are only ever added at the end); its pointers are
+ * valid during the call. */
+typedef struct weft_task_failure {
+    weft_task_fn task_fn;   /* the detached task's function (NULL for a scope task) */
+    void *result;           /* its non-NULL result (NULL for a scope task) */
+    weft_scope_fn scope_fn; /* the scope task's function (NULL for a detached task) */
+    weft_scope *scope;      /* its scope, still open (NULL for a detached task) */
+    int status;             /* its non-zero status (0 for a detached task) */
+    void *arg;              /* the argument it was given (a _copy spawn's copy) */
+} weft_task_failure;
+
 /* Prepare a scope on `pool` (NULL: the current or global pool). The thread that calls
  * init must be the one that waits. Returns 0, -EINVAL, or an error starting the global
  * pool. */
@@ -346,13 +485,20 @@ WEFT_API int weft_scope_init(weft_scope *s, weft_pool *pool);
  * The task always runs (so it can release its arg) even once the scope is cancelled;
  * it can ask weft_scope_is_cancelled to skip its work. Returns 0, -EINVAL (NULL, or
  * the scope already waited on), -ENOMEM (nothing queued).
- * Order: none is promised between a scope's tasks. A worker runs the tasks it queued
- * newest first (LIFO), other workers steal the oldest (FIFO). The spawn only queues
+ * Order: as weft_spawn's (LIFO on the spawning worker's own deque, thieves take the
+ * oldest; FIFO through the injector from a thread that is no worker of the scope's
+ * pool); nothing else is promised between a scope's tasks. The spawn only queues
  * the task and never runs it before returning, so a task may block on what its
  * spawner does next (fill a channel, count down a latch), if the spawner does it
  * before a wait that runs work (a join, a scope or task wait: a worker waiting there
  * may run the queued task, which then holds the waiter under it). */
 WEFT_API int weft_scope_spawn(weft_scope *s, weft_scope_fn fn, void *arg);
+/* weft_scope_spawn, in the order of weft_spawn_fifo (rayon's scope_fifo / spawn_fifo):
+ * the tasks one thread queues with the _fifo spawns into one pool start oldest first,
+ * wherever they run, so on one worker with no thief they run in spawn order (an event
+ * loop, a breadth-first traversal). Returns as weft_scope_spawn: 0, -EINVAL (NULL, or
+ * the scope already waited on), -ENOMEM (nothing queued). */
+WEFT_API int weft_scope_spawn_fifo(weft_scope *s, weft_scope_fn fn, void *arg);
 /* weft_scope_spawn, with fn given a pointer to its own copy of the `size` bytes at
  * `arg` (OpenMP's `task firstprivate`), taken before the call returns: a loop can
  * spawn a task per item from one variable it changes every iteration, with nothing
