@@ -1,5 +1,6 @@
 /* for.c: weft_par_for (1-D), weft_par_for_2d (tiles) and weft_par_map, on the
- * splitter of splitter_internal.h and the runtime's join_context.
+ * splitter of splitter_internal.h and the runtime's join_context; and the 1-D loop
+ * with a moving upper limit that the ordered searches run on (weft__par_for_below).
  *
  * Invariants: the sub-ranges handed to bodies are disjoint and cover the range
  * exactly once (each cut gives [lo, mid) and [mid, hi) with lo < mid < hi, computed
@@ -8,7 +9,9 @@
  * cut only when both halves keep at least a grain, and a 2-D probe runs whole units;
  * a chunk checks the loop's status word before it runs its body or cuts, so after a
  * failure no new chunk starts; the call returns only after every join has returned,
- * so no body runs after it. */
+ * so no body runs after it. With a limit (weft__par_for_below), a chunk that starts at
+ * or above the limit is not run and an owner stops its span there: the limit only
+ * ever moves down, and the blocks of a span go up, so nothing after it could run. */
 #include "span_internal.h"
 #include "splitter_internal.h"
 
@@ -22,7 +25,16 @@ typedef struct for_shared {
     weft_range_fn body;
     void *ctx;
     _Atomic int status;
+    _Atomic size_t *limit; /* indices at or above it are not run; SIZE_MAX: none */
 } for_shared;
+
+/* Is a chunk starting at b past the limit? Relaxed: the limit is a hint that saves
+ * work (the bodies that lower it publish nothing through it), and the caller reads it
+ * after the joins, which order every write to it. */
+static inline bool for_past_limit(const for_shared *sh, size_t b)
+{
+    return b >= atomic_load_explicit(sh->limit, memory_order_relaxed);
+}
 
 typedef struct for_job {
     for_shared *sh;
@@ -34,7 +46,7 @@ static void for_node(void *arg, bool migrated)
 {
     const for_job *j = arg;
     for_shared *sh = j->sh;
-    if (weft__par_stopped(&sh->status))
+    if (weft__par_stopped(&sh->status) || for_past_limit(sh, j->lo))
         return;
     weft_splitter sp = j->sp;
     if (weft__splitter_try(&sp, j->hi - j->lo, migrated)) {
@@ -69,7 +81,8 @@ static void for_span_steal(void *arg, bool migrated)
     (void)migrated;
     for_span *s = arg;
     size_t b, e;
-    if (!weft__par_stopped(&s->sh->status) && weft__par_span_steal(&s->span, s->min_len, &b, &e))
+    if (!weft__par_stopped(&s->sh->status) && weft__par_span_steal(&s->span, s->min_len, &b, &e) &&
+        !for_past_limit(s->sh, b))
         for_span_run(s->sh, b, e, s->min_len);
 }
 
@@ -80,6 +93,8 @@ static void for_span_blocks(void *arg, bool migrated)
     for_shared *sh = s->sh;
     size_t b, e, left = weft__par_span_left(&s->span);
     while (!weft__par_stopped(&sh->status) && weft__par_span_next(&s->span, &b, &e)) {
+        if (for_past_limit(sh, b))
+            return; /* and so is every later block */
         int rc = sh->body(sh->ctx, b, e);
         if (rc != 0) {
             weft__par_fail(&sh->status, rc);
@@ -141,6 +156,8 @@ static void for_root_run(void *arg)
     /* A member of the pool here (weft_pool_execute): its pool's count, >= 1. */
     size_t threads = (size_t)weft_pool_num_threads(NULL);
     if (r->grain == 0 && threads == 1) {
+        if (for_past_limit(r->sh, r->lo))
+            return;
         int rc = r->sh->body(r->sh->ctx, r->lo, r->hi);
         if (rc != 0)
             weft__par_fail(&r->sh->status, rc);
@@ -155,7 +172,8 @@ static void for_root_run(void *arg)
     for_node(&j, false);
 }
 
-static int par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *ctx)
+static int par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *ctx,
+                   _Atomic size_t *limit)
 {
     if (lo > hi || !body)
         return -EINVAL;
@@ -173,7 +191,14 @@ static int par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void 
         if (rc != 0 || lo == hi)
             return rc;
     }
-    for_shared sh = {body, ctx, 0};
+    _Atomic size_t none;
+    if (!limit) {
+        atomic_init(&none, SIZE_MAX);
+        limit = &none;
+    }
+    for_shared sh = {body, ctx, 0, limit};
+    if (for_past_limit(&sh, lo))
+        return 0; /* what the probe ran lowered the limit below the rest */
     for_root root = {&sh, lo, hi, grain, min_len};
     int rc = weft_pool_execute(NULL, for_root_run, &root);
     if (rc != 0)
@@ -200,20 +225,26 @@ static int traced_chunk(void *arg, size_t b, size_t e)
 
 /* A "par_for" span around the loop, its chunks inside (on whichever thread ran them). */
 static __attribute__((noinline, cold)) int par_for_traced(size_t lo, size_t hi, size_t grain, weft_range_fn body,
-                                                         void *ctx)
+                                                         void *ctx, _Atomic size_t *limit)
 {
     traced_body tb = {body, ctx};
     uint64_t t0 = weft__trace_begin();
-    int rc = par_for(lo, hi, grain, body ? traced_chunk : NULL, &tb);
+    int rc = par_for(lo, hi, grain, body ? traced_chunk : NULL, &tb, limit);
     weft__trace_end(WEFT__TRACE_LOOP, t0, lo, hi);
     return rc;
 }
 
-int weft_par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *ctx)
+int weft__par_for_below(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *ctx,
+                        _Atomic size_t *limit)
 {
     if (weft__trace_on())
-        return par_for_traced(lo, hi, grain, body, ctx);
-    return par_for(lo, hi, grain, body, ctx);
+        return par_for_traced(lo, hi, grain, body, ctx, limit);
+    return par_for(lo, hi, grain, body, ctx, limit);
+}
+
+int weft_par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *ctx)
+{
+    return weft__par_for_below(lo, hi, grain, body, ctx, NULL);
 }
 
 /* ------------------------------------------------------------------------------
