@@ -48,6 +48,30 @@ typedef int (*weft_range_fn)(void *ctx, size_t begin, size_t end);
  * or an error starting the global pool. lo == hi is a no-op. */
 WEFT_API int weft_par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *ctx);
 
+/* Per-worker state for weft_par_for_init: init makes one state (*state = it; return
+ * 0, or non-zero to stop the loop with that status); a body processes [begin, end)
+ * with it; fini undoes one. */
+typedef int (*weft_state_init_fn)(void *ctx, void **state);
+typedef int (*weft_state_range_fn)(void *ctx, void *state, size_t begin, size_t end);
+typedef void (*weft_state_fini_fn)(void *ctx, void *state);
+
+/* weft_par_for whose bodies get a state made at most once per worker per call: a
+ * scratch buffer, an RNG, a partial result (rayon's for_each_init, oneTBB's
+ * enumerable_thread_specific, OpenMP's private + lastprivate). A state is made by
+ * init when the first body runs on a worker (the calling thread counts as one, before
+ * and after it enters the pool), and is never given to two bodies at once; each body
+ * may update it without locks. After the loop, on the calling thread, fini(ctx, state)
+ * sees every state made exactly once (also when the loop stopped early), in no
+ * promised order: merge partial results there. fini may be NULL. One exception to
+ * "once per worker": a body that makes a parallel call may, while it waits, run
+ * another chunk of this loop on its thread; that chunk gets a state of its own.
+ * grain as weft_par_for's. Returns 0; the first non-zero status of a body or init;
+ * -EINVAL (lo > hi, init or body NULL); -ENOMEM (the per-worker table for more than a
+ * few threads, or a nested state's record); an error starting the global pool.
+ * lo == hi is a no-op (init is not called). */
+WEFT_API int weft_par_for_init(size_t lo, size_t hi, size_t grain, weft_state_init_fn init,
+                               weft_state_range_fn body, weft_state_fini_fn fini, void *ctx);
+
 /* A 2-D body: process rows [r0, r1) x columns [c0, c1). */
 typedef int (*weft_range2d_fn)(void *ctx, size_t r0, size_t r1, size_t c0, size_t c1);
 

@@ -1,0 +1,250 @@
+/* bench_loops.c: the loop patterns beyond par_for and reduce, weft beside serial C
+ * (and OpenMP or oneTBB where they have the pattern) in the same run:
+ *  - for_init: a loop whose every chunk needs 64 KiB of zeroed scratch (a histogram),
+ *    with weft_par_for_init (one per worker, "weft") and without it (weft_par_for
+ *    with one per chunk, "weft-chunk"); OpenMP's is per thread of its region.
+ *
+ * Fairness invariants: one kernel function per workload, called by every impl on the
+ * same sub-ranges it would get from its scheduler; pools, teams and arenas are made
+ * and warmed before the clock, the data made and checked outside it; weft runs with
+ * grain 0 (what a user writes first), OpenMP with schedule(static). Every run is
+ * checked (see each section). */
+#include "bench.h"
+#include "bench_tbb.h"
+
+#include <weft/par.h>
+#include <weft/runtime.h>
+#include <weft/sync.h>
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Start the OpenMP team before the clock. */
+static void omp_warm(int threads)
+{
+    omp_set_num_threads(threads);
+#pragma omp parallel
+    {
+    }
+}
+
+/* ------------------------------------------------------------------------------
+ * for_init: a histogram of n u32 keys into HIST_BINS bins (the top bits of each key):
+ * every chunk needs 64 KiB of zeroed counters, and their sum is the result.
+ *  - serial: one histogram;
+ *  - weft: weft_par_for_init, a histogram per worker made (zeroed) by init and added
+ *    into the result by fini, once per worker per pass;
+ *  - weft-chunk: weft_par_for, a histogram per chunk (calloc), added into the result
+ *    under a weft_mutex when the chunk is done, then freed: what a per-chunk scratch
+ *    costs;
+ *  - openmp: a histogram per thread of the parallel region, added under `critical`.
+ * weft's rows use an explicit grain, CHUNK_KEYS (the chunk a user picks for such a
+ * body: a per-chunk cost wants long chunks), OpenMP schedule(static). `size` passes;
+ * ops = keys counted; checked: every bin against the serial count made at setup. */
+
+#define HIST_BINS 16384u /* 64 KiB of uint32_t */
+#define HIST_SHIFT 18u   /* 32 - log2(HIST_BINS) */
+#define CHUNK_KEYS 16384u
+
+typedef struct hist_param {
+    size_t n;
+} hist_param;
+
+typedef struct hist_job {
+    uint32_t *keys;
+    size_t n;
+    uint64_t passes;
+    uint32_t *result; /* HIST_BINS, summed over the passes */
+    uint32_t *want;   /* one pass, serial */
+    weft_mutex lock;
+    int rc;
+} hist_job;
+
+static __attribute__((noinline)) void count_keys(const uint32_t *keys, size_t b, size_t e, uint32_t *hist)
+{
+    for (size_t i = b; i < e; i++)
+        hist[keys[i] >> HIST_SHIFT]++;
+}
+
+static void add_hist(uint32_t *to, const uint32_t *from)
+{
+    for (size_t k = 0; k < HIST_BINS; k++)
+        to[k] += from[k];
+}
+
+static bool hist_setup(hist_job *h, const hist_param *p, uint64_t passes)
+{
+    *h = (hist_job){.n = p->n, .passes = passes, .lock = WEFT_MUTEX_INIT};
+    h->keys = malloc(p->n * sizeof *h->keys);
+    h->result = calloc(HIST_BINS, sizeof *h->result);
+    h->want = calloc(HIST_BINS, sizeof *h->want);
+    if (!h->keys || !h->result || !h->want)
+        return false;
+    uint32_t x = 0x9e3779b9u;
+    for (size_t i = 0; i < p->n; i++) {
+        x ^= x << 13; /* xorshift32 */
+        x ^= x >> 17;
+        x ^= x << 5;
+        h->keys[i] = x;
+    }
+    count_keys(h->keys, 0, p->n, h->want);
+    return true;
+}
+
+static bool hist_finish(hist_job *h, bench_result *res)
+{
+    bool ok = h->keys && h->result && h->want && h->rc == 0;
+    for (size_t k = 0; ok && k < HIST_BINS; k++)
+        ok = h->result[k] == (uint32_t)(h->want[k] * h->passes);
+    free(h->keys);
+    free(h->result);
+    free(h->want);
+    res->ops = h->n * h->passes;
+    return ok;
+}
+
+static bench_result hist_serial_run(const bench_args *a)
+{
+    bench_result res = {0};
+    hist_job h;
+    bool ok = hist_setup(&h, a->arg, a->size);
+    if (ok) {
+        double t0 = bench_now_s();
+        for (uint64_t p = 0; p < h.passes; p++)
+            count_keys(h.keys, 0, h.n, h.result);
+        res.seconds = bench_now_s() - t0;
+    }
+    res.ok = hist_finish(&h, &res) && ok;
+    return res;
+}
+
+/* weft_par_for_init: a histogram per worker. */
+static int hist_init(void *ctx, void **state)
+{
+    (void)ctx;
+    *state = calloc(HIST_BINS, sizeof(uint32_t));
+    return *state ? 0 : -ENOMEM;
+}
+
+static int hist_body(void *ctx, void *state, size_t b, size_t e)
+{
+    const hist_job *h = ctx;
+    count_keys(h->keys, b, e, state);
+    return 0;
+}
+
+static void hist_fini(void *ctx, void *state)
+{
+    hist_job *h = ctx; /* on the calling thread, after the loop: no lock */
+    add_hist(h->result, state);
+    free(state);
+}
+
+static void hist_weft_root(void *arg)
+{
+    hist_job *h = arg;
+    for (uint64_t p = 0; p < h->passes && h->rc == 0; p++)
+        h->rc = weft_par_for_init(0, h->n, CHUNK_KEYS, hist_init, hist_body, hist_fini, h);
+}
+
+/* weft_par_for: a histogram per chunk. */
+static int hist_chunk_body(void *ctx, size_t b, size_t e)
+{
+    hist_job *h = ctx;
+    uint32_t *hist = calloc(HIST_BINS, sizeof *hist);
+    if (!hist)
+        return -ENOMEM;
+    count_keys(h->keys, b, e, hist);
+    int rc = weft_mutex_lock(&h->lock);
+    if (rc == 0) {
+        add_hist(h->result, hist);
+        rc = weft_mutex_unlock(&h->lock);
+    }
+    free(hist);
+    return rc;
+}
+
+static void hist_chunk_root(void *arg)
+{
+    hist_job *h = arg;
+    for (uint64_t p = 0; p < h->passes && h->rc == 0; p++)
+        h->rc = weft_par_for(0, h->n, CHUNK_KEYS, hist_chunk_body, h);
+}
+
+static bench_result hist_weft_common(const bench_args *a, void (*root)(void *))
+{
+    bench_result res = {0};
+    hist_job h;
+    bool ok = hist_setup(&h, a->arg, a->size) && bench_weft_timed(a->threads, root, &h, &res.seconds);
+    res.ok = hist_finish(&h, &res) && ok;
+    return res;
+}
+
+static bench_result hist_weft_run(const bench_args *a)
+{
+    return hist_weft_common(a, hist_weft_root);
+}
+
+static bench_result hist_chunk_run(const bench_args *a)
+{
+    return hist_weft_common(a, hist_chunk_root);
+}
+
+static bench_result hist_omp_run(const bench_args *a)
+{
+    bench_result res = {0};
+    hist_job h;
+    bool ok = hist_setup(&h, a->arg, a->size);
+    if (ok) {
+        omp_warm(a->threads);
+        long n = (long)h.n;
+        int failed = 0;
+        double t0 = bench_now_s();
+        for (uint64_t p = 0; p < h.passes; p++) {
+#pragma omp parallel reduction(| : failed)
+            {
+                uint32_t *hist = calloc(HIST_BINS, sizeof *hist);
+                failed = !hist;
+#pragma omp for schedule(static)
+                for (long i = 0; i < n; i++)
+                    if (hist)
+                        hist[h.keys[i] >> HIST_SHIFT]++;
+                if (hist) {
+#pragma omp critical
+                    add_hist(h.result, hist);
+                }
+                free(hist);
+            }
+        }
+        res.seconds = bench_now_s() - t0;
+        h.rc = failed ? -ENOMEM : 0;
+    }
+    res.ok = hist_finish(&h, &res) && ok;
+    return res;
+}
+
+/* ------------------------------------------------------------------------------
+ * Registration */
+
+#define SCALING {.min = 1}
+#define SERIAL {.min = 1, .max = 1, .defaults = {1}}
+
+static const hist_param hist_full = {(size_t)1 << 22}, hist_quick = {(size_t)1 << 18};
+
+#define LOOP_ROWS(HIST, HP)                                                                   \
+    {"for_init", HP, "serial", SERIAL, "keys/s", hist_serial_run, 4, 1, false, &HIST},        \
+    {"for_init", HP, "weft", SCALING, "keys/s", hist_weft_run, 4, 1, false, &HIST},           \
+    {"for_init", HP, "weft-chunk", SCALING, "keys/s", hist_chunk_run, 4, 1, false, &HIST},    \
+    {"for_init", HP, "openmp", SCALING, "keys/s", hist_omp_run, 4, 1, false, &HIST}
+
+static const bench_def loop_benches[] = {LOOP_ROWS(hist_full, "hist64KiB n=2^22")};
+static const bench_def loop_benches_quick[] = {LOOP_ROWS(hist_quick, "hist64KiB n=2^18")};
+
+void bench_register_loops(bench_registry *r)
+{
+    if (bench_registry_quick(r))
+        bench_registry_add(r, loop_benches_quick, sizeof loop_benches_quick / sizeof loop_benches_quick[0]);
+    else
+        bench_registry_add(r, loop_benches, sizeof loop_benches / sizeof loop_benches[0]);
+}
