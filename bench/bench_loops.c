@@ -2,7 +2,9 @@
  * (and OpenMP or oneTBB where they have the pattern) in the same run:
  *  - for_init: a loop whose every chunk needs 64 KiB of zeroed scratch (a histogram),
  *    with weft_par_for_init (one per worker, "weft") and without it (weft_par_for
- *    with one per chunk, "weft-chunk"); OpenMP's is per thread of its region.
+ *    with one per chunk, "weft-chunk"); OpenMP's is per thread of its region;
+ *  - scan: an inclusive prefix sum of n uint64_t, weft_par_scan beside a serial loop
+ *    and oneTBB's parallel_scan.
  *
  * Fairness invariants: one kernel function per workload, called by every impl on the
  * same sub-ranges it would get from its scheduler; pools, teams and arenas are made
@@ -225,21 +227,148 @@ static bench_result hist_omp_run(const bench_args *a)
 }
 
 /* ------------------------------------------------------------------------------
+ * scan: out[i] = in[0] + ... + in[i] over n uint64_t, `passes` times (one for the
+ * full size: the size is the workload). One kernel, scan_kernel, folds a sub-range
+ * (and writes it when final) for every impl: the serial loop calls it once on the
+ * whole range, weft_par_scan and tbb::parallel_scan per sub-range. ops = elements
+ * scanned; checked: every output of the last pass, and the total. */
+
+typedef struct scan_param {
+    size_t n;
+    unsigned passes;
+} scan_param;
+
+typedef struct scan_job {
+    uint64_t *in, *out;
+    size_t n;
+    unsigned passes;
+    uint64_t total;
+    int rc;
+} scan_job;
+
+static __attribute__((noinline)) uint64_t scan_kernel(void *ctx, size_t b, size_t e, uint64_t acc, bool final)
+{
+    const scan_job *s = ctx;
+    const uint64_t *restrict in = s->in;
+    uint64_t *restrict out = s->out;
+    if (final) {
+        for (size_t i = b; i < e; i++) {
+            acc += in[i];
+            out[i] = acc;
+        }
+    } else {
+        for (size_t i = b; i < e; i++)
+            acc += in[i];
+    }
+    return acc;
+}
+
+static bool scan_setup(scan_job *s, const scan_param *p)
+{
+    *s = (scan_job){.n = p->n, .passes = p->passes};
+    s->in = malloc(p->n * sizeof *s->in);
+    s->out = malloc(p->n * sizeof *s->out);
+    if (!s->in || !s->out)
+        return false;
+    for (size_t i = 0; i < p->n; i++) {
+        s->in[i] = i % 1000;
+        s->out[i] = 1; /* touched before the clock, not a prefix sum */
+    }
+    return true;
+}
+
+static bool scan_finish(scan_job *s, bench_result *res, bool check_total)
+{
+    bool ok = s->in && s->out && s->rc == 0;
+    uint64_t acc = 0;
+    for (size_t i = 0; ok && i < s->n; i++) {
+        acc += s->in[i];
+        ok = s->out[i] == acc;
+    }
+    ok = ok && (!check_total || s->total == acc);
+    free(s->in);
+    free(s->out);
+    res->ops = (uint64_t)s->n * s->passes;
+    return ok;
+}
+
+static bench_result scan_serial_run(const bench_args *a)
+{
+    bench_result res = {0};
+    scan_job s;
+    bool ok = scan_setup(&s, a->arg);
+    if (ok) {
+        double t0 = bench_now_s();
+        for (unsigned p = 0; p < s.passes; p++)
+            s.total = scan_kernel(&s, 0, s.n, 0, true);
+        res.seconds = bench_now_s() - t0;
+    }
+    res.ok = scan_finish(&s, &res, true) && ok;
+    return res;
+}
+
+static int scan_weft_fn(void *ctx, size_t b, size_t e, void *acc, bool final)
+{
+    *(uint64_t *)acc = scan_kernel(ctx, b, e, *(uint64_t *)acc, final);
+    return 0;
+}
+
+static void scan_add(void *ctx, void *acc, const void *other)
+{
+    (void)ctx;
+    *(uint64_t *)acc += *(const uint64_t *)other;
+}
+
+static void scan_weft_root(void *arg)
+{
+    scan_job *s = arg;
+    const uint64_t zero = 0;
+    for (unsigned p = 0; p < s->passes && s->rc == 0; p++)
+        s->rc = weft_par_scan(0, s->n, 0, &zero, scan_weft_fn, scan_add, s, &s->total, sizeof s->total);
+}
+
+static bench_result scan_weft_run(const bench_args *a)
+{
+    bench_result res = {0};
+    scan_job s;
+    bool ok = scan_setup(&s, a->arg) && bench_weft_timed(a->threads, scan_weft_root, &s, &res.seconds);
+    res.ok = scan_finish(&s, &res, true) && ok;
+    return res;
+}
+
+#ifdef WEFT_BENCH_HAVE_TBB
+static bench_result scan_tbb_run(const bench_args *a)
+{
+    bench_result res = {0};
+    scan_job s;
+    bool ok = scan_setup(&s, a->arg) &&
+              bench_tbb_scan_u64(a->threads, s.n, s.passes, scan_kernel, &s, &res.seconds);
+    res.ok = scan_finish(&s, &res, false) && ok;
+    return res;
+}
+#endif
+
+/* ------------------------------------------------------------------------------
  * Registration */
 
 #define SCALING {.min = 1}
 #define SERIAL {.min = 1, .max = 1, .defaults = {1}}
 
 static const hist_param hist_full = {(size_t)1 << 22}, hist_quick = {(size_t)1 << 18};
+static const scan_param scan_full = {100000000, 1}, scan_quick = {1000000, 8};
 
-#define LOOP_ROWS(HIST, HP)                                                                   \
+#define LOOP_ROWS(HIST, HP, SCAN, SP)                                                         \
     {"for_init", HP, "serial", SERIAL, "keys/s", hist_serial_run, 4, 1, false, &HIST},        \
     {"for_init", HP, "weft", SCALING, "keys/s", hist_weft_run, 4, 1, false, &HIST},           \
     {"for_init", HP, "weft-chunk", SCALING, "keys/s", hist_chunk_run, 4, 1, false, &HIST},    \
-    {"for_init", HP, "openmp", SCALING, "keys/s", hist_omp_run, 4, 1, false, &HIST}
+    {"for_init", HP, "openmp", SCALING, "keys/s", hist_omp_run, 4, 1, false, &HIST},          \
+    {"scan", SP, "serial", SERIAL, "elem/s", scan_serial_run, 1, 1, true, &SCAN},             \
+    {"scan", SP, "weft", SCALING, "elem/s", scan_weft_run, 1, 1, true, &SCAN},                \
+    BENCH_TBB_ROW("scan", SP, "tbb", SCALING, "elem/s", scan_tbb_run, 1, 1, true, &SCAN)
 
-static const bench_def loop_benches[] = {LOOP_ROWS(hist_full, "hist64KiB n=2^22")};
-static const bench_def loop_benches_quick[] = {LOOP_ROWS(hist_quick, "hist64KiB n=2^18")};
+static const bench_def loop_benches[] = {LOOP_ROWS(hist_full, "hist64KiB n=2^22", scan_full, "u64 n=1e8")};
+static const bench_def loop_benches_quick[] = {
+    LOOP_ROWS(hist_quick, "hist64KiB n=2^18", scan_quick, "u64 n=1e6 x8")};
 
 void bench_register_loops(bench_registry *r)
 {

@@ -11,7 +11,7 @@
  * Invariants: the word packs {next, end} as 32-bit offsets from base, so one CAS
  * moves either bound and every index in [base + next, base + end) is claimed exactly
  * once — by the owner one block at a time (next moves up) or by a thief taking
- * [mid, end) (end moves down). A span holds at most UINT32_MAX indices. The CASes
+ * [mid, end), or the last few indices (end moves down). A span holds at most UINT32_MAX indices. The CASes
  * are relaxed: they only divide the indices, no other data is published through the
  * word (a thief's work is published by the join that runs it). */
 #ifndef WEFT_PAR_SPAN_INTERNAL_H
@@ -88,6 +88,26 @@ static inline bool weft__par_span_steal(weft_par_span *s, size_t min_len, size_t
         if (atomic_compare_exchange_weak_explicit(&s->word, &w, next << 32 | mid,
                                                   memory_order_relaxed, memory_order_relaxed)) {
             *b = s->base + (size_t)mid;
+            *e = s->base + (size_t)end;
+            return true;
+        }
+    }
+}
+
+/* Thief: take the last `len` (>= 1) indices, or all that is left if fewer (a scan's
+ * helpers work from the far end one piece at a time, par/scan.c). False when none is
+ * left. */
+static inline bool weft__par_span_pop(weft_par_span *s, size_t len, size_t *b, size_t *e)
+{
+    uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
+    for (;;) {
+        uint64_t next = w >> 32, end = (uint32_t)w;
+        if (next >= end)
+            return false;
+        uint64_t from = end - next > len ? end - len : next;
+        if (atomic_compare_exchange_weak_explicit(&s->word, &w, next << 32 | from,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+            *b = s->base + (size_t)from;
             *e = s->base + (size_t)end;
             return true;
         }

@@ -33,6 +33,7 @@
 #define WEFT_PAR_H
 
 #include <weft/common.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -122,6 +123,35 @@ WEFT_API int weft_par_reduce(size_t lo, size_t hi, size_t grain, const void *ide
 WEFT_API int weft_par_reduce_deterministic(size_t lo, size_t hi, size_t grain, const void *identity,
                                            weft_fold_fn fold, weft_combine_fn combine, void *ctx,
                                            void *result, size_t result_size);
+
+/* A scan function: fold [begin, end) into acc in index order (acc = acc (+) x_begin
+ * (+) ... (+) x_(end-1)), the same way whether final or not. When final, acc enters
+ * holding the combine of everything before begin, and the function also writes the
+ * outputs of [begin, end): an inclusive scan writes out[i] after folding x_i, an
+ * exclusive one before. When not final, acc enters as a copy of the identity and no
+ * output may be written (the range is scanned again later). Return 0 to go on,
+ * non-zero to stop (as a body). */
+typedef int (*weft_scan_fn)(void *ctx, size_t begin, size_t end, void *acc, bool final);
+
+/* A parallel prefix scan of [lo, hi) (oneTBB's parallel_scan, OpenMP 5's scan
+ * directive, std::inclusive_scan / exclusive_scan): the outputs scan writes with
+ * `final` and, if total is not NULL, *total = the combine of the whole range as the
+ * last index's final scan leaves it (an inclusive scan's last output; the identity
+ * for an empty range). Accumulators are acc_size bytes; combine (acc = acc (+)
+ * other, acc the left part) need only be associative. The range is cut into leaves
+ * of `grain` indices (0: a length derived from hi - lo alone); each output and the
+ * total are one fixed expression of the inputs per (lo, hi, grain), so a
+ * floating-point scan is bit-identical on 1, 2 or 64 threads and run to run. Most
+ * leaves are scanned twice (once not final, once final): a scan costs up to two
+ * passes over its input where a serial loop makes one, and the calling thread takes
+ * the leftmost leaves with one pass. identity and total may overlap (the identity is
+ * read once, first); the outputs may be the inputs (a leaf's outputs are written only
+ * by its final scan, after its other scan). Returns 0; a scan's non-zero status
+ * (outputs and total then undefined); -EINVAL (lo > hi, NULL identity/scan/combine,
+ * acc_size 0); -ENOMEM (accumulators over 256 bytes, or one per leaf); an error
+ * starting the global pool. */
+WEFT_API int weft_par_scan(size_t lo, size_t hi, size_t grain, const void *identity, weft_scan_fn scan,
+                           weft_combine_fn combine, void *ctx, void *total, size_t acc_size);
 
 /* Ordered search: what a search function returns when its range holds no match. No
  * index equals it (an index is below hi <= SIZE_MAX). */
