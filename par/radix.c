@@ -116,9 +116,12 @@ void weft__radix_for_chunks(size_t chunks, void (*fn)(void *ctx, size_t c), void
     run_chunks(&all);
 }
 
-/* Counts -> offsets, digit-major then chunk order. Returns false (nothing changed)
- * when one digit holds every key: the pass would not move anything. */
-static bool offsets(weft_radix *r)
+void weft__radix_count(weft_radix *r)
+{
+    weft__radix_for_chunks(r->chunks, count_chunk, r);
+}
+
+bool weft__radix_offsets(weft_radix *r)
 {
     size_t sum = 0;
     for (unsigned d = 0; d < WEFT_RADIX_BUCKETS; d++) {
@@ -147,8 +150,8 @@ void weft__radix_sort(weft_radix *r)
         if (((r->vary >> shift) & (WEFT_RADIX_BUCKETS - 1)) == 0)
             continue;
         r->shift = shift;
-        weft__radix_for_chunks(r->chunks, count_chunk, r);
-        if (!offsets(r))
+        weft__radix_count(r);
+        if (!weft__radix_offsets(r))
             continue;
         weft__radix_for_chunks(r->chunks, scatter_chunk, r);
         const void *t = r->src;

@@ -59,6 +59,13 @@ static inline size_t weft__radix_chunk_begin(size_t n, size_t chunks, size_t c)
 /* Sort r's keys (and payloads) by the bits of r->vary; sets r->in_tmp. */
 void weft__radix_sort(weft_radix *r);
 
+/* One pass's first two steps, for a caller that scatters more than keys (the keyed
+ * sorts' records): count r->src's digits at r->shift per chunk into r->hist, then turn
+ * the counts into offsets (digit-major, chunk order); false, with nothing changed,
+ * when one digit holds every key. */
+void weft__radix_count(weft_radix *r);
+bool weft__radix_offsets(weft_radix *r);
+
 /* fn(ctx, c) for every chunk c < chunks, forked with weft_join when chunks > 1. */
 void weft__radix_for_chunks(size_t chunks, void (*fn)(void *ctx, size_t c), void *ctx);
 
