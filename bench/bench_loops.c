@@ -4,7 +4,9 @@
  *    with weft_par_for_init (one per worker, "weft") and without it (weft_par_for
  *    with one per chunk, "weft-chunk"); OpenMP's is per thread of its region;
  *  - scan: an inclusive prefix sum of n uint64_t, weft_par_scan beside a serial loop
- *    and oneTBB's parallel_scan.
+ *    and oneTBB's parallel_scan;
+ *  - find: the first index of a value in n uint32_t, placed at 1%, 50% or the last
+ *    index, weft_par_find_first beside a serial loop.
  *
  * Fairness invariants: one kernel function per workload, called by every impl on the
  * same sub-ranges it would get from its scheduler; pools, teams and arenas are made
@@ -349,6 +351,95 @@ static bench_result scan_tbb_run(const bench_args *a)
 #endif
 
 /* ------------------------------------------------------------------------------
+ * find: the first index i with a[i] == FIND_VALUE in n uint32_t, where exactly one
+ * element holds it, at `at_permille` / 1000 of the range (1000: the last index).
+ * `size` searches per run; ops = searches. One kernel, find_kernel (the serial loop
+ * calls it on the whole range, weft on its sub-ranges). Checked: every search's
+ * answer. */
+
+#define FIND_VALUE 0xffffffffu
+
+typedef struct find_param {
+    size_t n;
+    unsigned at_permille;
+} find_param;
+
+typedef struct find_job {
+    uint32_t *a;
+    size_t n, at;
+    uint64_t searches, bad;
+    int rc;
+} find_job;
+
+static __attribute__((noinline)) size_t find_kernel(void *ctx, size_t b, size_t e)
+{
+    const uint32_t *a = ((const find_job *)ctx)->a;
+    for (size_t i = b; i < e; i++)
+        if (a[i] == FIND_VALUE)
+            return i;
+    return WEFT_NOT_FOUND;
+}
+
+static bool find_setup(find_job *f, const find_param *p, uint64_t searches)
+{
+    *f = (find_job){.n = p->n, .searches = searches};
+    f->a = malloc(p->n * sizeof *f->a);
+    if (!f->a)
+        return false;
+    for (size_t i = 0; i < p->n; i++)
+        f->a[i] = (uint32_t)(i * 2654435761u) >> 1; /* never FIND_VALUE */
+    f->at = p->at_permille >= 1000 ? p->n - 1 : p->n / 1000 * p->at_permille;
+    f->a[f->at] = FIND_VALUE;
+    return true;
+}
+
+static bool find_finish(find_job *f, bench_result *res)
+{
+    bool ok = f->a && f->bad == 0 && f->rc == 0;
+    free(f->a);
+    res->ops = f->searches;
+    return ok;
+}
+
+static bench_result find_serial_run(const bench_args *a)
+{
+    bench_result res = {0};
+    find_job f;
+    bool ok = find_setup(&f, a->arg, a->size);
+    if (ok) {
+        double t0 = bench_now_s();
+        for (uint64_t k = 0; k < f.searches; k++) {
+            __asm__ volatile("" ::: "memory"); /* as far as the compiler knows, a changed */
+            f.bad += find_kernel(&f, 0, f.n) != f.at;
+        }
+        res.seconds = bench_now_s() - t0;
+    }
+    res.ok = find_finish(&f, &res) && ok;
+    return res;
+}
+
+static void find_weft_root(void *arg)
+{
+    find_job *f = arg;
+    for (uint64_t k = 0; k < f->searches; k++) {
+        size_t at = WEFT_NOT_FOUND;
+        int rc = weft_par_find_first(0, f->n, 0, find_kernel, f, &at);
+        if (rc != 0)
+            f->rc = rc;
+        f->bad += at != f->at;
+    }
+}
+
+static bench_result find_weft_run(const bench_args *a)
+{
+    bench_result res = {0};
+    find_job f;
+    bool ok = find_setup(&f, a->arg, a->size) && bench_weft_timed(a->threads, find_weft_root, &f, &res.seconds);
+    res.ok = find_finish(&f, &res) && ok;
+    return res;
+}
+
+/* ------------------------------------------------------------------------------
  * Registration */
 
 #define SCALING {.min = 1}
@@ -356,6 +447,12 @@ static bench_result scan_tbb_run(const bench_args *a)
 
 static const hist_param hist_full = {(size_t)1 << 22}, hist_quick = {(size_t)1 << 18};
 static const scan_param scan_full = {100000000, 1}, scan_quick = {1000000, 8};
+static const find_param find_full[] = {{(size_t)1 << 25, 10}, {(size_t)1 << 25, 500}, {(size_t)1 << 25, 1000}},
+                        find_quick[] = {{(size_t)1 << 20, 10}, {(size_t)1 << 20, 500}, {(size_t)1 << 20, 1000}};
+
+#define FIND_ROWS(FP, PARAM)                                                                  \
+    {"find", PARAM, "serial", SERIAL, "us/search", find_serial_run, 16, 16, false, &FP},      \
+    {"find", PARAM, "weft", SCALING, "us/search", find_weft_run, 16, 16, false, &FP}
 
 #define LOOP_ROWS(HIST, HP, SCAN, SP)                                                         \
     {"for_init", HP, "serial", SERIAL, "keys/s", hist_serial_run, 4, 1, false, &HIST},        \
@@ -366,9 +463,19 @@ static const scan_param scan_full = {100000000, 1}, scan_quick = {1000000, 8};
     {"scan", SP, "weft", SCALING, "elem/s", scan_weft_run, 1, 1, true, &SCAN},                \
     BENCH_TBB_ROW("scan", SP, "tbb", SCALING, "elem/s", scan_tbb_run, 1, 1, true, &SCAN)
 
-static const bench_def loop_benches[] = {LOOP_ROWS(hist_full, "hist64KiB n=2^22", scan_full, "u64 n=1e8")};
+/* LOOP_ROWS last: its TBB row brings its own trailing comma, or nothing. */
+static const bench_def loop_benches[] = {
+    FIND_ROWS(find_full[0], "at=1% n=2^25"),
+    FIND_ROWS(find_full[1], "at=50% n=2^25"),
+    FIND_ROWS(find_full[2], "at=100% n=2^25"),
+    LOOP_ROWS(hist_full, "hist64KiB n=2^22", scan_full, "u64 n=1e8")
+};
 static const bench_def loop_benches_quick[] = {
-    LOOP_ROWS(hist_quick, "hist64KiB n=2^18", scan_quick, "u64 n=1e6 x8")};
+    FIND_ROWS(find_quick[0], "at=1% n=2^20"),
+    FIND_ROWS(find_quick[1], "at=50% n=2^20"),
+    FIND_ROWS(find_quick[2], "at=100% n=2^20"),
+    LOOP_ROWS(hist_quick, "hist64KiB n=2^18", scan_quick, "u64 n=1e6 x8")
+};
 
 void bench_register_loops(bench_registry *r)
 {
