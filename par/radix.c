@@ -44,6 +44,20 @@ size_t weft__radix_chunks(size_t n, int threads)
 RADIX_COUNT(uint64_t, u64)
 RADIX_COUNT(uint32_t, u32)
 
+/* One chunk: every digit's histogram in one sweep. A pass's offsets are then its
+ * digit's prefix sums, whatever order the earlier passes left the keys in. */
+#define RADIX_COUNT_ALL(T, sfx)                                                             \
+    static void count_all_##sfx(const T *src, size_t n, weft_radix_hist *h)                 \
+    {                                                                                       \
+        for (size_t i = 0; i < n; i++) {                                                    \
+            T k = src[i];                                                                   \
+            for (unsigned d = 0; d < sizeof(T); d++)                                        \
+                h[d][DIGIT(k, d * WEFT_RADIX_BITS)]++;                                      \
+        }                                                                                   \
+    }
+RADIX_COUNT_ALL(uint64_t, u64)
+RADIX_COUNT_ALL(uint32_t, u32)
+
 #define RADIX_SCATTER_PAYLOAD(TK, TP, sfx)                                                  \
     static void scatter_##sfx(const TK *src, TK *dst, const TP *psrc, TP *pdst, size_t b,   \
                               size_t e, unsigned shift, size_t *off)                        \
@@ -146,11 +160,25 @@ void weft__radix_sort(weft_radix *r)
     r->psrc = r->payload;
     r->pdst = r->payload_tmp;
     r->in_tmp = false;
+    /* One chunk: count every digit at once (a chunk's counts per pass depend on the
+     * order the previous pass left, but one chunk's are just the whole set's). */
+    weft_radix_hist all[8];
+    bool counted = r->chunks == 1;
+    if (counted) {
+        memset(all, 0, r->key_width * sizeof(weft_radix_hist));
+        if (r->key_width == 8)
+            count_all_u64(r->src, r->n, all);
+        else
+            count_all_u32(r->src, r->n, all);
+    }
     for (unsigned shift = 0; shift < 8 * r->key_width; shift += WEFT_RADIX_BITS) {
         if (((r->vary >> shift) & (WEFT_RADIX_BUCKETS - 1)) == 0)
             continue;
         r->shift = shift;
-        weft__radix_count(r);
+        if (counted)
+            memcpy(r->hist[0], all[shift / WEFT_RADIX_BITS], sizeof(weft_radix_hist));
+        else
+            weft__radix_count(r);
         if (!weft__radix_offsets(r))
             continue;
         weft__radix_for_chunks(r->chunks, scatter_chunk, r);
