@@ -2,10 +2,10 @@
  * (largest) index whose predicate holds, on the loop with a moving limit of for.c.
  *
  * Both search positions [0, n): find_first's position p is index lo + p, find_last's
- * is hi - 1 - p, so in both the answer is the smallest matching position, and a loop
- * over positions runs the most promising indices first (the caller's span starts at
- * position 0, thieves take the far half). The limit is the best position found so
- * far: a chunk at or above it cannot hold a better answer and is not run.
+ * is hi - 1 - p, so in both the answer is the smallest matching position, and the
+ * ordered loop over positions runs the most promising indices first (every thread
+ * claims the next positions in order). The limit is the best position found so far:
+ * a chunk at or above it cannot hold a better answer and is not run.
  *
  * Invariants: the limit only moves down (a CAS loop that stores only smaller
  * values); every position below the final limit was searched by some chunk (the loop

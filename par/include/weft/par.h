@@ -164,18 +164,20 @@ typedef size_t (*weft_find_fn)(void *ctx, size_t begin, size_t end);
 
 /* *index = the smallest index in [lo, hi) that matches, by find called on disjoint
  * sub-ranges (rayon's find_first / position_first), or WEFT_NOT_FOUND if none does.
- * The answer does not depend on scheduling or the thread count. Sub-ranges are
- * searched lowest first on the calling thread while other workers take the upper
- * ones; once a match is known, no sub-range above it is started, and each thread
- * stops at the first sub-range above it (grain as weft_par_for's). Returns 0 (found or
- * not); -EINVAL (lo > hi, find or index NULL); -ERANGE (find returned an index
- * outside the sub-range it was given); an error starting the global pool. On an error
- * *index is WEFT_NOT_FOUND (when index is not NULL). lo == hi: WEFT_NOT_FOUND. */
+ * The answer does not depend on scheduling or the thread count. Every thread takes
+ * the next sub-range in index order (from lo up), so the lowest indices are searched
+ * first on any number of threads; once a match is known no sub-range above it is
+ * started, and the call returns when the sub-ranges being searched are done. grain:
+ * sub-ranges of [grain, 2 x grain) indices; 0 = adaptive (sub-ranges of a few µs, by
+ * measure). Returns 0 (found or not); -EINVAL (lo > hi, find or index NULL); -ERANGE
+ * (find returned an index outside the sub-range it was given); an error starting the
+ * global pool. On an error *index is WEFT_NOT_FOUND (when index is not NULL).
+ * lo == hi: WEFT_NOT_FOUND. */
 WEFT_API int weft_par_find_first(size_t lo, size_t hi, size_t grain, weft_find_fn find, void *ctx,
                                  size_t *index);
 /* The same from the top: the largest matching index (rayon's find_last /
- * position_last); the highest sub-ranges are searched first, and find returns the
- * largest match of its sub-range. */
+ * position_last); sub-ranges are taken from hi down, and find returns the largest
+ * match of its sub-range. */
 WEFT_API int weft_par_find_last(size_t lo, size_t hi, size_t grain, weft_find_fn find, void *ctx,
                                 size_t *index);
 
