@@ -37,7 +37,7 @@ typedef struct for_shared {
     weft_range_fn body;
     void *ctx;
     _Atomic int status;
-    _Atomic size_t *limit; /* indices at or above it are not run; SIZE_MAX: none */
+    _Atomic size_t *limit; /* ordered: indices at or above it are not run */
     bool ordered;          /* a limit was given: every thread works from the front */
     size_t grain;          /* ordered: the explicit grain, or 0 */
 } for_shared;
@@ -60,7 +60,7 @@ static void for_node(void *arg, bool migrated)
 {
     const for_job *j = arg;
     for_shared *sh = j->sh;
-    if (weft__par_stopped(&sh->status) || for_past_limit(sh, j->lo))
+    if (weft__par_stopped(&sh->status))
         return;
     weft_splitter sp = j->sp;
     if (weft__splitter_try(&sp, j->hi - j->lo, migrated)) {
@@ -96,8 +96,7 @@ static void for_span_steal(void *arg, bool migrated)
     (void)migrated;
     for_span *s = arg;
     size_t b, e;
-    if (!weft__par_stopped(&s->sh->status) && weft__par_span_steal(&s->span, s->min_len, &b, &e) &&
-        !for_past_limit(s->sh, b))
+    if (!weft__par_stopped(&s->sh->status) && weft__par_span_steal(&s->span, s->min_len, &b, &e))
         for_span_run(s->sh, b, e, s->min_len);
 }
 
@@ -108,8 +107,6 @@ static void for_span_blocks(void *arg, bool migrated)
     for_shared *sh = s->sh;
     size_t b, e, left = weft__par_span_left(&s->span);
     while (!weft__par_stopped(&sh->status) && weft__par_span_next(&s->span, &b, &e)) {
-        if (for_past_limit(sh, b))
-            return; /* and so is every later block */
         int rc = sh->body(sh->ctx, b, e);
         if (rc != 0) {
             weft__par_fail(&sh->status, rc);
@@ -225,8 +222,6 @@ static void for_root_run(void *arg)
     /* A member of the pool here (weft_pool_execute): its pool's count, >= 1. */
     size_t threads = (size_t)weft_pool_num_threads(NULL);
     if (r->grain == 0 && threads == 1) {
-        if (for_past_limit(r->sh, r->lo))
-            return;
         int rc = r->sh->body(r->sh->ctx, r->lo, r->hi);
         if (rc != 0)
             weft__par_fail(&r->sh->status, rc);
@@ -260,13 +255,8 @@ static int par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void 
         if (rc != 0 || lo == hi)
             return rc;
     }
-    _Atomic size_t none;
     for_shared sh = {body, ctx, 0, limit, limit != NULL, grain};
-    if (!limit) {
-        atomic_init(&none, SIZE_MAX);
-        sh.limit = &none;
-    }
-    if (for_past_limit(&sh, lo))
+    if (sh.ordered && for_past_limit(&sh, lo))
         return 0; /* what the probe ran lowered the limit below the rest */
     for_root root = {&sh, lo, hi, grain, min_len};
     int rc = weft_pool_execute(NULL, for_root_run, &root);
