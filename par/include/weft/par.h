@@ -1,5 +1,7 @@
-/* weft/par.h: loop parallelism — par_for (1-D and 2-D), par_map, par_reduce (and a
- * deterministic variant), par_sort — built on the runtime's join.
+/* weft/par.h: loop parallelism — par_for (1-D and 2-D, and with a state per worker),
+ * par_map, par_reduce (and a deterministic variant), par_scan, ordered searches
+ * (par_find_first / _last), sorts (comparator, stable, typed keys, records by a key)
+ * — built on the runtime's join.
  *
  * Every call may be made from any thread: from a pool worker it nests (forks in
  * place); from any other thread it runs on the global pool and blocks until done.
