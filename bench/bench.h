@@ -143,6 +143,7 @@ bool bench_weft_calls_paused(int threads, uint64_t calls, uint64_t pause_ns, voi
 void bench_register_sync(bench_registry *r);
 void bench_register_runtime(bench_registry *r);
 void bench_register_par(bench_registry *r);
+void bench_register_loops(bench_registry *r);
 void bench_register_sort(bench_registry *r);
 void bench_register_chan(bench_registry *r);
 void bench_register_uts(bench_registry *r);

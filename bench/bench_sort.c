@@ -14,6 +14,11 @@
  *    comparator ("cmp") or std::less ("u64_typed"), its arena warmed before the clock;
  *  - only the sort is timed (filling the array is not); every result is checked sorted
  *    with the checksum of its input.
+ * "rec24": records of 24 bytes (a u64 key between two u64 fields) sorted by the key:
+ * weft_par_sort_by_u64_key ("weft", with a key function) beside weft_par_sort and
+ * weft_par_sort_stable with a comparator on the same field ("weft-cmp",
+ * "weft-stable") and qsort (serial); the same out-of-line key access in each; checked
+ * sorted by key, with the records' checksum, and stable where the sort promises it.
  * ops = keys sorted, so the unit is keys/s. */
 #include "bench.h"
 #include "bench_tbb.h"
@@ -215,10 +220,123 @@ static bench_result sort_tbb_typed_run(const bench_args *a)
 }
 #endif
 
+/* ---- records of 24 bytes sorted by a u64 field ------------------------------------ */
+
+typedef struct rec24 {
+    uint64_t index, key, payload;
+} rec24;
+
+__attribute__((noinline)) static int rec24_cmp(const void *pa, const void *pb)
+{
+    uint64_t a = ((const rec24 *)pa)->key, b = ((const rec24 *)pb)->key;
+    return (a > b) - (a < b);
+}
+
+__attribute__((noinline)) static uint64_t rec24_key(const void *p)
+{
+    return ((const rec24 *)p)->key;
+}
+
+/* size records with make_keys' keys; *sum = their checksum. NULL on out of memory. */
+static rec24 *make_records(uint64_t size, uint64_t *sum)
+{
+    uint64_t ksum, *k = make_keys(size, &ksum);
+    rec24 *r = k ? malloc((size ? size : 1) * sizeof *r) : NULL;
+    if (r) {
+        *sum = 0;
+        for (uint64_t i = 0; i < size; i++) {
+            r[i] = (rec24){i, k[i], ~i};
+            *sum += k[i] ^ (i * 3);
+        }
+    }
+    free(k);
+    return r;
+}
+
+/* Sorted by key, each record intact (index and payload still match), the checksum
+ * kept, and, with `stable`, equal keys in index order. */
+static bool records_ok(const rec24 *r, uint64_t size, uint64_t sum, bool stable)
+{
+    uint64_t s = 0;
+    for (uint64_t i = 0; i < size; i++) {
+        if (i > 0 && (r[i - 1].key > r[i].key || (stable && r[i - 1].key == r[i].key && r[i - 1].index > r[i].index)))
+            return false;
+        if (r[i].payload != ~r[i].index)
+            return false;
+        s += r[i].key ^ (r[i].index * 3);
+    }
+    return s == sum;
+}
+
+static bench_result rec_serial_run(const bench_args *a)
+{
+    bench_result res = {0};
+    uint64_t sum;
+    rec24 *r = make_records(a->size, &sum);
+    if (!r)
+        return res;
+    double t0 = bench_now_s();
+    qsort(r, a->size, sizeof *r, rec24_cmp);
+    res.seconds = bench_now_s() - t0;
+    res.ok = records_ok(r, a->size, sum, false);
+    res.ops = a->size;
+    free(r);
+    return res;
+}
+
+typedef enum rec_sort { REC_KEY, REC_CMP, REC_STABLE } rec_sort;
+
+typedef struct rec_job {
+    rec24 *r;
+    uint64_t size;
+    rec_sort how;
+    int rc;
+} rec_job;
+
+static void rec_weft_body(void *ctx)
+{
+    rec_job *j = ctx;
+    switch (j->how) {
+    case REC_KEY: j->rc = weft_par_sort_by_u64_key(j->r, j->size, sizeof *j->r, rec24_key); break;
+    case REC_CMP: j->rc = weft_par_sort(j->r, j->size, sizeof *j->r, rec24_cmp); break;
+    case REC_STABLE: j->rc = weft_par_sort_stable(j->r, j->size, sizeof *j->r, rec24_cmp); break;
+    }
+}
+
+static bench_result rec_weft_common(const bench_args *a, rec_sort how)
+{
+    bench_result res = {0};
+    uint64_t sum;
+    rec24 *r = make_records(a->size, &sum);
+    if (r) {
+        rec_job j = {r, a->size, how, -1};
+        res.ok = bench_weft_timed(a->threads, rec_weft_body, &j, &res.seconds) && j.rc == 0 &&
+                 records_ok(r, a->size, sum, how != REC_CMP);
+        res.ops = a->size;
+    }
+    free(r);
+    return res;
+}
+
+static bench_result rec_key_run(const bench_args *a)
+{
+    return rec_weft_common(a, REC_KEY);
+}
+
+static bench_result rec_cmp_run(const bench_args *a)
+{
+    return rec_weft_common(a, REC_CMP);
+}
+
+static bench_result rec_stable_run(const bench_args *a)
+{
+    return rec_weft_common(a, REC_STABLE);
+}
+
 #define SORT_THREADS {.min = 1}
 #define SORT_ONE_THREAD {.min = 1, .max = 1, .defaults = {1}}
 /* One table per problem size (--quick sorts 10^5 keys, under its own params). */
-#define SORT_ROWS(N, CMP, TYPED)                                                            \
+#define SORT_ROWS(N, CMP, TYPED, REC)                                                            \
     {"sort", CMP, "serial", SORT_ONE_THREAD, "keys/s", sort_serial_run, N, N, true, NULL},  \
     {"sort", CMP, "weft", SORT_THREADS, "keys/s", sort_weft_run, N, N, true, NULL},         \
     {"sort", CMP, "openmp", SORT_THREADS, "keys/s", sort_omp_run, N, N, true, NULL},        \
@@ -226,10 +344,15 @@ static bench_result sort_tbb_typed_run(const bench_args *a)
     {"sort", TYPED, "serial", SORT_ONE_THREAD, "keys/s", sort_serial_run, N, N, true, NULL},\
     {"sort", TYPED, "weft", SORT_THREADS, "keys/s", sort_typed_run, N, N, true, NULL},      \
     BENCH_TBB_ROW("sort", TYPED, "tbb", SORT_THREADS, "keys/s", sort_tbb_typed_run, N, N,   \
-                  true, NULL)
+                  true, NULL)                                                                \
+    {"sort", REC, "serial", SORT_ONE_THREAD, "keys/s", rec_serial_run, N, N, true, NULL},   \
+    {"sort", REC, "weft", SORT_THREADS, "keys/s", rec_key_run, N, N, true, NULL},           \
+    {"sort", REC, "weft-cmp", SORT_THREADS, "keys/s", rec_cmp_run, N, N, true, NULL},       \
+    {"sort", REC, "weft-stable", SORT_THREADS, "keys/s", rec_stable_run, N, N, true, NULL}
 
-static const bench_def sort_benches[] = {SORT_ROWS(10000000, "cmp n=1e7", "u64_typed n=1e7")};
-static const bench_def sort_benches_quick[] = {SORT_ROWS(100000, "cmp n=1e5", "u64_typed n=1e5")};
+static const bench_def sort_benches[] = {SORT_ROWS(10000000, "cmp n=1e7", "u64_typed n=1e7", "rec24_by_key n=1e7")};
+static const bench_def sort_benches_quick[] = {
+    SORT_ROWS(100000, "cmp n=1e5", "u64_typed n=1e5", "rec24_by_key n=1e5")};
 
 void bench_register_sort(bench_registry *r)
 {

@@ -10,6 +10,8 @@
 //  - loops: tbb::parallel_for / parallel_reduce over a blocked_range with the
 //    partitioner the caller names (static for uniform loops, auto for irregular
 //    ones), calling the C file's own kernel once per chunk;
+//  - scan: tbb::parallel_scan's lambda form (pre-scan and final scan through one
+//    body, + as the combine), calling the C file's kernel once per sub-range;
 //  - sort: tbb::parallel_sort.
 // Invariants: the thread count is honoured exactly (a task_arena of `threads`, inside a
 // global_control limit of `threads`, which also lifts TBB's default cap at the core
@@ -22,6 +24,7 @@
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_pipeline.h>
 #include <tbb/parallel_reduce.h>
+#include <tbb/parallel_scan.h>
 #include <tbb/parallel_sort.h>
 #include <tbb/partitioner.h>
 #include <tbb/task_arena.h>
@@ -297,6 +300,21 @@ bool bench_tbb_reduce_sum_calls(int threads, size_t n,
     *bad = 0;
     return timed_calls(threads, calls, seconds,
                        [&] { *bad += reduce_sum(n, fold, ctx) != want; });
+}
+
+bool bench_tbb_scan_u64(int threads, size_t n, unsigned passes,
+                        uint64_t (*kernel)(void *ctx, size_t lo, size_t hi, uint64_t sum, bool is_final),
+                        void *ctx, double *seconds)
+{
+    return timed(threads, seconds, [&] {
+        for (unsigned p = 0; p < passes; p++)
+            tbb::parallel_scan(
+                tbb::blocked_range<size_t>(0, n), uint64_t(0),
+                [kernel, ctx](const tbb::blocked_range<size_t> &r, uint64_t sum, bool is_final) {
+                    return kernel(ctx, r.begin(), r.end(), sum, is_final);
+                },
+                std::plus<uint64_t>());
+    });
 }
 
 bool bench_tbb_sort_u64(int threads, uint64_t *keys, size_t n,

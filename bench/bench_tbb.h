@@ -88,6 +88,14 @@ bool bench_tbb_reduce_sum_calls(int threads, size_t n,
                                 void *ctx, uint64_t calls, double want, uint64_t *bad,
                                 double *seconds);
 
+/* `passes` times tbb::parallel_scan (auto_partitioner) over [0, n) with uint64_t sums
+ * starting at 0 and +: its body calls kernel(ctx, lo, hi, sum, is_final) once per
+ * pass over a sub-range (the C file's scan kernel: it returns the new sum and writes
+ * the outputs when is_final). */
+bool bench_tbb_scan_u64(int threads, size_t n, unsigned passes,
+                        uint64_t (*kernel)(void *ctx, size_t lo, size_t hi, uint64_t sum, bool is_final),
+                        void *ctx, double *seconds);
+
 /* tbb::parallel_sort of n keys: with cmp (a qsort comparator, called through the
  * pointer) or, cmp NULL, with std::less<uint64_t>. */
 bool bench_tbb_sort_u64(int threads, uint64_t *keys, size_t n,

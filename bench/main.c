@@ -44,6 +44,7 @@ static void (*const registrations[])(bench_registry *r) = {
     bench_register_sync,
     bench_register_runtime,
     bench_register_par,
+    bench_register_loops,
     bench_register_sort,
     bench_register_chan,
     bench_register_uts,

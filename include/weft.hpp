@@ -9,6 +9,7 @@
  *                                 [&](size_t b, size_t e, double acc) { for (; b < e; b++) acc += x[b]; return acc; },
  *                                 [](double a, double c) { return a + c; });
  *     weft::par_sort(v.begin(), v.end(), [](const auto &a, const auto &b) { return a.key < b.key; });
+ *     auto at = weft::par_find_first(0, n, [&](size_t i) { return x[i] < 0; }); // std::optional<size_t>
  *     weft::scope([&](weft::scope_ref s) { for (auto &item : items) s.spawn([&item] { work(item); }); });
  *     weft::mutex m; { std::lock_guard<weft::mutex> g(m); ... }
  *
@@ -328,14 +329,14 @@ struct loop_ctx {
     explicit loop_ctx(Body &b) noexcept : body(b) {}
 
     template <class... I>
-    int call(I... i) noexcept
+    int call(I &&...i) noexcept
     {
         try {
             if constexpr (std::is_void_v<std::invoke_result_t<Body &, I...>>) {
-                std::invoke(body, i...);
+                std::invoke(body, std::forward<I>(i)...);
                 return 0;
             } else {
-                int status = static_cast<int>(std::invoke(body, i...));
+                int status = static_cast<int>(std::invoke(body, std::forward<I>(i)...));
                 if (status != 0)
                     stopped.store(true, std::memory_order_relaxed);
                 return status;
@@ -386,6 +387,90 @@ auto par_for_2d(size_t rows, size_t cols, Body &&body, size_t row_grain = 0, siz
                       "weft_par_for_2d");
     if constexpr (!std::is_void_v<detail::loop_result<Body, size_t, size_t, size_t, size_t>>)
         return rc;
+}
+
+/* ------------------------------------------------------------------------------
+ * Per-worker state (weft_par_for_init): init() makes a state S (any movable type) at
+ * most once per worker, body(S &, b, e) runs with it (void, or an int status as
+ * par_for's bodies), and after the loop, on the calling thread, fini(S &) sees each
+ * state once (merge partial results there) before the state is destroyed. Without
+ * fini, the states are just destroyed (RAII scratch). An exception from init, body or
+ * fini stops the loop as a body's does; every state made is still finished and
+ * destroyed, then the first exception is rethrown. */
+
+namespace detail {
+
+template <class S, class Init, class Body, class Fini>
+struct for_init_ctx {
+    Init &init;
+    loop_ctx<Body> loop;
+    Fini *fini;
+
+    for_init_ctx(Init &i, Body &b, Fini *f) noexcept : init(i), loop(b), fini(f) {}
+
+    static int run_init(void *ctx, void **state) noexcept
+    {
+        for_init_ctx *c = static_cast<for_init_ctx *>(ctx);
+        try {
+            *state = new S(std::invoke(c->init));
+            return 0;
+        } catch (...) {
+            c->loop.slot.capture();
+            return thrown_status;
+        }
+    }
+    static int run_body(void *ctx, void *state, size_t b, size_t e) noexcept
+    {
+        for_init_ctx *c = static_cast<for_init_ctx *>(ctx);
+        return c->loop.call(*static_cast<S *>(state), b, e);
+    }
+    static void run_fini(void *ctx, void *state) noexcept
+    {
+        for_init_ctx *c = static_cast<for_init_ctx *>(ctx);
+        std::unique_ptr<S> s(static_cast<S *>(state));
+        if (c->fini) {
+            try {
+                std::invoke(*c->fini, *s);
+            } catch (...) {
+                c->loop.slot.capture();
+            }
+        }
+    }
+};
+
+template <class Init>
+using init_state_t = std::decay_t<std::invoke_result_t<Init &>>;
+
+template <class Init, class Body, class Fini>
+auto for_init(size_t lo, size_t hi, Init &init, Body &body, Fini *fini, size_t grain)
+    -> loop_result<Body, init_state_t<Init> &, size_t, size_t>
+{
+    using S = init_state_t<Init>;
+    for_init_ctx<S, Init, Body, Fini> c(init, body, fini);
+    int rc = c.loop.finish(weft_par_for_init(lo, hi, grain, &decltype(c)::run_init, &decltype(c)::run_body,
+                                             &decltype(c)::run_fini, &c),
+                           "weft_par_for_init");
+    if constexpr (!std::is_void_v<loop_result<Body, S &, size_t, size_t>>)
+        return rc;
+}
+
+} // namespace detail
+
+/* body(state, b, e) on disjoint sub-ranges covering [lo, hi), state made by init() at
+ * most once per worker; fini(state) for each state after the loop (weft_par_for_init). */
+template <class Init, class Body, class Fini,
+          class = std::enable_if_t<std::is_invocable_v<Fini &, detail::init_state_t<Init> &>>>
+auto par_for_init(size_t lo, size_t hi, Init &&init, Body &&body, Fini &&fini, size_t grain = 0)
+{
+    return detail::for_init(lo, hi, init, body, &fini, grain);
+}
+
+/* The same without fini: each state is destroyed after the loop. */
+template <class Init, class Body>
+auto par_for_init(size_t lo, size_t hi, Init &&init, Body &&body, size_t grain = 0)
+{
+    return detail::for_init(lo, hi, init, body, static_cast<void (*)(detail::init_state_t<Init> &)>(nullptr),
+                            grain);
 }
 
 /* ------------------------------------------------------------------------------
@@ -472,6 +557,117 @@ T par_reduce_deterministic(size_t lo, size_t hi, const T &identity, Fold &&fold,
 {
     return detail::reduce(&weft_par_reduce_deterministic, "weft_par_reduce_deterministic", lo, hi, identity, fold,
                           combine, grain);
+}
+
+/* ------------------------------------------------------------------------------
+ * Scan (weft_par_scan). scan(b, e, acc, final) folds [b, e) into acc in index order,
+ * the same way whether final or not, and when final also writes the outputs of
+ * [b, e) (acc enters as everything before b): it returns the new accumulator (T), or
+ * returns void and updates acc through a T&. combine as par_reduce's. Returns the
+ * total (the last index's final accumulator; the identity for an empty range). The
+ * result depends only on (lo, hi, grain): bit-identical on any number of threads. T
+ * must be trivially copyable; a throwing scan or combine stops the scan and the call
+ * rethrows. */
+
+namespace detail {
+
+template <class T, class Scan, class Combine>
+struct scan_ctx : reduce_ctx<T, Scan, Combine> {
+    using reduce_ctx<T, Scan, Combine>::reduce_ctx;
+
+    static int run_scan(void *ctx, size_t b, size_t e, void *acc, bool final) noexcept
+    {
+        scan_ctx *c = static_cast<scan_ctx *>(static_cast<reduce_ctx<T, Scan, Combine> *>(ctx));
+        T &a = *static_cast<T *>(acc);
+        try {
+            if constexpr (std::is_void_v<std::invoke_result_t<Scan &, size_t, size_t, T &, bool>>)
+                std::invoke(c->fold, b, e, a, final);
+            else
+                a = std::invoke(c->fold, b, e, a, final);
+            return 0;
+        } catch (...) {
+            c->slot.capture();
+            return thrown_status;
+        }
+    }
+};
+
+} // namespace detail
+
+template <class T, class Scan, class Combine>
+T par_scan(size_t lo, size_t hi, const T &identity, Scan &&scan, Combine &&combine, size_t grain = 0)
+{
+    static_assert(std::is_trivially_copyable_v<T>, "weft::par_scan: T is copied as bytes, so it must be trivially copyable");
+    static_assert(alignof(T) <= alignof(std::max_align_t), "weft::par_scan: T may not be over-aligned");
+    detail::scan_ctx<T, Scan, Combine> c(scan, combine);
+    detail::reduce_ctx<T, Scan, Combine> *base = &c;
+    T total = identity;
+    int rc = weft_par_scan(lo, hi, grain, &identity, &decltype(c)::run_scan, &decltype(c)::run_combine, base,
+                           &total, sizeof(T));
+    c.slot.rethrow();
+    detail::check(rc, "weft_par_scan");
+    return total;
+}
+
+/* ------------------------------------------------------------------------------
+ * Ordered search (weft_par_find_first / _last): the smallest (largest) index i of
+ * [lo, hi) for which pred(i) is true, or std::nullopt. The answer does not depend on
+ * scheduling. A throwing pred stops the search (no sub-range beyond it starts) and
+ * the call rethrows. */
+
+namespace detail {
+
+template <class Pred, bool Last>
+struct find_ctx {
+    Pred &pred;
+    exception_slot slot;
+
+    explicit find_ctx(Pred &p) noexcept : pred(p) {}
+
+    static size_t run(void *ctx, size_t b, size_t e) noexcept
+    {
+        find_ctx *c = static_cast<find_ctx *>(ctx);
+        try {
+            if constexpr (Last) {
+                for (size_t i = e; i-- > b;)
+                    if (std::invoke(c->pred, i))
+                        return i;
+            } else {
+                for (size_t i = b; i < e; i++)
+                    if (std::invoke(c->pred, i))
+                        return i;
+            }
+        } catch (...) {
+            c->slot.capture();
+            return Last ? e - 1 : b; /* a "match" here: nothing beyond it runs */
+        }
+        return WEFT_NOT_FOUND;
+    }
+};
+
+template <bool Last, class Pred>
+std::optional<size_t> find(size_t lo, size_t hi, Pred &pred, size_t grain)
+{
+    find_ctx<Pred, Last> c(pred);
+    size_t at = WEFT_NOT_FOUND;
+    int rc = (Last ? weft_par_find_last : weft_par_find_first)(lo, hi, grain, &decltype(c)::run, &c, &at);
+    c.slot.rethrow();
+    check(rc, Last ? "weft_par_find_last" : "weft_par_find_first");
+    return at == WEFT_NOT_FOUND ? std::nullopt : std::optional<size_t>(at);
+}
+
+} // namespace detail
+
+template <class Pred>
+std::optional<size_t> par_find_first(size_t lo, size_t hi, Pred &&pred, size_t grain = 0)
+{
+    return detail::find<false>(lo, hi, pred, grain);
+}
+
+template <class Pred>
+std::optional<size_t> par_find_last(size_t lo, size_t hi, Pred &&pred, size_t grain = 0)
+{
+    return detail::find<true>(lo, hi, pred, grain);
 }
 
 /* ------------------------------------------------------------------------------

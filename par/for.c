@@ -1,5 +1,6 @@
 /* for.c: weft_par_for (1-D), weft_par_for_2d (tiles) and weft_par_map, on the
- * splitter of splitter_internal.h and the runtime's join_context.
+ * splitter of splitter_internal.h and the runtime's join_context; and the 1-D loop
+ * with a moving upper limit that the ordered searches run on (weft__par_for_below).
  *
  * Invariants: the sub-ranges handed to bodies are disjoint and cover the range
  * exactly once (each cut gives [lo, mid) and [mid, hi) with lo < mid < hi, computed
@@ -8,21 +9,46 @@
  * cut only when both halves keep at least a grain, and a 2-D probe runs whole units;
  * a chunk checks the loop's status word before it runs its body or cuts, so after a
  * failure no new chunk starts; the call returns only after every join has returned,
- * so no body runs after it. */
+ * so no body runs after it. With a limit (weft__par_for_below), every thread claims
+ * blocks from the front of one span, so indices start in increasing order, and a
+ * block that starts at or above the limit is not run and stops its thread: the limit
+ * only ever moves down, and the blocks a thread claims go up, so nothing after it
+ * could run. */
 #include "span_internal.h"
 #include "splitter_internal.h"
 
 #include <weft/par.h>
+#include <weft/sync.h>
 #include <weft/trace.h>
 
 /* ------------------------------------------------------------------------------
  * 1-D */
 
+/* An ordered loop's claims, adaptive: each thread starts at the probe's shortest
+ * piece and doubles its claims while one takes less than ORDERED_CLAIM_NS (halves
+ * them when one takes four times that). A claim is a CAS on a word every thread
+ * claims from, so it must be long enough for that CAS to be a small part of it; and
+ * the limit is checked between claims only, so it must be short: work past a match
+ * is at most about one claim per thread. The probe's piece alone is not enough: for
+ * cheap indices the clock's own cost inflates its per-index estimate several times. */
+#define ORDERED_CLAIM_NS 16000u
+
 typedef struct for_shared {
     weft_range_fn body;
     void *ctx;
     _Atomic int status;
+    _Atomic size_t *limit; /* ordered: indices at or above it are not run */
+    bool ordered;          /* a limit was given: every thread works from the front */
+    size_t grain;          /* ordered: the explicit grain, or 0 */
 } for_shared;
+
+/* Is a chunk starting at b past the limit? Relaxed: the limit is a hint that saves
+ * work (the bodies that lower it publish nothing through it), and the caller reads it
+ * after the joins, which order every write to it. */
+static inline bool for_past_limit(const for_shared *sh, size_t b)
+{
+    return b >= atomic_load_explicit(sh->limit, memory_order_relaxed);
+}
 
 typedef struct for_job {
     for_shared *sh;
@@ -60,6 +86,7 @@ typedef struct for_span {
     for_shared *sh;
     weft_par_span span;
     size_t min_len;
+    size_t len, min_tail; /* ordered: every claim's length, and the shortest rest */
 } for_span;
 
 static void for_span_run(for_shared *sh, size_t lo, size_t hi, size_t min_len);
@@ -98,6 +125,50 @@ static void for_span_blocks(void *arg, bool migrated)
     }
 }
 
+/* Ordered loops (weft__par_for_below): the owner and every thread that takes an offer
+ * claim blocks from the front of one span, in index order, so the lowest indices run
+ * first on any number of threads and a limit stops them all at once; a thief passes
+ * the offer on to a further thread. (Halving would send a thief to the far end,
+ * where an ordered search's answer is least likely: that work is wasted whenever the
+ * answer lies below it.) */
+static void ordered_blocks(void *arg, bool migrated)
+{
+    (void)migrated;
+    for_span *s = arg;
+    for_shared *sh = s->sh;
+    size_t b, e, len = s->len;
+    uint64_t t0 = sh->grain ? 0 : weft_time_now_ns();
+    while (!weft__par_stopped(&sh->status) && weft__par_span_take(&s->span, len, s->min_tail, &b, &e)) {
+        if (for_past_limit(sh, b))
+            return; /* and so is every later block */
+        int rc = sh->body(sh->ctx, b, e);
+        if (rc != 0) {
+            weft__par_fail(&sh->status, rc);
+            return;
+        }
+        if (!sh->grain) { /* a grain is the claim; else tune it (ORDERED_CLAIM_NS) */
+            uint64_t t1 = weft_time_now_ns(), dt = t1 - t0;
+            t0 = t1;
+            if (dt < ORDERED_CLAIM_NS && len <= SIZE_MAX / 2)
+                len *= 2;
+            else if (dt > 4u * ORDERED_CLAIM_NS && len > 1)
+                len /= 2;
+        }
+    }
+}
+
+static void ordered_steal(void *arg, bool migrated)
+{
+    (void)migrated;
+    for_span *s = arg;
+    if (weft__par_stopped(&s->sh->status) || weft__par_span_left(&s->span) == 0 ||
+        for_past_limit(s->sh, weft__par_span_front(&s->span)))
+        return;
+    int rc = weft_join_context(ordered_blocks, s, ordered_steal, s);
+    if (rc != 0)
+        weft__par_fail(&s->sh->status, rc);
+}
+
 typedef struct for_wide {
     for_shared *sh;
     size_t lo, hi, min_len;
@@ -121,9 +192,19 @@ static void for_span_run(for_shared *sh, size_t lo, size_t hi, size_t min_len)
             weft__par_fail(&sh->status, rc);
         return;
     }
-    for_span s = {sh, {0, 0, 0, 0}, min_len};
-    weft__par_span_init(&s.span, lo, hi, min_len / 2 ? min_len / 2 : 1);
-    int rc = weft_join_context(for_span_blocks, &s, for_span_steal, &s);
+    for_span s = {sh, {0, 0, 0, 0}, min_len, 0, 1};
+    int rc;
+    if (sh->ordered) {
+        /* Claims of a grain (the last one takes a shorter rest with it, as a cut
+         * would), or, adaptive, from the probe's piece (ORDERED_CLAIM_NS). */
+        s.len = sh->grain ? sh->grain : min_len;
+        s.min_tail = sh->grain ? sh->grain : 1;
+        weft__par_span_init(&s.span, lo, hi, 1);
+        rc = weft_join_context(ordered_blocks, &s, ordered_steal, &s);
+    } else {
+        weft__par_span_init(&s.span, lo, hi, min_len / 2 ? min_len / 2 : 1);
+        rc = weft_join_context(for_span_blocks, &s, for_span_steal, &s);
+    }
     if (rc != 0)
         weft__par_fail(&sh->status, rc);
 }
@@ -146,7 +227,7 @@ static void for_root_run(void *arg)
             weft__par_fail(&r->sh->status, rc);
         return;
     }
-    if (r->grain == 0) {
+    if (r->grain == 0 || r->sh->ordered) {
         for_span_run(r->sh, r->lo, r->hi, r->min_len);
         return;
     }
@@ -155,7 +236,8 @@ static void for_root_run(void *arg)
     for_node(&j, false);
 }
 
-static int par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *ctx)
+static int par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *ctx,
+                   _Atomic size_t *limit)
 {
     if (lo > hi || !body)
         return -EINVAL;
@@ -173,7 +255,9 @@ static int par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void 
         if (rc != 0 || lo == hi)
             return rc;
     }
-    for_shared sh = {body, ctx, 0};
+    for_shared sh = {body, ctx, 0, limit, limit != NULL, grain};
+    if (sh.ordered && for_past_limit(&sh, lo))
+        return 0; /* what the probe ran lowered the limit below the rest */
     for_root root = {&sh, lo, hi, grain, min_len};
     int rc = weft_pool_execute(NULL, for_root_run, &root);
     if (rc != 0)
@@ -200,20 +284,26 @@ static int traced_chunk(void *arg, size_t b, size_t e)
 
 /* A "par_for" span around the loop, its chunks inside (on whichever thread ran them). */
 static __attribute__((noinline, cold)) int par_for_traced(size_t lo, size_t hi, size_t grain, weft_range_fn body,
-                                                         void *ctx)
+                                                         void *ctx, _Atomic size_t *limit)
 {
     traced_body tb = {body, ctx};
     uint64_t t0 = weft__trace_begin();
-    int rc = par_for(lo, hi, grain, body ? traced_chunk : NULL, &tb);
+    int rc = par_for(lo, hi, grain, body ? traced_chunk : NULL, &tb, limit);
     weft__trace_end(WEFT__TRACE_LOOP, t0, lo, hi);
     return rc;
 }
 
-int weft_par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *ctx)
+int weft__par_for_below(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *ctx,
+                        _Atomic size_t *limit)
 {
     if (weft__trace_on())
-        return par_for_traced(lo, hi, grain, body, ctx);
-    return par_for(lo, hi, grain, body, ctx);
+        return par_for_traced(lo, hi, grain, body, ctx, limit);
+    return par_for(lo, hi, grain, body, ctx, limit);
+}
+
+int weft_par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *ctx)
+{
+    return weft__par_for_below(lo, hi, grain, body, ctx, NULL);
 }
 
 /* ------------------------------------------------------------------------------

@@ -10,8 +10,9 @@
  *
  * Invariants: the word packs {next, end} as 32-bit offsets from base, so one CAS
  * moves either bound and every index in [base + next, base + end) is claimed exactly
- * once — by the owner one block at a time (next moves up) or by a thief taking
- * [mid, end) (end moves down). A span holds at most UINT32_MAX indices. The CASes
+ * once — by the owner one block at a time (next moves up; in an ordered loop, by
+ * every thread so) or by a thief taking [mid, end), or the last few indices (end
+ * moves down). A span holds at most UINT32_MAX indices. The CASes
  * are relaxed: they only divide the indices, no other data is published through the
  * word (a thief's work is published by the join that runs it). */
 #ifndef WEFT_PAR_SPAN_INTERNAL_H
@@ -53,19 +54,19 @@ static inline size_t weft__par_span_left(weft_par_span *s)
     return (size_t)((uint32_t)w - (w >> 32));
 }
 
-/* Owner: claim the next block (see WEFT_PAR_SPAN_FIRST_BLOCK_SHIFT). False when none
- * is left. */
-static inline bool weft__par_span_next(weft_par_span *s, size_t *b, size_t *e)
+/* Claim the next `len` (>= 1) indices from the front — all that is left when fewer
+ * than min_tail (>= 1) would remain after them. False when none is left. The owner's
+ * blocks (below) and, in an ordered loop, every thread's (for.c) are claimed so. */
+static inline bool weft__par_span_take(weft_par_span *s, size_t len, size_t min_tail, size_t *b, size_t *e)
 {
     uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
-    size_t block = s->block;
-    if (block < s->block_max)
-        s->block = block * 2 < s->block_max ? block * 2 : s->block_max;
     for (;;) {
         uint64_t next = w >> 32, end = (uint32_t)w;
         if (next >= end)
             return false;
-        uint64_t take = end - next < block ? end - next : block;
+        uint64_t take = end - next;
+        if (take > len && take - len >= min_tail)
+            take = len;
         if (atomic_compare_exchange_weak_explicit(&s->word, &w, (next + take) << 32 | end,
                                                   memory_order_relaxed, memory_order_relaxed)) {
             *b = s->base + (size_t)next;
@@ -73,6 +74,22 @@ static inline bool weft__par_span_next(weft_par_span *s, size_t *b, size_t *e)
             return true;
         }
     }
+}
+
+/* Owner: claim the next block (see WEFT_PAR_SPAN_FIRST_BLOCK_SHIFT). False when none
+ * is left. */
+static inline bool weft__par_span_next(weft_par_span *s, size_t *b, size_t *e)
+{
+    size_t block = s->block;
+    if (block < s->block_max)
+        s->block = block * 2 < s->block_max ? block * 2 : s->block_max;
+    return weft__par_span_take(s, block, 1, b, e);
+}
+
+/* The first index not yet claimed from the front. */
+static inline size_t weft__par_span_front(weft_par_span *s)
+{
+    return s->base + (size_t)(atomic_load_explicit(&s->word, memory_order_relaxed) >> 32);
 }
 
 /* Thief: take the upper half of what is left, if each half keeps at least min_len
@@ -88,6 +105,26 @@ static inline bool weft__par_span_steal(weft_par_span *s, size_t min_len, size_t
         if (atomic_compare_exchange_weak_explicit(&s->word, &w, next << 32 | mid,
                                                   memory_order_relaxed, memory_order_relaxed)) {
             *b = s->base + (size_t)mid;
+            *e = s->base + (size_t)end;
+            return true;
+        }
+    }
+}
+
+/* Thief: take the last `len` (>= 1) indices, or all that is left if fewer (a scan's
+ * helpers work from the far end one piece at a time, par/scan.c). False when none is
+ * left. */
+static inline bool weft__par_span_pop(weft_par_span *s, size_t len, size_t *b, size_t *e)
+{
+    uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
+    for (;;) {
+        uint64_t next = w >> 32, end = (uint32_t)w;
+        if (next >= end)
+            return false;
+        uint64_t from = end - next > len ? end - len : next;
+        if (atomic_compare_exchange_weak_explicit(&s->word, &w, next << 32 | from,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+            *b = s->base + (size_t)from;
             *e = s->base + (size_t)end;
             return true;
         }

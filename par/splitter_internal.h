@@ -10,6 +10,7 @@
 #ifndef WEFT_PAR_SPLITTER_INTERNAL_H
 #define WEFT_PAR_SPLITTER_INTERNAL_H
 
+#include <weft/par.h>
 #include <weft/runtime.h>
 
 #include <stdatomic.h>
@@ -96,6 +97,15 @@ typedef int (*weft_par_leaf_fn)(void *arg, size_t b, size_t e);
  * indices make a piece worth a steal by the same estimate (>= 1: a span's min_len,
  * span_internal.h). */
 int weft__par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, size_t *min_len);
+
+/* weft_par_for, ordered, with a moving upper limit (for.c): every thread claims the
+ * next block in index order (with a grain: blocks of the grain; else claims that
+ * grow to ORDERED_CLAIM_NS each), a block that starts at or above *limit is not run,
+ * and a thread stops at the first such block. The bodies may lower *limit while the
+ * loop runs (never raise it). The ordered searches (find.c) run on it: a match makes
+ * every later index unable to win. limit NULL: no limit, the plain weft_par_for. */
+int weft__par_for_below(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *ctx,
+                        _Atomic size_t *limit);
 
 /* The early-exit word: 0 while all goes well, else the first non-zero status. */
 static inline bool weft__par_stopped(_Atomic int *status)

@@ -6,6 +6,8 @@
 #ifndef WEFT_TESTS_SORT_TESTLIB_H
 #define WEFT_TESTS_SORT_TESTLIB_H
 
+#include <weft/par.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -97,6 +99,28 @@ static int sortt_cmp8(const void *a, const void *b)
 }
 
 typedef int (*sortt_cmp_fn)(const void *, const void *);
+
+/* Key functions for the keyed sorts: the key of a layout (u32 for widths 1 and 4). */
+static uint64_t sortt_key_u64(const void *e)
+{
+    return sortt_get_key(e, 8);
+}
+static uint32_t sortt_key_u32_of4(const void *e)
+{
+    return (uint32_t)sortt_get_key(e, 4);
+}
+static uint32_t sortt_key_u32_of1(const void *e)
+{
+    return (uint32_t)sortt_get_key(e, 1);
+}
+
+/* Sort n records of layout l by their key with the keyed sort of the key's width. */
+static inline int sortt_sort_by_key(void *a, size_t n, sortt_layout l)
+{
+    if (l.key_width == 8)
+        return weft_par_sort_by_u64_key(a, n, l.size, sortt_key_u64);
+    return weft_par_sort_by_u32_key(a, n, l.size, l.key_width == 4 ? sortt_key_u32_of4 : sortt_key_u32_of1);
+}
 
 static inline sortt_cmp_fn sortt_cmp_for(sortt_layout l)
 {

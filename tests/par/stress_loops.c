@@ -5,7 +5,7 @@
  * nested par_for; early exit (status returned, no body after return); 2-D tiles;
  * reduce sums exact (also with the identity and the result one object) and the
  * deterministic double sum bit-identical across pools. */
-#include "check.h"
+#include "loops_testlib.h"
 
 #include <weft/par.h>
 #include <weft/runtime.h>
@@ -14,23 +14,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-
-static const int thread_counts[] = {0, 1, 2, 3, 8}; /* 0 = from the main thread */
-#define N_COUNTS (sizeof thread_counts / sizeof thread_counts[0])
-
-static uint64_t rng(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
-static void spin(unsigned n)
-{
-    for (volatile unsigned i = 0; i < n; i++) {
-    }
-}
 
 typedef struct scenario {
     uint64_t seed;
@@ -58,7 +41,7 @@ static int cover_body(void *ctx, size_t b, size_t e)
           "chunk of %zu, grain %zu, range %zu", len, c->grain, n);
     for (size_t i = b; i < e; i++) {
         atomic_fetch_add_explicit(&c->count[i - c->lo], 1, memory_order_relaxed);
-        spin(c->spin);
+        loops_spin(c->spin);
     }
     return 0;
 }
@@ -75,7 +58,7 @@ static int nest_inner(void *ctx, size_t b, size_t e)
     nest_row *r = ctx;
     for (size_t j = b; j < e; j++)
         atomic_fetch_add_explicit(&r->c->count[r->row * r->width + j], 1, memory_order_relaxed);
-    spin(200);
+    loops_spin(200);
     return 0;
 }
 
@@ -101,7 +84,7 @@ static int stopper_body(void *ctx, size_t b, size_t e)
     stopper *s = ctx;
     for (size_t i = b; i < e; i++) {
         atomic_fetch_add_explicit(&s->ran, 1, memory_order_relaxed);
-        spin(50);
+        loops_spin(50);
         if (i == s->stop_at)
             return 42;
     }
@@ -117,7 +100,7 @@ static int tile_body(void *ctx, size_t r0, size_t r1, size_t c0, size_t c1)
     for (size_t r = r0; r < r1; r++)
         for (size_t k = c0; k < c1; k++)
             atomic_fetch_add_explicit(&c->count[r * cols + k], 1, memory_order_relaxed);
-    spin(100);
+    loops_spin(100);
     return 0;
 }
 
@@ -163,13 +146,13 @@ static void scenario_run(void *arg)
     CHECK(c != NULL, "out of memory");
     for (int round = 0; round < sc->rounds; round++) {
         /* coverage */
-        size_t n = (round % 5 == 0) ? (size_t)(round % 2) : (size_t)(rng(&sc->seed) % MAXN);
-        size_t lo = (round % 3 == 2) ? SIZE_MAX - n : (size_t)(rng(&sc->seed) % 1000000);
+        size_t n = (round % 5 == 0) ? (size_t)(round % 2) : (size_t)(loops_rng(&sc->seed) % MAXN);
+        size_t lo = (round % 3 == 2) ? SIZE_MAX - n : (size_t)(loops_rng(&sc->seed) % 1000000);
         if (round % 7 == 6) {
             lo = SIZE_MAX - 1000;
             n = 1000;
         }
-        size_t grain = (round % 4 == 0) ? 0 : (size_t)(rng(&sc->seed) % 200);
+        size_t grain = (round % 4 == 0) ? 0 : (size_t)(loops_rng(&sc->seed) % 200);
         memset(c, 0, sizeof *c);
         c->lo = lo;
         c->hi = lo + n;
@@ -189,7 +172,7 @@ static void scenario_run(void *arg)
             CHECK(atomic_load_explicit(&c->count[i], memory_order_relaxed) == 1, "nested cell %zu", i);
 
         /* 2-D */
-        size_t rows = (size_t)(rng(&sc->seed) % 70), cols = (size_t)(rng(&sc->seed) % 70);
+        size_t rows = (size_t)(loops_rng(&sc->seed) % 70), cols = (size_t)(loops_rng(&sc->seed) % 70);
         memset(c, 0, sizeof *c);
         c->spin = (unsigned)cols;
         CHECK(weft_par_for_2d(rows, cols, round % 3, (round / 3) % 3 * 4, tile_body, c) == 0, "2d");
@@ -197,7 +180,7 @@ static void scenario_run(void *arg)
             CHECK(atomic_load_explicit(&c->count[i], memory_order_relaxed) == 1, "2-D cell %zu", i);
 
         /* early exit */
-        stopper s = {(size_t)(rng(&sc->seed) % 20000), 0};
+        stopper s = {(size_t)(loops_rng(&sc->seed) % 20000), 0};
         int rc = weft_par_for(0, 20000, (round % 2) ? 0 : 16, stopper_body, &s);
         CHECK(rc == 42, "early exit returned %d", rc);
         uint64_t snap = atomic_load_explicit(&s.ran, memory_order_relaxed);
@@ -205,7 +188,7 @@ static void scenario_run(void *arg)
         CHECK(atomic_load_explicit(&s.ran, memory_order_relaxed) == snap, "a body ran after return");
 
         /* integer reduce, both kinds */
-        size_t rn = (size_t)(rng(&sc->seed) % 100000);
+        size_t rn = (size_t)(loops_rng(&sc->seed) % 100000);
         const uint64_t zero = 0;
         uint64_t want = 0, got = 1, got_det = 2;
         fold_u64(NULL, 0, rn, &want);
@@ -244,35 +227,20 @@ static void harmonic_run(void *arg)
           "reduce_det");
 }
 
-static void run_on(int threads, weft_fn fn, void *arg)
-{
-    if (threads == 0) {
-        fn(arg);
-        return;
-    }
-    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
-    cfg.num_threads = (unsigned)threads;
-    cfg.pin = WEFT_PIN_NONE;
-    weft_pool *pool = NULL;
-    CHECK(weft_pool_create(&cfg, &pool) == 0, "pool_create");
-    CHECK(weft_pool_run(pool, fn, arg) == 0, "pool_run");
-    CHECK(weft_pool_destroy(pool) == 0, "pool_destroy");
-}
-
 int main(void)
 {
     double first = 0.0;
     for (size_t t = 0; t < N_COUNTS; t++) {
         scenario sc = {0x1234567u + t, (int)stress_iters(200), false};
-        run_on(thread_counts[t], scenario_run, &sc);
+        loops_run_on(loop_thread_counts[t], scenario_run, &sc);
         CHECK(sc.ok, "scenario did not finish");
         for (int rep = 0; rep < 2; rep++) {
             harmonic h = {-1.0};
-            run_on(thread_counts[t], harmonic_run, &h);
+            loops_run_on(loop_thread_counts[t], harmonic_run, &h);
             if (t == 0 && rep == 0)
                 first = h.result;
             CHECK(memcmp(&first, &h.result, sizeof first) == 0, "threads %d: %.17g != %.17g",
-                  thread_counts[t], h.result, first);
+                  loop_thread_counts[t], h.result, first);
         }
     }
     printf("stress_loops: ok\n");

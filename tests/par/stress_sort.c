@@ -1,7 +1,7 @@
 /* stress_sort.c: the sorts under concurrency (a standalone program, so it also runs
  * under ThreadSanitizer): several outside threads sort at once on the global pool,
  * and sorts nest inside a join on a pool's workers (two sorts forked side by side,
- * each forking its own halves). Every result is checked to be a sorted permutation of
+ * each forking its own halves); the keyed sorts too. Every result is checked to be a sorted permutation of
  * its input (stable where promised); timings are never checked. */
 #include "check.h"
 #include "sort_testlib.h"
@@ -31,6 +31,10 @@ static void sort_round(uint64_t seed, size_t n)
         CHECK(weft_par_sort_stable(a, n, l.size, sortt_cmp_for(l)) == 0, "stable failed");
         err = sortt_check(a, n, l, p, seed, true, NULL);
         CHECK(err == NULL, "stable n=%zu: %s", n, err);
+        sortt_fill(a, n, l, p, seed);
+        CHECK(sortt_sort_by_key(a, n, l) == 0, "keyed sort failed");
+        err = sortt_check(a, n, l, p, seed, true, NULL);
+        CHECK(err == NULL, "keyed n=%zu: %s", n, err);
         free(a);
     }
     uint64_t *k = malloc(n * 8);

@@ -1,6 +1,8 @@
-/* weft/par.h: loop parallelism — par_for (1-D and 2-D), par_map, par_reduce (and a
- * deterministic variant), par_sort — built on the runtime's join, and pipelines
- * (weft_pipeline_run), built on its scopes.
+/* weft/par.h: loop parallelism — par_for (1-D and 2-D, and with a state per worker),
+ * par_map, par_reduce (and a deterministic variant), par_scan, ordered searches
+ * (par_find_first / _last), sorts (comparator, stable, typed keys, records by a key)
+ * — built on the runtime's join — and pipelines (weft_pipeline_run), built on its
+ * scopes.
  *
  * Every call may be made from any thread: from a pool worker it nests (forks in
  * place); from any other thread it runs on the global pool and blocks until done.
@@ -34,6 +36,7 @@
 #define WEFT_PAR_H
 
 #include <weft/common.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,6 +51,30 @@ typedef int (*weft_range_fn)(void *ctx, size_t begin, size_t end);
  * Returns 0; the first non-zero status a body returned; -EINVAL (lo > hi, body NULL);
  * or an error starting the global pool. lo == hi is a no-op. */
 WEFT_API int weft_par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void *ctx);
+
+/* Per-worker state for weft_par_for_init: init makes one state (*state = it; return
+ * 0, or non-zero to stop the loop with that status); a body processes [begin, end)
+ * with it; fini undoes one. */
+typedef int (*weft_state_init_fn)(void *ctx, void **state);
+typedef int (*weft_state_range_fn)(void *ctx, void *state, size_t begin, size_t end);
+typedef void (*weft_state_fini_fn)(void *ctx, void *state);
+
+/* weft_par_for whose bodies get a state made at most once per worker per call: a
+ * scratch buffer, an RNG, a partial result (rayon's for_each_init, oneTBB's
+ * enumerable_thread_specific, OpenMP's private + lastprivate). A state is made by
+ * init when the first body runs on a worker (the calling thread counts as one, before
+ * and after it enters the pool), and is never given to two bodies at once; each body
+ * may update it without locks. After the loop, on the calling thread, fini(ctx, state)
+ * sees every state made exactly once (also when the loop stopped early), in no
+ * promised order: merge partial results there. fini may be NULL. One exception to
+ * "once per worker": a body that makes a parallel call may, while it waits, run
+ * another chunk of this loop on its thread; that chunk gets a state of its own.
+ * grain as weft_par_for's. Returns 0; the first non-zero status of a body or init;
+ * -EINVAL (lo > hi, init or body NULL); -ENOMEM (the per-worker table for more than a
+ * few threads, or a nested state's record); an error starting the global pool.
+ * lo == hi is a no-op (init is not called). */
+WEFT_API int weft_par_for_init(size_t lo, size_t hi, size_t grain, weft_state_init_fn init,
+                               weft_state_range_fn body, weft_state_fini_fn fini, void *ctx);
 
 /* A 2-D body: process rows [r0, r1) x columns [c0, c1). */
 typedef int (*weft_range2d_fn)(void *ctx, size_t r0, size_t r1, size_t c0, size_t c1);
@@ -100,6 +127,63 @@ WEFT_API int weft_par_reduce_deterministic(size_t lo, size_t hi, size_t grain, c
                                            weft_fold_fn fold, weft_combine_fn combine, void *ctx,
                                            void *result, size_t result_size);
 
+/* A scan function: fold [begin, end) into acc in index order (acc = acc (+) x_begin
+ * (+) ... (+) x_(end-1)), the same way whether final or not. When final, acc enters
+ * holding the combine of everything before begin, and the function also writes the
+ * outputs of [begin, end): an inclusive scan writes out[i] after folding x_i, an
+ * exclusive one before. When not final, acc enters as a copy of the identity and no
+ * output may be written (the range is scanned again later). Return 0 to go on,
+ * non-zero to stop (as a body). */
+typedef int (*weft_scan_fn)(void *ctx, size_t begin, size_t end, void *acc, bool final);
+
+/* A parallel prefix scan of [lo, hi) (oneTBB's parallel_scan, OpenMP 5's scan
+ * directive, std::inclusive_scan / exclusive_scan): the outputs scan writes with
+ * `final` and, if total is not NULL, *total = the combine of the whole range as the
+ * last index's final scan leaves it (an inclusive scan's last output; the identity
+ * for an empty range). Accumulators are acc_size bytes; combine (acc = acc (+)
+ * other, acc the left part) need only be associative. The range is cut into leaves
+ * of `grain` indices (0: a length derived from hi - lo alone); each output and the
+ * total are one fixed expression of the inputs per (lo, hi, grain), so a
+ * floating-point scan is bit-identical on 1, 2 or 64 threads and run to run. Most
+ * leaves are scanned twice (once not final, once final): a scan costs up to two
+ * passes over its input where a serial loop makes one, and the calling thread takes
+ * the leftmost leaves with one pass. identity and total may overlap (the identity is
+ * read once, first); the outputs may be the inputs (a leaf's outputs are written only
+ * by its final scan, after its other scan). Returns 0; a scan's non-zero status
+ * (outputs and total then undefined); -EINVAL (lo > hi, NULL identity/scan/combine,
+ * acc_size 0); -ENOMEM (accumulators over 256 bytes, or one per leaf); an error
+ * starting the global pool. */
+WEFT_API int weft_par_scan(size_t lo, size_t hi, size_t grain, const void *identity, weft_scan_fn scan,
+                           weft_combine_fn combine, void *ctx, void *total, size_t acc_size);
+
+/* Ordered search: what a search function returns when its range holds no match. No
+ * index equals it (an index is below hi <= SIZE_MAX). */
+#define WEFT_NOT_FOUND SIZE_MAX
+
+/* A search function: the smallest index in [begin, end) that matches (for
+ * weft_par_find_first; the largest, for weft_par_find_last), or WEFT_NOT_FOUND. It
+ * sees only whole sub-ranges, so the per-index test is the caller's inline code. */
+typedef size_t (*weft_find_fn)(void *ctx, size_t begin, size_t end);
+
+/* *index = the smallest index in [lo, hi) that matches, by find called on disjoint
+ * sub-ranges (rayon's find_first / position_first), or WEFT_NOT_FOUND if none does.
+ * The answer does not depend on scheduling or the thread count. Every thread takes
+ * the next sub-range in index order (from lo up), so the lowest indices are searched
+ * first on any number of threads; once a match is known no sub-range above it is
+ * started, and the call returns when the sub-ranges being searched are done. grain:
+ * sub-ranges of [grain, 2 x grain) indices; 0 = adaptive (sub-ranges of a few µs, by
+ * measure). Returns 0 (found or not); -EINVAL (lo > hi, find or index NULL); -ERANGE
+ * (find returned an index outside the sub-range it was given); an error starting the
+ * global pool. On an error *index is WEFT_NOT_FOUND (when index is not NULL).
+ * lo == hi: WEFT_NOT_FOUND. */
+WEFT_API int weft_par_find_first(size_t lo, size_t hi, size_t grain, weft_find_fn find, void *ctx,
+                                 size_t *index);
+/* The same from the top: the largest matching index (rayon's find_last /
+ * position_last); sub-ranges are taken from hi down, and find returns the largest
+ * match of its sub-range. */
+WEFT_API int weft_par_find_last(size_t lo, size_t hi, size_t grain, weft_find_fn find, void *ctx,
+                                size_t *index);
+
 /* qsort's comparator. */
 typedef int (*weft_cmp_fn)(const void *a, const void *b);
 
@@ -115,6 +199,21 @@ WEFT_API int weft_par_sort_stable(void *base, size_t n, size_t size, weft_cmp_fn
  * the global pool. */
 WEFT_API int weft_par_sort_u64(uint64_t *keys, size_t n);
 WEFT_API int weft_par_sort_u32(uint32_t *keys, size_t n);
+
+/* A key function: the sort key of the element at `elem`. */
+typedef uint64_t (*weft_key_u64_fn)(const void *elem);
+typedef uint32_t (*weft_key_u32_fn)(const void *elem);
+
+/* Sort n elements of `size` bytes in place, stably, in ascending order of the
+ * unsigned key that key returns for each (rayon's par_sort_by_cached_key): key is
+ * called exactly once per element, then a radix sort on the keys moves each element
+ * twice — where a comparator sort makes ~n log2 n calls. Uses scratch memory of n *
+ * size bytes plus 24 (u32 and below 2^32 elements: 20) bytes per element. Returns 0;
+ * -EINVAL (base NULL with n > 0, size 0, key NULL, n * size overflowing); -ENOMEM
+ * (the scratch could not be had: the input is then untouched); an error starting the
+ * global pool. */
+WEFT_API int weft_par_sort_by_u64_key(void *base, size_t n, size_t size, weft_key_u64_fn key);
+WEFT_API int weft_par_sort_by_u32_key(void *base, size_t n, size_t size, weft_key_u32_fn key);
 
 /* ------------------------------------------------------------------------------
  * Pipeline (oneTBB's parallel_pipeline): items made one at a time by the first stage
