@@ -1,4 +1,4 @@
-/* 15_loop_patterns.c: four loop patterns beyond par_for and reduce, on the global pool.
+/* 17_loop_patterns.c: four loop patterns beyond par_for and reduce, on the global pool.
  *
  *   1. per-worker state: a histogram per worker, merged once at the end
  *      (weft_par_for_init; rayon's for_each_init, oneTBB's enumerable_thread_specific);
