@@ -5,7 +5,8 @@
  * never more than [*lo, hi); it decides "inline" only from measured time, so it can
  * only err towards parallelism for a tiny loop whose first chunks were slowed down
  * (e.g. by a page fault), never run a long loop serially beyond ~1 µs of probing plus
- * a rest it estimated at under PROBE_INLINE_NS. */
+ * a rest it estimated at under PROBE_INLINE_NS; and it sets min_len only from two
+ * chunks in a row of the same length that each passed the trust rules (below). */
 #include "splitter_internal.h"
 
 #include <weft/sync.h>
@@ -32,6 +33,13 @@
 #define PROBE_TRUST_MIN 4u
 #define PROBE_TRUST_MANY 64u
 #define PROBE_TRUST_LONG_NS 1000u
+/* A chunk that passed is confirmed by one more of the same length, and the cheaper of
+ * the two sets the estimate. One slow chunk is common — the thread preempted, or
+ * delayed by the pool's workers starting on its CPU, for microseconds to
+ * milliseconds — and trusted it made a cheap loop look thousands of times dearer,
+ * cut into blocks of one index (a CAS and a call each: a loop ten times slower than
+ * serial). When the second chunk does not pass, the first was such a one-off: the
+ * probe goes on growing. The price is one chunk more on the caller. */
 /* Each probe chunk is this many times the previous one. */
 #define PROBE_GROWTH 4u
 
@@ -40,6 +48,7 @@ int weft__par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, siz
     size_t b = *lo;
     size_t chunk = 1;
     *min_len = 1;
+    double passed = 0; /* per-index time of the chunk before, when it passed */
     /* One clock read per chunk: each chunk is timed from the end of the previous. */
     uint64_t t0 = weft_time_now_ns();
     while (b < hi) {
@@ -51,7 +60,7 @@ int weft__par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, siz
         *lo = b;
         if (rc != 0)
             return rc;
-        /* The estimate comes from the last chunk alone: the largest so far, so the
+        /* The estimate comes from the last chunks alone: the largest so far, so the
          * least skewed by the clock's cost and by whatever slowed an early one. */
         double per_index = (double)dt / (double)n;
         if (per_index * (double)(hi - b) < PROBE_INLINE_NS) {
@@ -61,12 +70,19 @@ int weft__par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, siz
             }
             return rc;
         }
-        if (dt >= PROBE_TRUST_NS && n >= PROBE_TRUST_MIN &&
-            (n >= PROBE_TRUST_MANY || dt >= PROBE_TRUST_LONG_NS)) {
+        bool passes = dt >= PROBE_TRUST_NS && n >= PROBE_TRUST_MIN &&
+                      (n >= PROBE_TRUST_MANY || dt >= PROBE_TRUST_LONG_NS);
+        if (passes && passed > 0) {
+            per_index = per_index < passed ? per_index : passed;
             double leaf_len = PROBE_LEAF_NS / per_index;
             *min_len = leaf_len < 1.0 ? 1 : leaf_len > (double)(hi - b) ? hi - b : (size_t)leaf_len;
             return 0;
         }
+        if (passes) {
+            passed = per_index; /* the next chunk, of the same length, confirms it */
+            continue;
+        }
+        passed = 0;
         chunk = chunk > SIZE_MAX / PROBE_GROWTH ? SIZE_MAX : chunk * PROBE_GROWTH;
     }
     return 0;
