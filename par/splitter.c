@@ -43,8 +43,29 @@
 /* Each probe chunk is this many times the previous one. */
 #define PROBE_GROWTH 4u
 
+/* The clock's own cost, part of every chunk's time: the least of a few back-to-back
+ * reads, measured by the first probe (stored + 1: 0 is not yet). Relaxed: any
+ * thread's measure is as good as another's. */
+static _Atomic uint32_t clock_cost_plus_1;
+
+static uint64_t clock_cost(void)
+{
+    uint32_t c = atomic_load_explicit(&clock_cost_plus_1, memory_order_relaxed);
+    if (c != 0)
+        return c - 1;
+    uint64_t best = UINT64_MAX;
+    for (int i = 0; i < 8; i++) {
+        uint64_t a = weft_time_now_ns(), b = weft_time_now_ns();
+        best = b - a < best ? b - a : best;
+    }
+    best = best < UINT32_MAX - 1 ? best : UINT32_MAX - 1;
+    atomic_store_explicit(&clock_cost_plus_1, (uint32_t)best + 1, memory_order_relaxed);
+    return best;
+}
+
 int weft__par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, size_t *min_len)
 {
+    uint64_t cost = clock_cost();
     size_t b = *lo;
     size_t chunk = 1;
     *min_len = 1;
@@ -63,7 +84,12 @@ int weft__par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, siz
         /* The estimate comes from the last chunks alone: the largest so far, so the
          * least skewed by the clock's cost and by whatever slowed an early one. */
         double per_index = (double)dt / (double)n;
-        if (per_index * (double)(hi - b) < PROBE_INLINE_NS) {
+        /* Is the rest short? Judged on the chunk's time without the clock's: in a
+         * chunk of a cheap loop the clock is half the time, and a loop that runs in a
+         * microsecond inline went parallel and took longer. Never below half of dt,
+         * so a chunk too short to measure still looks dear. */
+        double work = (double)(dt > 2 * cost ? dt - cost : dt / 2);
+        if (work / (double)n * (double)(hi - b) < PROBE_INLINE_NS) {
             if (b < hi) {
                 rc = leaf(arg, b, hi);
                 *lo = hi;
