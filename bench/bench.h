@@ -35,6 +35,9 @@ typedef struct bench_args {
     int threads;   /* how many threads the run should use (>= 1) */
     uint64_t size; /* work amount, in the benchmark's own terms (see bench_def.size) */
     const void *arg; /* bench_def.arg, for benchmark-specific parameters */
+    /* --trace's run: the trace file the driver writes (its session is on); NULL
+     * otherwise. Only a run that works in another process needs it (bench_run_in_child). */
+    const char *trace_path;
 } bench_args;
 
 /* What one run reports. */
@@ -138,6 +141,16 @@ bool bench_weft_calls(int threads, uint64_t calls, void (*call)(void *arg), void
  * serial part of a program between its loops); *seconds gets the calls alone. */
 bool bench_weft_calls_paused(int threads, uint64_t calls, uint64_t pause_ns, void (*call)(void *arg),
                              void *arg, double *seconds);
+
+/* run(a) in a forked child process whose global pool has a->threads workers, started
+ * (weft_pool_global_init, workers up) before run is called: a row that calls weft from
+ * main as a user's program does (weft_par_for straight into the global pool: the
+ * probe on the caller, the pool entered only for a parallel loop), where one process
+ * cannot have a global pool of each thread count. run sets up, times and checks in
+ * the child; its bench_result comes back through a pipe. On --trace's run the child
+ * traces itself into a->trace_path with ".json" replaced by ".child.json". ok false
+ * when the child could not run or did not report. */
+bench_result bench_run_in_child(bench_run_fn run, const bench_args *a);
 
 /* Registration functions, one per bench_*.c file (listed in main.c). */
 void bench_register_sync(bench_registry *r);

@@ -674,6 +674,28 @@ static bench_result loop_sweep_weft_run(const bench_args *a)
     return res;
 }
 
+/* In the child (bench_run_in_child): weft_par_for straight from main into the global
+ * pool, as a user's program calls it; one untimed call first. */
+static bench_result loop_sweep_main(const bench_args *a)
+{
+    triad_param p = {*(const size_t *)a->arg, 1};
+    bench_result res = {0};
+    triad t;
+    bool ok = triad_setup(&t, &p);
+    if (ok) {
+        triad_weft_root(&t);
+        double t0 = bench_now_s();
+        for (uint64_t k = 0; k < a->size; k++)
+            triad_weft_root(&t);
+        res.seconds = bench_now_s() - t0;
+    }
+    res.ok = triad_check_free(&t) && ok;
+    res.ops = a->size;
+    return res;
+}
+
+static bench_result loop_sweep_main_run(const bench_args *a) { return bench_run_in_child(loop_sweep_main, a); }
+
 static bench_result loop_sweep_omp_run(const bench_args *a)
 {
     triad_param p = {*(const size_t *)a->arg, 1};
@@ -778,6 +800,13 @@ static bench_result loop_pause_weft_run(const bench_args *a)
     return res;
 }
 
+/* In the child: the triad from main into the global pool after each pause. */
+static void loop_pause_main_call(triad *t) { triad_weft_root(t); }
+
+static bench_result loop_pause_main(const bench_args *a) { return loop_pause_calls(a, loop_pause_main_call); }
+
+static bench_result loop_pause_main_run(const bench_args *a) { return bench_run_in_child(loop_pause_main, a); }
+
 static bench_result reduce_sweep_serial_run(const bench_args *a)
 {
     bench_result res = {0};
@@ -820,6 +849,26 @@ static bench_result reduce_sweep_weft_run(const bench_args *a)
     res.ops = a->size;
     return res;
 }
+
+/* In the child: weft_par_reduce straight from main into the global pool. */
+static bench_result reduce_sweep_main(const bench_args *a)
+{
+    bench_result res = {0};
+    sum_array r;
+    bool ok = sum_array_setup(&r, *(const size_t *)a->arg);
+    if (ok) {
+        reduce_sweep_weft_call(&r);
+        double t0 = bench_now_s();
+        for (uint64_t k = 0; k < a->size; k++)
+            reduce_sweep_weft_call(&r);
+        res.seconds = bench_now_s() - t0;
+    }
+    res.ok = sum_array_check_free(&r) && ok;
+    res.ops = a->size;
+    return res;
+}
+
+static bench_result reduce_sweep_main_run(const bench_args *a) { return bench_run_in_child(reduce_sweep_main, a); }
 
 static bench_result reduce_sweep_omp_run(const bench_args *a)
 {
@@ -941,12 +990,14 @@ static const size_t sweep_n[] = {
         false, &sweep_n[K]
 #define LOOP_SWEEP(K, E)                                                                   \
     {SWEEP_ROW("loop_sweep", K, E, "serial", SERIAL, loop_sweep_serial_run)},              \
-    {SWEEP_ROW("loop_sweep", K, E, "weft", SWEEP_THREADS, loop_sweep_weft_run)},           \
+    {SWEEP_ROW("loop_sweep", K, E, "weft", SWEEP_THREADS, loop_sweep_main_run)},           \
+    {SWEEP_ROW("loop_sweep", K, E, "weft-execute", SWEEP_THREADS, loop_sweep_weft_run)},   \
     {SWEEP_ROW("loop_sweep", K, E, "openmp", SWEEP_THREADS, loop_sweep_omp_run)},          \
     BENCH_TBB_ROW(SWEEP_ROW("loop_sweep", K, E, "tbb", SWEEP_THREADS, loop_sweep_tbb_run))
 #define REDUCE_SWEEP(K, E)                                                                 \
     {SWEEP_ROW("reduce_sweep", K, E, "serial", SERIAL, reduce_sweep_serial_run)},          \
-    {SWEEP_ROW("reduce_sweep", K, E, "weft", SWEEP_THREADS, reduce_sweep_weft_run)},       \
+    {SWEEP_ROW("reduce_sweep", K, E, "weft", SWEEP_THREADS, reduce_sweep_main_run)},       \
+    {SWEEP_ROW("reduce_sweep", K, E, "weft-execute", SWEEP_THREADS, reduce_sweep_weft_run)}, \
     {SWEEP_ROW("reduce_sweep", K, E, "openmp", SWEEP_THREADS, reduce_sweep_omp_run)},      \
     BENCH_TBB_ROW(SWEEP_ROW("reduce_sweep", K, E, "tbb", SWEEP_THREADS, reduce_sweep_tbb_run))
 #define SWEEPS(S, E) S(10, E) S(12, E) S(14, E) S(16, E) S(18, E) S(20, E) S(22, E) S(24, E)
@@ -954,7 +1005,8 @@ static const size_t sweep_n[] = {
 static const pause_param pause_1ms = {(size_t)1 << 16, 1000000}, pause_10ms = {(size_t)1 << 16, 10000000};
 #define LOOP_PAUSE(PARAM, ARG)                                                                      \
     {"loop_pause", PARAM, "serial", SERIAL, "us/call", loop_pause_serial_run, 32, 32, true, ARG},  \
-    {"loop_pause", PARAM, "weft", SWEEP_THREADS, "us/call", loop_pause_weft_run, 32, 32, true, ARG}, \
+    {"loop_pause", PARAM, "weft", SWEEP_THREADS, "us/call", loop_pause_main_run, 32, 32, true, ARG}, \
+    {"loop_pause", PARAM, "weft-execute", SWEEP_THREADS, "us/call", loop_pause_weft_run, 32, 32, true, ARG}, \
     {"loop_pause", PARAM, "openmp", SWEEP_THREADS, "us/call", loop_pause_omp_run, 32, 32, true, ARG}
 
 static const bench_def sweep_benches[] = {SWEEPS(LOOP_SWEEP, 26) SWEEPS(REDUCE_SWEEP, 26)

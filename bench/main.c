@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Every bench_*.c file's registration function, in the order their rows appear. */
@@ -130,6 +131,58 @@ bool bench_weft_calls(int threads, uint64_t calls, void (*call)(void *arg), void
                       double *seconds)
 {
     return bench_weft_calls_paused(threads, calls, 0, call, arg, seconds);
+}
+
+bench_result bench_run_in_child(bench_run_fn run, const bench_args *a)
+{
+    bench_result res = {0};
+    int fd[2];
+    if (pipe(fd) != 0) {
+        perror("weft-bench: pipe");
+        return res;
+    }
+    fflush(NULL); /* nothing buffered is written twice */
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("weft-bench: fork");
+        close(fd[0]);
+        close(fd[1]);
+        return res;
+    }
+    if (pid == 0) {
+        close(fd[0]);
+        char path[4096];
+        bool traced = false;
+        if (a->trace_path) {
+            size_t n = strlen(a->trace_path);
+            n = n > 5 && !strcmp(a->trace_path + n - 5, ".json") ? n - 5 : n;
+            snprintf(path, sizeof path, "%.*s.child.json", (int)n, a->trace_path);
+            traced = weft_trace_start(path) == 0;
+        }
+        weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
+        cfg.num_threads = (unsigned)a->threads;
+        cfg.name_prefix = "bench";
+        bench_result r = {0};
+        if (weft_pool_global_init(&cfg) == 0 && weft_pool_run(NULL, bench_nop, NULL) == 0)
+            r = run(a);
+        if (traced && weft_trace_stop() != 0)
+            r.ok = false;
+        bool sent = write(fd[1], &r, sizeof r) == (ssize_t)sizeof r;
+        _exit(sent ? 0 : 1); /* the parent's atexit handlers are not the child's */
+    }
+    close(fd[1]);
+    bench_result got;
+    ssize_t n;
+    while ((n = read(fd[0], &got, sizeof got)) < 0 && errno == EINTR) {
+    }
+    close(fd[0]);
+    int status = -1;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (n == (ssize_t)sizeof got && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return got;
+    fprintf(stderr, "weft-bench: a child run failed (status %d)\n", status);
+    return res;
 }
 
 /* The number of CPUs this process may run on (sched_getaffinity), at least 1. */
@@ -317,6 +370,8 @@ static void usage(FILE *out)
             "  --md FILE        also write them as a markdown report (machine header, tables)\n"
             "  --trace DIR      also run each row once more after its warm-up, untimed, traced\n"
             "                   (weft/trace.h) into DIR/<name>-<param>-<impl>-t<threads>.json\n"
+            "                   (a row run in a child process, the sweeps' weft rows: its\n"
+            "                   child's trace is beside it, as <...>.child.json)\n"
             "Exit status: 0 all results checked, 1 a result check failed, 2 usage error.\n");
 }
 
@@ -622,9 +677,9 @@ static double median_of(double *v, int n)
 }
 
 /* One call of the run function; returns its time and result. */
-static double run_once(const row *r, uint64_t size, bench_result *res)
+static double run_once(const row *r, uint64_t size, bench_result *res, const char *trace_path)
 {
-    bench_args a = {.threads = r->threads, .size = size, .arg = r->def->arg};
+    bench_args a = {.threads = r->threads, .size = size, .arg = r->def->arg, .trace_path = trace_path};
     double t0 = bench_now_s();
     *res = r->def->run(&a);
     double t = bench_now_s() - t0;
@@ -660,12 +715,12 @@ static void calibrate_row(const config *c, row *r, size_t k, size_t n, bool tty)
         size = 1;
     bench_result res;
     progress(tty, k, n, r, "warm-up", 0, c->reps);
-    double t = run_once(r, size, &res);
+    double t = run_once(r, size, &res, NULL);
     bool ok = res.ok;
     if (!d->fixed_size) {
         /* A second warm-up at the same size: calibrating from the faster of two runs
          * keeps one preempted run from shrinking every rep below the target. */
-        double t2 = run_once(r, size, &res);
+        double t2 = run_once(r, size, &res, NULL);
         ok = ok && res.ok;
         t = t2 < t ? t2 : t;
     }
@@ -679,7 +734,7 @@ static void calibrate_row(const config *c, row *r, size_t k, size_t n, bool tty)
         want = want > cap ? cap : want;
         size = want < 1 ? 1 : want > 1e15 ? (uint64_t)1e15 : (uint64_t)want;
         progress(tty, k, n, r, "warm-up", 0, c->reps);
-        t = run_once(r, size, &res);
+        t = run_once(r, size, &res, NULL);
         ok = ok && res.ok;
     }
     r->size = size;
@@ -707,7 +762,7 @@ static void trace_row(const config *c, row *r, size_t k, size_t n, bool tty)
         return;
     }
     bench_result res;
-    run_once(r, r->size, &res);
+    run_once(r, r->size, &res, path);
     r->ok = r->ok && res.ok;
     rc = weft_trace_stop();
     if (rc != 0)
@@ -719,7 +774,7 @@ static void run_rep(const config *c, row *r, int rep, size_t k, size_t n, bool t
 {
     bench_result res;
     progress(tty, k, n, r, "rep", rep + 1, c->reps);
-    r->times[rep] = run_once(r, r->size, &res);
+    r->times[rep] = run_once(r, r->size, &res, NULL);
     r->values[rep] = res.value;
     r->ok = r->ok && res.ok;
     if (rep == 0)
