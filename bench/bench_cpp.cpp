@@ -3,7 +3,8 @@
  * functions that count their call (bench_runtime.c's count_fn); here each half is a
  * lambda with the same body, which the wrapper's trampoline calls (so the row
  * measures weft::join's cost over weft_join's: its context struct, the trampoline's
- * indirection, the exception slot). */
+ * indirection, the exception slot); weft-cpp-noexcept's lambdas are noexcept, so
+ * weft::join passes each one's pointer as the ctx itself, as the C row does. */
 #include "bench_cpp.h"
 
 #include <weft.hpp>
@@ -27,6 +28,23 @@ extern "C" void bench_cpp_join_loop_run(void *loop)
     try {
         for (uint64_t i = 0; i < l->size; i++)
             weft::join([done] { count(done); }, [done] { count(done); });
+        l->ok = true;
+    } catch (...) {
+        l->ok = false;
+    }
+    l->seconds = (double)(weft_time_now_ns() - t0) * 1e-9;
+}
+
+/* The same with noexcept halves: weft::join's direct path (each lambda, one pointer,
+ * is the C call's ctx), as the C row passes count_fn its counter. */
+extern "C" void bench_cpp_join_noexcept_loop_run(void *loop)
+{
+    auto *l = static_cast<bench_loop *>(loop);
+    uint64_t *done = &l->done;
+    uint64_t t0 = weft_time_now_ns();
+    try {
+        for (uint64_t i = 0; i < l->size; i++)
+            weft::join([done]() noexcept { count(done); }, [done]() noexcept { count(done); });
         l->ok = true;
     } catch (...) {
         l->ok = false;

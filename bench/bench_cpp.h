@@ -28,6 +28,7 @@ extern "C" {
  * their call in loop->done, on the calling worker (run it with weft_pool_run on a
  * 1-worker pool). */
 void bench_cpp_join_loop_run(void *loop);
+void bench_cpp_join_noexcept_loop_run(void *loop);
 
 #ifdef __cplusplus
 }

@@ -623,6 +623,12 @@ static bench_result join_weft_cpp_run(const bench_args *a)
 {
     return pool_loop_run(a, bench_cpp_join_loop_run, 2);
 }
+
+/* Through weft::join with noexcept halves: its direct path. */
+static bench_result join_weft_cpp_noexcept_run(const bench_args *a)
+{
+    return pool_loop_run(a, bench_cpp_join_noexcept_loop_run, 2);
+}
 #endif
 
 #ifdef WEFT_BENCH_HAVE_TBB
@@ -1358,6 +1364,8 @@ static const idle_mode idle_idle = IDLE_IDLE, idle_task_per_ms = IDLE_TASK_PER_M
      1000000, false, NULL},                                                                  \
     BENCH_CPP_ROW("join_overhead", "empty", "weft-cpp", ONE_THREAD, "ns/join",              \
                   join_weft_cpp_run, 10000000, 1000000, false, NULL)                         \
+    BENCH_CPP_ROW("join_overhead", "empty", "weft-cpp-noexcept", ONE_THREAD, "ns/join",     \
+                  join_weft_cpp_noexcept_run, 10000000, 1000000, false, NULL)                \
     BENCH_TBB_ROW("join_overhead", "empty", "tbb", ONE_THREAD, "ns/join", join_tbb_run,     \
                   1000000, 100000, false, NULL)                                              \
     {"join_overhead", "empty", "serial", ONE_THREAD, "ns/join", join_serial_run, 10000000,  \

@@ -38,7 +38,11 @@
  * sees and may inline its body there); the exception handling costs nothing until
  * something throws (table-based unwinding), plus one flag word per call. So a join
  * through weft::join costs what a weft_join whose halves take a struct costs, give or
- * take that word (bench row join_overhead, impl weft-cpp; docs/perf-log.md).
+ * take that word (bench row join_overhead, impl weft-cpp; docs/perf-log.md). A join
+ * of two noexcept callables that return nothing, each trivially copyable and no
+ * larger than a pointer (`[p]() noexcept { ... }`, `[&x]() noexcept { ... }`),
+ * passes each callable's bytes as the ctx itself: exactly a weft_join of two C
+ * functions given their pointer (impl weft-cpp-noexcept).
  *
  * Thread-safety: as the C calls each wrapper makes (weft/runtime.h, par.h, chan.h,
  * sync.h): a handle object is used by one thread at a time, as its C handle is. */
@@ -52,6 +56,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <iterator>
@@ -180,6 +185,36 @@ struct invocation {
     }
 };
 
+/* Whether a callable travels as the C call's void *ctx itself: it returns nothing,
+ * cannot throw (declared noexcept), is trivially copyable and no larger than a
+ * pointer (a lambda capturing one pointer or reference, or nothing). Its trampoline
+ * then copies the bytes back out of ctx and calls it: no struct, no exception slot,
+ * the cost of a C function given its pointer as ctx. */
+template <class F, class = void>
+struct direct_callable : std::false_type {};
+template <class F>
+struct direct_callable<F, std::enable_if_t<std::is_nothrow_invocable_v<const F &>>>
+    : std::bool_constant<std::is_trivially_copyable_v<F> && sizeof(F) <= sizeof(void *) &&
+                         alignof(F) <= alignof(void *) && std::is_void_v<std::invoke_result_t<const F &>>> {};
+template <class F>
+constexpr bool direct_callable_v = direct_callable<F>::value;
+
+template <class F>
+struct direct {
+    static void *pack(const F &f) noexcept
+    {
+        void *ctx = nullptr;
+        std::memcpy(static_cast<void *>(&ctx), static_cast<const void *>(&f), sizeof(F));
+        return ctx;
+    }
+    static void run(void *ctx) noexcept
+    {
+        alignas(F) unsigned char buf[sizeof(F)];
+        std::memcpy(buf, static_cast<const void *>(&ctx), sizeof(F));
+        std::invoke(*std::launder(reinterpret_cast<const F *>(buf)));
+    }
+};
+
 /* fn(pool or none, run, ctx) with f as the callable; returns f's result or rethrows. */
 template <class F, class Call>
 decltype(auto) call_once(F &f, Call &&c_call, const char *name)
@@ -222,14 +257,23 @@ auto join(F &&f, G &&g)
     using RG = std::invoke_result_t<G &>;
     static_assert(std::is_void_v<RF> == std::is_void_v<RG>,
                   "weft::join: both callables return void, or both return a value");
-    detail::exception_slot slot;
-    detail::invocation<std::remove_reference_t<F>> a(f, &slot);
-    detail::invocation<std::remove_reference_t<G>> b(g, &slot);
-    int rc = weft_join(&decltype(a)::run, &a, &decltype(b)::run, &b);
-    slot.rethrow();
-    detail::check(rc, "weft_join");
-    if constexpr (!std::is_void_v<RF>)
-        return std::pair<typename decltype(a)::result, typename decltype(b)::result>(a.out.take(), b.out.take());
+    using DF = std::remove_cv_t<std::remove_reference_t<F>>;
+    using DG = std::remove_cv_t<std::remove_reference_t<G>>;
+    if constexpr (detail::direct_callable_v<DF> && detail::direct_callable_v<DG>) {
+        detail::check(weft_join(&detail::direct<DF>::run, detail::direct<DF>::pack(f), &detail::direct<DG>::run,
+                                detail::direct<DG>::pack(g)),
+                      "weft_join");
+    } else {
+        detail::exception_slot slot;
+        detail::invocation<std::remove_reference_t<F>> a(f, &slot);
+        detail::invocation<std::remove_reference_t<G>> b(g, &slot);
+        int rc = weft_join(&decltype(a)::run, &a, &decltype(b)::run, &b);
+        slot.rethrow();
+        detail::check(rc, "weft_join");
+        if constexpr (!std::is_void_v<RF>)
+            return std::pair<typename decltype(a)::result, typename decltype(b)::result>(a.out.take(),
+                                                                                         b.out.take());
+    }
 }
 
 /* Run f() isolated (weft_isolate): while it waits, this thread runs only work created

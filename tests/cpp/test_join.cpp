@@ -1,12 +1,66 @@
 /* test_join: weft::join and weft::isolate. Both halves run once, in parallel when a
  * thief takes one; values come back as a pair; nested joins (fib) give exact
  * results; an exception in either half is rethrown after both ran to their end, the
- * first one winning; noexcept halves work the same. */
+ * first one winning; noexcept halves work the same, and those small enough to travel
+ * as the C call's ctx (the direct path) give the same results, on thieves too. */
 #include "cpp_check.hpp"
 
 #include <atomic>
 #include <stdexcept>
 #include <string>
+
+/* fib over joins of noexcept lambdas capturing one pointer: the direct path (the
+ * closure's bytes are the C call's ctx), run by thieves too in a pool. */
+struct fib_frame {
+    int n;
+    long r;
+};
+
+static void fib_direct(fib_frame *f) noexcept
+{
+    if (f->n < 2) {
+        f->r = f->n;
+        return;
+    }
+    fib_frame a{f->n - 1, 0}, b{f->n - 2, 0};
+    fib_frame *pa = &a, *pb = &b;
+    weft::join([pa]() noexcept { fib_direct(pa); }, [pb]() noexcept { fib_direct(pb); });
+    f->r = a.r + b.r;
+}
+
+/* Which joins take the direct path (weft.hpp, "Cost"). */
+static int g_counter;
+static void plain_fn() noexcept { g_counter++; }
+static void test_direct_rule()
+{
+    int v = 0, u = 0;
+    long w = 0;
+    auto by_ref = [&v]() noexcept { v++; };
+    auto by_ptr = [p = &u]() noexcept { (*p)++; };
+    auto empty = []() noexcept {};
+    auto two = [&w, &u]() noexcept { w++, u++; }; // two pointers: too large
+    auto throwing = [&w] { w++; };                // not noexcept
+    auto valued = [&v]() noexcept { return v; };  // returns a value
+    auto mut = [v]() mutable noexcept { v++; };   // changes itself
+    static_assert(weft::detail::direct_callable_v<decltype(by_ref)>);
+    static_assert(weft::detail::direct_callable_v<decltype(by_ptr)>);
+    static_assert(weft::detail::direct_callable_v<decltype(empty)>);
+    static_assert(weft::detail::direct_callable_v<decltype(&plain_fn)>);
+    static_assert(!weft::detail::direct_callable_v<decltype(two)>);
+    static_assert(!weft::detail::direct_callable_v<decltype(throwing)>);
+    static_assert(!weft::detail::direct_callable_v<decltype(valued)>);
+    static_assert(!weft::detail::direct_callable_v<decltype(mut)>);
+    // Each kind once (the two halves of a join touch different variables: they may
+    // run at once), and a direct half beside one that is not (the general path).
+    weft::join(by_ref, by_ptr);
+    CHECK(v == 1 && u == 1, "direct halves by reference and by pointer");
+    weft::join(empty, &plain_fn);
+    CHECK(g_counter == 1, "an empty lambda beside a function pointer");
+    weft::join(by_ref, two);
+    CHECK(v == 2 && w == 1 && u == 2, "a direct half beside a two-pointer one");
+    weft::join(throwing, by_ref);
+    CHECK(v == 3 && w == 2, "a direct half beside one that may throw");
+}
 
 static long fib(int n)
 {
@@ -59,6 +113,16 @@ int main()
     int p = 0, q = 0;
     weft::join([&]() noexcept { p = 3; }, [&]() noexcept { q = 4; });
     CHECK(p == 3 && q == 4, "noexcept halves");
+
+    test_direct_rule();
+    fib_frame f{24, 0};
+    fib_direct(&f);
+    CHECK(f.r == 46368, "direct fib(24) = %ld", f.r);
+    pool.run([] {
+        fib_frame g{22, 0};
+        fib_direct(&g);
+        CHECK(g.r == 17711, "direct fib in a pool");
+    });
 
     // isolate: runs, returns, rethrows.
     CHECK(weft::isolate([] { return fib(15); }) == 610, "isolate value");
