@@ -7,7 +7,8 @@
  *  - ranks disagree on lo, hi, grain, sizes, the root, or make different calls:
  *    -EPROTO on all;
  * and the handle works normally after each. Also the local errors: NULL handles,
- * MPI already initialised, a null communicator; a second handle by attach. */
+ * MPI already initialised, a null communicator; a second handle by attach; a failed
+ * MPI call (attach to an intercommunicator): -EIO and the MPI error class. */
 #include "mpi_testlib.h"
 
 #include <errno.h>
@@ -150,6 +151,26 @@ int main(int argc, char **argv)
     int finalized = 1;
     MPI_Finalized(&finalized);
     CHECK(!finalized, "finalize of an attached handle finalised MPI");
+    /* An MPI call that fails: attach to an intercommunicator (two groups of the
+     * ranks), on which MPI refuses the counter's window: -EIO on every rank of both
+     * groups, none left waiting, no handle, the MPI error class recorded, and the
+     * first handle unharmed. */
+    if (size > 1) {
+        MPI_Comm half, inter;
+        int low = rank < size / 2 + size % 2;
+        CHECK(MPI_Comm_split(MPI_COMM_WORLD, low, rank, &half) == MPI_SUCCESS, "split");
+        int remote_leader = low ? size / 2 + size % 2 : 0;
+        CHECK(MPI_Intercomm_create(half, 0, MPI_COMM_WORLD, remote_leader, 7, &inter) == MPI_SUCCESS, "intercomm");
+        MPI_Comm_set_errhandler(inter, MPI_ERRORS_RETURN);
+        weft_dist *bad = NULL;
+        int rc = weft_dist_attach(inter, &bad);
+        CHECK(rc == -EIO && !bad, "attach to an intercommunicator: %d", rc);
+        CHECK(weft_dist_mpi_error_class() != MPI_SUCCESS, "no MPI error class after -EIO");
+        MPI_Comm_free(&inter);
+        MPI_Comm_free(&half);
+        CHECK(weft_dist_par_for(d, 0, 100, 0, nop, NULL) == 0 && weft_dist_mpi_error_class() == MPI_SUCCESS,
+              "the first handle after -EIO");
+    }
     works(d);
     mpi_test_finish(d, "mpi_errors", rank);
     return 0;
