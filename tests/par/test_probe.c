@@ -38,20 +38,26 @@ static int cmp_size(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-Test(probe, one_early_stall_does_not_shrink_blocks)
+/* The median min_len of `tries` probes of a 4M-index loop of leaf (at most 7). */
+static size_t median_min_len(weft_par_leaf_fn leaf, int tries)
 {
-    enum { TRIES = 7 };
-    size_t min_lens[TRIES];
-    for (int t = 0; t < TRIES; t++) {
+    size_t min_lens[7];
+    for (int t = 0; t < tries; t++) {
         size_t lo = 0, hi = (size_t)1 << 22, min_len = 0;
-        cr_assert_eq(weft__par_probe(&lo, hi, stall_leaf, NULL, &min_len), 0);
+        cr_assert_eq(weft__par_probe(&lo, hi, leaf, NULL, &min_len), 0);
         cr_assert_lt(lo, hi, "a 4M-index loop was judged short");
         min_lens[t] = min_len;
     }
-    qsort(min_lens, TRIES, sizeof min_lens[0], cmp_size);
+    qsort(min_lens, (size_t)tries, sizeof min_lens[0], cmp_size);
+    return min_lens[tries / 2];
+}
+
+Test(probe, one_early_stall_does_not_shrink_blocks)
+{
     /* ~1 ns per index makes a ~1 µs piece of ~1000 indices; the stall alone, trusted,
      * would give 1000 / ((500 + 4) / 4), about 8. */
-    cr_assert_geq(min_lens[TRIES / 2], 100, "median min_len %zu: the stall was trusted", min_lens[TRIES / 2]);
+    size_t m = median_min_len(stall_leaf, 7);
+    cr_assert_geq(m, 100, "median min_len %zu: the stall was trusted", m);
 }
 
 /* A chunk interrupted for milliseconds (a preemption on a loaded machine: the
@@ -71,21 +77,12 @@ static int interrupted_leaf(void *arg, size_t b, size_t e)
 
 Test(probe, an_interrupted_chunk_does_not_shrink_blocks)
 {
-    enum { TRIES = 5 };
-    size_t min_lens[TRIES];
-    for (int t = 0; t < TRIES; t++) {
-        size_t lo = 0, hi = (size_t)1 << 22, min_len = 0;
-        cr_assert_eq(weft__par_probe(&lo, hi, interrupted_leaf, NULL, &min_len), 0);
-        cr_assert_lt(lo, hi, "a 4M-index loop was judged short");
-        min_lens[t] = min_len;
-    }
-    qsort(min_lens, TRIES, sizeof min_lens[0], cmp_size);
     /* ~1 ns per index gives ~1000; trusted, the stall gives 1000 / (2e6 / 16) = 0 -> 1.
      * The low bound (a microsecond lost in the chunk that overrules the stall gives
      * ~10) and the median (a second long interruption there fools any probe) leave
      * room for a loaded, sanitized build. */
-    cr_assert_geq(min_lens[TRIES / 2], 4, "median min_len %zu: the interrupted chunk was trusted",
-                  min_lens[TRIES / 2]);
+    size_t m = median_min_len(interrupted_leaf, 5);
+    cr_assert_geq(m, 4, "median min_len %zu: the interrupted chunk was trusted", m);
 }
 
 /* A dear loop is still recognised at once: 4 indices of ~2 µs each pass, and 4 more
