@@ -41,8 +41,8 @@
  * take that word (bench row join_overhead, impl weft-cpp; docs/perf-log.md). A join
  * of two noexcept callables that return nothing, each trivially copyable and no
  * larger than a pointer (`[p]() noexcept { ... }`, `[&x]() noexcept { ... }`),
- * passes each callable's bytes as the ctx itself: exactly a weft_join of two C
- * functions given their pointer (impl weft-cpp-noexcept).
+ * passes each callable's bytes as the ctx itself, as a weft_join of two C functions
+ * given their pointer does (impl weft-cpp-noexcept; docs/perf-log.md).
  *
  * Thread-safety: as the C calls each wrapper makes (weft/runtime.h, par.h, chan.h,
  * sync.h): a handle object is used by one thread at a time, as its C handle is. */
