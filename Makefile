@@ -49,9 +49,10 @@ readme-figures:
 build: deps
 	cmake --preset default >/dev/null && cmake --build --preset default -j $(JOBS)
 
-# `make package`: the Debian packages libweft0 (shared library) and libweft-dev
+# `make package`: the Debian packages libweft<ABI> (shared library) and libweft-dev
 # (headers, static library, CMake package, pkg-config modules) of the default build,
-# written to build/default/ by CPack (cmake/weft_package.cmake).
+# and libweft-dist<ABI> / libweft-dist-dev when dist/ is built, written to
+# build/default/ by CPack (cmake/weft_package.cmake).
 package: deps
 	cmake --preset default >/dev/null && cmake --build --preset default -j $(JOBS) --target package
 

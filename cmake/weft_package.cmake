@@ -2,7 +2,8 @@
 # `package` target of a build): libweft<ABI> with the shared library (the install
 # component `runtime`) and libweft-dev with everything to build against it
 # (component `dev`: headers, the libweft.so link, libweft.a, the CMake package and
-# the pkg-config modules), both under /usr.
+# the pkg-config modules), both under /usr; with dist/ built, libweft-dist<ABI> and
+# libweft-dist-dev (components `dist` and `dist_dev`) the same way.
 #
 # Invariants: the runtime package's name carries the soname's number, so two ABIs
 # can be installed side by side; libweft-dev depends on exactly the libweft<ABI> of
@@ -36,5 +37,26 @@ set(CPACK_DEBIAN_DEV_DESCRIPTION "work-stealing task-parallel runtime for C (dev
 # weftConfig.cmake finds hwloc through pkg-config.
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
     "libweft${WEFT_ABI_VERSION} (= ${PROJECT_VERSION}), libhwloc-dev, pkg-config")
+
+# dist/, when built (MPI found): libweft-dist<ABI> and libweft-dist-dev, the same split.
+# Their dependencies are written out: dpkg-shlibdeps cannot resolve libweft.so, which
+# no installed package provides while the packages are being made. Open MPI's runtime
+# package on Debian 12 is libopenmpi3 (libmpi.so.40).
+if(WEFT_HAVE_DIST)
+  list(APPEND CPACK_COMPONENTS_ALL dist dist_dev)
+  set(CPACK_DEBIAN_DIST_PACKAGE_NAME libweft-dist${WEFT_ABI_VERSION})
+  set(CPACK_DEBIAN_DIST_PACKAGE_SECTION libs)
+  set(CPACK_DEBIAN_DIST_DESCRIPTION "weft's loops across MPI ranks (shared library)
+ weft_dist_par_for, weft_dist_par_reduce and weft_dist_par_map: the iteration space
+ shared by the ranks of an MPI job, each rank a weft pool.")
+  set(CPACK_DEBIAN_DIST_PACKAGE_DEPENDS "libweft${WEFT_ABI_VERSION} (= ${PROJECT_VERSION}), libopenmpi3, libc6")
+  set(CPACK_DEBIAN_DIST_DEV_PACKAGE_NAME libweft-dist-dev)
+  set(CPACK_DEBIAN_DIST_DEV_PACKAGE_SECTION libdevel)
+  set(CPACK_DEBIAN_DIST_DEV_DESCRIPTION "weft's loops across MPI ranks (development files)
+ The header weft/dist.h, the static library, the CMake targets (weft::weft_dist) and
+ the pkg-config module weft-dist.")
+  set(CPACK_DEBIAN_DIST_DEV_PACKAGE_DEPENDS
+      "libweft-dist${WEFT_ABI_VERSION} (= ${PROJECT_VERSION}), libweft-dev (= ${PROJECT_VERSION}), libopenmpi-dev")
+endif()
 
 include(CPack)
