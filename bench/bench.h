@@ -117,6 +117,10 @@ typedef struct bench_loop {
     bool ok;
 } bench_loop;
 
+/* Size the OpenMP team to `threads` and start its threads: an OpenMP row calls it
+ * before its clock starts, as weft's rows start their pool's workers. */
+void bench_omp_warm(int threads);
+
 /* Seconds on weft's monotonic clock (weft_time_now_ns). */
 double bench_now_s(void);
 

@@ -39,14 +39,6 @@
 #define SCALING {.min = 1}
 #define ONE_THREAD {.min = 1, .max = 1, .defaults = {1}}
 
-static void omp_team(int threads)
-{
-    omp_set_num_threads(threads);
-#pragma omp parallel
-    {
-    }
-}
-
 /* ------------------------------------------------------------------------------
  * dep_task */
 
@@ -106,7 +98,7 @@ static bench_result dep_omp_run(const bench_args *a)
         return res;
     d->n = a->size;
     uint64_t *cell = d->cell;
-    omp_team(a->threads);
+    bench_omp_warm(a->threads);
     double t0 = bench_now_s();
 #pragma omp parallel
 #pragma omp single
@@ -489,7 +481,7 @@ static bench_result lu_run_row(const bench_args *a)
         r.ok = bench_weft_timed(a->threads, lu_weft_fj_root, &r, &res.seconds) && r.ok;
         break;
     default:
-        omp_team(a->threads);
+        bench_omp_warm(a->threads);
         t0 = bench_now_s();
         lu_omp(&r.m, row->impl == LU_OMP);
         res.seconds = bench_now_s() - t0;

@@ -24,15 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Start the OpenMP team before the clock. */
-static void omp_warm(int threads)
-{
-    omp_set_num_threads(threads);
-#pragma omp parallel
-    {
-    }
-}
-
 /* ------------------------------------------------------------------------------
  * for_init: a histogram of n u32 keys into HIST_BINS bins (the top bits of each key):
  * every chunk needs 64 KiB of zeroed counters, and their sum is the result.
@@ -201,7 +192,7 @@ static bench_result hist_omp_run(const bench_args *a)
     hist_job h;
     bool ok = hist_setup(&h, a->arg, a->size);
     if (ok) {
-        omp_warm(a->threads);
+        bench_omp_warm(a->threads);
         long n = (long)h.n;
         int failed = 0;
         double t0 = bench_now_s();

@@ -37,15 +37,6 @@
 /* ------------------------------------------------------------------------------
  * Helpers */
 
-/* Start the OpenMP team before the clock. */
-static void omp_warm(int threads)
-{
-    omp_set_num_threads(threads);
-#pragma omp parallel
-    {
-    }
-}
-
 /* ------------------------------------------------------------------------------
  * triad: a[i] = b[i] + s * c[i] over n doubles, `passes` times (STREAM's triad:
  * 24 bytes moved per element). */
@@ -171,7 +162,7 @@ static bench_result triad_omp_run(const bench_args *a)
     triad t;
     bool ok = triad_setup(&t, a->arg);
     if (ok) {
-        omp_warm(a->threads);
+        bench_omp_warm(a->threads);
         double t0 = bench_now_s();
 #pragma omp parallel
         {
@@ -293,7 +284,7 @@ static bench_result reduce_omp_run(const bench_args *a)
 {
     const sum_param *p = a->arg;
     bench_result res = {0};
-    omp_warm(a->threads);
+    bench_omp_warm(a->threads);
     double s = 0.0;
     size_t n = p->n;
     double t0 = bench_now_s();
@@ -427,7 +418,7 @@ static bench_result mandel_omp_static_run(const bench_args *a)
     bench_result res = {0};
     mandel m = {a->arg, calloc(((const mandel_param *)a->arg)->side, sizeof(uint64_t))};
     if (m.row_iters) {
-        omp_warm(a->threads);
+        bench_omp_warm(a->threads);
         long side = (long)m.p->side;
         double t0 = bench_now_s();
 #pragma omp parallel for schedule(static)
@@ -444,7 +435,7 @@ static bench_result mandel_omp_dynamic_run(const bench_args *a)
     bench_result res = {0};
     mandel m = {a->arg, calloc(((const mandel_param *)a->arg)->side, sizeof(uint64_t))};
     if (m.row_iters) {
-        omp_warm(a->threads);
+        bench_omp_warm(a->threads);
         long side = (long)m.p->side;
         double t0 = bench_now_s();
 #pragma omp parallel for schedule(dynamic, 1)
@@ -561,7 +552,7 @@ static bench_result small_omp_run(const bench_args *a)
     if (!s)
         return res;
     s->calls = a->size;
-    omp_warm(a->threads);
+    bench_omp_warm(a->threads);
     double t0 = bench_now_s();
     for (uint64_t k = 0; k < a->size; k++) {
 #pragma omp parallel for schedule(static)
@@ -703,7 +694,7 @@ static bench_result loop_sweep_omp_run(const bench_args *a)
     triad t;
     bool ok = triad_setup(&t, &p);
     if (ok) {
-        omp_warm(a->threads);
+        bench_omp_warm(a->threads);
         double t0 = bench_now_s();
         for (uint64_t k = 0; k < a->size; k++) {
 #pragma omp parallel
@@ -783,7 +774,7 @@ static bench_result loop_pause_serial_run(const bench_args *a) { return loop_pau
 
 static bench_result loop_pause_omp_run(const bench_args *a)
 {
-    omp_warm(a->threads);
+    bench_omp_warm(a->threads);
     return loop_pause_calls(a, loop_pause_omp_call);
 }
 
@@ -876,7 +867,7 @@ static bench_result reduce_sweep_omp_run(const bench_args *a)
     sum_array r;
     bool ok = sum_array_setup(&r, *(const size_t *)a->arg);
     if (ok) {
-        omp_warm(a->threads);
+        bench_omp_warm(a->threads);
         double t0 = bench_now_s();
         for (uint64_t k = 0; k < a->size; k++) {
             double s = 0.0;

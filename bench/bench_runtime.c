@@ -71,15 +71,6 @@ static inline int opaque_int(int v)
     return v;
 }
 
-/* Size the OpenMP team and start its threads, before a row's clock starts. */
-static void omp_team_start(int threads)
-{
-    omp_set_num_threads(threads);
-#pragma omp parallel
-    {
-    }
-}
-
 static int cmp_u64(const void *pa, const void *pb)
 {
     uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
@@ -317,7 +308,7 @@ static bench_result fib_omp_run(const bench_args *a)
 {
     const fib_param *p = a->arg;
     bench_result res = {.ok = true};
-    omp_team_start(a->threads);
+    bench_omp_warm(a->threads);
     bool ok = true;
     double t0 = bench_now_s();
 #pragma omp parallel
@@ -490,7 +481,7 @@ static bench_result nq_omp_common(const bench_args *a, int cutoff)
 {
     const nq_param *p = a->arg;
     bench_result res = {0};
-    omp_team_start(a->threads);
+    bench_omp_warm(a->threads);
     bool ok = true;
     double t0 = bench_now_s();
 #pragma omp parallel
@@ -808,7 +799,7 @@ static bench_result bcast_omp_run(const bench_args *a)
     bcast_counters *c = calloc(1, sizeof *c);
     if (!c)
         return res;
-    omp_team_start(a->threads);
+    bench_omp_warm(a->threads);
     double t0 = bench_now_s();
     for (uint64_t i = 0; i < a->size; i++) {
 #pragma omp parallel
@@ -885,7 +876,7 @@ static bench_result scope_task_omp_run(const bench_args *a)
     task_slot *slots = calloc(TASK_SLOTS, sizeof(task_slot));
     if (!slots)
         return res;
-    omp_team_start(a->threads);
+    bench_omp_warm(a->threads);
     double t0 = bench_now_s();
 #pragma omp parallel
 #pragma omp single
@@ -1068,7 +1059,7 @@ static bench_result copy_omp_run(const bench_args *a)
     c.slots = calloc(COPY_SLOTS, sizeof *c.slots);
     if (!c.slots)
         return res;
-    omp_team_start(a->threads);
+    bench_omp_warm(a->threads);
     double t0 = bench_now_s();
 #pragma omp parallel
 #pragma omp single

@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <omp.h>
 #include <pthread.h>
 #include <regex.h>
 #include <sched.h>
@@ -74,6 +75,14 @@ static void *xrealloc(void *p, size_t n)
 double bench_now_s(void)
 {
     return (double)weft_time_now_ns() * 1e-9;
+}
+
+void bench_omp_warm(int threads)
+{
+    omp_set_num_threads(threads);
+#pragma omp parallel
+    {
+    }
 }
 
 static void bench_nop(void *arg)
