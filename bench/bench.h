@@ -156,6 +156,13 @@ bool bench_weft_calls_paused(int threads, uint64_t calls, uint64_t pause_ns, voi
  * when the child could not run or did not report. */
 bench_result bench_run_in_child(bench_run_fn run, const bench_args *a);
 
+/* Start argv[0] (argv, envp as posix_spawn takes them) with its stdout on a pipe, read
+ * what it prints (up to size - 1 bytes, NUL-terminated) into line, and reap it into
+ * *status. False, with a message on stderr, when it could not be started or reaped;
+ * the caller judges the status and the line. The peer programs a row runs in another
+ * process (bench_crossbeam.c, bench_dist.c) print their figures on one line. */
+bool bench_spawn_line(char *const argv[], char *const envp[], char *line, size_t size, int *status);
+
 /* Registration functions, one per bench_*.c file (listed in main.c). */
 void bench_register_sync(bench_registry *r);
 void bench_register_runtime(bench_registry *r);

@@ -19,14 +19,10 @@
 
 #ifdef WEFT_BENCH_DIST
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 extern char **environ;
 
@@ -82,40 +78,12 @@ static bool dist_once(const dist_param *p, bool quick, double *seconds, uint64_t
     bool mpi = strcmp(p->impl, "weft") != 0;
     char **argv = mpi ? mpi_argv : solo_argv;
     char **env = child_env(p->threads, store, sizeof store);
-    int fd[2];
-    if (!env || pipe2(fd, O_CLOEXEC) != 0) {
-        free(env);
-        return false;
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fd[1], STDOUT_FILENO);
-    pid_t pid;
-    int err = posix_spawn(&pid, argv[0], &fa, NULL, argv, env);
-    posix_spawn_file_actions_destroy(&fa);
-    free(env);
-    close(fd[1]);
-    if (err) {
-        close(fd[0]);
-        fprintf(stderr, "weft-bench: cannot start %s: %s\n", argv[0], strerror(err));
-        return false;
-    }
     char line[256];
-    size_t used = 0;
-    for (;;) {
-        ssize_t n = read(fd[0], line + used, sizeof line - 1 - used);
-        if (n > 0 && (used += (size_t)n) < sizeof line - 1)
-            continue;
-        if (n < 0 && errno == EINTR)
-            continue;
-        break;
-    }
-    line[used] = '\0';
-    close(fd[0]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return false;
+    int status = -1;
+    bool ran = env && bench_spawn_line(argv, env, line, sizeof line, &status);
+    free(env);
+    if (!ran)
+        return false;
     int ok = 0;
     char end;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||

@@ -27,12 +27,14 @@
 #include <weft/trace.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
 #include <regex.h>
 #include <sched.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,6 +194,44 @@ bench_result bench_run_in_child(bench_run_fn run, const bench_args *a)
         return got;
     fprintf(stderr, "weft-bench: a child run failed (status %d)\n", status);
     return res;
+}
+
+bool bench_spawn_line(char *const argv[], char *const envp[], char *line, size_t size, int *status)
+{
+    int fd[2];
+    if (pipe2(fd, O_CLOEXEC) != 0) {
+        perror("weft-bench: pipe");
+        return false;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fd[1], STDOUT_FILENO);
+    pid_t pid;
+    int err = posix_spawn(&pid, argv[0], &fa, NULL, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fd[1]);
+    if (err) {
+        close(fd[0]);
+        fprintf(stderr, "weft-bench: cannot start %s: %s\n", argv[0], strerror(err));
+        return false;
+    }
+    size_t used = 0;
+    for (;;) {
+        ssize_t n = read(fd[0], line + used, size - 1 - used);
+        if (n > 0 && (used += (size_t)n) < size - 1)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        break; /* EOF, an error, or more than the line's room: the caller judges it */
+    }
+    line[used] = '\0';
+    close(fd[0]);
+    while (waitpid(pid, status, 0) < 0)
+        if (errno != EINTR) {
+            perror("weft-bench: waitpid");
+            return false;
+        }
+    return true;
 }
 
 /* The number of CPUs this process may run on (sched_getaffinity), at least 1. */
