@@ -15,7 +15,7 @@ namespace {
 inline void count(uint64_t *n)
 {
     ++*n;
-    __asm__ volatile("" : : "r"(n) : "memory");
+    __asm__ volatile("" : "+m"(*n));
 }
 
 } // namespace

@@ -249,7 +249,10 @@ uint64_t to_ns(const std::chrono::duration<Rep, Period> &d)
  * (weft_join, rayon::join). Both return void (join returns void), or both return a
  * value (join returns std::pair of them). Both run to their end even if one throws;
  * then the first exception is rethrown. Throws weft::error if the global pool cannot
- * start (nothing ran then). */
+ * start (nothing ran then). Cost: two noexcept halves that return nothing and are
+ * trivially copyable and pointer-sized (`[p]() noexcept { walk(p); }`) travel as the
+ * C call's ctx, so the join is a weft_join call and nothing more; other halves go
+ * through a struct on this stack and an exception slot checked after the call. */
 template <class F, class G>
 auto join(F &&f, G &&g)
 {
