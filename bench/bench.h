@@ -133,6 +133,11 @@ weft_pool *bench_pool_new(int threads);
  * gets root's run alone. False if the pool could not be made or a call failed. */
 bool bench_weft_timed(int threads, void (*root)(void *arg), void *arg, double *seconds);
 
+/* The same with root run by the calling thread itself, working in the pool as one of
+ * its `threads` (weft_pool_execute): what a program's main does when it calls weft
+ * where an OpenMP program opens a parallel region on its main thread. */
+bool bench_weft_caller_timed(int threads, void (*root)(void *arg), void *arg, double *seconds);
+
 /* Call call(arg) `calls` times, back to back, from the calling thread as a member of a
  * fresh pool of `threads` workers (weft_pool_execute per call): each call pays what a
  * parallel call made from outside the pools pays on entering one, where

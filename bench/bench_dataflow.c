@@ -15,7 +15,10 @@
  *    `single`; openmp-forkjoin: tasks + `taskwait` per phase (BOTS's sparselu_for).
  *    Each block gets the same operations in the same order in every version, so the
  *    result must equal the serial one bit for bit (checked by a checksum). The matrix
- *    is made before the clock; the row times the factorisation.
+ *    is made before the clock; the row times the factorisation. The weft rows run on
+ *    the calling thread working in the pool (weft_pool_execute), as OpenMP's master
+ *    thread runs the `single`: the spawning thread, which also allocates the filled
+ *    blocks and the task records, is the program's main thread in both.
  *  - pipeline: a buffer of records -> a compute-heavy transform (parallel) -> an
  *    in-order checksum writer, whose checksum depends on the order (checked against
  *    the serial one). weft: weft_pipeline_run with 4 tokens per thread; tbb:
@@ -475,10 +478,10 @@ static bench_result lu_run_row(const bench_args *a)
         res.seconds = bench_now_s() - t0;
         break;
     case LU_WEFT:
-        r.ok = bench_weft_timed(a->threads, lu_weft_dep_root, &r, &res.seconds) && r.ok;
+        r.ok = bench_weft_caller_timed(a->threads, lu_weft_dep_root, &r, &res.seconds) && r.ok;
         break;
     case LU_WEFT_FJ:
-        r.ok = bench_weft_timed(a->threads, lu_weft_fj_root, &r, &res.seconds) && r.ok;
+        r.ok = bench_weft_caller_timed(a->threads, lu_weft_fj_root, &r, &res.seconds) && r.ok;
         break;
     default:
         bench_omp_warm(a->threads);

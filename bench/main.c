@@ -115,6 +115,19 @@ bool bench_weft_timed(int threads, void (*root)(void *arg), void *arg, double *s
     return weft_pool_destroy(pool) == 0 && ok;
 }
 
+bool bench_weft_caller_timed(int threads, void (*root)(void *arg), void *arg, double *seconds)
+{
+    weft_pool *pool = bench_pool_new(threads);
+    if (!pool)
+        return false;
+    /* Workers up, and the caller's own way in once, as in bench_weft_calls_paused. */
+    bool ok = weft_pool_run(pool, bench_nop, NULL) == 0 && weft_pool_execute(pool, bench_nop, NULL) == 0;
+    double t0 = bench_now_s();
+    ok = weft_pool_execute(pool, root, arg) == 0 && ok;
+    *seconds = bench_now_s() - t0;
+    return weft_pool_destroy(pool) == 0 && ok;
+}
+
 bool bench_weft_calls_paused(int threads, uint64_t calls, uint64_t pause_ns, void (*call)(void *arg),
                              void *arg, double *seconds)
 {
