@@ -20,21 +20,35 @@
  * mutex is the scope's alone (no lock is shared between scopes) and is held for a
  * registration and for a finished task leaving the table; no task runs under it.
  *
- * Counting: a task with no unfinished predecessor is queued at once as a scope task.
- * The others are counted by nothing, and need not be: each has an unfinished
- * predecessor, and the predecessor that releases it last runs it or queues it before
- * returning, so the scope's pending count (which counts that predecessor) stays above
- * zero until every dependent task has run. The first task a finishing task releases
- * runs next on the same thread, in the same scope job (a chain costs no queueing,
- * and what the predecessor wrote is still in this cache); the others are queued.
+ * Which ready task runs: the table keeps its ready tasks (no unfinished predecessor,
+ * not started) in a heap ordered by registration, each matched by one queued scope
+ * job, dep_ready_run, that takes whichever ready task is the earliest when it runs;
+ * a job whose task made others ready continues with the earliest of those (a chain
+ * stays on one thread and in its cache, as TBB's continuation bypass) and queues a
+ * job for each of the rest. So a thread that looks for work takes the scope's ready
+ * tasks in spawn order, as OpenMP's team queue gives them out, and one thread runs a
+ * blocked factorisation close to the order of the loop that spawned it, which is
+ * also the order its caches like; the LIFO deques alone ran released tasks newest
+ * first.
+ *
+ * Counting: under the mutex, the heap holds exactly as many tasks as there are queued
+ * jobs not yet started plus the entries running jobs still owe themselves
+ * (dep_ready_run's `owed`: a job it could not queue). Tasks not ready are counted by
+ * nothing, and need not be: each has an unfinished predecessor, and the one that
+ * releases it last runs it, or puts it in the heap and queues (or owes) its job,
+ * before returning, so the scope's pending count stays above zero until every
+ * dependent task has run.
  *
  * -ENOMEM leaves nothing behind: under the mutex a spawn first makes all the room it
- * needs (table slots, records, readers' arrays; it appends itself to its predecessors'
- * successor arrays, growing them), and queues itself if it is ready, before it
- * changes anything another task reads; on failure it takes its appended edges back
- * (the tails of those arrays: no predecessor can finish while the mutex is held) and
- * keeps the room it made. A released successor that cannot be queued (weft_scope_spawn
- * cannot allocate) runs on the finishing task's thread as well. */
+ * needs (table slots, records, readers' arrays, heap room; it appends itself to its
+ * predecessors' successor arrays, growing them), and if it is ready enters the heap
+ * and queues its job, before it changes anything another task reads; on failure it
+ * takes its appended edges back (the tails of those arrays: no predecessor can finish
+ * while the mutex is held), leaves the heap (it is the latest registered, so it sits
+ * at the heap's end) and keeps the room it made. When tasks are released, a job that
+ * cannot be queued (weft_scope_spawn cannot allocate) is owed by the job that
+ * released them, which takes one more from the heap itself; a released task the heap
+ * has no room for (it cannot grow) goes on that job's own list, and it runs it. */
 #include "scope_dep_internal.h"
 
 #include <errno.h>
@@ -69,21 +83,30 @@ enum { DEP_SUCC_INLINE = 4 };
 struct dep_task {
     weft_scope_fn fn;
     void *arg;
-    struct dep_table *table;
-    dep_task *next;         /* in a list of tasks made ready together */
+    uint64_t seq;           /* registration order: the heap's key */
     uint32_t npred;         /* unfinished predecessors (under the mutex) */
     uint32_t nsucc, cap_succ;
     dep_task **succ;        /* tasks waiting for this one, once per edge */
     dep_task *succ_inline[DEP_SUCC_INLINE];
+    dep_task *next;         /* in a job's list of released tasks the heap had no room for */
     uint32_t nuses;
     dep_use uses[];
 };
 
+/* A heap entry: the key beside the task, so that sifting reads only the array. */
+typedef struct dep_ready {
+    uint64_t seq;
+    dep_task *task;
+} dep_ready;
+
 typedef struct dep_table {
     weft_mutex lock;
-    dep_addr **slots; /* open addressing, linear probing; NULL: empty */
-    size_t cap;       /* a power of two */
-    size_t count;     /* records */
+    dep_addr **slots;  /* open addressing, linear probing; NULL: empty */
+    size_t cap;        /* a power of two */
+    size_t count;      /* records */
+    dep_ready *ready;  /* binary min-heap on seq: ready tasks not started */
+    size_t nready, cap_ready;
+    uint64_t next_seq;
 } dep_table;
 
 enum { DEP_TABLE_MIN = 64 };
@@ -109,6 +132,9 @@ static dep_table *dep_table_new(void)
     weft_mutex_init(&t->lock);
     t->cap = DEP_TABLE_MIN;
     t->count = 0;
+    t->ready = NULL;
+    t->nready = t->cap_ready = 0;
+    t->next_seq = 0;
     return t;
 }
 
@@ -123,6 +149,7 @@ void weft__scope_deps_free(void *table)
             free(t->slots[i]);
         }
     free(t->slots);
+    free(t->ready);
     free(t);
 }
 
@@ -186,6 +213,56 @@ static dep_addr *dep_table_get(dep_table *t, const void *addr)
     t->slots[i] = rec;
     t->count++;
     return rec;
+}
+
+/* Room in the ready heap for one more task. */
+static int dep_ready_room(dep_table *tab)
+{
+    if (tab->nready < tab->cap_ready)
+        return 0;
+    size_t cap = tab->cap_ready ? tab->cap_ready * 2 : 64;
+    dep_ready *a = realloc(tab->ready, cap * sizeof *a);
+    if (!a)
+        return -ENOMEM;
+    tab->ready = a;
+    tab->cap_ready = cap;
+    return 0;
+}
+
+/* t is ready: into the heap (dep_ready_room made room). */
+static void dep_ready_push(dep_table *tab, dep_task *t)
+{
+    size_t i = tab->nready++;
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (tab->ready[parent].seq < t->seq)
+            break;
+        tab->ready[i] = tab->ready[parent];
+        i = parent;
+    }
+    tab->ready[i] = (dep_ready){t->seq, t};
+}
+
+/* The earliest registered ready task, out of the heap (which is not empty). */
+static dep_task *dep_ready_pop(dep_table *tab)
+{
+    dep_task *top = tab->ready[0].task;
+    dep_ready last = tab->ready[--tab->nready];
+    size_t i = 0, n = tab->nready;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && tab->ready[c + 1].seq < tab->ready[c].seq)
+            c++;
+        if (last.seq < tab->ready[c].seq)
+            break;
+        tab->ready[i] = tab->ready[c];
+        i = c;
+    }
+    if (n > 0)
+        tab->ready[i] = last;
+    return top;
 }
 
 /* Append `succ` to p's successors (the edge p -> succ). */
@@ -293,62 +370,78 @@ static void dep_task_free(dep_task *t)
     free(t);
 }
 
-/* t's function has returned: leave the table, free t, and return the successors it
- * released (linked by `next`). */
-static dep_task *dep_task_finish(dep_task *t)
+/* Under the mutex: t's function has returned. t leaves the table; of the tasks it
+ * was the last predecessor of, the earliest registered goes to *mine and the others
+ * enter the heap, or *extra if it has no room (out of memory: the caller runs them);
+ * returns how many entered the heap. */
+static size_t dep_task_leave(dep_table *tab, dep_task *t, dep_task **mine, dep_task **extra)
 {
-    dep_table *tab = t->table;
-    dep_task *ready = NULL;
-    weft_mutex_lock(&tab->lock);
+    size_t released = 0;
+    *mine = NULL;
     for (uint32_t i = 0; i < t->nuses; i++)
         dep_use_leave(t, &t->uses[i]);
     for (uint32_t i = 0; i < t->nsucc; i++) {
         dep_task *s = t->succ[i];
         if (--s->npred == 0) {
-            s->next = ready;
-            ready = s;
+            if (!*mine || s->seq < (*mine)->seq) {
+                dep_task *other = *mine;
+                *mine = s;
+                s = other;
+            }
+            if (s && dep_ready_room(tab) == 0) {
+                dep_ready_push(tab, s);
+                released++;
+            } else if (s) {
+                s->next = *extra;
+                *extra = s;
+            }
         }
     }
-    weft_mutex_unlock(&tab->lock);
-    dep_task_free(t);
-    return ready;
+    return released;
 }
 
-/* The scope task of a dependent task: run it, then run the first task it released
- * here and queue the others; a successor that cannot be queued (no memory) runs here
- * too, in the same loop (no recursion, however long the chain). */
-/* Runs t, then the successors it releases that no spawn took. Each task's failure is
- * reported as its own (its fn and arg, weft__scope_task_failed), so the wrapper
- * itself returns 0. */
-static int dep_task_run(weft_scope *scope, void *arg)
+/* The scope job matched with one entry of the ready heap: runs the earliest ready
+ * task; then, as long as the task it ran released others, the earliest of those
+ * (a chain stays on this thread and in its cache), queueing a job for each of the
+ * rest; when one released none, the earliest in the heap if the job still owes one.
+ * `owed`: heap entries this job has yet to take (its own, and one per job it could
+ * not queue); `extra`: released tasks the heap had no room for, run here. Each
+ * task's failure is reported as its own (its fn and arg, weft__scope_task_failed),
+ * so the job itself returns 0. */
+static int dep_ready_run(weft_scope *scope, void *arg)
 {
-    dep_task *t = arg;
-    int status = t->fn(scope, t->arg);
-    if (status != 0)
-        weft__scope_task_failed(scope, t->fn, t->arg, status);
-    dep_task *here = NULL;
+    dep_table *tab = arg;
+    dep_task *done = NULL, *extra = NULL;
+    size_t owed = 1;
     for (;;) {
-        dep_task *ready = dep_task_finish(t);
-        if (ready && !here) { /* the first one released runs next, here */
-            here = ready;
-            ready = ready->next;
-            here->next = NULL;
+        size_t queue = 0;
+        dep_task *t = NULL;
+        weft_mutex_lock(&tab->lock);
+        if (done)
+            queue = dep_task_leave(tab, done, &t, &extra);
+        if (!t && extra) {
+            t = extra;
+            extra = extra->next;
+        } else if (!t && owed > 0) {
+            t = dep_ready_pop(tab);
+            owed--;
         }
-        while (ready) {
-            dep_task *next = ready->next;
-            if (weft_scope_spawn(scope, dep_task_run, ready) != 0) {
-                ready->next = here;
-                here = ready;
-            }
-            ready = next;
+        weft_mutex_unlock(&tab->lock);
+        if (done)
+            dep_task_free(done);
+        done = NULL;
+        for (; queue > 0; queue--)
+            if (weft_scope_spawn(scope, dep_ready_run, tab) != 0)
+                owed++;
+        if (!t) {
+            if (owed == 0)
+                return 0;
+            continue;
         }
-        if (!here)
-            return 0;
-        t = here;
-        here = here->next;
-        status = t->fn(scope, t->arg);
+        int status = t->fn(scope, t->arg);
         if (status != 0)
             weft__scope_task_failed(scope, t->fn, t->arg, status);
+        done = t;
     }
 }
 
@@ -362,6 +455,7 @@ static dep_task *dep_task_new(weft_scope_fn fn, void *arg, const weft_dep *deps,
         return NULL;
     t->fn = fn;
     t->arg = arg;
+    t->seq = 0;
     t->next = NULL;
     t->npred = 0;
     t->nsucc = 0;
@@ -395,10 +489,18 @@ static int dep_task_submit(weft_scope *scope, dep_table *tab, dep_task *t)
     uint32_t linked = 0;
     while (rc == 0 && linked < t->nuses)
         rc = dep_use_link(t, &t->uses[linked++]);
-    /* Ready: queue it now, while a failure can still be undone. It cannot finish (and
-     * leave the table) before the mutex is released. */
+    /* Ready: into the heap, and its job queued now, while a failure can still be undone
+     * (no job can take it before the mutex is released). Its seq is the highest yet, so
+     * it stays at the heap's end. */
+    t->seq = tab->next_seq++;
     if (rc == 0 && t->npred == 0)
-        rc = weft_scope_spawn(scope, dep_task_run, t);
+        rc = dep_ready_room(tab);
+    if (rc == 0 && t->npred == 0) {
+        dep_ready_push(tab, t);
+        rc = weft_scope_spawn(scope, dep_ready_run, tab);
+        if (rc != 0)
+            tab->nready--;
+    }
     if (rc != 0) {
         for (uint32_t i = 0; i < linked; i++)
             dep_use_unlink(t, &t->uses[i]);
@@ -425,7 +527,6 @@ int weft_scope_spawn_dep(weft_scope *scope, weft_scope_fn fn, void *arg, const w
     dep_task *t = tab ? dep_task_new(fn, arg, deps, ndeps) : NULL;
     if (!t)
         return -ENOMEM;
-    t->table = tab;
     weft_mutex_lock(&tab->lock);
     int rc = dep_task_submit(scope, tab, t);
     weft_mutex_unlock(&tab->lock);

@@ -370,6 +370,67 @@ static void wl_scope_deps(void)
     }
 }
 
+/* One writer, then FANOUT readers of its address, all spawned while the writer waits
+ * for the spawner: its finish releases them all at once, more than the ready heap's
+ * first room (runtime/scope_dep.c), so the heap grows while tasks are released, and
+ * the jobs for them are queued then, more than a fresh worker's block cache and deque
+ * hold (a fresh pool each run: nothing cached hides an allocation). A growth that
+ * fails leaves the released task to the writer's thread, a job that cannot be queued
+ * to the writer's job: either way each reader spawned runs exactly once, after the
+ * writer. */
+enum { FANOUT = 300 };
+
+typedef struct fanout_state {
+    weft_latch spawned; /* the writer waits for the spawner */
+    _Atomic int writer_ran, readers_ran, early;
+} fanout_state;
+
+static int fanout_writer(weft_scope *s, void *arg)
+{
+    (void)s;
+    fanout_state *st = arg;
+    weft_latch_wait(&st->spawned);
+    atomic_store_explicit(&st->writer_ran, 1, memory_order_relaxed);
+    return 0;
+}
+
+static int fanout_reader(weft_scope *s, void *arg)
+{
+    (void)s;
+    fanout_state *st = arg;
+    if (atomic_load_explicit(&st->writer_ran, memory_order_relaxed) == 0)
+        atomic_fetch_add_explicit(&st->early, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st->readers_ran, 1, memory_order_relaxed);
+    return 0;
+}
+
+static void wl_scope_deps_fanout(void)
+{
+    static fanout_state st;
+    static int cell;
+    memset(&st, 0, sizeof st);
+    MUST(weft_latch_init(&st.spawned, 1));
+    weft_pool *p = new_pool(2);
+    weft_scope s;
+    faults_on();
+    MUST(weft_scope_init(&s, p));
+    weft_dep w = {&cell, WEFT_DEP_OUT}, r = {&cell, WEFT_DEP_IN};
+    bool writer = OK_OR_NOMEM(weft_scope_spawn_dep(&s, fanout_writer, &st, &w, 1));
+    int readers = 0;
+    for (int i = 0; i < FANOUT; i++)
+        if (OK_OR_NOMEM(weft_scope_spawn_dep(&s, fanout_reader, &st, &r, 1)))
+            readers++;
+    weft_latch_count_down(&st.spawned, 1);
+    MUST(weft_scope_wait(&s));
+    faults_off();
+    MUST(weft_pool_destroy(p));
+    CHECK(atomic_load(&st.writer_ran) == (int)writer, "writer ran %d, spawned %d", atomic_load(&st.writer_ran),
+          (int)writer);
+    CHECK(atomic_load(&st.readers_ran) == readers, "%d readers ran, %d spawned", atomic_load(&st.readers_ran),
+          readers);
+    CHECK(!writer || atomic_load(&st.early) == 0, "%d readers ran before the writer", atomic_load(&st.early));
+}
+
 /* One worker, so nothing is stolen: a chain of 300 nested joins keeps 300 stack jobs
  * on its deque (256 slots), whose growth fails too; a join on a deque that cannot
  * grow runs inline. At the bottom, a spawn needs the deque to grow as well. A fresh
@@ -1042,6 +1103,7 @@ int main(void)
     sweep("tasks in pool", wl_tasks_in_pool, 2);
     sweep("tasks outside", wl_tasks_outside, 2);
     sweep("scope deps", wl_scope_deps, 2);
+    sweep("scope deps fanout", wl_scope_deps_fanout, 0);
     sweep("deque growth", wl_deque_growth, 0);
     sweep("inline deque", wl_inline_deque_growth, 0);
     spawn_into_full_deque();

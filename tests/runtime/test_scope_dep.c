@@ -1,5 +1,6 @@
 /* test_scope_dep.c: Criterion suite `scope_dep` — tasks with dependencies by address:
- * argument errors, write-after-write chains in spawn order, readers that run together,
+ * argument errors, write-after-write chains in spawn order, the order ready tasks start
+ * in on one thread, readers that run together,
  * a writer after readers, random DAGs and a blocked Cholesky equal to their serial
  * runs (owner outside the pool and on a worker), tasks spawned from tasks, and
  * cancellation. Several spawning threads and TSan: stress_scope_dep.c. */
@@ -77,6 +78,39 @@ Test(scope_dep, writers_run_in_spawn_order)
     cr_assert_eq(c.n, 4000);
     for (uint32_t i = 0; i < 4000; i++)
         cr_assert_eq(c.log[i], i);
+    weft_pool_destroy(p);
+}
+
+/* One worker, which spawns them all before it waits: the ready tasks start earliest
+ * spawned first (the deques alone ran them newest first), except that a task a
+ * finishing task makes ready goes next on the same thread. */
+static void order_root(void *arg)
+{
+    chain *c = arg;
+    static chain_arg args[1000];
+    static int cell[1000];
+    weft_scope s;
+    cr_assert_eq(weft_scope_init(&s, NULL), 0);
+    for (uint32_t i = 0; i < 1000; i++) {
+        args[i] = (chain_arg){c, i};
+        /* 0 writes cell[0]; 1..998 are independent; 999 reads cell[0] after 0. */
+        weft_dep d = {&cell[i == 999 ? 0 : i], i == 999 ? WEFT_DEP_IN : WEFT_DEP_OUT};
+        cr_assert_eq(weft_scope_spawn_dep(&s, chain_task, &args[i], &d, 1), 0);
+    }
+    cr_assert_eq(weft_scope_wait(&s), 0);
+}
+
+Test(scope_dep, ready_tasks_start_earliest_spawned_first)
+{
+    weft_pool *p = make_pool(1);
+    static chain c;
+    c.n = 0;
+    cr_assert_eq(weft_pool_run(p, order_root, &c), 0);
+    cr_assert_eq(c.n, 1000);
+    cr_assert_eq(c.log[0], 0);
+    cr_assert_eq(c.log[1], 999, "released by task 0: next on its thread");
+    for (uint32_t i = 2; i < 1000; i++)
+        cr_assert_eq(c.log[i], i - 1, "position %u ran task %u", i, c.log[i]);
     weft_pool_destroy(p);
 }
 
