@@ -563,7 +563,9 @@ typedef struct weft_dep {
  * for their dependencies included. A task runs even if the scope was cancelled (as
  * weft_scope_spawn; a failed task does not stop the tasks that depend on it: they
  * can ask weft_scope_is_cancelled). ndeps 0: weft_scope_spawn. Never runs fn before
- * returning. Returns 0, -EINVAL (s or fn NULL, deps NULL with ndeps > 0, a mode other
+ * returning. Of the scope's ready dependent tasks, a thread looking for work starts
+ * the earliest spawned; a thread that finished one goes on with the earliest of those
+ * its finish made ready. Returns 0, -EINVAL (s or fn NULL, deps NULL with ndeps > 0, a mode other
  * than WEFT_DEP_IN/OUT/INOUT, or the scope already waited on), -ENOMEM (nothing
  * queued, no dependency recorded). */
 WEFT_API int weft_scope_spawn_dep(weft_scope *s, weft_scope_fn fn, void *arg, const weft_dep *deps,
