@@ -251,7 +251,7 @@ static int par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void 
         int threads = weft_pool_num_threads(NULL);
         if (threads <= 1)
             return threads < 0 ? threads : body(ctx, lo, hi);
-        int rc = weft__par_probe(&lo, hi, body, ctx, &min_len);
+        int rc = weft__par_probe(&lo, hi, body, ctx, (void (*)(void))body, ctx, &min_len);
         if (rc != 0 || lo == hi)
             return rc;
     }
@@ -436,14 +436,14 @@ int weft_par_for_2d(size_t rows, size_t cols, size_t row_grain, size_t col_grain
         if (rows / sh.row_unit >= cols / sh.col_unit) {
             p.unit = sh.row_unit;
             p.units = rows / sh.row_unit;
-            rc = weft__par_probe(&done, p.units, for2d_probe_rows, &p, &min_units);
+            rc = weft__par_probe(&done, p.units, for2d_probe_rows, &p, NULL, NULL, &min_units);
             if (rc != 0 || done == p.units)
                 return rc;
             root.r0 = done * p.unit;
         } else {
             p.unit = sh.col_unit;
             p.units = cols / sh.col_unit;
-            rc = weft__par_probe(&done, p.units, for2d_probe_cols, &p, &min_units);
+            rc = weft__par_probe(&done, p.units, for2d_probe_cols, &p, NULL, NULL, &min_units);
             if (rc != 0 || done == p.units)
                 return rc;
             root.c0 = done * p.unit;

@@ -295,7 +295,7 @@ static int reduce_range(size_t lo, size_t hi, size_t grain, bool deterministic, 
         if (threads <= 1)
             return threads < 0 ? threads : fold(ctx, lo, hi, result);
         red_probe p = {&sh, result};
-        int rc = weft__par_probe(&lo, hi, red_probe_leaf, &p, &root.min_len);
+        int rc = weft__par_probe(&lo, hi, red_probe_leaf, &p, (void (*)(void))fold, ctx, &root.min_len);
         if (rc != 0 || lo == hi)
             return rc;
     }

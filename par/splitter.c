@@ -6,7 +6,9 @@
  * only err towards parallelism for a tiny loop whose first chunks were slowed down
  * (e.g. by a page fault), never run a long loop serially beyond ~1 µs of probing plus
  * a rest it estimated at under PROBE_INLINE_NS; and it sets min_len only from two
- * chunks in a row of the same length that each passed the trust rules (below). */
+ * chunks in a row of the same length that each passed the trust rules (below), or,
+ * for the loop this thread last sent to the pool, from that estimate once a chunk of
+ * this call confirmed it within PROBE_RECALL_RATIO (probe_recall). */
 #include "splitter_internal.h"
 
 #include <weft/sync.h>
@@ -42,6 +44,12 @@
  * probe goes on growing. The price is one chunk more on the caller. */
 /* Each probe chunk is this many times the previous one. */
 #define PROBE_GROWTH 4u
+/* Recall (below): the checking chunk's length by the remembered estimate and its
+ * largest share of the range, and how far (a factor either way) its time may stray
+ * from the estimate before the full probe runs. */
+#define PROBE_RECALL_NS 100.0
+#define PROBE_RECALL_RATIO 4.0
+#define PROBE_RECALL_SHARE 16u
 
 /* The clock's own cost, part of every chunk's time: the least of a few back-to-back
  * reads, measured by the first probe (stored + 1: 0 is not yet). Relaxed: any
@@ -63,12 +71,75 @@ static uint64_t clock_cost(void)
     return best;
 }
 
-int weft__par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, size_t *min_len)
+/* A piece worth a steal, by a per-index estimate: PROBE_LEAF_NS of it, within [1, left]. */
+static size_t leaf_len(double per_index, size_t left)
+{
+    double len = PROBE_LEAF_NS / per_index;
+    return len < 1.0 ? 1 : len > (double)left ? left : (size_t)len;
+}
+
+/* The loop this thread's last probe sent to the pool, and its per-index estimate
+ * (fn NULL: none). A program calls the same loop again and again (a time step, a
+ * frame, a solver iteration), and the probe's chunks and clock reads delay the
+ * offer a thief takes its half from, which a call pays half of. Per thread: no
+ * sharing, and a loop's calls come from its thread. */
+static _Thread_local struct {
+    void (*fn)(void);
+    const void *ctx;
+    double per_index;
+} recall;
+
+/* The remembered loop again: run one chunk of about PROBE_RECALL_NS by the estimate,
+ * but at most a PROBE_RECALL_SHARE-th of the range (should the estimate be stale by
+ * far, that bounds what runs here before the pool is asked), timed. Within
+ * PROBE_RECALL_RATIO of the estimate, the estimate stands (*min_len from it, or the
+ * rest inline when it is short by this chunk's rate); else *checked is false and the
+ * full probe runs on what is left. A loop whose work per index changed under the same
+ * function and context is caught here, before its pieces are cut from a stale
+ * estimate. */
+static int probe_recall(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, uint64_t cost,
+                        size_t *min_len, bool *checked)
+{
+    double est = recall.per_index;
+    size_t b = *lo, left = hi - b;
+    double want = PROBE_RECALL_NS / est, most = (double)(left / PROBE_RECALL_SHARE);
+    size_t n = want > most ? (size_t)most : (size_t)want;
+    n = n ? n : 1;
+    uint64_t t0 = weft_time_now_ns();
+    int rc = leaf(arg, b, b + n);
+    uint64_t dt = weft_time_now_ns() - t0;
+    *lo = b + n;
+    *checked = true;
+    if (rc != 0 || *lo == hi)
+        return rc;
+    double per_index = (double)(dt > 2 * cost ? dt - cost : dt / 2) / (double)n;
+    if (per_index > est * PROBE_RECALL_RATIO || per_index * PROBE_RECALL_RATIO < est) {
+        *checked = false;
+        return 0;
+    }
+    if (per_index * (double)(hi - *lo) < PROBE_INLINE_NS) {
+        rc = leaf(arg, *lo, hi);
+        *lo = hi;
+        return rc;
+    }
+    *min_len = leaf_len(est, hi - *lo);
+    return 0;
+}
+
+int weft__par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, void (*key_fn)(void),
+                    const void *key_ctx, size_t *min_len)
 {
     uint64_t cost = clock_cost();
+    *min_len = 1;
+    if (key_fn && recall.fn == key_fn && recall.ctx == key_ctx) {
+        bool checked;
+        int rc = probe_recall(lo, hi, leaf, arg, cost, min_len, &checked);
+        if (rc != 0 || checked)
+            return rc;
+    }
+    recall.fn = NULL;
     size_t b = *lo;
     size_t chunk = 1;
-    *min_len = 1;
     double passed = 0; /* per-index time of the chunk before, when it passed */
     /* One clock read per chunk: each chunk is timed from the end of the previous. */
     uint64_t t0 = weft_time_now_ns();
@@ -100,8 +171,12 @@ int weft__par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, siz
                       (n >= PROBE_TRUST_MANY || dt >= PROBE_TRUST_LONG_NS);
         if (passes && passed > 0) {
             per_index = per_index < passed ? per_index : passed;
-            double leaf_len = PROBE_LEAF_NS / per_index;
-            *min_len = leaf_len < 1.0 ? 1 : leaf_len > (double)(hi - b) ? hi - b : (size_t)leaf_len;
+            *min_len = leaf_len(per_index, hi - b);
+            if (key_fn) {
+                recall.fn = key_fn;
+                recall.ctx = key_ctx;
+                recall.per_index = per_index;
+            }
             return 0;
         }
         if (passes) {

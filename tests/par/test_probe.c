@@ -44,7 +44,7 @@ static size_t median_min_len(weft_par_leaf_fn leaf, int tries)
     size_t min_lens[7];
     for (int t = 0; t < tries; t++) {
         size_t lo = 0, hi = (size_t)1 << 22, min_len = 0;
-        cr_assert_eq(weft__par_probe(&lo, hi, leaf, NULL, &min_len), 0);
+        cr_assert_eq(weft__par_probe(&lo, hi, leaf, NULL, NULL, NULL, &min_len), 0);
         cr_assert_lt(lo, hi, "a 4M-index loop was judged short");
         min_lens[t] = min_len;
     }
@@ -98,7 +98,7 @@ static int dear_leaf(void *arg, size_t b, size_t e)
 Test(probe, dear_indices_trusted_after_a_few)
 {
     size_t lo = 0, hi = 1000, min_len = 0, calls = 0;
-    cr_assert_eq(weft__par_probe(&lo, hi, dear_leaf, &calls, &min_len), 0);
+    cr_assert_eq(weft__par_probe(&lo, hi, dear_leaf, &calls, NULL, NULL, &min_len), 0);
     cr_assert_leq(lo, 9, "probed %zu indices of ~2 µs before trusting", lo);
     cr_assert_eq(min_len, 1);
 }
