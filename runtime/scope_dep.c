@@ -109,7 +109,7 @@ typedef struct dep_table {
     uint64_t next_seq;
 } dep_table;
 
-enum { DEP_TABLE_MIN = 64 };
+enum { DEP_TABLE_MIN = 64, DEP_READY_MIN = 64 };
 
 static size_t dep_hash(const void *addr, size_t cap)
 {
@@ -220,7 +220,7 @@ static int dep_ready_room(dep_table *tab)
 {
     if (tab->nready < tab->cap_ready)
         return 0;
-    size_t cap = tab->cap_ready ? tab->cap_ready * 2 : 64;
+    size_t cap = tab->cap_ready ? tab->cap_ready * 2 : DEP_READY_MIN;
     dep_ready *a = realloc(tab->ready, cap * sizeof *a);
     if (!a)
         return -ENOMEM;
