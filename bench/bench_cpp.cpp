@@ -18,36 +18,27 @@ inline void count(uint64_t *n)
     __asm__ volatile("" : "+m"(*n));
 }
 
+/* The joins of both rows: two lambdas that count their call, noexcept or not (with
+ * noexcept, weft::join's direct path: each lambda, one pointer, is the C call's ctx,
+ * as the C row passes count_fn its counter). */
+template <bool NoExcept>
+void join_loop(void *loop)
+{
+    auto *l = static_cast<bench_loop *>(loop);
+    uint64_t *done = &l->done;
+    uint64_t t0 = weft_time_now_ns();
+    try {
+        for (uint64_t i = 0; i < l->size; i++)
+            weft::join([done]() noexcept(NoExcept) { count(done); }, [done]() noexcept(NoExcept) { count(done); });
+        l->ok = true;
+    } catch (...) {
+        l->ok = false;
+    }
+    l->seconds = (double)(weft_time_now_ns() - t0) * 1e-9;
+}
+
 } // namespace
 
-extern "C" void bench_cpp_join_loop_run(void *loop)
-{
-    auto *l = static_cast<bench_loop *>(loop);
-    uint64_t *done = &l->done;
-    uint64_t t0 = weft_time_now_ns();
-    try {
-        for (uint64_t i = 0; i < l->size; i++)
-            weft::join([done] { count(done); }, [done] { count(done); });
-        l->ok = true;
-    } catch (...) {
-        l->ok = false;
-    }
-    l->seconds = (double)(weft_time_now_ns() - t0) * 1e-9;
-}
+extern "C" void bench_cpp_join_loop_run(void *loop) { join_loop<false>(loop); }
+extern "C" void bench_cpp_join_noexcept_loop_run(void *loop) { join_loop<true>(loop); }
 
-/* The same with noexcept halves: weft::join's direct path (each lambda, one pointer,
- * is the C call's ctx), as the C row passes count_fn its counter. */
-extern "C" void bench_cpp_join_noexcept_loop_run(void *loop)
-{
-    auto *l = static_cast<bench_loop *>(loop);
-    uint64_t *done = &l->done;
-    uint64_t t0 = weft_time_now_ns();
-    try {
-        for (uint64_t i = 0; i < l->size; i++)
-            weft::join([done]() noexcept { count(done); }, [done]() noexcept { count(done); });
-        l->ok = true;
-    } catch (...) {
-        l->ok = false;
-    }
-    l->seconds = (double)(weft_time_now_ns() - t0) * 1e-9;
-}

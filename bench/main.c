@@ -103,29 +103,30 @@ weft_pool *bench_pool_new(int threads)
     return pool;
 }
 
-bool bench_weft_timed(int threads, void (*root)(void *arg), void *arg, double *seconds)
+/* Run root(arg) once on a fresh pool of `threads`, through `enter` (weft_pool_run: on
+ * a worker; weft_pool_execute: on this thread, working in the pool), after the
+ * workers are up and one empty entry the same way; *seconds gets root's run alone. */
+static bool weft_timed_via(int (*enter)(weft_pool *, weft_fn, void *), int threads, void (*root)(void *arg),
+                           void *arg, double *seconds)
 {
     weft_pool *pool = bench_pool_new(threads);
     if (!pool)
         return false;
-    bool ok = weft_pool_run(pool, bench_nop, NULL) == 0; /* workers up */
+    bool ok = weft_pool_run(pool, bench_nop, NULL) == 0 && enter(pool, bench_nop, NULL) == 0;
     double t0 = bench_now_s();
-    ok = weft_pool_run(pool, root, arg) == 0 && ok;
+    ok = enter(pool, root, arg) == 0 && ok;
     *seconds = bench_now_s() - t0;
     return weft_pool_destroy(pool) == 0 && ok;
 }
 
+bool bench_weft_timed(int threads, void (*root)(void *arg), void *arg, double *seconds)
+{
+    return weft_timed_via(weft_pool_run, threads, root, arg, seconds);
+}
+
 bool bench_weft_caller_timed(int threads, void (*root)(void *arg), void *arg, double *seconds)
 {
-    weft_pool *pool = bench_pool_new(threads);
-    if (!pool)
-        return false;
-    /* Workers up, and the caller's own way in once, as in bench_weft_calls_paused. */
-    bool ok = weft_pool_run(pool, bench_nop, NULL) == 0 && weft_pool_execute(pool, bench_nop, NULL) == 0;
-    double t0 = bench_now_s();
-    ok = weft_pool_execute(pool, root, arg) == 0 && ok;
-    *seconds = bench_now_s() - t0;
-    return weft_pool_destroy(pool) == 0 && ok;
+    return weft_timed_via(weft_pool_execute, threads, root, arg, seconds);
 }
 
 bool bench_weft_calls_paused(int threads, uint64_t calls, uint64_t pause_ns, void (*call)(void *arg),

@@ -455,7 +455,6 @@ static dep_task *dep_task_new(weft_scope_fn fn, void *arg, const weft_dep *deps,
         return NULL;
     t->fn = fn;
     t->arg = arg;
-    t->seq = 0;
     t->next = NULL;
     t->npred = 0;
     t->nsucc = 0;
@@ -493,13 +492,14 @@ static int dep_task_submit(weft_scope *scope, dep_table *tab, dep_task *t)
      * (no job can take it before the mutex is released). Its seq is the highest yet, so
      * it stays at the heap's end. */
     t->seq = tab->next_seq++;
-    if (rc == 0 && t->npred == 0)
-        rc = dep_ready_room(tab);
     if (rc == 0 && t->npred == 0) {
-        dep_ready_push(tab, t);
-        rc = weft_scope_spawn(scope, dep_ready_run, tab);
-        if (rc != 0)
-            tab->nready--;
+        rc = dep_ready_room(tab);
+        if (rc == 0) {
+            dep_ready_push(tab, t);
+            rc = weft_scope_spawn(scope, dep_ready_run, tab);
+            if (rc != 0)
+                tab->nready--;
+        }
     }
     if (rc != 0) {
         for (uint32_t i = 0; i < linked; i++)

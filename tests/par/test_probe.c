@@ -8,6 +8,7 @@
  * claim is checked on the median of several probes. A stall of milliseconds (a
  * preemption) must not be trusted either. */
 #include "splitter_internal.h"
+#include "spin.h"
 
 #include <weft/sync.h>
 
@@ -15,18 +16,11 @@
 
 #include <stdlib.h>
 
-static void spin_ns(uint64_t ns)
-{
-    uint64_t end = weft_time_now_ns() + ns;
-    while (weft_time_now_ns() < end) {
-    }
-}
-
 static int stall_leaf(void *arg, size_t b, size_t e)
 {
     (void)arg;
     if (b <= 1 && 1 < e)
-        spin_ns(500);
+        test_spin_ns(500);
     for (volatile size_t i = b; i < e; i++) {
     }
     return 0;
@@ -69,7 +63,7 @@ static int interrupted_leaf(void *arg, size_t b, size_t e)
 {
     (void)arg;
     if (b <= 5 && 5 < e)
-        spin_ns(2000000);
+        test_spin_ns(2000000);
     for (volatile size_t i = b; i < e; i++) {
     }
     return 0;
@@ -91,7 +85,7 @@ static int dear_leaf(void *arg, size_t b, size_t e)
 {
     size_t *calls = arg;
     (*calls)++;
-    spin_ns(2000 * (e - b));
+    test_spin_ns(2000 * (e - b));
     return 0;
 }
 

@@ -6,17 +6,11 @@
  * the cheap loop is the whole of a dear one: no steal could take any of it), and the
  * check may run only a small share of the range on the caller. */
 #include "splitter_internal.h"
+#include "spin.h"
 
 #include <weft/sync.h>
 
 #include <criterion/criterion.h>
-
-static void spin_ns(uint64_t ns)
-{
-    uint64_t end = weft_time_now_ns() + ns;
-    while (weft_time_now_ns() < end) {
-    }
-}
 
 /* One loop (one function, one context) whose cost per index the test sets. */
 typedef struct loop_cost {
@@ -29,7 +23,7 @@ static int cost_leaf(void *arg, size_t b, size_t e)
 {
     loop_cost *c = arg;
     if (c->spin_ns)
-        spin_ns(c->spin_ns * (e - b));
+        test_spin_ns(c->spin_ns * (e - b));
     for (volatile size_t i = b; i < e; i++) {
     }
     c->ran += e - b;
