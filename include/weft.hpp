@@ -33,16 +33,18 @@
  * oneTBB do).
  *
  * Cost: the wrappers pass a small struct on the caller's stack (the callable, or a
- * reference to it, and where its exception and result go) as the C call's void *ctx,
- * and call the callable through a function instantiated for its type (the compiler
- * sees and may inline its body there); the exception handling costs nothing until
- * something throws (table-based unwinding), plus one flag word per call. So a join
- * through weft::join costs what a weft_join whose halves take a struct costs, give or
- * take that word (bench row join_overhead, impl weft-cpp; docs/perf-log.md). A join
- * of two noexcept callables that return nothing, each trivially copyable and no
- * larger than a pointer (`[p]() noexcept { ... }`, `[&x]() noexcept { ... }`),
- * passes each callable's bytes as the ctx itself, as a weft_join of two C functions
- * given their pointer does (impl weft-cpp-noexcept; docs/perf-log.md).
+ * reference to it, its result and the slot for its exception; a join's one struct
+ * holds both halves) as the C call's void *ctx, and call the callable through a
+ * function instantiated for its type (the compiler sees and may inline its body
+ * there); the exception handling costs nothing until something throws (table-based
+ * unwinding), plus one flag word per call, set before the call and tested with its
+ * result. So a join through weft::join costs what a weft_join whose halves take a
+ * struct costs, plus that word (bench row join_overhead, impl weft-cpp;
+ * docs/perf-log.md). A join of two noexcept callables that return nothing, each
+ * trivially copyable and no larger than a pointer (`[p]() noexcept { ... }`,
+ * `[&x]() noexcept { ... }`), passes each callable's bytes as the ctx itself, as a
+ * weft_join of two C functions given their pointer does (impl weft-cpp-noexcept;
+ * docs/perf-log.md).
  *
  * Thread-safety: as the C calls each wrapper makes (weft/runtime.h, par.h, chan.h,
  * sync.h): a handle object is used by one thread at a time, as its C handle is. */
@@ -98,45 +100,62 @@ constexpr int thrown_status = 1;
 
 /* The first exception thrown by the callables of one parallel call, kept until the call
  * returns on the thread that made it, then rethrown there. `state_`: 0 none, 1 being
- * stored, 2 stored. Its accesses are relaxed: the compare-exchange only elects one
- * writer among the callables, and what the winner wrote reaches the rethrowing thread
- * through the C call's own completion (a join, loop or scope wait returns after every
- * callable of the call has returned, and their writes are visible then), not through
- * this word. */
+ * stored, 2 stored. While callables run, they reach it with relaxed __atomic builtins
+ * (as weft/common.h's inline functions do their fields): the compare-exchange only
+ * elects one writer among the callables, and what the winner wrote reaches the
+ * rethrowing thread through the C call's own completion (a join, loop or scope wait
+ * returns after every callable of the call has returned, and their writes are visible
+ * then), not through this word. So once the call has returned nothing writes it, and
+ * the caller reads it plainly: the compiler may fold that read into the test of the
+ * call's result (a std::atomic load it would keep as a load of its own). */
 class exception_slot {
 public:
     exception_slot() noexcept = default;
     exception_slot(const exception_slot &) = delete;
     exception_slot &operator=(const exception_slot &) = delete;
-    /* Trivial: every wrapper calls rethrow() once its C call has returned, before
-     * anything else that could throw, so no exception is left here to destroy (a
-     * destructor re-reading the word would cost every join a load). */
+    /* Trivial: every wrapper calls rethrow() (or rethrow_or_check()) once its C call
+     * has returned, before anything else that could throw, so no exception is left
+     * here to destroy (a destructor re-reading the word would cost every join a load). */
     ~exception_slot() = default;
     /* In a catch block: keep the exception being handled unless one is kept already. */
     void capture() noexcept
     {
         int none = 0;
-        if (state_.compare_exchange_strong(none, 1, std::memory_order_relaxed)) {
+        if (__atomic_compare_exchange_n(&state_, &none, 1, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
             ::new (static_cast<void *>(buf_)) std::exception_ptr(std::current_exception());
-            state_.store(2, std::memory_order_relaxed);
+            __atomic_store_n(&state_, 2, __ATOMIC_RELAXED);
         }
     }
     /* Has a callable thrown? (A loop body's early-out; relaxed: advisory.) */
-    bool thrown() const noexcept { return state_.load(std::memory_order_relaxed) != 0; }
+    bool thrown() const noexcept { return __atomic_load_n(&state_, __ATOMIC_RELAXED) != 0; }
     /* After the call: rethrow the kept exception, if any. */
     void rethrow()
     {
-        if (state_.load(std::memory_order_relaxed) == 2) {
+        if (state_ == 2) {
             std::exception_ptr e = std::move(*ptr());
             ptr()->~exception_ptr();
-            state_.store(0, std::memory_order_relaxed);
+            state_ = 0;
             std::rethrow_exception(e);
         }
     }
+    /* After the call: rethrow the kept exception, if any, else throw weft::error for
+     * a negative rc. The usual outcome, rc 0 and nothing kept, is one test of both. */
+    void rethrow_or_check(int rc, const char *call)
+    {
+        if (int either = rc | state_)
+            rethrow_or_throw(either, call);
+    }
 
 private:
+    /* Out of line, so that the call site keeps only the test (and no copy of rc):
+     * `either` is rc when nothing was kept. */
+    [[gnu::noinline, gnu::cold]] void rethrow_or_throw(int either, const char *call)
+    {
+        rethrow();
+        check(either, call);
+    }
     std::exception_ptr *ptr() noexcept { return std::launder(reinterpret_cast<std::exception_ptr *>(buf_)); }
-    std::atomic<int> state_{0};
+    int state_ = 0;
     alignas(std::exception_ptr) unsigned char buf_[sizeof(std::exception_ptr)];
 };
 
@@ -155,33 +174,70 @@ struct result_box<void> {
     void take() {}
 };
 
-/* Whether an invocation keeps a copy of the callable rather than a reference: a
- * small, trivially copyable one whose call does not change it (a lambda capturing a
- * few pointers or references, not `mutable`): calling the copy is calling it, and the
+/* Whether a wrapper keeps a copy of the callable rather than a reference: a small,
+ * trivially copyable one whose call does not change it (a lambda capturing a few
+ * pointers or references, not `mutable`): calling the copy is calling it, and the
  * trampoline then reaches the captures in one load instead of two (a join's cost). */
 template <class F>
 constexpr bool copy_callable_v =
     std::is_trivially_copyable_v<F> && std::is_invocable_v<const F &> && sizeof(F) <= 4 * sizeof(void *);
+template <class F>
+using held_t = std::conditional_t<copy_callable_v<F>, std::remove_const_t<F>, F &>;
+template <class F>
+using result_t = std::decay_t<std::invoke_result_t<F &>>;
+
+/* Call f, its result into out; its exception into slot, so that none unwinds into
+ * the C frames below. */
+template <class H, class R>
+void run_into(H &f, result_box<R> &out, exception_slot &slot) noexcept
+{
+    try {
+        out.call(f);
+    } catch (...) {
+        slot.capture();
+    }
+}
 
 /* One callable, run once by a C call through `run` (a weft_fn) with this as ctx: its
- * exception goes to `slot`, its result to `out`. */
+ * result and its exception go to this struct on the caller's stack. */
 template <class F>
 struct invocation {
-    using result = std::decay_t<std::invoke_result_t<F &>>;
-    std::conditional_t<copy_callable_v<F>, std::remove_const_t<F>, F &> f;
-    exception_slot *slot;
-    result_box<result> out;
+    held_t<F> f;
+    exception_slot slot;
+    result_box<result_t<F>> out;
 
-    invocation(F &fn, exception_slot *s) noexcept : f(fn), slot(s) {}
+    explicit invocation(F &fn) noexcept : f(fn) {}
 
     static void run(void *ctx) noexcept
     {
         invocation *c = static_cast<invocation *>(ctx);
-        try {
-            c->out.call(c->f);
-        } catch (...) {
-            c->slot->capture();
-        }
+        run_into(c->f, c->out, c->slot);
+    }
+};
+
+/* A join's two callables, their results and the one slot for their exceptions, in one
+ * struct on the caller's stack, given to the C call as both halves' ctx, each half
+ * with its own trampoline: a join stores the callables and the slot's word, and no
+ * pointer to the slot. */
+template <class F, class G>
+struct join_frame {
+    held_t<F> f;
+    held_t<G> g;
+    exception_slot slot;
+    result_box<result_t<F>> f_out;
+    result_box<result_t<G>> g_out;
+
+    join_frame(F &a, G &b) noexcept : f(a), g(b) {}
+
+    static void run_f(void *ctx) noexcept
+    {
+        join_frame *c = static_cast<join_frame *>(ctx);
+        run_into(c->f, c->f_out, c->slot);
+    }
+    static void run_g(void *ctx) noexcept
+    {
+        join_frame *c = static_cast<join_frame *>(ctx);
+        run_into(c->g, c->g_out, c->slot);
     }
 };
 
@@ -219,11 +275,9 @@ struct direct {
 template <class F, class Call>
 decltype(auto) call_once(F &f, Call &&c_call, const char *name)
 {
-    exception_slot slot;
-    invocation<F> inv(f, &slot);
+    invocation<F> inv(f);
     int rc = c_call(&invocation<F>::run, static_cast<void *>(&inv));
-    slot.rethrow();
-    check(rc, name);
+    inv.slot.rethrow_or_check(rc, name);
     return inv.out.take();
 }
 
@@ -252,7 +306,8 @@ uint64_t to_ns(const std::chrono::duration<Rep, Period> &d)
  * start (nothing ran then). Cost: two noexcept halves that return nothing and are
  * trivially copyable and pointer-sized (`[p]() noexcept { walk(p); }`) travel as the
  * C call's ctx, so the join is a weft_join call and nothing more; other halves go
- * through a struct on this stack and an exception slot checked after the call. */
+ * through one struct on this stack that holds both and the slot for their exception,
+ * whose word is tested with the call's result. */
 template <class F, class G>
 auto join(F &&f, G &&g)
 {
@@ -267,15 +322,12 @@ auto join(F &&f, G &&g)
                                 detail::direct<DG>::pack(g)),
                       "weft_join");
     } else {
-        detail::exception_slot slot;
-        detail::invocation<std::remove_reference_t<F>> a(f, &slot);
-        detail::invocation<std::remove_reference_t<G>> b(g, &slot);
-        int rc = weft_join(&decltype(a)::run, &a, &decltype(b)::run, &b);
-        slot.rethrow();
-        detail::check(rc, "weft_join");
+        using frame = detail::join_frame<std::remove_reference_t<F>, std::remove_reference_t<G>>;
+        frame fr(f, g);
+        int rc = weft_join(&frame::run_f, &fr, &frame::run_g, &fr);
+        fr.slot.rethrow_or_check(rc, "weft_join");
         if constexpr (!std::is_void_v<RF>)
-            return std::pair<typename decltype(a)::result, typename decltype(b)::result>(a.out.take(),
-                                                                                         b.out.take());
+            return std::pair<std::decay_t<RF>, std::decay_t<RG>>(fr.f_out.take(), fr.g_out.take());
     }
 }
 

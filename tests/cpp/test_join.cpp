@@ -1,13 +1,15 @@
 /* test_join: weft::join and weft::isolate. Both halves run once, in parallel when a
  * thief takes one; values come back as a pair; nested joins (fib) give exact
  * results; an exception in either half is rethrown after both ran to their end, the
- * first one winning; noexcept halves work the same, and those small enough to travel
+ * first one winning, also when the half that throws ran on a thief while the other
+ * returned a value; noexcept halves work the same, and those small enough to travel
  * as the C call's ctx (the direct path) give the same results, on thieves too. */
 #include "cpp_check.hpp"
 
 #include <atomic>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 /* fib over joins of noexcept lambdas capturing one pointer: the direct path (the
  * closure's bytes are the C call's ctx), run by thieves too in a pool. */
@@ -62,6 +64,52 @@ static void test_direct_rule()
     CHECK(v == 3 && w == 2, "a direct half beside one that may throw");
 }
 
+/* Halves returning values, the right one run by a thief: the left one waits until
+ * the right one has started, which only a thief can do meanwhile (the wait is bounded
+ * so that a lost steal fails the check rather than hanging). Then the right half
+ * throws (`right`), the left one (`left`), or both; whichever threw is rethrown on the
+ * joiner, after both halves ran to their end. */
+static void test_thief_throws(weft::pool &pool, bool left, bool right)
+{
+    std::atomic<bool> started{false};
+    std::atomic<int> done{0};
+    std::atomic<int> joiner{-1}, thief{-1};
+    std::string what;
+    try {
+        pool.run([&] {
+            joiner = weft_current_worker_index();
+            auto r = weft::join(
+                [&] {
+                    uint64_t deadline = weft_time_now_ns() + 20000000000u;
+                    while (!started && weft_time_now_ns() < deadline)
+                        std::this_thread::yield();
+                    done++;
+                    if (left)
+                        throw std::runtime_error("left");
+                    return std::string("value");
+                },
+                [&] {
+                    thief = weft_current_worker_index();
+                    started = true;
+                    done++;
+                    if (right)
+                        throw std::runtime_error("right");
+                    return 7;
+                });
+            CHECK(!left && !right && r.first == "value" && r.second == 7, "values from both halves");
+        });
+    } catch (const std::runtime_error &e) {
+        what = e.what();
+    }
+    CHECK(done == 2 && thief != joiner, "both halves ran, the right one on a thief (worker %d, joiner %d)",
+          thief.load(), joiner.load());
+    if (left && right)
+        CHECK(what == "left" || what == "right", "both throw on two threads: one rethrown (%s)", what.c_str());
+    else
+        CHECK(what == (left ? "left" : right ? "right" : ""), "left %d right %d: got '%s'", left, right,
+              what.c_str());
+}
+
 static long fib(int n)
 {
     if (n < 2)
@@ -107,6 +155,13 @@ int main()
             which = e.what();
         }
         CHECK(done == 2 && (which == "left" || which == "right"), "both throw: one rethrown");
+    }
+
+    for (int round = 0; round < (int)stress_iters(20); round++) {
+        test_thief_throws(pool, false, true);
+        test_thief_throws(pool, true, false);
+        test_thief_throws(pool, true, true);
+        test_thief_throws(pool, false, false);
     }
 
     // noexcept halves.
