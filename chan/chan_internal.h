@@ -90,9 +90,10 @@ typedef struct weft_chan {
 /* The blocking path of an operation that waits on one waker (array send and recv,
  * list recv; crossbeam's loop around Context::with), entered once try_op(c, buf) has
  * returned -EAGAIN. Spin a little (one weft_backoff's snoozes), polling may_proceed
- * after each snooze and trying again as soon as it says so; once the spin is spent,
- * and until the deadline, sleep on wk (weft__chan_waker_sleep, with `ready` as its
- * re-check) and try again after each wake-up. may_proceed: a relaxed hint that polls
+ * after every pause of them (weft__chan_snooze_looking) and trying again as soon as
+ * it says so; once the spin is spent, and until the deadline, sleep on wk
+ * (weft__chan_waker_sleep, with `ready` as its re-check) and try again after each
+ * wake-up. may_proceed: a relaxed hint that polls
  * only the line the other side writes anyway (a try call's seq_cst fence and load of
  * the other side's index would pull that index's line away from it on every spin);
  * NULL: no hint, try after every snooze. Returns try_op's result other than -EAGAIN,
@@ -107,8 +108,11 @@ weft__chan_block_wait(weft_chan *c, void *buf, uint64_t deadline, chan_waker *wk
     weft_backoff b = WEFT_BACKOFF_INIT;
     for (;;) {
         while (!weft_backoff_is_completed(&b)) {
-            weft_backoff_snooze(&b);
-            if (!may_proceed || may_proceed(c))
+            if (!may_proceed) {
+                weft_backoff_snooze(&b);
+                break;
+            }
+            if (weft__chan_snooze_looking(&b, may_proceed, c))
                 break;
         }
         if (weft_backoff_is_completed(&b)) {
