@@ -45,27 +45,16 @@ static inline void weft__sort_swap(char *a, char *b, size_t size)
     }
 }
 
-/* A scratch buffer of `bytes` for a sort (free it with free()), or NULL. A large one
- * asks for transparent huge pages on its 2 MiB-aligned interior: a sort writes every
- * byte of it once, and a fault per 4 KiB page can cost more than the sort itself
- * (especially on a VM), where one fault per 2 MiB page costs little (figures:
- * docs/perf-log.md, "chan and par tuning"). madvise is only advice: where THP is off
- * it changes nothing. */
+/* A scratch buffer of `bytes` for a sort, or NULL (sort_scratch.c): the buffer kept
+ * from an earlier sort when it is large enough, else a new one (asking for
+ * transparent huge pages when large). Give it back with weft__sort_scratch_free,
+ * never free(); a large one is then kept for the next sort (its pages lazily free).
+ * Its contents are unspecified. */
 #define WEFT_SORT_HUGE_SCRATCH ((size_t)4 << 20)
-static inline void *weft__sort_scratch(size_t bytes)
-{
-    void *p = malloc(bytes);
-#ifdef MADV_HUGEPAGE
-    if (p && bytes >= WEFT_SORT_HUGE_SCRATCH) {
-        const uintptr_t huge = (uintptr_t)2 << 20;
-        uintptr_t b = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-        uintptr_t e = ((uintptr_t)p + bytes) & ~(huge - 1);
-        if (e > b)
-            (void)madvise((void *)b, e - b, MADV_HUGEPAGE);
-    }
-#endif
-    return p;
-}
+void *weft__sort_scratch(size_t bytes);
+void weft__sort_scratch_free(void *p); /* NULL: nothing */
+/* Test hook: the capacity of the buffer kept for the next sort, 0 if none. */
+size_t weft__sort_scratch_kept_(void);
 
 /* The common argument rules of the comparator sorts: -EINVAL (base NULL with n > 0,
  * size 0, cmp NULL, n * size overflowing), else 0. */

@@ -290,15 +290,22 @@ static int key_sort_run(void *base, size_t n, size_t size, weft_key_u64_fn key64
     }
     ks.chunks = weft__radix_chunks(n, ks.threads);
     ks.idx_width = n <= UINT32_MAX ? 4 : 8;
-    if (n > SIZE_MAX / 2 / sizeof(uint64_t) || n > SIZE_MAX / 2 / ks.idx_width)
+    /* One scratch for the keys, the indices and the records (in that order, each part
+     * a multiple of 8 bytes long), so that one buffer is kept for the next sort. Per
+     * record: 16 bytes of keys, 2 indices, the record rounded up to 8 (n * size does
+     * not overflow, checked above). */
+    size_t per = 2 * sizeof(uint64_t) + 2 * ks.idx_width + 8;
+    if (n > SIZE_MAX / per || n * per > SIZE_MAX - n * size)
         return -ENOMEM;
-    ks.keys = weft__sort_scratch(2 * n * sizeof(uint64_t));
-    ks.idx = weft__sort_scratch(2 * n * ks.idx_width);
-    ks.scratch = weft__sort_scratch(n * size);
+    size_t keys_bytes = 2 * n * sizeof(uint64_t), idx_bytes = 2 * n * ks.idx_width;
+    char *all = weft__sort_scratch(keys_bytes + idx_bytes + (n * size + 7) / 8 * 8);
+    ks.keys = all ? (uint64_t *)(void *)all : NULL;
+    ks.idx = all ? all + keys_bytes : NULL;
+    ks.scratch = all ? all + keys_bytes + idx_bytes : NULL;
     ks.hist = malloc(ks.chunks * sizeof(weft_radix_hist));
     ks.vary_of = malloc(ks.chunks * sizeof(uint64_t));
     int rc = 0;
-    if (!ks.keys || !ks.idx || !ks.scratch || !ks.hist || !ks.vary_of) {
+    if (!all || !ks.hist || !ks.vary_of) {
         rc = -ENOMEM;
     } else {
         ks.keys2 = ks.keys + n;
@@ -310,9 +317,7 @@ static int key_sort_run(void *base, size_t n, size_t size, weft_key_u64_fn key64
         if (rc == 0)
             rc = ks.rc;
     }
-    free(ks.keys);
-    free(ks.idx);
-    free(ks.scratch);
+    weft__sort_scratch_free(all);
     free(ks.hist);
     free(ks.vary_of);
     return rc;

@@ -174,6 +174,6 @@ int weft_par_sort_stable(void *base, size_t n, size_t size, weft_cmp_fn cmp)
         msort(&root);
     else
         rc = weft_pool_execute(NULL, msort, &root);
-    free(scratch);
+    weft__sort_scratch_free(scratch);
     return rc;
 }

@@ -79,7 +79,7 @@ static int radix_sort_keys(void *keys, size_t n, unsigned width)
             rc = weft_pool_execute(NULL, radix_body, &r);
     }
     free(hist);
-    free(scratch);
+    weft__sort_scratch_free(scratch);
     return rc;
 }
 

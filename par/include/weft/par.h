@@ -187,6 +187,13 @@ WEFT_API int weft_par_find_last(size_t lo, size_t hi, size_t grain, weft_find_fn
 /* qsort's comparator. */
 typedef int (*weft_cmp_fn)(const void *a, const void *b);
 
+/* Scratch memory of the sorts below that use it: a buffer of 4 MiB or more is not
+ * freed when its sort returns but kept for the next sort (one buffer at most, in the
+ * whole process), its pages marked lazily free (MADV_FREE: the kernel takes them back
+ * when it needs memory, and until then the next sort reuses them without faulting
+ * them in again). Faulting in fresh scratch can cost as much as the sort, so a program
+ * that sorts again and again pays it once; its first large sort pays it in full. */
+
 /* Sort n elements of `size` bytes in place, like qsort (unstable; allocates nothing).
  * Returns 0; -EINVAL (base NULL with n > 0, size 0, cmp NULL, n * size overflowing);
  * an error starting the global pool. */
@@ -208,7 +215,7 @@ typedef uint32_t (*weft_key_u32_fn)(const void *elem);
  * unsigned key that key returns for each (rayon's par_sort_by_cached_key): key is
  * called exactly once per element, then a radix sort on the keys moves each element
  * twice — where a comparator sort makes ~n log2 n calls. Uses scratch memory of n *
- * size bytes plus 24 (u32 and below 2^32 elements: 20) bytes per element. Returns 0;
+ * size bytes plus 24 bytes per element (32 from 2^32 elements on). Returns 0;
  * -EINVAL (base NULL with n > 0, size 0, key NULL, n * size overflowing); -ENOMEM
  * (the scratch could not be had: the input is then untouched); an error starting the
  * global pool. */
