@@ -299,15 +299,15 @@ static int key_sort_run(void *base, size_t n, size_t size, weft_key_u64_fn key64
         return -ENOMEM;
     size_t keys_bytes = 2 * n * sizeof(uint64_t), idx_bytes = 2 * n * ks.idx_width;
     char *all = weft__sort_scratch(keys_bytes + idx_bytes + (n * size + 7) / 8 * 8);
-    ks.keys = all ? (uint64_t *)(void *)all : NULL;
-    ks.idx = all ? all + keys_bytes : NULL;
-    ks.scratch = all ? all + keys_bytes + idx_bytes : NULL;
     ks.hist = malloc(ks.chunks * sizeof(weft_radix_hist));
     ks.vary_of = malloc(ks.chunks * sizeof(uint64_t));
     int rc = 0;
     if (!all || !ks.hist || !ks.vary_of) {
         rc = -ENOMEM;
     } else {
+        ks.keys = (uint64_t *)(void *)all;
+        ks.idx = all + keys_bytes;
+        ks.scratch = all + keys_bytes + idx_bytes;
         ks.keys2 = ks.keys + n;
         ks.idx2 = (char *)ks.idx + n * ks.idx_width;
         if (ks.threads > 1)
