@@ -87,16 +87,40 @@ typedef struct weft_chan {
     _Atomic bool destroy;               /* the first side to reach 0 handles sets it */
 } weft_chan;
 
+/* One step of a spin that waits for the other side of a channel: as
+ * weft_backoff_snooze (2^step pauses, then past the spin limit a yield), but with a
+ * look(c) after every pause instead of one after the step. Returns whether a look saw
+ * the operation possible. Why: the write a hand-off waits for is on the critical path
+ * of every message, and with one look per step it is seen up to 2^step pauses late;
+ * a look only reads, and the spin's length is the snooze's. always_inline: callers
+ * pass a constant look, which then inlines. */
+static inline __attribute__((always_inline)) bool
+weft__chan_snooze_looking(weft_backoff *b, bool (*look)(weft_chan *c), weft_chan *c)
+{
+    if (b->step > WEFT_BACKOFF_SPIN_LIMIT) {
+        weft_backoff_snooze(b);
+        return look(c);
+    }
+    uint32_t pauses = 1u << b->step;
+    b->step++;
+    for (uint32_t i = 0; i < pauses; i++) {
+        weft_cpu_relax();
+        if (look(c))
+            return true;
+    }
+    return false;
+}
+
 /* The blocking path of an operation that waits on one waker (array send and recv,
  * list recv; crossbeam's loop around Context::with), entered once try_op(c, buf) has
  * returned -EAGAIN. Spin a little (one weft_backoff's snoozes), polling may_proceed
  * after every pause of them (weft__chan_snooze_looking) and trying again as soon as
  * it says so; once the spin is spent, and until the deadline, sleep on wk
  * (weft__chan_waker_sleep, with `ready` as its re-check) and try again after each
- * wake-up. may_proceed: a relaxed hint that polls
- * only the line the other side writes anyway (a try call's seq_cst fence and load of
- * the other side's index would pull that index's line away from it on every spin);
- * NULL: no hint, try after every snooze. Returns try_op's result other than -EAGAIN,
+ * wake-up. may_proceed: a relaxed hint that polls only the line the other side writes
+ * anyway (a try call's seq_cst fence and load of the other side's index would pull
+ * that index's line away from it on every spin); NULL: no hint, try after every
+ * snooze. Returns try_op's result other than -EAGAIN,
  * or -ETIMEDOUT. always_inline: a flavor wraps it in one function per operation,
  * called only after its first try failed, so that the first try stays a plain call
  * and the spin's calls are direct. */

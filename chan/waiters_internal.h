@@ -77,31 +77,6 @@ typedef enum chan_claim {
     CHAN_CLAIM_ASLEEP /* ours; the owner sleeps (or is about to): weft__chan_ctx_wake it */
 } chan_claim;
 
-/* One step of a spin that waits for the other side of a channel: as
- * weft_backoff_snooze (2^step pauses, then past the spin limit a yield), but with a
- * look(c) after every pause instead of one after the step. Returns whether a look saw
- * the operation possible. Why: the write a hand-off waits for is on the critical path
- * of every message, and with one look per step it is seen up to 2^step pauses late;
- * a look only reads, and the spin's length is the snooze's. always_inline: callers
- * pass a constant look, which then inlines. */
-struct weft_chan;
-static inline __attribute__((always_inline)) bool
-weft__chan_snooze_looking(weft_backoff *b, bool (*look)(struct weft_chan *c), struct weft_chan *c)
-{
-    if (b->step > WEFT_BACKOFF_SPIN_LIMIT) {
-        weft_backoff_snooze(b);
-        return look(c);
-    }
-    uint32_t pauses = 1u << b->step;
-    b->step++;
-    for (uint32_t i = 0; i < pauses; i++) {
-        weft_cpu_relax();
-        if (look(c))
-            return true;
-    }
-    return false;
-}
-
 void weft__chan_ctx_init(chan_ctx *cx);
 /* Make the choice sel (> CHAN_SLEEPING) if nobody has: CAS from WAITING or SLEEPING. */
 chan_claim weft__chan_ctx_claim(chan_ctx *cx, uint32_t sel);

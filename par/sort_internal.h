@@ -15,7 +15,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 /* Swap two non-overlapping elements of `size` bytes, 8 then 4 bytes at a time
  * through registers (any alignment; no VLA, no allocation). */

@@ -17,13 +17,14 @@
  *  - at most one buffer is kept (`kept`), of at least WEFT_SORT_HUGE_SCRATCH bytes;
  *  - every buffer is owned by exactly one sort or by `kept`: ownership moves by atomic
  *    exchange, so two sorts at once never share one (the second gets a new buffer);
- *  - a buffer's first 64 bytes hold its capacity; the sort gets the rest (64-byte
- *    aligned: malloc's alignment kept for every element type).
+ *  - a buffer's first 64 bytes hold its capacity; the sort gets the rest (64 is a
+ *    multiple of malloc's alignment, so the sort's part keeps it).
  * A sort must not rely on its scratch's contents: they are whatever the last user (or
  * the kernel's zeroing) left. */
 #include "sort_internal.h"
 
 #include <stdatomic.h>
+#include <sys/mman.h>
 
 #define SCRATCH_HEADER 64u
 
