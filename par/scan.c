@@ -14,34 +14,28 @@
  * evaluates it: bit-identical on any thread count (the scan function folds its range
  * in index order, and the combines run left to right: only associativity is needed).
  *
- * Evaluation (oneTBB's parallel_scan keeps the pre-scan off the leftmost part the same
- * way, but cuts by scheduling): a *front* walks the leaves in order from leaf 0 —
- * folds S_k, final-scans leaf k from P_k while it is in cache, forms P_{k+1} — so
- * what it takes is read from memory once. The leaf numbers [1, L) are a span
- * (span_internal.h): the front claims from below, one leaf at a time; helpers (the
- * thief of the front's offer, and thieves of each helper's own offer) claim from
- * above, one leaf at a time, and only fold them (S_k into sums[k]). When the front's
- * join returns every leaf is claimed and done: the front stopped at m, where it met
- * the helpers; P_m .. P_{L-1} follow from the front's P_m and the helpers' sums (L - m
- * combines on one thread), then leaves [m, L) are final-scanned in parallel
- * (weft_par_for over leaf numbers). On two threads the front covers about a third of
- * a memory-bound scan (a fold only reads a leaf; a scan also writes one) while the
- * helper folds the rest, and both then scan the rest.
+ * Evaluation. Leaf 0 is scanned on the caller first, and timed. On one thread (a
+ * one-thread pool, or a scan that looks short) the caller walks the leaves in order:
+ * folds S_k, final-scans leaf k from P_k while it is in cache, forms P_{k+1}, so
+ * each leaf is read from memory once. On the pool, the leaves [1, L) go in *tiles*
+ * of consecutive leaves, one after another: a weft_par_for folds the tile's leaves
+ * (S_k into sums[k]), the root forms their P_k in order (one combine per leaf), and
+ * a second weft_par_for final-scans them. A tile is about SCAN_TILE_NS of work, so
+ * what the fold read is still in the caches (a core's, or the shared last level)
+ * when the final scan reads it again: the scan streams its input from memory once,
+ * where a fold of the whole range before any final scan streams it twice. (oneTBB's
+ * parallel_scan does the whole range in one pre-scan and one final pass.)
  *
- * Small scans: leaf 0 is scanned on the caller first and timed; when the whole looks
- * short, or the pool has one thread, the front runs alone on the caller without the
- * pool — the same expressions.
- *
- * Invariants: the front and the helpers claim disjoint leaves (one span word); the
- * front's accumulators are its own until its join returns, the helpers' sums reach it
- * through that join; no leaf is final-scanned twice; the identity is copied before
- * the total is first written, so the two may be one object. */
-#include "span_internal.h"
-#include "splitter_internal.h"
-
+ * Invariants: a leaf's S_k, P_k and final accumulator share its slot of sums, in that
+ * order, each written by the one thread that runs that leaf in that phase and read
+ * after the weft_par_for that wrote it has returned (its join orders them); no leaf
+ * is final-scanned twice; the identity is copied before the total is first written,
+ * so the two may be one object. */
 #include <weft/par.h>
+#include <weft/runtime.h>
 #include <weft/sync.h>
 
+#include <errno.h>
 #include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,14 +44,19 @@
 #define SCAN_ACC_INLINE 256u
 /* Grain 0: leaves of ceil(n / SCAN_LEAVES) indices, within [SCAN_LEAF_MIN,
  * SCAN_LEAF_MAX]. A leaf costs a few calls and a claim (a leaf of SCAN_LEAF_MIN
- * cheap indices a few times that), and the front's scan-then-fold wants what a leaf
- * reads and writes to stay in a core's cache between its two passes: SCAN_LEAF_MAX
- * 8-byte elements in and as many out are 256 KiB. */
+ * cheap indices a few times that), and the one-thread walk's fold-then-scan wants
+ * what a leaf reads and writes to stay in a core's cache between its two passes:
+ * SCAN_LEAF_MAX 8-byte elements in and as many out are 256 KiB. */
 #define SCAN_LEAVES 256u
 #define SCAN_LEAF_MIN 1024u
 #define SCAN_LEAF_MAX 16384u
-/* Run the front alone on the caller when the whole scan looks shorter than this. */
+/* Run the leaves on the caller alone when the whole scan looks shorter than this. */
 #define SCAN_INLINE_NS 20000.0
+/* A tile's work on one thread. Long enough that the two loops a tile costs are a
+ * small part of it; short enough that a tile's inputs (a memory-bound scan of
+ * 8-byte elements reads a few MiB in this time) stay in the last-level cache from
+ * the fold to the final scan. Tiles 4x shorter pay the loops; 4x longer miss. */
+#define SCAN_TILE_NS 1000000.0
 
 typedef struct scan_shared {
     weft_scan_fn scan;
@@ -66,12 +65,11 @@ typedef struct scan_shared {
     const void *identity; /* the call's private copy */
     size_t size;
     size_t lo, hi, grain, leaves;
-    weft_par_span span;   /* leaf numbers [1, leaves) not yet claimed */
-    size_t front_end;     /* the front has done leaves [0, front_end) */
-    void *prefix;         /* the front's P_k; the total at the end (scan_total) */
-    void *fold, *run;     /* the front's S_k and its final-scan accumulator */
-    unsigned char *sums;  /* leaves x size: a helper's S_k, then P_k */
-    _Atomic int status;
+    size_t tile;          /* leaves per tile, in the pool */
+    void *prefix;         /* P_k as the leaves go; the total at the end */
+    void *fold, *run;     /* S_k, and the caller's final-scan accumulator */
+    unsigned char *sums;  /* leaves x size: S_k, then P_k, then the final accumulator */
+    int status;           /* scan_root's, read after its pool_execute returns */
 } scan_shared;
 
 static void leaf_range(const scan_shared *sh, size_t k, size_t *b, size_t *e)
@@ -80,9 +78,9 @@ static void leaf_range(const scan_shared *sh, size_t k, size_t *b, size_t *e)
     *e = sh->hi - *b > sh->grain ? *b + sh->grain : sh->hi;
 }
 
-/* The front on leaf k >= 1: S_k, then the final scan from P_k (the fold first: the
- * outputs may be the inputs), then P_{k+1}. */
-static int front_leaf(scan_shared *sh, size_t k)
+/* The one-thread walk on leaf k >= 1: S_k, then the final scan from P_k (the fold
+ * first: the outputs may be the inputs), then P_{k+1}. */
+static int walk_leaf(scan_shared *sh, size_t k)
 {
     size_t b, e;
     leaf_range(sh, k, &b, &e);
@@ -95,58 +93,27 @@ static int front_leaf(scan_shared *sh, size_t k)
     if (rc != 0)
         return rc;
     sh->combine(sh->ctx, sh->prefix, sh->fold);
-    sh->front_end = k + 1;
     return 0;
 }
 
-static void front_blocks(void *arg, bool migrated)
+/* Leaves [b, e) folded from the identity into their slots of sums (S_k). */
+static int fold_body(void *arg, size_t b, size_t e)
 {
-    (void)migrated;
     scan_shared *sh = arg;
-    size_t k, end; /* blocks of one leaf: the span's block_max is 1 */
-    while (!weft__par_stopped(&sh->status) && weft__par_span_next(&sh->span, &k, &end)) {
-        int rc = front_leaf(sh, k);
-        if (rc != 0) {
-            weft__par_fail(&sh->status, rc);
-            return;
-        }
-    }
-}
-
-/* A helper: fold leaves from the top until none is left. */
-static void helper_blocks(void *arg, bool migrated)
-{
-    (void)migrated;
-    scan_shared *sh = arg;
-    size_t k, end;
-    while (!weft__par_stopped(&sh->status) && weft__par_span_pop(&sh->span, 1, &k, &end)) {
+    for (size_t k = b; k < e; k++) {
         void *acc = sh->sums + k * sh->size;
         memcpy(acc, sh->identity, sh->size);
-        size_t b, e;
-        leaf_range(sh, k, &b, &e);
-        int rc = sh->scan(sh->ctx, b, e, acc, false);
-        if (rc != 0) {
-            weft__par_fail(&sh->status, rc);
-            return;
-        }
+        size_t lb, le;
+        leaf_range(sh, k, &lb, &le);
+        int rc = sh->scan(sh->ctx, lb, le, acc, false);
+        if (rc != 0)
+            return rc;
     }
+    return 0;
 }
 
-/* An offer of helping: whoever takes it folds from the top and offers again, for a
- * further thread; one popped back by its owner finds nothing left. */
-static void helper_offer(void *arg, bool migrated)
-{
-    (void)migrated;
-    scan_shared *sh = arg;
-    if (weft__par_stopped(&sh->status) || weft__par_span_left(&sh->span) == 0)
-        return;
-    int rc = weft_join_context(helper_blocks, sh, helper_offer, sh);
-    if (rc != 0)
-        weft__par_fail(&sh->status, rc);
-}
-
-/* Leaves [b, e) final-scanned from their prefixes in sums. */
-static int rest_body(void *arg, size_t b, size_t e)
+/* Leaves [b, e) final-scanned from their prefixes in sums (P_k). */
+static int final_body(void *arg, size_t b, size_t e)
 {
     scan_shared *sh = arg;
     for (size_t k = b; k < e; k++) {
@@ -159,37 +126,30 @@ static int rest_body(void *arg, size_t b, size_t e)
     return 0;
 }
 
-/* The total: the accumulator of the last leaf's final scan, into sh->prefix. */
-static void scan_total(scan_shared *sh)
-{
-    if (sh->front_end == sh->leaves)
-        memcpy(sh->prefix, sh->run, sh->size);
-    else
-        memcpy(sh->prefix, sh->sums + (sh->leaves - 1) * sh->size, sh->size);
-}
-
-/* On a member of the pool: the front beside a helper offer, then the rest. */
+/* On a member of the pool: tile after tile, its leaves folded in parallel, their
+ * prefixes formed in order on this thread, then its leaves final-scanned in parallel
+ * while what the fold read is still in cache. The last leaf's final-scan accumulator
+ * (its slot of sums) is the total. */
 static void scan_root(void *arg)
 {
     scan_shared *sh = arg;
-    int rc = weft_join_context(front_blocks, sh, helper_offer, sh);
-    if (rc != 0)
-        weft__par_fail(&sh->status, rc);
-    if (weft__par_stopped(&sh->status))
-        return;
-    size_t m = sh->front_end; /* the helpers folded [m, leaves) */
-    for (size_t k = m; k < sh->leaves; k++) {
-        unsigned char *p = sh->sums + k * sh->size;
-        memcpy(sh->fold, p, sh->size);         /* S_k */
-        memcpy(p, sh->prefix, sh->size);       /* P_k */
-        sh->combine(sh->ctx, sh->prefix, sh->fold); /* P_{k+1} */
+    for (size_t tb = 1; tb < sh->leaves; tb += sh->tile) {
+        size_t te = sh->leaves - tb > sh->tile ? tb + sh->tile : sh->leaves;
+        int rc = weft_par_for(tb, te, 1, fold_body, sh);
+        for (size_t k = tb; rc == 0 && k < te; k++) {
+            unsigned char *p = sh->sums + k * sh->size;
+            memcpy(sh->fold, p, sh->size);              /* S_k */
+            memcpy(p, sh->prefix, sh->size);            /* P_k */
+            sh->combine(sh->ctx, sh->prefix, sh->fold); /* P_{k+1} */
+        }
+        if (rc == 0)
+            rc = weft_par_for(tb, te, 1, final_body, sh);
+        if (rc != 0) {
+            sh->status = rc;
+            return;
+        }
     }
-    if (m < sh->leaves) {
-        rc = weft_par_for(m, sh->leaves, 0, rest_body, sh);
-        if (rc != 0)
-            weft__par_fail(&sh->status, rc);
-    }
-    scan_total(sh);
+    memcpy(sh->prefix, sh->sums + (sh->leaves - 1) * sh->size, sh->size);
 }
 
 /* Leaves 1 .. L - 1 of the non-empty range, leaf 0 done (sh->prefix = P_1) in t0_ns. */
@@ -199,17 +159,19 @@ static int scan_rest(scan_shared *sh, uint64_t t0_ns)
     int threads = weft_pool_num_threads(NULL);
     if (threads < 0)
         return threads;
-    weft__par_span_init(&sh->span, 1, sh->leaves, 1);
-    /* fold and scan: about twice leaf 0's final scan per leaf */
-    double estimate = 2.0 * (double)t0_ns / (double)len0 * (double)n;
-    if (threads == 1 || estimate < SCAN_INLINE_NS || sh->leaves - 1 > WEFT_PAR_SPAN_MAX) {
-        front_blocks(sh, false);
-        /* Relaxed: the same thread wrote it. */
-        int rc = atomic_load_explicit(&sh->status, memory_order_relaxed);
-        if (rc == 0)
-            scan_total(sh);
-        return rc;
+    /* fold and final scan: about twice leaf 0's final scan per index */
+    double ns_per_index = 2.0 * (double)t0_ns / (double)len0;
+    if (threads == 1 || ns_per_index * (double)n < SCAN_INLINE_NS) {
+        for (size_t k = 1; k < sh->leaves; k++) {
+            int rc = walk_leaf(sh, k);
+            if (rc != 0)
+                return rc;
+        }
+        memcpy(sh->prefix, sh->run, sh->size);
+        return 0;
     }
+    double tile = SCAN_TILE_NS / (ns_per_index * (double)sh->grain);
+    sh->tile = tile < 2.0 * threads ? 2 * (size_t)threads : tile > (double)sh->leaves ? sh->leaves : (size_t)tile;
     if (sh->leaves > SIZE_MAX / sh->size)
         return -ENOMEM;
     sh->sums = malloc(sh->leaves * sh->size);
@@ -217,10 +179,7 @@ static int scan_rest(scan_shared *sh, uint64_t t0_ns)
         return -ENOMEM;
     int rc = weft_pool_execute(NULL, scan_root, sh);
     free(sh->sums);
-    if (rc != 0)
-        return rc;
-    /* Relaxed: ordered by the joins' completion (see for.c). */
-    return atomic_load_explicit(&sh->status, memory_order_relaxed);
+    return rc != 0 ? rc : sh->status;
 }
 
 int weft_par_scan(size_t lo, size_t hi, size_t grain, const void *identity, weft_scan_fn scan,
@@ -251,7 +210,7 @@ int weft_par_scan(size_t lo, size_t hi, size_t grain, const void *identity, weft
         grain = grain < SCAN_LEAF_MIN ? SCAN_LEAF_MIN : grain > SCAN_LEAF_MAX ? SCAN_LEAF_MAX : grain;
     }
     scan_shared sh = {scan, combine, ctx, bufs[0], acc_size, lo, hi, grain,
-                      n / grain + (n % grain != 0), {0, 0, 0, 0}, 1, bufs[1], bufs[2], bufs[3], NULL, 0};
+                      n / grain + (n % grain != 0), 0, bufs[1], bufs[2], bufs[3], NULL, 0};
     /* Leaf 0, on the caller: P_1. */
     memcpy(sh.prefix, sh.identity, acc_size);
     uint64_t t0 = weft_time_now_ns();

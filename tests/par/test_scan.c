@@ -2,8 +2,8 @@
  * equal a serial loop's, in place and out of place, on pools of 1, 2, 3, 8 threads and
  * from the main thread, for lengths around the leaf boundaries and with grains; the
  * total; a floating-point scan bit-identical on every thread count and run to run;
- * a non-commutative combine (leaf order kept); large accumulators; early exit and
- * argument errors. No timing is asserted. */
+ * a non-commutative combine (leaf order kept); a scan long enough for many tiles;
+ * large accumulators; early exit and argument errors. No timing is asserted. */
 #include "loops_testlib.h"
 
 #include <weft/par.h>
@@ -11,6 +11,9 @@
 
 #include <criterion/criterion.h>
 
+#include <weft/sync.h>
+
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,6 +107,85 @@ Test(scan, inclusive_and_exclusive_match_serial)
     free(in);
     free(out);
     free(copy);
+}
+
+/* ---- a scan long enough for several tiles: the leaves go in tiles, each folded,
+ * then final-scanned; the next tile's folds come after the last one's final scans ---- */
+
+typedef struct tiled_scan {
+    u64_scan s;
+    atomic_bool final_seen, fold_after_final;
+} tiled_scan;
+
+static int scan_tiled(void *ctx, size_t b, size_t e, void *acc, bool final)
+{
+    tiled_scan *t = ctx;
+    if (final && b > 0) /* leaf 0 is final-scanned first, before any tile */
+        atomic_store(&t->final_seen, true);
+    else if (atomic_load(&t->final_seen))
+        atomic_store(&t->fold_after_final, true);
+    for (size_t i = b; i < e; i++) {
+        /* A clock-timed index: the scan's own estimate of its length cannot come out
+         * shorter than this, so the call is sure to span many tiles. */
+        uint64_t until = weft_time_now_ns() + 200;
+        while (weft_time_now_ns() < until)
+            ;
+        int rc = scan_u64(&t->s, i, i + 1, acc, final);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+typedef struct tiled_call {
+    tiled_scan t;
+    size_t n, grain;
+    uint64_t total;
+    int rc;
+} tiled_call;
+
+static void call_tiled(void *arg)
+{
+    tiled_call *c = arg;
+    const uint64_t zero = 0;
+    c->rc = weft_par_scan(0, c->n, c->grain, &zero, scan_tiled, add_u64, &c->t, &c->total, sizeof c->total);
+}
+
+Test(scan, many_tiles_match_serial)
+{
+    /* 40,000 indices of >= 200 ns, leaves of 100: the leaves run in tens of tiles */
+    enum { N = 40000 };
+    uint64_t *in = malloc(N * sizeof *in), *out = malloc(N * sizeof *out);
+    cr_assert(in && out);
+    uint64_t seed = 0x711e5u;
+    for (size_t i = 0; i < N; i++)
+        in[i] = loops_rng(&seed) % 1000;
+    const int threads[] = {2, 3};
+    for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++) {
+        for (int in_place = 0; in_place < 2; in_place++) {
+            if (in_place)
+                memcpy(out, in, N * sizeof *in);
+            tiled_call c = {.t = {.s = {in_place ? out : in, out, true, 0}}, .n = N, .grain = 100, .rc = -1};
+            uint64_t *src = in_place ? malloc(N * sizeof *src) : in;
+            cr_assert(src);
+            if (in_place)
+                memcpy(src, in, N * sizeof *in);
+            loops_run_on(threads[t], call_tiled, &c);
+            cr_assert_eq(c.rc, 0);
+            cr_assert(atomic_load(&c.t.fold_after_final), "threads %d: one tile only", threads[t]);
+            uint64_t a = 0;
+            for (size_t i = 0; i < N; i++) {
+                a += src[i];
+                cr_assert_eq(out[i], a, "threads %d%s: out[%zu] %llu, serial %llu", threads[t],
+                             in_place ? " in place" : "", i, (unsigned long long)out[i], (unsigned long long)a);
+            }
+            cr_assert_eq(c.total, a);
+            if (in_place)
+                free(src);
+        }
+    }
+    free(in);
+    free(out);
 }
 
 /* ---- floating point: the same bits on every thread count ---- */

@@ -144,12 +144,12 @@ typedef int (*weft_scan_fn)(void *ctx, size_t begin, size_t end, void *acc, bool
  * other, acc the left part) need only be associative. The range is cut into leaves
  * of `grain` indices (0: a length derived from hi - lo alone); each output and the
  * total are one fixed expression of the inputs per (lo, hi, grain), so a
- * floating-point scan is bit-identical on 1, 2 or 64 threads and run to run. Most
- * leaves are scanned twice (once not final, once final): a scan costs up to two
- * passes over its input where a serial loop makes one, and the calling thread takes
- * the leftmost leaves with one pass. identity and total may overlap (the identity is
- * read once, first); the outputs may be the inputs (a leaf's outputs are written only
- * by its final scan, after its other scan). Returns 0; a scan's non-zero status
+ * floating-point scan is bit-identical on 1, 2 or 64 threads and run to run. Every
+ * leaf but the first is scanned twice (once not final, once final, the second while
+ * the first's reads are still in cache): a scan costs two passes of the scan
+ * function where a serial loop makes one. identity and total may overlap (the
+ * identity is read once, first); the outputs may be the inputs (a leaf's outputs are
+ * written only by its final scan, after its other scan). Returns 0; a scan's non-zero status
  * (outputs and total then undefined); -EINVAL (lo > hi, NULL identity/scan/combine,
  * acc_size 0); -ENOMEM (accumulators over 256 bytes, or one per leaf); an error
  * starting the global pool. */
