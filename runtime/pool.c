@@ -510,14 +510,19 @@ static void worker_place(weft_worker *w)
     if (pool->pin != WEFT_PIN_NONE) {
         base = weft__topology_claim_places(&pool->topo, pool->pin, pool->num_threads, &pool->places);
         hwloc_obj_t place = weft__topology_place(&pool->topo, pool->pin, base + w->index);
+        /* Noted before the worker first sleeps, or if it never does (busy, or starved
+         * on a caller's CPU), so a caller benches the worker on its CPU. And noted
+         * before the bind: the bind moves this thread onto its place, where a caller
+         * under a real-time policy may run and never yield the CPU; noted after, the
+         * note would never be made, and that caller would bench the other worker and
+         * run every call alone. (If the bind fails, the notes are a wrong hint, which
+         * is safe: a caller then benches a worker that can move.) */
+        for (int cpu = weft__topology_next_cpu(&pool->topo, place, -1); cpu >= 0;
+             cpu = weft__topology_next_cpu(&pool->topo, place, cpu))
+            weft__worker_note_cpu(w, cpu);
         /* Relaxed: only picks who prints. */
-        if (weft__topology_bind_current_thread(&pool->topo, place) == 0) {
-            /* Known before the worker first sleeps, or if it never does (busy, or
-             * starved on a caller's CPU): a caller benches the worker on its CPU. */
-            for (int cpu = weft__topology_next_cpu(&pool->topo, place, -1); cpu >= 0;
-                 cpu = weft__topology_next_cpu(&pool->topo, place, cpu))
-                weft__worker_note_cpu(w, cpu);
-        } else if (atomic_exchange_explicit(&pool->pin_warned, 1, memory_order_relaxed) == 0) {
+        if (weft__topology_bind_current_thread(&pool->topo, place) != 0 &&
+            atomic_exchange_explicit(&pool->pin_warned, 1, memory_order_relaxed) == 0) {
             fprintf(stderr, "weft: cannot pin workers (WEFT_PIN); running them unpinned\n");
         }
     }

@@ -901,3 +901,45 @@ Test(caller, a_worker_benched_while_searching_does_not_keep_others_asleep, .time
     cr_assert_eq(weft_pool_destroy(pool), 0);
     cr_assert_gt(shared, 0, "no worker took part in any of 300 join trees of 2^16 indices");
 }
+
+/* A pinned worker binds itself to its place while the caller, under a real-time
+ * policy, already works on that place's CPU: the bind moves the worker there, and it
+ * never runs again while the caller does. It noted its CPU only after the bind, so
+ * the note was never made: the caller, finding no worker named for its CPU, benched
+ * the other one, and ran every call alone. Here the caller calls at once after the
+ * pool's creation, without waiting for the workers to place themselves, and some
+ * call within a few seconds must have a worker take part. Skipped without the right
+ * to use SCHED_FIFO. */
+Test(caller, a_worker_pinned_onto_a_busy_caller_cpu_is_the_one_benched, .timeout = 60)
+{
+    cpu_set_t allowed;
+    cr_assert_eq(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+    if (CPU_COUNT(&allowed) < 2)
+        cr_skip_test("needs 2 CPUs");
+    struct sched_param fifo = {.sched_priority = 1}, other = {.sched_priority = 0};
+    if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &fifo) != 0)
+        cr_skip_test("SCHED_FIFO not permitted");
+    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT; /* its workers inherit SCHED_FIFO */
+    cfg.num_threads = 2;
+    cfg.pin = WEFT_PIN_PU;
+    weft_pool *pool = NULL;
+    cr_assert_eq(weft_pool_create(&cfg, &pool), 0);
+    /* Onto worker 0's place, the first allowed PU, after the creation (the workers
+     * start free to run anywhere, as they inherit this thread's mask), and at once:
+     * the workers are still loading the topology, which takes milliseconds. */
+    int cpu = 0;
+    while (!CPU_ISSET(cpu, &allowed))
+        cpu++;
+    pin_self(cpu);
+    two_sided t = {0};
+    uint64_t until = weft_time_now_ns() + 5 * SECOND_NS;
+    int calls = 0;
+    while (atomic_load(&t.worker_leaves) == 0 && weft_time_now_ns() < until) {
+        cr_assert_eq(weft_pool_execute(pool, loop_of_both_sides, &t), 0);
+        calls++;
+    }
+    cr_assert_eq(pthread_setschedparam(pthread_self(), SCHED_OTHER, &other), 0);
+    cr_assert_eq(sched_setaffinity(0, sizeof allowed, &allowed), 0);
+    cr_assert_eq(weft_pool_destroy(pool), 0);
+    cr_assert_gt(atomic_load(&t.worker_leaves), 0, "no worker took part in %d join trees over 5 s", calls);
+}
