@@ -55,7 +55,8 @@
 /* A tile's work on one thread. Long enough that the two loops a tile costs are a
  * small part of it; short enough that a tile's inputs (a memory-bound scan of
  * 8-byte elements reads a few MiB in this time) stay in the last-level cache from
- * the fold to the final scan. Tiles 4x shorter pay the loops; 4x longer miss. */
+ * the fold to the final scan (a single tile of a long range reads it twice from
+ * memory). */
 #define SCAN_TILE_NS 1000000.0
 
 typedef struct scan_shared {
