@@ -70,8 +70,8 @@ int weft__job_latch_wait_external(weft_job_latch *l, uint64_t deadline_ns);
  * leaving gives the worker its turn back (caller.c). */
 enum { WORKER_AWAKE = 0, WORKER_SLEEPING = 1, WORKER_SLEEPING_ISOLATED = 2, WORKER_SLEEPING_BENCHED = 3 };
 
-/* Heap job block kinds (block_cache.c): the two sizes a worker caches, and a malloc of
- * a job's own size (never cached). */
+/* Heap job block kinds (block_cache_internal.h): the two sizes a worker caches, and a
+ * malloc of a job's own size (never cached). */
 enum { WEFT_BLOCK_SMALL = 0, WEFT_BLOCK_LARGE = 1, WEFT_BLOCK_CACHED_KINDS = 2, WEFT_BLOCK_HEAP = 2 };
 
 /* A per-worker counter: written only by its worker (load + store, no RMW), read by
@@ -99,7 +99,7 @@ struct weft_worker {
         weft_counter idle_ns; /* time in idle(): searching or asleep (for WEFT_STATS) */
     } stats;
     uint64_t cpu_ns; /* the thread's CPU time, stored when it leaves its loop (WEFT_STATS) */
-    /* free job blocks, a list per cached kind (block_cache.c); this worker only */
+    /* free job blocks, a list per cached kind (block_cache_internal.h); this worker only */
     void *block_cache[WEFT_BLOCK_CACHED_KINDS];
     unsigned block_cache_len[WEFT_BLOCK_CACHED_KINDS];
     unsigned scope_pool_holds;   /* scopes owned here counted in pool->pending as one (scope.c) */
@@ -296,26 +296,6 @@ static inline void weft__pool_task_failed(weft_pool *pool, const weft_task_failu
 void weft__pool_pending_add(weft_pool *pool);
 void weft__pool_pending_done(weft_pool *pool);
 
-/* ---- heap job blocks (block_cache.c): per-worker cached, any thread may free */
-#define WEFT_JOB_BLOCK_SIZE 96   /* fits a task and a scope job (static asserts there) */
-/* fits a task or a scope job followed by a copied argument of WEFT_SPAWN_COPY_INLINE
- * bytes (static asserts in spawn.c and scope.c) */
-#define WEFT_JOB_BLOCK_LARGE_SIZE 224
-#define WEFT_JOB_BLOCK_CACHE 256 /* free blocks of each kind a worker keeps at most */
-/* A WEFT_JOB_BLOCK_SIZE block (kind WEFT_BLOCK_SMALL), or NULL (out of memory). */
-void *weft__block_alloc(void);
-/* A block for a job of `header` bytes followed by a copy of the `size` bytes at arg
- * (made here): the smallest cached kind that holds both, else a malloc of their size
- * (WEFT_BLOCK_HEAP). Blocks are aligned for any type, so the copy is too when header
- * is a multiple of _Alignof(max_align_t). *kind gets the kind, which the block's free
- * needs. NULL: out of memory (or header + size overflows). */
-void *weft__block_alloc_copy(size_t header, const void *arg, size_t size, uint8_t *kind);
-/* Give back a block from weft__block_alloc_copy (or, kind SMALL, weft__block_alloc), from
- * any thread. */
-void weft__block_free_kind(void *block, uint8_t kind);
-/* Free w's cached blocks (w's thread has stopped). */
-void weft__block_cache_drain(weft_worker *w);
-
 /* ---- the work a worker may take (pool.c), as the sleep protocol re-checks it */
 /* Any work this worker could take right now? */
 bool weft__pool_has_work(weft_worker *w);
@@ -323,6 +303,7 @@ bool weft__pool_has_work(weft_worker *w);
 bool weft__pool_work_visible(weft_pool *pool);
 
 #include "sleep_internal.h"
+#include "block_cache_internal.h"
 
 /* xorshift64*: a per-worker pseudo-random stream (victim choice, wake choice). */
 static inline uint64_t weft__next_random(uint64_t *state)

@@ -39,9 +39,9 @@
  * spawner's fifo (fifo.c: a ticket goes on the deque in its place, and whichever
  * ticket runs first runs the oldest task); the counting is the same.
  *
- * Tasks are heap jobs in job blocks (block_cache.c). A task spawned with a copy of its
- * argument (weft_scope_spawn_copy) carries the copy after its scope_job, in the same
- * block (a larger block kind, or a malloc of its own size beyond
+ * Tasks are heap jobs in job blocks (block_cache_internal.h). A task spawned with a
+ * copy of its argument (weft_scope_spawn_copy) carries the copy after its scope_job, in
+ * the same block (a larger block kind, or a malloc of its own size beyond
  * WEFT_SPAWN_COPY_INLINE); the job records the block's kind, and the block, copy
  * included, is freed only after fn returned. */
 #include "pool_internal.h"

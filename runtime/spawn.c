@@ -1,12 +1,12 @@
 /* spawn.c: tasks with a join handle (weft_spawn / weft_task_join) and detached tasks
  * (weft_spawn_fifo: the same tasks, queued through the spawner's fifo, fifo.c).
  *
- * A task is one job block (block_cache.c): job + function + result + completion latch
- * + a claim word + a reference count (1 for the queue entry, +1 for a handle). A task
- * spawned with a copy of its argument (weft_spawn_copy) carries the copy after those,
- * in the same block (a larger block kind, or a malloc of its own size beyond
- * WEFT_SPAWN_COPY_INLINE); the task records the block's kind for its free, which comes
- * after fn returned (the last reference's drop).
+ * A task is one job block (block_cache_internal.h): job + function + result +
+ * completion latch + a claim word + a reference count (1 for the queue entry, +1 for a
+ * handle). A task spawned with a copy of its argument (weft_spawn_copy) carries the
+ * copy after those, in the same block (a larger block kind, or a malloc of its own size
+ * beyond WEFT_SPAWN_COPY_INLINE); the task records the block's kind for its free,
+ * which comes after fn returned (the last reference's drop).
  *
  * Claim: whoever runs fn first moves `claimed` 0 -> 1 — the worker that pops, steals
  * or dequeues the queue entry, or the joiner (a worker of the task's pool) that finds

@@ -88,8 +88,8 @@ static void sweep(const char *name, void (*workload)(void), unsigned pool_thread
             workload();
             CHECK(!armed, "%s left faults on", name);
             /* A pool's workers keep up to WEFT_JOB_BLOCK_CACHE free task blocks of
-             * each kind (runtime/block_cache.c): bounded, so a leak per run still shows
-             * after a few runs; the count is exact again once the pool is destroyed. */
+             * each kind (runtime/block_cache_internal.h): bounded, so a leak per run
+             * still shows after a few runs; the count is exact again once the pool is destroyed. */
             long slack = pool_threads ? (long)pool_threads * WEFT_BLOCK_CACHED_KINDS * WEFT_JOB_BLOCK_CACHE : 0;
             CHECK(inject_live() >= live0 && inject_live() <= live0 + slack,
                   "%s leaks %ld allocations (n=%ld%s)", name, inject_live() - live0, n, sticky ? " sticky" : "");

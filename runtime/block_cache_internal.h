@@ -1,0 +1,139 @@
+/* block_cache_internal.h: the memory of heap jobs (tasks, scope jobs) — fixed-size
+ * blocks, cached per worker so that a spawn and its free cost no malloc/free on the
+ * fast path. The calls are inline here, since every spawn and every task's end makes
+ * one; block_cache.c has what runs when a worker's thread is gone.
+ *
+ * Scheme: two kinds of block, each a plain malloc'd block of a fixed size: small
+ * (WEFT_JOB_BLOCK_SIZE: a task or a scope job) and large (WEFT_JOB_BLOCK_LARGE_SIZE:
+ * a job with a copied argument of up to WEFT_SPAWN_COPY_INLINE bytes after it). A
+ * worker keeps a LIFO list of free blocks per kind, touched only by its own thread
+ * (no atomics). Alloc takes from the calling worker's list, else mallocs; free puts
+ * the block on the calling worker's list of its kind (whichever worker allocated it,
+ * of whichever pool: blocks of a kind are interchangeable), else frees it. A thread
+ * that is not a worker uses malloc/free. A job too big for a large block (a larger
+ * copied argument) is a malloc of its own size, never cached: its kind, HEAP, tells
+ * its free to call free.
+ *
+ * Invariants:
+ *  - a worker's list of each kind holds at most WEFT_JOB_BLOCK_CACHE blocks (bounded
+ *    memory: a producer/consumer pair of workers degrades to malloc/free, never to
+ *    growth);
+ *  - a block goes back to the list of the kind it was allocated as (the job keeps
+ *    its kind), so every block on a list has that list's size;
+ *  - a cached block is owned by the list alone; the lists are freed with their worker
+ *    (weft__block_cache_drain, after the worker thread was joined).
+ * Included by pool_internal.h after the types it uses. */
+#ifndef WEFT_BLOCK_CACHE_INTERNAL_H
+#define WEFT_BLOCK_CACHE_INTERNAL_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WEFT_JOB_BLOCK_SIZE 96   /* fits a task and a scope job (static asserts there) */
+/* fits a task or a scope job followed by a copied argument of WEFT_SPAWN_COPY_INLINE
+ * bytes (static asserts in spawn.c and scope.c) */
+#define WEFT_JOB_BLOCK_LARGE_SIZE 224
+#define WEFT_JOB_BLOCK_CACHE 256 /* free blocks of each kind a worker keeps at most */
+
+/* A free block reuses its first bytes as the list link. */
+typedef struct weft__free_block {
+    struct weft__free_block *next;
+} weft__free_block;
+
+/* A block of cached kind `kind` from w's list, or NULL if w is NULL or the list is
+ * empty. w: the calling thread's worker (weft__worker_current()) or NULL. */
+static inline void *weft__block_take(weft_worker *w, unsigned kind)
+{
+    weft__free_block *b;
+    if (!w || (b = w->block_cache[kind]) == NULL)
+        return NULL;
+    w->block_cache[kind] = b->next;
+    w->block_cache_len[kind]--;
+    return b;
+}
+
+/* A block of cached kind `kind`: from the calling worker's list, else malloc'd. */
+static inline void *weft__block_alloc_cached(unsigned kind)
+{
+    void *b = weft__block_take(weft__worker_current(), kind);
+    if (__builtin_expect(b != NULL, 1))
+        return b;
+    return malloc(kind == WEFT_BLOCK_SMALL ? WEFT_JOB_BLOCK_SIZE : WEFT_JOB_BLOCK_LARGE_SIZE);
+}
+
+/* A WEFT_JOB_BLOCK_SIZE block (kind WEFT_BLOCK_SMALL), or NULL (out of memory). */
+static inline void *weft__block_alloc(void)
+{
+    return weft__block_alloc_cached(WEFT_BLOCK_SMALL);
+}
+
+/* memcpy for a copied argument: up to 64 bytes (the common case: a few pointers and
+ * indices) by overlapping fixed-size copies, which the compiler inlines, instead of a
+ * call into libc; reads and writes only [0, n). */
+static inline void weft__block_copy_arg(unsigned char *dst, const unsigned char *src, size_t n)
+{
+    if (n >= 16 && n <= 32) {
+        memcpy(dst, src, 16);
+        memcpy(dst + n - 16, src + n - 16, 16);
+    } else if (n > 32 && n <= 64) {
+        memcpy(dst, src, 32);
+        memcpy(dst + n - 32, src + n - 32, 32);
+    } else if (n >= 8 && n < 16) {
+        memcpy(dst, src, 8);
+        memcpy(dst + n - 8, src + n - 8, 8);
+    } else {
+        memcpy(dst, src, n);
+    }
+}
+
+/* A block for a job of `header` bytes followed by a copy of the `size` bytes at arg
+ * (made here): the smallest cached kind that holds both, else a malloc of their size
+ * (WEFT_BLOCK_HEAP). Blocks are aligned for any type, so the copy is too when header
+ * is a multiple of _Alignof(max_align_t). *kind gets the kind, which the block's free
+ * needs. NULL: out of memory (or header + size overflows). header is at most
+ * WEFT_JOB_BLOCK_SIZE (a job fits a small block). */
+static inline void *weft__block_alloc_copy(size_t header, const void *arg, size_t size, uint8_t *kind)
+{
+    uint8_t k = size <= WEFT_JOB_BLOCK_SIZE - header         ? WEFT_BLOCK_SMALL
+                : size <= WEFT_JOB_BLOCK_LARGE_SIZE - header ? WEFT_BLOCK_LARGE
+                                                             : WEFT_BLOCK_HEAP;
+    void *b = k != WEFT_BLOCK_HEAP ? weft__block_alloc_cached(k) : size <= SIZE_MAX - header ? malloc(header + size)
+                                                                                           : NULL;
+    if (b)
+        weft__block_copy_arg((unsigned char *)b + header, arg, size);
+    *kind = k;
+    return b;
+}
+
+/* Give back a block of cached kind `kind` to w's list and return true, or return false
+ * (w NULL or its list full) having done nothing. w: as for weft__block_take. */
+static inline bool weft__block_give(weft_worker *w, void *p, unsigned kind)
+{
+    if (!w || w->block_cache_len[kind] >= WEFT_JOB_BLOCK_CACHE)
+        return false;
+    weft__free_block *b = p;
+    b->next = w->block_cache[kind];
+    w->block_cache[kind] = b;
+    w->block_cache_len[kind]++;
+    return true;
+}
+
+/* Give back a block from weft__block_alloc_copy (or, kind SMALL, weft__block_alloc),
+ * from any thread; w: the calling thread's worker (weft__worker_current()) or NULL. */
+static inline void weft__block_free_on(weft_worker *w, void *p, uint8_t kind)
+{
+    if (__builtin_expect(kind == WEFT_BLOCK_HEAP || !weft__block_give(w, p, kind), 0))
+        free(p);
+}
+
+/* weft__block_free_on from the calling thread. */
+static inline void weft__block_free_kind(void *p, uint8_t kind)
+{
+    weft__block_free_on(weft__worker_current(), p, kind);
+}
+
+/* Free w's cached blocks (w's thread has stopped). */
+void weft__block_cache_drain(weft_worker *w);
+
+#endif
