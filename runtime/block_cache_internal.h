@@ -70,7 +70,8 @@ static inline void *weft__block_alloc(void)
 
 /* memcpy for a copied argument: up to 64 bytes (the common case: a few pointers and
  * indices) by overlapping fixed-size copies, which the compiler inlines, instead of a
- * call into libc; reads and writes only [0, n). */
+ * call into libc (so that a spawn's path up to 64 bytes calls nothing); reads and
+ * writes only [0, n). */
 static inline void weft__block_copy_arg(unsigned char *dst, const unsigned char *src, size_t n)
 {
     if (n >= 16 && n <= 32) {
@@ -82,6 +83,13 @@ static inline void weft__block_copy_arg(unsigned char *dst, const unsigned char 
     } else if (n >= 8 && n < 16) {
         memcpy(dst, src, 8);
         memcpy(dst + n - 8, src + n - 8, 8);
+    } else if (n >= 4 && n < 8) {
+        memcpy(dst, src, 4);
+        memcpy(dst + n - 4, src + n - 4, 4);
+    } else if (n >= 1 && n < 4) {
+        dst[0] = src[0];
+        dst[n / 2] = src[n / 2];
+        dst[n - 1] = src[n - 1];
     } else {
         memcpy(dst, src, n);
     }

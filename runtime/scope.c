@@ -164,15 +164,14 @@ static bool scope_open(scope_state *s, weft_worker *w)
 }
 
 /* Queue sj (fn, arg and kind filled in) in s, through w's fifo if `fifo`; on failure
- * free it, copy included. always_inline: `fifo` is a constant at each call, so the
- * plain spawns pay nothing for the fifo ones. */
-static inline __attribute__((always_inline)) int scope_submit(scope_state *s, weft_worker *w, scope_job *sj,
-                                                              bool fifo)
+ * free it, copy included. Any spawn may come here; scope_submit_held takes the common
+ * one without a call. job.next is left unset: only the injector and the fifo link jobs
+ * (and set it there), and dig_isolated (pool.c), which sets it before use. */
+static __attribute__((noinline)) int scope_submit_any(scope_state *s, weft_worker *w, scope_job *sj, bool fifo)
 {
     weft_pool *pool = s->pool_;
     sj->job.execute = scope_job_execute;
     sj->job.isolation = w ? w->isolation : 0;
-    sj->job.next = NULL;
     sj->scope = s;
     bool paid = scope_held_by(s, w);
     if (paid) {
@@ -213,40 +212,103 @@ static inline __attribute__((always_inline)) int scope_submit(scope_state *s, we
     return 0;
 }
 
-static inline __attribute__((always_inline)) int scope_spawn(weft_scope *scope, weft_scope_fn fn, void *arg,
-                                                             bool fifo)
+/* What scope_submit_any does after a push on a pool of two or more workers (w's);
+ * out of line, so that the spawn's own path makes no call. Returns 0. */
+static __attribute__((noinline)) int scope_publish(weft_worker *w)
 {
-    scope_state *s = scope_of(scope);
-    weft_worker *w = weft__worker_current();
-    if (!s || !fn || !scope_open(s, w))
+    weft__deque_publish(&w->deque);
+    weft__sleep_new_injected_jobs(w->pool);
+    return 0;
+}
+
+/* scope_submit_any for a plain (not fifo) spawn by the owner holding its share (w is
+ * then a worker of s's pool: scope_local_owner). The common case inline, with no call:
+ * w already holds a count in the pool's pending for its scopes, and its deque has room
+ * for a private push; the counts and publication are scope_submit_any's. */
+static inline __attribute__((always_inline)) int scope_submit_held(scope_state *s, weft_worker *w, scope_job *sj)
+{
+    /* The scope's first such spawn counts it in w's scope_pool_holds, as
+     * scope_submit_any does; inline unless it is w's first. */
+    if (!s->pool_counted_ && w->scope_pool_holds != 0) {
+        w->scope_pool_holds++;
+        s->pool_counted_ = true;
+    }
+    if (s->pool_counted_) {
+        sj->job.execute = scope_job_execute;
+        sj->job.isolation = w->isolation;
+        sj->scope = s;
+        sj->pool_counted = false;
+        if (__builtin_expect(weft__deque_push_private(&w->deque, &sj->job), 1)) {
+            s->own_--; /* from the owner's share: pending_ unchanged */
+            if (s->pool_->num_threads > 1)
+                return scope_publish(w);
+            return 0;
+        }
+    }
+    return scope_submit_any(s, w, sj, false);
+}
+
+/* Misuse checks of a spawn into s from worker w (or none): 0, or -EINVAL; *held gets
+ * scope_held_by(s, w). */
+static inline int scope_spawn_check(scope_state *s, weft_worker *w, weft_scope_fn fn, bool *held)
+{
+    if (!s || !fn)
         return -EINVAL;
+    *held = scope_held_by(s, w);
+    /* Relaxed: as in scope_open. */
+    if (!*held && atomic_load_explicit(&s->pending_, memory_order_relaxed) == 0)
+        return -EINVAL;
+    return 0;
+}
+
+/* A spawn past its checks (`held`: scope_held_by(s, w)), any spawn (the common one is
+ * inline in the spawn calls): a block, then the submit. */
+static __attribute__((noinline)) int scope_spawn_any(scope_state *s, weft_worker *w, weft_scope_fn fn, void *arg,
+                                                     bool fifo, bool held)
+{
     scope_job *sj = weft__block_alloc();
     if (!sj)
         return -ENOMEM;
     sj->fn = fn;
     sj->arg = arg;
     sj->kind = WEFT_BLOCK_SMALL;
-    return scope_submit(s, w, sj, fifo);
+    return held && !fifo ? scope_submit_held(s, w, sj) : scope_submit_any(s, w, sj, fifo);
 }
 
 int weft_scope_spawn(weft_scope *scope, weft_scope_fn fn, void *arg)
 {
-    return scope_spawn(scope, fn, arg, false);
+    scope_state *s = scope_of(scope);
+    weft_worker *w = weft__worker_current();
+    bool held;
+    if (scope_spawn_check(s, w, fn, &held) != 0)
+        return -EINVAL;
+    scope_job *sj; /* held: w is this thread's worker */
+    if (!held || (sj = weft__block_take(w, WEFT_BLOCK_SMALL)) == NULL)
+        return scope_spawn_any(s, w, fn, arg, false, held);
+    sj->fn = fn;
+    sj->arg = arg;
+    sj->kind = WEFT_BLOCK_SMALL;
+    return scope_submit_held(s, w, sj);
 }
 
 int weft_scope_spawn_fifo(weft_scope *scope, weft_scope_fn fn, void *arg)
 {
-    return scope_spawn(scope, fn, arg, true);
-}
-
-int weft_scope_spawn_copy(weft_scope *scope, weft_scope_fn fn, const void *arg, size_t size)
-{
     scope_state *s = scope_of(scope);
     weft_worker *w = weft__worker_current();
-    if (!s || !fn || (!arg && size != 0) || !scope_open(s, w))
+    bool held;
+    if (scope_spawn_check(s, w, fn, &held) != 0)
         return -EINVAL;
-    if (size == 0)
-        return weft_scope_spawn(scope, fn, NULL);
+    return scope_spawn_any(s, w, fn, arg, true, held);
+}
+
+/* A copy that fits a small block after the job. */
+#define SCOPE_COPY_SMALL (WEFT_JOB_BLOCK_SIZE - offsetof(scope_job, copy))
+
+/* weft_scope_spawn_copy past its checks (`held`: scope_held_by(s, w)), any copy of
+ * size bytes (not 0) at arg: a block of the kind that holds it, then the submit. */
+static __attribute__((noinline)) int scope_spawn_copy_any(scope_state *s, weft_worker *w, weft_scope_fn fn,
+                                                          const void *arg, size_t size, bool held)
+{
     uint8_t kind;
     scope_job *sj = weft__block_alloc_copy(offsetof(scope_job, copy), arg, size, &kind);
     if (!sj)
@@ -254,7 +316,26 @@ int weft_scope_spawn_copy(weft_scope *scope, weft_scope_fn fn, const void *arg, 
     sj->fn = fn;
     sj->arg = sj->copy;
     sj->kind = kind;
-    return scope_submit(s, w, sj, false);
+    return held ? scope_submit_held(s, w, sj) : scope_submit_any(s, w, sj, false);
+}
+
+int weft_scope_spawn_copy(weft_scope *scope, weft_scope_fn fn, const void *arg, size_t size)
+{
+    if (size == 0)
+        return weft_scope_spawn(scope, fn, NULL);
+    scope_state *s = scope_of(scope);
+    weft_worker *w = weft__worker_current();
+    bool held;
+    if (!arg || scope_spawn_check(s, w, fn, &held) != 0)
+        return -EINVAL;
+    scope_job *sj; /* held: w is this thread's worker */
+    if (!held || size > SCOPE_COPY_SMALL || (sj = weft__block_take(w, WEFT_BLOCK_SMALL)) == NULL)
+        return scope_spawn_copy_any(s, w, fn, arg, size, held);
+    weft__block_copy_arg((unsigned char *)sj->copy, arg, size);
+    sj->fn = fn;
+    sj->arg = sj->copy;
+    sj->kind = WEFT_BLOCK_SMALL;
+    return scope_submit_held(s, w, sj);
 }
 
 bool weft__scope_open(weft_scope *scope)

@@ -1,10 +1,11 @@
 /* Criterion suite for spawns that copy their argument (weft_scope_spawn_copy,
  * weft_spawn_copy): each task sees its own copy of the bytes as they were at the call,
  * whatever the caller does with its variable afterwards; copies inside the task's
- * block (up to WEFT_SPAWN_COPY_INLINE bytes) and beyond it; size 0; alignment for any
- * type; bad input; nesting; from outside a pool and from its workers. Every copy is
- * freed on every path (ASan's leak check runs on this suite). Races between spawners
- * and the workers that free the blocks: tests/runtime/stress_spawn_copy.c (TSan). */
+ * block (up to WEFT_SPAWN_COPY_INLINE bytes) and beyond it; every size up to 129, byte
+ * for byte; size 0; alignment for any type; bad input; nesting; from outside a pool
+ * and from its workers. Every copy is freed on every path (ASan's leak check runs on
+ * this suite). Races between spawners and the workers that free the blocks:
+ * tests/runtime/stress_spawn_copy.c (TSan). */
 #include <criterion/criterion.h>
 #include <stdalign.h>
 #include <stdatomic.h>
@@ -263,6 +264,63 @@ Test(spawn_copy, sizes_inline_and_beyond)
     cr_assert_eq(weft_pool_run(p, spawn_sized, NULL), 0);
     cr_assert_eq(weft_pool_destroy(p), 0);
     spawn_sized(NULL); /* from outside: the global pool */
+}
+
+/* ------------------------------------------------------------------ every small size */
+
+/* Sizes 1 to 2 * 64 + 1: every one of the copy's fixed-size paths and each of their
+ * edges, from a worker (the spawn's inline path) of a pool of 1 and of 2. The first
+ * byte is the size, so the task can check the rest (the copy has no room for more).
+ * The caller's buffer is exactly `size` bytes: ASan sees a read past it. */
+enum { SMALL_MAX = 2 * 64 + 1, SMALL_ROUNDS = 4 };
+static _Atomic long small_bad, small_ran;
+
+static unsigned char small_byte(size_t size, size_t k)
+{
+    return k == 0 ? (unsigned char)size : (unsigned char)(size * 31 + k * 7 + 1);
+}
+
+static int check_every_size(weft_scope *s, void *arg)
+{
+    (void)s;
+    const unsigned char *b = arg;
+    size_t size = b[0];
+    bool ok = size >= 1;
+    for (size_t k = 1; k < size; k++)
+        ok = ok && b[k] == small_byte(size, k);
+    if (!ok)
+        atomic_fetch_add(&small_bad, 1);
+    atomic_fetch_add(&small_ran, 1);
+    return 0;
+}
+
+static void spawn_every_size(void *arg)
+{
+    (void)arg;
+    weft_scope s;
+    cr_assert_eq(weft_scope_init(&s, NULL), 0);
+    for (int round = 0; round < SMALL_ROUNDS; round++)
+        for (size_t size = 1; size <= SMALL_MAX; size++) {
+            unsigned char *buf = malloc(size);
+            cr_assert_not_null(buf);
+            for (size_t k = 0; k < size; k++)
+                buf[k] = small_byte(size, k);
+            cr_assert_eq(weft_scope_spawn_copy(&s, check_every_size, buf, size), 0);
+            free(buf);
+        }
+    cr_assert_eq(weft_scope_wait(&s), 0);
+}
+
+Test(spawn_copy, every_small_size_byte_exact)
+{
+    for (unsigned threads = 1; threads <= 2; threads++) {
+        small_bad = small_ran = 0;
+        weft_pool *p = make_pool(threads);
+        cr_assert_eq(weft_pool_run(p, spawn_every_size, NULL), 0);
+        cr_assert_eq(weft_pool_destroy(p), 0);
+        cr_assert_eq(atomic_load(&small_bad), 0, "%ld copies wrong", atomic_load(&small_bad));
+        cr_assert_eq(atomic_load(&small_ran), SMALL_ROUNDS * SMALL_MAX);
+    }
 }
 
 /* ------------------------------------------------------------------ size 0 */
