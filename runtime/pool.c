@@ -328,14 +328,7 @@ __attribute__((noinline, cold)) void weft__worker_execute_traced(weft_worker *w,
 
 void weft__worker_run_job(weft_worker *w, weft_job *job)
 {
-    uint64_t saved = w->isolation;
-    w->isolation = job->isolation;
-    weft__counter_inc(&w->stats.jobs_run);
-    if (weft__trace_on())
-        weft__worker_execute_traced(w, job);
-    else
-        job->execute(job, w);
-    w->isolation = saved;
+    weft__worker_run_job_by(w, job, job->execute);
 }
 
 /* Idle: look for work until a job turns up, the latch is set or the deadline passes,

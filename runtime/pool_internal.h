@@ -259,7 +259,8 @@ void weft__broadcast_execute(weft_job *job, weft_worker *w);
 int weft__pool_resolve(weft_pool *pool, weft_pool **out);
 /* Run jobs until the latch is set or the deadline passes: 0 or -ETIMEDOUT. */
 int weft__worker_wait_until(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns);
-/* Execute one job on w, in the job's isolation. */
+/* Execute one job on w, in the job's isolation (weft__worker_run_job_by, below, with
+ * the job's own execute). */
 void weft__worker_run_job(weft_worker *w, weft_job *job);
 /* Tracing on: execute job on w inside a job span of its own (what run_job does then;
  * no counter, no isolation change). */
@@ -322,5 +323,24 @@ static inline void weft__counter_add(weft_counter *c, uint64_t n)
 }
 
 static inline void weft__counter_inc(weft_counter *c) { weft__counter_add(c, 1); }
+
+#ifdef WEFT_BUILDING /* weft/trace.h declares the trace points to libweft's files only */
+#include <weft/trace.h>
+/* Execute job on w (the calling thread's worker), in the job's isolation, through
+ * `execute`: job->execute, or the function a caller knows it to be, which it then calls
+ * directly (a scope's owner running its own tasks: scope.c). */
+static inline __attribute__((always_inline)) void weft__worker_run_job_by(weft_worker *w, weft_job *job,
+                                                                          void (*execute)(weft_job *, weft_worker *))
+{
+    uint64_t saved = w->isolation;
+    w->isolation = job->isolation;
+    weft__counter_inc(&w->stats.jobs_run);
+    if (weft__trace_on())
+        weft__worker_execute_traced(w, job);
+    else
+        execute(job, w);
+    w->isolation = saved;
+}
+#endif
 
 #endif

@@ -371,7 +371,7 @@ static void scope_run_own(scope_state *s, weft_worker *w)
             }
             return;
         }
-        weft__worker_run_job(w, job);
+        weft__worker_run_job_by(w, job, scope_job_execute); /* a direct call: a task of s */
     }
 }
 
