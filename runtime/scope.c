@@ -17,8 +17,9 @@
  * which only the owner's thread touches. Every other spawn (a task on another worker,
  * an outside thread, the owner once it waits) adds 1 to pending_, every other finish
  * subtracts 1 (acq_rel). The wait first runs the scope's tasks still on top of its own
- * deque (still holding), then subtracts its whole share at once. SCOPE_HOLD is far
- * beyond any number of spawns, so own_ never drops to 0 while held.
+ * deque (still holding, until the share is whole again: scope_run_own), then
+ * subtracts its whole share at once. SCOPE_HOLD is far beyond any number of spawns,
+ * so own_ never drops to 0 while held.
  *
  * The pool's pending (what weft_pool_destroy and weft_pool_wait_idle wait for) counts
  * each task that was not paid from a held share, from spawn to finish; a scope whose
@@ -355,11 +356,17 @@ static bool is_owner_thread(scope_state *s)
 
 /* The owner, holding its share on worker w, about to wait: run the scope's tasks on
  * top of w's deque here (they give their counts back to the share), up to the first
- * job that is not one of them or not of w's isolation, which goes back on top. */
+ * job that is not one of them or not of w's isolation, which goes back on top. It
+ * stops looking once the share is whole again (own_ back at SCOPE_HOLD): every task
+ * the owner paid for has then given its count back, so none is on its deque, and a
+ * pop would only take the job below (its caller's) to put it back. A task the owner
+ * did not pay for that finished here gives its count to the share too; if that makes
+ * the share whole early, a paid task left on the deque runs in the wait's loop, as
+ * any job. */
 static void scope_run_own(scope_state *s, weft_worker *w)
 {
     weft_job *job;
-    while ((job = weft__deque_pop(&w->deque)) != NULL) {
+    while (s->own_ < SCOPE_HOLD && (job = weft__deque_pop(&w->deque)) != NULL) {
         if (job->execute != scope_job_execute || ((scope_job *)job)->scope != s ||
             (w->isolation != 0 && job->isolation != w->isolation)) {
             /* Cannot fail (we just made room), but if it did, the injector never fails. */

@@ -154,3 +154,53 @@ Test(scope, wait_timeout_on_a_worker_leaves_the_scope_open)
     cr_assert_eq(wt.scope_wait, 0);
     cr_assert_eq(weft_pool_destroy(p), 0);
 }
+
+/* The owner's wait runs the tasks it paid for while its share is not whole. A task it
+ * did not pay for (spawned from outside the pool) that it ran while holding fills the
+ * share too: here that makes the share whole with a task the owner paid for still on
+ * its deque, which the wait then runs through its loop instead. On a pool of one
+ * worker, so the owner runs every task. */
+typedef struct unpaid_first {
+    weft_scope s;
+    _Atomic int outside_ran, paid_ran;
+    int spawn_outside, spawn_paid, wait;
+} unpaid_first;
+
+static int mark_ran(weft_scope *s, void *p)
+{
+    (void)s;
+    atomic_store((_Atomic int *)p, 1);
+    return 0;
+}
+
+static void *spawn_from_outside(void *p)
+{
+    unpaid_first *u = p;
+    u->spawn_outside = weft_scope_spawn(&u->s, mark_ran, &u->outside_ran);
+    return NULL;
+}
+
+static void unpaid_then_paid(void *p)
+{
+    unpaid_first *u = p;
+    cr_assert_eq(weft_scope_init(&u->s, NULL), 0);
+    weft_thread *t;
+    cr_assert_eq(weft_thread_spawn(NULL, spawn_from_outside, u, &t), 0);
+    cr_assert_eq(weft_thread_join(t, NULL), 0);
+    while (!atomic_load(&u->outside_ran)) /* the injected task, run here (held) */
+        cr_assert_geq(weft_yield_now(), 0);
+    u->spawn_paid = weft_scope_spawn(&u->s, mark_ran, &u->paid_ran);
+    u->wait = weft_scope_wait(&u->s);
+}
+
+Test(scope, wait_runs_a_paid_task_left_when_the_share_is_whole)
+{
+    weft_pool *p = make_pool(1);
+    unpaid_first u = {0};
+    cr_assert_eq(weft_pool_run(p, unpaid_then_paid, &u), 0);
+    cr_assert_eq(u.spawn_outside, 0);
+    cr_assert_eq(u.spawn_paid, 0);
+    cr_assert_eq(u.wait, 0);
+    cr_assert(atomic_load(&u.paid_ran));
+    cr_assert_eq(weft_pool_destroy(p), 0);
+}
