@@ -400,15 +400,17 @@ static int scope_finish(scope_state *s)
 static int scope_wait(weft_scope *scope, uint64_t timeout_ns)
 {
     scope_state *s = scope_of(scope);
-    if (!s || !is_owner_thread(s) || atomic_load_explicit(&s->pending_, memory_order_relaxed) == 0)
-        return -EINVAL;
     weft_worker *w = weft__worker_current();
-    if (scope_held_by(s, w)) {
+    if (s && scope_held_by(s, w)) {
+        /* Holding proves both checks below: only the owner's worker holds, and its
+         * thread is fixed (scope_local_owner); the held share keeps pending_ above 0. */
         scope_run_own(s, w);
         /* Relaxed: read by other threads only as "not mine" (scope_held_by). */
         atomic_store_explicit(&s->holder_, NULL, memory_order_relaxed);
+    } else if (!s || !is_owner_thread(s) || atomic_load_explicit(&s->pending_, memory_order_relaxed) == 0) {
+        return -EINVAL;
     }
-    uint64_t deadline = weft_deadline_after(timeout_ns), own = s->own_;
+    uint64_t own = s->own_;
     /* Only the share left: every task finished, and none can spawn any more (as in
      * try_wait), so 0 needs no read-modify-write. Acquire: pairs with the tasks'
      * acq_rel decrements. */
@@ -416,9 +418,10 @@ static int scope_wait(weft_scope *scope, uint64_t timeout_ns)
         atomic_store_explicit(&s->pending_, 0, memory_order_relaxed);
         return scope_finish(s);
     }
-    /* acq_rel: if this is the last count, every task's writes are visible to us. */
+    /* acq_rel: if this is the last count, every task's writes are visible to us. The
+     * deadline is read only now that the wait blocks (or helps). */
     if (atomic_fetch_sub_explicit(&s->pending_, own, memory_order_acq_rel) != own &&
-        weft__pool_wait_latch(&s->done_, deadline) != 0) {
+        weft__pool_wait_latch(&s->done_, weft_deadline_after(timeout_ns)) != 0) {
         /* Timed out: take the owner's share back unless the last task finished in the
          * meantime (0 is final: nothing increments from 0). If we got it back, the
          * count never reached 0, so the latch is still unset and a later wait works. */

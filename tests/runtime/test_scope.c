@@ -204,3 +204,85 @@ Test(scope, wait_runs_a_paid_task_left_when_the_share_is_whole)
     cr_assert(atomic_load(&u.paid_ran));
     cr_assert_eq(weft_pool_destroy(p), 0);
 }
+
+/* Only the thread that called init may wait: a wait from any other thread, or on
+ * NULL, is -EINVAL and leaves the scope as it was; the owner's wait then works. Both
+ * kinds of owner: an outside thread, and a worker of the scope's pool (which holds its
+ * share until it waits), asked by another worker and by an outside thread. */
+typedef struct foreign_wait {
+    weft_scope *s;
+    int wait, wait_timeout, try_wait;
+} foreign_wait;
+
+static void foreign_waits(foreign_wait *f)
+{
+    f->wait = weft_scope_wait(f->s);
+    f->wait_timeout = weft_scope_wait_timeout(f->s, 0);
+    f->try_wait = weft_scope_try_wait(f->s);
+}
+
+static void *foreign_waits_thread(void *p)
+{
+    foreign_waits(p);
+    return NULL;
+}
+
+static void check_foreign_waits(weft_scope *s)
+{
+    foreign_wait f = {.s = s};
+    weft_thread *t;
+    cr_assert_eq(weft_thread_spawn(NULL, foreign_waits_thread, &f, &t), 0);
+    cr_assert_eq(weft_thread_join(t, NULL), 0);
+    cr_assert_eq(f.wait, -EINVAL);
+    cr_assert_eq(f.wait_timeout, -EINVAL);
+    cr_assert_eq(f.try_wait, -EINVAL);
+}
+
+typedef struct worker_owner {
+    weft_scope s;
+    _Atomic int started;
+    foreign_wait other;
+    int wait;
+} worker_owner;
+
+static int foreign_waits_task(weft_scope *s, void *p)
+{
+    worker_owner *o = p;
+    o->other = (foreign_wait){.s = s};
+    foreign_waits(&o->other);
+    atomic_store(&o->started, 1);
+    return 0;
+}
+
+static void owner_on_worker(void *p)
+{
+    worker_owner *o = p;
+    cr_assert_eq(weft_scope_init(&o->s, NULL), 0);
+    check_foreign_waits(&o->s);
+    cr_assert_eq(weft_scope_spawn(&o->s, foreign_waits_task, o), 0);
+    while (!atomic_load(&o->started)) /* run by the other worker: the owner never pops */
+        weft_thread_yield();
+    o->wait = weft_scope_wait(&o->s);
+}
+
+Test(scope, only_the_owner_waits)
+{
+    cr_assert_eq(weft_scope_wait(NULL), -EINVAL);
+    cr_assert_eq(weft_scope_wait_timeout(NULL, 0), -EINVAL);
+    cr_assert_eq(weft_scope_try_wait(NULL), -EINVAL);
+
+    weft_scope s;
+    cr_assert_eq(weft_scope_init(&s, NULL), 0);
+    cr_assert_eq(weft_scope_spawn(&s, fail_or_check, (void *)(uintptr_t)1), 0);
+    check_foreign_waits(&s);
+    cr_assert_eq(weft_scope_wait(&s), 0);
+
+    weft_pool *p = make_pool(2);
+    worker_owner o = {0};
+    cr_assert_eq(weft_pool_run(p, owner_on_worker, &o), 0);
+    cr_assert_eq(o.other.wait, -EINVAL);
+    cr_assert_eq(o.other.wait_timeout, -EINVAL);
+    cr_assert_eq(o.other.try_wait, -EINVAL);
+    cr_assert_eq(o.wait, 0);
+    cr_assert_eq(weft_pool_destroy(p), 0);
+}
