@@ -383,14 +383,28 @@ static void scope_run_own(scope_state *s, weft_worker *w)
 }
 
 /* pending_ reached 0: the scope is finished; give back its part of the pool's count
- * (on the owner's thread: its worker is the one that took it). */
-static int scope_finish(scope_state *s)
+ * (on the owner's thread, whose worker, w, is the one that took it; w may be NULL only
+ * if it took none). Inline: the wait's common path ends here. */
+static inline __attribute__((always_inline)) int scope_finish(scope_state *s, weft_worker *w)
 {
-    /* Relaxed: every task has finished (ordered by the latch / the decrement). */
-    weft__scope_deps_free(atomic_exchange_explicit(&s->deps_, NULL, memory_order_relaxed));
+    /* Relaxed, and a load rather than an exchange: deps_ is written only by init and
+     * by scope_dep.c's compare-and-swap that installs the table, which a spawner of a
+     * dependent task makes while the scope is open: the owner before its wait, or a
+     * thread whose spawn comes before the scope's last count, as every spawn's must
+     * (a task of the scope, or a thread ordered before the wait; scope_submit_any's
+     * relaxed increment relies on the same). Each of those writes happens-before this
+     * point (program order on the owner's thread; else the tasks' queueing, their
+     * acq_rel decrements and the latch), and none comes after, so the load reads the
+     * last of them (read-write coherence): NULL means the scope has no table. */
+    void *deps = atomic_load_explicit(&s->deps_, memory_order_relaxed);
+    if (deps) {
+        /* Relaxed: by the same argument nobody else touches it now; init resets it. */
+        atomic_store_explicit(&s->deps_, NULL, memory_order_relaxed);
+        weft__scope_deps_free(deps);
+    }
     if (s->pool_counted_) {
         s->pool_counted_ = false;
-        if (--weft__worker_current()->scope_pool_holds == 0)
+        if (--w->scope_pool_holds == 0)
             weft__pool_pending_done(s->pool_);
     }
     /* Relaxed: ordered by the latch / the acq_rel decrement that reached 0. */
@@ -416,7 +430,7 @@ static int scope_wait(weft_scope *scope, uint64_t timeout_ns)
      * acq_rel decrements. */
     if (atomic_load_explicit(&s->pending_, memory_order_acquire) == own) {
         atomic_store_explicit(&s->pending_, 0, memory_order_relaxed);
-        return scope_finish(s);
+        return scope_finish(s, w);
     }
     /* acq_rel: if this is the last count, every task's writes are visible to us. The
      * deadline is read only now that the wait blocks (or helps). */
@@ -438,7 +452,7 @@ static int scope_wait(weft_scope *scope, uint64_t timeout_ns)
             }
         weft__pool_wait_latch(&s->done_, WEFT_NO_DEADLINE); /* set just now: returns at once */
     }
-    return scope_finish(s);
+    return scope_finish(s, w);
 }
 
 /* A "scope wait" span around the owner's wait (a misuse records none). */
@@ -471,7 +485,7 @@ int weft_scope_try_wait(weft_scope *scope)
     /* Relaxed: as in wait (holder_); nothing else changes pending_ now. */
     atomic_store_explicit(&s->holder_, NULL, memory_order_relaxed);
     atomic_store_explicit(&s->pending_, 0, memory_order_relaxed);
-    return scope_finish(s);
+    return scope_finish(s, weft__worker_current());
 }
 
 bool weft_scope_is_cancelled(const weft_scope *scope)
