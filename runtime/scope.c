@@ -109,24 +109,36 @@ void weft__scope_task_failed(weft_scope *scope, weft_scope_fn fn, void *arg, int
                                                                         .status = status, .arg = arg});
 }
 
-static void scope_job_execute(weft_job *job, weft_worker *w)
+/* Run a task of a scope on w, the calling thread's worker. `traced`: tracing was on
+ * when the task started, so the job span its runner may have opened gets the task's
+ * name and is closed here, before the block's free (a trace started or stopped while
+ * the task runs has no span of it either way). */
+static inline __attribute__((always_inline)) void scope_job_run(weft_job *job, weft_worker *w, bool traced)
 {
     scope_job *sj = (scope_job *)job;
     scope_state *s = sj->scope;
     weft_pool *pool = s->pool_;
     bool counted = sj->pool_counted;
-    weft__trace_scope_task((void *)sj->fn, scope_public(s));
+    if (__builtin_expect(traced, 0))
+        weft__trace_job_fn_slow((void *)sj->fn, scope_public(s));
     int status = sj->fn(scope_public(s), sj->arg);
     if (__builtin_expect(status != 0, 0))
         weft__scope_task_failed(scope_public(s), sj->fn, sj->arg, status);
-    weft__block_free_kind(sj, sj->kind); /* the copy too: fn has returned */
-    weft__trace_job_done(job);
+    if (__builtin_expect(traced, 0))
+        weft__trace_job_done_slow(job);
+    weft__block_free_on(w, sj, sj->kind); /* the copy too: fn has returned */
     if (scope_held_by(s, w))
         s->own_++; /* on the owner's thread, which holds its share: back into it */
     else
         scope_release(s); /* may let the owner return: s is dead after this */
     if (counted)
         weft__pool_pending_done(pool);
+}
+
+/* A scope task's job: tracing is looked at once. */
+static void scope_job_execute(weft_job *job, weft_worker *w)
+{
+    scope_job_run(job, w, weft__trace_on());
 }
 
 /* May the scope's owner, on worker w (or none), count locally? */
