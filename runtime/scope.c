@@ -141,6 +141,13 @@ static void scope_job_execute(weft_job *job, weft_worker *w)
     scope_job_run(job, w, weft__trace_on());
 }
 
+/* scope_job_execute, called by the owner's run step (scope_run_own) only after it
+ * found tracing off: no job span is open for the task, so there is none to name. */
+static void scope_job_execute_untraced(weft_job *job, weft_worker *w)
+{
+    scope_job_run(job, w, false);
+}
+
 /* May the scope's owner, on worker w (or none), count locally? */
 static bool scope_local_owner(const scope_state *s, const weft_worker *w)
 {
@@ -390,7 +397,8 @@ static void scope_run_own(scope_state *s, weft_worker *w)
             }
             return;
         }
-        weft__worker_run_job_by(w, job, scope_job_execute); /* a direct call: a task of s */
+        /* A direct call (a task of s) when not tracing; traced, through job->execute. */
+        weft__worker_run_job_by(w, job, scope_job_execute_untraced);
     }
 }
 

@@ -246,6 +246,38 @@ Test(trace, waits_name_what_they_wait_for)
     trace_free(t);
 }
 
+/* The same for a scope owned by a worker, which runs its tasks in its own wait
+ * (scope.c's run step): each task's span still names the scope. */
+typedef struct owned_scope {
+    weft_scope s;
+} owned_scope;
+
+static void run_owned_scope(void *arg)
+{
+    run_scope(&((owned_scope *)arg)->s, NULL, 10);
+}
+
+Test(trace, tasks_run_by_their_owner_name_the_scope)
+{
+    char path[256];
+    trace_path(path, sizeof path, "owner");
+    weft_pool *p = make_pool(1); /* no thief: the owner runs every task */
+    cr_assert_eq(weft_trace_start(path), 0);
+    owned_scope o;
+    cr_assert_eq(weft_pool_run(p, run_owned_scope, &o), 0);
+    tr_trace *t = stop_and_read(path);
+    cr_assert_eq(weft_pool_destroy(p), 0);
+    size_t scope_waits = 0, tasks = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const tr_event *w = &t->ev[i];
+        scope_waits += w->ph == 'X' && strcmp(w->name, "scope wait") == 0 && w->scope == (uint64_t)(uintptr_t)&o.s;
+        tasks += w->ph == 'X' && strcmp(w->cat, "job") == 0 && w->scope == (uint64_t)(uintptr_t)&o.s;
+    }
+    cr_assert_eq(scope_waits, 1);
+    cr_assert_eq(tasks, 10, "a job span per task, naming its scope");
+    trace_free(t);
+}
+
 static void nothing(void *arg)
 {
     (void)arg;
