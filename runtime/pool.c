@@ -808,19 +808,6 @@ void weft__pool_atfork_child(void)
     weft__current_worker = NULL;
 }
 
-int weft__pool_resolve(weft_pool *pool, weft_pool **out)
-{
-    if (pool) {
-        *out = pool;
-        return 0;
-    }
-    if (weft__current_worker) {
-        *out = weft__current_worker->pool;
-        return 0;
-    }
-    return weft_pool_global(out);
-}
-
 int weft_pool_num_threads(weft_pool *pool)
 {
     int rc = weft__pool_resolve(pool, &pool);

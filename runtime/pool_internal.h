@@ -255,8 +255,19 @@ static inline bool weft__broadcast_pending(const weft_worker *w)
  * w, if any is still there. */
 void weft__broadcast_execute(weft_job *job, weft_worker *w);
 
-/* The pool to use for `pool` == NULL: the current worker's, else the global one. */
-int weft__pool_resolve(weft_pool *pool, weft_pool **out);
+/* The pool to use for `pool` == NULL: the current worker's, else the global one.
+ * Inline: every scope's init resolves its pool. */
+static inline int weft__pool_resolve(weft_pool *pool, weft_pool **out)
+{
+    weft_worker *w;
+    if (!pool && (w = weft__worker_current()) != NULL)
+        pool = w->pool;
+    if (pool) {
+        *out = pool;
+        return 0;
+    }
+    return weft_pool_global(out);
+}
 /* Run jobs until the latch is set or the deadline passes: 0 or -ETIMEDOUT. */
 int weft__worker_wait_until(weft_worker *w, weft_job_latch *l, uint64_t deadline_ns);
 /* Execute one job on w, in the job's isolation (weft__worker_run_job_by, below, with
