@@ -19,6 +19,7 @@
  *    under global_lock, by the first weft_pool_global or weft_pool_global_init to
  *    take it, and never replaced or destroyed afterwards. */
 #include "pool_internal.h"
+#include "thread_internal.h"
 #include "fork_internal.h"
 
 #include <weft/trace.h>
@@ -522,6 +523,25 @@ static void worker_place(weft_worker *w)
     order_victims(pool, w, base);
 }
 
+/* The CPUs the workers start on: the process's (t->allowed), so that they do not
+ * inherit the mask of a creating thread pinned to one CPU (thread_internal.h says
+ * why). *size gets the set's size; NULL (the creator's mask is inherited) when the
+ * CPUs are unknown or there is no memory. */
+static cpu_set_t *process_cpu_set(const weft_topology *t, size_t *size)
+{
+    int last = t->allowed ? hwloc_bitmap_last(t->allowed) : -1;
+    cpu_set_t *set = last >= 0 ? CPU_ALLOC((size_t)last + 1) : NULL;
+    if (!set)
+        return NULL;
+    *size = CPU_ALLOC_SIZE((size_t)last + 1);
+    CPU_ZERO_S(*size, set);
+    unsigned cpu;
+    hwloc_bitmap_foreach_begin(cpu, t->allowed)
+        CPU_SET_S(cpu, *size, set);
+    hwloc_bitmap_foreach_end();
+    return set;
+}
+
 static void *worker_main(void *arg)
 {
     weft_worker *w = arg;
@@ -653,6 +673,8 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
         goto fail_workers;
 
     const char *prefix = c.name_prefix ? c.name_prefix : "weft";
+    size_t start_size = 0;
+    cpu_set_t *start_set = process_cpu_set(&pool->topo, &start_size);
     unsigned started = 0;
     for (; started < n; started++) {
         char name[WEFT_THREAD_NAME_MAX + 1];
@@ -664,10 +686,13 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
         weft_thread_options opts = WEFT_THREAD_OPTIONS_INIT;
         opts.name = name;
         opts.stack_size = c.stack_size;
-        rc = weft_thread_spawn(&opts, worker_main, &pool->workers[started], &pool->workers[started].thread);
+        rc = weft__thread_spawn_on(&opts, start_set, start_size, worker_main, &pool->workers[started],
+                                   &pool->workers[started].thread);
         if (rc != 0)
             break;
     }
+    if (start_set)
+        CPU_FREE(start_set);
     /* Release: pairs with worker_place's acquire load. */
     atomic_store_explicit(&pool->spawned, 1, memory_order_release);
     weft_futex_wake(&pool->spawned, WEFT_FUTEX_WAKE_ALL);

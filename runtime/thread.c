@@ -21,6 +21,7 @@
 #include <weft/sync.h>
 
 #include "handles_internal.h"
+#include "thread_internal.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -169,8 +170,26 @@ static int apply_options(pthread_attr_t *attr, const weft_thread_options *opts)
     return 0;
 }
 
-int weft_thread_spawn(const weft_thread_options *opts, weft_thread_fn fn, void *arg,
-                      weft_thread **out)
+/* pthread_create with attr, retried without the start set `set` (if any) when the
+ * system refuses it. Returns pthread_create's error. */
+static int create(pthread_t *tid, pthread_attr_t *attr, const weft_thread_options *opts, const cpu_set_t *set,
+                  size_t size, void *t)
+{
+    bool on_set = set && opts->pin_cpu < 0 && pthread_attr_setaffinity_np(attr, size, set) == 0;
+    int rc = pthread_create(tid, attr, thread_main, t);
+    if (rc == EINVAL && on_set) { /* the set, not the rest: apply_options' attr was accepted before */
+        pthread_attr_t plain;
+        if (pthread_attr_init(&plain) != 0)
+            return rc;
+        if (apply_options(&plain, opts) == 0)
+            rc = pthread_create(tid, &plain, thread_main, t);
+        pthread_attr_destroy(&plain);
+    }
+    return rc;
+}
+
+int weft__thread_spawn_on(const weft_thread_options *opts, const cpu_set_t *set, size_t size, weft_thread_fn fn,
+                          void *arg, weft_thread **out)
 {
     static const weft_thread_options defaults = WEFT_THREAD_OPTIONS_INIT;
     if (!fn || !out)
@@ -201,7 +220,7 @@ int weft_thread_spawn(const weft_thread_options *opts, weft_thread_fn fn, void *
     atomic_init(&t->refs, 2);
     copy_name(t->name, opts->name ? opts->name : "");
 
-    rc = pthread_create(&t->tid, &attr, thread_main, t);
+    rc = create(&t->tid, &attr, opts, set, size, t);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
         free(t);
@@ -215,6 +234,11 @@ int weft_thread_spawn(const weft_thread_options *opts, weft_thread_fn fn, void *
     weft__handle_register(&t->live);
     *out = t;
     return 0;
+}
+
+int weft_thread_spawn(const weft_thread_options *opts, weft_thread_fn fn, void *arg, weft_thread **out)
+{
+    return weft__thread_spawn_on(opts, NULL, 0, fn, arg, out);
 }
 
 /* The end of every join: `done` has been seen at zero. Reap the OS thread, hand out

@@ -2,12 +2,14 @@
  * machine without loading hwloc (runtime/topology.c's probe: the process's CPUs from
  * the threads' affinity masks, its cores from sysfs) agrees with what hwloc says once
  * loaded, and with a topology the test loads itself with hwloc's defaults; the CPUs
- * are the whole process's even when the creating thread is pinned to one; and places
- * are known once the shared topology is loaded, not before. Each Criterion test
- * runs in a fresh process, so each starts with no topology loaded. */
+ * are the whole process's even when the creating thread is pinned to one, and so are
+ * the CPUs its workers start on; and places are known once the shared topology is
+ * loaded, not before. Each Criterion test runs in a fresh process, so each starts
+ * with no topology loaded. */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <weft/runtime.h>
 #include "topology_internal.h"
 
@@ -57,12 +59,38 @@ static void *wait_for_release(void *p)
     return NULL;
 }
 
+/* A process with a thread that may run anywhere (`other`, held at `gate`) and this
+ * thread pinned to the first CPU of `all` (its mask before). */
+static void pin_beside_a_free_thread(const cpu_set_t *all, pthread_barrier_t *gate, pthread_t *other)
+{
+    cr_assert_eq(pthread_barrier_init(gate, NULL, 2), 0);
+    cr_assert_eq(pthread_create(other, NULL, wait_for_release, gate), 0);
+    pthread_barrier_wait(gate);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, all)) {
+            CPU_SET(c, &one);
+            break;
+        }
+    cr_assert_eq(sched_setaffinity(0, sizeof one, &one), 0);
+}
+
+/* Undo pin_beside_a_free_thread. */
+static void unpin_and_release(const cpu_set_t *all, pthread_barrier_t *gate, pthread_t other)
+{
+    cr_assert_eq(sched_setaffinity(0, sizeof *all, all), 0);
+    pthread_barrier_wait(gate);
+    cr_assert_eq(pthread_join(other, NULL), 0);
+    pthread_barrier_destroy(gate);
+}
+
 /* The default pool of a thread pinned to one CPU, in a process with another thread
  * that may run anywhere, still has a worker per core of the process (hwloc's process
  * binding is the union of its threads' masks). */
 Test(topology, a_pinned_creator_sees_the_whole_process)
 {
-    cpu_set_t all, one;
+    cpu_set_t all;
     cr_assert_eq(sched_getaffinity(0, sizeof all, &all), 0);
     if (CPU_COUNT(&all) < 2)
         cr_skip_test("needs 2 CPUs");
@@ -73,25 +101,55 @@ Test(topology, a_pinned_creator_sees_the_whole_process)
 
     pthread_barrier_t gate;
     pthread_t other;
-    cr_assert_eq(pthread_barrier_init(&gate, NULL, 2), 0);
-    cr_assert_eq(pthread_create(&other, NULL, wait_for_release, &gate), 0);
-    pthread_barrier_wait(&gate);
-    CPU_ZERO(&one);
-    for (int c = 0; c < CPU_SETSIZE; c++)
-        if (CPU_ISSET(c, &all)) {
-            CPU_SET(c, &one);
-            break;
-        }
-    cr_assert_eq(sched_setaffinity(0, sizeof one, &one), 0);
+    pin_beside_a_free_thread(&all, &gate, &other);
     weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
     weft_pool *p = NULL;
     cr_assert_eq(weft_pool_create(&cfg, &p), 0);
     cr_assert_eq(weft_pool_num_threads(p), (int)cores);
     cr_assert_eq(weft_pool_destroy(p), 0);
-    cr_assert_eq(sched_setaffinity(0, sizeof all, &all), 0);
-    pthread_barrier_wait(&gate);
-    cr_assert_eq(pthread_join(other, NULL), 0);
-    pthread_barrier_destroy(&gate);
+    unpin_and_release(&all, &gate, other);
+}
+
+/* Each worker records how many CPUs its mask allows when it starts. */
+typedef struct start_masks {
+    _Atomic int cpus[2];
+} start_masks;
+
+static void record_start_mask(void *ctx, unsigned index)
+{
+    cpu_set_t mine;
+    int n = sched_getaffinity(0, sizeof mine, &mine) == 0 ? CPU_COUNT(&mine) : -1;
+    if (index < 2)
+        atomic_store(&((start_masks *)ctx)->cpus[index], n);
+}
+
+/* ...and its workers may run on the whole process too: a new thread inherits its
+ * creator's mask, and the workers of a pool made by a thread pinned to one CPU were
+ * confined there (unpinned ones for good), a pool of N threads running on one CPU. */
+Test(topology, a_pinned_creators_workers_may_run_on_the_whole_process)
+{
+    cpu_set_t all;
+    cr_assert_eq(sched_getaffinity(0, sizeof all, &all), 0);
+    if (CPU_COUNT(&all) < 2)
+        cr_skip_test("needs 2 CPUs");
+    pthread_barrier_t gate;
+    pthread_t other;
+    pin_beside_a_free_thread(&all, &gate, &other);
+    start_masks m = {{-2, -2}};
+    weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
+    cfg.num_threads = 2;
+    cfg.pin = WEFT_PIN_NONE; /* nothing binds them afterwards */
+    cfg.ctx = &m;
+    cfg.on_start = record_start_mask;
+    weft_pool *p = NULL;
+    cr_assert_eq(weft_pool_create(&cfg, &p), 0);
+    while (atomic_load(&m.cpus[0]) == -2 || atomic_load(&m.cpus[1]) == -2)
+        sched_yield();
+    cr_assert_eq(weft_pool_destroy(p), 0);
+    unpin_and_release(&all, &gate, other);
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(atomic_load(&m.cpus[i]), CPU_COUNT(&all), "worker %d starts on %d CPUs of %d", i,
+                     atomic_load(&m.cpus[i]), CPU_COUNT(&all));
 }
 
 /* Placement waits for the shared topology: before it is loaded (a pool's workers load
