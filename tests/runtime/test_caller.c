@@ -855,6 +855,19 @@ static void loop_of_both_sides(void *p)
     side_leaves(&r);
 }
 
+/* The real-time caller of the tests below: this thread under SCHED_FIFO, *allowed its
+ * CPUs (two or more); skips the test without them or without the right to use
+ * SCHED_FIFO. */
+static void become_fifo_on_two_cpus(cpu_set_t *allowed)
+{
+    cr_assert_eq(sched_getaffinity(0, sizeof *allowed, allowed), 0);
+    if (CPU_COUNT(allowed) < 2)
+        cr_skip_test("needs 2 CPUs");
+    struct sched_param fifo = {.sched_priority = 1};
+    if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &fifo) != 0)
+        cr_skip_test("SCHED_FIFO not permitted");
+}
+
 /* A worker benched while it searched, on the caller's own CPU, cannot run to leave its
  * search while the caller works there (here: a loop run by the workers has just
  * ended, and the caller works serially for a while, then calls). Its count stood, so every publisher saw
@@ -865,12 +878,8 @@ static void loop_of_both_sides(void *p)
 Test(caller, a_worker_benched_while_searching_does_not_keep_others_asleep, .timeout = 60)
 {
     cpu_set_t allowed;
-    cr_assert_eq(sched_getaffinity(0, sizeof allowed, &allowed), 0);
-    if (CPU_COUNT(&allowed) < 2)
-        cr_skip_test("needs 2 CPUs");
-    struct sched_param fifo = {.sched_priority = 1}, other = {.sched_priority = 0};
-    if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &fifo) != 0)
-        cr_skip_test("SCHED_FIFO not permitted");
+    become_fifo_on_two_cpus(&allowed);
+    struct sched_param other = {.sched_priority = 0};
     int cpu = 0;
     while (!CPU_ISSET(cpu, &allowed))
         cpu++;
@@ -913,12 +922,8 @@ Test(caller, a_worker_benched_while_searching_does_not_keep_others_asleep, .time
 Test(caller, a_worker_pinned_onto_a_busy_caller_cpu_is_the_one_benched, .timeout = 60)
 {
     cpu_set_t allowed;
-    cr_assert_eq(sched_getaffinity(0, sizeof allowed, &allowed), 0);
-    if (CPU_COUNT(&allowed) < 2)
-        cr_skip_test("needs 2 CPUs");
-    struct sched_param fifo = {.sched_priority = 1}, other = {.sched_priority = 0};
-    if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &fifo) != 0)
-        cr_skip_test("SCHED_FIFO not permitted");
+    become_fifo_on_two_cpus(&allowed);
+    struct sched_param other = {.sched_priority = 0};
     weft_pool_config cfg = WEFT_POOL_CONFIG_INIT; /* its workers inherit SCHED_FIFO */
     cfg.num_threads = 2;
     cfg.pin = WEFT_PIN_PU;
