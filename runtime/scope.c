@@ -435,6 +435,9 @@ static int scope_wait(weft_scope *scope, uint64_t timeout_ns)
 {
     scope_state *s = scope_of(scope);
     weft_worker *w = weft__worker_current();
+    /* From the call, not from when the wait blocks: the owner may first run a long
+     * run of its own tasks. An untimed wait makes no call for it. */
+    uint64_t deadline = timeout_ns == WEFT_NO_DEADLINE ? WEFT_NO_DEADLINE : weft_deadline_after(timeout_ns);
     if (s && scope_held_by(s, w)) {
         /* Holding proves both checks below: only the owner's worker holds, and its
          * thread is fixed (scope_local_owner); the held share keeps pending_ above 0. */
@@ -452,10 +455,9 @@ static int scope_wait(weft_scope *scope, uint64_t timeout_ns)
         atomic_store_explicit(&s->pending_, 0, memory_order_relaxed);
         return scope_finish(s, w);
     }
-    /* acq_rel: if this is the last count, every task's writes are visible to us. The
-     * deadline is read only now that the wait blocks (or helps). */
+    /* acq_rel: if this is the last count, every task's writes are visible to us. */
     if (atomic_fetch_sub_explicit(&s->pending_, own, memory_order_acq_rel) != own &&
-        weft__pool_wait_latch(&s->done_, weft_deadline_after(timeout_ns)) != 0) {
+        weft__pool_wait_latch(&s->done_, deadline) != 0) {
         /* Timed out: take the owner's share back unless the last task finished in the
          * meantime (0 is final: nothing increments from 0). If we got it back, the
          * count never reached 0, so the latch is still unset and a later wait works. */

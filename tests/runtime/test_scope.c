@@ -155,6 +155,56 @@ Test(scope, wait_timeout_on_a_worker_leaves_the_scope_open)
     cr_assert_eq(weft_pool_destroy(p), 0);
 }
 
+/* A timed wait's deadline counts from the call, also when the owner first runs its
+ * own queued tasks: a task of one second queued on the owner, a wait of one second
+ * for a task held on the other worker, returns -ETIMEDOUT about a second after the
+ * call (the deadline passed while the owner ran its task), not two. The bound below
+ * is that semantics' (a deadline counted from the end of the owner's own tasks gives
+ * two seconds), with most of a second of slack. */
+static int busy_one_second(weft_scope *s, void *p)
+{
+    (void)s;
+    (void)p;
+    uint64_t until = weft_time_now_ns() + 1000000000u;
+    while (weft_time_now_ns() < until)
+        ;
+    return 0;
+}
+
+typedef struct timed_from_call {
+    gated_scope g;
+    int timeout;
+    uint64_t elapsed_ns;
+} timed_from_call;
+
+static void wait_timeout_after_own_task(void *p)
+{
+    timed_from_call *t = p;
+    weft_scope s;
+    cr_assert_eq(weft_scope_init(&s, NULL), 0);
+    cr_assert_eq(weft_scope_spawn(&s, scope_started_then_gate, &t->g), 0);
+    while (!atomic_load(&t->g.started)) /* the other worker took it */
+        weft_thread_yield();
+    cr_assert_eq(weft_scope_spawn(&s, busy_one_second, NULL), 0); /* ours to run */
+    uint64_t t0 = weft_time_now_ns();
+    t->timeout = weft_scope_wait_timeout(&s, 1000000000u);
+    t->elapsed_ns = weft_time_now_ns() - t0;
+    weft_latch_count_down(&t->g.gate, 1);
+    t->g.scope_wait = weft_scope_wait(&s);
+}
+
+Test(scope, wait_timeout_counts_from_the_call)
+{
+    weft_pool *p = make_pool(2);
+    timed_from_call t = {.g = {.gate = WEFT_LATCH_INIT(1)}};
+    cr_assert_eq(weft_pool_run(p, wait_timeout_after_own_task, &t), 0);
+    cr_assert_eq(t.timeout, -ETIMEDOUT);
+    cr_assert_lt(t.elapsed_ns, 1800000000u, "the wait returned %.2f s after its call, with a 1 s timeout",
+                 (double)t.elapsed_ns * 1e-9);
+    cr_assert_eq(t.g.scope_wait, 0);
+    cr_assert_eq(weft_pool_destroy(p), 0);
+}
+
 /* The owner's wait runs the tasks it paid for while its share is not whole. A task it
  * did not pay for (spawned from outside the pool) that it ran while holding fills the
  * share too: here that makes the share whole with a task the owner paid for still on
