@@ -14,14 +14,24 @@
  * copied argument) is a malloc of its own size, never cached: its kind, HEAP, tells
  * its free to call free.
  *
+ * Producer and consumer. A worker that spawns tasks that other workers run (a scope
+ * spawning a task per item, thieves running them) empties its list while theirs
+ * fill. So a worker whose list is full parks the whole list in its pool's spare slot
+ * of that kind (one per kind, one CAS per WEFT_JOB_BLOCK_CACHE blocks) if the slot is
+ * empty, and a worker whose list is empty takes the slot's list before it mallocs
+ * (block_cache.c): the blocks go round between the two with no malloc or free. Only
+ * when the slot is full does a free go to free().
+ *
  * Invariants:
- *  - a worker's list of each kind holds at most WEFT_JOB_BLOCK_CACHE blocks (bounded
- *    memory: a producer/consumer pair of workers degrades to malloc/free, never to
- *    growth);
+ *  - a worker's list of each kind holds at most WEFT_JOB_BLOCK_CACHE blocks, a pool's
+ *    spare slot one list of exactly WEFT_JOB_BLOCK_CACHE (only a full list is
+ *    parked): bounded memory, a pair of workers that outruns the slot degrades to
+ *    malloc/free, never to growth;
  *  - a block goes back to the list of the kind it was allocated as (the job keeps
- *    its kind), so every block on a list has that list's size;
- *  - a cached block is owned by the list alone; the lists are freed with their worker
- *    (weft__block_cache_drain, after the worker thread was joined).
+ *    its kind), so every block on a list or in a slot has that list's size;
+ *  - a cached block is owned by the list or the slot alone; the lists are freed with
+ *    their worker (weft__block_cache_drain, after the worker thread was joined), the
+ *    slots with their pool (weft__block_spare_drain, after every worker was).
  * Included by pool_internal.h after the types it uses. */
 #ifndef WEFT_BLOCK_CACHE_INTERNAL_H
 #define WEFT_BLOCK_CACHE_INTERNAL_H
@@ -53,13 +63,24 @@ static inline void *weft__block_take(weft_worker *w, unsigned kind)
     return b;
 }
 
-/* A block of cached kind `kind`: from the calling worker's list, else malloc'd. */
+/* A block of cached kind `kind` for w (NULL: not a worker) whose list is empty: the
+ * pool's spare list of that kind if there is one (it becomes w's), else malloc'd;
+ * NULL: out of memory. */
+void *weft__block_refill(weft_worker *w, unsigned kind);
+
+/* Park w's full list of kind `kind` in its pool's spare slot, leaving the list empty,
+ * and return true; or return false (the slot holds a list) having done nothing. */
+bool weft__block_park(weft_worker *w, unsigned kind);
+
+/* A block of cached kind `kind`: from the calling worker's list, else from the pool's
+ * spare list, else malloc'd. */
 static inline void *weft__block_alloc_cached(unsigned kind)
 {
-    void *b = weft__block_take(weft__worker_current(), kind);
+    weft_worker *w = weft__worker_current();
+    void *b = weft__block_take(w, kind);
     if (__builtin_expect(b != NULL, 1))
         return b;
-    return malloc(kind == WEFT_BLOCK_SMALL ? WEFT_JOB_BLOCK_SIZE : WEFT_JOB_BLOCK_LARGE_SIZE);
+    return weft__block_refill(w, kind);
 }
 
 /* A WEFT_JOB_BLOCK_SIZE block (kind WEFT_BLOCK_SMALL), or NULL (out of memory). */
@@ -114,11 +135,14 @@ static inline void *weft__block_alloc_copy(size_t header, const void *arg, size_
     return b;
 }
 
-/* Give back a block of cached kind `kind` to w's list and return true, or return false
- * (w NULL or its list full) having done nothing. w: as for weft__block_take. */
+/* Give back a block of cached kind `kind` to w's list (parking the list first if it is
+ * full) and return true, or return false (w NULL, or its list full and the pool's
+ * spare slot too) having done nothing. w: as for weft__block_take. */
 static inline bool weft__block_give(weft_worker *w, void *p, unsigned kind)
 {
-    if (!w || w->block_cache_len[kind] >= WEFT_JOB_BLOCK_CACHE)
+    if (!w)
+        return false;
+    if (__builtin_expect(w->block_cache_len[kind] >= WEFT_JOB_BLOCK_CACHE, 0) && !weft__block_park(w, kind))
         return false;
     weft__free_block *b = p;
     b->next = w->block_cache[kind];
@@ -143,5 +167,7 @@ static inline void weft__block_free_kind(void *p, uint8_t kind)
 
 /* Free w's cached blocks (w's thread has stopped). */
 void weft__block_cache_drain(weft_worker *w);
+/* Free the pool's spare lists (every worker's thread has stopped). */
+void weft__block_spare_drain(weft_pool *pool);
 
 #endif

@@ -571,6 +571,7 @@ static void free_workers(weft_pool *pool, unsigned initialised)
         weft__block_cache_drain(&pool->workers[i]);
         free(pool->workers[i].victims);
     }
+    weft__block_spare_drain(pool);
     free(pool->workers);
 }
 

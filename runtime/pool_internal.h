@@ -182,6 +182,10 @@ struct weft_pool {
     WEFT_CACHE_ALIGNED _Atomic uint64_t bcast_seq;
     weft_mutex bcast_lock;
     weft_bcast *bcast_head, *bcast_tail;
+    /* Free job blocks on their way from the workers that free them to the ones that
+     * allocate (block_cache_internal.h): a list of WEFT_JOB_BLOCK_CACHE blocks per
+     * cached kind, or NULL. On a line of its own: touched once per list. */
+    WEFT_CACHE_ALIGNED _Atomic(void *) block_spare[WEFT_BLOCK_CACHED_KINDS];
 };
 
 /* The worker running on this thread, or NULL: weft__current_worker, declared in
