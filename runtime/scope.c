@@ -55,19 +55,29 @@
 #define SCOPE_HOLD ((uint64_t)1 << 62)
 
 /* The scope behind weft_scope's opaque storage (weft/runtime.h). may_alias: the
- * storage is declared as weft_scope and accessed only as this. */
+ * storage is declared as weft_scope and accessed only as this.
+ *
+ * Field order is about cache lines. While the owner spawns and the other workers run
+ * its tasks, the owner writes own_ and reads holder_ and pool_counted_ per spawn, and
+ * a thief decrements pending_ per task (and reads nothing else of the scope: it skips
+ * holder_ when it holds no scope, and reads pool_ only for a task counted in the
+ * pool). So pending_ is first and own_ last, 64 bytes apart: on different lines
+ * wherever the 8-byte-aligned storage lies; the owner's three fields are next to
+ * own_, on pending_'s line only when a line starts 56 or 64 bytes into the storage. */
 typedef struct __attribute__((may_alias)) scope_state {
     _Atomic uint64_t pending_; /* tasks not yet finished, + own_ until the owner waits */
     weft_job_latch done_;      /* set when pending_ drops to 0 */
     weft_pool *pool_;
     unsigned long owner_;      /* pthread_self() of the thread that called init */
-    _Atomic(void *) holder_;   /* the owner's worker while it counts locally, else NULL */
-    uint64_t own_;             /* owner only: the owner's share of pending_ */
+    _Atomic(void *) deps_;     /* scope_dep.c's table, NULL until a task has dependencies */
     _Atomic int status_;       /* first non-zero status, 0 while none */
     bool pool_counted_;        /* owner only: the scope holds one of the pool's pending */
-    _Atomic(void *) deps_;     /* scope_dep.c's table, NULL until a task has dependencies */
+    _Atomic(void *) holder_;   /* the owner's worker while it counts locally, else NULL */
+    uint64_t own_;             /* owner only: the owner's share of pending_ */
 } scope_state;
 _Static_assert(sizeof(scope_state) <= sizeof(weft_scope), "fits weft_scope's storage");
+_Static_assert(offsetof(scope_state, pending_) == 0 && offsetof(scope_state, own_) == 64,
+               "pending_ and own_ are on different cache lines wherever the storage lies");
 _Static_assert(_Alignof(scope_state) <= _Alignof(weft_scope), "weft_scope's storage is aligned");
 static inline scope_state *scope_of(weft_scope *s) { return (scope_state *)(void *)s; }
 static inline weft_scope *scope_public(scope_state *s) { return (weft_scope *)(void *)s; }
@@ -117,8 +127,8 @@ static inline __attribute__((always_inline)) void scope_job_run(weft_job *job, w
 {
     scope_job *sj = (scope_job *)job;
     scope_state *s = sj->scope;
-    weft_pool *pool = s->pool_;
     bool counted = sj->pool_counted;
+    weft_pool *pool = counted ? s->pool_ : NULL; /* read now: s may be dead at the end */
     if (__builtin_expect(traced, 0))
         weft__trace_job_fn_slow((void *)sj->fn, scope_public(s));
     int status = sj->fn(scope_public(s), sj->arg);
@@ -127,7 +137,10 @@ static inline __attribute__((always_inline)) void scope_job_run(weft_job *job, w
     if (__builtin_expect(traced, 0))
         weft__trace_job_done_slow(job);
     weft__block_free_on(w, sj, sj->kind); /* the copy too: fn has returned */
-    if (scope_held_by(s, w))
+    /* A worker that holds no counted scope (a thief, as a rule) takes the release path
+     * without reading holder_: either path keeps pending_ = own_ + unfinished tasks, and
+     * the owner holding s with none counted pays for no task (own_ stays whole). */
+    if (w->scope_pool_holds != 0 && scope_held_by(s, w))
         s->own_++; /* on the owner's thread, which holds its share: back into it */
     else
         scope_release(s); /* may let the owner return: s is dead after this */
@@ -260,7 +273,7 @@ static inline __attribute__((always_inline)) int scope_submit_held(scope_state *
         sj->pool_counted = false;
         if (__builtin_expect(weft__deque_push_private(&w->deque, &sj->job), 1)) {
             s->own_--; /* from the owner's share: pending_ unchanged */
-            if (s->pool_->num_threads > 1)
+            if (w->pool->num_threads > 1) /* w->pool is s's: not a line of s to read */
                 return scope_publish(w);
             return 0;
         }

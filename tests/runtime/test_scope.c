@@ -255,6 +255,66 @@ Test(scope, wait_runs_a_paid_task_left_when_the_share_is_whole)
     cr_assert_eq(weft_pool_destroy(p), 0);
 }
 
+/* A task of a held scope that the owner's thread runs before it paid for any task
+ * (another worker spawned it, counting it in pending_): its finish counts once,
+ * whichever of the two ways it gives its count back, and the wait returns 0. The
+ * spawner spins outside weft until the task ran, so only the owner, waiting for its
+ * join, can run it. */
+typedef struct held_unpaid {
+    weft_scope s;
+    int owner;                  /* the owner's worker index */
+    _Atomic int second_started, ran_on, done;
+    int spawn, wait;
+} held_unpaid;
+
+static int held_unpaid_task(weft_scope *s, void *p)
+{
+    (void)s;
+    held_unpaid *h = p;
+    atomic_store(&h->ran_on, weft_current_worker_index());
+    atomic_store(&h->done, 1);
+    return 0;
+}
+
+static void held_unpaid_first(void *p) /* on the owner: the second half goes elsewhere */
+{
+    held_unpaid *h = p;
+    while (!atomic_load(&h->second_started))
+        weft_thread_yield();
+}
+
+static void held_unpaid_second(void *p) /* on the other worker */
+{
+    held_unpaid *h = p;
+    h->spawn = weft_scope_spawn(&h->s, held_unpaid_task, h);
+    atomic_store(&h->second_started, 1);
+    while (!atomic_load(&h->done))
+        weft_thread_yield();
+}
+
+static void held_unpaid_owner(void *p)
+{
+    held_unpaid *h = p;
+    h->owner = weft_current_worker_index();
+    cr_assert_eq(weft_scope_init(&h->s, NULL), 0);
+    weft_join(held_unpaid_first, h, held_unpaid_second, h);
+    h->wait = weft_scope_wait(&h->s);
+}
+
+Test(scope, a_task_the_holding_owner_runs_unpaid_counts_once)
+{
+    weft_pool *p = make_pool(2);
+    for (int round = 0; round < 20; round++) {
+        held_unpaid h = {.ran_on = -2};
+        cr_assert_eq(weft_pool_run(p, held_unpaid_owner, &h), 0);
+        cr_assert_eq(h.spawn, 0);
+        cr_assert_eq(h.wait, 0);
+        cr_assert_eq(atomic_load(&h.ran_on), h.owner, "round %d: the task ran on %d, the owner is %d", round,
+                     atomic_load(&h.ran_on), h.owner);
+    }
+    cr_assert_eq(weft_pool_destroy(p), 0);
+}
+
 /* Only the thread that called init may wait: a wait from any other thread, or on
  * NULL, is -EINVAL and leaves the scope as it was; the owner's wait then works. Both
  * kinds of owner: an outside thread, and a worker of the scope's pool (which holds its
