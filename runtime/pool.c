@@ -630,6 +630,7 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
     c.num_threads = n;
     *resolved = c;
     pool->spin_ns = c.wait == WEFT_WAIT_PASSIVE ? 0 : c.wait == WEFT_WAIT_ACTIVE ? 5000000 : 50000;
+    pool->sleep_heavy = n > 1 && weft__sleep_heavy_available(pool->spin_ns);
     pool->print_stats = env_stats();
     pool->hook_ctx = c.ctx;
     pool->on_start = c.on_start;

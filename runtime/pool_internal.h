@@ -138,14 +138,13 @@ struct weft_pool {
     weft_mutex inject_lock;
     weft_job *inject_head, *inject_tail;
     WEFT_CACHE_ALIGNED _Atomic size_t injected;
-    /* sleep accounting (sleep.c): two counters in one word, so that "is anyone
-     * idle?" is one load (weft__sleep_any_idle, on the join's fast path). High half:
-     * sleepers, workers in WORKER_SLEEPING; low half: searching, awake idle workers
-     * looking for work. Add/subtract WEFT_IDLE_SLEEPER / WEFT_IDLE_SEARCHER.
-     * searching never drops below 0 (only the worker itself counts itself in and
-     * out); sleepers may, for an instant (a waker that wins the CAS back to AWAKE
-     * subtracts before the sleeper's own add lands), which wraps the high half
-     * modulo 2^64 and leaves the low half alone. */
+    /* sleep accounting (sleep.c): three counters in one word (sleep_internal.h), so
+     * that "is anyone idle?" is one load (weft__sleep_any_idle, on the join's fast
+     * path): searching, awake idle workers looking for work; sleepers, workers in
+     * WORKER_SLEEPING; benched sleepers, in WORKER_SLEEPING_BENCHED. Add/subtract
+     * WEFT_IDLE_SEARCHER / WEFT_IDLE_SLEEPER / WEFT_IDLE_BENCHED. searching never
+     * drops below 0 (only the worker itself counts itself in and out); the others
+     * may, for an instant (sleep_internal.h). */
     WEFT_CACHE_ALIGNED _Atomic uint64_t idle;
     /* Caller slots taken (caller.c): bit s set while an outside thread works in slot s
      * (claimed by its CAS, cleared by its owner); thieves and sleepers look at these
@@ -172,6 +171,9 @@ struct weft_pool {
      * through a job latch (job_latch.c): weft_pool_destroy frees nothing until it is 0. */
     _Atomic uint32_t cross_wakers;
     weft_pool *forked_from; /* a global pool: the one a fork left unusable (pool.c) */
+    /* Its counted sleepers make a heavy barrier before their re-check, so a publisher
+     * that sees no worker idle skips its fence (sleep.c; immutable). */
+    bool sleep_heavy;
     /* The config's hooks (immutable; NULL: none), given hook_ctx. */
     void *hook_ctx;
     weft_worker_hook on_start, on_exit;
@@ -238,12 +240,14 @@ static inline bool weft__turns_bench(const weft_pool *pool, uint64_t turns, unsi
     unsigned k = weft__turns_held(turns), first = (unsigned)(turns >> 32), n = pool->num_threads;
     return k != 0 && (first >= index ? first - index : first + n - index) < k;
 }
-/* Is worker w stepping aside for callers? A caller slot never is. Relaxed: a hint,
- * re-read after the sleep fence in weft__pool_has_work. */
+/* Is worker w stepping aside for callers? A caller slot never is. A hint, re-read
+ * after the sleep fence (and heavy barrier) in weft__pool_has_work. seq_cst (a plain
+ * load on x86): a sleeper's re-check that reads it after its heavy barrier is ordered
+ * against a leaving caller's fetch_and (sleep.md, "The skip"). */
 static inline bool weft__worker_benched(const weft_worker *w)
 {
     return !w->caller &&
-           weft__turns_bench(w->pool, atomic_load_explicit(&w->pool->turns, memory_order_relaxed), w->index);
+           weft__turns_bench(w->pool, atomic_load_explicit(&w->pool->turns, memory_order_seq_cst), w->index);
 }
 
 /* ---- broadcasts (broadcast.c) */

@@ -12,12 +12,33 @@
  *    searcher will find it, and a thief that leaves work behind wakes the next one;
  *  - no lost wake-up (Dekker): the sleeper stores SLEEPING, fences, then re-checks
  *    for work and its latch; a publisher stores the work or the latch, fences, then
- *    reads the sleeper state. With both fences seq_cst, one of them sees the other. */
+ *    reads the sleeper state. With both fences seq_cst, one of them sees the other.
+ *    Where the system allows it (membarrier), a counted sleeper also makes a heavy
+ *    barrier (every running thread of the process passes a full barrier) before its
+ *    re-check, so that new work published while no worker is idle costs its
+ *    publisher one load and no fence (sleep.md, "Publishers"). */
 #include "pool_internal.h"
 
 #include <weft/trace.h>
 
+#include <linux/membarrier.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static long membarrier(int cmd) { return syscall(__NR_membarrier, cmd, 0u, 0); }
+
+bool weft__sleep_heavy_available(uint64_t spin_ns)
+{
+    /* Registering is per process and idempotent; a fork's child inherits it, and an
+     * exec'd program starts unregistered (and creates its pools anew). */
+    return spin_ns >= WEFT_SLEEP_HEAVY_MIN_SPIN_NS && membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+}
+
+/* The heavy barrier of a sleeper on a sleep_heavy pool: true once every thread of the
+ * process that was running has passed a full memory barrier (or been switched out,
+ * which is one). */
+static bool heavy_barrier(void) { return membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0; }
 
 void weft__sleep_wake_worker(weft_worker *w)
 {
@@ -29,6 +50,8 @@ void weft__sleep_wake_worker(weft_worker *w)
                                                   memory_order_seq_cst, memory_order_seq_cst)) {
             if (s == WORKER_SLEEPING) /* we own the wake-up: undo its announcement */
                 atomic_fetch_sub_explicit(&w->pool->idle, WEFT_IDLE_SLEEPER, memory_order_relaxed);
+            else if (s == WORKER_SLEEPING_BENCHED)
+                atomic_fetch_sub_explicit(&w->pool->idle, WEFT_IDLE_BENCHED, memory_order_relaxed);
             weft__trace_instant(WEFT__TRACE_WAKE, w->index, 0);
             weft_futex_wake(&w->sleep_state, 1);
             return;
@@ -60,6 +83,15 @@ void weft__sleep_wake_one(weft_pool *pool)
 /* noinline: GCC's TSan refuses a fence once it is inlined into another function. */
 __attribute__((noinline)) void weft__sleep_new_injected_jobs(weft_pool *pool)
 {
+    if (pool->sleep_heavy) {
+        /* The compiler keeps the publication before this load; the hardware may not,
+         * but a sleeper's heavy barrier falls before the publication (the sleeper's
+         * re-check sees the work) or after this load (which then sees the sleeper
+         * counted): sleep.md, "Publishers". seq_cst: a plain load on x86. */
+        atomic_signal_fence(memory_order_seq_cst);
+        if (atomic_load_explicit(&pool->idle, memory_order_seq_cst) == 0)
+            return; /* nobody idle, asleep or searching: whoever idles next finds it */
+    }
     atomic_thread_fence(memory_order_seq_cst); /* the publisher's fence of the Dekker pair */
     weft__sleep_new_internal_jobs(pool);
 }
@@ -121,7 +153,9 @@ void weft__sleep_bench(weft_worker *w)
     if (!atomic_compare_exchange_strong_explicit(&w->sleep_state, &s, WORKER_SLEEPING_BENCHED,
                                                  memory_order_seq_cst, memory_order_seq_cst))
         return;
-    atomic_fetch_sub_explicit(&w->pool->idle, WEFT_IDLE_SLEEPER, memory_order_relaxed);
+    /* Its count moves from sleepers to benched in one step: the word never reads 0
+     * while it sleeps (a publisher's skip relies on it). Relaxed: as the wakers'. */
+    atomic_fetch_add_explicit(&w->pool->idle, WEFT_IDLE_BENCHED - WEFT_IDLE_SLEEPER, memory_order_relaxed);
     /* Another caller may have given a turn back since ours was taken (leaving, or
      * asleep in a wait), its unbench finding this worker still SLEEPING (before our
      * CAS): look again, after
@@ -142,11 +176,14 @@ __attribute__((noinline)) void weft__sleep_unbench(weft_worker *w)
     if (!atomic_compare_exchange_strong_explicit(&w->sleep_state, &s, WORKER_SLEEPING, memory_order_seq_cst,
                                                  memory_order_seq_cst))
         return; /* awake: it re-reads turns before it sleeps again */
-    /* It is a SLEEPING worker now, counted like one. It went to sleep having looked at
-     * its own deque only, so work published meanwhile may have woken nobody: the
-     * sleeper half of a Dekker pair with the publishers (count ourselves, fence, look;
-     * they publish, fence, read pool->idle), as in sleep_idle. */
-    atomic_fetch_add_explicit(&pool->idle, WEFT_IDLE_SLEEPER, memory_order_seq_cst);
+    /* It is a SLEEPING worker now, counted like one (its count moves from benched to
+     * sleepers in one step). It went to sleep having looked at its own deque only, so
+     * work published meanwhile may have woken nobody: the sleeper half of a Dekker
+     * pair with the publishers that fenced (count ourselves, fence, look; they
+     * publish, fence, read pool->idle), as in sleep_idle. A publisher that skipped its
+     * fence saw the word 0 before this worker's own announcement, which the worker's
+     * heavy barrier followed: its work is visible here (sleep.md, "Publishers"). */
+    atomic_fetch_add_explicit(&pool->idle, WEFT_IDLE_SLEEPER - WEFT_IDLE_BENCHED, memory_order_seq_cst);
     atomic_thread_fence(memory_order_seq_cst);
     if (weft__pool_work_visible(pool))
         weft__sleep_new_internal_jobs(pool);
@@ -172,6 +209,9 @@ static void note_cpu(weft_worker *w)
         weft__worker_note_cpu(w, sched_getcpu());
 }
 
+/* A sleep whose heavy barrier failed ends this often for a re-check. */
+#define HEAVY_FAILED_SLICE_NS 1000000u
+
 /* Idle worker w found no work: sleep in `mode` (a WORKER_SLEEPING* state) until
  * woken, the latch is set, work it may take exists, or the deadline passes. Returns
  * true if another thread woke it. noinline: its fence (GCC's TSan refuses an inlined
@@ -180,11 +220,18 @@ __attribute__((noinline)) static bool sleep_idle(weft_worker *w, weft_job_latch 
 {
     weft_pool *pool = w->pool;
 
-    /* Announce. seq_cst store + fence: the sleeper half of the Dekker pairs. */
+    /* Announce. seq_cst store + fence: the sleeper half of the Dekker pairs. A counted
+     * sleeper on a sleep_heavy pool then makes the heavy barrier, the sleeper half of
+     * the pair with publishers that skip their fence (sleep.md, "Publishers"). Should
+     * the system refuse it after all (it accepted the registration), this sleep is in
+     * slices of HEAVY_FAILED_SLICE_NS, each ending in a re-check. */
+    bool counted = mode != WORKER_SLEEPING_ISOLATED;
     atomic_store_explicit(&w->sleep_state, mode, memory_order_seq_cst);
-    if (mode == WORKER_SLEEPING)
-        atomic_fetch_add_explicit(&pool->idle, WEFT_IDLE_SLEEPER, memory_order_seq_cst);
+    if (counted)
+        atomic_fetch_add_explicit(&pool->idle, mode == WORKER_SLEEPING ? WEFT_IDLE_SLEEPER : WEFT_IDLE_BENCHED,
+                                  memory_order_seq_cst);
     atomic_thread_fence(memory_order_seq_cst);
+    bool sliced = counted && pool->sleep_heavy && !heavy_barrier();
 
     /* A benched worker whose turn came back before it announced itself (the last
      * caller left and found it awake) must not sleep uncounted: back to the search. */
@@ -199,7 +246,12 @@ __attribute__((noinline)) static bool sleep_idle(weft_worker *w, weft_job_latch 
          * SLEEPING and BENCHED (weft__sleep_bench / _unbench) without waking it. */
         uint32_t s;
         while ((s = atomic_load_explicit(&w->sleep_state, memory_order_seq_cst)) != WORKER_AWAKE) {
-            if (weft_futex_wait(&w->sleep_state, s, deadline_ns) == -ETIMEDOUT)
+            uint64_t until = deadline_ns;
+            if (__builtin_expect(sliced, 0)) {
+                uint64_t slice = weft_time_now_ns() + HEAVY_FAILED_SLICE_NS;
+                until = slice < until ? slice : until;
+            }
+            if (weft_futex_wait(&w->sleep_state, s, until) == -ETIMEDOUT)
                 break;
         }
     }
@@ -212,6 +264,8 @@ __attribute__((noinline)) static bool sleep_idle(weft_worker *w, weft_job_latch 
                                                   memory_order_seq_cst)) {
             if (s == WORKER_SLEEPING)
                 atomic_fetch_sub_explicit(&pool->idle, WEFT_IDLE_SLEEPER, memory_order_relaxed);
+            else if (s == WORKER_SLEEPING_BENCHED)
+                atomic_fetch_sub_explicit(&pool->idle, WEFT_IDLE_BENCHED, memory_order_relaxed);
             weft__trace_end(WEFT__TRACE_SLEEP, t0, 0, 0);
             return false;
         }

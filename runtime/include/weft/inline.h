@@ -187,7 +187,9 @@ WEFT_API void weft__frame_done(weft_frame *f);
  * worker's deque, privately (runtime/deque.md: no fence, no read-modify-write), when
  * that is two stores (the test of weft__deque_push_private) and no worker is idle;
  * everything else is fork_slow. The relaxed accesses are those of the owner's
- * private push; the seq_cst load of the idle word is weft__sleep_any_idle's. The
+ * private push; the seq_cst load of the idle word is weft__sleep_any_idle's, which
+ * masks out workers asleep while benched for a caller (here they send the fork to
+ * fork_slow, which masks them). The
  * index goes in the frame so that the join need not derive it from bottom: then no
  * address the join computes waits for the load of bottom, which the stores of the
  * forks and joins in between feed (a store-to-load round trip per fork otherwise). */
