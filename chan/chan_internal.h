@@ -58,7 +58,11 @@ typedef struct chan_list {
 
 /* ---- rendezvous (zero.c) */
 typedef struct chan_zero {
-    weft_mutex lock;
+    /* The lone waiter's slot: empty, one waiting sender's or receiver's entry, or
+     * "slow" (the lists below decide); see zero.c. Written by both sides on every
+     * hand-off: a line of its own, away from the mutex. */
+    WEFT_CACHE_ALIGNED _Atomic uintptr_t slot;
+    WEFT_CACHE_ALIGNED weft_mutex lock;
     chan_waitlist senders, receivers;
     /* weft_select_ready observers: of sends (woken when a receiver starts waiting)
      * and of receives (when a sender does). Never handed a message. */
