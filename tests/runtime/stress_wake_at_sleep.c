@@ -9,10 +9,26 @@
  * "The skip"). Spawners: a scope's owner on a worker (weft_scope_spawn), a worker's
  * detached task (weft_spawn) and an outside thread (weft_spawn into the pool: the
  * injector). Pools of 2 and 3 workers. A lost wake-up shows as a round whose task does
- * not run within ROUND_TIMEOUT_NS: reported by its round, not a hang. */
+ * not run within ROUND_TIMEOUT_NS: reported by its round, not a hang.
+ *
+ * The same rounds run twice more, each in a child process whose seccomp filter makes
+ * the kernel refuse one membarrier command: the registration (pools then keep the
+ * publisher's fence), and the barrier itself after a registration that succeeded
+ * (sleepers then sleep in slices: sleep.c's fallback, which a working kernel never
+ * takes). A system without seccomp skips those two. */
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/membarrier.h>
+#include <linux/seccomp.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <weft/runtime.h>
 #include <weft/sync.h>
 #include "check.h"
@@ -85,9 +101,8 @@ static void run_rounds(void *p)
     }
 }
 
-int main(void)
+static void all_rounds(long rounds)
 {
-    long rounds = stress_iters(3000);
     for (unsigned threads = 2; threads <= 3; threads++) {
         weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
         cfg.num_threads = threads;
@@ -108,8 +123,56 @@ int main(void)
         }
         CHECK(weft_pool_destroy(pool) == 0);
     }
+}
+
+/* Make every thread of this process (TSYNC) get EPERM from membarrier(cmd); false if
+ * the system will not install the filter. */
+static bool refuse_membarrier(int cmd)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_membarrier, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)cmd, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
+    return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+           syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) == 0;
+}
+
+/* The rounds in a child whose kernel refuses membarrier(cmd); false: skipped. */
+static bool rounds_refusing(int cmd, long rounds)
+{
+    pid_t pid = fork();
+    CHECK(pid >= 0, "fork");
+    if (pid == 0) {
+        if (!refuse_membarrier(cmd))
+            _exit(77);
+        CHECK(syscall(__NR_membarrier, cmd, 0u, 0) == -1 && errno == EPERM, "the filter refuses the command");
+        all_rounds(rounds);
+        _exit(0);
+    }
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 77),
+          "the child refusing membarrier command %d failed (status %d)", cmd, status);
+    return WEXITSTATUS(status) == 0;
+}
+
+int main(void)
+{
+    long rounds = stress_iters(3000);
+    /* Children first: this process has no pool (nor pool threads) when it forks. */
+    bool unregistered = rounds_refusing(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, rounds);
+    bool no_barrier = rounds_refusing(MEMBARRIER_CMD_PRIVATE_EXPEDITED, rounds);
+    all_rounds(rounds);
     printf("stress_wake_at_sleep: %ld rounds per spawner (scope owner, worker spawn, outside spawn) on 2 and 3 "
-           "workers, every task run by another thread\n",
-           rounds);
+           "workers, every task run by another thread; membarrier refused: registration %s, barrier %s\n",
+           rounds, unregistered ? "ok" : "skipped (no seccomp)", no_barrier ? "ok" : "skipped (no seccomp)");
     return 0;
 }
