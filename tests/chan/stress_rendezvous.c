@@ -34,32 +34,17 @@
 #include <unistd.h>
 #include <weft/chan.h>
 #include <weft/sync.h>
+#include "test_rng.h"
+#include "watchdog.h"
 
 #define WATCHDOG_S 300
 #define SHORT_TIMEOUT_NS 20000 /* a timed op's timeout: about as long as a futex trip */
-
-static void watchdog(int sig)
-{
-    (void)sig;
-    static const char msg[] = "stress_rendezvous: watchdog: no progress, a hang\n";
-    ssize_t r = write(STDERR_FILENO, msg, sizeof msg - 1);
-    (void)r;
-    _exit(1);
-}
-
-static uint64_t next_rand(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
 
 /* A random delay: often none, else pauses (1 to 4096: across the waiter's spin), a
  * yield, or a short sleep (past the spin: the waiter sleeps on the futex). */
 static void delay(uint64_t *rng)
 {
-    uint64_t r = next_rand(rng);
+    uint64_t r = test_next_rand(rng);
     switch (r % 10) {
     case 0:
     case 1:
@@ -94,12 +79,12 @@ static int send_in_form(weft_sender *tx, weft_sender *idle, uint64_t v, bool all
                         uint64_t *rng)
 {
     for (;;) {
-        enum form f = (enum form)(next_rand(rng) % (allow_try ? F_COUNT : F_TRY));
+        enum form f = (enum form)(test_next_rand(rng) % (allow_try ? F_COUNT : F_TRY));
         int r;
         if (f == F_BLOCK) {
             r = weft_chan_send(tx, &v);
         } else if (f == F_TIMED) {
-            r = weft_chan_send_timeout(tx, &v, next_rand(rng) % SHORT_TIMEOUT_NS);
+            r = weft_chan_send_timeout(tx, &v, test_next_rand(rng) % SHORT_TIMEOUT_NS);
         } else if (f == F_TRY) {
             r = weft_chan_try_send(tx, &v);
         } else {
@@ -107,7 +92,7 @@ static int send_in_form(weft_sender *tx, weft_sender *idle, uint64_t v, bool all
             weft_select_op ops[2] = {{WEFT_SELECT_SEND, tx, NULL, &v, 0},
                                      {WEFT_SELECT_SEND, idle, NULL, &idle_v, 0}};
             int i = f == F_SELECT ? weft_select(ops, 2)
-                                  : weft_select_timeout(ops, 2, next_rand(rng) % SHORT_TIMEOUT_NS);
+                                  : weft_select_timeout(ops, 2, test_next_rand(rng) % SHORT_TIMEOUT_NS);
             CHECK(i == 0 || i == -ETIMEDOUT, "select send: %d (the idle channel has no receiver waiting)", i);
             r = i == 0 ? ops[0].result : i;
         }
@@ -124,12 +109,12 @@ static int recv_in_form(weft_receiver *rx, weft_receiver *idle, uint64_t *out, b
                         uint64_t *rng)
 {
     for (;;) {
-        enum form f = (enum form)(next_rand(rng) % (allow_try ? F_COUNT : F_TRY));
+        enum form f = (enum form)(test_next_rand(rng) % (allow_try ? F_COUNT : F_TRY));
         int r;
         if (f == F_BLOCK) {
             r = weft_chan_recv(rx, out);
         } else if (f == F_TIMED) {
-            r = weft_chan_recv_timeout(rx, out, next_rand(rng) % SHORT_TIMEOUT_NS);
+            r = weft_chan_recv_timeout(rx, out, test_next_rand(rng) % SHORT_TIMEOUT_NS);
         } else if (f == F_TRY) {
             r = weft_chan_try_recv(rx, out);
         } else {
@@ -137,7 +122,7 @@ static int recv_in_form(weft_receiver *rx, weft_receiver *idle, uint64_t *out, b
             weft_select_op ops[2] = {{WEFT_SELECT_RECV, NULL, rx, out, 0},
                                      {WEFT_SELECT_RECV, NULL, idle, &idle_v, 0}};
             int i = f == F_SELECT ? weft_select(ops, 2)
-                                  : weft_select_timeout(ops, 2, next_rand(rng) % SHORT_TIMEOUT_NS);
+                                  : weft_select_timeout(ops, 2, test_next_rand(rng) % SHORT_TIMEOUT_NS);
             CHECK(i == 0 || i == -ETIMEDOUT, "select recv: %d (the idle channel has no sender waiting)", i);
             r = i == 0 ? ops[0].result : i;
         }
@@ -340,12 +325,12 @@ static void run_disconnect(long rounds)
 {
     uint64_t rng = 0xdeadbeefu;
     for (long i = 0; i < rounds; i++) {
-        disc d = {.close_sender = i % 2 == 0, .seed = next_rand(&rng)};
+        disc d = {.close_sender = i % 2 == 0, .seed = test_next_rand(&rng)};
         CHECK(weft_chan_open(sizeof(uint64_t), 0, NULL, &d.tx, &d.rx) == 0);
         pthread_t t;
         CHECK(pthread_create(&t, NULL, disc_closer, &d) == 0);
         uint64_t v = 7;
-        bool timed = next_rand(&rng) % 2;
+        bool timed = test_next_rand(&rng) % 2;
         int r;
         if (d.close_sender)
             r = timed ? weft_chan_recv_timeout(d.rx, &v, 1000000000u) : weft_chan_recv(d.rx, &v);
@@ -363,8 +348,7 @@ static void run_disconnect(long rounds)
 
 int main(void)
 {
-    signal(SIGALRM, watchdog);
-    alarm(WATCHDOG_S);
+    test_watchdog_arm("stress_rendezvous", WATCHDOG_S);
     run_pingpong(stress_iters(40000));
     run_many(stress_iters(20000));
     run_disconnect(stress_iters(4000));

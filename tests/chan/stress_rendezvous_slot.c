@@ -35,6 +35,8 @@
 #include <unistd.h>
 #include <weft/chan.h>
 #include <weft/sync.h>
+#include "test_rng.h"
+#include "watchdog.h"
 
 #define WATCHDOG_S 300
 #define MAX_WORDS 5
@@ -46,28 +48,11 @@ typedef struct msg {
 
 static const size_t sizes[] = {8, 16, 40}; /* inline, inline at the limit, via buffer */
 
-static void watchdog(int sig)
-{
-    (void)sig;
-    static const char m[] = "stress_rendezvous_slot: watchdog: no progress, a hang\n";
-    ssize_t r = write(STDERR_FILENO, m, sizeof m - 1);
-    (void)r;
-    _exit(1);
-}
-
-static uint64_t next_rand(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
 /* A random delay: none, 1 to 2^(max_log2 - 1) pauses (across a waiter's spin and
  * its deadline), or a yield. */
 static void delay_upto(uint64_t *rng, unsigned max_log2)
 {
-    uint64_t r = next_rand(rng);
+    uint64_t r = test_next_rand(rng);
     switch (r % 8) {
     case 0:
     case 1:
@@ -122,10 +107,10 @@ static void *wd_sender(void *p)
         fill(&m, (uint64_t)i, s->size);
         for (;;) {
             delay_upto(&rng, 15);
-            uint64_t r3 = next_rand(&rng) % 8;
+            uint64_t r3 = test_next_rand(&rng) % 8;
             int r = r3 == 0   ? weft_chan_try_send(s->tx, &m)
                     : r3 == 1 ? weft_chan_send(s->tx, &m)
-                              : weft_chan_send_timeout(s->tx, &m, next_rand(&rng) % SHORT_TIMEOUT_NS);
+                              : weft_chan_send_timeout(s->tx, &m, test_next_rand(&rng) % SHORT_TIMEOUT_NS);
             if (r == 0)
                 break;
             CHECK(r == -ETIMEDOUT || r == -EAGAIN, "send: %d", r);
@@ -149,9 +134,9 @@ static void run_withdraw(size_t size, long n)
             memset(&m, 0x5a, sizeof m);
             /* No try here: two try loops could never meet, and the sender's blocking
              * calls need a receiver that eventually waits. */
-            int r = next_rand(&rng) % 8 == 0
+            int r = test_next_rand(&rng) % 8 == 0
                         ? weft_chan_recv(s.rx, &m)
-                        : weft_chan_recv_timeout(s.rx, &m, next_rand(&rng) % SHORT_TIMEOUT_NS);
+                        : weft_chan_recv_timeout(s.rx, &m, test_next_rand(&rng) % SHORT_TIMEOUT_NS);
             if (r == 0)
                 break;
             CHECK(r == -ETIMEDOUT, "recv: %d", r);
@@ -198,11 +183,11 @@ static void run_close(long rounds)
 {
     uint64_t rng = 0xc105edu;
     for (long i = 0; i < rounds; i++) {
-        cl c = {.recv = i % 2 == 0, .timed = next_rand(&rng) % 2, .size = sizes[i % 3]};
+        cl c = {.recv = i % 2 == 0, .timed = test_next_rand(&rng) % 2, .size = sizes[i % 3]};
         CHECK(weft_chan_open(c.size, 0, NULL, &c.tx, &c.rx) == 0);
         /* Two waiters on one side: each needs a handle of its own (one thread a
          * handle); the extra one is closed by the waiters' side after they end. */
-        bool two = next_rand(&rng) % 2;
+        bool two = test_next_rand(&rng) % 2;
         cl c2 = c;
         if (two) {
             if (c.recv)
@@ -215,8 +200,8 @@ static void run_close(long rounds)
         if (two)
             CHECK(pthread_create(&t2, NULL, cl_waiter, &c2) == 0);
         delay(&rng);
-        if (next_rand(&rng) % 2) { /* let them reach the slot, the list, or the futex */
-            struct timespec ts = {0, (long)(next_rand(&rng) % 200000)};
+        if (test_next_rand(&rng) % 2) { /* let them reach the slot, the list, or the futex */
+            struct timespec ts = {0, (long)(test_next_rand(&rng) % 200000)};
             nanosleep(&ts, NULL);
         }
         if (c.recv)
@@ -274,7 +259,7 @@ static void run_select(long rounds)
     uint64_t rng = 0x5e1ec7u;
     for (long i = 0; i < rounds; i++) {
         sel s = {.plain_recv = i % 2 == 0, .size = sizes[(i / 2) % 3], .value = (uint64_t)i,
-                 .seed = next_rand(&rng)};
+                 .seed = test_next_rand(&rng)};
         CHECK(weft_chan_open(s.size, 0, NULL, &s.tx, &s.rx) == 0);
         /* An idle rendezvous channel beside it in the select: nobody on its other side. */
         weft_sender *itx;
@@ -298,7 +283,7 @@ static void run_select(long rounds)
             ops[1] = (weft_select_op){WEFT_SELECT_RECV, NULL, irx, &idle, 0};
         }
         int r;
-        switch (next_rand(&rng) % 4) {
+        switch (test_next_rand(&rng) % 4) {
         case 0:
             r = weft_select(ops, 2);
             break;
@@ -307,7 +292,7 @@ static void run_select(long rounds)
                 sched_yield();
             break;
         case 2:
-            while ((r = weft_select_timeout(ops, 2, next_rand(&rng) % SHORT_TIMEOUT_NS)) == -ETIMEDOUT)
+            while ((r = weft_select_timeout(ops, 2, test_next_rand(&rng) % SHORT_TIMEOUT_NS)) == -ETIMEDOUT)
                 ;
             break;
         default: /* an observer first: it must see the waiter, then the op completes */
@@ -358,10 +343,10 @@ static void *many_sender(void *p)
         fill(&x, (uint64_t)a->id * (uint64_t)m->per_sender + (uint64_t)i, m->size);
         int r;
         do {
-            if (next_rand(&rng) % 64 == 0)
+            if (test_next_rand(&rng) % 64 == 0)
                 delay(&rng);
-            r = next_rand(&rng) % 4 == 0
-                    ? weft_chan_send_timeout(m->tx[a->id], &x, next_rand(&rng) % SHORT_TIMEOUT_NS)
+            r = test_next_rand(&rng) % 4 == 0
+                    ? weft_chan_send_timeout(m->tx[a->id], &x, test_next_rand(&rng) % SHORT_TIMEOUT_NS)
                     : weft_chan_send(m->tx[a->id], &x);
             CHECK(r == 0 || r == -ETIMEDOUT, "send: %d", r);
         } while (r != 0);
@@ -378,10 +363,10 @@ static void *many_receiver(void *p)
     long total = MANY_SIDE * m->per_sender;
     for (;;) {
         msg x;
-        if (next_rand(&rng) % 64 == 0)
+        if (test_next_rand(&rng) % 64 == 0)
             delay(&rng);
-        int r = next_rand(&rng) % 4 == 0
-                    ? weft_chan_recv_timeout(m->rx[a->id], &x, next_rand(&rng) % SHORT_TIMEOUT_NS)
+        int r = test_next_rand(&rng) % 4 == 0
+                    ? weft_chan_recv_timeout(m->rx[a->id], &x, test_next_rand(&rng) % SHORT_TIMEOUT_NS)
                     : weft_chan_recv(m->rx[a->id], &x);
         if (r == -EPIPE)
             break;
@@ -428,8 +413,7 @@ static void run_many(size_t size, long per_sender)
 
 int main(void)
 {
-    signal(SIGALRM, watchdog);
-    alarm(WATCHDOG_S);
+    test_watchdog_arm("stress_rendezvous_slot", WATCHDOG_S);
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
         run_withdraw(sizes[k], stress_iters(30000));
     run_close(stress_iters(3000));

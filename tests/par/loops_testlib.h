@@ -8,6 +8,7 @@
 #define WEFT_TESTS_LOOPS_TESTLIB_H
 
 #include "check.h"
+#include "test_rng.h"
 
 #include <weft/runtime.h>
 
@@ -31,14 +32,6 @@ static inline void loops_run_on(int threads, weft_fn fn, void *arg)
     CHECK(weft_pool_create(&cfg, &pool) == 0, "pool_create");
     CHECK(weft_pool_run(pool, fn, arg) == 0, "pool_run");
     CHECK(weft_pool_destroy(pool) == 0, "pool_destroy");
-}
-
-static inline uint64_t loops_rng(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
 }
 
 /* Spin for about `n` iterations, so the probe does not run a range inline. */

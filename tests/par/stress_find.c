@@ -55,14 +55,14 @@ static void scenario_run(void *arg)
 {
     scenario *sc = arg;
     for (int round = 0; round < sc->rounds; round++) {
-        size_t n = round % 7 == 0 ? (size_t)(round % 2) : (size_t)(loops_rng(&sc->seed) % MAXN);
-        one.lo = round % 3 == 2 ? SIZE_MAX - n : (size_t)(loops_rng(&sc->seed) % 1000000);
+        size_t n = round % 7 == 0 ? (size_t)(round % 2) : (size_t)(test_next_rand(&sc->seed) % MAXN);
+        one.lo = round % 3 == 2 ? SIZE_MAX - n : (size_t)(test_next_rand(&sc->seed) % 1000000);
         one.hi = one.lo + n;
-        one.spin = (unsigned)(loops_rng(&sc->seed) % 3) * 100;
+        one.spin = (unsigned)(test_next_rand(&sc->seed) % 3) * 100;
         memset(one.match, 0, sizeof one.match);
-        size_t matches = round % 4 == 0 ? 0 : round % 4 == 1 ? 1 : (size_t)(loops_rng(&sc->seed) % 8);
+        size_t matches = round % 4 == 0 ? 0 : round % 4 == 1 ? 1 : (size_t)(test_next_rand(&sc->seed) % 8);
         for (size_t k = 0; k < matches && n > 0; k++)
-            one.match[loops_rng(&sc->seed) % n] = true;
+            one.match[test_next_rand(&sc->seed) % n] = true;
         size_t first = WEFT_NOT_FOUND, last = WEFT_NOT_FOUND;
         for (size_t i = 0; i < n; i++) {
             if (one.match[i]) {
@@ -71,7 +71,7 @@ static void scenario_run(void *arg)
                 last = one.lo + i;
             }
         }
-        size_t grain = round % 3 == 0 ? 0 : (size_t)(loops_rng(&sc->seed) % 100) + 1;
+        size_t grain = round % 3 == 0 ? 0 : (size_t)(test_next_rand(&sc->seed) % 100) + 1;
         size_t got = 0;
         CHECK(weft_par_find_first(one.lo, one.hi, grain, find_up, &one, &got) == 0, "find_first");
         CHECK(got == first, "find_first in [%zu, %zu) grain %zu: %zu, serial %zu", one.lo, one.hi, grain, got,

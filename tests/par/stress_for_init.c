@@ -92,10 +92,10 @@ static void scenario_run(void *arg)
     loop *l = malloc(sizeof *l);
     CHECK(l != NULL, "malloc");
     for (int round = 0; round < sc->rounds; round++) {
-        size_t n = round % 5 == 0 ? (size_t)(round % 2) : (size_t)(loops_rng(&sc->seed) % MAXN);
-        l->lo = round % 3 == 2 ? SIZE_MAX - n : (size_t)(loops_rng(&sc->seed) % 1000000);
+        size_t n = round % 5 == 0 ? (size_t)(round % 2) : (size_t)(test_next_rand(&sc->seed) % MAXN);
+        l->lo = round % 3 == 2 ? SIZE_MAX - n : (size_t)(test_next_rand(&sc->seed) % 1000000);
         l->hi = l->lo + n;
-        l->grain = round % 3 == 0 ? 0 : (size_t)(loops_rng(&sc->seed) % 200) + 1;
+        l->grain = round % 3 == 0 ? 0 : (size_t)(test_next_rand(&sc->seed) % 200) + 1;
         l->nest = round % 2 == 1;
         for (size_t i = 0; i < MAXN; i++)
             atomic_init(&l->count[i], 0);

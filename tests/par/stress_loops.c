@@ -146,13 +146,13 @@ static void scenario_run(void *arg)
     CHECK(c != NULL, "out of memory");
     for (int round = 0; round < sc->rounds; round++) {
         /* coverage */
-        size_t n = (round % 5 == 0) ? (size_t)(round % 2) : (size_t)(loops_rng(&sc->seed) % MAXN);
-        size_t lo = (round % 3 == 2) ? SIZE_MAX - n : (size_t)(loops_rng(&sc->seed) % 1000000);
+        size_t n = (round % 5 == 0) ? (size_t)(round % 2) : (size_t)(test_next_rand(&sc->seed) % MAXN);
+        size_t lo = (round % 3 == 2) ? SIZE_MAX - n : (size_t)(test_next_rand(&sc->seed) % 1000000);
         if (round % 7 == 6) {
             lo = SIZE_MAX - 1000;
             n = 1000;
         }
-        size_t grain = (round % 4 == 0) ? 0 : (size_t)(loops_rng(&sc->seed) % 200);
+        size_t grain = (round % 4 == 0) ? 0 : (size_t)(test_next_rand(&sc->seed) % 200);
         memset(c, 0, sizeof *c);
         c->lo = lo;
         c->hi = lo + n;
@@ -172,7 +172,7 @@ static void scenario_run(void *arg)
             CHECK(atomic_load_explicit(&c->count[i], memory_order_relaxed) == 1, "nested cell %zu", i);
 
         /* 2-D */
-        size_t rows = (size_t)(loops_rng(&sc->seed) % 70), cols = (size_t)(loops_rng(&sc->seed) % 70);
+        size_t rows = (size_t)(test_next_rand(&sc->seed) % 70), cols = (size_t)(test_next_rand(&sc->seed) % 70);
         memset(c, 0, sizeof *c);
         c->spin = (unsigned)cols;
         CHECK(weft_par_for_2d(rows, cols, round % 3, (round / 3) % 3 * 4, tile_body, c) == 0, "2d");
@@ -180,7 +180,7 @@ static void scenario_run(void *arg)
             CHECK(atomic_load_explicit(&c->count[i], memory_order_relaxed) == 1, "2-D cell %zu", i);
 
         /* early exit */
-        stopper s = {(size_t)(loops_rng(&sc->seed) % 20000), 0};
+        stopper s = {(size_t)(test_next_rand(&sc->seed) % 20000), 0};
         int rc = weft_par_for(0, 20000, (round % 2) ? 0 : 16, stopper_body, &s);
         CHECK(rc == 42, "early exit returned %d", rc);
         uint64_t snap = atomic_load_explicit(&s.ran, memory_order_relaxed);
@@ -188,7 +188,7 @@ static void scenario_run(void *arg)
         CHECK(atomic_load_explicit(&s.ran, memory_order_relaxed) == snap, "a body ran after return");
 
         /* integer reduce, both kinds */
-        size_t rn = (size_t)(loops_rng(&sc->seed) % 100000);
+        size_t rn = (size_t)(test_next_rand(&sc->seed) % 100000);
         const uint64_t zero = 0;
         uint64_t want = 0, got = 1, got_det = 2;
         fold_u64(NULL, 0, rn, &want);

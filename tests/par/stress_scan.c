@@ -76,11 +76,11 @@ static void scenario_run(void *arg)
     double *f = malloc(MAXN * sizeof *f);
     CHECK(in && out && f, "malloc");
     for (int round = 0; round < sc->rounds; round++) {
-        size_t n = round % 6 == 0 ? (size_t)(round % 2) : (size_t)(loops_rng(&sc->seed) % MAXN);
-        size_t grain = round % 3 == 0 ? 0 : (size_t)(loops_rng(&sc->seed) % 3000) + 1;
+        size_t n = round % 6 == 0 ? (size_t)(round % 2) : (size_t)(test_next_rand(&sc->seed) % MAXN);
+        size_t grain = round % 3 == 0 ? 0 : (size_t)(test_next_rand(&sc->seed) % 3000) + 1;
         bool inclusive = round % 2, in_place = round % 4 >= 2;
         for (size_t i = 0; i < n; i++)
-            in[i] = loops_rng(&sc->seed) % 100000;
+            in[i] = test_next_rand(&sc->seed) % 100000;
         u64_scan s = {in, in_place ? in : out, inclusive};
         uint64_t *want = malloc((n ? n : 1) * sizeof *want), a = 0;
         CHECK(want, "malloc");

@@ -103,10 +103,10 @@ Test(for_init, coverage_states_and_fini)
     for (size_t t = 0; t < N_COUNTS; t++) {
         for (int k = 0; k < 12; k++) {
             memset(l, 0, sizeof *l);
-            size_t n = k == 0 ? 0 : k == 1 ? 1 : (size_t)(loops_rng(&seed) % MAXN);
-            l->lo = (size_t)(loops_rng(&seed) % 100000);
+            size_t n = k == 0 ? 0 : k == 1 ? 1 : (size_t)(test_next_rand(&seed) % MAXN);
+            l->lo = (size_t)(test_next_rand(&seed) % 100000);
             l->hi = l->lo + n;
-            l->grain = k % 3 == 0 ? 0 : (size_t)(loops_rng(&seed) % 300) + 1;
+            l->grain = k % 3 == 0 ? 0 : (size_t)(test_next_rand(&seed) % 300) + 1;
             l->spin = k % 2 ? 200 : 0;
             loops_run_on(loop_thread_counts[t], loop_call, l);
             cr_assert_eq(l->rc, 0);

@@ -47,8 +47,8 @@ static size_t grain_pairs(grain_pair *out, size_t max, uint64_t seed)
             out[k++] = (grain_pair){ns[i], gr};
     }
     while (k < max) {
-        size_t gr = 1 + (size_t)(loops_rng(&seed) % 500);
-        out[k++] = (grain_pair){1 + (size_t)(loops_rng(&seed) % GRAIN_MAXN), gr};
+        size_t gr = 1 + (size_t)(test_next_rand(&seed) % 500);
+        out[k++] = (grain_pair){1 + (size_t)(test_next_rand(&seed) % GRAIN_MAXN), gr};
     }
     return k;
 }

@@ -57,23 +57,23 @@ Test(loops, for_coverage)
             switch (k % 6) {
             case 0: n = 0; break;
             case 1: n = 1; break;
-            default: n = (size_t)(loops_rng(&seed) % MAXN); break;
+            default: n = (size_t)(test_next_rand(&seed) % MAXN); break;
             }
             size_t lo;
             switch (k % 3) {
             case 0: lo = 0; break;
-            case 1: lo = (size_t)(loops_rng(&seed) % 100000); break;
-            default: lo = SIZE_MAX - n - (size_t)(loops_rng(&seed) % 2); break;
+            case 1: lo = (size_t)(test_next_rand(&seed) % 100000); break;
+            default: lo = SIZE_MAX - n - (size_t)(test_next_rand(&seed) % 2); break;
             }
             if (k == 5) { /* the very top of size_t */
                 lo = SIZE_MAX - 1000;
                 n = 1000;
             }
             size_t grain;
-            switch (loops_rng(&seed) % 4) {
+            switch (test_next_rand(&seed) % 4) {
             case 0: grain = 0; break;
             case 1: grain = 1; break;
-            case 2: grain = 1 + (size_t)(loops_rng(&seed) % 300); break;
+            case 2: grain = 1 + (size_t)(test_next_rand(&seed) % 300); break;
             default: grain = SIZE_MAX; break;
             }
             memset((void *)count, 0, MAXN);
@@ -296,15 +296,15 @@ Test(loops, for2d_coverage)
     uint64_t seed = 12345;
     for (size_t t = 0; t < N_COUNTS; t++) {
         for (int k = 0; k < 12; k++) {
-            size_t rows = (size_t)(loops_rng(&seed) % 200), cols = (size_t)(loops_rng(&seed) % 400);
+            size_t rows = (size_t)(test_next_rand(&seed) % 200), cols = (size_t)(test_next_rand(&seed) % 400);
             if (k == 0)
                 rows = 0;
             if (k == 1)
                 rows = 1, cols = 5000;
             if (k == 2)
                 rows = 3000, cols = 1;
-            size_t rg = (k % 3 == 0) ? 0 : 1 + (size_t)(loops_rng(&seed) % 20);
-            size_t cg = (k % 4 == 0) ? 0 : 1 + (size_t)(loops_rng(&seed) % 50);
+            size_t rg = (k % 3 == 0) ? 0 : 1 + (size_t)(test_next_rand(&seed) % 20);
+            size_t cg = (k % 4 == 0) ? 0 : 1 + (size_t)(test_next_rand(&seed) % 50);
             cover2d c = {rows, cols, rg, cg, calloc(rows * cols + 1, 1), -1};
             cr_assert_not_null(c.count);
             loops_run_on(loop_thread_counts[t], cover2d_call, &c);
@@ -449,9 +449,9 @@ Test(loops, reduce_int_sum)
     uint64_t seed = 777;
     for (size_t t = 0; t < N_COUNTS; t++) {
         for (int k = 0; k < 16; k++) {
-            size_t n = (k < 2) ? (size_t)k : (size_t)(loops_rng(&seed) % 200000);
-            size_t lo = (k % 4 == 3) ? SIZE_MAX - n : (size_t)(loops_rng(&seed) % 1000);
-            size_t grain = (k % 3 == 0) ? 0 : 1 + (size_t)(loops_rng(&seed) % 5000);
+            size_t n = (k < 2) ? (size_t)k : (size_t)(test_next_rand(&seed) % 200000);
+            size_t lo = (k % 4 == 3) ? SIZE_MAX - n : (size_t)(test_next_rand(&seed) % 1000);
+            size_t grain = (k % 3 == 0) ? 0 : 1 + (size_t)(test_next_rand(&seed) % 5000);
             red_case r = {lo, lo + n, grain, (k % 5 == 0) ? 100u : 0u, k & 1, 12345, -1};
             loops_run_on(loop_thread_counts[t], red_call, &r);
             uint64_t want = 0;

@@ -76,7 +76,7 @@ Test(reduce_order, adaptive_reduce_combines_in_index_order)
             for (int round = 0; round < 4; round++) {
                 order_case c = {.n = sizes[s], .rc = -1};
                 for (int k = 0; k < 64; k++)
-                    c.cost[k] = (unsigned)(loops_rng(&seed) % (round % 2 ? 4000 : 300));
+                    c.cost[k] = (unsigned)(test_next_rand(&seed) % (round % 2 ? 4000 : 300));
                 loops_run_on(loop_thread_counts[t], order_call, &c);
                 cr_assert_eq(c.rc, 0);
                 cr_assert(c.out.ok, "%d threads, n %zu: pieces combined out of order",

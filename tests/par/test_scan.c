@@ -69,7 +69,7 @@ Test(scan, inclusive_and_exclusive_match_serial)
     cr_assert(in && out && copy);
     uint64_t seed = 0x5ca9u;
     for (size_t i = 0; i < MAXN; i++)
-        in[i] = loops_rng(&seed) % 1000;
+        in[i] = test_next_rand(&seed) % 1000;
     const size_t lengths[] = {1, 2, 4095, 4096, 4097, 8192, 12289, 65537, MAXN};
     const size_t grains[] = {0, 1, 100, 4096};
     for (size_t t = 0; t < N_COUNTS; t++) {
@@ -159,7 +159,7 @@ Test(scan, many_tiles_match_serial)
     cr_assert(in && out);
     uint64_t seed = 0x711e5u;
     for (size_t i = 0; i < N; i++)
-        in[i] = loops_rng(&seed) % 1000;
+        in[i] = test_next_rand(&seed) % 1000;
     const int threads[] = {2, 3};
     for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++) {
         for (int in_place = 0; in_place < 2; in_place++) {

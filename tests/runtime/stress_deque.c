@@ -40,6 +40,7 @@
 #include <weft/sync.h>
 
 #include "check.h"
+#include "test_rng.h"
 #include "deque_internal.h"
 
 #define MAX_THIEVES 7
@@ -127,14 +128,6 @@ static void *thief_main(void *p)
     return NULL;
 }
 
-static uint64_t rng_next(uint64_t *x)
-{
-    *x ^= *x << 13;
-    *x ^= *x >> 7;
-    *x ^= *x << 17;
-    return *x;
-}
-
 static void push_item(shared *s, size_t i)
 {
     s->items[i].payload = expected_payload(i);
@@ -158,7 +151,7 @@ static void owner_stream(shared *s, uint64_t seed)
 {
     size_t next = 0;
     while (next < s->n_items) {
-        uint64_t r = rng_next(&seed);
+        uint64_t r = test_next_rand(&seed);
         if (r % 64 == 0) {
             /* A burst: up to 4096 items, enough to make a fresh deque grow 8 times. */
             size_t burst = 1 + (size_t)(r >> 8) % 4096;
@@ -181,7 +174,7 @@ static void owner_last_items(shared *s, uint64_t seed)
 {
     size_t i = 0;
     while (i < s->n_items) {
-        uint64_t r = rng_next(&seed);
+        uint64_t r = test_next_rand(&seed);
         size_t k = 1 + (size_t)(r >> 32) % 3;
         for (size_t j = 0; j < k && i < s->n_items; j++)
             push_item(s, i++);
@@ -201,7 +194,7 @@ static void owner_batches(shared *s, uint64_t seed)
 {
     size_t i = 0;
     while (i < s->n_items) {
-        uint64_t r = rng_next(&seed);
+        uint64_t r = test_next_rand(&seed);
         size_t k = 2 + (size_t)(r >> 32) % 63;
         for (size_t j = 0; j < k && i < s->n_items; j++)
             push_item(s, i++);

@@ -32,9 +32,13 @@
 #include <weft/runtime.h>
 #include <weft/sync.h>
 #include "check.h"
+#include "spin.h"
+#include "test_rng.h"
+#include "wait_child.h"
 
 #define ROUND_TIMEOUT_NS 2000000000ull
 #define SEARCH_NS 50000u /* the default policy's search before sleeping */
+#define CHILD_LIMIT_NS 300000000000ull /* a child's rounds: a bound far past their time */
 
 enum { SCOPE_OWNER, WORKER_SPAWN, OUTSIDE_SPAWN, SPAWNERS };
 
@@ -44,21 +48,6 @@ typedef struct round_state {
     int spawner;
     uint64_t rng;
 } round_state;
-
-static uint64_t next_random(uint64_t *x)
-{
-    *x ^= *x << 13;
-    *x ^= *x >> 7;
-    *x ^= *x << 17;
-    return *x;
-}
-
-static void busy_wait_ns(uint64_t ns)
-{
-    uint64_t end = weft_time_now_ns() + ns;
-    while (weft_time_now_ns() < end) {
-    }
-}
 
 static void *mark(void *p)
 {
@@ -86,7 +75,7 @@ static void run_rounds(void *p)
 {
     round_state *r = p;
     for (long i = 0; i < r->rounds; i++) {
-        busy_wait_ns(next_random(&r->rng) % (SEARCH_NS * 3 / 2));
+        test_spin_ns(test_next_rand(&r->rng) % (SEARCH_NS * 3 / 2));
         atomic_store_explicit(&r->ran, 0, memory_order_relaxed);
         if (r->spawner == SCOPE_OWNER) {
             weft_scope s;
@@ -112,7 +101,7 @@ static void all_rounds(long rounds)
             round_state r = {.rounds = rounds, .spawner = spawner, .rng = 0x9E3779B97F4A7C15ull + threads};
             if (spawner == OUTSIDE_SPAWN) {
                 for (long i = 0; i < rounds; i++) {
-                    busy_wait_ns(next_random(&r.rng) % (SEARCH_NS * 3 / 2));
+                    test_spin_ns(test_next_rand(&r.rng) % (SEARCH_NS * 3 / 2));
                     atomic_store_explicit(&r.ran, 0, memory_order_relaxed);
                     CHECK(weft_spawn(pool, mark, &r, NULL) == 0);
                     wait_for_task(&r, i);
@@ -157,8 +146,7 @@ static bool rounds_refusing(int cmd, long rounds)
         all_rounds(rounds);
         _exit(0);
     }
-    int status;
-    CHECK(waitpid(pid, &status, 0) == pid);
+    int status = wait_child_bounded(pid, CHILD_LIMIT_NS, 1000000, "a child refusing membarrier");
     CHECK(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 77),
           "the child refusing membarrier command %d failed (status %d)", cmd, status);
     return WEXITSTATUS(status) == 0;

@@ -20,6 +20,7 @@
  * Prints the operations done per kind, the checks passed and start/peak/end RSS.
  * Any broken invariant aborts with its reason (tests/check.h). */
 #include "check.h"
+#include "test_rng.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -64,13 +65,7 @@ typedef struct driver {
     bool det_have[4];
 } driver;
 
-static uint64_t rnd(driver *d)
-{
-    d->rng ^= d->rng << 13;
-    d->rng ^= d->rng >> 7;
-    d->rng ^= d->rng << 17;
-    return d->rng;
-}
+static uint64_t rnd(driver *d) { return test_next_rand(&d->rng); }
 
 static void passed(soak *s, long n)
 {
