@@ -126,6 +126,10 @@ struct weft_pool {
     unsigned num_threads;
     uint64_t spin_ns; /* how long an idle worker searches before sleeping */
     bool print_stats;
+    /* Its counted sleepers make a heavy barrier before their re-check, so a publisher
+     * that sees no worker idle skips its fence (sleep.c). Immutable, and read by every
+     * publish: here with the other immutable fields, not on a line others write. */
+    bool sleep_heavy;
     weft_topology topo;
     weft_pin_policy pin;
     weft_place_claim places; /* pinned: worker i on place places.base + i */
@@ -171,9 +175,6 @@ struct weft_pool {
      * through a job latch (job_latch.c): weft_pool_destroy frees nothing until it is 0. */
     _Atomic uint32_t cross_wakers;
     weft_pool *forked_from; /* a global pool: the one a fork left unusable (pool.c) */
-    /* Its counted sleepers make a heavy barrier before their re-check, so a publisher
-     * that sees no worker idle skips its fence (sleep.c; immutable). */
-    bool sleep_heavy;
     /* The config's hooks (immutable; NULL: none), given hook_ctx. */
     void *hook_ctx;
     weft_worker_hook on_start, on_exit;
