@@ -14,24 +14,32 @@
  * copied argument) is a malloc of its own size, never cached: its kind, HEAP, tells
  * its free to call free.
  *
- * Producer and consumer. A worker that spawns tasks that other workers run (a scope
- * spawning a task per item, thieves running them) empties its list while theirs
- * fill. So a worker whose list is full parks the whole list in its pool's spare slot
- * of that kind (one per kind, one CAS per WEFT_JOB_BLOCK_CACHE blocks) if the slot is
- * empty, and a worker whose list is empty takes the slot's list before it mallocs
- * (block_cache.c): the blocks go round between the two with no malloc or free. Only
- * when the slot is full does a free go to free().
+ * The depot. A worker that spawns tasks that other workers run (a scope spawning a
+ * task per item, thieves running them) empties its list while theirs fill, and a
+ * worker that queues many tasks before it runs them (a million on one thread) needs
+ * far more blocks than its list holds. So a worker whose list is full parks the whole
+ * list on its pool's depot of that kind (a stack of full lists under one lock: one
+ * lock per WEFT_JOB_BLOCK_CACHE blocks), and a worker whose list is empty takes a
+ * list from the depot before it mallocs (block_cache.c): the blocks go round with no
+ * malloc or free, and a burst of tasks reuses the blocks of the last one. The depot
+ * holds at most as many blocks as the pool's workers malloc'd (its room, counted at
+ * each malloc of a refill): a park beyond that fails and the block goes to free(), so
+ * blocks malloc'd by outside threads (weft_spawn from a thread that is not a worker)
+ * and freed by workers do not pile up.
  *
  * Invariants:
- *  - a worker's list of each kind holds at most WEFT_JOB_BLOCK_CACHE blocks, a pool's
- *    spare slot one list of exactly WEFT_JOB_BLOCK_CACHE (only a full list is
- *    parked): bounded memory, a pair of workers that outruns the slot degrades to
- *    malloc/free, never to growth;
+ *  - a worker's list of each kind holds at most WEFT_JOB_BLOCK_CACHE blocks, each list
+ *    on a depot exactly WEFT_JOB_BLOCK_CACHE (only a full list is parked);
+ *  - a depot holds at most its room blocks, the number its pool's workers malloc'd, and
+ *    a worker mallocs only when its list and the depot are empty: a pool keeps at most
+ *    the blocks of the most tasks its workers had spawned and not yet freed at once,
+ *    plus its workers' lists, until it is destroyed (the memory of a burst is kept for
+ *    the next one, as glibc keeps small freed chunks in its bins);
  *  - a block goes back to the list of the kind it was allocated as (the job keeps
- *    its kind), so every block on a list or in a slot has that list's size;
- *  - a cached block is owned by the list or the slot alone; the lists are freed with
+ *    its kind), so every block on a list or a depot has that list's size;
+ *  - a cached block is owned by the list or the depot alone; the lists are freed with
  *    their worker (weft__block_cache_drain, after the worker thread was joined), the
- *    slots with their pool (weft__block_spare_drain, after every worker was).
+ *    depots with their pool (weft__block_depot_drain, after every worker was).
  * Included by pool_internal.h after the types it uses. */
 #ifndef WEFT_BLOCK_CACHE_INTERNAL_H
 #define WEFT_BLOCK_CACHE_INTERNAL_H
@@ -46,9 +54,11 @@
 #define WEFT_JOB_BLOCK_LARGE_SIZE 224
 #define WEFT_JOB_BLOCK_CACHE 256 /* free blocks of each kind a worker keeps at most */
 
-/* A free block reuses its first bytes as the list link. */
+/* A free block reuses its first bytes as the list link; the first block of a list on
+ * a depot also links the depot's stack of lists. */
 typedef struct weft__free_block {
     struct weft__free_block *next;
+    struct weft__free_block *next_list;
 } weft__free_block;
 
 /* A block of cached kind `kind` from w's list, or NULL if w is NULL or the list is
@@ -63,17 +73,17 @@ static inline void *weft__block_take(weft_worker *w, unsigned kind)
     return b;
 }
 
-/* A block of cached kind `kind` for w (NULL: not a worker) whose list is empty: the
- * pool's spare list of that kind if there is one (it becomes w's), else malloc'd;
- * NULL: out of memory. */
+/* A block of cached kind `kind` for w (NULL: not a worker) whose list is empty: from
+ * a list off the pool's depot of that kind if it has one (the list becomes w's), else
+ * malloc'd (counted in the depot's room when w is a worker); NULL: out of memory. */
 void *weft__block_refill(weft_worker *w, unsigned kind);
 
-/* Park w's full list of kind `kind` in its pool's spare slot, leaving the list empty,
- * and return true; or return false (the slot holds a list) having done nothing. */
+/* Park w's full list of kind `kind` on its pool's depot, leaving the list empty, and
+ * return true; or return false (the depot is at its room) having done nothing. */
 bool weft__block_park(weft_worker *w, unsigned kind);
 
 /* A block of cached kind `kind`: from the calling worker's list, else from the pool's
- * spare list, else malloc'd. */
+ * depot, else malloc'd. */
 static inline void *weft__block_alloc_cached(unsigned kind)
 {
     weft_worker *w = weft__worker_current();
@@ -137,7 +147,7 @@ static inline void *weft__block_alloc_copy(size_t header, const void *arg, size_
 
 /* Give back a block of cached kind `kind` to w's list (parking the list first if it is
  * full) and return true, or return false (w NULL, or its list full and the pool's
- * spare slot too) having done nothing. w: as for weft__block_take. */
+ * depot at its room) having done nothing. w: as for weft__block_take. */
 static inline bool weft__block_give(weft_worker *w, void *p, unsigned kind)
 {
     if (!w)
@@ -167,7 +177,7 @@ static inline void weft__block_free_kind(void *p, uint8_t kind)
 
 /* Free w's cached blocks (w's thread has stopped). */
 void weft__block_cache_drain(weft_worker *w);
-/* Free the pool's spare lists (every worker's thread has stopped). */
-void weft__block_spare_drain(weft_pool *pool);
+/* Free the pool's depots (every worker's thread has stopped). */
+void weft__block_depot_drain(weft_pool *pool);
 
 #endif

@@ -571,7 +571,7 @@ static void free_workers(weft_pool *pool, unsigned initialised)
         weft__block_cache_drain(&pool->workers[i]);
         free(pool->workers[i].victims);
     }
-    weft__block_spare_drain(pool);
+    weft__block_depot_drain(pool);
     free(pool->workers);
 }
 
@@ -638,6 +638,7 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
     pool->on_task_error = c.on_task_error;
     weft_mutex_init(&pool->inject_lock);
     weft_mutex_init(&pool->bcast_lock);
+    weft_mutex_init(&pool->block_depot_lock);
 
     int rc = -ENOMEM;
     long cpus = sysconf(_SC_NPROCESSORS_CONF);

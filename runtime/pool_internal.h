@@ -186,9 +186,16 @@ struct weft_pool {
     weft_mutex bcast_lock;
     weft_bcast *bcast_head, *bcast_tail;
     /* Free job blocks on their way from the workers that free them to the ones that
-     * allocate (block_cache_internal.h): a list of WEFT_JOB_BLOCK_CACHE blocks per
-     * cached kind, or NULL. On a line of its own: touched once per list. */
-    WEFT_CACHE_ALIGNED _Atomic(void *) block_spare[WEFT_BLOCK_CACHED_KINDS];
+     * allocate (block_cache_internal.h, "The depot"): per cached kind, a stack of full
+     * lists (under block_depot_lock; the head also read relaxed as a hint) and the
+     * blocks the stack may hold at most (the blocks the workers malloc'd; added to
+     * relaxed). On a line of its own: touched once per list and
+     * per malloc'd block. */
+    WEFT_CACHE_ALIGNED weft_mutex block_depot_lock;
+    _Atomic(void *) block_depot[WEFT_BLOCK_CACHED_KINDS];
+    _Atomic size_t block_depot_room[WEFT_BLOCK_CACHED_KINDS];
+    /* lists on the stack: written under the lock, also read relaxed as a hint */
+    _Atomic size_t block_depot_len[WEFT_BLOCK_CACHED_KINDS];
 };
 
 /* The worker running on this thread, or NULL: weft__current_worker, declared in

@@ -7,7 +7,7 @@
  * destroyed, LeakSanitizer (ASan build) finds no block left, cached or not.
  * A second phase streams: one task spawns many scope tasks with copied arguments of
  * both cached block sizes while the other workers run them, so the blocks go round
- * from the workers that free them to the spawner through the pool's spare lists
+ * from the workers that free them to the spawner through the pool's depot
  * (block_cache_internal.h); each task checks its copy word for word. */
 #include <stdatomic.h>
 #include <stdio.h>
