@@ -38,6 +38,10 @@ typedef struct bench_args {
     /* --trace's run: the trace file the driver writes (its session is on); NULL
      * otherwise. Only a run that works in another process needs it (bench_run_in_child). */
     const char *trace_path;
+    /* The driver's pools for the group being run (main.c), which bench_weft_timed
+     * keeps from rep to rep; NULL: each call makes a pool of its own (a run in a
+     * child process, whose inherited pools have no threads). */
+    struct bench_pools *pools;
 } bench_args;
 
 /* What one run reports. */
@@ -128,15 +132,19 @@ double bench_now_s(void);
  * what a user gets), named "bench". NULL on error. */
 weft_pool *bench_pool_new(int threads);
 
-/* Run root(arg) once on a fresh pool of `threads` workers (the default configuration a
- * user gets, names "bench-*"), after one empty run so that its workers are up; *seconds
- * gets root's run alone. False if the pool could not be made or a call failed. */
-bool bench_weft_timed(int threads, void (*root)(void *arg), void *arg, double *seconds);
+/* Run root(arg) once on a pool of a->threads workers (the default configuration a
+ * user gets, names "bench-*"): the pool the driver keeps for that thread count while
+ * the row's group runs (made on first use, its workers up and one empty run made each
+ * way in; a->pools NULL: a fresh pool, destroyed after). Every rep of a row so runs
+ * on the same pool, as OpenMP's rows reuse their team and oneTBB's its arena, and as
+ * a program reuses the global pool. *seconds gets root's run alone. False if the pool
+ * could not be made or a call failed. */
+bool bench_weft_timed(const bench_args *a, void (*root)(void *arg), void *arg, double *seconds);
 
 /* The same with root run by the calling thread itself, working in the pool as one of
  * its `threads` (weft_pool_execute): what a program's main does when it calls weft
  * where an OpenMP program opens a parallel region on its main thread. */
-bool bench_weft_caller_timed(int threads, void (*root)(void *arg), void *arg, double *seconds);
+bool bench_weft_caller_timed(const bench_args *a, void (*root)(void *arg), void *arg, double *seconds);
 
 /* Call call(arg) `calls` times, back to back, from the calling thread as a member of a
  * fresh pool of `threads` workers (weft_pool_execute per call): each call pays what a

@@ -87,7 +87,7 @@ static bench_result dep_weft_run(const bench_args *a)
     if (!d)
         return res;
     d->n = a->size;
-    res.ok = bench_weft_timed(a->threads, dep_root, d, &res.seconds) && d->ok && dep_sum_ok(d);
+    res.ok = bench_weft_timed(a, dep_root, d, &res.seconds) && d->ok && dep_sum_ok(d);
     res.ops = a->size;
     free(d);
     return res;
@@ -478,10 +478,10 @@ static bench_result lu_run_row(const bench_args *a)
         res.seconds = bench_now_s() - t0;
         break;
     case LU_WEFT:
-        r.ok = bench_weft_caller_timed(a->threads, lu_weft_dep_root, &r, &res.seconds) && r.ok;
+        r.ok = bench_weft_caller_timed(a, lu_weft_dep_root, &r, &res.seconds) && r.ok;
         break;
     case LU_WEFT_FJ:
-        r.ok = bench_weft_caller_timed(a->threads, lu_weft_fj_root, &r, &res.seconds) && r.ok;
+        r.ok = bench_weft_caller_timed(a, lu_weft_fj_root, &r, &res.seconds) && r.ok;
         break;
     default:
         bench_omp_warm(a->threads);
@@ -690,7 +690,7 @@ static bench_result pipe_run(const bench_args *a)
         break;
     case PIPE_WEFT: {
         pipe_root_arg pa = {&j, tokens, false};
-        ok = bench_weft_timed(a->threads, pipe_weft_root, &pa, &res.seconds) && pa.ok;
+        ok = bench_weft_timed(a, pipe_weft_root, &pa, &res.seconds) && pa.ok;
         break;
     }
 #ifdef WEFT_BENCH_HAVE_TBB

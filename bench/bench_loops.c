@@ -171,7 +171,7 @@ static bench_result hist_weft_common(const bench_args *a, void (*root)(void *))
 {
     bench_result res = {0};
     hist_job h;
-    bool ok = hist_setup(&h, a->arg, a->size) && bench_weft_timed(a->threads, root, &h, &res.seconds);
+    bool ok = hist_setup(&h, a->arg, a->size) && bench_weft_timed(a, root, &h, &res.seconds);
     res.ok = hist_finish(&h, &res) && ok;
     return res;
 }
@@ -324,7 +324,7 @@ static bench_result scan_weft_run(const bench_args *a)
 {
     bench_result res = {0};
     scan_job s;
-    bool ok = scan_setup(&s, a->arg) && bench_weft_timed(a->threads, scan_weft_root, &s, &res.seconds);
+    bool ok = scan_setup(&s, a->arg) && bench_weft_timed(a, scan_weft_root, &s, &res.seconds);
     res.ok = scan_finish(&s, &res, true) && ok;
     return res;
 }
@@ -425,7 +425,7 @@ static bench_result find_weft_run(const bench_args *a)
 {
     bench_result res = {0};
     find_job f;
-    bool ok = find_setup(&f, a->arg, a->size) && bench_weft_timed(a->threads, find_weft_root, &f, &res.seconds);
+    bool ok = find_setup(&f, a->arg, a->size) && bench_weft_timed(a, find_weft_root, &f, &res.seconds);
     res.ok = find_finish(&f, &res) && ok;
     return res;
 }

@@ -151,7 +151,7 @@ static bench_result triad_weft_run(const bench_args *a)
 {
     bench_result res = {0};
     triad t;
-    bool ok = triad_setup(&t, a->arg) && bench_weft_timed(a->threads, triad_weft_root, &t, &res.seconds);
+    bool ok = triad_setup(&t, a->arg) && bench_weft_timed(a, triad_weft_root, &t, &res.seconds);
     res.ok = triad_finish(&t, &res) && ok;
     return res;
 }
@@ -264,7 +264,7 @@ static bench_result reduce_weft_common(const bench_args *a, bool det)
     const sum_param *p = a->arg;
     bench_result res = {0};
     reduce_job j = {p->n, det, 0.0, -1};
-    bool ok = bench_weft_timed(a->threads, reduce_weft_root, &j, &res.seconds);
+    bool ok = bench_weft_timed(a, reduce_weft_root, &j, &res.seconds);
     res.ok = ok && j.rc == 0 && sqrt_sum_ok(p->n, j.result);
     res.ops = p->n;
     return res;
@@ -408,7 +408,7 @@ static bench_result mandel_weft_run(const bench_args *a)
     bench_result res = {0};
     mandel m = {a->arg, calloc(((const mandel_param *)a->arg)->side, sizeof(uint64_t))};
     mandel_job j = {&m, -1};
-    bool ok = m.row_iters && bench_weft_timed(a->threads, mandel_weft_root, &j, &res.seconds);
+    bool ok = m.row_iters && bench_weft_timed(a, mandel_weft_root, &j, &res.seconds);
     res.ok = mandel_finish(&m, &res) && ok && j.rc == 0;
     return res;
 }
@@ -538,7 +538,7 @@ static bench_result small_weft_run(const bench_args *a)
     if (!s)
         return res;
     s->calls = a->size;
-    bool ok = bench_weft_timed(a->threads, small_weft_root, s, &res.seconds);
+    bool ok = bench_weft_timed(a, small_weft_root, s, &res.seconds);
     res.ok = ok && small_ok(s);
     res.ops = a->size;
     free(s);

@@ -267,7 +267,7 @@ static bench_result fib_pool_run(const bench_args *a, void (*root)(void *))
     const fib_param *p = a->arg;
     bench_result res = {0};
     fib_root r = {p->n, a->size, p, true};
-    res.ok = bench_weft_timed(a->threads, root, &r, &res.seconds) && r.ok;
+    res.ok = bench_weft_timed(a, root, &r, &res.seconds) && r.ok;
     res.ops = a->size * fib_calls(p->n);
     return res;
 }
@@ -449,7 +449,7 @@ static bench_result nq_weft_common(const bench_args *a, uint64_t (*solve)(nq_nod
     const nq_param *p = a->arg;
     bench_result res = {0};
     nq_root_args r = {p, solve, a->size, true};
-    res.ok = bench_weft_timed(a->threads, nq_weft_root, &r, &res.seconds) && r.ok;
+    res.ok = bench_weft_timed(a, nq_weft_root, &r, &res.seconds) && r.ok;
     res.ops = a->size;
     return res;
 }
@@ -866,7 +866,7 @@ static bench_result scope_task_weft_run(const bench_args *a)
     scope_task_args t = {.size = a->size, .slots = calloc(TASK_SLOTS, sizeof(task_slot))};
     if (!t.slots)
         return res;
-    res.ok = bench_weft_timed(a->threads, scope_task_root, &t, &res.seconds) && t.ok &&
+    res.ok = bench_weft_timed(a, scope_task_root, &t, &res.seconds) && t.ok &&
              task_slots_sum_ok(t.slots, a->size);
     res.ops = a->size;
     free(t.slots);
@@ -1036,7 +1036,7 @@ static bench_result copy_weft_common(const bench_args *a, bool array)
     c.array = array ? malloc(a->size * p->bytes) : NULL;
     if (c.slots && (c.array || !array)) {
         copy_run_slots = c.slots;
-        res.ok = bench_weft_timed(a->threads, copy_weft_root, &c, &res.seconds) && c.ok && copy_sum_ok(&c);
+        res.ok = bench_weft_timed(a, copy_weft_root, &c, &res.seconds) && c.ok && copy_sum_ok(&c);
         res.ops = a->size;
     }
     free(c.slots);

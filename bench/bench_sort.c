@@ -102,7 +102,7 @@ static bench_result sort_weft_common(const bench_args *a, bool typed)
     uint64_t sum, *k = make_keys(a->size, &sum);
     if (k) {
         sort_job j = {k, a->size, typed, -1};
-        res.ok = bench_weft_timed(a->threads, sort_weft_body, &j, &res.seconds) && j.rc == 0 &&
+        res.ok = bench_weft_timed(a, sort_weft_body, &j, &res.seconds) && j.rc == 0 &&
                  sorted_with_sum(k, a->size, sum);
         res.ops = a->size;
     }
@@ -310,7 +310,7 @@ static bench_result rec_weft_common(const bench_args *a, rec_sort how)
     rec24 *r = make_records(a->size, &sum);
     if (r) {
         rec_job j = {r, a->size, how, -1};
-        res.ok = bench_weft_timed(a->threads, rec_weft_body, &j, &res.seconds) && j.rc == 0 &&
+        res.ok = bench_weft_timed(a, rec_weft_body, &j, &res.seconds) && j.rc == 0 &&
                  records_ok(r, a->size, sum, how != REC_CMP);
         res.ops = a->size;
     }

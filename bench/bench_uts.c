@@ -127,7 +127,7 @@ static bench_result uts_weft_run(const bench_args *a)
 {
     uts_walks w = {a->arg, a->size, 0, 0};
     double seconds = 0;
-    bool ran = bench_weft_timed(a->threads, uts_weft_root, &w, &seconds);
+    bool ran = bench_weft_timed(a, uts_weft_root, &w, &seconds);
     return uts_result(a, "weft", w.good, w.count, seconds, ran);
 }
 
@@ -204,7 +204,7 @@ static bench_result uts_scope_run(const bench_args *a)
     if (!w.root_counts)
         return (bench_result){0};
     double seconds = 0;
-    bool ran = bench_weft_timed(a->threads, uts_scope_root, &w, &seconds);
+    bool ran = bench_weft_timed(a, uts_scope_root, &w, &seconds);
     free(w.root_counts);
     return uts_result(a, "weft-scope", w.good, w.count, seconds, ran);
 }

@@ -18,6 +18,8 @@
  * one of its runs (warm-up included) reported ok, and any unchecked row makes the exit
  * status 1. With --trace DIR each row also makes one untimed run, after its warm-up,
  * under weft_trace_start (the timeline pictures of `make bench`: bench/timelines.sh).
+ * The weft pools of bench_weft_timed are kept from rep to rep while their group runs
+ * (one per thread count, destroyed when the group ends), as a peer keeps its team.
  * No global mutable state: everything hangs off the driver struct in main(). */
 #include "bench.h"
 #include "machine.h"
@@ -103,30 +105,76 @@ weft_pool *bench_pool_new(int threads)
     return pool;
 }
 
-/* Run root(arg) once on a fresh pool of `threads`, through `enter` (weft_pool_run: on
- * a worker; weft_pool_execute: on this thread, working in the pool), after the
- * workers are up and one empty entry the same way; *seconds gets root's run alone. */
-static bool weft_timed_via(int (*enter)(weft_pool *, weft_fn, void *), int threads, void (*root)(void *arg),
-                           void *arg, double *seconds)
+/* The pools bench_weft_timed keeps while a group runs: one per thread count, made on
+ * first use, destroyed when the group ends (run_group). */
+#define BENCH_KEPT_POOLS (BENCH_MAX_THREAD_COUNTS * 4)
+typedef struct bench_pools {
+    weft_pool *pool[BENCH_KEPT_POOLS];
+    int threads[BENCH_KEPT_POOLS];
+    int n;
+} bench_pools;
+
+/* A pool of `threads` with its workers up and one empty entry made each way
+ * (weft_pool_run: on a worker; weft_pool_execute: on this thread, working in it). */
+static weft_pool *warm_pool(int threads)
 {
     weft_pool *pool = bench_pool_new(threads);
+    if (pool && (weft_pool_run(pool, bench_nop, NULL) != 0 || weft_pool_execute(pool, bench_nop, NULL) != 0)) {
+        weft_pool_destroy(pool);
+        pool = NULL;
+    }
+    return pool;
+}
+
+/* ps's pool of `threads`, made now if it has none (NULL: it could not be). */
+static weft_pool *pools_get(bench_pools *ps, int threads)
+{
+    for (int i = 0; i < ps->n; i++)
+        if (ps->threads[i] == threads)
+            return ps->pool[i];
+    if (ps->n == BENCH_KEPT_POOLS)
+        return NULL;
+    weft_pool *pool = warm_pool(threads);
+    if (pool) {
+        ps->pool[ps->n] = pool;
+        ps->threads[ps->n++] = threads;
+    }
+    return pool;
+}
+
+/* Destroy ps's pools; false if a destroy failed. */
+static bool pools_release(bench_pools *ps)
+{
+    bool ok = true;
+    for (int i = 0; i < ps->n; i++)
+        ok = weft_pool_destroy(ps->pool[i]) == 0 && ok;
+    ps->n = 0;
+    return ok;
+}
+
+static bool weft_timed_via(int (*enter)(weft_pool *, weft_fn, void *), const bench_args *a, void (*root)(void *arg),
+                           void *arg, double *seconds)
+{
+    weft_pool *pool = a->pools ? pools_get(a->pools, a->threads) : warm_pool(a->threads);
     if (!pool)
         return false;
+    /* An empty entry each way first, as a fresh pool had: the workers are up when the
+     * clock starts, whatever ran since the last rep. */
     bool ok = weft_pool_run(pool, bench_nop, NULL) == 0 && enter(pool, bench_nop, NULL) == 0;
     double t0 = bench_now_s();
     ok = enter(pool, root, arg) == 0 && ok;
     *seconds = bench_now_s() - t0;
-    return weft_pool_destroy(pool) == 0 && ok;
+    return (a->pools || weft_pool_destroy(pool) == 0) && ok;
 }
 
-bool bench_weft_timed(int threads, void (*root)(void *arg), void *arg, double *seconds)
+bool bench_weft_timed(const bench_args *a, void (*root)(void *arg), void *arg, double *seconds)
 {
-    return weft_timed_via(weft_pool_run, threads, root, arg, seconds);
+    return weft_timed_via(weft_pool_run, a, root, arg, seconds);
 }
 
-bool bench_weft_caller_timed(int threads, void (*root)(void *arg), void *arg, double *seconds)
+bool bench_weft_caller_timed(const bench_args *a, void (*root)(void *arg), void *arg, double *seconds)
 {
-    return weft_timed_via(weft_pool_execute, threads, root, arg, seconds);
+    return weft_timed_via(weft_pool_execute, a, root, arg, seconds);
 }
 
 bool bench_weft_calls_paused(int threads, uint64_t calls, uint64_t pause_ns, void (*call)(void *arg),
@@ -188,8 +236,11 @@ bench_result bench_run_in_child(bench_run_fn run, const bench_args *a)
         cfg.num_threads = (unsigned)a->threads;
         cfg.name_prefix = "bench";
         bench_result r = {0};
-        if (weft_pool_global_init(&cfg) == 0 && weft_pool_run(NULL, bench_nop, NULL) == 0)
-            r = run(a);
+        if (weft_pool_global_init(&cfg) == 0 && weft_pool_run(NULL, bench_nop, NULL) == 0) {
+            bench_args own = *a;
+            own.pools = NULL; /* the parent's pools have no threads here */
+            r = run(&own);
+        }
         if (traced && weft_trace_stop() != 0)
             r.ok = false;
         bool sent = write(fd[1], &r, sizeof r) == (ssize_t)sizeof r;
@@ -414,6 +465,7 @@ typedef struct config {
     regex_t filter;
     const char *json_path, *csv_path, *md_path; /* NULL: not asked for */
     const char *trace_dir;                      /* --trace: NULL when not asked for */
+    bench_pools *pools;                         /* kept while a group runs (run_group) */
 } config;
 
 static void usage(FILE *out)
@@ -740,9 +792,10 @@ static double median_of(double *v, int n)
 }
 
 /* One call of the run function; returns its time and result. */
-static double run_once(const row *r, uint64_t size, bench_result *res, const char *trace_path)
+static double run_once(const config *c, const row *r, uint64_t size, bench_result *res, const char *trace_path)
 {
-    bench_args a = {.threads = r->threads, .size = size, .arg = r->def->arg, .trace_path = trace_path};
+    bench_args a = {
+        .threads = r->threads, .size = size, .arg = r->def->arg, .trace_path = trace_path, .pools = c->pools};
     double t0 = bench_now_s();
     *res = r->def->run(&a);
     double t = bench_now_s() - t0;
@@ -778,12 +831,12 @@ static void calibrate_row(const config *c, row *r, size_t k, size_t n, bool tty)
         size = 1;
     bench_result res;
     progress(tty, k, n, r, "warm-up", 0, c->reps);
-    double t = run_once(r, size, &res, NULL);
+    double t = run_once(c, r, size, &res, NULL);
     bool ok = res.ok;
     if (!d->fixed_size) {
         /* A second warm-up at the same size: calibrating from the faster of two runs
          * keeps one preempted run from shrinking every rep below the target. */
-        double t2 = run_once(r, size, &res, NULL);
+        double t2 = run_once(c, r, size, &res, NULL);
         ok = ok && res.ok;
         t = t2 < t ? t2 : t;
     }
@@ -797,7 +850,7 @@ static void calibrate_row(const config *c, row *r, size_t k, size_t n, bool tty)
         want = want > cap ? cap : want;
         size = want < 1 ? 1 : want > 1e15 ? (uint64_t)1e15 : (uint64_t)want;
         progress(tty, k, n, r, "warm-up", 0, c->reps);
-        t = run_once(r, size, &res, NULL);
+        t = run_once(c, r, size, &res, NULL);
         ok = ok && res.ok;
     }
     r->size = size;
@@ -825,7 +878,7 @@ static void trace_row(const config *c, row *r, size_t k, size_t n, bool tty)
         return;
     }
     bench_result res;
-    run_once(r, r->size, &res, path);
+    run_once(c, r, r->size, &res, path);
     r->ok = r->ok && res.ok;
     rc = weft_trace_stop();
     if (rc != 0)
@@ -837,7 +890,7 @@ static void run_rep(const config *c, row *r, int rep, size_t k, size_t n, bool t
 {
     bench_result res;
     progress(tty, k, n, r, "rep", rep + 1, c->reps);
-    r->times[rep] = run_once(r, r->size, &res, NULL);
+    r->times[rep] = run_once(c, r, r->size, &res, NULL);
     r->values[rep] = res.value;
     r->ok = r->ok && res.ok;
     if (rep == 0)
@@ -905,6 +958,10 @@ static size_t run_group(const config *c, row *rows, size_t first, size_t count, 
             run_rep(c, &rows[i], rep, i, nrows, tty);
         }
     size_t failed = 0;
+    if (!pools_release(c->pools)) {
+        fprintf(stderr, "weft-bench: a pool of %s/%s failed to stop\n", rows[first].def->name, rows[first].def->param);
+        failed++;
+    }
     for (size_t j = 0; j < count; j++) {
         finish_row(c, &rows[first + j], tty);
         failed += !rows[first + j].ok;
@@ -1285,7 +1342,8 @@ static void warn_short(const config *c, const row *rows, size_t nrows)
 
 int main(int argc, char **argv)
 {
-    config c = {0};
+    bench_pools pools = {0};
+    config c = {.pools = &pools};
     int status = parse_args(argc, argv, &c);
     if (status)
         return status < 0 ? 0 : status;
