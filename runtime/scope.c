@@ -2,7 +2,8 @@
  * wait for all; the first non-zero status wins and cancels the scope.
  *
  * Counting. pending_ = own_ + the tasks spawned and not yet finished, where own_ is
- * the owner's share, held until it waits. own_ is at least 1 while held, so pending_
+ * the owner's share, held until it waits (own_'s top bit, SCOPE_POOL_COUNTED, is a
+ * flag beside the share, never part of a count). own_ is at least 1 while held, so pending_
  * reaches 0 exactly once, after the wait began and every task (including tasks
  * spawned by tasks: a task spawns before it finishes) is done. The task that brings
  * it to 0 sets done_, whose waiter (the owner's worker, or NULL for an outside
@@ -53,17 +54,21 @@
 
 /* The owner's share while it counts locally: more than it can ever spawn. */
 #define SCOPE_HOLD ((uint64_t)1 << 62)
+/* In own_, beside the share (which stays below it): the scope holds one of the pool's
+ * pending through its owner's worker (scope_pool_holds). Owner only, as own_. */
+#define SCOPE_POOL_COUNTED ((uint64_t)1 << 63)
 
 /* The scope behind weft_scope's opaque storage (weft/runtime.h). may_alias: the
  * storage is declared as weft_scope and accessed only as this.
  *
  * Field order is about cache lines. While the owner spawns and the other workers run
- * its tasks, the owner writes own_ and reads holder_ and pool_counted_ per spawn, and
- * a thief decrements pending_ per task (and reads nothing else of the scope: it skips
+ * its tasks, the owner reads holder_ and writes own_ (whose top bit says whether the
+ * scope is counted in the pool: one word, not a field of its own) per spawn, and a
+ * thief decrements pending_ per task (and reads nothing else of the scope: it skips
  * holder_ when it holds no scope, and reads pool_ only for a task counted in the
  * pool). So pending_ is first and own_ last, 64 bytes apart: on different lines
- * wherever the 8-byte-aligned storage lies; the owner's three fields are next to
- * own_, on pending_'s line only when a line starts 56 or 64 bytes into the storage. */
+ * wherever the 8-byte-aligned storage lies; holder_ is next to own_, on pending_'s
+ * line only when the storage starts a line (1 of the 8 placements). */
 typedef struct __attribute__((may_alias)) scope_state {
     _Atomic uint64_t pending_; /* tasks not yet finished, + own_ until the owner waits */
     weft_job_latch done_;      /* set when pending_ drops to 0 */
@@ -71,11 +76,11 @@ typedef struct __attribute__((may_alias)) scope_state {
     unsigned long owner_;      /* pthread_self() of the thread that called init */
     _Atomic(void *) deps_;     /* scope_dep.c's table, NULL until a task has dependencies */
     _Atomic int status_;       /* first non-zero status, 0 while none */
-    bool pool_counted_;        /* owner only: the scope holds one of the pool's pending */
     _Atomic(void *) holder_;   /* the owner's worker while it counts locally, else NULL */
-    uint64_t own_;             /* owner only: the owner's share of pending_ */
+    uint64_t own_;             /* owner only: the owner's share of pending_, | SCOPE_POOL_COUNTED */
 } scope_state;
 _Static_assert(sizeof(scope_state) <= sizeof(weft_scope), "fits weft_scope's storage");
+_Static_assert(offsetof(scope_state, holder_) == 56, "holder_ is on own_'s line unless the storage starts one");
 _Static_assert(offsetof(scope_state, pending_) == 0 && offsetof(scope_state, own_) == 64,
                "pending_ and own_ are on different cache lines wherever the storage lies");
 _Static_assert(_Alignof(scope_state) <= _Alignof(weft_scope), "weft_scope's storage is aligned");
@@ -178,8 +183,7 @@ int weft_scope_init(weft_scope *scope, weft_pool *pool)
     weft_worker *w = weft__worker_current();
     s->pool_ = pool;
     bool local = scope_local_owner(s, w);
-    s->own_ = local ? SCOPE_HOLD : 1;
-    s->pool_counted_ = false;
+    s->own_ = local ? SCOPE_HOLD : 1; /* not counted in the pool yet */
     atomic_init(&s->pending_, s->own_);
     atomic_init(&s->holder_, local ? w : NULL);
     atomic_init(&s->status_, 0);
@@ -208,10 +212,10 @@ static __attribute__((noinline)) int scope_submit_any(scope_state *s, weft_worke
     sj->scope = s;
     bool paid = scope_held_by(s, w);
     if (paid) {
-        if (!s->pool_counted_) {
+        if (!(s->own_ & SCOPE_POOL_COUNTED)) {
             if (w->scope_pool_holds++ == 0)
                 weft__pool_pending_add(pool);
-            s->pool_counted_ = true;
+            s->own_ |= SCOPE_POOL_COUNTED;
         }
         s->own_--; /* from the owner's share: pending_ unchanged */
     } else {
@@ -262,11 +266,11 @@ static inline __attribute__((always_inline)) int scope_submit_held(scope_state *
 {
     /* The scope's first such spawn counts it in w's scope_pool_holds, as
      * scope_submit_any does; inline unless it is w's first. */
-    if (!s->pool_counted_ && w->scope_pool_holds != 0) {
+    if (!(s->own_ & SCOPE_POOL_COUNTED) && w->scope_pool_holds != 0) {
         w->scope_pool_holds++;
-        s->pool_counted_ = true;
+        s->own_ |= SCOPE_POOL_COUNTED;
     }
-    if (s->pool_counted_) {
+    if (s->own_ & SCOPE_POOL_COUNTED) {
         sj->job.execute = scope_job_execute;
         sj->job.isolation = w->isolation;
         sj->scope = s;
@@ -398,7 +402,7 @@ static bool is_owner_thread(scope_state *s)
 static void scope_run_own(scope_state *s, weft_worker *w)
 {
     weft_job *job;
-    while (s->own_ < SCOPE_HOLD && (job = weft__deque_pop(&w->deque)) != NULL) {
+    while ((s->own_ & ~SCOPE_POOL_COUNTED) < SCOPE_HOLD && (job = weft__deque_pop(&w->deque)) != NULL) {
         if (job->execute != scope_job_execute || ((scope_job *)job)->scope != s ||
             (w->isolation != 0 && job->isolation != w->isolation)) {
             /* Cannot fail (we just made room), but if it did, the injector never fails. */
@@ -435,8 +439,8 @@ static inline __attribute__((always_inline)) int scope_finish(scope_state *s, we
         atomic_store_explicit(&s->deps_, NULL, memory_order_relaxed);
         weft__scope_deps_free(deps);
     }
-    if (s->pool_counted_) {
-        s->pool_counted_ = false;
+    if (s->own_ & SCOPE_POOL_COUNTED) {
+        s->own_ &= ~SCOPE_POOL_COUNTED;
         if (--w->scope_pool_holds == 0)
             weft__pool_pending_done(s->pool_);
     }
@@ -460,7 +464,7 @@ static int scope_wait(weft_scope *scope, uint64_t timeout_ns)
     } else if (!s || !is_owner_thread(s) || atomic_load_explicit(&s->pending_, memory_order_relaxed) == 0) {
         return -EINVAL;
     }
-    uint64_t own = s->own_;
+    uint64_t own = s->own_ & ~SCOPE_POOL_COUNTED;
     /* Only the share left: every task finished, and none can spawn any more (as in
      * try_wait), so 0 needs no read-modify-write. Acquire: pairs with the tasks'
      * acq_rel decrements. */
@@ -480,7 +484,7 @@ static int scope_wait(weft_scope *scope, uint64_t timeout_ns)
         while (p != 0) /* relaxed: only the count matters; tasks order through the latch */
             if (atomic_compare_exchange_weak_explicit(&s->pending_, &p, p + hold, memory_order_relaxed,
                                                       memory_order_relaxed)) {
-                s->own_ = hold;
+                s->own_ = hold | (s->own_ & SCOPE_POOL_COUNTED); /* still counted in the pool */
                 if (local) /* relaxed: as above */
                     atomic_store_explicit(&s->holder_, w, memory_order_relaxed);
                 return -ETIMEDOUT;
@@ -515,7 +519,7 @@ int weft_scope_try_wait(weft_scope *scope)
     uint64_t p = atomic_load_explicit(&s->pending_, memory_order_acquire);
     if (p == 0)
         return -EINVAL;
-    if (p != s->own_)
+    if (p != (s->own_ & ~SCOPE_POOL_COUNTED))
         return -EAGAIN;
     /* Relaxed: as in wait (holder_); nothing else changes pending_ now. */
     atomic_store_explicit(&s->holder_, NULL, memory_order_relaxed);
