@@ -7,8 +7,8 @@
  *    winner wakes the futex, if needed, while still holding the mutex of the list in
  *    which it found the ctx (or, for ABORTED, is the owner itself): the owner
  *    unregisters under that mutex before returning, so the ctx is alive whenever
- *    someone touches it. The rendezvous hand-off wakes outside the mutex instead (its
- *    lone-waiter slot has none), before its release of `ready`, which its owner waits
+ *    someone touches it. The rendezvous hand-off wakes outside the mutex instead,
+ *    before its release of `ready`, which its owner waits
  *    for (waiters_internal.h).
  *  - No lost wake-up: the owner sleeps only after its own CAS WAITING -> SLEEPING, and
  *    only with futex_wait(selected, SLEEPING); a winner that replaced WAITING needs no

@@ -20,15 +20,11 @@
  * under that mutex before returning, and parties only touch a ctx (claim + wake) while
  * holding the mutex of the list where they found it, so a ctx never dies under them.
  * The exception is the rendezvous hand-off (zero.c): its claimer takes the waiter out
- * of a list under the mutex, or out of the channel's lone-waiter slot with a CAS (no
- * mutex), then, outside any mutex, wakes the ctx (if it slept), copies through `buf`
- * and last sets `ready` (release); the waiter spins for `ready` (acquire) before
- * returning, so the claimer's wake and copy are over before the ctx and buf go. A
- * slot waiter found awake, with a message small enough to travel in its own entry,
- * is instead handed the message before the claim, which chooses CHAN_HANDED: that CAS
- * is then the claimer's last touch, and no `ready` follows. A slot claimer that loses
- * the ctx CAS (the waiter timed out) still sets `ready`: the waiter, no longer in the
- * slot, waits for it before returning. */
+ * of a list under the mutex, then, outside it, wakes the ctx (if it slept), copies
+ * through `buf` and last sets `ready` (release); the waiter spins for `ready`
+ * (acquire) before returning, so the claimer's wake and copy are over before the ctx
+ * and buf go. (A rendezvous channel's lone waiter in its slot uses no ctx: it waits on
+ * a futex word in the channel itself, zero.c.) */
 #ifndef WEFT_CHAN_WAITERS_INTERNAL_H
 #define WEFT_CHAN_WAITERS_INTERNAL_H
 
@@ -43,10 +39,6 @@
 #define CHAN_ABORTED 2u
 #define CHAN_DISCONNECTED 3u
 #define CHAN_OPER(i) ((uint32_t)(i) + 4u)
-/* A rendezvous waiter in the channel's slot (zero.c), never a select's: its partner
- * completed the hand-off with this very CAS and touches nothing of it afterwards (no
- * `ready` to wait for). */
-#define CHAN_HANDED UINT32_MAX
 #define CHAN_OPER_INDEX(s) ((size_t)(s) - 4u)
 
 typedef struct chan_ctx {
@@ -55,8 +47,7 @@ typedef struct chan_ctx {
 } chan_ctx;
 
 typedef struct chan_waiter {
-    /* First what a rendezvous partner touches (one line with the ctx, zero.c), then
-     * the list links. */
+    /* First what a rendezvous partner touches (zero.c), then the list links. */
     chan_ctx *ctx;
     void *buf;              /* rendezvous: the message to send / where to receive */
     _Atomic uint32_t ready; /* rendezvous: the counterparty finished with buf */

@@ -2,68 +2,92 @@
  * flavor). Nothing is stored: a send completes only by handing its message to a
  * receiver.
  *
- * Two paths. The fast one is for a lone waiter: the atomic word `slot` is EMPTY (no
- * party waits anywhere), one waiting party's entry (a sender's or a receiver's,
- * tagged in the low bits), or SLOW (the mutex-guarded waiter lists decide). An
- * operation first tries, with one CAS, to put its own entry into an EMPTY slot (the
- * CAS that fails returns the slot's value with its line already owned); if it finds a
- * waiter of the other side there instead, it takes that entry out with one CAS (the
- * only way anyone but a mutex holder empties a waiter's slot), then claims the
- * waiter's ctx (the CAS it shares with the waiter's own timeout). No mutex is taken on
- * either side. A message of up to ZERO_INLINE bytes travels in the waiter's own
- * zero_wait, on the line the claim writes anyway: the claimer copies it in (or out)
- * before the claim, and a claim that finds the waiter still spinning chooses
- * CHAN_HANDED, the claimer's last touch of it; found asleep, the claim is
- * CHAN_OPER(0), and the claimer wakes it and sets its `ready` last. A larger message
- * goes through the waiter's buf after the claim, `ready` last. Anything else (a
- * waiter of the same side already there, SLOW, select, observers, disconnection)
- * takes the mutex path.
+ * Two paths. The fast one is for a lone waiter, and lives on one line: the atomic
+ * word `slot` and two cells. `slot` holds a state and the number g of the last
+ * publication; the state is EMPTY (no party waits anywhere), SENDER or RECEIVER (one
+ * waiting party, publication g, which waits in cell g % 2), or SLOW (the
+ * mutex-guarded waiter lists decide). A cell holds the waiter's message (up to
+ * CHAN_ZERO_INLINE bytes; larger: the address of the waiter's own buffer), its futex
+ * word `done` (a state and the low bits of g) and the CPU its claimer ran on.
+ *
+ * Publishing: a party that finds the slot EMPTY (g-1) checks that cell g % 2 was let
+ * go by its previous user (publication g-2: `done` is ACKED of g-2), takes the slot
+ * with one CAS to its side's state and g, then fills the cell (message or buffer
+ * address) and stores WAITING of g into `done` last. It then polls `done`, on the
+ * same line. Claiming: a party that finds a waiter of the other side takes it out with
+ * one CAS (slot EMPTY, g kept). That CAS is the claim, the only one: the waiter's
+ * timeout withdraws with a CAS on the same word, and a freeze (below) takes it with
+ * one too. The claimer, whose CAS fetched the line, waits for `done` to be of g (the
+ * publisher fills right after its CAS), copies the message in or out of the cell (or
+ * through the buffer's address), writes its CPU, and swaps HANDED of g into `done`:
+ * its last touch of the cell and the buffer; it wakes the futex if the waiter had
+ * gone to sleep. The waiter sees HANDED, copies an inline message out, and stores
+ * ACKED of g: from then on the cell may be published again. No mutex on either side,
+ * and per message the line moves to the claimer and back to the waiter.
  *
  * The mutex path: one mutex guards both waiter lists, the observer lists and the
- * disconnected flag. Every holder first freezes the slot: a CAS to SLOW, moving a
- * waiter found there into its list. Only a mutex holder changes a SLOW slot, so with
- * the mutex held and the slot SLOW the lists hold every waiter. Under the mutex an
- * operation looks for a waiting partner and claims it
+ * disconnected flag. Every holder first freezes the slot: a CAS to SLOW (g kept). A
+ * waiter found there is sent back: the freezer swaps MOVED of g into its `done`
+ * (after it was filled), and the waiter acknowledges the cell and starts its
+ * operation again, which now meets SLOW and takes the mutex (or, the lists empty
+ * again, publishes anew). Only a mutex holder changes a SLOW slot, so with the mutex
+ * held and the slot SLOW the lists hold every waiter but those sent back, which have
+ * not waited yet as far as anyone can tell: they are between operations. Under the
+ * mutex an operation looks for a waiting partner and claims it
  * (weft__chan_waitlist_try_select, a CAS on the partner's ctx) and unlinks it, or
  * registers itself. A holder that leaves all four lists empty, the channel connected,
- * sets the slot back to EMPTY before unlocking, reopening the fast path.
+ * sets the slot back to EMPTY before unlocking, reopening the fast path. A publisher
+ * whose cell is still held (its waiter not yet done with it: two publications came
+ * since) takes the mutex path too.
  *
  * Invariants:
  *  - A list is non-empty, or the channel disconnected, only while the slot is SLOW.
- *  - No lost wake-up: a party publishes itself only into an EMPTY slot (nobody waits)
- *    or, under the mutex, into a list of a frozen channel; a later party's CAS or
- *    its freeze sees it. Two parties can never both wait unseen by each other.
- *  - Exactly-once hand-off: whoever takes a waiter (out of the slot by CAS, or out of
- *    a list under the mutex) must still win the CAS on its ctx, which the waiter's
- *    timeout and disconnection also race for; the ctx is chosen once.
- *  - Lifetime: a waiter returns only once no other party can touch its stack entry,
- *    ctx and buffer. Claimed: HANDED was the claimer's last touch; otherwise it waits
- *    for `ready` (acquire), which the claimer stores (release) after its wake and
- *    copy. Not claimed (timeout, disconnected): it withdraws with a CAS of the slot
- *    from its entry to EMPTY; if that fails it is either in a list (moved there by a
- *    freeze: it unlinks itself under the mutex) or a slot claimer took it out and
- *    lost the ctx CAS to it, and that claimer stores `ready` after its failed CAS, its
- *    last touch, which the waiter then waits for. A claimer reads nothing of an entry before its CAS took
- *    it, so a stale entry address (the same stack slot published again) is harmless:
- *    the CAS succeeds only on the current publication.
+ *  - No lost wake-up: a party waits in the slot only if it published itself into an
+ *    EMPTY slot (nobody waited), and in a list only under the mutex of a frozen
+ *    channel; a later party's CAS or its freeze sees it. Two parties can never both
+ *    wait unseen by each other. A waiter sent back by a freeze waits nowhere until it
+ *    starts again, as if it had arrived after the freezer.
+ *  - Exactly-once hand-off: a slot waiter is taken by one CAS on `slot` (a claim, a
+ *    freeze, or its own withdrawal); a list waiter by one CAS on its ctx, which its
+ *    timeout and disconnection also race for.
+ *  - A cell has one user at a time: publication g owns cell g % 2 from its CAS until
+ *    its ACKED store, and publication g+2 starts only after seeing that store; the
+ *    publication numbers make a stale `done` (an earlier user's) tell itself apart.
+ *    Whoever took a waiter out of the slot writes its `done` once (HANDED, MOVED);
+ *    nobody else but the waiter writes it.
+ *  - Lifetime: the cells are the channel's, alive while any party holds a handle. A
+ *    slot waiter's buffer (a message above CHAN_ZERO_INLINE) is touched only by its
+ *    claimer, before HANDED, which the waiter waits for. A futex wake after the swap
+ *    may reach the cell's next waiter: a spurious wake-up, which it tolerates. A list
+ *    waiter returns only once no other party can touch its stack entry, ctx and
+ *    buffer: it waits for `ready` (acquire), which its claimer stores (release) after
+ *    its wake and copy.
  *  - try_send / try_recv succeed only with a waiting partner: EMPTY or a same-side
  *    waiter means none waits (the lists are empty unless SLOW). A timed operation
  *    past its deadline still meets a partner already waiting, as before: it acts as
- *    a try that reports -ETIMEDOUT.
+ *    a try that reports -ETIMEDOUT. A slot waiter past its deadline withdraws with a
+ *    CAS of the slot back to EMPTY; if that fails, it was taken, and it waits for
+ *    the taker's HANDED (delivered: success) or MOVED (start again, as a try).
  *
- * A waiter, in the slot or a list, spins adaptively before sleeping on its ctx's
- * futex: first a bounded spin (looks one pause apart, then a few yields), since the
+ * A waiter, in the slot or a list, spins adaptively before sleeping on its futex
+ * word: first a bounded spin (looks a few pauses apart, then a few yields), since the
  * partner is usually about to arrive and then hands off without a syscall on either
  * side; then the futex. The spin's length adapts per thread (zero_adapt): spinning
  * only helps while the partner runs on another CPU, and burns the partner's time when
  * both share one (one CPU, or other load on the rest). The claimer wakes the waiter
  * only if it had gone to sleep. Disconnection, under the mutex after a freeze,
- * selects CHAN_DISCONNECTED on every waiter and leaves the slot SLOW for good. */
+ * selects CHAN_DISCONNECTED on every list waiter and leaves the slot SLOW for good. */
 #include "chan_internal.h"
 #include <sched.h>
+#include <stddef.h>
 #include <string.h>
 
-/* Bounds and start of a thread's rendezvous spin, in looks one pause apart. */
+/* The claimer's CAS on the slot fetches both cells with it: one 64-byte line. */
+_Static_assert(offsetof(chan_zero, cell) + sizeof(((chan_zero *)0)->cell) <= 64,
+               "the slot and its cells share one line");
+
+/* Bounds and start of a thread's rendezvous spin, in looks (a slot waiter's
+ * ZERO_LOOK_PAUSES pauses apart, a list waiter's one). */
 #define ZERO_LOOKS_MIN 8u
 #define ZERO_LOOKS_MAX 256u
 #define ZERO_LOOKS_START 64u
@@ -92,25 +116,46 @@ static void zero_adapt(uint32_t seen, int claimer_cpu)
     zero_looks = n < ZERO_LOOKS_MIN ? ZERO_LOOKS_MIN : n > ZERO_LOOKS_MAX ? ZERO_LOOKS_MAX : n;
 }
 
-/* Slot values: EMPTY, SLOW, or a waiting party's chan_waiter (8-aligned) with the
- * tag of its side. */
-#define ZERO_EMPTY ((uintptr_t)0)
-#define ZERO_SLOW ((uintptr_t)1)
-#define ZERO_SENDER ((uintptr_t)2)
-#define ZERO_RECEIVER ((uintptr_t)4)
-#define ZERO_TAGS ((uintptr_t)7)
+/* Slot states (the low two bits; the publication number above them). */
+#define ZS_EMPTY ((uint64_t)0)
+#define ZS_SLOW ((uint64_t)1)
+#define ZS_SENDER ((uint64_t)2)
+#define ZS_RECEIVER ((uint64_t)3)
+#define ZS_STATE ((uint64_t)3)
+#define ZS_GEN_SHIFT 2
 
-static inline uintptr_t zero_tag(bool send) { return send ? ZERO_SENDER : ZERO_RECEIVER; }
-static inline chan_waiter *zero_entry(uintptr_t v) { return (chan_waiter *)(v & ~ZERO_TAGS); }
+static inline uint64_t zero_tag(bool send) { return send ? ZS_SENDER : ZS_RECEIVER; }
+static inline uint64_t zero_gen(uint64_t v) { return v >> ZS_GEN_SHIFT; }
 
-/* Messages up to this size travel in the slot waiter's own zero_wait (msg), on the
- * line its partner claims anyway, instead of through the caller's buffer. */
-#define ZERO_INLINE 16
+/* A cell's `done`: a state in the low three bits, the low bits of its publication's
+ * number above them. WAITING and SLEEPING (the waiter sleeps, or is about to, on the
+ * futex: whoever takes it must wake it) until the taker's HANDED or MOVED; ACKED once
+ * the waiter let go of the cell. */
+#define ZD_WAITING 0u
+#define ZD_SLEEPING 1u
+#define ZD_HANDED 2u
+#define ZD_MOVED 3u
+#define ZD_ACKED 4u
+#define ZD_STATE 7u
 
-/* A blocked send or recv: its inline message, ctx and entry, what a slot partner
- * touches on one line (the entry's list links, for the mutex path only, follow). */
+static inline uint32_t zero_done(uint64_t gen, uint32_t st) { return (uint32_t)gen << 3 | st; }
+
+/* zero_wait_cell's result for a waiter sent back by a freeze. */
+#define ZERO_MOVED 1
+
+/* Ask for the slot's line for writing before reading it: the CAS that follows the
+ * read then finds it owned, instead of upgrading a shared copy (a second transfer). */
+static inline void zero_prefetch_write(const void *p)
+{
+#if defined(__x86_64__)
+    __asm__ __volatile__("prefetchw %0" : : "m"(*(const char *)p));
+#else
+    __builtin_prefetch(p, 1, 3);
+#endif
+}
+
+/* A blocked send or recv on the mutex path: its ctx and its list entry. */
 typedef struct zero_wait {
-    _Alignas(16) unsigned char msg[ZERO_INLINE];
     chan_ctx cx;
     chan_waiter w;
 } zero_wait;
@@ -118,7 +163,13 @@ typedef struct zero_wait {
 int weft__chan_zero_init(weft_chan *c)
 {
     chan_zero *z = &c->u.zero;
-    atomic_init(&z->slot, ZERO_EMPTY);
+    atomic_init(&z->slot, ZS_EMPTY);
+    /* As if publications 0 (cell 0) and -1 (cell 1) had been let go: publication 1
+     * takes cell 1 and 2 cell 0. */
+    for (uint64_t i = 0; i < 2; i++) {
+        atomic_init(&z->cell[i].done, zero_done(0 - i, ZD_ACKED));
+        z->cell[i].claimer_cpu = -1;
+    }
     weft_mutex_init(&z->lock);
     z->senders.head = z->senders.tail = NULL;
     z->receivers.head = z->receivers.tail = NULL;
@@ -130,36 +181,69 @@ int weft__chan_zero_init(weft_chan *c)
 
 void weft__chan_zero_destroy(weft_chan *c) { weft_mutex_destroy(&c->u.zero.lock); }
 
-/* Lock the mutex and freeze the slot: SLOW, with a waiter found there moved into its
- * list. Afterwards, until zero_unlock, the lists hold every waiter. */
+/* We took publication g out of the slot (a claim or a freeze): wait until its
+ * publisher has filled the cell (it stores `done` of g right after its CAS). */
+static uint32_t zero_wait_filled(chan_zero_cell *cl, uint64_t g)
+{
+    weft_backoff b = WEFT_BACKOFF_INIT;
+    for (;;) {
+        /* Acquire: pairs with the publisher's release store of WAITING (zero_op): its
+         * message or buffer address come before. */
+        uint32_t d = atomic_load_explicit(&cl->done, memory_order_acquire);
+        if ((d & ~ZD_STATE) == zero_done(g, 0))
+            return d;
+        weft_backoff_snooze(&b);
+    }
+}
+
+/* We took publication g out of the slot: hand `st` (HANDED or MOVED) to its waiter,
+ * and wake it if it went to sleep. Release: pairs with the waiter's acquire load in
+ * zero_wait_cell; what we did with its cell and buffer comes before. After it the
+ * cell is not ours to touch; the wake's futex word is the channel's, alive, and a
+ * wake that reaches the cell's next waiter is a spurious one. */
+static void zero_give(chan_zero_cell *cl, uint64_t g, uint32_t st)
+{
+    uint32_t old = atomic_exchange_explicit(&cl->done, zero_done(g, st), memory_order_release);
+    if ((old & ZD_STATE) == ZD_SLEEPING)
+        weft_futex_wake(&cl->done, 1);
+}
+
+/* Lock the mutex and freeze the slot: SLOW, a waiter found there sent back to start
+ * again (it can wait again only after our unlock: in a list, or in the slot if we
+ * reopen it). Afterwards, until zero_unlock, the lists hold every waiter. */
 static void zero_lock(chan_zero *z)
 {
     weft_mutex_lock(&z->lock);
     /* Relaxed: a first guess for the CAS. */
-    uintptr_t v = atomic_load_explicit(&z->slot, memory_order_relaxed);
-    while (v != ZERO_SLOW) {
-        /* Acquire: pairs with the waiter's release CAS that published its entry
-         * (zero_op), which we link into a list. Relaxed failure: the loop decides
-         * again. */
-        if (atomic_compare_exchange_weak_explicit(&z->slot, &v, ZERO_SLOW, memory_order_acquire,
-                                                  memory_order_relaxed)) {
-            if (v != ZERO_EMPTY)
-                weft__chan_waitlist_push((v & ZERO_SENDER) ? &z->senders : &z->receivers,
-                                         zero_entry(v));
+    uint64_t v = atomic_load_explicit(&z->slot, memory_order_relaxed);
+    while ((v & ZS_STATE) != ZS_SLOW) {
+        /* Relaxed: the slot carries no data (a cell's `done` does); failure: the loop
+         * decides again. */
+        if (atomic_compare_exchange_weak_explicit(&z->slot, &v, (v & ~ZS_STATE) | ZS_SLOW,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+            if ((v & ZS_STATE) != ZS_EMPTY) {
+                uint64_t g = zero_gen(v);
+                chan_zero_cell *cl = &z->cell[g & 1];
+                zero_wait_filled(cl, g);
+                zero_give(cl, g, ZD_MOVED);
+            }
             return;
         }
     }
 }
 
-/* Unlock; first reopen the fast path (slot EMPTY) if nobody waits and the channel is
- * connected. Only a mutex holder changes a SLOW slot, so a SLOW seen here stays SLOW
- * until our store. Relaxed: the EMPTY slot publishes nothing; whoever fills it
- * publishes its own entry with its CAS. */
+/* Unlock; first reopen the fast path (slot EMPTY, the publication number kept) if
+ * nobody waits and the channel is connected. Only a mutex holder changes a SLOW slot,
+ * so a SLOW seen here stays SLOW until our store. Relaxed: the slot publishes nothing;
+ * a publisher checks its cell's `done` with acquire. */
 static void zero_unlock(chan_zero *z)
 {
     if (!z->disconnected && !z->senders.head && !z->receivers.head && !z->watch_send.head &&
-        !z->watch_recv.head && atomic_load_explicit(&z->slot, memory_order_relaxed) == ZERO_SLOW)
-        atomic_store_explicit(&z->slot, ZERO_EMPTY, memory_order_relaxed);
+        !z->watch_recv.head) {
+        uint64_t v = atomic_load_explicit(&z->slot, memory_order_relaxed);
+        if ((v & ZS_STATE) == ZS_SLOW)
+            atomic_store_explicit(&z->slot, (v & ~ZS_STATE) | ZS_EMPTY, memory_order_relaxed);
+    }
     weft_mutex_unlock(&z->lock);
 }
 
@@ -175,8 +259,8 @@ static void zero_wake_watchers(chan_zero *z, bool send)
     }
 }
 
-/* Complete the hand-off with waiter p, whose ctx we claimed (wake: it had gone to
- * sleep). p waits for `ready`, so its ctx and buffer are alive until our store;
+/* Complete the hand-off with list waiter p, whose ctx we claimed (wake: it had gone
+ * to sleep). p waits for `ready`, so its ctx and buffer are alive until our store;
  * waking first lets its wake-up overlap the copy. */
 static void zero_complete(weft_chan *c, bool send, chan_waiter *p, void *buf, bool wake)
 {
@@ -192,61 +276,26 @@ static void zero_complete(weft_chan *c, bool send, chan_waiter *p, void *buf, bo
     atomic_store_explicit(&p->ready, 1, memory_order_release);
 }
 
-/* We took waiter p out of the slot: claim its ctx and complete the hand-off. False if
- * p had given up first (its timeout's CAS won): then only let it go. */
-static bool zero_hand_off(weft_chan *c, bool send, chan_waiter *p, void *buf)
+/* We took publication g, a waiter of the other side, out of the slot: the hand-off is
+ * ours. Copy the message through its cell (or its buffer) and tell it. */
+static void zero_hand_off(weft_chan *c, bool send, void *buf, uint64_t g)
 {
+    chan_zero_cell *cl = &c->u.zero.cell[g & 1];
     size_t n = c->elem_size;
-    if (n > ZERO_INLINE) {
-        chan_claim cl = weft__chan_ctx_claim(p->ctx, p->oper);
-        if (cl != CHAN_CLAIM_LOST) {
-            zero_complete(c, send, p, buf, cl == CHAN_CLAIM_ASLEEP);
-            return true;
-        }
-    } else {
-        /* The message moves before the claim: p cannot leave meanwhile (it is in no
-         * list and not in the slot, so it waits for its ctx, or, having timed out,
-         * for our `ready`), and a claim that finds p awake (WAITING) then ends our
-         * touches of p: CHAN_HANDED tells it so. Found asleep, the claim is
-         * CHAN_OPER(0): we wake p and it waits for `ready`. Writing claimer_cpu first
-         * fetches p's line for writing, which our CAS needs anyway. */
-        unsigned char tmp[ZERO_INLINE];
-        p->claimer_cpu = sched_getcpu();
-        if (send)
-            chan_copy_msg(p->buf, buf, n);
-        else
-            chan_copy_msg(tmp, p->buf, n);
-        chan_ctx *cx = p->ctx;
-        /* Relaxed: a first guess for the CAS, which decides. */
-        uint32_t s = atomic_load_explicit(&cx->selected, memory_order_relaxed);
-        while (s <= CHAN_SLEEPING) {
-            uint32_t sel = s == CHAN_SLEEPING ? CHAN_OPER(0) : CHAN_HANDED;
-            /* Release: pairs with p's acquire loads in its ctx wait: the message we
-             * wrote into it (or read out of it) and claimer_cpu come before. Relaxed
-             * failure: the loop decides again. */
-            if (atomic_compare_exchange_weak_explicit(&cx->selected, &s, sel, memory_order_release,
-                                                      memory_order_relaxed)) {
-                if (!send)
-                    chan_copy_msg(buf, tmp, n);
-                if (sel == CHAN_OPER(0)) {
-                    weft__chan_ctx_wake(cx);
-                    /* Release: pairs with the acquire in weft__chan_waiter_wait_ready;
-                     * our last touch of p after the wake. */
-                    atomic_store_explicit(&p->ready, 1, memory_order_release);
-                }
-                return true;
-            }
-        }
-    }
-    /* Release: pairs with the acquire in weft__chan_waiter_wait_ready, where p,
-     * withdrawing, waits for our last touch of it (zero_wait_slot). */
-    atomic_store_explicit(&p->ready, 1, memory_order_release);
-    return false;
+    zero_wait_filled(cl, g);
+    void *msg = cl->msg;
+    if (n > CHAN_ZERO_INLINE)
+        memcpy(&msg, cl->msg, sizeof msg);
+    if (send)
+        chan_copy_msg(msg, buf, n);
+    else
+        chan_copy_msg(buf, msg, n);
+    cl->claimer_cpu = sched_getcpu();
+    zero_give(cl, g, ZD_HANDED);
 }
 
-/* The mutex path of send and recv (me: our wait state, not yet registered). */
-static int zero_slow(weft_chan *c, bool send, void *buf, bool try, uint64_t deadline,
-                     zero_wait *me)
+/* The mutex path of send and recv. */
+static int zero_slow(weft_chan *c, bool send, void *buf, bool try, uint64_t deadline)
 {
     chan_zero *z = &c->u.zero;
     zero_lock(z);
@@ -269,121 +318,182 @@ static int zero_slow(weft_chan *c, bool send, void *buf, bool try, uint64_t dead
         zero_unlock(z);
         return -ETIMEDOUT;
     }
-    weft__chan_ctx_init(&me->cx);
-    weft__chan_waiter_init(&me->w, &me->cx, 0, buf);
-    weft__chan_waitlist_push(send ? &z->senders : &z->receivers, &me->w);
+    zero_wait me;
+    weft__chan_ctx_init(&me.cx);
+    weft__chan_waiter_init(&me.w, &me.cx, 0, buf);
+    weft__chan_waitlist_push(send ? &z->senders : &z->receivers, &me.w);
     zero_wake_watchers(z, send);
     zero_unlock(z);
     uint32_t seen;
-    uint32_t s = weft__chan_ctx_wait_partner(&me->cx, deadline, zero_looks, &seen);
+    uint32_t s = weft__chan_ctx_wait_partner(&me.cx, deadline, zero_looks, &seen);
     if (s == CHAN_OPER(0)) {
         /* The partner unlinked us, and its wake and copy come before `ready`. */
-        weft__chan_waiter_wait_ready(&me->w);
-        zero_adapt(seen, me->w.claimer_cpu);
+        weft__chan_waiter_wait_ready(&me.w);
+        zero_adapt(seen, me.w.claimer_cpu);
         return 0;
     }
     zero_lock(z);
-    weft__chan_waitlist_remove(send ? &z->senders : &z->receivers, &me->w);
+    weft__chan_waitlist_remove(send ? &z->senders : &z->receivers, &me.w);
     zero_unlock(z);
     return s == CHAN_DISCONNECTED ? -EPIPE : -ETIMEDOUT;
 }
 
-/* We published `mine` (our entry) in the slot: wait to be claimed, or give up. out:
- * a receiver's buffer when the message comes inline (me->msg), else NULL. */
-static int zero_wait_slot(chan_zero *z, bool send, void *out, size_t n, uint64_t deadline,
-                          zero_wait *me, uintptr_t mine)
+/* A slot waiter's looks are this many pauses apart. It polls the line its claimer
+ * writes: a look that misses takes the line back (shared) while the claimer is still
+ * writing it (its CAS, the message, `done`, then its own next publication), and each
+ * later write of the claimer must then take it back again. Looks a few pauses apart
+ * let the claimer's writes finish together. */
+#define ZERO_LOOK_PAUSES 4
+/* The looks are followed by this many yields before the futex. */
+#define ZERO_YIELDS 4
+
+/* We are publication g, waiting in cell cl: wait to be taken, or give up. buf: a
+ * receiver's buffer, where an inline message goes. Returns 0, -ETIMEDOUT, or
+ * ZERO_MOVED (a freeze sent us back: start again). */
+static int zero_wait_cell(chan_zero *z, bool send, void *buf, size_t n, uint64_t deadline,
+                          uint64_t g, chan_zero_cell *cl)
 {
-    uint32_t seen;
-    uint32_t s = weft__chan_ctx_wait_partner(&me->cx, deadline, zero_looks, &seen);
-    if (s == CHAN_HANDED || s == CHAN_OPER(0)) {
-        /* Claimed: out of the slot by a partner that found us awake (HANDED: it is
-         * done with us), or asleep, or out of a list after a freeze moved us there
-         * (OPER: its wake and copy come before `ready`). */
-        if (s != CHAN_HANDED)
-            weft__chan_waiter_wait_ready(&me->w);
-        if (out)
-            chan_copy_msg(out, me->msg, n);
-        zero_adapt(seen, me->w.claimer_cpu);
-        return 0;
+    uint32_t looks = zero_looks, seen = UINT32_MAX, d;
+    weft_backoff b = WEFT_BACKOFF_INIT;
+    for (uint32_t i = 0;; i++) {
+        /* Acquire: pairs with the taker's release swap (zero_give): the message it
+         * copied in, its CPU. */
+        d = atomic_load_explicit(&cl->done, memory_order_acquire);
+        if ((d & ZD_STATE) > ZD_SLEEPING) {
+            if (i < looks)
+                seen = i;
+            break;
+        }
+        if (i < looks + ZERO_YIELDS) {
+            if (i < looks) {
+                for (int k = 0; k < ZERO_LOOK_PAUSES; k++)
+                    weft_cpu_relax();
+            } else
+                sched_yield();
+            continue;
+        }
+        if (weft_deadline_passed(deadline)) {
+            /* Withdraw: the same CAS a taker would make. Relaxed: success publishes
+             * nothing (nobody took us, and our ACKED below releases the cell);
+             * failure: taken, the taker's `done` decides. */
+            uint64_t mine = g << ZS_GEN_SHIFT | zero_tag(send);
+            if (atomic_compare_exchange_strong_explicit(&z->slot, &mine,
+                                                        g << ZS_GEN_SHIFT | ZS_EMPTY,
+                                                        memory_order_relaxed,
+                                                        memory_order_relaxed)) {
+                /* Release: pairs with the acquire load of the cell's next publisher. */
+                atomic_store_explicit(&cl->done, zero_done(g, ZD_ACKED), memory_order_release);
+                return -ETIMEDOUT;
+            }
+            /* Taken after all: the taker is between its CAS and its swap. Acquire: as
+             * above. */
+            while (((d = atomic_load_explicit(&cl->done, memory_order_acquire)) & ZD_STATE) <=
+                   ZD_SLEEPING)
+                weft_backoff_snooze(&b);
+            break;
+        }
+        /* Announce the sleep, so that the taker wakes us. Relaxed: it publishes
+         * nothing; the taker's swap reads it, and on failure (taken meanwhile) the
+         * acquire load above reads the choice. */
+        if ((d & ZD_STATE) == ZD_WAITING &&
+            !atomic_compare_exchange_strong_explicit(&cl->done, &d, zero_done(g, ZD_SLEEPING),
+                                                     memory_order_relaxed, memory_order_relaxed))
+            continue;
+        weft_futex_wait(&cl->done, zero_done(g, ZD_SLEEPING), deadline);
     }
-    /* Timed out (DISCONNECTED only reaches an entry in a list). Nobody can claim us
-     * now; withdraw. Relaxed: success publishes nothing (nobody took the entry, and
-     * nobody reads it before taking it); failure leaves v unused. */
-    uintptr_t v = mine;
-    if (!atomic_compare_exchange_strong_explicit(&z->slot, &v, ZERO_EMPTY, memory_order_relaxed,
-                                                 memory_order_relaxed)) {
-        /* Not in the slot: a freeze moved us into a list (under the mutex), or a
-         * claimer took us out and lost the ctx CAS: it stores `ready` last. */
-        zero_lock(z);
-        bool linked = me->w.linked;
-        weft__chan_waitlist_remove(send ? &z->senders : &z->receivers, &me->w);
-        zero_unlock(z);
-        if (!linked)
-            weft__chan_waiter_wait_ready(&me->w);
-    }
-    return s == CHAN_DISCONNECTED ? -EPIPE : -ETIMEDOUT;
+    bool moved = (d & ZD_STATE) == ZD_MOVED;
+    int cpu = cl->claimer_cpu;
+    if (!moved && !send && n <= CHAN_ZERO_INLINE)
+        chan_copy_msg(buf, cl->msg, n);
+    /* Release: pairs with the acquire load of the cell's next publisher (zero_op): our
+     * reads of the cell come before its writes. */
+    atomic_store_explicit(&cl->done, zero_done(g, ZD_ACKED), memory_order_release);
+    if (moved)
+        return ZERO_MOVED;
+    zero_adapt(seen, cpu);
+    return 0;
 }
 
 /* Shared body of send and recv. try: never block. */
 static int zero_op(weft_chan *c, bool send, void *buf, bool try, uint64_t deadline)
 {
     chan_zero *z = &c->u.zero;
-    WEFT_CACHE_ALIGNED zero_wait me;
-    uintptr_t mine = (uintptr_t)&me.w | zero_tag(send);
-    uintptr_t partner = zero_tag(!send);
-    bool ready = false; /* me initialized */
-    bool inl = c->elem_size <= ZERO_INLINE;
+    size_t n = c->elem_size;
+    uint64_t partner = zero_tag(!send);
     bool expired = false; /* a timed op past its deadline: a try that times out */
-    /* Blocking: guess EMPTY, and let the CAS that publishes us tell otherwise (it
-     * fetches the line for writing, which the claim below then needs). Try: we will
-     * not publish; relaxed, the claiming CAS decides. */
-    uintptr_t v = try ? atomic_load_explicit(&z->slot, memory_order_relaxed) : ZERO_EMPTY;
     for (;;) {
-        if (v == ZERO_EMPTY) {
-            if (try)
-                return expired ? -ETIMEDOUT : -EAGAIN;
-            if (!ready) {
+        if (!try)
+            zero_prefetch_write(&z->slot);
+        /* Relaxed: a first guess for the CASes below, which decide. */
+        uint64_t v = atomic_load_explicit(&z->slot, memory_order_relaxed);
+        int r;
+        for (;;) {
+            uint64_t st = v & ZS_STATE;
+            if (st == ZS_EMPTY) {
+                if (try)
+                    return expired ? -ETIMEDOUT : -EAGAIN;
                 if (weft_deadline_passed(deadline)) {
                     /* Too late to wait, not to meet a partner already waiting: go on
-                     * as a try on the slot's real value (v was a guess). */
+                     * as a try. */
                     try = expired = true;
-                    v = atomic_load_explicit(&z->slot, memory_order_relaxed);
                     continue;
                 }
-                weft__chan_ctx_init(&me.cx);
-                weft__chan_waiter_init(&me.w, &me.cx, 0, inl ? me.msg : buf);
-                if (inl && send)
-                    chan_copy_msg(me.msg, buf, c->elem_size);
-                ready = true;
+                uint64_t g = zero_gen(v) + 1;
+                chan_zero_cell *cl = &z->cell[g & 1];
+                /* Acquire: pairs with the release store of ACKED by the cell's
+                 * previous user (zero_wait_cell): its reads of the cell come before
+                 * our writes. Not yet let go: v was stale (look again; the number
+                 * only grows), or the cell is still held: take the mutex path. */
+                if (atomic_load_explicit(&cl->done, memory_order_acquire) !=
+                    zero_done(g - 2, ZD_ACKED)) {
+                    /* Relaxed: as the first guess. */
+                    uint64_t now = atomic_load_explicit(&z->slot, memory_order_relaxed);
+                    if (now != v) {
+                        v = now;
+                        continue;
+                    }
+                    goto slow;
+                }
+                /* Relaxed: the slot carries no data; the cell's `done` does (below).
+                 * Failure: v is the next guess. */
+                if (!atomic_compare_exchange_strong_explicit(&z->slot, &v,
+                                                             g << ZS_GEN_SHIFT | zero_tag(send),
+                                                             memory_order_relaxed,
+                                                             memory_order_relaxed))
+                    continue;
+                if (n > CHAN_ZERO_INLINE)
+                    memcpy(cl->msg, &buf, sizeof buf);
+                else if (send)
+                    chan_copy_msg(cl->msg, buf, n);
+                /* Release: pairs with the taker's acquire load (zero_wait_filled): the
+                 * message or buffer address come before. */
+                atomic_store_explicit(&cl->done, zero_done(g, ZD_WAITING), memory_order_release);
+                r = zero_wait_cell(z, send, buf, n, deadline, g, cl);
+                if (r != ZERO_MOVED)
+                    return r;
+                break; /* sent back by a freeze: start again */
             }
-            /* Release: pairs with the claimer's acquire CAS below and the freeze's
-             * (zero_lock): our entry and, sending, our message are visible to whoever
-             * takes us. Relaxed failure: v is only the next guess. */
-            if (atomic_compare_exchange_strong_explicit(&z->slot, &v, mine, memory_order_release,
-                                                        memory_order_relaxed))
-                return zero_wait_slot(z, send, inl && !send ? buf : NULL, c->elem_size,
-                                      deadline, &me, mine);
-            continue;
-        }
-        if ((v & ZERO_TAGS) == partner) {
-            /* Acquire: pairs with the waiter's release CAS that published it (above):
-             * its entry and message are visible before we use them. */
-            if (atomic_compare_exchange_strong_explicit(&z->slot, &v, ZERO_EMPTY,
-                                                        memory_order_acquire, memory_order_relaxed)) {
-                if (zero_hand_off(c, send, zero_entry(v), buf))
+            if (st == partner) {
+                /* The claim. Relaxed: the cell's `done` carries the data. */
+                if (atomic_compare_exchange_strong_explicit(&z->slot, &v, v & ~ZS_STATE,
+                                                            memory_order_relaxed,
+                                                            memory_order_relaxed)) {
+                    zero_hand_off(c, send, buf, zero_gen(v));
                     return 0;
-                v = try ? atomic_load_explicit(&z->slot, memory_order_relaxed) : ZERO_EMPTY;
+                }
+                continue;
             }
-            continue;
+            /* A waiter of our own side: no partner waits (the lists are empty). A try
+             * leaves it in the slot. */
+            if (try && st != ZS_SLOW)
+                return expired ? -ETIMEDOUT : -EAGAIN;
+            goto slow;
         }
-        /* A waiter of our own side: no partner waits (the lists are empty). A try
-         * leaves it in the slot. */
-        if (try && v != ZERO_SLOW)
-            return expired ? -ETIMEDOUT : -EAGAIN;
-        /* SLOW, or we would be the second waiter of our side. */
-        int r = zero_slow(c, send, buf, try, deadline, &me);
-        return expired && r == -EAGAIN ? -ETIMEDOUT : r;
     }
+slow:;
+    /* SLOW, our cell still held, or we would be the second waiter of our side. */
+    int r = zero_slow(c, send, buf, try, deadline);
+    return expired && r == -EAGAIN ? -ETIMEDOUT : r;
 }
 
 int weft__chan_zero_send(weft_chan *c, const void *msg, uint64_t deadline)
@@ -441,9 +551,9 @@ bool weft__chan_zero_ready(weft_chan *c, bool send)
     chan_zero *z = &c->u.zero;
     /* Relaxed: a hint, as the lists' can_select; nothing of an entry is read. A slot
      * that is not SLOW: the lists are empty and the channel connected. */
-    uintptr_t v = atomic_load_explicit(&z->slot, memory_order_relaxed);
-    if (v != ZERO_SLOW)
-        return (v & ZERO_TAGS) == zero_tag(!send);
+    uint64_t v = atomic_load_explicit(&z->slot, memory_order_relaxed);
+    if ((v & ZS_STATE) != ZS_SLOW)
+        return (v & ZS_STATE) == zero_tag(!send);
     zero_lock(z);
     bool ready = z->disconnected || weft__chan_waitlist_can_select(send ? &z->receivers : &z->senders);
     zero_unlock(z);

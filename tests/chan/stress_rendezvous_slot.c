@@ -2,11 +2,11 @@
  * against everything that can happen to a waiter sitting in it (standalone, runs
  * under ThreadSanitizer too).
  *
- * A lone waiter publishes its entry in the channel's slot without the mutex; a
- * partner takes it out with a CAS and must still win the CAS on the waiter's ctx,
- * which the waiter's own timeout races for; a second waiter, a select, an observer
- * or a disconnection moves it into the mutex-guarded lists instead. Messages of 8 and
- * 16 bytes travel inside the waiter's entry, larger ones through its buffer, so every
+ * A lone waiter publishes itself in the channel's slot without the mutex; a partner
+ * takes it out with a CAS on the slot, which the waiter's own timeout races for (its
+ * withdrawal); a second waiter, a select, an observer or a disconnection freezes the
+ * slot instead, sending the waiter to the mutex-guarded lists. Messages of 8 and 16
+ * bytes travel inside the slot's line, larger ones through the waiter's buffer, so every
  * part runs with 8-, 16- and 40-byte messages, each word of which carries the value
  * (a torn or stale copy shows).
  *
@@ -16,8 +16,8 @@
  *    partner is claiming it, over and over. Values must arrive in order, each once:
  *    a message delivered although its send timed out, or a lost one, breaks the
  *    sequence at once.
- *  - close: a waiter in the slot (and sometimes a second one of its side, which moves
- *    it into a list) while the other side's last handle closes: each gets -EPIPE.
+ *  - close: a waiter in the slot (and sometimes a second one of its side, which sends
+ *    it to a list) while the other side's last handle closes: each gets -EPIPE.
  *  - select: a plain waiter in the slot while the other side selects (blocking,
  *    try, timed, or weft_select_ready first), arriving before or after it.
  *  - many: 4 senders and 4 receivers with blocking and timed calls; every message

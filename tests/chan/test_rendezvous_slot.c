@@ -89,7 +89,7 @@ Test(rendezvous_slot, second_waiter_both_served)
     rs_party a = {.rx = rx}, b = {.rx = rx2};
     pthread_t ta, tb;
     pthread_create(&ta, NULL, rs_recv, &a);
-    rs_sleep_ms(20); /* a waits (in the slot), then b arrives and moves it to a list */
+    rs_sleep_ms(20); /* a waits (in the slot), then b arrives and sends it to a list */
     pthread_create(&tb, NULL, rs_recv, &b);
     rs_sleep_ms(20);
     for (int i = 1; i <= 2; i++) {
