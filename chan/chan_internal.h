@@ -67,7 +67,7 @@ typedef struct chan_list {
 typedef struct chan_zero_cell {
     _Alignas(8) unsigned char msg[CHAN_ZERO_INLINE];
     _Atomic uint32_t done;
-    int claimer_cpu;
+    _Atomic int claimer_cpu;
 } chan_zero_cell;
 
 typedef struct chan_zero {

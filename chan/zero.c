@@ -87,8 +87,9 @@ _Static_assert(offsetof(chan_zero, cell) + sizeof(((chan_zero *)0)->cell) <= 64,
                "the slot and its cells share one line");
 
 /* Bounds and start of a thread's rendezvous spin, in looks (a slot waiter's
- * ZERO_LOOK_PAUSES pauses apart, a list waiter's one). */
-#define ZERO_LOOKS_MIN 8u
+ * ZERO_LOOK_PAUSES pauses apart, a list waiter's one). The least is a few pauses: on
+ * one CPU the spin only delays the yield that lets the partner run. */
+#define ZERO_LOOKS_MIN 2u
 #define ZERO_LOOKS_MAX 256u
 #define ZERO_LOOKS_START 64u
 
@@ -140,6 +141,22 @@ static inline uint64_t zero_gen(uint64_t v) { return v >> ZS_GEN_SHIFT; }
 
 static inline uint32_t zero_done(uint64_t gen, uint32_t st) { return (uint32_t)gen << 3 | st; }
 
+/* Has publication g's waiter been taken, seeing `done` = d? Its taker's HANDED, MOVED
+ * or ACKED, or a later publication's state: the cell was let go, which only a taken
+ * waiter's cell can be without the waiter (below). */
+static inline bool zero_taken(uint32_t d, uint64_t g)
+{
+    return (d & ~ZD_STATE) != zero_done(g, 0) || (d & ZD_STATE) > ZD_SLEEPING;
+}
+
+/* Must a waiter read its message out of its cell once served? Only a receiver of an
+ * inline message; any other is done with the cell when its claimer is, and the
+ * claimer lets it go at once (ACKED, not HANDED). */
+static inline bool zero_reads_cell(bool send, size_t n)
+{
+    return !send && n && n <= CHAN_ZERO_INLINE;
+}
+
 /* zero_wait_cell's result for a waiter sent back by a freeze. */
 #define ZERO_MOVED 1
 
@@ -168,7 +185,7 @@ int weft__chan_zero_init(weft_chan *c)
      * takes cell 1 and 2 cell 0. */
     for (uint64_t i = 0; i < 2; i++) {
         atomic_init(&z->cell[i].done, zero_done(0 - i, ZD_ACKED));
-        z->cell[i].claimer_cpu = -1;
+        atomic_init(&z->cell[i].claimer_cpu, -1);
     }
     weft_mutex_init(&z->lock);
     z->senders.head = z->senders.tail = NULL;
@@ -290,8 +307,10 @@ static void zero_hand_off(weft_chan *c, bool send, void *buf, uint64_t g)
         chan_copy_msg(msg, buf, n);
     else
         chan_copy_msg(buf, msg, n);
-    cl->claimer_cpu = sched_getcpu();
-    zero_give(cl, g, ZD_HANDED);
+    /* Relaxed: a hint, read after `done` (possibly a later claimer's, once the cell
+     * was let go). */
+    atomic_store_explicit(&cl->claimer_cpu, sched_getcpu(), memory_order_relaxed);
+    zero_give(cl, g, zero_reads_cell(!send, n) ? ZD_HANDED : ZD_ACKED);
 }
 
 /* The mutex path of send and recv. */
@@ -359,7 +378,7 @@ static int zero_wait_cell(chan_zero *z, bool send, void *buf, size_t n, uint64_t
         /* Acquire: pairs with the taker's release swap (zero_give): the message it
          * copied in, its CPU. */
         d = atomic_load_explicit(&cl->done, memory_order_acquire);
-        if ((d & ZD_STATE) > ZD_SLEEPING) {
+        if (zero_taken(d, g)) {
             if (i < looks)
                 seen = i;
             break;
@@ -387,8 +406,7 @@ static int zero_wait_cell(chan_zero *z, bool send, void *buf, size_t n, uint64_t
             }
             /* Taken after all: the taker is between its CAS and its swap. Acquire: as
              * above. */
-            while (((d = atomic_load_explicit(&cl->done, memory_order_acquire)) & ZD_STATE) <=
-                   ZD_SLEEPING)
+            while (!zero_taken(d = atomic_load_explicit(&cl->done, memory_order_acquire), g))
                 weft_backoff_snooze(&b);
             break;
         }
@@ -401,15 +419,19 @@ static int zero_wait_cell(chan_zero *z, bool send, void *buf, size_t n, uint64_t
             continue;
         weft_futex_wait(&cl->done, zero_done(g, ZD_SLEEPING), deadline);
     }
-    bool moved = (d & ZD_STATE) == ZD_MOVED;
-    int cpu = cl->claimer_cpu;
-    if (!moved && !send && n <= CHAN_ZERO_INLINE)
-        chan_copy_msg(buf, cl->msg, n);
-    /* Release: pairs with the acquire load of the cell's next publisher (zero_op): our
-     * reads of the cell come before its writes. */
-    atomic_store_explicit(&cl->done, zero_done(g, ZD_ACKED), memory_order_release);
-    if (moved)
+    if (d == zero_done(g, ZD_MOVED)) {
+        /* Release: pairs with the acquire load of the cell's next publisher. */
+        atomic_store_explicit(&cl->done, zero_done(g, ZD_ACKED), memory_order_release);
         return ZERO_MOVED;
+    }
+    /* Relaxed: a hint (zero_hand_off). */
+    int cpu = atomic_load_explicit(&cl->claimer_cpu, memory_order_relaxed);
+    if (zero_reads_cell(send, n)) {
+        chan_copy_msg(buf, cl->msg, n);
+        /* Release: pairs with the acquire load of the cell's next publisher (zero_op):
+         * our read of the message comes before its writes. */
+        atomic_store_explicit(&cl->done, zero_done(g, ZD_ACKED), memory_order_release);
+    }
     zero_adapt(seen, cpu);
     return 0;
 }
