@@ -61,23 +61,18 @@ typedef struct chan_list {
  * lone waiter's own buffer. */
 #define CHAN_ZERO_INLINE 16
 
-/* One of the two places where a lone waiter waits, on the slot's line (zero.c): its
- * message (inline) or its buffer's address, its futex word, and the CPU its claimer
- * ran on. */
-typedef struct chan_zero_cell {
-    _Alignas(8) unsigned char msg[CHAN_ZERO_INLINE];
-    _Atomic uint32_t done;
-    _Atomic int claimer_cpu;
-} chan_zero_cell;
-
 typedef struct chan_zero {
     /* The lone waiter's slot: empty, one waiting sender or receiver (in the cell its
      * publication's number picks), or "slow" (the lists below decide); see zero.c.
-     * Written by both sides on every hand-off, and the cells with it, so that the
-     * claimer's CAS fetches the message and the waiter's futex word too: one line of
-     * their own (64 bytes), away from the mutex. */
+     * Written by both sides on every hand-off, and the two cells with it, so that
+     * the claimer's CAS fetches the message and the waiter's futex word too: one line
+     * of their own (64 bytes), away from the mutex. Cell c: done[c] (the waiter's
+     * futex word), entry[c] (its list entry, which a freeze links), msg[c] (its
+     * message, or its buffer's address). */
     WEFT_CACHE_ALIGNED _Atomic uint64_t slot;
-    chan_zero_cell cell[2];
+    _Atomic uint32_t done[2];
+    struct chan_waiter *entry[2];
+    _Alignas(8) unsigned char msg[2][CHAN_ZERO_INLINE];
     WEFT_CACHE_ALIGNED weft_mutex lock;
     chan_waitlist senders, receivers;
     /* weft_select_ready observers: of sends (woken when a receiver starts waiting)

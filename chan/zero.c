@@ -3,37 +3,37 @@
  * receiver.
  *
  * Two paths. The fast one is for a lone waiter, and lives on one line: the atomic
- * word `slot` and two cells. `slot` holds a state and the number g of the last
- * publication; the state is EMPTY (no party waits anywhere), SENDER or RECEIVER (one
- * waiting party, publication g, which waits in cell g % 2), or SLOW (the
- * mutex-guarded waiter lists decide). A cell holds the waiter's message (up to
- * CHAN_ZERO_INLINE bytes; larger: the address of the waiter's own buffer), its futex
- * word `done` (a state and the low bits of g) and the CPU its claimer ran on.
+ * word `slot` and two cells. `slot` holds a state, the CPU of the last claimer (a
+ * hint for zero_adapt) and the number g of the last publication; the state is EMPTY
+ * (no party waits anywhere), SENDER or RECEIVER (one waiting party, publication g,
+ * which waits in cell g % 2), or SLOW (the mutex-guarded waiter lists decide). A cell
+ * holds the waiter's message (up to CHAN_ZERO_INLINE bytes; larger: the address of
+ * the waiter's own buffer), its futex word `done` (a state and the low bits of g) and
+ * the address of its list entry (on its stack, for a freeze to link).
  *
  * Publishing: a party that finds the slot EMPTY (g-1) checks that cell g % 2 was let
  * go by its previous user (publication g-2: `done` is ACKED of g-2), takes the slot
  * with one CAS to its side's state and g, then fills the cell (message or buffer
- * address) and stores WAITING of g into `done` last. It then polls `done`, on the
- * same line. Claiming: a party that finds a waiter of the other side takes it out with
- * one CAS (slot EMPTY, g kept). That CAS is the claim, the only one: the waiter's
- * timeout withdraws with a CAS on the same word, and a freeze (below) takes it with
- * one too. The claimer, whose CAS fetched the line, waits for `done` to be of g (the
- * publisher fills right after its CAS), copies the message in or out of the cell (or
- * through the buffer's address), writes its CPU, and swaps HANDED of g into `done`:
- * its last touch of the cell and the buffer; it wakes the futex if the waiter had
- * gone to sleep. The waiter sees HANDED, copies an inline message out, and stores
- * ACKED of g: from then on the cell may be published again. No mutex on either side,
- * and per message the line moves to the claimer and back to the waiter.
+ * address, entry) and stores WAITING of g into `done` last. It then polls `done`, on
+ * the same line. Claiming: a party that finds a waiter of the other side takes it out
+ * with one CAS (slot EMPTY, g kept, its CPU). That CAS is the claim, the only one:
+ * the waiter's timeout withdraws with a CAS on the same word, and a freeze (below)
+ * takes it with one too. The claimer, whose CAS fetched the line, waits for `done` to
+ * be of g (the publisher fills right after its CAS), copies the message in or out of
+ * the cell (or through the buffer's address), and swaps into `done` HANDED of g (the
+ * waiter then copies an inline message out and stores ACKED of g) or, when the waiter
+ * has nothing left to read in the cell, ACKED of g at once: its last touch of the cell
+ * and the buffer; it wakes the futex if the waiter had gone to sleep. From ACKED on,
+ * the cell may be published again. No mutex on either side, and per message the line
+ * moves to the claimer and back to the waiter.
  *
  * The mutex path: one mutex guards both waiter lists, the observer lists and the
  * disconnected flag. Every holder first freezes the slot: a CAS to SLOW (g kept). A
- * waiter found there is sent back: the freezer swaps MOVED of g into its `done`
- * (after it was filled), and the waiter acknowledges the cell and starts its
- * operation again, which now meets SLOW and takes the mutex (or, the lists empty
- * again, publishes anew). Only a mutex holder changes a SLOW slot, so with the mutex
- * held and the slot SLOW the lists hold every waiter but those sent back, which have
- * not waited yet as far as anyone can tell: they are between operations. Under the
- * mutex an operation looks for a waiting partner and claims it
+ * waiter found there is linked into its list through the entry its cell holds (after
+ * the cell was filled), and told so: the freezer swaps MOVED of g into its `done`;
+ * the waiter lets go of the cell and waits as a list waiter, on its ctx. Only a mutex
+ * holder changes a SLOW slot, so with the mutex held and the slot SLOW the lists hold
+ * every waiter. Under the mutex an operation looks for a waiting partner and claims it
  * (weft__chan_waitlist_try_select, a CAS on the partner's ctx) and unlinks it, or
  * registers itself. A holder that leaves all four lists empty, the channel connected,
  * sets the slot back to EMPTY before unlocking, reopening the fast path. A publisher
@@ -45,19 +45,20 @@
  *  - No lost wake-up: a party waits in the slot only if it published itself into an
  *    EMPTY slot (nobody waited), and in a list only under the mutex of a frozen
  *    channel; a later party's CAS or its freeze sees it. Two parties can never both
- *    wait unseen by each other. A waiter sent back by a freeze waits nowhere until it
- *    starts again, as if it had arrived after the freezer.
+ *    wait unseen by each other.
  *  - Exactly-once hand-off: a slot waiter is taken by one CAS on `slot` (a claim, a
- *    freeze, or its own withdrawal); a list waiter by one CAS on its ctx, which its
- *    timeout and disconnection also race for.
+ *    freeze, or its own withdrawal); a list waiter (a linked slot waiter too) by one
+ *    CAS on its ctx, which its timeout and disconnection also race for.
  *  - A cell has one user at a time: publication g owns cell g % 2 from its CAS until
- *    its ACKED store, and publication g+2 starts only after seeing that store; the
- *    publication numbers make a stale `done` (an earlier user's) tell itself apart.
- *    Whoever took a waiter out of the slot writes its `done` once (HANDED, MOVED);
- *    nobody else but the waiter writes it.
+ *    ACKED of g, and publication g+2 starts only after seeing it; the publication
+ *    numbers make a stale `done` (an earlier user's) tell itself apart, and a waiter
+ *    that sees a later publication's `done` in its cell was served (only its claimer's
+ *    ACKED lets a cell go while its waiter still looks). Whoever took a waiter out of
+ *    the slot writes its `done` once (HANDED, ACKED, MOVED); nobody else but the
+ *    waiter writes it.
  *  - Lifetime: the cells are the channel's, alive while any party holds a handle. A
  *    slot waiter's buffer (a message above CHAN_ZERO_INLINE) is touched only by its
- *    claimer, before HANDED, which the waiter waits for. A futex wake after the swap
+ *    claimer, before its swap, which the waiter waits for. A futex wake after the swap
  *    may reach the cell's next waiter: a spurious wake-up, which it tolerates. A list
  *    waiter returns only once no other party can touch its stack entry, ctx and
  *    buffer: it waits for `ready` (acquire), which its claimer stores (release) after
@@ -67,7 +68,8 @@
  *    past its deadline still meets a partner already waiting, as before: it acts as
  *    a try that reports -ETIMEDOUT. A slot waiter past its deadline withdraws with a
  *    CAS of the slot back to EMPTY; if that fails, it was taken, and it waits for
- *    the taker's HANDED (delivered: success) or MOVED (start again, as a try).
+ *    the taker's swap: served (success), or MOVED (it waits in its list as any list
+ *    waiter past its deadline: served if claimed first, else it unlinks itself).
  *
  * A waiter, in the slot or a list, spins adaptively before sleeping on its futex
  * word: first a bounded spin (looks a few pauses apart, then a few yields), since the
@@ -83,7 +85,7 @@
 #include <string.h>
 
 /* The claimer's CAS on the slot fetches both cells with it: one 64-byte line. */
-_Static_assert(offsetof(chan_zero, cell) + sizeof(((chan_zero *)0)->cell) <= 64,
+_Static_assert(offsetof(chan_zero, msg) + sizeof(((chan_zero *)0)->msg) <= 64,
                "the slot and its cells share one line");
 
 /* Bounds and start of a thread's rendezvous spin, in looks (a slot waiter's
@@ -117,16 +119,29 @@ static void zero_adapt(uint32_t seen, int claimer_cpu)
     zero_looks = n < ZERO_LOOKS_MIN ? ZERO_LOOKS_MIN : n > ZERO_LOOKS_MAX ? ZERO_LOOKS_MAX : n;
 }
 
-/* Slot states (the low two bits; the publication number above them). */
+/* Slot: the state in the low two bits, then the CPU of the last claimer (a hint for
+ * zero_adapt; ZS_CPU_NONE: unknown), then the publication number. */
 #define ZS_EMPTY ((uint64_t)0)
 #define ZS_SLOW ((uint64_t)1)
 #define ZS_SENDER ((uint64_t)2)
 #define ZS_RECEIVER ((uint64_t)3)
 #define ZS_STATE ((uint64_t)3)
-#define ZS_GEN_SHIFT 2
+#define ZS_CPU_SHIFT 2
+#define ZS_CPU_NONE ((uint64_t)1023)
+#define ZS_CPU_MASK (ZS_CPU_NONE << ZS_CPU_SHIFT)
+#define ZS_GEN_SHIFT 12
 
 static inline uint64_t zero_tag(bool send) { return send ? ZS_SENDER : ZS_RECEIVER; }
 static inline uint64_t zero_gen(uint64_t v) { return v >> ZS_GEN_SHIFT; }
+static inline uint64_t zero_cpu_bits(int cpu)
+{
+    return (cpu < 0 || (uint64_t)cpu >= ZS_CPU_NONE ? ZS_CPU_NONE : (uint64_t)cpu) << ZS_CPU_SHIFT;
+}
+static inline int zero_slot_cpu(uint64_t v)
+{
+    uint64_t f = (v & ZS_CPU_MASK) >> ZS_CPU_SHIFT;
+    return f == ZS_CPU_NONE ? -1 : (int)f;
+}
 
 /* A cell's `done`: a state in the low three bits, the low bits of its publication's
  * number above them. WAITING and SLEEPING (the waiter sleeps, or is about to, on the
@@ -157,9 +172,6 @@ static inline bool zero_reads_cell(bool send, size_t n)
     return !send && n && n <= CHAN_ZERO_INLINE;
 }
 
-/* zero_wait_cell's result for a waiter sent back by a freeze. */
-#define ZERO_MOVED 1
-
 /* Ask for the slot's line for writing before reading it: the CAS that follows the
  * read then finds it owned, instead of upgrading a shared copy (a second transfer). */
 static inline void zero_prefetch_write(const void *p)
@@ -180,12 +192,12 @@ typedef struct zero_wait {
 int weft__chan_zero_init(weft_chan *c)
 {
     chan_zero *z = &c->u.zero;
-    atomic_init(&z->slot, ZS_EMPTY);
+    atomic_init(&z->slot, ZS_EMPTY | zero_cpu_bits(-1));
     /* As if publications 0 (cell 0) and -1 (cell 1) had been let go: publication 1
      * takes cell 1 and 2 cell 0. */
     for (uint64_t i = 0; i < 2; i++) {
-        atomic_init(&z->cell[i].done, zero_done(0 - i, ZD_ACKED));
-        atomic_init(&z->cell[i].claimer_cpu, -1);
+        atomic_init(&z->done[i], zero_done(0 - i, ZD_ACKED));
+        z->entry[i] = NULL;
     }
     weft_mutex_init(&z->lock);
     z->senders.head = z->senders.tail = NULL;
@@ -200,13 +212,13 @@ void weft__chan_zero_destroy(weft_chan *c) { weft_mutex_destroy(&c->u.zero.lock)
 
 /* We took publication g out of the slot (a claim or a freeze): wait until its
  * publisher has filled the cell (it stores `done` of g right after its CAS). */
-static uint32_t zero_wait_filled(chan_zero_cell *cl, uint64_t g)
+static uint32_t zero_wait_filled(chan_zero *z, uint64_t g)
 {
     weft_backoff b = WEFT_BACKOFF_INIT;
     for (;;) {
         /* Acquire: pairs with the publisher's release store of WAITING (zero_op): its
          * message or buffer address come before. */
-        uint32_t d = atomic_load_explicit(&cl->done, memory_order_acquire);
+        uint32_t d = atomic_load_explicit(&z->done[g & 1], memory_order_acquire);
         if ((d & ~ZD_STATE) == zero_done(g, 0))
             return d;
         weft_backoff_snooze(&b);
@@ -218,16 +230,16 @@ static uint32_t zero_wait_filled(chan_zero_cell *cl, uint64_t g)
  * zero_wait_cell; what we did with its cell and buffer comes before. After it the
  * cell is not ours to touch; the wake's futex word is the channel's, alive, and a
  * wake that reaches the cell's next waiter is a spurious one. */
-static void zero_give(chan_zero_cell *cl, uint64_t g, uint32_t st)
+static void zero_give(chan_zero *z, uint64_t g, uint32_t st)
 {
-    uint32_t old = atomic_exchange_explicit(&cl->done, zero_done(g, st), memory_order_release);
+    _Atomic uint32_t *done = &z->done[g & 1];
+    uint32_t old = atomic_exchange_explicit(done, zero_done(g, st), memory_order_release);
     if ((old & ZD_STATE) == ZD_SLEEPING)
-        weft_futex_wake(&cl->done, 1);
+        weft_futex_wake(done, 1);
 }
 
-/* Lock the mutex and freeze the slot: SLOW, a waiter found there sent back to start
- * again (it can wait again only after our unlock: in a list, or in the slot if we
- * reopen it). Afterwards, until zero_unlock, the lists hold every waiter. */
+/* Lock the mutex and freeze the slot: SLOW, a waiter found there linked into its
+ * list. Afterwards, until zero_unlock, the lists hold every waiter. */
 static void zero_lock(chan_zero *z)
 {
     weft_mutex_lock(&z->lock);
@@ -239,10 +251,13 @@ static void zero_lock(chan_zero *z)
         if (atomic_compare_exchange_weak_explicit(&z->slot, &v, (v & ~ZS_STATE) | ZS_SLOW,
                                                   memory_order_relaxed, memory_order_relaxed)) {
             if ((v & ZS_STATE) != ZS_EMPTY) {
+                /* Link its entry, then tell it (it waits on its ctx from then on). */
                 uint64_t g = zero_gen(v);
-                chan_zero_cell *cl = &z->cell[g & 1];
-                zero_wait_filled(cl, g);
-                zero_give(cl, g, ZD_MOVED);
+                zero_wait_filled(z, g);
+                weft__chan_waitlist_push((v & ZS_STATE) == ZS_SENDER ? &z->senders
+                                                                     : &z->receivers,
+                                         z->entry[g & 1]);
+                zero_give(z, g, ZD_MOVED);
             }
             return;
         }
@@ -297,20 +312,34 @@ static void zero_complete(weft_chan *c, bool send, chan_waiter *p, void *buf, bo
  * ours. Copy the message through its cell (or its buffer) and tell it. */
 static void zero_hand_off(weft_chan *c, bool send, void *buf, uint64_t g)
 {
-    chan_zero_cell *cl = &c->u.zero.cell[g & 1];
+    chan_zero *z = &c->u.zero;
     size_t n = c->elem_size;
-    zero_wait_filled(cl, g);
-    void *msg = cl->msg;
+    zero_wait_filled(z, g);
+    void *msg = z->msg[g & 1];
     if (n > CHAN_ZERO_INLINE)
-        memcpy(&msg, cl->msg, sizeof msg);
+        memcpy(&msg, z->msg[g & 1], sizeof msg);
     if (send)
         chan_copy_msg(msg, buf, n);
     else
         chan_copy_msg(buf, msg, n);
-    /* Relaxed: a hint, read after `done` (possibly a later claimer's, once the cell
-     * was let go). */
-    atomic_store_explicit(&cl->claimer_cpu, sched_getcpu(), memory_order_relaxed);
-    zero_give(cl, g, zero_reads_cell(!send, n) ? ZD_HANDED : ZD_ACKED);
+    zero_give(z, g, zero_reads_cell(!send, n) ? ZD_HANDED : ZD_ACKED);
+}
+
+/* We are in a list (me): wait to be claimed, or give up and unlink ourselves. */
+static int zero_wait_listed(chan_zero *z, bool send, uint64_t deadline, zero_wait *me)
+{
+    uint32_t seen;
+    uint32_t s = weft__chan_ctx_wait_partner(&me->cx, deadline, zero_looks, &seen);
+    if (s == CHAN_OPER(0)) {
+        /* The partner unlinked us, and its wake and copy come before `ready`. */
+        weft__chan_waiter_wait_ready(&me->w);
+        zero_adapt(seen, me->w.claimer_cpu);
+        return 0;
+    }
+    zero_lock(z);
+    weft__chan_waitlist_remove(send ? &z->senders : &z->receivers, &me->w);
+    zero_unlock(z);
+    return s == CHAN_DISCONNECTED ? -EPIPE : -ETIMEDOUT;
 }
 
 /* The mutex path of send and recv. */
@@ -343,18 +372,7 @@ static int zero_slow(weft_chan *c, bool send, void *buf, bool try, uint64_t dead
     weft__chan_waitlist_push(send ? &z->senders : &z->receivers, &me.w);
     zero_wake_watchers(z, send);
     zero_unlock(z);
-    uint32_t seen;
-    uint32_t s = weft__chan_ctx_wait_partner(&me.cx, deadline, zero_looks, &seen);
-    if (s == CHAN_OPER(0)) {
-        /* The partner unlinked us, and its wake and copy come before `ready`. */
-        weft__chan_waiter_wait_ready(&me.w);
-        zero_adapt(seen, me.w.claimer_cpu);
-        return 0;
-    }
-    zero_lock(z);
-    weft__chan_waitlist_remove(send ? &z->senders : &z->receivers, &me.w);
-    zero_unlock(z);
-    return s == CHAN_DISCONNECTED ? -EPIPE : -ETIMEDOUT;
+    return zero_wait_listed(z, send, deadline, &me);
 }
 
 /* A slot waiter's looks are this many pauses apart. It polls the line its claimer
@@ -366,18 +384,20 @@ static int zero_slow(weft_chan *c, bool send, void *buf, bool try, uint64_t dead
 /* The looks are followed by this many yields before the futex. */
 #define ZERO_YIELDS 4
 
-/* We are publication g, waiting in cell cl: wait to be taken, or give up. buf: a
- * receiver's buffer, where an inline message goes. Returns 0, -ETIMEDOUT, or
- * ZERO_MOVED (a freeze sent us back: start again). */
+/* We are publication g (slot value mine), waiting in cell g % 2: wait to be taken, or
+ * give up. buf: a receiver's buffer, where an inline message goes. me: our list
+ * entry, which a freeze links (then we wait as a list waiter). Returns 0, -ETIMEDOUT
+ * or -EPIPE. */
 static int zero_wait_cell(chan_zero *z, bool send, void *buf, size_t n, uint64_t deadline,
-                          uint64_t g, chan_zero_cell *cl)
+                          uint64_t g, uint64_t mine, zero_wait *me)
 {
+    _Atomic uint32_t *done = &z->done[g & 1];
     uint32_t looks = zero_looks, seen = UINT32_MAX, d;
     weft_backoff b = WEFT_BACKOFF_INIT;
     for (uint32_t i = 0;; i++) {
         /* Acquire: pairs with the taker's release swap (zero_give): the message it
          * copied in, its CPU. */
-        d = atomic_load_explicit(&cl->done, memory_order_acquire);
+        d = atomic_load_explicit(done, memory_order_acquire);
         if (zero_taken(d, g)) {
             if (i < looks)
                 seen = i;
@@ -395,18 +415,18 @@ static int zero_wait_cell(chan_zero *z, bool send, void *buf, size_t n, uint64_t
             /* Withdraw: the same CAS a taker would make. Relaxed: success publishes
              * nothing (nobody took us, and our ACKED below releases the cell);
              * failure: taken, the taker's `done` decides. */
-            uint64_t mine = g << ZS_GEN_SHIFT | zero_tag(send);
-            if (atomic_compare_exchange_strong_explicit(&z->slot, &mine,
-                                                        g << ZS_GEN_SHIFT | ZS_EMPTY,
+            uint64_t v = mine;
+            if (atomic_compare_exchange_strong_explicit(&z->slot, &v,
+                                                        (mine & ~ZS_STATE) | ZS_EMPTY,
                                                         memory_order_relaxed,
                                                         memory_order_relaxed)) {
                 /* Release: pairs with the acquire load of the cell's next publisher. */
-                atomic_store_explicit(&cl->done, zero_done(g, ZD_ACKED), memory_order_release);
+                atomic_store_explicit(done, zero_done(g, ZD_ACKED), memory_order_release);
                 return -ETIMEDOUT;
             }
             /* Taken after all: the taker is between its CAS and its swap. Acquire: as
              * above. */
-            while (!zero_taken(d = atomic_load_explicit(&cl->done, memory_order_acquire), g))
+            while (!zero_taken(d = atomic_load_explicit(done, memory_order_acquire), g))
                 weft_backoff_snooze(&b);
             break;
         }
@@ -414,23 +434,24 @@ static int zero_wait_cell(chan_zero *z, bool send, void *buf, size_t n, uint64_t
          * nothing; the taker's swap reads it, and on failure (taken meanwhile) the
          * acquire load above reads the choice. */
         if ((d & ZD_STATE) == ZD_WAITING &&
-            !atomic_compare_exchange_strong_explicit(&cl->done, &d, zero_done(g, ZD_SLEEPING),
+            !atomic_compare_exchange_strong_explicit(done, &d, zero_done(g, ZD_SLEEPING),
                                                      memory_order_relaxed, memory_order_relaxed))
             continue;
-        weft_futex_wait(&cl->done, zero_done(g, ZD_SLEEPING), deadline);
+        weft_futex_wait(done, zero_done(g, ZD_SLEEPING), deadline);
     }
     if (d == zero_done(g, ZD_MOVED)) {
-        /* Release: pairs with the acquire load of the cell's next publisher. */
-        atomic_store_explicit(&cl->done, zero_done(g, ZD_ACKED), memory_order_release);
-        return ZERO_MOVED;
+        /* A freeze linked our entry into a list: let go of the cell (release: pairs
+         * with the acquire load of its next publisher) and wait there. */
+        atomic_store_explicit(done, zero_done(g, ZD_ACKED), memory_order_release);
+        return zero_wait_listed(z, send, deadline, me);
     }
-    /* Relaxed: a hint (zero_hand_off). */
-    int cpu = atomic_load_explicit(&cl->claimer_cpu, memory_order_relaxed);
+    /* Relaxed: a hint, the last claimer's CPU (most likely ours). */
+    int cpu = zero_slot_cpu(atomic_load_explicit(&z->slot, memory_order_relaxed));
     if (zero_reads_cell(send, n)) {
-        chan_copy_msg(buf, cl->msg, n);
+        chan_copy_msg(buf, z->msg[g & 1], n);
         /* Release: pairs with the acquire load of the cell's next publisher (zero_op):
          * our read of the message comes before its writes. */
-        atomic_store_explicit(&cl->done, zero_done(g, ZD_ACKED), memory_order_release);
+        atomic_store_explicit(done, zero_done(g, ZD_ACKED), memory_order_release);
     }
     zero_adapt(seen, cpu);
     return 0;
@@ -443,12 +464,13 @@ static int zero_op(weft_chan *c, bool send, void *buf, bool try, uint64_t deadli
     size_t n = c->elem_size;
     uint64_t partner = zero_tag(!send);
     bool expired = false; /* a timed op past its deadline: a try that times out */
-    for (;;) {
-        if (!try)
-            zero_prefetch_write(&z->slot);
-        /* Relaxed: a first guess for the CASes below, which decide. */
-        uint64_t v = atomic_load_explicit(&z->slot, memory_order_relaxed);
-        int r;
+    zero_wait me;
+    bool inited = false; /* me */
+    if (!try)
+        zero_prefetch_write(&z->slot);
+    /* Relaxed: a first guess for the CASes below, which decide. */
+    uint64_t v = atomic_load_explicit(&z->slot, memory_order_relaxed);
+    {
         for (;;) {
             uint64_t st = v & ZS_STATE;
             if (st == ZS_EMPTY) {
@@ -461,12 +483,12 @@ static int zero_op(weft_chan *c, bool send, void *buf, bool try, uint64_t deadli
                     continue;
                 }
                 uint64_t g = zero_gen(v) + 1;
-                chan_zero_cell *cl = &z->cell[g & 1];
+                _Atomic uint32_t *done = &z->done[g & 1];
                 /* Acquire: pairs with the release store of ACKED by the cell's
                  * previous user (zero_wait_cell): its reads of the cell come before
                  * our writes. Not yet let go: v was stale (look again; the number
                  * only grows), or the cell is still held: take the mutex path. */
-                if (atomic_load_explicit(&cl->done, memory_order_acquire) !=
+                if (atomic_load_explicit(done, memory_order_acquire) !=
                     zero_done(g - 2, ZD_ACKED)) {
                     /* Relaxed: as the first guess. */
                     uint64_t now = atomic_load_explicit(&z->slot, memory_order_relaxed);
@@ -476,30 +498,37 @@ static int zero_op(weft_chan *c, bool send, void *buf, bool try, uint64_t deadli
                     }
                     goto slow;
                 }
+                /* Our list entry, for a freeze to link (its claimers copy through
+                 * buf); set before the CAS, off the shared line. */
+                if (!inited) {
+                    weft__chan_ctx_init(&me.cx);
+                    weft__chan_waiter_init(&me.w, &me.cx, 0, buf);
+                    inited = true;
+                }
                 /* Relaxed: the slot carries no data; the cell's `done` does (below).
                  * Failure: v is the next guess. */
-                if (!atomic_compare_exchange_strong_explicit(&z->slot, &v,
-                                                             g << ZS_GEN_SHIFT | zero_tag(send),
+                uint64_t mine = g << ZS_GEN_SHIFT | (v & ZS_CPU_MASK) | zero_tag(send);
+                if (!atomic_compare_exchange_strong_explicit(&z->slot, &v, mine,
                                                              memory_order_relaxed,
                                                              memory_order_relaxed))
                     continue;
+                z->entry[g & 1] = &me.w;
                 if (n > CHAN_ZERO_INLINE)
-                    memcpy(cl->msg, &buf, sizeof buf);
+                    memcpy(z->msg[g & 1], &buf, sizeof buf);
                 else if (send)
-                    chan_copy_msg(cl->msg, buf, n);
+                    chan_copy_msg(z->msg[g & 1], buf, n);
                 /* Release: pairs with the taker's acquire load (zero_wait_filled): the
-                 * message or buffer address come before. */
-                atomic_store_explicit(&cl->done, zero_done(g, ZD_WAITING), memory_order_release);
-                r = zero_wait_cell(z, send, buf, n, deadline, g, cl);
-                if (r != ZERO_MOVED)
-                    return r;
-                break; /* sent back by a freeze: start again */
+                 * message or buffer address and the entry come before. */
+                atomic_store_explicit(done, zero_done(g, ZD_WAITING), memory_order_release);
+                return zero_wait_cell(z, send, buf, n, deadline, g, mine, &me);
             }
             if (st == partner) {
-                /* The claim. Relaxed: the cell's `done` carries the data. */
-                if (atomic_compare_exchange_strong_explicit(&z->slot, &v, v & ~ZS_STATE,
-                                                            memory_order_relaxed,
-                                                            memory_order_relaxed)) {
+                /* The claim, leaving our CPU for the waiter's zero_adapt. Relaxed:
+                 * the cell's `done` carries the data. */
+                if (atomic_compare_exchange_strong_explicit(
+                        &z->slot, &v,
+                        (v & ~(ZS_STATE | ZS_CPU_MASK)) | zero_cpu_bits(sched_getcpu()),
+                        memory_order_relaxed, memory_order_relaxed)) {
                     zero_hand_off(c, send, buf, zero_gen(v));
                     return 0;
                 }

@@ -3,22 +3,23 @@
  * under ThreadSanitizer too).
  *
  * Publication g waits in cell g % 2; the cell may be published again (g+2) only once
- * its waiter has copied its message out and let go of it; a claimer that takes the
- * slot right after the publisher's CAS waits for the cell to be filled; a freeze (a
- * mutex holder: a select's observer here) sends a slot waiter back to start again.
- * Messages of 8, 16 (inline) and 40 bytes (through the waiter's buffer) carry their
- * value in every word, so a torn copy, a cell overwritten before its waiter read it,
- * or a waiter sent back that returned anyway shows.
+ * nobody reads it any more (a receiver's claimer leaves it to the receiver to copy
+ * its message out and let go; a sender's claimer lets go itself); a claimer that takes
+ * the slot right after the publisher's CAS waits for the cell to be filled; a freeze
+ * (a mutex holder: a select's observer here) links a slot waiter into its list, where
+ * it is then served or times out. Messages of 8, 16 (inline) and 40 bytes (through the
+ * waiter's buffer) carry their value in every word, so a torn copy, a cell overwritten
+ * before its waiter read it, or a linked waiter served twice or never shows.
  *
  * Parts:
  *  - reuse: 3 senders and 3 receivers, more threads than CPUs (a handed waiter is
  *    often preempted before it lets go of its cell while the others publish), with
  *    blocking and short timed calls. Every (sender, number) must arrive exactly once,
  *    and each receiver sees each sender's numbers in increasing order.
- *  - moved: one sender and one receiver, while two more threads keep freezing the
- *    slot (weft_select_ready_timeout on a send and on a receive handle: their
- *    observers register under the mutex, and the freeze sends the waiter back).
- *    Values must arrive in order, each once.
+ *  - moved: one sender and one receiver, while another thread keeps freezing the
+ *    slot (weft_select_ready_timeout on a send and on a receive handle in turn: their
+ *    observers register under the mutex, and the freeze links the slot waiter into
+ *    its list). Values must arrive in order, each once.
  * A watchdog (SIGALRM) fails the test instead of letting a lost wake-up hang it. */
 #include "check.h"
 #include <pthread.h>
@@ -187,7 +188,7 @@ static void run_reuse(size_t size, long n)
 }
 
 /* ------------------------------------------------------------------------------
- * moved: freezes sending slot waiters back while they are being claimed */
+ * moved: freezes linking slot waiters into the lists while they are being claimed */
 
 typedef struct mv {
     weft_sender *tx, *tx_watch;
