@@ -71,7 +71,7 @@ typedef struct chan_zero {
      * message, or its buffer's address). */
     WEFT_CACHE_ALIGNED _Atomic uint64_t slot;
     _Atomic uint32_t done[2];
-    struct chan_waiter *entry[2];
+    _Atomic(struct chan_waiter *) entry[2];
     _Alignas(8) unsigned char msg[2][CHAN_ZERO_INLINE];
     WEFT_CACHE_ALIGNED weft_mutex lock;
     chan_waitlist senders, receivers;

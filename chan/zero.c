@@ -53,9 +53,10 @@
  *    ACKED of g, and publication g+2 starts only after seeing it; the publication
  *    numbers make a stale `done` (an earlier user's) tell itself apart, and a waiter
  *    that sees a later publication's `done` in its cell was served (only its claimer's
- *    ACKED lets a cell go while its waiter still looks). Whoever took a waiter out of
- *    the slot writes its `done` once (HANDED, ACKED, MOVED); nobody else but the
- *    waiter writes it.
+ *    ACKED lets a cell go while its waiter still looks); so was one that finds its
+ *    cell naming another entry (a later publication whose low bits match its own).
+ *    Whoever took a waiter out of the slot writes its `done` once (HANDED, ACKED,
+ *    MOVED); nobody else but the waiter writes it.
  *  - Lifetime: the cells are the channel's, alive while any party holds a handle. A
  *    slot waiter's buffer (a message above CHAN_ZERO_INLINE) is touched only by its
  *    claimer, before its swap, which the waiter waits for. A futex wake after the swap
@@ -197,7 +198,7 @@ int weft__chan_zero_init(weft_chan *c)
      * takes cell 1 and 2 cell 0. */
     for (uint64_t i = 0; i < 2; i++) {
         atomic_init(&z->done[i], zero_done(0 - i, ZD_ACKED));
-        z->entry[i] = NULL;
+        atomic_init(&z->entry[i], NULL);
     }
     weft_mutex_init(&z->lock);
     z->senders.head = z->senders.tail = NULL;
@@ -256,7 +257,8 @@ static void zero_lock(chan_zero *z)
                 zero_wait_filled(z, g);
                 weft__chan_waitlist_push((v & ZS_STATE) == ZS_SENDER ? &z->senders
                                                                      : &z->receivers,
-                                         z->entry[g & 1]);
+                                         atomic_load_explicit(&z->entry[g & 1],
+                                                              memory_order_relaxed));
                 zero_give(z, g, ZD_MOVED);
             }
             return;
@@ -439,6 +441,13 @@ static int zero_wait_cell(chan_zero *z, bool send, void *buf, size_t n, uint64_t
             continue;
         weft_futex_wait(done, zero_done(g, ZD_SLEEPING), deadline);
     }
+    /* A state of our number is ours only while the cell still names our entry: a cell
+     * let go by our claimer may have been published again since, 2^29 publications
+     * later in the worst case, with a number that looks like ours. Relaxed: the entry
+     * was written before the `done` we read (acquire) by whoever published it. */
+    if ((d & ~ZD_STATE) == zero_done(g, 0) &&
+        atomic_load_explicit(&z->entry[g & 1], memory_order_relaxed) != &me->w)
+        return 0; /* served: only a served waiter's cell is published again */
     if (d == zero_done(g, ZD_MOVED)) {
         /* A freeze linked our entry into a list: let go of the cell (release: pairs
          * with the acquire load of its next publisher) and wait there. */
@@ -512,7 +521,8 @@ static int zero_op(weft_chan *c, bool send, void *buf, bool try, uint64_t deadli
                                                              memory_order_relaxed,
                                                              memory_order_relaxed))
                     continue;
-                z->entry[g & 1] = &me.w;
+                /* Relaxed: published by the release store of `done` below. */
+                atomic_store_explicit(&z->entry[g & 1], &me.w, memory_order_relaxed);
                 if (n > CHAN_ZERO_INLINE)
                     memcpy(z->msg[g & 1], &buf, sizeof buf);
                 else if (send)
