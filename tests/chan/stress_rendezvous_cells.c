@@ -34,34 +34,12 @@
 #include <weft/sync.h>
 #include "test_rng.h"
 #include "watchdog.h"
+#include "rendezvous_msg.h"
 
 #define WATCHDOG_S 300
-#define MAX_WORDS 5
 #define NSEND 3
 #define NRECV 3
 #define SHORT_TIMEOUT_NS 20000
-
-typedef struct msg {
-    uint64_t w[MAX_WORDS];
-} msg;
-
-static const size_t sizes[] = {8, 16, 40}; /* inline, inline at the limit, via buffer */
-
-static void fill(msg *m, uint64_t v, size_t size)
-{
-    memset(m, 0xa5, sizeof *m);
-    for (size_t i = 0; i < size / 8; i++)
-        m->w[i] = v;
-}
-
-/* The value m carries; every word of the message must agree. */
-static uint64_t value_of(const msg *m, size_t size)
-{
-    for (size_t i = 1; i < size / 8; i++)
-        CHECK(m->w[i] == m->w[0], "torn message: word %zu is %llx, word 0 %llx", i,
-              (unsigned long long)m->w[i], (unsigned long long)m->w[0]);
-    return m->w[0];
-}
 
 /* None, a few pauses, or a yield (a preemption of our own). */
 static void delay(uint64_t *rng)

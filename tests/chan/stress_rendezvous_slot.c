@@ -37,16 +37,10 @@
 #include <weft/sync.h>
 #include "test_rng.h"
 #include "watchdog.h"
+#include "rendezvous_msg.h"
 
 #define WATCHDOG_S 300
-#define MAX_WORDS 5
 #define SHORT_TIMEOUT_NS 8000 /* about a waiter's spin: it gives up as partners arrive */
-
-typedef struct msg {
-    uint64_t w[MAX_WORDS];
-} msg;
-
-static const size_t sizes[] = {8, 16, 40}; /* inline, inline at the limit, via buffer */
 
 /* A random delay: none, 1 to 2^(max_log2 - 1) pauses (across a waiter's spin and
  * its deadline), or a yield. */
@@ -71,22 +65,6 @@ static void delay_upto(uint64_t *rng, unsigned max_log2)
 }
 
 static void delay(uint64_t *rng) { delay_upto(rng, 12); }
-
-static void fill(msg *m, uint64_t v, size_t size)
-{
-    memset(m, 0xa5, sizeof *m);
-    for (size_t i = 0; i < size / 8; i++)
-        m->w[i] = v;
-}
-
-/* The value m carries; every word of the message must agree. */
-static uint64_t value_of(const msg *m, size_t size)
-{
-    for (size_t i = 1; i < size / 8; i++)
-        CHECK(m->w[i] == m->w[0], "torn message: word %zu is %llu, word 0 %llu", i,
-              (unsigned long long)m->w[i], (unsigned long long)m->w[0]);
-    return m->w[0];
-}
 
 /* ------------------------------------------------------------------------------
  * withdraw: timeouts racing claims */
