@@ -100,6 +100,9 @@ _Static_assert(sizeof(scope_job) <= WEFT_JOB_BLOCK_SIZE, "scope_job must fit a j
 _Static_assert(offsetof(scope_job, copy) + WEFT_SPAWN_COPY_INLINE <= WEFT_JOB_BLOCK_LARGE_SIZE,
                "a copy of WEFT_SPAWN_COPY_INLINE bytes must fit a large block");
 
+/* The owner's share: own_ without its flag. Owner only. */
+static inline uint64_t scope_share(const scope_state *s) { return s->own_ & ~SCOPE_POOL_COUNTED; }
+
 /* Is w the owner, holding its share? Relaxed: holder_ is stored only by the owner's
  * thread, which reads its own store; any other thread reads a worker not its own (or
  * NULL), whichever value it sees. */
@@ -402,7 +405,7 @@ static bool is_owner_thread(scope_state *s)
 static void scope_run_own(scope_state *s, weft_worker *w)
 {
     weft_job *job;
-    while ((s->own_ & ~SCOPE_POOL_COUNTED) < SCOPE_HOLD && (job = weft__deque_pop(&w->deque)) != NULL) {
+    while (scope_share(s) < SCOPE_HOLD && (job = weft__deque_pop(&w->deque)) != NULL) {
         if (job->execute != scope_job_execute || ((scope_job *)job)->scope != s ||
             (w->isolation != 0 && job->isolation != w->isolation)) {
             /* Cannot fail (we just made room), but if it did, the injector never fails. */
@@ -464,7 +467,7 @@ static int scope_wait(weft_scope *scope, uint64_t timeout_ns)
     } else if (!s || !is_owner_thread(s) || atomic_load_explicit(&s->pending_, memory_order_relaxed) == 0) {
         return -EINVAL;
     }
-    uint64_t own = s->own_ & ~SCOPE_POOL_COUNTED;
+    uint64_t own = scope_share(s);
     /* Only the share left: every task finished, and none can spawn any more (as in
      * try_wait), so 0 needs no read-modify-write. Acquire: pairs with the tasks'
      * acq_rel decrements. */
@@ -519,7 +522,7 @@ int weft_scope_try_wait(weft_scope *scope)
     uint64_t p = atomic_load_explicit(&s->pending_, memory_order_acquire);
     if (p == 0)
         return -EINVAL;
-    if (p != (s->own_ & ~SCOPE_POOL_COUNTED))
+    if (p != scope_share(s))
         return -EAGAIN;
     /* Relaxed: as in wait (holder_); nothing else changes pending_ now. */
     atomic_store_explicit(&s->holder_, NULL, memory_order_relaxed);
