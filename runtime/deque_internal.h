@@ -106,6 +106,16 @@ static inline int weft__deque_push(weft_deque *d, void *item);
  * caller keep every call off its fast path. */
 static inline bool weft__deque_push_private(weft_deque *d, void *item);
 
+/* OWNER ONLY. Push item and make every item in the deque stealable at once, as
+ * weft__deque_push_private followed by weft__deque_publish, when the ring has room by
+ * the last top this owner read (return true); else push nothing and return false
+ * (then call weft__deque_push, which looks again or grows, and weft__deque_publish). No look at top: the eager rule's load
+ * of it is for deciding whether to share, and this shares anyway — a load of the
+ * thieves' line on every spawn, which a steal writes, is a line transfer per task
+ * while a thief takes the spawner's tasks one by one. No fence, as publish. item must
+ * be non-NULL. */
+static inline bool weft__deque_push_public(weft_deque *d, void *item);
+
 /* OWNER ONLY. Make every item in the deque stealable (move the split to the bottom).
  * Call it after a push whose item other workers should see now (a spawned task, a
  * join while workers are idle). No fence: to wake a sleeper, follow with the sleep
@@ -180,6 +190,27 @@ static inline bool weft__deque_push_private(weft_deque *d, void *item)
     atomic_store_explicit(&d->owner_slots[(size_t)b & d->owner_mask], item, memory_order_relaxed);
     /* Relaxed: thieves do not use bottom (len, a hint, does). */
     atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
+    return true;
+}
+
+static inline bool weft__deque_push_public(weft_deque *d, void *item)
+{
+    /* Relaxed: bottom is written only by this thread. */
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+    if (__builtin_expect(b >= d->owner_limit, 0))
+        return false;
+    /* Relaxed: published by the release store of split below. */
+    atomic_store_explicit(&d->owner_slots[(size_t)b & d->owner_mask], item, memory_order_relaxed);
+    /* Relaxed: thieves do not use bottom (len, a hint, does). */
+    atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
+    /* A request is answered by this share: clear it first (as share does in deque.c),
+     * loading before storing so that no write reaches its line when none was raised.
+     * Relaxed: a request raised after the load is seen by a later push or pop. */
+    if (__builtin_expect(atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0, 0))
+        atomic_store_explicit(&d->splitreq, 0, memory_order_relaxed);
+    d->owner_split = b + 1;
+    /* Release: pairs with the acquire load of split in steal (deque.c's share). */
+    atomic_store_explicit(&d->split, b + 1, memory_order_release);
     return true;
 }
 

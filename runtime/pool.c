@@ -389,10 +389,13 @@ static inline __attribute__((always_inline)) int pool_submit(weft_pool *pool, we
 {
     weft_worker *w = weft__current_worker;
     if (w && w->pool == pool) {
-        int rc = fifo ? weft__fifo_push(w, job) : weft__deque_push(&w->deque, job);
-        if (rc != 0)
-            return rc;
-        weft__deque_publish(&w->deque); /* stealable now, before the wake-up check */
+        /* Stealable now, before the wake-up check. */
+        if (fifo || !weft__deque_push_public(&w->deque, job)) {
+            int rc = fifo ? weft__fifo_push(w, job) : weft__deque_push(&w->deque, job);
+            if (rc != 0)
+                return rc;
+            weft__deque_publish(&w->deque);
+        }
         weft__sleep_new_injected_jobs(pool);
         return 0;
     }

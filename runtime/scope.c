@@ -252,19 +252,12 @@ static __attribute__((noinline)) int scope_submit_any(scope_state *s, weft_worke
     return 0;
 }
 
-/* What scope_submit_any does after a push on a pool of two or more workers (w's);
- * out of line, so that the spawn's own path makes no call. Returns 0. */
-static __attribute__((noinline)) int scope_publish(weft_worker *w)
-{
-    weft__deque_publish(&w->deque);
-    weft__sleep_new_injected_jobs(w->pool);
-    return 0;
-}
-
 /* scope_submit_any for a plain (not fifo) spawn by the owner holding its share (w is
  * then a worker of s's pool: scope_local_owner). The common case inline, with no call:
  * w already holds a count in the pool's pending for its scopes, and its deque has room
- * for a private push; the counts and publication are scope_submit_any's. */
+ * for the push (private on a pool of one worker; public at once on larger pools, by
+ * weft__deque_push_public, which does not look at the thieves' line); the counts and
+ * the wake-up check are scope_submit_any's. */
 static inline __attribute__((always_inline)) int scope_submit_held(scope_state *s, weft_worker *w, scope_job *sj)
 {
     /* The scope's first such spawn counts it in w's scope_pool_holds, as
@@ -278,10 +271,14 @@ static inline __attribute__((always_inline)) int scope_submit_held(scope_state *
         sj->job.isolation = w->isolation;
         sj->scope = s;
         sj->pool_counted = false;
-        if (__builtin_expect(weft__deque_push_private(&w->deque, &sj->job), 1)) {
-            s->own_--; /* from the owner's share: pending_ unchanged */
-            if (w->pool->num_threads > 1) /* w->pool is s's: not a line of s to read */
-                return scope_publish(w);
+        if (w->pool->num_threads == 1) { /* w->pool is s's: not a line of s to read */
+            if (__builtin_expect(weft__deque_push_private(&w->deque, &sj->job), 1)) {
+                s->own_--; /* from the owner's share: pending_ unchanged */
+                return 0;
+            }
+        } else if (__builtin_expect(weft__deque_push_public(&w->deque, &sj->job), 1)) {
+            s->own_--;
+            weft__sleep_new_injected_jobs(w->pool); /* as scope_submit_any, after its publish */
             return 0;
         }
     }

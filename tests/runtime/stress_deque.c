@@ -16,13 +16,15 @@
  *
  * Scenarios:
  *   1. stream: the owner pushes a random mix of single items and bursts (bursts force
- *      the buffer to grow while thieves read it), publishes now and then and pops
+ *      the buffer to grow while thieves read it), some public at once
+ *      (weft__deque_push_public, as a spawn), publishes now and then and pops
  *      some, while 3, 5 or 7 thieves steal; at the end the owner drains its deque.
  *   2. last items: the owner pushes 1-3 items (published or not) and pops them at
  *      once, many times, while thieves steal: each time exactly one of them gets
  *      each item (pop's CAS vs steal's for the last one, pop's fence vs steal's for
  *      the others).
- *   3. batches: the owner pushes 2-64 items, publishes half the time, and pops them
+ *   3. batches: the owner pushes 2-64 items (a quarter of the batches each public at
+ *      once, as a spawner's), publishes half the time, and pops them
  *      all while hot thieves steal: pops take back half of a public part that
  *      thieves are emptying (the take-back-fewer retry, the last-item CAS), and the
  *      split requests make pops share private items in between.
@@ -158,7 +160,14 @@ static void owner_stream(shared *s, uint64_t seed)
             for (size_t k = 0; k < burst && next < s->n_items; k++)
                 push_item(s, next++);
         } else if (r % 3 != 0) {
-            push_item(s, next++);
+            if (r % 7 == 0) { /* a spawn's push: public at once, no look at top */
+                s->items[next].payload = expected_payload(next);
+                if (!weft__deque_push_public(&s->deque, &s->items[next]))
+                    push_item(s, next); /* no room: the general push grows the ring */
+                weft__deque_publish(&s->deque);
+                next++;
+            } else
+                push_item(s, next++);
             if (r % 5 == 0)
                 weft__deque_publish(&s->deque);
         } else {
@@ -176,8 +185,12 @@ static void owner_last_items(shared *s, uint64_t seed)
     while (i < s->n_items) {
         uint64_t r = test_next_rand(&seed);
         size_t k = 1 + (size_t)(r >> 32) % 3;
-        for (size_t j = 0; j < k && i < s->n_items; j++)
-            push_item(s, i++);
+        bool spawns = ((r >> 21) & 3) == 0; /* a spawner's pushes: each public at once */
+        for (size_t j = 0; j < k && i < s->n_items; j++, i++) {
+            s->items[i].payload = expected_payload(i);
+            if (!spawns || !weft__deque_push_public(&s->deque, &s->items[i]))
+                push_item(s, i);
+        }
         if ((r >> 20) & 1)
             weft__deque_publish(&s->deque);
         for (uint64_t spin = 0; spin < r % 32; spin++)
@@ -188,7 +201,8 @@ static void owner_last_items(shared *s, uint64_t seed)
     }
 }
 
-/* Owner of scenario 3: batches of 2-64 items, published half the time, then popped
+/* Owner of scenario 3: batches of 2-64 items (a spawner's, public at once, or plain),
+ * published half the time, then popped
  * all while the thieves steal from the other end. */
 static void owner_batches(shared *s, uint64_t seed)
 {

@@ -1,5 +1,6 @@
 /* Criterion suite for the split work-stealing deque, single-threaded: LIFO pop, FIFO
- * steal, empty cases, private items, split requests and publish, growth across many
+ * steal, empty cases, private items, split requests and publish (and push_public,
+ * both at once), growth across many
  * sizes, interleaved operations against a reference model of the public and private
  * parts, argument errors, and -ENOMEM on growth leaving the deque intact.
  * The concurrent behaviour is checked by stress_deque.c (which also runs under TSan). */
@@ -242,6 +243,50 @@ Test(deque, split_requests_and_publish)
     cr_assert_null(weft__deque_pop(&d));
     cr_assert_eq(weft__deque_len(&d), 0);
     cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_EMPTY);
+    weft__deque_destroy(&d);
+}
+
+/* push_public is a push and a publish in one: the item and every private item before
+ * it are stealable at once, a pending split request is cleared (this share answers
+ * it), and with no room in the ring it pushes nothing and returns false (the caller
+ * then takes weft__deque_push, which grows the ring or finds room). */
+Test(deque, push_public_shares_at_once)
+{
+    weft_deque d;
+    cr_assert_eq(weft__deque_init(&d, 16), 0);
+    void *out = NULL;
+    for (uintptr_t i = 0; i < 3; i++)
+        cr_assert_eq(weft__deque_push(&d, dq_item(i)), 0);
+    cr_assert_eq(weft__deque_len_public(&d), 1, "only the oldest is public");
+    cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
+    cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_EMPTY); /* raises a request */
+    cr_assert_neq(atomic_load_explicit(&d.splitreq, memory_order_relaxed), 0);
+    cr_assert(weft__deque_push_public(&d, dq_item(3)));
+    cr_assert_eq(atomic_load_explicit(&d.splitreq, memory_order_relaxed), 0, "answered");
+    cr_assert_eq(dq_split(&d), 4);
+    cr_assert_eq(weft__deque_len_public(&d), 3, "1, 2 and 3 are public");
+    for (uintptr_t i = 1; i <= 3; i++) {
+        cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
+        cr_assert_eq(dq_index(out), i, "steals stay FIFO");
+    }
+    /* Room is judged by the last top the owner read (owner_limit), as the private
+     * push's: false once the ring looks full, and the general push looks again. */
+    uintptr_t next = 4;
+    while (weft__deque_push_public(&d, dq_item(next)))
+        next++;
+    cr_assert_eq(weft__deque_len_public(&d), weft__deque_len(&d), "everything pushed is public");
+    cr_assert_eq(weft__deque_push(&d, dq_item(next++)), 0);
+    while (weft__deque_push_public(&d, dq_item(next)))
+        next++;
+    size_t cap = dq_capacity(&d);
+    cr_assert_eq(weft__deque_len(&d), cap, "false when the ring is full");
+    cr_assert_eq(weft__deque_len_public(&d), cap);
+    cr_assert_eq(weft__deque_push(&d, dq_item(next)), 0, "the general push grows the ring");
+    cr_assert_gt(dq_capacity(&d), cap);
+    cr_assert(weft__deque_push_public(&d, dq_item(next + 1)), "room again after growth");
+    for (uintptr_t i = next + 1; i >= 4; i--)
+        cr_assert_eq(dq_index(weft__deque_pop(&d)), i, "pops stay LIFO");
+    cr_assert_null(weft__deque_pop(&d));
     weft__deque_destroy(&d);
 }
 
