@@ -66,22 +66,27 @@
  * scope is counted in the pool: one word, not a field of its own) per spawn, and a
  * thief decrements pending_ per task (and reads nothing else of the scope: it skips
  * holder_ when it holds no scope, and reads pool_ only for a task counted in the
- * pool). So pending_ is first and own_ last, 64 bytes apart: on different lines
+ * pool). So own_ is first and pending_ last, 64 bytes apart: on different lines
  * wherever the 8-byte-aligned storage lies; holder_ is next to own_, on pending_'s
- * line only when the storage starts a line (1 of the 8 placements). */
+ * line in 1 of the 8 placements (the storage 8 bytes short of a line's end). And
+ * pending_ at the end, not the start: a scope is most often a local of the function
+ * that spawns into it, and the stack below that function's frame is written by every
+ * call it makes (return addresses, saved registers): a line the spawner writes per
+ * spawn, the first bytes of the storage's line when the storage does not start one.
+ * The bytes above the storage are the spawner's own frame, written far less often. */
 typedef struct __attribute__((may_alias)) scope_state {
-    _Atomic uint64_t pending_; /* tasks not yet finished, + own_ until the owner waits */
-    weft_job_latch done_;      /* set when pending_ drops to 0 */
+    uint64_t own_;             /* owner only: the owner's share of pending_, | SCOPE_POOL_COUNTED */
+    _Atomic(void *) holder_;   /* the owner's worker while it counts locally, else NULL */
     weft_pool *pool_;
     unsigned long owner_;      /* pthread_self() of the thread that called init */
     _Atomic(void *) deps_;     /* scope_dep.c's table, NULL until a task has dependencies */
     _Atomic int status_;       /* first non-zero status, 0 while none */
-    _Atomic(void *) holder_;   /* the owner's worker while it counts locally, else NULL */
-    uint64_t own_;             /* owner only: the owner's share of pending_, | SCOPE_POOL_COUNTED */
+    weft_job_latch done_;      /* set when pending_ drops to 0 */
+    _Atomic uint64_t pending_; /* tasks not yet finished, + own_ until the owner waits */
 } scope_state;
 _Static_assert(sizeof(scope_state) <= sizeof(weft_scope), "fits weft_scope's storage");
-_Static_assert(offsetof(scope_state, holder_) == 56, "holder_ is on own_'s line unless the storage starts one");
-_Static_assert(offsetof(scope_state, pending_) == 0 && offsetof(scope_state, own_) == 64,
+_Static_assert(offsetof(scope_state, holder_) == 8, "holder_ is on own_'s line, on pending_'s in 1 placement of 8");
+_Static_assert(offsetof(scope_state, own_) == 0 && offsetof(scope_state, pending_) == 64,
                "pending_ and own_ are on different cache lines wherever the storage lies");
 _Static_assert(_Alignof(scope_state) <= _Alignof(weft_scope), "weft_scope's storage is aligned");
 static inline scope_state *scope_of(weft_scope *s) { return (scope_state *)(void *)s; }
