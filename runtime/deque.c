@@ -115,27 +115,13 @@ static weft_deque_buffer *grow(weft_deque *d, weft_deque_buffer *old, int64_t t,
     return fresh;
 }
 
-/* Owner only: make the private items [owner_split, new_split) public. */
-static void share(weft_deque *d, int64_t new_split)
-{
-    /* Relaxed: clearing the request first means a request raised from now on is seen
-     * by a later push or pop (at worst one extra share); the order against thieves
-     * that matters is the release store just below. */
-    atomic_store_explicit(&d->splitreq, 0, memory_order_relaxed);
-    d->owner_split = new_split;
-    /* Release: pairs with the acquire load of split in steal. A thief that sees the
-     * new split sees the slots below it and everything the owner wrote before
-     * pushing those items (the jobs' fields), and the buffer they live in. */
-    atomic_store_explicit(&d->split, new_split, memory_order_release);
-}
-
 /* Owner only: a thief asked for work and [owner_split, b) holds private items:
  * share the older half, rounded up (the oldest items are the biggest pieces of a
  * divide-and-conquer tree, and the newest stay private for fence-free pops). */
 void weft__deque_share_half(weft_deque *d, int64_t b)
 {
     int64_t s = d->owner_split;
-    share(d, s + (b - s + 1) / 2);
+    weft__deque_share_(d, s + (b - s + 1) / 2);
 }
 
 int weft__deque_push_slow(weft_deque *d, void *item)
@@ -184,7 +170,7 @@ void weft__deque_publish(weft_deque *d)
     /* Relaxed: bottom is written only by this thread. */
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
     if (d->owner_split < b)
-        share(d, b);
+        weft__deque_share_(d, b);
 }
 
 /* Owner only, slow path of pop (deque_internal.h): the private part is empty (bottom == split == s) and

@@ -109,11 +109,11 @@ static inline bool weft__deque_push_private(weft_deque *d, void *item);
 /* OWNER ONLY. Push item and make every item in the deque stealable at once, as
  * weft__deque_push_private followed by weft__deque_publish, when the ring has room by
  * the last top this owner read (return true); else push nothing and return false
- * (then call weft__deque_push, which looks again or grows, and weft__deque_publish). No look at top: the eager rule's load
- * of it is for deciding whether to share, and this shares anyway — a load of the
- * thieves' line on every spawn, which a steal writes, is a line transfer per task
- * while a thief takes the spawner's tasks one by one. No fence, as publish. item must
- * be non-NULL. */
+ * (then call weft__deque_push, which looks again or grows, and weft__deque_publish).
+ * No look at top: the eager rule's load of it decides whether to share, and this
+ * shares anyway — a load of the thieves' line on every spawn, which a steal writes,
+ * is a line transfer per task while a thief takes the spawner's tasks one by one. No
+ * fence, as publish. item must be non-NULL. */
 static inline bool weft__deque_push_public(weft_deque *d, void *item);
 
 /* OWNER ONLY. Make every item in the deque stealable (move the split to the bottom).
@@ -193,6 +193,22 @@ static inline bool weft__deque_push_private(weft_deque *d, void *item)
     return true;
 }
 
+/* Owner only: make the private items [owner_split, new_split) public. */
+static inline void weft__deque_share_(weft_deque *d, int64_t new_split)
+{
+    /* Relaxed: clearing the request first means a request raised from now on is seen
+     * by a later push or pop (at worst one extra share); the order against thieves
+     * that matters is the release store just below. Loaded first, so that no write
+     * reaches the request's line when none was raised (a spawn shares every time). */
+    if (atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0)
+        atomic_store_explicit(&d->splitreq, 0, memory_order_relaxed);
+    d->owner_split = new_split;
+    /* Release: pairs with the acquire load of split in steal. A thief that sees the
+     * new split sees the slots below it and everything the owner wrote before
+     * pushing those items (the jobs' fields), and the buffer they live in. */
+    atomic_store_explicit(&d->split, new_split, memory_order_release);
+}
+
 static inline bool weft__deque_push_public(weft_deque *d, void *item)
 {
     /* Relaxed: bottom is written only by this thread. */
@@ -203,14 +219,7 @@ static inline bool weft__deque_push_public(weft_deque *d, void *item)
     atomic_store_explicit(&d->owner_slots[(size_t)b & d->owner_mask], item, memory_order_relaxed);
     /* Relaxed: thieves do not use bottom (len, a hint, does). */
     atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
-    /* A request is answered by this share: clear it first (as share does in deque.c),
-     * loading before storing so that no write reaches its line when none was raised.
-     * Relaxed: a request raised after the load is seen by a later push or pop. */
-    if (__builtin_expect(atomic_load_explicit(&d->splitreq, memory_order_relaxed) != 0, 0))
-        atomic_store_explicit(&d->splitreq, 0, memory_order_relaxed);
-    d->owner_split = b + 1;
-    /* Release: pairs with the acquire load of split in steal (deque.c's share). */
-    atomic_store_explicit(&d->split, b + 1, memory_order_release);
+    weft__deque_share_(d, b + 1); /* answers a pending request too */
     return true;
 }
 
