@@ -9,6 +9,8 @@
  * it pops with its private part empty — that is the Chase–Lev pop, with its seq_cst
  * fence and its last-item CAS, generalised to take back half the public part at once
  * so that the next pops are private again (Lace, van Dijk and van de Pol, 2014).
+ * Thieves may take several items per CAS; the owner's take-backs are bounded by what a
+ * thief holding an older split could take (deque.md, "Steals of several items").
  *
  * Departures from the paper, as before: publications use release *stores* (visible
  * to ThreadSanitizer, same code on x86-64); the buffer pointer is release/acquire;
@@ -20,6 +22,17 @@
 
 #include <errno.h>
 #include <stdlib.h>
+
+/* The paused stress build (tests/runtime/stress_deque.c) compiles this file with
+ * WEFT_DEQUE_TEST_PAUSE: a thief then pauses at random between reading the public
+ * part and its CAS, the window in which the owner's take-backs must respect the split
+ * it read. Nothing otherwise. */
+#ifdef WEFT_DEQUE_TEST_PAUSE
+void weft__deque_test_pause(void);
+#define TEST_PAUSE() weft__deque_test_pause()
+#else
+#define TEST_PAUSE() ((void)0)
+#endif
 
 static weft_deque_buffer *buffer_new(size_t capacity)
 {
@@ -68,6 +81,9 @@ int weft__deque_init(weft_deque *d, size_t initial_capacity)
     d->owner_split = 0;
     d->owner_limit = (int64_t)capacity; /* top is 0 */
     d->eager = true;
+    d->fence_top = 0;     /* no fence yet: split_hi covers every split since init */
+    d->split_hi = 0;
+    d->split_hi_last = 0;
     set_owner_buffer(d, b);
     return 0;
 }
@@ -173,10 +189,48 @@ void weft__deque_publish(weft_deque *d)
         weft__deque_share_(d, b);
 }
 
-/* Owner only, slow path of pop (deque_internal.h): the private part is empty (bottom == split == s) and
- * the item to pop, s - 1, is public. Take back the newer half of the public part
- * [t, s) by lowering split, as Chase–Lev's pop lowers bottom; see deque.md for why
- * the seq_cst fences make the owner and the thieves agree on every index. */
+/* Owner only: claim [t, s) with one CAS of top (no thief can take an item any more
+ * once top moves past it) and return item s - 1. The other items, t to s - 2, go back
+ * on the private part, in their order, at indices s and up (top is s now, so these
+ * slots are free; a thief still reading one of them loses its CAS on top). false: top
+ * was not t any more (*t holds what it was). */
+static bool claim_public(weft_deque *d, int64_t *t, int64_t s, void **item)
+{
+    weft_deque_buffer *a = d->owner_buffer;
+    /* Relaxed: this thread wrote these slots. */
+    void *last = atomic_load_explicit(&a->slots[(size_t)(s - 1) & a->mask], memory_order_relaxed);
+    /* seq_cst as a thief's CAS (the paper's last-item CAS): its success half pairs
+     * with the acquire loads of top in push, pop and steal; relaxed on failure. */
+    if (!atomic_compare_exchange_strong_explicit(&d->top, t, s, memory_order_seq_cst, memory_order_relaxed))
+        return false;
+    /* Ascending copies are safe: index i moves to i + (s - t) <= i + capacity, so no
+     * copy lands on a slot still to be read (s - t == capacity copies slots onto
+     * themselves). Relaxed: private slots (split <= s below). */
+    int64_t b = s;
+    for (int64_t i = *t; i < s - 1; i++, b++) {
+        void *x = atomic_load_explicit(&a->slots[(size_t)i & a->mask], memory_order_relaxed);
+        atomic_store_explicit(&a->slots[(size_t)b & a->mask], x, memory_order_relaxed);
+    }
+    d->owner_limit = s + (int64_t)a->mask + 1;
+    /* Relaxed: as in push. */
+    atomic_store_explicit(&d->bottom, b, memory_order_relaxed);
+    /* split back to top (release, as in pop_public): empty to thieves, the moved items
+     * private; then the oldest of them public again, as push keeps it. */
+    d->owner_split = s;
+    atomic_store_explicit(&d->split, s, memory_order_release);
+    if (b > s && d->eager)
+        weft__deque_share_(d, s + 1);
+    *item = last;
+    return true;
+}
+
+/* Owner only, slow path of pop (deque_internal.h): the private part is empty (bottom
+ * == split == s) and the item to pop, s - 1, is public. Take back the newer half of
+ * the public part [t, s) by lowering split, as Chase–Lev's pop lowers bottom, but
+ * never below what a thief holding the current top could take (a thief takes up to
+ * weft__deque_steal_span_ items, computed from a split it may have read before this
+ * take-back: split_hi bounds it). When that bound leaves nothing to take back, claim
+ * the public part with a CAS of top. deque.md has the argument. */
 void *weft__deque_pop_public(weft_deque *d, int64_t s)
 {
     weft_deque_buffer *a = d->owner_buffer;
@@ -187,6 +241,12 @@ void *weft__deque_pop_public(weft_deque *d, int64_t s)
     d->owner_limit = t + (int64_t)a->mask + 1;
     if (t >= s)
         return NULL;
+    /* Since the last pop_public, split only grew (shares): s is the largest value
+     * stored since then. */
+    if (d->split_hi < s)
+        d->split_hi = s;
+    if (d->split_hi_last < s)
+        d->split_hi_last = s;
     int64_t ns = s - (s - t + 1) / 2; /* take back ceil(half): [ns, s) */
     for (;;) {
         /* Release (rather than relaxed: nothing new is published by lowering split)
@@ -196,59 +256,66 @@ void *weft__deque_pop_public(weft_deque *d, int64_t s)
         /* seq_cst fence between the store of split and the load of top: a
          * store-load order only a seq_cst fence gives. Pairs with the seq_cst fence
          * in steal between its loads of top and split: either the thief sees the
-         * lowered split (and does not take an index >= ns), or we see its top. */
+         * lowered split (or a later one), or we see its top. */
         atomic_thread_fence(memory_order_seq_cst);
         /* Acquire: as above (slot reuse); ordered after the store by the fence. */
         t = atomic_load_explicit(&d->top, memory_order_acquire);
         d->owner_limit = t + (int64_t)a->mask + 1;
-        if (t < ns) {
+        /* The windows (deque.md): a thief that read top == t, and whose CAS can
+         * still succeed, fenced after every fence of ours that read a smaller top,
+         * so it read a split stored at or after the store before the latest such
+         * fence: at most split_hi. */
+        if (t > d->fence_top)
+            d->split_hi = d->split_hi_last;
+        d->fence_top = t;
+        d->split_hi_last = ns;
+        if (t >= s)
+            break; /* all stolen */
+        int64_t reach = d->split_hi > t ? t + weft__deque_steal_span_(t, d->split_hi) : t;
+        if (reach <= ns) {
             /* No thief can take an index >= ns any more: [ns, s) is private again. */
             d->owner_split = ns;
             atomic_store_explicit(&d->bottom, s - 1, memory_order_relaxed);
             /* Relaxed: this slot was written by this thread. */
             return atomic_load_explicit(&a->slots[(size_t)(s - 1) & a->mask], memory_order_relaxed);
         }
-        if (t >= s - 1 || ns == s - 1)
+        if (reach < s) {
+            /* A thief at t may take up to reach (it may have read a larger split
+             * than ns): take back less, [reach, s). */
+            ns = reach;
+            continue;
+        }
+        /* Thieves at t may take up to s - 1, the item we want: race them for the
+         * whole public part (for one item, the Chase–Lev last-item CAS). */
+        void *item;
+        if (claim_public(d, &t, s, &item))
+            return item;
+        if (t >= s)
             break;
-        /* ns <= t < s - 1: the thieves took more than we expected, and only index t
-         * is still contested. We want s - 1, not t: take back exactly one (the
-         * Chase–Lev pop) instead. Raising split back re-shares items that were
-         * published before. */
-        ns = s - 1;
+        ns = s - (s - t + 1) / 2; /* thieves moved top: look again from there */
     }
-    /* t >= s - 1: [.., t) was stolen. If t == s - 1, the last public item is
-     * contested by at most one index's thieves: whoever moves top wins. seq_cst CAS as
-     * in the paper (its success half pairs with the acquire loads of top in push,
-     * pop and steal); relaxed on failure (we only learn we lost). */
-    void *item = NULL;
-    if (t == s - 1) {
-        item = atomic_load_explicit(&a->slots[(size_t)t & a->mask], memory_order_relaxed);
-        if (!atomic_compare_exchange_strong_explicit(&d->top, &t, t + 1, memory_order_seq_cst,
-                                                     memory_order_relaxed))
-            item = NULL;
-    }
-    /* Empty either way: top == s now. Restore split = s (release, as above) so that
-     * top <= split again; bottom never moved. */
+    /* Empty: top == s. Restore split = s (release, as above) so that top <= split
+     * again; bottom never moved. */
     d->owner_limit = s + (int64_t)a->mask + 1;
     d->owner_split = s;
     atomic_store_explicit(&d->split, s, memory_order_release);
-    return item;
+    return NULL;
 }
 
-weft_steal_result weft__deque_steal(weft_deque *d, void **out)
+weft_steal_result weft__deque_steal_some(weft_deque *d, void **out, size_t max, size_t *n)
 {
-    if (__builtin_expect(!d || !out, 0))
+    if (__builtin_expect(!d || !out || !n || max == 0, 0))
         return WEFT_STEAL_EMPTY;
     /* Acquire: pairs with the seq_cst CAS of top by other thieves and the owner, as
      * in the paper (a thief that sees top = t has seen every steal below t). */
     int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
     /* seq_cst fence between the loads of top and split: pairs with the one in the
      * owner's pop_public (see there). Without it we could read an old split after the
-     * owner, having not yet seen our CAS, took back the same item. */
+     * owner, having not yet seen our CAS, took back the same items. */
     atomic_thread_fence(memory_order_seq_cst);
     /* Acquire: pairs with the release store of split in share (and pop_public); we
-     * then see the slot at t, the buffer it lives in (or a later one), and the item's
-     * contents. */
+     * then see the slots below it, the buffer they live in (or a later one), and the
+     * items' contents. */
     int64_t s = atomic_load_explicit(&d->split, memory_order_acquire);
     if (t >= s) {
         /* Nothing public: ask the owner to share. Relaxed: the owner reads it at its
@@ -258,21 +325,34 @@ weft_steal_result weft__deque_steal(weft_deque *d, void **out)
             atomic_store_explicit(&d->splitreq, 1, memory_order_relaxed);
         return WEFT_STEAL_EMPTY;
     }
+    /* The owner never takes back below t + span while top is t (pop_public), whatever
+     * split we read, so these slots hold what was shared there. */
+    int64_t k = weft__deque_steal_span_(t, s);
+    if ((uint64_t)k > max)
+        k = (int64_t)max;
     /* Acquire: pairs with the release store in grow, so the buffer's mask and the
      * copied slots are visible. Loaded after split, so it is at least as new as the
-     * buffer slot t was stored into before being shared. */
+     * buffer the items below split were stored into before being shared. */
     weft_deque_buffer *a = atomic_load_explicit(&d->buffer, memory_order_acquire);
-    /* Relaxed: ordered by the acquire loads above. It may be stale if another thief
-     * takes t first; then the CAS below fails and we drop the value unread. */
-    void *item = atomic_load_explicit(&a->slots[(size_t)t & a->mask], memory_order_relaxed);
+    /* Relaxed: ordered by the acquire loads above. Stale values only happen when the
+     * CAS below fails, and then they are dropped. */
+    for (int64_t i = 0; i < k; i++)
+        out[i] = atomic_load_explicit(&a->slots[(size_t)(t + i) & a->mask], memory_order_relaxed);
+    TEST_PAUSE();
     /* seq_cst CAS as in the paper: it is the linearisation point of the steal, and
      * its release half pairs with the acquire load of top in push (slot reuse) and
      * in other thieves. Relaxed on failure: we only learn we lost. */
-    if (!atomic_compare_exchange_strong_explicit(&d->top, &t, t + 1, memory_order_seq_cst,
+    if (!atomic_compare_exchange_strong_explicit(&d->top, &t, t + k, memory_order_seq_cst,
                                                  memory_order_relaxed))
         return WEFT_STEAL_RETRY;
-    *out = item;
+    *n = (size_t)k;
     return WEFT_STEAL_SUCCESS;
+}
+
+weft_steal_result weft__deque_steal(weft_deque *d, void **out)
+{
+    size_t n;
+    return weft__deque_steal_some(d, out, 1, &n);
 }
 
 size_t weft__deque_len(const weft_deque *d)

@@ -6,7 +6,8 @@
  * runtime/deque.md explains the algorithm, each memory order and the tests.
  *
  * One thread, the OWNER, pushes and pops at the bottom (LIFO); any thread may steal
- * from the top (FIFO), but only items below the split point. A push is private; a
+ * from the top (FIFO), but only items below the split point, one or (steal_some) up
+ * to half of them per CAS. A push is private; a
  * thief that finds the public part empty raises `splitreq`, and the owner's next push
  * or pop moves the split to share half of its private items (weft__deque_publish
  * shares all of them at once). Popping a private item costs no fence and no atomic
@@ -67,7 +68,28 @@ typedef struct weft_deque {
     _Atomic(void *) *owner_slots;    /* owner only: owner_buffer->slots and ->mask, */
     size_t owner_mask;               /* copied so push and pop index in one step */
     bool eager;                      /* owner only: keep the oldest item public (push) */
+    /* Owner only, for pop_public's bound on what a thief may still take (deque.md,
+     * "Steals of several items"): the top read after the owner's latest fence; the
+     * largest split stored since the store before the latest fence that read a
+     * smaller top (or since init); the largest stored since the store before the
+     * latest fence. */
+    int64_t fence_top;
+    int64_t split_hi;
+    int64_t split_hi_last;
 } weft_deque;
+
+/* The most items one steal takes (deque.md, "Steals of several items"). */
+#define WEFT_DEQUE_STEAL_MAX 16
+
+/* How many items a thief that read top t and split s > t takes at most: half the
+ * public part (the older half: the oldest are the biggest pieces of work), at least
+ * one, at most WEFT_DEQUE_STEAL_MAX. The owner's pop_public bounds every take-back by
+ * it, so thief and owner must use this one function. */
+static inline int64_t weft__deque_steal_span_(int64_t t, int64_t s)
+{
+    int64_t k = (s - t) / 2;
+    return k < 1 ? 1 : k > (int64_t)WEFT_DEQUE_STEAL_MAX ? (int64_t)WEFT_DEQUE_STEAL_MAX : k;
+}
 
 typedef enum {
     WEFT_STEAL_EMPTY,   /* nothing to steal (at the instant we looked) */
@@ -139,6 +161,24 @@ static inline bool weft__deque_pop_if(weft_deque *d, void *item);
  * deque was not empty; a caller that wants an item should try again, or another
  * victim). *out is written only on success. d or out NULL: WEFT_STEAL_EMPTY. */
 weft_steal_result weft__deque_steal(weft_deque *d, void **out);
+
+/* Any thread but the owner. As weft__deque_steal, but take up to max (>= 1) of the
+ * oldest public items with one CAS: out[0..*n) receive them, oldest first, where
+ * 1 <= *n <= min(max, weft__deque_steal_span_(top, split)) — half the public part at
+ * most, so the owner and other thieves keep the rest. out and n are written only on
+ * success. d, out or n NULL, or max 0: WEFT_STEAL_EMPTY. */
+weft_steal_result weft__deque_steal_some(weft_deque *d, void **out, size_t max, size_t *n);
+
+/* OWNER ONLY. How many items can be pushed before the ring may have to grow (by the
+ * last top this owner read: a lower bound). A thief that steals several items and
+ * pushes all but one on its own deque asks for no more than this, so those pushes
+ * never allocate and cannot fail. */
+static inline size_t weft__deque_room(const weft_deque *d)
+{
+    /* Relaxed: bottom is written only by this thread. */
+    int64_t r = d->owner_limit - atomic_load_explicit(&d->bottom, memory_order_relaxed);
+    return r > 0 ? (size_t)r : 0;
+}
 
 /* Any thread. The number of items, private ones included, approximately: a racy
  * snapshot, exact only when the deque is quiescent (e.g. in the owner while no thief

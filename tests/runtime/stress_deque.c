@@ -30,7 +30,18 @@
  *      split requests make pops share private items in between.
  *   4. answers: the owner pushes one item privately and then only pushes and pops
  *      fillers: the item must still get executed (the owner answers split requests;
- *      it may pop the item back itself when a thief took a shared filler instead). */
+ *      it may pop the item back itself when a thief took a shared filler instead).
+ *   5. deep: the owner spawns 32-512 items (public at once) and pops them all
+ *      straight away: its take-backs cut deep into public parts that thieves taking
+ *      up to WEFT_DEQUE_STEAL_MAX items at a time are emptying (the bound on a
+ *      take-back, and the claim of the last items by CAS, with items moved).
+ *
+ * Thieves take one item or several per steal, at random (weft__deque_steal_some).
+ * The program is built twice: as it is, and as runtime_stress_deque_paused, which
+ * compiles runtime/deque.c with WEFT_DEQUE_TEST_PAUSE so that a thief pauses at
+ * random between reading top and split and its CAS (weft__deque_test_pause below):
+ * the owner then takes back and pops many times while a thief holds an old split,
+ * the case a take-back's bound is for. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -100,11 +111,19 @@ static void *thief_main(void *p)
     shared *s = a->s;
     pthread_barrier_wait(&s->start);
     weft_backoff bo = WEFT_BACKOFF_INIT;
+    uint64_t rng = 0x2545f4914f6cdd1du * (uint64_t)a->id;
     for (;;) {
-        void *out = NULL;
-        weft_steal_result r = weft__deque_steal(&s->deque, &out);
+        void *out[WEFT_DEQUE_STEAL_MAX] = {NULL};
+        size_t n = 0;
+        /* Steals of one and of several items mixed: a pool's workers take up to
+         * WEFT_DEQUE_STEAL_MAX (fewer when their own ring is short), caller slots one. */
+        static const size_t maxes[] = {1, 2, 3, 8, WEFT_DEQUE_STEAL_MAX};
+        size_t max = maxes[test_next_rand(&rng) % (sizeof maxes / sizeof maxes[0])];
+        weft_steal_result r = weft__deque_steal_some(&s->deque, out, max, &n);
         if (r == WEFT_STEAL_SUCCESS) {
-            execute(s, out, a->id);
+            CHECK(n >= 1 && n <= max, "steal of %zu items with max %zu", n, max);
+            for (size_t i = 0; i < n; i++)
+                execute(s, out[i], a->id);
             weft_backoff_reset(&bo);
         } else if (r == WEFT_STEAL_RETRY) {
             weft_backoff_spin(&bo);
@@ -112,7 +131,7 @@ static void *thief_main(void *p)
             /* Acquire: pairs with the owner's release store of done; after it the
              * deque is empty for good, so an EMPTY seen after done is final. */
             if (atomic_load_explicit(&s->done, memory_order_acquire)) {
-                CHECK(weft__deque_steal(&s->deque, &out) == WEFT_STEAL_EMPTY, "item after done");
+                CHECK(weft__deque_steal(&s->deque, out) == WEFT_STEAL_EMPTY, "item after done");
                 break;
             }
             /* Keep polling: the owner will push more. In the last-item scenario,
@@ -129,6 +148,23 @@ static void *thief_main(void *p)
     }
     return NULL;
 }
+
+#ifdef WEFT_DEQUE_TEST_PAUSE
+/* Called by a thief between reading the public part and its CAS (runtime/deque.c):
+ * now and then spin a few microseconds, more rarely yield, so the owner runs on. */
+void weft__deque_test_pause(void)
+{
+    static _Thread_local uint64_t rng;
+    if (rng == 0)
+        rng = (uint64_t)(uintptr_t)&rng | 1;
+    uint64_t r = test_next_rand(&rng);
+    if (r % 256 == 0)
+        sched_yield();
+    else if (r % 16 == 0)
+        for (uint64_t spin = 0; spin < (r >> 32) % 2048; spin++)
+            weft_cpu_relax();
+}
+#endif
 
 static void push_item(shared *s, size_t i)
 {
@@ -252,8 +288,34 @@ static void owner_answers_requests(shared *s, uint64_t seed)
     }
 }
 
-enum scenario { STREAM, LAST_ITEMS, BATCHES, ANSWERS };
-static const char *const scenario_names[] = {"stream", "last-item", "batches", "answers"};
+/* Owner of scenario 5: spawn 32-512 items, each public at once, then pop them all
+ * (a pause between pops now and then, for the thieves). */
+static void owner_deep(shared *s, uint64_t seed)
+{
+    size_t i = 0;
+    while (i < s->n_items) {
+        uint64_t r = test_next_rand(&seed);
+        size_t k = 32 + (size_t)(r >> 32) % 481;
+        for (size_t j = 0; j < k && i < s->n_items; j++, i++) {
+            s->items[i].payload = expected_payload(i);
+            if (!weft__deque_push_public(&s->deque, &s->items[i])) {
+                push_item(s, i); /* no room: the general push grows the ring */
+                weft__deque_publish(&s->deque);
+            }
+        }
+        while (weft__deque_len(&s->deque) > 0) {
+            uint64_t p = test_next_rand(&seed);
+            if (p % 8 == 0)
+                for (uint64_t spin = 0; spin < (p >> 40) % 64; spin++)
+                    weft_cpu_relax();
+            pop_and_run(s);
+        }
+        CHECK(weft__deque_pop(&s->deque) == NULL, "item left after popping all");
+    }
+}
+
+enum scenario { STREAM, LAST_ITEMS, BATCHES, ANSWERS, DEEP };
+static const char *const scenario_names[] = {"stream", "last-item", "batches", "answers", "deep"};
 
 static void run_round(int n_thieves, size_t n_items, enum scenario sc, uint64_t seed)
 {
@@ -282,6 +344,8 @@ static void run_round(int n_thieves, size_t n_items, enum scenario sc, uint64_t 
         owner_batches(s, seed);
     else if (sc == ANSWERS)
         owner_answers_requests(s, seed);
+    else if (sc == DEEP)
+        owner_deep(s, seed);
     else
         owner_stream(s, seed);
     /* Drain what the thieves left; then the deque stays empty. */
@@ -323,6 +387,8 @@ int main(void)
         run_round(thieves[r], (size_t)stress_iters(150000), LAST_ITEMS, 0x7654321u + r);
     for (size_t r = 0; r < sizeof thieves / sizeof thieves[0]; r++)
         run_round(thieves[r], (size_t)stress_iters(30000), BATCHES, 0x2468ace1u + r);
+    for (size_t r = 0; r < sizeof thieves / sizeof thieves[0]; r++)
+        run_round(thieves[r], (size_t)stress_iters(1000000), DEEP, 0x13579bdfu + r);
     run_round(1, (size_t)stress_iters(10000), ANSWERS, 0);
     run_round(2, (size_t)stress_iters(5000), ANSWERS, 0);
     printf("stress_deque: ok in %.2f s\n", (double)(weft_time_now_ns() - t0) / 1e9);

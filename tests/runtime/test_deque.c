@@ -23,6 +23,15 @@ static size_t dq_capacity(weft_deque *d)
     return atomic_load_explicit(&d->buffer, memory_order_relaxed)->mask + 1;
 }
 
+/* d initialised with room for cap items, holding items 0..n-1, all published. */
+static void dq_init_published(weft_deque *d, size_t cap, uintptr_t n)
+{
+    cr_assert_eq(weft__deque_init(d, cap), 0);
+    for (uintptr_t i = 0; i < n; i++)
+        cr_assert_eq(weft__deque_push(d, dq_item(i)), 0);
+    weft__deque_publish(d);
+}
+
 Test(deque, init_rounds_capacity_up)
 {
     weft_deque d;
@@ -128,10 +137,7 @@ Test(deque, pop_if_takes_only_the_given_item)
 Test(deque, steal_is_fifo)
 {
     weft_deque d;
-    cr_assert_eq(weft__deque_init(&d, 16), 0);
-    for (uintptr_t i = 0; i < 10; i++)
-        cr_assert_eq(weft__deque_push(&d, dq_item(i)), 0);
-    weft__deque_publish(&d);
+    dq_init_published(&d, 16, 10);
     for (uintptr_t i = 0; i < 10; i++) {
         void *out = NULL;
         cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
@@ -290,24 +296,105 @@ Test(deque, push_public_shares_at_once)
     weft__deque_destroy(&d);
 }
 
-/* A pseudo-random mix of push, pop, steal and publish on one thread, checked against
- * a reference model: items [lo, hi) of `model`, the public ones [lo, sp), and the
- * pending split request. A push into an empty deque is public at once. */
+/* A steal of several items takes the oldest, in order, half the public part at most
+ * (WEFT_DEQUE_STEAL_MAX at most, and no more than asked); max 0 or a NULL count is
+ * WEFT_STEAL_EMPTY, writing nothing. */
+Test(deque, steal_some_takes_the_older_half)
+{
+    weft_deque d;
+    dq_init_published(&d, 64, 40);
+    void *out[WEFT_DEQUE_STEAL_MAX] = {NULL};
+    size_t n = 99;
+    cr_assert_eq(weft__deque_steal_some(&d, out, 0, &n), WEFT_STEAL_EMPTY);
+    cr_assert_eq(weft__deque_steal_some(&d, out, 4, NULL), WEFT_STEAL_EMPTY);
+    cr_assert_eq(weft__deque_steal_some(NULL, out, 4, &n), WEFT_STEAL_EMPTY);
+    cr_assert_eq(n, 99, "n untouched");
+    cr_assert_eq(weft__deque_len_public(&d), 40);
+    /* 40 public: half is 20, capped at WEFT_DEQUE_STEAL_MAX */
+    cr_assert_eq(weft__deque_steal_some(&d, out, WEFT_DEQUE_STEAL_MAX, &n), WEFT_STEAL_SUCCESS);
+    cr_assert_eq(n, WEFT_DEQUE_STEAL_MAX);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(dq_index(out[i]), i, "oldest first");
+    cr_assert_eq(weft__deque_steal_some(&d, out, 3, &n), WEFT_STEAL_SUCCESS); /* asked for 3 */
+    cr_assert_eq(n, 3);
+    cr_assert_eq(dq_index(out[0]), 16);
+    cr_assert_eq(weft__deque_len_public(&d), 21);
+    cr_assert_eq(weft__deque_steal_some(&d, out, WEFT_DEQUE_STEAL_MAX, &n), WEFT_STEAL_SUCCESS);
+    cr_assert_eq(n, 10, "half of 21");
+    cr_assert_eq(dq_index(out[0]), 19);
+    while (weft__deque_len_public(&d) > 1)
+        cr_assert_eq(weft__deque_steal_some(&d, out, WEFT_DEQUE_STEAL_MAX, &n), WEFT_STEAL_SUCCESS);
+    cr_assert_eq(weft__deque_steal_some(&d, out, WEFT_DEQUE_STEAL_MAX, &n), WEFT_STEAL_SUCCESS);
+    cr_assert_eq(n, 1, "the last public item alone");
+    cr_assert_eq(dq_index(out[0]), 39);
+    cr_assert_eq(weft__deque_steal_some(&d, out, WEFT_DEQUE_STEAL_MAX, &n), WEFT_STEAL_EMPTY);
+    weft__deque_destroy(&d);
+}
+
+/* With thieves taking several items per steal, a pop never takes back below what a
+ * thief at top could take with the largest split it may have read (here 40, from the
+ * first share: no fence of the owner has seen top move since). When that leaves
+ * nothing to take back, the pop claims the public part with a CAS of top and puts
+ * its older items back above it, in order, the oldest public again. */
+Test(deque, pops_respect_a_thief_span_and_claim_the_rest)
+{
+    weft_deque d;
+    dq_init_published(&d, 64, 40);
+    cr_assert_eq(dq_index(weft__deque_pop(&d)), 39); /* takes back [20, 40) */
+    cr_assert_eq(dq_split(&d), 20);
+    for (uintptr_t i = 38; i >= 20; i--)
+        cr_assert_eq(dq_index(weft__deque_pop(&d)), i);
+    /* Half of [0, 20) would be [10, 20), but a thief at 0 that read split 40 takes up
+     * to 16 items: take back [16, 20) only. */
+    cr_assert_eq(dq_index(weft__deque_pop(&d)), 19);
+    cr_assert_eq(dq_split(&d), 16);
+    for (uintptr_t i = 18; i >= 16; i--)
+        cr_assert_eq(dq_index(weft__deque_pop(&d)), i);
+    /* [0, 16): every item is within a thief's reach: claim all, pop 15, move 0..14 to
+     * indices 16..30, 0 public again. */
+    cr_assert_eq(dq_index(weft__deque_pop(&d)), 15);
+    cr_assert_eq(atomic_load_explicit(&d.top, memory_order_relaxed), 16);
+    cr_assert_eq(dq_split(&d), 17);
+    cr_assert_eq(weft__deque_len(&d), 15);
+    cr_assert_eq(weft__deque_len_public(&d), 1);
+    void *out = NULL;
+    cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
+    cr_assert_eq(dq_index(out), 0, "the oldest stays the oldest");
+    for (uintptr_t i = 14; i >= 1; i--)
+        cr_assert_eq(dq_index(weft__deque_pop(&d)), i, "LIFO across the move");
+    cr_assert_null(weft__deque_pop(&d));
+    cr_assert_eq(weft__deque_len(&d), 0);
+    weft__deque_destroy(&d);
+}
+
+/* A pseudo-random mix of push, pop, steal (of one item or several) and publish on one
+ * thread, checked against a reference model indexed like the deque: items [lo, hi)
+ * of `model`, the public ones [lo, sp), and the pending split request. A push into an
+ * empty deque is public at once. A pop into the public part follows deque.md's rule:
+ * take back the newer half, but not below what a thief at top could take with the
+ * largest split it may have read (the model keeps the owner's fence windows: with no
+ * other thread, the top a fence reads is lo); when that leaves nothing, claim the
+ * public part and move its older items above it. */
 Test(deque, interleaved_ops_match_a_model)
 {
     enum { OPS = 200000 };
-    uintptr_t *model = malloc(OPS * sizeof *model);
+    /* Claims move up to WEFT_DEQUE_STEAL_MAX items to new indices: room for that. */
+    size_t cap = (size_t)OPS * (WEFT_DEQUE_STEAL_MAX + 1);
+    uintptr_t *model = malloc(cap * sizeof *model);
     cr_assert_not_null(model);
     size_t lo = 0, hi = 0, sp = 0;
+    int64_t fence_top = 0, split_hi = 0, split_hi_last = 0; /* the owner's windows */
     bool req = false;
     uintptr_t next = 0;
     uint64_t rng = 0x9e3779b97f4a7c15u;
+    size_t claims = 0, multi = 0;
     weft_deque d;
     cr_assert_eq(weft__deque_init(&d, 16), 0);
     for (int op = 0; op < OPS; op++) {
         rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
         /* Phases that favour pushes, then pops, so the size swings up and down. */
         unsigned r = (unsigned)(rng % 100), push_pct = (op / 5000) % 2 ? 35 : 65;
+        cr_assert_lt(hi + WEFT_DEQUE_STEAL_MAX, cap);
         if (r < push_pct) {
             cr_assert_eq(weft__deque_push(&d, dq_item(next)), 0);
             model[hi++] = next++;
@@ -319,31 +406,66 @@ Test(deque, interleaved_ops_match_a_model)
             void *p = weft__deque_pop(&d);
             if (lo == hi) {
                 cr_assert_null(p);
-            } else {
+            } else if (hi - 1 >= sp) { /* private */
                 uintptr_t want = model[--hi];
-                if (hi >= sp) { /* private */
-                    if (req && sp < hi)
-                        sp += (hi - sp + 1) / 2, req = false;
-                } else if (hi == lo) { /* the last public item, taken by CAS */
-                    lo = sp = hi + 1;
-                    hi = lo;
-                } else { /* takes back the newer half of [lo, hi + 1) */
-                    sp = hi + 1 - (hi + 1 - lo + 1) / 2;
+                if (req && sp < hi)
+                    sp += (hi - sp + 1) / 2, req = false;
+                if (p == NULL || dq_index(p) != want)
+                    cr_assert_fail("op %d: pop gave %p, expected item %ju", op, p, (uintmax_t)want);
+            } else { /* public: s == sp == hi */
+                int64_t s = (int64_t)hi, t = (int64_t)lo;
+                uintptr_t want = model[s - 1];
+                split_hi = split_hi > s ? split_hi : s;
+                split_hi_last = split_hi_last > s ? split_hi_last : s;
+                int64_t ns = s - (s - t + 1) / 2;
+                for (;;) {
+                    if (t > fence_top) /* the fence reads top == lo */
+                        split_hi = split_hi_last;
+                    fence_top = t;
+                    split_hi_last = ns;
+                    int64_t reach = split_hi > t ? t + weft__deque_steal_span_(t, split_hi) : t;
+                    if (reach <= ns) { /* [ns, s) private again */
+                        sp = (size_t)ns;
+                        hi = (size_t)s - 1;
+                        break;
+                    }
+                    if (reach < s) {
+                        ns = reach;
+                        continue;
+                    }
+                    /* claim [t, s): item s - 1 popped, t..s-2 moved to s.. */
+                    claims++;
+                    size_t b = (size_t)s;
+                    for (size_t i = lo; i < (size_t)s - 1; i++)
+                        model[b++] = model[i];
+                    lo = sp = (size_t)s;
+                    hi = b;
+                    if (hi > sp) /* the oldest moved item public again */
+                        sp++, req = false;
+                    break;
                 }
                 if (p == NULL || dq_index(p) != want)
                     cr_assert_fail("op %d: pop gave %p, expected item %ju", op, p, (uintmax_t)want);
             }
         } else if (r < 95) {
-            void *out = NULL;
-            weft_steal_result res = weft__deque_steal(&d, &out);
+            void *out[WEFT_DEQUE_STEAL_MAX];
+            size_t max = 1 + (size_t)(rng >> 40) % WEFT_DEQUE_STEAL_MAX, n = 0;
+            weft_steal_result res = weft__deque_steal_some(&d, out, max, &n);
             if (lo == sp) {
                 cr_assert_eq(res, WEFT_STEAL_EMPTY);
                 req = true;
             } else {
                 cr_assert_eq(res, WEFT_STEAL_SUCCESS, "no race on one thread");
-                if (dq_index(out) != model[lo])
-                    cr_assert_fail("op %d: steal gave %p, expected item %ju", op, out, (uintmax_t)model[lo]);
-                lo++;
+                size_t want_n = (size_t)weft__deque_steal_span_((int64_t)lo, (int64_t)sp);
+                want_n = want_n < max ? want_n : max;
+                if (n != want_n)
+                    cr_assert_fail("op %d: steal took %zu items, expected %zu", op, n, want_n);
+                multi += n > 1;
+                for (size_t i = 0; i < n; i++)
+                    if (dq_index(out[i]) != model[lo + i])
+                        cr_assert_fail("op %d: steal gave %p, expected item %ju", op, out[i],
+                                       (uintmax_t)model[lo + i]);
+                lo += n;
             }
         } else {
             weft__deque_publish(&d);
@@ -357,6 +479,8 @@ Test(deque, interleaved_ops_match_a_model)
         if (dq_split(&d) != (int64_t)sp)
             cr_assert_fail("op %d: split %jd, model %zu", op, (intmax_t)dq_split(&d), sp);
     }
+    cr_assert_gt(claims, 100, "the claim path ran %zu times", claims);
+    cr_assert_gt(multi, 100, "steals of several items: %zu", multi);
     weft__deque_destroy(&d);
     free(model);
 }
