@@ -150,18 +150,39 @@ void weft__pool_inject(weft_pool *pool, weft_job *job)
     weft__sleep_new_injected_jobs(pool); /* nobody else would run it: must not lose the wake */
 }
 
-/* Try to steal one job from victim: the job, or NULL (*retry set on a lost race). */
+/* Try to steal from victim: a job to run, or NULL (*retry set on a lost race).
+ * A worker takes up to half the victim's public part (WEFT_DEQUE_STEAL_MAX at most,
+ * and no more than its own ring holds without growing): it runs the oldest and
+ * pushes the others on its own deque, public, as a spawner publishes its tasks — one
+ * steal per batch instead of per job, where a spawner's tasks are small and many.
+ * Published, not kept private: a job is never stuck behind a worker that runs a long
+ * task or blocks outside weft, and other thieves balance coarse jobs as before. A
+ * caller slot takes one job: its deque must be empty when its call returns. */
 static weft_job *steal_from(weft_worker *w, weft_worker *victim, bool *retry)
 {
-    void *item;
+    void *items[WEFT_DEQUE_STEAL_MAX];
+    size_t max = 1, n = 0;
+    if (!w->caller) {
+        size_t room = weft__deque_room(&w->deque) + 1; /* one job runs now */
+        max = room < WEFT_DEQUE_STEAL_MAX ? room : WEFT_DEQUE_STEAL_MAX;
+    }
     uint64_t t0 = weft__trace_begin();
-    weft_steal_result r = weft__deque_steal(&victim->deque, &item);
+    weft_steal_result r = weft__deque_steal_some(&victim->deque, items, max, &n);
     if (r == WEFT_STEAL_SUCCESS) {
         weft__trace_end(WEFT__TRACE_STEAL, t0, victim->index, 0);
-        weft__counter_inc(&w->stats.steals);
-        if (weft__deque_len_public(&victim->deque) > 0) /* more left: ramp up */
+        weft__counter_add(&w->stats.steals, n); /* counts jobs, as documented */
+        if (n > 1) {
+            /* Newest first, so that this worker pops them oldest first (spawn order,
+             * which also walks a spawner's job blocks in the order they were
+             * written). room: no push here needs the ring to grow, so none fails. */
+            for (size_t i = n - 1; i >= 1; i--)
+                (void)weft__deque_push(&w->deque, items[i]);
+            weft__deque_publish(&w->deque);
+            weft__sleep_new_injected_jobs(w->pool); /* as for a spawn: no wake-up lost */
+        } else if (weft__deque_len_public(&victim->deque) > 0) { /* more left: ramp up */
             weft__sleep_new_internal_jobs(w->pool);
-        return item;
+        }
+        return items[0];
     }
     if (r == WEFT_STEAL_RETRY)
         *retry = true;
