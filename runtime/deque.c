@@ -26,7 +26,8 @@
 /* The paused stress build (tests/runtime/stress_deque.c) compiles this file with
  * WEFT_DEQUE_TEST_PAUSE: a thief then pauses at random between reading the public
  * part and its CAS, the window in which the owner's take-backs must respect the split
- * it read. Nothing otherwise. */
+ * it read, and the owner between its first look at top and its take-back, so that
+ * thieves move top meanwhile. Nothing otherwise. */
 #ifdef WEFT_DEQUE_TEST_PAUSE
 void weft__deque_test_pause(void);
 #define TEST_PAUSE() weft__deque_test_pause()
@@ -230,7 +231,7 @@ static bool claim_public(weft_deque *d, int64_t *t, int64_t s, void **item)
  * never below what a thief holding the current top could take (a thief takes up to
  * weft__deque_steal_span_ items, computed from a split it may have read before this
  * take-back: split_hi bounds it). When that bound leaves nothing to take back, claim
- * the public part with a CAS of top. deque.md has the argument. */
+ * the public part with a CAS of top instead. deque.md has the argument. */
 void *weft__deque_pop_public(weft_deque *d, int64_t s)
 {
     weft_deque_buffer *a = d->owner_buffer;
@@ -247,8 +248,26 @@ void *weft__deque_pop_public(weft_deque *d, int64_t s)
         d->split_hi = s;
     if (d->split_hi_last < s)
         d->split_hi_last = s;
-    int64_t ns = s - (s - t + 1) / 2; /* take back ceil(half): [ns, s) */
     for (;;) {
+        /* t is the top last read. A thief holding it may take up to reach; the next
+         * fence can only lower split_hi, so this is the bound the fence will confirm
+         * unless thieves move top meanwhile. */
+        int64_t reach = d->split_hi > t ? t + weft__deque_steal_span_(t, d->split_hi) : t;
+        if (reach >= s) {
+            /* Thieves at t may take up to s - 1, the item we want: race them for the
+             * whole public part (for one item, the Chase–Lev last-item CAS). The CAS
+             * alone decides every index it covers: no store of split, no fence. */
+            void *item;
+            if (claim_public(d, &t, s, &item))
+                return item;
+            if (t >= s)
+                break; /* all stolen */
+            continue;  /* thieves moved top: look again from there */
+        }
+        int64_t ns = s - (s - t + 1) / 2; /* the newer half, [ns, s) ... */
+        if (ns < reach)
+            ns = reach; /* ... but nothing a thief at t may take */
+        TEST_PAUSE(); /* thieves may move top before our store */
         /* Release (rather than relaxed: nothing new is published by lowering split)
          * so that every value of split heads a release sequence, for ThreadSanitizer
          * and for C++20-style release sequences; free on x86-64. */
@@ -271,28 +290,14 @@ void *weft__deque_pop_public(weft_deque *d, int64_t s)
         d->split_hi_last = ns;
         if (t >= s)
             break; /* all stolen */
-        int64_t reach = d->split_hi > t ? t + weft__deque_steal_span_(t, d->split_hi) : t;
-        if (reach <= ns) {
+        if ((d->split_hi > t ? t + weft__deque_steal_span_(t, d->split_hi) : t) <= ns) {
             /* No thief can take an index >= ns any more: [ns, s) is private again. */
             d->owner_split = ns;
             atomic_store_explicit(&d->bottom, s - 1, memory_order_relaxed);
             /* Relaxed: this slot was written by this thread. */
             return atomic_load_explicit(&a->slots[(size_t)(s - 1) & a->mask], memory_order_relaxed);
         }
-        if (reach < s) {
-            /* A thief at t may take up to reach (it may have read a larger split
-             * than ns): take back less, [reach, s). */
-            ns = reach;
-            continue;
-        }
-        /* Thieves at t may take up to s - 1, the item we want: race them for the
-         * whole public part (for one item, the Chase–Lev last-item CAS). */
-        void *item;
-        if (claim_public(d, &t, s, &item))
-            return item;
-        if (t >= s)
-            break;
-        ns = s - (s - t + 1) / 2; /* thieves moved top: look again from there */
+        /* Thieves moved top past what we took back: look again from there. */
     }
     /* Empty: top == s. Restore split = s (release, as above) so that top <= split
      * again; bottom never moved. */

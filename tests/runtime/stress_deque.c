@@ -41,7 +41,8 @@
  * compiles runtime/deque.c with WEFT_DEQUE_TEST_PAUSE so that a thief pauses at
  * random between reading top and split and its CAS (weft__deque_test_pause below):
  * the owner then takes back and pops many times while a thief holds an old split,
- * the case a take-back's bound is for. */
+ * the case a take-back's bound is for; and the owner pauses between its first look at
+ * top and its take-back, so that thieves move top in between. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -150,8 +151,9 @@ static void *thief_main(void *p)
 }
 
 #ifdef WEFT_DEQUE_TEST_PAUSE
-/* Called by a thief between reading the public part and its CAS (runtime/deque.c):
- * now and then spin a few microseconds, more rarely yield, so the owner runs on. */
+/* Called by a thief between reading the public part and its CAS, and by the owner
+ * before a take-back (runtime/deque.c): now and then spin a few microseconds, more
+ * rarely yield, so the other side runs on. */
 void weft__deque_test_pause(void)
 {
     static _Thread_local uint64_t rng;

@@ -374,7 +374,7 @@ Test(deque, pops_respect_a_thief_span_and_claim_the_rest)
  * take back the newer half, but not below what a thief at top could take with the
  * largest split it may have read (the model keeps the owner's fence windows: with no
  * other thread, the top a fence reads is lo); when that leaves nothing, claim the
- * public part and move its older items above it. */
+ * public part (no fence) and move its older items above it. */
 Test(deque, interleaved_ops_match_a_model)
 {
     enum { OPS = 200000 };
@@ -417,32 +417,31 @@ Test(deque, interleaved_ops_match_a_model)
                 uintptr_t want = model[s - 1];
                 split_hi = split_hi > s ? split_hi : s;
                 split_hi_last = split_hi_last > s ? split_hi_last : s;
-                int64_t ns = s - (s - t + 1) / 2;
                 for (;;) {
+                    int64_t reach = split_hi > t ? t + weft__deque_steal_span_(t, split_hi) : t;
+                    if (reach >= s) { /* claim [t, s): s - 1 popped, t..s-2 moved to s.. */
+                        claims++;
+                        size_t b = (size_t)s;
+                        for (size_t i = lo; i < (size_t)s - 1; i++)
+                            model[b++] = model[i];
+                        lo = sp = (size_t)s;
+                        hi = b;
+                        if (hi > sp) /* the oldest moved item public again */
+                            sp++, req = false;
+                        break;
+                    }
+                    int64_t ns = s - (s - t + 1) / 2;
+                    ns = ns > reach ? ns : reach;
                     if (t > fence_top) /* the fence reads top == lo */
                         split_hi = split_hi_last;
                     fence_top = t;
                     split_hi_last = ns;
-                    int64_t reach = split_hi > t ? t + weft__deque_steal_span_(t, split_hi) : t;
+                    reach = split_hi > t ? t + weft__deque_steal_span_(t, split_hi) : t;
                     if (reach <= ns) { /* [ns, s) private again */
                         sp = (size_t)ns;
                         hi = (size_t)s - 1;
                         break;
                     }
-                    if (reach < s) {
-                        ns = reach;
-                        continue;
-                    }
-                    /* claim [t, s): item s - 1 popped, t..s-2 moved to s.. */
-                    claims++;
-                    size_t b = (size_t)s;
-                    for (size_t i = lo; i < (size_t)s - 1; i++)
-                        model[b++] = model[i];
-                    lo = sp = (size_t)s;
-                    hi = b;
-                    if (hi > sp) /* the oldest moved item public again */
-                        sp++, req = false;
-                    break;
                 }
                 if (p == NULL || dq_index(p) != want)
                     cr_assert_fail("op %d: pop gave %p, expected item %ju", op, p, (uintmax_t)want);
