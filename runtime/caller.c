@@ -109,7 +109,7 @@ weft_worker *weft__caller_enter(weft_pool *pool)
                                                     memory_order_relaxed));
     weft_worker *w = &pool->workers[pool->num_threads + slot];
     take_turn(w);
-    w->isolation = 0;
+    weft__worker_set_isolation(w, 0);
     weft__current_worker = w;
     weft_futex_set_block_hook(before_block, w);
     weft_futex_set_unblock_hook(after_block, w);

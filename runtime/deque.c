@@ -307,7 +307,8 @@ void *weft__deque_pop_public(weft_deque *d, int64_t s)
     return NULL;
 }
 
-weft_steal_result weft__deque_steal_some(weft_deque *d, void **out, size_t max, size_t *n)
+weft_steal_result weft__deque_steal_some(weft_deque *d, void **out, size_t max, size_t *n,
+                                         const uint64_t *one_if)
 {
     if (__builtin_expect(!d || !out || !n || max == 0, 0))
         return WEFT_STEAL_EMPTY;
@@ -333,6 +334,11 @@ weft_steal_result weft__deque_steal_some(weft_deque *d, void **out, size_t max, 
     /* The owner never takes back below t + span while top is t (pop_public), whatever
      * split we read, so these slots hold what was shared there. */
     int64_t k = weft__deque_steal_span_(t, s);
+    /* Relaxed: ordered after the acquire load of split, which synchronises with the
+     * share that published these items; the owner set *one_if before that share, if
+     * it set it before pushing them. */
+    if (k > 1 && one_if && __atomic_load_n(one_if, __ATOMIC_RELAXED) != 0)
+        k = 1;
     if ((uint64_t)k > max)
         k = (int64_t)max;
     /* Acquire: pairs with the release store in grow, so the buffer's mask and the
@@ -357,7 +363,7 @@ weft_steal_result weft__deque_steal_some(weft_deque *d, void **out, size_t max, 
 weft_steal_result weft__deque_steal(weft_deque *d, void **out)
 {
     size_t n;
-    return weft__deque_steal_some(d, out, 1, &n);
+    return weft__deque_steal_some(d, out, 1, &n, NULL);
 }
 
 size_t weft__deque_len(const weft_deque *d)

@@ -165,9 +165,14 @@ weft_steal_result weft__deque_steal(weft_deque *d, void **out);
 /* Any thread but the owner. As weft__deque_steal, but take up to max (>= 1) of the
  * oldest public items with one CAS: out[0..*n) receive them, oldest first, where
  * 1 <= *n <= min(max, weft__deque_steal_span_(top, split)) — half the public part at
- * most, so the owner and other thieves keep the rest. out and n are written only on
- * success. d, out or n NULL, or max 0: WEFT_STEAL_EMPTY. */
-weft_steal_result weft__deque_steal_some(weft_deque *d, void **out, size_t max, size_t *n);
+ * most, so the owner and other thieves keep the rest. one_if (NULL: none) is a word
+ * of the owner's, written by it with relaxed atomic stores: read non-zero after split,
+ * it limits the steal to one item. Read after split's acquire, so if the items it
+ * could take were shared after the owner set it, it is seen set (the pool passes the
+ * victim's isolation tag). out and n are written only on success. d, out or n NULL,
+ * or max 0: WEFT_STEAL_EMPTY. */
+weft_steal_result weft__deque_steal_some(weft_deque *d, void **out, size_t max, size_t *n,
+                                         const uint64_t *one_if);
 
 /* OWNER ONLY. How many items can be pushed before the ring may have to grow (by the
  * last top this owner read: a lower bound). A thief that steals several items and

@@ -225,9 +225,9 @@ static void isolate_on_worker(void *p)
     weft_worker *w = weft__worker_current();
     uint64_t saved = w->isolation;
     /* The tag: the address of this frame, unique among live isolated regions. */
-    w->isolation = (uint64_t)(uintptr_t)&saved;
+    weft__worker_set_isolation(w, (uint64_t)(uintptr_t)&saved);
     ia->fn(ia->arg);
-    w->isolation = saved;
+    weft__worker_set_isolation(w, saved);
 }
 
 int weft_isolate(weft_fn fn, void *arg)

@@ -157,7 +157,10 @@ void weft__pool_inject(weft_pool *pool, weft_job *job)
  * steal per batch instead of per job, where a spawner's tasks are small and many.
  * Published, not kept private: a job is never stuck behind a worker that runs a long
  * task or blocks outside weft, and other thieves balance coarse jobs as before. A
- * caller slot takes one job: its deque must be empty when its call returns. */
+ * caller slot takes one job: its deque must be empty when its call returns. A victim
+ * inside an isolated region gives one job: it cannot steal, so its region's jobs must
+ * stay on its deque, where it pops them (a job taken with them could block on what
+ * the region's owner does after the region). */
 static weft_job *steal_from(weft_worker *w, weft_worker *victim, bool *retry)
 {
     void *items[WEFT_DEQUE_STEAL_MAX];
@@ -167,7 +170,10 @@ static weft_job *steal_from(weft_worker *w, weft_worker *victim, bool *retry)
         max = room < WEFT_DEQUE_STEAL_MAX ? room : WEFT_DEQUE_STEAL_MAX;
     }
     uint64_t t0 = weft__trace_begin();
-    weft_steal_result r = weft__deque_steal_some(&victim->deque, items, max, &n);
+    /* One job from a victim inside an isolated region (its isolation tag set): it
+     * cannot steal, so jobs of its region taken with one it may not run would be out
+     * of its reach (runtime/deque.md, "Steals of several items"). */
+    weft_steal_result r = weft__deque_steal_some(&victim->deque, items, max, &n, &victim->isolation);
     if (r == WEFT_STEAL_SUCCESS) {
         weft__trace_end(WEFT__TRACE_STEAL, t0, victim->index, 0);
         weft__counter_add(&w->stats.steals, n); /* counts jobs, as documented */

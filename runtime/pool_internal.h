@@ -83,7 +83,8 @@ typedef _Atomic uint64_t weft_counter;
  * checks each offset at compile time): move none of them without bumping it. */
 struct weft_worker {
     weft_deque deque;
-    uint64_t isolation; /* tag of the innermost isolated region running here */
+    uint64_t isolation; /* tag of the innermost isolated region running here; written
+                         * only by weft__worker_set_isolation (thieves read it) */
     const _Atomic uint64_t *idle; /* &pool->idle, for inline forks */
     weft_pool *pool;
     unsigned index;     /* workers: [0, num_threads); caller slots: num_threads + slot */
@@ -351,6 +352,15 @@ static inline void weft__counter_add(weft_counter *c, uint64_t n)
 
 static inline void weft__counter_inc(weft_counter *c) { weft__counter_add(c, 1); }
 
+/* Set w's isolation tag (w's own thread only). A relaxed atomic store, though only
+ * w's thread writes it and reads it plainly: a thief reads it after the split of w's
+ * deque (steal_from) to take one job, not several, from a worker inside an isolated
+ * region — that worker cannot steal, so its region's jobs must stay where it pops. */
+static inline void weft__worker_set_isolation(weft_worker *w, uint64_t tag)
+{
+    __atomic_store_n(&w->isolation, tag, __ATOMIC_RELAXED);
+}
+
 #ifdef WEFT_BUILDING /* weft/trace.h declares the trace points to libweft's files only */
 #include <weft/trace.h>
 /* Execute job on w (the calling thread's worker), in the job's isolation, through
@@ -360,13 +370,13 @@ static inline __attribute__((always_inline)) void weft__worker_run_job_by(weft_w
                                                                           void (*execute)(weft_job *, weft_worker *))
 {
     uint64_t saved = w->isolation;
-    w->isolation = job->isolation;
+    weft__worker_set_isolation(w, job->isolation);
     weft__counter_inc(&w->stats.jobs_run);
     if (weft__trace_on())
         weft__worker_execute_traced(w, job);
     else
         execute(job, w);
-    w->isolation = saved;
+    weft__worker_set_isolation(w, saved);
 }
 #endif
 

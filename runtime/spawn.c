@@ -172,10 +172,10 @@ int weft_spawn_copy(weft_pool *pool, weft_task_fn fn, const void *arg, size_t si
 static void task_run_inline(weft_worker *w, weft_task *t)
 {
     uint64_t saved = w->isolation;
-    w->isolation = t->job.isolation;
+    weft__worker_set_isolation(w, t->job.isolation);
     weft__counter_inc(&w->stats.jobs_run);
     t->result = t->fn(t->arg);
-    w->isolation = saved;
+    weft__worker_set_isolation(w, saved);
 }
 
 /* On a worker of t's pool: run t inline if nobody started it. Returns true if it ran

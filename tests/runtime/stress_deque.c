@@ -120,7 +120,7 @@ static void *thief_main(void *p)
          * WEFT_DEQUE_STEAL_MAX (fewer when their own ring is short), caller slots one. */
         static const size_t maxes[] = {1, 2, 3, 8, WEFT_DEQUE_STEAL_MAX};
         size_t max = maxes[test_next_rand(&rng) % (sizeof maxes / sizeof maxes[0])];
-        weft_steal_result r = weft__deque_steal_some(&s->deque, out, max, &n);
+        weft_steal_result r = weft__deque_steal_some(&s->deque, out, max, &n, NULL);
         if (r == WEFT_STEAL_SUCCESS) {
             CHECK(n >= 1 && n <= max, "steal of %zu items with max %zu", n, max);
             for (size_t i = 0; i < n; i++)

@@ -297,37 +297,42 @@ Test(deque, push_public_shares_at_once)
 }
 
 /* A steal of several items takes the oldest, in order, half the public part at most
- * (WEFT_DEQUE_STEAL_MAX at most, and no more than asked); max 0 or a NULL count is
- * WEFT_STEAL_EMPTY, writing nothing. */
+ * (WEFT_DEQUE_STEAL_MAX at most, no more than asked, one while the owner's one_if word
+ * is set); max 0 or a NULL count is WEFT_STEAL_EMPTY, writing nothing. */
 Test(deque, steal_some_takes_the_older_half)
 {
     weft_deque d;
     dq_init_published(&d, 64, 40);
     void *out[WEFT_DEQUE_STEAL_MAX] = {NULL};
     size_t n = 99;
-    cr_assert_eq(weft__deque_steal_some(&d, out, 0, &n), WEFT_STEAL_EMPTY);
-    cr_assert_eq(weft__deque_steal_some(&d, out, 4, NULL), WEFT_STEAL_EMPTY);
-    cr_assert_eq(weft__deque_steal_some(NULL, out, 4, &n), WEFT_STEAL_EMPTY);
+    cr_assert_eq(weft__deque_steal_some(&d, out, 0, &n, NULL), WEFT_STEAL_EMPTY);
+    cr_assert_eq(weft__deque_steal_some(&d, out, 4, NULL, NULL), WEFT_STEAL_EMPTY);
+    cr_assert_eq(weft__deque_steal_some(NULL, out, 4, &n, NULL), WEFT_STEAL_EMPTY);
     cr_assert_eq(n, 99, "n untouched");
     cr_assert_eq(weft__deque_len_public(&d), 40);
     /* 40 public: half is 20, capped at WEFT_DEQUE_STEAL_MAX */
-    cr_assert_eq(weft__deque_steal_some(&d, out, WEFT_DEQUE_STEAL_MAX, &n), WEFT_STEAL_SUCCESS);
+    cr_assert_eq(weft__deque_steal_some(&d, out, WEFT_DEQUE_STEAL_MAX, &n, NULL), WEFT_STEAL_SUCCESS);
     cr_assert_eq(n, WEFT_DEQUE_STEAL_MAX);
     for (size_t i = 0; i < n; i++)
         cr_assert_eq(dq_index(out[i]), i, "oldest first");
-    cr_assert_eq(weft__deque_steal_some(&d, out, 3, &n), WEFT_STEAL_SUCCESS); /* asked for 3 */
-    cr_assert_eq(n, 3);
+    uint64_t one_if = 7; /* the owner's word, set: one item */
+    cr_assert_eq(weft__deque_steal_some(&d, out, WEFT_DEQUE_STEAL_MAX, &n, &one_if), WEFT_STEAL_SUCCESS);
+    cr_assert_eq(n, 1, "one item while the owner's word is set");
     cr_assert_eq(dq_index(out[0]), 16);
-    cr_assert_eq(weft__deque_len_public(&d), 21);
-    cr_assert_eq(weft__deque_steal_some(&d, out, WEFT_DEQUE_STEAL_MAX, &n), WEFT_STEAL_SUCCESS);
-    cr_assert_eq(n, 10, "half of 21");
-    cr_assert_eq(dq_index(out[0]), 19);
+    one_if = 0;
+    cr_assert_eq(weft__deque_steal_some(&d, out, 3, &n, &one_if), WEFT_STEAL_SUCCESS); /* asked for 3 */
+    cr_assert_eq(n, 3);
+    cr_assert_eq(dq_index(out[0]), 17);
+    cr_assert_eq(weft__deque_len_public(&d), 20);
+    cr_assert_eq(weft__deque_steal_some(&d, out, WEFT_DEQUE_STEAL_MAX, &n, NULL), WEFT_STEAL_SUCCESS);
+    cr_assert_eq(n, 10, "half of 20");
+    cr_assert_eq(dq_index(out[0]), 20);
     while (weft__deque_len_public(&d) > 1)
-        cr_assert_eq(weft__deque_steal_some(&d, out, WEFT_DEQUE_STEAL_MAX, &n), WEFT_STEAL_SUCCESS);
-    cr_assert_eq(weft__deque_steal_some(&d, out, WEFT_DEQUE_STEAL_MAX, &n), WEFT_STEAL_SUCCESS);
+        cr_assert_eq(weft__deque_steal_some(&d, out, WEFT_DEQUE_STEAL_MAX, &n, NULL), WEFT_STEAL_SUCCESS);
+    cr_assert_eq(weft__deque_steal_some(&d, out, WEFT_DEQUE_STEAL_MAX, &n, NULL), WEFT_STEAL_SUCCESS);
     cr_assert_eq(n, 1, "the last public item alone");
     cr_assert_eq(dq_index(out[0]), 39);
-    cr_assert_eq(weft__deque_steal_some(&d, out, WEFT_DEQUE_STEAL_MAX, &n), WEFT_STEAL_EMPTY);
+    cr_assert_eq(weft__deque_steal_some(&d, out, WEFT_DEQUE_STEAL_MAX, &n, NULL), WEFT_STEAL_EMPTY);
     weft__deque_destroy(&d);
 }
 
@@ -449,7 +454,7 @@ Test(deque, interleaved_ops_match_a_model)
         } else if (r < 95) {
             void *out[WEFT_DEQUE_STEAL_MAX];
             size_t max = 1 + (size_t)(rng >> 40) % WEFT_DEQUE_STEAL_MAX, n = 0;
-            weft_steal_result res = weft__deque_steal_some(&d, out, max, &n);
+            weft_steal_result res = weft__deque_steal_some(&d, out, max, &n, NULL);
             if (lo == sp) {
                 cr_assert_eq(res, WEFT_STEAL_EMPTY);
                 req = true;

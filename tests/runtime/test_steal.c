@@ -1,7 +1,9 @@
 /* test_steal.c: Criterion suite `steal` — a worker's steal of several jobs at once
  * (runtime/pool.c, steal_from; the deque's side is test_deque.c and stress_deque.c):
  * the jobs it takes beyond the one it runs stay stealable, so a job that blocks
- * outside weft does not strand the ones taken with it, and each runs exactly once. */
+ * outside weft does not strand the ones taken with it, and each runs exactly once;
+ * and a worker inside an isolated region, which cannot steal, gives one job per
+ * steal, so its region's jobs stay where it can run them. */
 #include <criterion/criterion.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -79,6 +81,80 @@ Test(steal, a_job_blocked_outside_weft_leaves_the_jobs_stolen_with_it_stealable)
         cr_assert_eq(atomic_load(&b.timed_out), 0, "round %d: the second task was stranded", round);
         cr_assert_eq(atomic_load(&b.second_runs), 1);
         cr_assert_eq(atomic_load(&b.others_run), 4);
+    }
+    cr_assert_eq(weft_pool_destroy(p), 0);
+}
+
+/* An isolated region's owner cannot steal: its region's jobs must not leave its deque
+ * with a job that waits for what the owner does after the region. The owner spawns
+ * an outer scope task that waits for a flag set after the region, then, isolated,
+ * spawns the region's tasks and gives the other worker time to steal before it waits.
+ * A thief that took the outer task and region tasks together would hold the region
+ * tasks while it waits in the outer one, and the region could not end. */
+typedef struct isolated {
+    weft_scope outer;
+    _Atomic int after_region, outer_started, region_runs;
+    _Atomic int timed_out;
+    int region_wait, outer_wait;
+} isolated;
+
+static int waits_for_the_region(weft_scope *s, void *p)
+{
+    (void)s;
+    isolated *x = p;
+    atomic_store(&x->outer_started, 1);
+    uint64_t deadline = weft_time_now_ns() + STEAL_TEST_DEADLINE_NS;
+    while (atomic_load(&x->after_region) == 0) {
+        if (weft_time_now_ns() > deadline) {
+            atomic_store(&x->timed_out, 1);
+            break;
+        }
+        sched_yield();
+    }
+    return 0;
+}
+
+static int region_task(weft_scope *s, void *p)
+{
+    (void)s;
+    atomic_fetch_add(&((isolated *)p)->region_runs, 1);
+    return 0;
+}
+
+static void region(void *p)
+{
+    isolated *x = p;
+    weft_scope inner;
+    cr_assert_eq(weft_scope_init(&inner, NULL), 0);
+    for (int i = 0; i < 7; i++)
+        cr_assert_eq(weft_scope_spawn(&inner, region_task, x), 0);
+    uint64_t deadline = weft_time_now_ns() + STEAL_TEST_DEADLINE_NS;
+    while (atomic_load(&x->outer_started) == 0 && weft_time_now_ns() < deadline)
+        sched_yield(); /* the thief steals (the outer task first: it is the oldest) */
+    x->region_wait = weft_scope_wait(&inner);
+}
+
+static void outer_then_isolated(void *p)
+{
+    isolated *x = p;
+    cr_assert_eq(weft_scope_init(&x->outer, NULL), 0);
+    cr_assert_eq(weft_scope_spawn(&x->outer, waits_for_the_region, x), 0);
+    cr_assert_eq(weft_isolate(region, x), 0);
+    atomic_store(&x->after_region, 1);
+    x->outer_wait = weft_scope_wait(&x->outer);
+}
+
+Test(steal, an_isolated_region_keeps_its_jobs_from_a_batch_steal)
+{
+    weft_pool *p = make_pool(2);
+    for (int round = 0; round < 10; round++) {
+        isolated x = {.region_wait = -1, .outer_wait = -1};
+        cr_assert_eq(weft_pool_run(p, outer_then_isolated, &x), 0);
+        cr_assert_eq(x.region_wait, 0);
+        cr_assert_eq(x.outer_wait, 0);
+        cr_assert_eq(atomic_load(&x.timed_out), 0, "round %d: the region's tasks were out of its reach",
+                     round);
+        cr_assert_eq(atomic_load(&x.region_runs), 7);
     }
     cr_assert_eq(weft_pool_destroy(p), 0);
 }
