@@ -20,22 +20,39 @@ typedef struct batch {
     int wait;
 } batch;
 
-/* The oldest task: waits, outside weft (a plain poll and sched_yield), for the second
- * one to run elsewhere. A thief that takes the two together runs this one and must
- * leave the second stealable: nothing of weft runs on its thread meanwhile. */
+/* Set *started, then wait outside weft (a plain poll and sched_yield) until *flag is
+ * set; past the deadline set *timed_out instead: a job another one needed was out of
+ * reach. */
+static void poll_outside_weft(_Atomic int *started, _Atomic int *flag, _Atomic int *timed_out)
+{
+    atomic_store(started, 1);
+    uint64_t deadline = weft_time_now_ns() + STEAL_TEST_DEADLINE_NS;
+    while (atomic_load(flag) == 0) {
+        if (weft_time_now_ns() > deadline) {
+            atomic_store(timed_out, 1);
+            return;
+        }
+        sched_yield();
+    }
+}
+
+/* Yield until *started is set (or the deadline passes): the owner pops nothing
+ * meanwhile, so the other worker steals first. */
+static void yield_until_started(_Atomic int *started)
+{
+    uint64_t deadline = weft_time_now_ns() + STEAL_TEST_DEADLINE_NS;
+    while (atomic_load(started) == 0 && weft_time_now_ns() < deadline)
+        sched_yield();
+}
+
+/* The oldest task: waits, outside weft, for the second one to run elsewhere. A thief
+ * that takes the two together runs this one and must leave the second stealable:
+ * nothing of weft runs on its thread meanwhile. */
 static int first_task(weft_scope *s, void *p)
 {
     (void)s;
     batch *b = p;
-    atomic_store(&b->first_started, 1);
-    uint64_t deadline = weft_time_now_ns() + STEAL_TEST_DEADLINE_NS;
-    while (atomic_load(&b->second_runs) == 0) {
-        if (weft_time_now_ns() > deadline) {
-            atomic_store(&b->timed_out, 1);
-            break;
-        }
-        sched_yield();
-    }
+    poll_outside_weft(&b->first_started, &b->second_runs, &b->timed_out);
     return 0;
 }
 
@@ -65,9 +82,7 @@ static void spawn_then_wait(void *p)
     cr_assert_eq(weft_scope_spawn(&b->s, second_task, b), 0);
     for (int i = 0; i < 4; i++)
         cr_assert_eq(weft_scope_spawn(&b->s, other_task, b), 0);
-    uint64_t deadline = weft_time_now_ns() + STEAL_TEST_DEADLINE_NS;
-    while (atomic_load(&b->first_started) == 0 && weft_time_now_ns() < deadline)
-        sched_yield(); /* the owner pops nothing meanwhile: the thief steals first */
+    yield_until_started(&b->first_started);
     b->wait = weft_scope_wait(&b->s);
 }
 
@@ -102,15 +117,7 @@ static int waits_for_the_region(weft_scope *s, void *p)
 {
     (void)s;
     isolated *x = p;
-    atomic_store(&x->outer_started, 1);
-    uint64_t deadline = weft_time_now_ns() + STEAL_TEST_DEADLINE_NS;
-    while (atomic_load(&x->after_region) == 0) {
-        if (weft_time_now_ns() > deadline) {
-            atomic_store(&x->timed_out, 1);
-            break;
-        }
-        sched_yield();
-    }
+    poll_outside_weft(&x->outer_started, &x->after_region, &x->timed_out);
     return 0;
 }
 
@@ -128,9 +135,7 @@ static void region(void *p)
     cr_assert_eq(weft_scope_init(&inner, NULL), 0);
     for (int i = 0; i < 7; i++)
         cr_assert_eq(weft_scope_spawn(&inner, region_task, x), 0);
-    uint64_t deadline = weft_time_now_ns() + STEAL_TEST_DEADLINE_NS;
-    while (atomic_load(&x->outer_started) == 0 && weft_time_now_ns() < deadline)
-        sched_yield(); /* the thief steals (the outer task first: it is the oldest) */
+    yield_until_started(&x->outer_started); /* the thief takes the outer task: the oldest */
     x->region_wait = weft_scope_wait(&inner);
 }
 
