@@ -170,9 +170,7 @@ static weft_job *steal_from(weft_worker *w, weft_worker *victim, bool *retry)
         max = room < WEFT_DEQUE_STEAL_MAX ? room : WEFT_DEQUE_STEAL_MAX;
     }
     uint64_t t0 = weft__trace_begin();
-    /* One job from a victim inside an isolated region (its isolation tag set): it
-     * cannot steal, so jobs of its region taken with one it may not run would be out
-     * of its reach (runtime/deque.md, "Steals of several items"). */
+    /* one_if: the victim's isolation tag (one job from a victim in a region, above) */
     weft_steal_result r = weft__deque_steal_some(&victim->deque, items, max, &n, &victim->isolation);
     if (r == WEFT_STEAL_SUCCESS) {
         weft__trace_end(WEFT__TRACE_STEAL, t0, victim->index, 0);
