@@ -225,6 +225,13 @@ static bool claim_public(weft_deque *d, int64_t *t, int64_t s, void **item)
     return true;
 }
 
+/* Owner only: one past the last index a thief holding top t may take, whatever split
+ * it read (split_hi bounds that: deque.md, "Steals of several items"). */
+static int64_t thief_reach(const weft_deque *d, int64_t t)
+{
+    return d->split_hi > t ? t + weft__deque_steal_span_(t, d->split_hi) : t;
+}
+
 /* Owner only, slow path of pop (deque_internal.h): the private part is empty (bottom
  * == split == s) and the item to pop, s - 1, is public. Take back the newer half of
  * the public part [t, s) by lowering split, as Chase–Lev's pop lowers bottom, but
@@ -252,7 +259,7 @@ void *weft__deque_pop_public(weft_deque *d, int64_t s)
         /* t is the top last read. A thief holding it may take up to reach; the next
          * fence can only lower split_hi, so this is the bound the fence will confirm
          * unless thieves move top meanwhile. */
-        int64_t reach = d->split_hi > t ? t + weft__deque_steal_span_(t, d->split_hi) : t;
+        int64_t reach = thief_reach(d, t);
         if (reach >= s) {
             /* Thieves at t may take up to s - 1, the item we want: race them for the
              * whole public part (for one item, the Chase–Lev last-item CAS). The CAS
@@ -290,7 +297,7 @@ void *weft__deque_pop_public(weft_deque *d, int64_t s)
         d->split_hi_last = ns;
         if (t >= s)
             break; /* all stolen */
-        if ((d->split_hi > t ? t + weft__deque_steal_span_(t, d->split_hi) : t) <= ns) {
+        if (thief_reach(d, t) <= ns) {
             /* No thief can take an index >= ns any more: [ns, s) is private again. */
             d->owner_split = ns;
             atomic_store_explicit(&d->bottom, s - 1, memory_order_relaxed);
