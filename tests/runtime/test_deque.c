@@ -23,12 +23,19 @@ static size_t dq_capacity(weft_deque *d)
     return atomic_load_explicit(&d->buffer, memory_order_relaxed)->mask + 1;
 }
 
-/* d initialised with room for cap items, holding items 0..n-1, all published. */
-static void dq_init_published(weft_deque *d, size_t cap, uintptr_t n)
+/* d initialised with room for cap items, holding items 0..n-1 as pushed (the oldest
+ * public, the rest private). */
+static void dq_init_pushed(weft_deque *d, size_t cap, uintptr_t n)
 {
     cr_assert_eq(weft__deque_init(d, cap), 0);
     for (uintptr_t i = 0; i < n; i++)
         cr_assert_eq(weft__deque_push(d, dq_item(i)), 0);
+}
+
+/* The same, all published. */
+static void dq_init_published(weft_deque *d, size_t cap, uintptr_t n)
+{
+    dq_init_pushed(d, cap, n);
     weft__deque_publish(d);
 }
 
@@ -211,10 +218,8 @@ static int64_t dq_split(weft_deque *d) { return atomic_load_explicit(&d->split, 
 Test(deque, split_requests_and_publish)
 {
     weft_deque d;
-    cr_assert_eq(weft__deque_init(&d, 16), 0);
+    dq_init_pushed(&d, 16, 8);
     void *out = NULL;
-    for (uintptr_t i = 0; i < 8; i++)
-        cr_assert_eq(weft__deque_push(&d, dq_item(i)), 0);
     cr_assert_eq(weft__deque_len(&d), 8, "len counts private items");
     cr_assert_eq(weft__deque_len_public(&d), 1, "the oldest item is public at once");
     cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
@@ -259,10 +264,8 @@ Test(deque, split_requests_and_publish)
 Test(deque, push_public_shares_at_once)
 {
     weft_deque d;
-    cr_assert_eq(weft__deque_init(&d, 16), 0);
+    dq_init_pushed(&d, 16, 3);
     void *out = NULL;
-    for (uintptr_t i = 0; i < 3; i++)
-        cr_assert_eq(weft__deque_push(&d, dq_item(i)), 0);
     cr_assert_eq(weft__deque_len_public(&d), 1, "only the oldest is public");
     cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_SUCCESS);
     cr_assert_eq(weft__deque_steal(&d, &out), WEFT_STEAL_EMPTY); /* raises a request */
