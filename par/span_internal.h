@@ -25,20 +25,33 @@
 
 #define WEFT_PAR_SPAN_MAX ((size_t)UINT32_MAX)
 
-/* The owner's first block is an eighth of its largest: a thief usually comes within
+/* The owner's first block is an eighth of block_max: a thief usually comes within
  * a block or two of the offer, and what the owner has claimed (its current block)
  * stays with it, so a short first block keeps the first cut near the middle of the
- * work. Blocks then double up to block_max, which bounds the claims per index. */
+ * work. Blocks then double up to a WEFT_PAR_SPAN_BLOCK_SHARE-th of what is left
+ * (OpenMP's guided schedule, per span), kept between block_max and
+ * WEFT_PAR_SPAN_BLOCK_GROWTH x block_max.
+ * Why grow past block_max (about half a microsecond of work, the probe's): each
+ * block costs a CAS and restarts the body's loop, and the hardware prefetcher's
+ * streams with it; in blocks of block_max throughout, a memory-bound loop of 2^16 to
+ * 2^18 elements ran 10-20% slower (docs/perf-log.md, 2026-12-07). A 16th of what is
+ * left keeps little of the owner's rest out of a thief's reach, and the blocks shrink
+ * back to block_max at the end of the span, where the balance is decided. Why stop at
+ * 16 x block_max (some 8 us): an owner preempted mid-block strands the block, which
+ * no thief can take; the gain is in the first few doublings. */
 #define WEFT_PAR_SPAN_FIRST_BLOCK_SHIFT 3
+#define WEFT_PAR_SPAN_BLOCK_SHARE 16u
+#define WEFT_PAR_SPAN_BLOCK_GROWTH 16u
 
 typedef struct weft_par_span {
     _Atomic uint64_t word; /* next << 32 | end, offsets from base */
     size_t base;
-    size_t block, block_max; /* the owner's: its next block's length, and the cap */
+    size_t block, block_max; /* the owner's: its next block's length, and the least cap */
 } weft_par_span;
 
 /* A span of [lo, hi) (at most WEFT_PAR_SPAN_MAX indices) whose owner claims blocks of
- * up to block_max (>= 1) indices. */
+ * up to block_max (>= 1) indices, or up to a WEFT_PAR_SPAN_BLOCK_SHARE-th of what is
+ * left when that is more. */
 static inline void weft__par_span_init(weft_par_span *s, size_t lo, size_t hi, size_t block_max)
 {
     s->base = lo;
@@ -77,12 +90,17 @@ static inline bool weft__par_span_take(weft_par_span *s, size_t len, size_t min_
 }
 
 /* Owner: claim the next block (see WEFT_PAR_SPAN_FIRST_BLOCK_SHIFT). False when none
- * is left. */
+ * is left. What is left is read before the claim's CAS: a thief can only shrink it
+ * meanwhile, and the claim never takes more than is left then. */
 static inline bool weft__par_span_next(weft_par_span *s, size_t *b, size_t *e)
 {
-    size_t block = s->block;
-    if (block < s->block_max)
-        s->block = block * 2 < s->block_max ? block * 2 : s->block_max;
+    size_t cap = weft__par_span_left(s) / WEFT_PAR_SPAN_BLOCK_SHARE;
+    if (cap < s->block_max)
+        cap = s->block_max;
+    else if (cap > s->block_max * WEFT_PAR_SPAN_BLOCK_GROWTH) /* block_max <= 2^32: no overflow */
+        cap = s->block_max * WEFT_PAR_SPAN_BLOCK_GROWTH;
+    size_t block = s->block < cap ? s->block : cap;
+    s->block = block * 2; /* block <= WEFT_PAR_SPAN_MAX: no overflow */
     return weft__par_span_take(s, block, 1, b, e);
 }
 

@@ -59,8 +59,13 @@ static void run_round(round *r, size_t lo, size_t n, size_t block, size_t min_le
         CHECK(pthread_create(&t[i], NULL, thief, r) == 0, "pthread_create");
     atomic_store_explicit(&r->go, 1, memory_order_release);
     size_t b, e;
-    while (weft__par_span_next(&r->span, &b, &e)) {
-        CHECK(e - b <= block, "block of %zu, asked %zu", e - b, block);
+    for (;;) {
+        /* Thieves only shrink what is left: the claim sees at most this much. */
+        size_t cap = weft__par_span_left(&r->span) / WEFT_PAR_SPAN_BLOCK_SHARE;
+        if (!weft__par_span_next(&r->span, &b, &e))
+            break;
+        CHECK(e - b <= block || e - b <= cap, "block of %zu, asked %zu, a share of the rest %zu", e - b, block,
+              cap);
         mark(r, b, e);
     }
     CHECK(weft__par_span_left(&r->span) == 0, "owner stopped with indices left");
@@ -95,12 +100,29 @@ int main(void)
     CHECK(weft__par_span_steal(&s, 1, &b, &e) && b == 11 && e == 13, "upper half of 3 is [11, 13)");
     CHECK(weft__par_span_next(&s, &b, &e) && b == 10 && e == 11, "owner keeps [10, 11)");
     CHECK(!weft__par_span_next(&s, &b, &e), "nothing left");
-    /* Blocks grow from an eighth of the cap, doubling: 2, 4, 8, 16, 16, ... */
+    /* Blocks grow from an eighth of the cap, doubling: 2, 4, 8, 16, 16, ... (a 16th of
+     * what is left is below the cap throughout) */
     weft__par_span_init(&s, 0, 100, 16);
     size_t want[] = {2, 4, 8, 16, 16, 16, 16, 16, 6};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         CHECK(weft__par_span_next(&s, &b, &e) && e - b == want[i], "block %zu: %zu indices, want %zu", i, e - b, want[i]);
     CHECK(!weft__par_span_next(&s, &b, &e), "nothing left after 100");
+    /* A long span: blocks go on doubling past the cap while a 16th of what is left is
+     * more (2, 4, ..., 256, never above 16 x the cap), and come back down to the cap
+     * for the last 16 x 16 indices. Before, all 100,000 indices went in blocks of 16. */
+    weft__par_span_init(&s, 0, 100000, 16);
+    size_t blocks = 0, left = 100000, doubling = 2, most = 16 * WEFT_PAR_SPAN_BLOCK_GROWTH;
+    while (weft__par_span_next(&s, &b, &e)) {
+        size_t share = left / WEFT_PAR_SPAN_BLOCK_SHARE;
+        size_t cap = share < 16 ? 16 : share > most ? most : share;
+        size_t expect = doubling < cap ? doubling : cap;
+        doubling = expect * 2;
+        expect = expect < left ? expect : left;
+        CHECK(e - b == expect, "block %zu: %zu indices, want %zu (left %zu)", blocks, e - b, expect, left);
+        left -= e - b;
+        blocks++;
+    }
+    CHECK(left == 0 && blocks < 100000 / most + 100, "100,000 indices in %zu blocks, %zu left", blocks, left);
     free(r);
     printf("stress_span: %ld rounds ok\n", rounds);
     return 0;
