@@ -31,14 +31,15 @@
  * work. Blocks then double up to a WEFT_PAR_SPAN_BLOCK_SHARE-th of what is left
  * (OpenMP's guided schedule, per span), kept between block_max and
  * WEFT_PAR_SPAN_BLOCK_GROWTH x block_max.
- * Why grow past block_max (about half a microsecond of work, the probe's): each
- * block costs a CAS and restarts the body's loop, and the hardware prefetcher's
- * streams with it; in blocks of block_max throughout, a memory-bound loop of 2^16 to
- * 2^18 elements ran 10-20% slower (docs/perf-log.md, 2026-12-07). A 16th of what is
- * left keeps little of the owner's rest out of a thief's reach, and the blocks shrink
- * back to block_max at the end of the span, where the balance is decided. Why stop at
- * 16 x block_max (some 8 us): an owner preempted mid-block strands the block, which
- * no thief can take; the gain is in the first few doublings. */
+ * Why grow past block_max (about half a microsecond of work, by the probe's
+ * estimate): each block costs a CAS and restarts the body's loop, and the hardware
+ * prefetcher's streams with it; in blocks of block_max throughout, a memory-bound
+ * loop of 2^16 to 2^18 elements lost a measurable share of its time to them
+ * (docs/perf-log.md, 2026-12-07). A 16th of what is left keeps little of the owner's
+ * rest out of a thief's reach, and the blocks shrink back to block_max at the end of
+ * the span, where the balance is decided. Why stop at 16 x block_max (some 8 us of
+ * work): an owner preempted mid-block strands its block, which no thief can take;
+ * the gain is in the first few doublings. */
 #define WEFT_PAR_SPAN_FIRST_BLOCK_SHIFT 3
 #define WEFT_PAR_SPAN_BLOCK_SHARE 16u
 #define WEFT_PAR_SPAN_BLOCK_GROWTH 16u
@@ -51,7 +52,7 @@ typedef struct weft_par_span {
 
 /* A span of [lo, hi) (at most WEFT_PAR_SPAN_MAX indices) whose owner claims blocks of
  * up to block_max (>= 1) indices, or up to a WEFT_PAR_SPAN_BLOCK_SHARE-th of what is
- * left when that is more. */
+ * left when that is more (at most WEFT_PAR_SPAN_BLOCK_GROWTH x block_max). */
 static inline void weft__par_span_init(weft_par_span *s, size_t lo, size_t hi, size_t block_max)
 {
     s->base = lo;
