@@ -16,7 +16,15 @@
  * sleeper either sees the change or is seen by the notifier (no lost wake-up).
  * Blocking calls spin a little before sleeping (weft__chan_block_wait); while they
  * spin they poll only the next slot's stamp, not the other side's index
- * (array_may_proceed). */
+ * (array_may_proceed). Nor do their tries before the spin ends (array_send_step /
+ * array_recv_step with exact = false): a slot whose stamp says full (for a sender)
+ * or empty (for a receiver) is reported as -EAGAIN without the fence and the load
+ * of the other side's index, which would pull that index's line away from the side
+ * that writes it on every message of a nearly full or nearly empty channel. Such a
+ * verdict may be early by one operation in flight (a receiver between its head CAS
+ * and its stamp store, say) and does not see a disconnection when the receiver's
+ * slot is empty; the exact try that ends the spin, and the seq_cst re-check before
+ * every sleep, see both. */
 #include "chan_internal.h"
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +96,10 @@ void weft__chan_array_destroy(weft_chan *c)
     free(a->slots);
 }
 
-int weft__chan_array_try_send(weft_chan *c, const void *msg)
+/* One try to send: 0, -EPIPE, or -EAGAIN (full; when !exact, also when the slot's
+ * stamp says full but a receiver may be taking it: see the file comment). */
+static inline __attribute__((always_inline)) int array_send_step(weft_chan *c, const void *msg,
+                                                                 bool exact)
 {
     chan_array *a = &c->u.array;
     weft_backoff b = WEFT_BACKOFF_INIT;
@@ -115,6 +126,8 @@ int weft__chan_array_try_send(weft_chan *c, const void *msg)
             }
             weft_backoff_spin(&b);
         } else if (stamp + a->one_lap == tail + 1) {
+            if (!exact)
+                return -EAGAIN;
             /* SeqCst fence: pairs with the receivers' head CAS, so a full verdict
              * is not based on a stale head. */
             atomic_thread_fence(memory_order_seq_cst);
@@ -131,7 +144,10 @@ int weft__chan_array_try_send(weft_chan *c, const void *msg)
     }
 }
 
-int weft__chan_array_try_recv(weft_chan *c, void *out)
+/* One try to receive: 0, -EPIPE, or -EAGAIN (empty; when !exact, also when the
+ * slot's stamp says empty but the channel is disconnected, or a sender may be
+ * filling it: see the file comment). */
+static inline __attribute__((always_inline)) int array_recv_step(weft_chan *c, void *out, bool exact)
 {
     chan_array *a = &c->u.array;
     weft_backoff b = WEFT_BACKOFF_INIT;
@@ -154,6 +170,8 @@ int weft__chan_array_try_recv(weft_chan *c, void *out)
             }
             weft_backoff_spin(&b);
         } else if (stamp == head) {
+            if (!exact)
+                return -EAGAIN;
             /* SeqCst fence: pairs with the senders' tail CAS (see try_send). */
             atomic_thread_fence(memory_order_seq_cst);
             size_t tail = atomic_load_explicit(&a->tail, memory_order_relaxed);
@@ -168,6 +186,9 @@ int weft__chan_array_try_recv(weft_chan *c, void *out)
         }
     }
 }
+
+int weft__chan_array_try_send(weft_chan *c, const void *msg) { return array_send_step(c, msg, true); }
+int weft__chan_array_try_recv(weft_chan *c, void *out) { return array_recv_step(c, out, true); }
 
 bool weft__chan_array_send_ready(weft_chan *c)
 {
@@ -204,30 +225,36 @@ static bool array_may_proceed(chan_array *a, bool send)
 
 /* The blocking paths (entered after a first try failed). */
 static int array_try_send_op(weft_chan *c, void *msg) { return weft__chan_array_try_send(c, msg); }
+static int array_spin_send_op(weft_chan *c, void *msg) { return array_send_step(c, msg, false); }
+static int array_spin_recv_op(weft_chan *c, void *out) { return array_recv_step(c, out, false); }
 static bool array_send_may_proceed(weft_chan *c) { return array_may_proceed(&c->u.array, true); }
 static bool array_recv_may_proceed(weft_chan *c) { return array_may_proceed(&c->u.array, false); }
 
 static __attribute__((noinline)) int array_send_wait(weft_chan *c, void *msg, uint64_t deadline)
 {
     return weft__chan_block_wait(c, msg, deadline, &c->u.array.senders, array_try_send_op,
-                                 array_send_may_proceed, weft__chan_array_send_ready);
+                                 array_spin_send_op, array_send_may_proceed,
+                                 weft__chan_array_send_ready);
 }
 
 static __attribute__((noinline)) int array_recv_wait(weft_chan *c, void *out, uint64_t deadline)
 {
     return weft__chan_block_wait(c, out, deadline, &c->u.array.receivers, weft__chan_array_try_recv,
-                                 array_recv_may_proceed, weft__chan_array_recv_ready);
+                                 array_spin_recv_op, array_recv_may_proceed,
+                                 weft__chan_array_recv_ready);
 }
 
+/* The first try is the spin's kind (not exact): the wait's own exact try decides
+ * before any timeout or sleep. */
 int weft__chan_array_send(weft_chan *c, const void *msg, uint64_t deadline)
 {
-    int r = weft__chan_array_try_send(c, msg);
+    int r = array_send_step(c, msg, false);
     return r != -EAGAIN ? r : array_send_wait(c, (void *)msg, deadline);
 }
 
 int weft__chan_array_recv(weft_chan *c, void *out, uint64_t deadline)
 {
-    int r = weft__chan_array_try_recv(c, out);
+    int r = array_recv_step(c, out, false);
     return r != -EAGAIN ? r : array_recv_wait(c, out, deadline);
 }
 

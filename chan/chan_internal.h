@@ -127,22 +127,25 @@ weft__chan_snooze_looking(weft_backoff *b, bool (*look)(weft_chan *c), weft_chan
 }
 
 /* The blocking path of an operation that waits on one waker (array send and recv,
- * list recv; crossbeam's loop around Context::with), entered once try_op(c, buf) has
+ * list recv; crossbeam's loop around Context::with), entered once a first try has
  * returned -EAGAIN. Spin a little (one weft_backoff's snoozes), polling may_proceed
- * after every pause of them (weft__chan_snooze_looking) and trying again as soon as
- * it says so; once the spin is spent, and until the deadline, sleep on wk
- * (weft__chan_waker_sleep, with `ready` as its re-check) and try again after each
- * wake-up. may_proceed: a relaxed hint that polls only the line the other side writes
- * anyway (a try call's seq_cst fence and load of the other side's index would pull
- * that index's line away from it on every spin); NULL: no hint, try after every
- * snooze. Returns try_op's result other than -EAGAIN,
- * or -ETIMEDOUT. always_inline: a flavor wraps it in one function per operation,
+ * after every pause of them (weft__chan_snooze_looking) and calling spin_op as soon
+ * as it says so; once the spin is spent, try_op decides, and until the deadline,
+ * sleep on wk (weft__chan_waker_sleep, with `ready` as its re-check) and call try_op
+ * after each wake-up. may_proceed: a relaxed hint that polls only the line the other
+ * side writes anyway (a try call's seq_cst fence and load of the other side's index
+ * would pull that index's line away from it on every spin); NULL: no hint, spin_op
+ * after every snooze. spin_op: try_op, or a cheaper form of it that may report
+ * -EAGAIN where try_op would not (it may skip reading the other side's index, or a
+ * disconnection: try_op's verdict comes before every timeout and every sleep);
+ * NULL: try_op. Returns try_op's or spin_op's result other than -EAGAIN, or
+ * -ETIMEDOUT. always_inline: a flavor wraps it in one function per operation,
  * called only after its first try failed, so that the first try stays a plain call
  * and the spin's calls are direct. */
 static inline __attribute__((always_inline)) int
 weft__chan_block_wait(weft_chan *c, void *buf, uint64_t deadline, chan_waker *wk,
-                      int (*try_op)(weft_chan *c, void *buf), bool (*may_proceed)(weft_chan *c),
-                      bool (*ready)(weft_chan *c))
+                      int (*try_op)(weft_chan *c, void *buf), int (*spin_op)(weft_chan *c, void *buf),
+                      bool (*may_proceed)(weft_chan *c), bool (*ready)(weft_chan *c))
 {
     weft_backoff b = WEFT_BACKOFF_INIT;
     for (;;) {
@@ -154,12 +157,17 @@ weft__chan_block_wait(weft_chan *c, void *buf, uint64_t deadline, chan_waker *wk
             if (weft__chan_snooze_looking(&b, may_proceed, c))
                 break;
         }
-        if (weft_backoff_is_completed(&b)) {
-            if (weft_deadline_passed(deadline))
-                return -ETIMEDOUT;
-            weft__chan_waker_sleep(wk, ready, c, deadline);
+        int r;
+        if (!weft_backoff_is_completed(&b)) {
+            r = (spin_op ? spin_op : try_op)(c, buf);
+        } else {
+            r = try_op(c, buf);
+            if (r == -EAGAIN) {
+                if (weft_deadline_passed(deadline))
+                    return -ETIMEDOUT;
+                weft__chan_waker_sleep(wk, ready, c, deadline);
+            }
         }
-        int r = try_op(c, buf);
         if (r != -EAGAIN)
             return r;
     }

@@ -379,10 +379,10 @@ static __attribute__((noinline)) int list_recv_wait(weft_chan *c, void *out, uin
      * the whole call, so the hint may look into the head block). */
     if (atomic_load_explicit(&c->receivers, memory_order_acquire) == 1)
         return weft__chan_block_wait(c, out, deadline, &c->u.list.receivers,
-                                     weft__chan_list_try_recv, list_lone_may_proceed,
+                                     weft__chan_list_try_recv, NULL, list_lone_may_proceed,
                                      weft__chan_list_recv_ready);
     return weft__chan_block_wait(c, out, deadline, &c->u.list.receivers, weft__chan_list_try_recv,
-                                 NULL, weft__chan_list_recv_ready);
+                                 NULL, NULL, weft__chan_list_recv_ready);
 }
 
 int weft__chan_list_recv(weft_chan *c, void *out, uint64_t deadline)
