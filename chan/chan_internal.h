@@ -10,6 +10,7 @@
 
 #include "slab_internal.h"
 #include "waiters_internal.h"
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <weft/chan.h>
@@ -33,10 +34,16 @@ typedef enum chan_flavor { CHAN_ARRAY, CHAN_LIST, CHAN_ZERO, CHAN_TIMER } chan_f
 typedef struct chan_array {
     WEFT_CACHE_ALIGNED _Atomic size_t head; /* {lap, index} */
     WEFT_CACHE_ALIGNED _Atomic size_t tail; /* {lap, mark, index}: mark = disconnected */
-    WEFT_CACHE_ALIGNED size_t cap, one_lap, mark_bit, stride;
+    /* Read on every call, written only at open: one line, with the wakers (written
+     * only by sleepers). The alignment goes on cap alone: on a declaration with a
+     * list it applies to every declarator, a line for each field. */
+    WEFT_CACHE_ALIGNED size_t cap;
+    size_t one_lap, mark_bit, stride;
     unsigned char *slots; /* cap slots of stride bytes: a stamp, then the message */
     chan_waker senders, receivers;
 } chan_array;
+_Static_assert(offsetof(chan_array, slots) - offsetof(chan_array, cap) < WEFT_CACHE_LINE,
+               "the array flavor's read-only fields share one line");
 
 /* ---- unbounded list of blocks (list.c) */
 typedef struct chan_list_block chan_list_block;
