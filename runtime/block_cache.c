@@ -6,7 +6,9 @@
 
 static size_t block_size(unsigned kind)
 {
-    return kind == WEFT_BLOCK_SMALL ? WEFT_JOB_BLOCK_SIZE : WEFT_JOB_BLOCK_LARGE_SIZE;
+    return kind == WEFT_BLOCK_TINY    ? WEFT_JOB_BLOCK_TINY_SIZE
+           : kind == WEFT_BLOCK_SMALL ? WEFT_JOB_BLOCK_SIZE
+                                      : WEFT_JOB_BLOCK_LARGE_SIZE;
 }
 
 void *weft__block_refill(weft_worker *w, unsigned kind)

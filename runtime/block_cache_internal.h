@@ -3,9 +3,15 @@
  * fast path. The calls are inline here, since every spawn and every task's end makes
  * one; block_cache.c has what runs when a worker's thread is gone.
  *
- * Scheme: two kinds of block, each a plain malloc'd block of a fixed size: small
- * (WEFT_JOB_BLOCK_SIZE: a task or a scope job) and large (WEFT_JOB_BLOCK_LARGE_SIZE:
- * a job with a copied argument of up to WEFT_SPAWN_COPY_INLINE bytes after it). A
+ * Scheme: three kinds of block, each a plain malloc'd block of a fixed size: tiny
+ * (WEFT_JOB_BLOCK_TINY_SIZE: a scope job without a copied argument, a fifo ticket),
+ * small (WEFT_JOB_BLOCK_SIZE: a task, or a scope job with a short copy) and large
+ * (WEFT_JOB_BLOCK_LARGE_SIZE: a job with a copied argument of up to
+ * WEFT_SPAWN_COPY_INLINE bytes after it). Why a tiny kind: a scope that queues many
+ * tasks before it runs them (a million, spawned in a loop, then waited for) writes
+ * and later reads every block, which no cache holds; a block of one line instead of
+ * a small block's 96 bytes (112 with malloc's header) is a third less memory to move
+ * per task. A
  * worker keeps a LIFO list of free blocks per kind, touched only by its own thread
  * (no atomics). Alloc takes from the calling worker's list, else mallocs; free puts
  * the block on the calling worker's list of its kind (whichever worker allocated it,
@@ -48,6 +54,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* fits a scope job without a copied argument and a fifo ticket (static asserts in
+ * scope.c and fifo.c) */
+#define WEFT_JOB_BLOCK_TINY_SIZE 64
 #define WEFT_JOB_BLOCK_SIZE 96   /* fits a task and a scope job (static asserts there) */
 /* fits a task or a scope job followed by a copied argument of WEFT_SPAWN_COPY_INLINE
  * bytes (static asserts in spawn.c and scope.c) */
@@ -97,6 +106,12 @@ static inline void *weft__block_alloc_cached(unsigned kind)
 static inline void *weft__block_alloc(void)
 {
     return weft__block_alloc_cached(WEFT_BLOCK_SMALL);
+}
+
+/* A WEFT_JOB_BLOCK_TINY_SIZE block (kind WEFT_BLOCK_TINY), or NULL (out of memory). */
+static inline void *weft__block_alloc_tiny(void)
+{
+    return weft__block_alloc_cached(WEFT_BLOCK_TINY);
 }
 
 /* memcpy for a copied argument: up to 64 bytes (the common case: a few pointers and
@@ -161,7 +176,8 @@ static inline bool weft__block_give(weft_worker *w, void *p, unsigned kind)
     return true;
 }
 
-/* Give back a block from weft__block_alloc_copy (or, kind SMALL, weft__block_alloc),
+/* Give back a block from weft__block_alloc_copy (or weft__block_alloc, kind SMALL;
+ * weft__block_alloc_tiny, kind TINY),
  * from any thread; w: the calling thread's worker (weft__worker_current()) or NULL. */
 static inline void weft__block_free_on(weft_worker *w, void *p, uint8_t kind)
 {

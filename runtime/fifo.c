@@ -31,7 +31,7 @@ typedef struct fifo_ticket {
     weft_job job;
     weft_worker *spawner; /* whose fifo holds the task (workers live as long as their pool) */
 } fifo_ticket;
-_Static_assert(sizeof(fifo_ticket) <= WEFT_JOB_BLOCK_SIZE, "a ticket fits a job block");
+_Static_assert(sizeof(fifo_ticket) <= WEFT_JOB_BLOCK_TINY_SIZE, "a ticket fits a tiny job block");
 
 /* Under s->fifo_lock: unlink and return the oldest task of tag `isolation`, or
  * `only` itself if it is not NULL. */
@@ -60,7 +60,7 @@ static void ticket_execute(weft_job *job, weft_worker *w)
     /* Tracing: the ticket's span ends here; the task gets a span of its own below,
      * which its latch's setter ends (weft__trace_job_done names the task). */
     weft__trace_job_done(job);
-    weft__block_free_kind(t, WEFT_BLOCK_SMALL);
+    weft__block_free_kind(t, WEFT_BLOCK_TINY);
     weft_mutex_lock(&s->fifo_lock);
     weft_job *task = fifo_take(s, isolation, NULL);
     weft_mutex_unlock(&s->fifo_lock);
@@ -73,7 +73,7 @@ static void ticket_execute(weft_job *job, weft_worker *w)
 
 int weft__fifo_push(weft_worker *w, weft_job *job)
 {
-    fifo_ticket *t = weft__block_alloc();
+    fifo_ticket *t = weft__block_alloc_tiny();
     if (!t)
         return -ENOMEM;
     t->job.execute = ticket_execute;
@@ -95,7 +95,7 @@ int weft__fifo_push(weft_worker *w, weft_job *job)
         weft_mutex_lock(&w->fifo_lock);
         fifo_take(w, job->isolation, job);
         weft_mutex_unlock(&w->fifo_lock);
-        weft__block_free_kind(t, WEFT_BLOCK_SMALL);
+        weft__block_free_kind(t, WEFT_BLOCK_TINY);
     }
     return rc;
 }

@@ -70,9 +70,15 @@ int weft__job_latch_wait_external(weft_job_latch *l, uint64_t deadline_ns);
  * leaving gives the worker its turn back (caller.c). */
 enum { WORKER_AWAKE = 0, WORKER_SLEEPING = 1, WORKER_SLEEPING_ISOLATED = 2, WORKER_SLEEPING_BENCHED = 3 };
 
-/* Heap job block kinds (block_cache_internal.h): the two sizes a worker caches, and a
- * malloc of a job's own size (never cached). */
-enum { WEFT_BLOCK_SMALL = 0, WEFT_BLOCK_LARGE = 1, WEFT_BLOCK_CACHED_KINDS = 2, WEFT_BLOCK_HEAP = 2 };
+/* Heap job block kinds (block_cache_internal.h): the three sizes a worker caches, and
+ * a malloc of a job's own size (never cached). */
+enum {
+    WEFT_BLOCK_TINY = 0,
+    WEFT_BLOCK_SMALL = 1,
+    WEFT_BLOCK_LARGE = 2,
+    WEFT_BLOCK_CACHED_KINDS = 3,
+    WEFT_BLOCK_HEAP = 3
+};
 
 /* A per-worker counter: written only by its worker (load + store, no RMW), read by
  * anyone (relaxed: a statistic, ordered with nothing). */

@@ -101,7 +101,7 @@ typedef struct scope_job {
     bool pool_counted;        /* counted in the pool's pending by itself */
     max_align_t copy[];       /* weft_scope_spawn_copy: the argument's bytes */
 } scope_job;
-_Static_assert(sizeof(scope_job) <= WEFT_JOB_BLOCK_SIZE, "scope_job must fit a job block");
+_Static_assert(sizeof(scope_job) <= WEFT_JOB_BLOCK_TINY_SIZE, "scope_job must fit a tiny job block");
 _Static_assert(offsetof(scope_job, copy) + WEFT_SPAWN_COPY_INLINE <= WEFT_JOB_BLOCK_LARGE_SIZE,
                "a copy of WEFT_SPAWN_COPY_INLINE bytes must fit a large block");
 
@@ -308,12 +308,12 @@ static inline int scope_spawn_check(scope_state *s, weft_worker *w, weft_scope_f
 static __attribute__((noinline)) int scope_spawn_any(scope_state *s, weft_worker *w, weft_scope_fn fn, void *arg,
                                                      bool fifo, bool held)
 {
-    scope_job *sj = weft__block_alloc();
+    scope_job *sj = weft__block_alloc_tiny();
     if (!sj)
         return -ENOMEM;
     sj->fn = fn;
     sj->arg = arg;
-    sj->kind = WEFT_BLOCK_SMALL;
+    sj->kind = WEFT_BLOCK_TINY;
     return held && !fifo ? scope_submit_held(s, w, sj) : scope_submit_any(s, w, sj, fifo);
 }
 
@@ -325,11 +325,11 @@ int weft_scope_spawn(weft_scope *scope, weft_scope_fn fn, void *arg)
     if (scope_spawn_check(s, w, fn, &held) != 0)
         return -EINVAL;
     scope_job *sj; /* held: w is this thread's worker */
-    if (!held || (sj = weft__block_take(w, WEFT_BLOCK_SMALL)) == NULL)
+    if (!held || (sj = weft__block_take(w, WEFT_BLOCK_TINY)) == NULL)
         return scope_spawn_any(s, w, fn, arg, false, held);
     sj->fn = fn;
     sj->arg = arg;
-    sj->kind = WEFT_BLOCK_SMALL;
+    sj->kind = WEFT_BLOCK_TINY;
     return scope_submit_held(s, w, sj);
 }
 

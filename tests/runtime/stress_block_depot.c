@@ -1,8 +1,8 @@
 /* stress_block_depot: a pool's depot of free job blocks (runtime/block_cache_internal.h,
  * "The depot") keeps a burst's blocks for the next burst, within its bound. Reads the
  * pool's depot fields, so it includes pool_internal.h.
- *  - reuse: on a one-worker pool a task queues a burst of scope tasks (plain and with
- *    copied arguments of both cached sizes) and waits, twice; the second burst
+ *  - reuse: on a one-worker pool a task queues a burst of scope tasks (plain, in tiny
+ *    blocks, and with copied arguments of the small and large sizes) and waits, twice; the second burst
  *    mallocs no block (the depot's room, which counts the workers' mallocs, does not
  *    grow), and every task runs once with its own argument;
  *  - bound: after each burst the depot holds at most its room;
@@ -107,10 +107,10 @@ static void run_burst(weft_pool *p, burst *b)
 static void reuse(void)
 {
     weft_pool *p = new_pool(1);
-    size_t sizes[] = {0, sizeof(copied) - (WEFT_SPAWN_COPY_INLINE - 24), sizeof(copied)}; /* none, small, large */
+    size_t sizes[] = {0, sizeof(copied) - (WEFT_SPAWN_COPY_INLINE - 24), sizeof(copied)}; /* none (tiny), small, large */
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
         burst b = {.n = stress_iters(40000), .copy = sizes[k]};
-        unsigned kind = sizes[k] == sizeof(copied) ? WEFT_BLOCK_LARGE : WEFT_BLOCK_SMALL;
+        unsigned kind = sizes[k] == 0 ? WEFT_BLOCK_TINY : sizes[k] == sizeof(copied) ? WEFT_BLOCK_LARGE : WEFT_BLOCK_SMALL;
         run_burst(p, &b);
         size_t first = room(p, kind);
         CHECK(first > 0, "the first burst of size %zu malloc'd nothing", sizes[k]);
