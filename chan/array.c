@@ -96,6 +96,15 @@ void weft__chan_array_destroy(weft_chan *c)
     free(a->slots);
 }
 
+/* The full / empty verdict's look at the other side's index: a seq_cst fence, then
+ * the index (relaxed: ordered by the fence). noinline: the fence (GCC's TSan refuses
+ * an inlined one, and the steps that call it are always_inline). */
+static __attribute__((noinline)) size_t fenced_load(_Atomic size_t *index)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    return atomic_load_explicit(index, memory_order_relaxed);
+}
+
 /* One try to send: 0, -EPIPE, or -EAGAIN (full; when !exact, also when the slot's
  * stamp says full but a receiver may be taking it: see the file comment). */
 static inline __attribute__((always_inline)) int array_send_step(weft_chan *c, const void *msg,
@@ -128,10 +137,9 @@ static inline __attribute__((always_inline)) int array_send_step(weft_chan *c, c
         } else if (stamp + a->one_lap == tail + 1) {
             if (!exact)
                 return -EAGAIN;
-            /* SeqCst fence: pairs with the receivers' head CAS, so a full verdict
-             * is not based on a stale head. */
-            atomic_thread_fence(memory_order_seq_cst);
-            size_t head = atomic_load_explicit(&a->head, memory_order_relaxed);
+            /* The fence pairs with the receivers' head CAS, so a full verdict is
+             * not based on a stale head. */
+            size_t head = fenced_load(&a->head);
             if (head + a->one_lap == tail)
                 return -EAGAIN;
             weft_backoff_spin(&b);
@@ -172,9 +180,8 @@ static inline __attribute__((always_inline)) int array_recv_step(weft_chan *c, v
         } else if (stamp == head) {
             if (!exact)
                 return -EAGAIN;
-            /* SeqCst fence: pairs with the senders' tail CAS (see try_send). */
-            atomic_thread_fence(memory_order_seq_cst);
-            size_t tail = atomic_load_explicit(&a->tail, memory_order_relaxed);
+            /* The fence pairs with the senders' tail CAS (see array_send_step). */
+            size_t tail = fenced_load(&a->tail);
             if ((tail & ~a->mark_bit) == head)
                 return (tail & a->mark_bit) ? -EPIPE : -EAGAIN;
             weft_backoff_spin(&b);
