@@ -9,9 +9,9 @@
  * (WEFT_JOB_BLOCK_LARGE_SIZE: a job with a copied argument of up to
  * WEFT_SPAWN_COPY_INLINE bytes after it). Why a tiny kind: a scope that queues many
  * tasks before it runs them (a million, spawned in a loop, then waited for) writes
- * and later reads every block, which no cache holds; a block of one line instead of
- * a small block's 96 bytes (112 with malloc's header) is a third less memory to move
- * per task. A
+ * and later reads every block, which no cache holds; a block of 64 bytes (80 with
+ * malloc's header) instead of a small block's 96 (112) is nearly a third less memory
+ * to move per task. A
  * worker keeps a LIFO list of free blocks per kind, touched only by its own thread
  * (no atomics). Alloc takes from the calling worker's list, else mallocs; free puts
  * the block on the calling worker's list of its kind (whichever worker allocated it,
