@@ -35,8 +35,9 @@ typedef struct chan_array {
     WEFT_CACHE_ALIGNED _Atomic size_t head; /* {lap, index} */
     WEFT_CACHE_ALIGNED _Atomic size_t tail; /* {lap, mark, index}: mark = disconnected */
     /* Read on every call, written only at open: one line, with the wakers (written
-     * only by sleepers). The alignment goes on cap alone: on a declaration with a
-     * list it applies to every declarator, a line for each field. */
+     * only while a thread sleeps on the channel: by it, and by the notifier that
+     * wakes it). The alignment goes on cap alone: on a declaration with a list it
+     * applies to every declarator, a line for each field. */
     WEFT_CACHE_ALIGNED size_t cap;
     size_t one_lap, mark_bit, stride;
     unsigned char *slots; /* cap slots of stride bytes: a stamp, then the message */

@@ -110,7 +110,9 @@ static void reuse(void)
     size_t sizes[] = {0, sizeof(copied) - (WEFT_SPAWN_COPY_INLINE - 24), sizeof(copied)}; /* none (tiny), small, large */
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
         burst b = {.n = stress_iters(40000), .copy = sizes[k]};
-        unsigned kind = sizes[k] == 0 ? WEFT_BLOCK_TINY : sizes[k] == sizeof(copied) ? WEFT_BLOCK_LARGE : WEFT_BLOCK_SMALL;
+        unsigned kind = sizes[k] == 0                ? WEFT_BLOCK_TINY
+                        : sizes[k] == sizeof(copied) ? WEFT_BLOCK_LARGE
+                                                     : WEFT_BLOCK_SMALL;
         run_burst(p, &b);
         size_t first = room(p, kind);
         CHECK(first > 0, "the first burst of size %zu malloc'd nothing", sizes[k]);
