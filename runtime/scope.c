@@ -42,10 +42,10 @@
  * ticket runs first runs the oldest task); the counting is the same.
  *
  * Tasks are heap jobs in job blocks (block_cache_internal.h). A task spawned with a
- * copy of its argument (weft_scope_spawn_copy) carries the copy after its scope_job, in
- * the same block (a larger block kind, or a malloc of its own size beyond
- * WEFT_SPAWN_COPY_INLINE); the job records the block's kind, and the block, copy
- * included, is freed only after fn returned. */
+ * copy of its argument (weft_scope_spawn_copy) carries the copy after its job (a
+ * scope_copy_job), in the same block (a larger block kind, or a malloc of its own size
+ * beyond WEFT_SPAWN_COPY_INLINE); the job records the block's kind, and the block,
+ * copy included, is freed only after fn returned. */
 #include "pool_internal.h"
 #include "scope_dep_internal.h"
 #include <weft/trace.h>
@@ -96,13 +96,20 @@ typedef struct scope_job {
     weft_job job;
     scope_state *scope;
     weft_scope_fn fn;
-    void *arg;                /* the caller's, or `copy` */
+    void *arg;                /* the caller's, or the copy after the job */
     uint8_t kind;             /* the block's kind (WEFT_BLOCK_*), for its free */
     bool pool_counted;        /* counted in the pool's pending by itself */
-    max_align_t copy[];       /* weft_scope_spawn_copy: the argument's bytes */
 } scope_job;
 _Static_assert(sizeof(scope_job) <= WEFT_JOB_BLOCK_TINY_SIZE, "scope_job must fit a tiny job block");
-_Static_assert(offsetof(scope_job, copy) + WEFT_SPAWN_COPY_INLINE <= WEFT_JOB_BLOCK_LARGE_SIZE,
+
+/* A job of weft_scope_spawn_copy: the job, then the argument's bytes (aligned for any
+ * type). A type of its own, so that a plain job's block need not hold the padding up
+ * to the copy's alignment. */
+typedef struct scope_copy_job {
+    scope_job sj;
+    max_align_t copy[];
+} scope_copy_job;
+_Static_assert(offsetof(scope_copy_job, copy) + WEFT_SPAWN_COPY_INLINE <= WEFT_JOB_BLOCK_LARGE_SIZE,
                "a copy of WEFT_SPAWN_COPY_INLINE bytes must fit a large block");
 
 /* The owner's share: own_ without its flag. Owner only. */
@@ -344,7 +351,7 @@ int weft_scope_spawn_fifo(weft_scope *scope, weft_scope_fn fn, void *arg)
 }
 
 /* A copy that fits a small block after the job. */
-#define SCOPE_COPY_SMALL (WEFT_JOB_BLOCK_SIZE - offsetof(scope_job, copy))
+#define SCOPE_COPY_SMALL (WEFT_JOB_BLOCK_SIZE - offsetof(scope_copy_job, copy))
 
 /* weft_scope_spawn_copy past its checks (`held`: scope_held_by(s, w)), any copy of
  * size bytes (not 0) at arg: a block of the kind that holds it, then the submit. */
@@ -352,11 +359,12 @@ static __attribute__((noinline)) int scope_spawn_copy_any(scope_state *s, weft_w
                                                           const void *arg, size_t size, bool held)
 {
     uint8_t kind;
-    scope_job *sj = weft__block_alloc_copy(offsetof(scope_job, copy), arg, size, &kind);
-    if (!sj)
+    scope_copy_job *cj = weft__block_alloc_copy(offsetof(scope_copy_job, copy), arg, size, &kind);
+    if (!cj)
         return -ENOMEM;
+    scope_job *sj = &cj->sj;
     sj->fn = fn;
-    sj->arg = sj->copy;
+    sj->arg = cj->copy;
     sj->kind = kind;
     return held ? scope_submit_held(s, w, sj) : scope_submit_any(s, w, sj, false);
 }
@@ -370,12 +378,13 @@ int weft_scope_spawn_copy(weft_scope *scope, weft_scope_fn fn, const void *arg, 
     bool held;
     if (!arg || scope_spawn_check(s, w, fn, &held) != 0)
         return -EINVAL;
-    scope_job *sj; /* held: w is this thread's worker */
-    if (!held || size > SCOPE_COPY_SMALL || (sj = weft__block_take(w, WEFT_BLOCK_SMALL)) == NULL)
+    scope_copy_job *cj; /* held: w is this thread's worker */
+    if (!held || size > SCOPE_COPY_SMALL || (cj = weft__block_take(w, WEFT_BLOCK_SMALL)) == NULL)
         return scope_spawn_copy_any(s, w, fn, arg, size, held);
-    weft__block_copy_arg((unsigned char *)sj->copy, arg, size);
+    weft__block_copy_arg((unsigned char *)cj->copy, arg, size);
+    scope_job *sj = &cj->sj;
     sj->fn = fn;
-    sj->arg = sj->copy;
+    sj->arg = cj->copy;
     sj->kind = WEFT_BLOCK_SMALL;
     return scope_submit_held(s, w, sj);
 }
