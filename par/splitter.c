@@ -46,8 +46,16 @@
 #define PROBE_GROWTH 4u
 /* Recall (below): the checking chunk's length by the remembered estimate and its
  * largest share of the range, and how far (a factor either way) its time may stray
- * from the estimate before the full probe runs. */
+ * from the estimate before the full probe runs. A loop whose rest the estimate puts
+ * under PROBE_RECALL_LONG_BELOW_NS gets a check of PROBE_RECALL_LONG_NS instead: the
+ * first lines of a call come from farther than L1, before the prefetcher's streams
+ * start, so a short first chunk of a cheap loop takes several times the loop's mean
+ * per index and would send to the pool a loop that runs faster inline. The estimate
+ * is biased the same way (it came from chunks of 64 indices or fewer, the clock's
+ * cost in them), by up to the bound's factor over PROBE_INLINE_NS. */
 #define PROBE_RECALL_NS 100.0
+#define PROBE_RECALL_LONG_NS 400.0
+#define PROBE_RECALL_LONG_BELOW_NS (8 * PROBE_INLINE_NS)
 #define PROBE_RECALL_RATIO 4.0
 #define PROBE_RECALL_SHARE 16u
 
@@ -89,20 +97,25 @@ static _Thread_local struct {
     double per_index;
 } recall;
 
-/* The remembered loop again: run one chunk of about PROBE_RECALL_NS by the estimate,
- * but at most a PROBE_RECALL_SHARE-th of the range (should the estimate be stale by
- * far, that bounds what runs here before the pool is asked), timed. Within
- * PROBE_RECALL_RATIO of the estimate, the estimate stands (*min_len from it, or the
- * rest inline when it is short by this chunk's rate); else *checked is false and the
- * full probe runs on what is left. A loop whose work per index changed under the same
- * function and context is caught here, before its pieces are cut from a stale
- * estimate. */
+/* The remembered loop again: run one chunk of about PROBE_RECALL_NS by the estimate
+ * (PROBE_RECALL_LONG_NS for a loop the estimate puts under
+ * PROBE_RECALL_LONG_BELOW_NS), but at most a PROBE_RECALL_SHARE-th of the range
+ * (should the estimate be stale by far, that bounds what runs here before the pool
+ * is asked), timed. When the rest is short by this chunk's rate, it runs inline.
+ * Else, within PROBE_RECALL_RATIO of the estimate, the estimate stands (*min_len from
+ * it); else *checked is false and the full probe runs on what is left. A loop whose
+ * work per index changed under the same function and context is caught here, before
+ * its pieces are cut from a stale estimate; after a long check only a loop that got
+ * dearer is, since a long chunk measures a cheap loop below its estimate anyway (a
+ * loop that got cheaper keeps pieces cut finer than they need be). */
 static int probe_recall(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, uint64_t cost,
                         size_t *min_len, bool *checked)
 {
     double est = recall.per_index;
     size_t b = *lo, left = hi - b;
-    double want = PROBE_RECALL_NS / est, most = (double)(left / PROBE_RECALL_SHARE);
+    bool long_check = est * (double)left < PROBE_RECALL_LONG_BELOW_NS;
+    double want = (long_check ? PROBE_RECALL_LONG_NS : PROBE_RECALL_NS) / est,
+           most = (double)(left / PROBE_RECALL_SHARE);
     size_t n = want > most ? (size_t)most : (size_t)want;
     n = n ? n : 1;
     uint64_t t0 = weft_time_now_ns();
@@ -113,14 +126,14 @@ static int probe_recall(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg,
     if (rc != 0 || *lo == hi)
         return rc;
     double per_index = (double)(dt > 2 * cost ? dt - cost : dt / 2) / (double)n;
-    if (per_index > est * PROBE_RECALL_RATIO || per_index * PROBE_RECALL_RATIO < est) {
-        *checked = false;
-        return 0;
-    }
     if (per_index * (double)(hi - *lo) < PROBE_INLINE_NS) {
         rc = leaf(arg, *lo, hi);
         *lo = hi;
         return rc;
+    }
+    if (per_index > est * PROBE_RECALL_RATIO || (!long_check && per_index * PROBE_RECALL_RATIO < est)) {
+        *checked = false;
+        return 0;
     }
     *min_len = leaf_len(est, hi - *lo);
     return 0;
