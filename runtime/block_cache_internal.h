@@ -13,8 +13,9 @@
  * malloc's header) instead of a small block's 96 (112) is 43% less memory to move
  * per task. (glibc's chunk for a request of 16k + 8 bytes is 16(k + 1) bytes, its
  * 8-byte header included: 56 is the most a 64-byte chunk holds.) A worker keeps a
- * LIFO list of free blocks per kind, touched only by its own thread (no atomics). Alloc takes from the calling worker's list, else mallocs; free puts
- * the block on the calling worker's list of its kind (whichever worker allocated it,
+ * LIFO list of free blocks per kind, touched only by its own thread (no atomics).
+ * Alloc takes from the calling worker's list, else mallocs; free puts the block on
+ * the calling worker's list of its kind (whichever worker allocated it,
  * of whichever pool: blocks of a kind are interchangeable), else frees it. A thread
  * that is not a worker uses malloc/free. A job too big for a large block (a larger
  * copied argument) is a malloc of its own size, never cached: its kind, HEAP, tells
