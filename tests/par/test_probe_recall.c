@@ -101,17 +101,17 @@ Test(probe_recall, a_short_rest_runs_inline_after_the_check)
     /* The check decides "inline" before it compares with the estimate: a call whose
      * rest is short by the check's own rate runs inline at once (the check and the
      * rest: two chunks), even when the loop got far cheaper than remembered, rather
-     * than probing again. A preempted check falls back to the full probe, so the
-     * claim is that it happens, in a few tries. */
+     * than probing again. A preempted check falls back to the full probe (and a
+     * preempted full probe sends the rest to the pool: every claim about timing errs
+     * towards parallelism), so the claim is that it happens, in a few tries. */
     loop_cost c = {100, 0, 0};
     size_t min_len = 0;
     bool inline_at_once = false;
-    for (int t = 0; t < 5 && !inline_at_once; t++) {
+    for (int t = 0; t < 20 && !inline_at_once; t++) {
         c.spin_ns = 100; /* 100 ns per index: a 4M-index call goes to the pool */
         cr_assert_lt(probe(&c, (size_t)1 << 22, &min_len), (size_t)1 << 22);
         c.spin_ns = 0; /* now ~1 ns per index: 64 indices are far below a microsecond */
-        cr_assert_eq(probe(&c, 64, &min_len), 64, "a 64-index call of a cheap loop went to the pool");
-        inline_at_once = c.calls == 2;
+        inline_at_once = probe(&c, 64, &min_len) == 64 && c.calls == 2;
     }
     cr_assert(inline_at_once, "every short call of the remembered loop was probed again");
 }
