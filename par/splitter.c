@@ -50,9 +50,10 @@
  * under PROBE_RECALL_LONG_BELOW_NS gets a check of PROBE_RECALL_LONG_NS instead: the
  * first lines of a call come from farther than L1, before the prefetcher's streams
  * start, so a short first chunk of a cheap loop takes several times the loop's mean
- * per index and would send to the pool a loop that runs faster inline. The estimate
- * is biased the same way (it came from chunks of 64 indices or fewer, the clock's
- * cost in them), by up to the bound's factor over PROBE_INLINE_NS. */
+ * per index and would send to the pool a loop that runs faster inline. The bound is
+ * several times PROBE_INLINE_NS because the estimate is biased the same way (it came
+ * from chunks of 64 indices or fewer, the clock's cost in them): a loop that runs in
+ * PROBE_INLINE_NS may be estimated at a few times that. */
 #define PROBE_RECALL_NS 100.0
 #define PROBE_RECALL_LONG_NS 400.0
 #define PROBE_RECALL_LONG_BELOW_NS (8 * PROBE_INLINE_NS)

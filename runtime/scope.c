@@ -112,6 +112,16 @@ typedef struct scope_copy_job {
 _Static_assert(offsetof(scope_copy_job, copy) + WEFT_SPAWN_COPY_INLINE <= WEFT_JOB_BLOCK_LARGE_SIZE,
                "a copy of WEFT_SPAWN_COPY_INLINE bytes must fit a large block");
 
+/* Fill cj (its copy made) as a job of fn on its copy, in a block of kind `kind`; its
+ * job, for the submit. */
+static inline scope_job *scope_copy_job_fill(scope_copy_job *cj, weft_scope_fn fn, uint8_t kind)
+{
+    cj->sj.fn = fn;
+    cj->sj.arg = cj->copy;
+    cj->sj.kind = kind;
+    return &cj->sj;
+}
+
 /* The owner's share: own_ without its flag. Owner only. */
 static inline uint64_t scope_share(const scope_state *s) { return s->own_ & ~SCOPE_POOL_COUNTED; }
 
@@ -362,10 +372,7 @@ static __attribute__((noinline)) int scope_spawn_copy_any(scope_state *s, weft_w
     scope_copy_job *cj = weft__block_alloc_copy(offsetof(scope_copy_job, copy), arg, size, &kind);
     if (!cj)
         return -ENOMEM;
-    scope_job *sj = &cj->sj;
-    sj->fn = fn;
-    sj->arg = cj->copy;
-    sj->kind = kind;
+    scope_job *sj = scope_copy_job_fill(cj, fn, kind);
     return held ? scope_submit_held(s, w, sj) : scope_submit_any(s, w, sj, false);
 }
 
@@ -382,11 +389,7 @@ int weft_scope_spawn_copy(weft_scope *scope, weft_scope_fn fn, const void *arg, 
     if (!held || size > SCOPE_COPY_SMALL || (cj = weft__block_take(w, WEFT_BLOCK_SMALL)) == NULL)
         return scope_spawn_copy_any(s, w, fn, arg, size, held);
     weft__block_copy_arg((unsigned char *)cj->copy, arg, size);
-    scope_job *sj = &cj->sj;
-    sj->fn = fn;
-    sj->arg = cj->copy;
-    sj->kind = WEFT_BLOCK_SMALL;
-    return scope_submit_held(s, w, sj);
+    return scope_submit_held(s, w, scope_copy_job_fill(cj, fn, WEFT_BLOCK_SMALL));
 }
 
 bool weft__scope_open(weft_scope *scope)
