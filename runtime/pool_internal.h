@@ -336,6 +336,13 @@ void weft__pool_pending_done(weft_pool *pool);
 bool weft__pool_has_work(weft_worker *w);
 /* Any work in a queue that others may take (injector, public deque parts)? A snapshot. */
 bool weft__pool_work_visible(weft_pool *pool);
+/* Public items in the first caller slot's deque? A snapshot (relaxed loads). The slot a
+ * thread that calls alone from outside takes, call after call (caller.c claims the
+ * lowest free slot); given back empty. */
+static inline bool weft__pool_first_caller_has_work(weft_pool *pool)
+{
+    return weft__deque_len_public(&pool->workers[pool->num_threads].deque) > 0;
+}
 
 #include "sleep_internal.h"
 #include "block_cache_internal.h"

@@ -326,9 +326,18 @@ void weft__sleep_no_work_found(weft_worker *w, weft_idle_state *st, weft_job_lat
          * latch of a stolen half) usually comes within a microsecond, and each look
          * waits out its pause first. Every IDLE_YIELD_EVERY looks, yield the CPU, so
          * a runnable thread that needs it is not kept waiting (the active policy
-         * searches for milliseconds). */
-        for (unsigned i = 0; i < IDLE_PAUSES; i++)
+         * searches for milliseconds). Each pause first reads what ends it: our latch
+         * and, searching, the first caller slot's public part, where the next loop of
+         * a thread calling from outside appears (its offer wakes nobody while we
+         * search). Lines that stay in this cache until written: a set or an offer is
+         * seen a pause after it lands, not after the pauses left and the next look.
+         * Not the other slots: the mask of those in use shares a line with `turns`,
+         * which every caller writes as it enters. */
+        for (unsigned i = 0; i < IDLE_PAUSES; i++) {
+            if (weft__job_latch_probe(l) || (st->searching && weft__pool_first_caller_has_work(pool)))
+                return;
             weft_cpu_relax();
+        }
         if (++st->looks % IDLE_YIELD_EVERY == 0)
             weft_thread_yield();
         return;
