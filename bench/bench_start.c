@@ -11,7 +11,10 @@
  *  - "first_call": from just before fork to the return of the child's call (the child
  *    reads CLOCK_MONOTONIC, the clock of weft_time_now_ns, shared by all processes);
  *  - "in_main": from the child's first line of main to the return of its call (what
- *    the program itself pays, without exec and the dynamic loader).
+ *    the program itself pays, without exec and the dynamic loader);
+ *  - "calls=1000": as in_main, to the return of the last of 1000 calls back to back
+ *    (a short tool's few milliseconds of loops: whether the threads help in its first
+ *    milliseconds, which the other rows, warmed up, never see).
  *
  * Fairness invariants: the three helpers are one source file, compiled with the same
  * flags; each links only what it needs (the serial one neither hwloc nor libgomp), so
@@ -20,8 +23,8 @@
  * every other variable of the parent's environment; the parent does the same fork,
  * pipe and waitpid for each. The rows of one param run interleaved, as every group.
  *
- * Checked: every child exits with status 0 (its loop wrote every element exactly
- * once) and reports two times in order, within the parent's fork..waitpid. */
+ * Checked: every child exits with status 0 (each of its calls wrote every element
+ * exactly once) and reports two times in order, within the parent's fork..waitpid. */
 #include "bench.h"
 
 #include <weft/sync.h>
@@ -37,6 +40,11 @@
 extern char **environ;
 
 typedef enum start_stat { START_EXIT, START_FIRST_CALL, START_IN_MAIN } start_stat;
+/* A row's statistic, and how many calls the child makes back to back (NULL: one). */
+typedef struct start_kind {
+    start_stat stat;
+    const char *calls;
+} start_kind;
 
 /* The child's environment: the parent's, with WEFT_NUM_THREADS and OMP_NUM_THREADS set
  * to the row's thread count (their old values dropped). Built before fork: the child
@@ -67,12 +75,13 @@ static bool child_env_init(child_env *e, int threads)
 
 /* One sample: start `path`, wait for it; *ms gets the row's statistic. False if the
  * child could not be started, failed or reported nonsense. */
-static bool start_once(const char *path, char **env, start_stat st, double *ms)
+static bool start_once(const char *path, char **env, const start_kind *k, double *ms)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
         return false;
-    char *const argv[] = {(char *)path, NULL};
+    start_stat st = k->stat;
+    char *const argv[] = {(char *)path, (char *)k->calls, NULL};
     uint64_t t0 = weft_time_now_ns();
     pid_t pid = fork();
     if (pid == 0) {
@@ -117,7 +126,7 @@ static bench_result start_run(const bench_args *a, const char *path)
     child_env env = {NULL, "", ""};
     bool ok = ms && child_env_init(&env, a->threads);
     for (uint64_t i = 0; i < n && ok; i++)
-        ok = start_once(path, env.vars, *(const start_stat *)a->arg, &ms[i]);
+        ok = start_once(path, env.vars, a->arg, &ms[i]);
     if (ok) {
         qsort(ms, n, sizeof *ms, cmp_double);
         res.value = n % 2 ? ms[n / 2] : (ms[n / 2 - 1] + ms[n / 2]) / 2;
@@ -133,7 +142,8 @@ static bench_result start_weft_run(const bench_args *a) { return start_run(a, WE
 static bench_result start_omp_run(const bench_args *a) { return start_run(a, WEFT_BENCH_START_OPENMP); }
 static bench_result start_serial_run(const bench_args *a) { return start_run(a, WEFT_BENCH_START_SERIAL); }
 
-static const start_stat stat_exit = START_EXIT, stat_first_call = START_FIRST_CALL, stat_in_main = START_IN_MAIN;
+static const start_kind stat_exit = {START_EXIT, NULL}, stat_first_call = {START_FIRST_CALL, NULL},
+                        stat_in_main = {START_IN_MAIN, NULL}, stat_calls_1000 = {START_IN_MAIN, "1000"};
 
 /* Samples per run: 20 (about 0.1 s at a few ms each), 5 with --quick. The serial child
  * starts no thread: one row, at 1 thread. */
@@ -149,6 +159,7 @@ static const bench_def start_benches[] = {
     START_ROWS(first_call, stat_first_call),
     START_ROWS(in_main, stat_in_main),
     START_ROWS(exit, stat_exit),
+    START_ROWS(calls=1000, stat_calls_1000),
 };
 
 void bench_register_start(bench_registry *r)
