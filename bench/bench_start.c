@@ -142,8 +142,8 @@ static bench_result start_weft_run(const bench_args *a) { return start_run(a, WE
 static bench_result start_omp_run(const bench_args *a) { return start_run(a, WEFT_BENCH_START_OPENMP); }
 static bench_result start_serial_run(const bench_args *a) { return start_run(a, WEFT_BENCH_START_SERIAL); }
 
-static const start_kind stat_exit = {START_EXIT, NULL}, stat_first_call = {START_FIRST_CALL, NULL},
-                        stat_in_main = {START_IN_MAIN, NULL}, stat_calls_1000 = {START_IN_MAIN, "1000"};
+static const start_kind kind_exit = {START_EXIT, NULL}, kind_first_call = {START_FIRST_CALL, NULL},
+                        kind_in_main = {START_IN_MAIN, NULL}, kind_calls_1000 = {START_IN_MAIN, "1000"};
 
 /* Samples per run: 20 (about 0.1 s at a few ms each), 5 with --quick. The serial child
  * starts no thread: one row, at 1 thread. */
@@ -156,10 +156,10 @@ static const start_kind stat_exit = {START_EXIT, NULL}, stat_first_call = {START
      20, 5, true, &S}
 
 static const bench_def start_benches[] = {
-    START_ROWS(first_call, stat_first_call),
-    START_ROWS(in_main, stat_in_main),
-    START_ROWS(exit, stat_exit),
-    START_ROWS(calls=1000, stat_calls_1000),
+    START_ROWS(first_call, kind_first_call),
+    START_ROWS(in_main, kind_in_main),
+    START_ROWS(exit, kind_exit),
+    START_ROWS(calls=1000, kind_calls_1000),
 };
 
 void bench_register_start(bench_registry *r)
