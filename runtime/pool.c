@@ -13,8 +13,8 @@
  *    weft_pool_destroy (or a failed create) does;
  *  - a worker takes no work before it has placed itself (worker_place: pinned under
  *    WEFT_PIN, its victims ordered), so a pinned pool runs every job on its place;
- *    creating a pool does not wait for that (nor for hwloc): its callers work
- *    meanwhile;
+ *    creating a pool does not wait for that (nor for the machine's description): its
+ *    callers work meanwhile;
  *  - the global pool is started once per process (a forked child starts its own):
  *    under global_lock, by the first weft_pool_global or weft_pool_global_init to
  *    take it, and never replaced or destroyed afterwards. */
@@ -483,7 +483,7 @@ static void order_victims(weft_pool *pool, weft_worker *w, unsigned base)
     if (n == 1)
         return;
     weft_pin_policy pol = pool->pin == WEFT_PIN_PU ? WEFT_PIN_PU : WEFT_PIN_CORE;
-    hwloc_obj_t mine = weft__topology_place(&pool->topo, pol, base + w->index);
+    const weft_place *mine = weft__topology_place(&pool->topo, pol, base + w->index);
     for (unsigned i = 0; i < k; i++) {
         unsigned j = w->victims[i];
         unsigned c = weft__topology_closeness(mine, weft__topology_place(&pool->topo, pol, base + j));
@@ -510,17 +510,17 @@ static void order_victims(weft_pool *pool, weft_worker *w, unsigned base)
 }
 
 /* A worker's first steps on its own thread, before it takes any work: load the
- * process's topology (or wait for the worker loading it), claim the pool's places
+ * process's machine (or wait for the worker loading it), claim the pool's places
  * (the first of its workers to get here does), pin itself, order its victims. Until
  * then the pool runs on the workers that are ready and on its callers, so a first
- * parallel call does not wait for hwloc. Without hwloc: unpinned, one victim level. */
+ * parallel call does not wait for them. Without a machine: unpinned, one victim level. */
 static void worker_place(weft_worker *w)
 {
     weft_pool *pool = w->pool;
     if (pool->num_threads == 1 && pool->pin == WEFT_PIN_NONE)
         return; /* nothing to place, nobody to order */
-    /* Wait until every worker thread is started: the first load of hwloc opens its
-     * plugins, and a dlopen under way holds the dynamic loader's lock, which starting
+    /* Wait until every worker thread is started: a load of hwloc (when sysfs cannot
+     * describe the machine) opens its plugins, and a dlopen under way holds the dynamic loader's lock, which starting
      * a thread takes too (for its TLS); the creation of the pool would wait for it.
      * Acquire: pairs with the release store in pool_create (nothing to see; the store
      * only says the creator is done starting threads). */
@@ -531,7 +531,7 @@ static void worker_place(weft_worker *w)
     unsigned base = 0;
     if (pool->pin != WEFT_PIN_NONE) {
         base = weft__topology_claim_places(&pool->topo, pool->pin, pool->num_threads, &pool->places);
-        hwloc_obj_t place = weft__topology_place(&pool->topo, pool->pin, base + w->index);
+        const weft_place *place = weft__topology_place(&pool->topo, pool->pin, base + w->index);
         /* Noted before the worker first sleeps, or if it never does (busy, or starved
          * on a caller's CPU), so a caller benches the worker on its CPU. And noted
          * before the bind: the bind moves this thread onto its place, where a caller
@@ -549,25 +549,6 @@ static void worker_place(weft_worker *w)
         }
     }
     order_victims(pool, w, base);
-}
-
-/* The CPUs the workers start on: the process's (t->allowed), so that they do not
- * inherit the mask of a creating thread pinned to one CPU (thread_internal.h says
- * why). *size gets the set's size; NULL (the creator's mask is inherited) when the
- * CPUs are unknown or there is no memory. */
-static cpu_set_t *process_cpu_set(const weft_topology *t, size_t *size)
-{
-    int last = t->allowed ? hwloc_bitmap_last(t->allowed) : -1;
-    cpu_set_t *set = last >= 0 ? CPU_ALLOC((size_t)last + 1) : NULL;
-    if (!set)
-        return NULL;
-    *size = CPU_ALLOC_SIZE((size_t)last + 1);
-    CPU_ZERO_S(*size, set);
-    unsigned cpu;
-    hwloc_bitmap_foreach_begin(cpu, t->allowed)
-        CPU_SET_S(cpu, *size, set);
-    hwloc_bitmap_foreach_end();
-    return set;
 }
 
 static void *worker_main(void *arg)
@@ -705,7 +686,10 @@ static int pool_create(const weft_pool_config *cfg, bool read_env, weft_pool **o
 
     const char *prefix = c.name_prefix ? c.name_prefix : "weft";
     size_t start_size = 0;
-    cpu_set_t *start_set = process_cpu_set(&pool->topo, &start_size);
+    /* The workers start on the process's CPUs, so that they do not inherit the mask of
+     * a creating thread pinned to one CPU (thread_internal.h says why); unknown CPUs
+     * or no memory: the creator's mask is inherited. */
+    cpu_set_t *start_set = weft__topology_cpu_set(pool->topo.allowed, &start_size);
     unsigned started = 0;
     for (; started < n; started++) {
         char name[WEFT_THREAD_NAME_MAX + 1];

@@ -142,8 +142,9 @@ struct weft_pool {
     weft_place_claim places; /* pinned: worker i on place places.base + i */
     _Atomic uint32_t pin_warned; /* the "cannot pin" warning is printed once per pool */
     /* 0 while pool creation starts the worker threads, then 1 (a futex word): a worker
-     * places itself only after, since loading hwloc (dlopen) in one worker would hold
-     * up the creation of the next thread (the loader's lock; pool.c: worker_place). */
+     * places itself only after, since loading hwloc (dlopen; when sysfs cannot describe
+     * the machine) in one worker would hold up the creation of the next thread (the
+     * loader's lock; pool.c: worker_place). */
     _Atomic uint32_t spawned;
     /* injector: work from threads that are not workers of this pool */
     weft_mutex inject_lock;

@@ -1,32 +1,34 @@
-/* topology.c: hwloc, for the scheduler: core/PU counts of the CPUs this process may
- * use (so a container or taskset limited to 2 CPUs gets 2 workers), placement of
+/* topology.c: the machine, for the scheduler: core/PU counts of the CPUs this process
+ * may use (so a container or taskset limited to 2 CPUs gets 2 workers), placement of
  * worker i, binding, and closeness of two workers for victim selection.
  *
- * Starting a pool must not wait for hwloc: loading a topology costs milliseconds (at
- * its first load in a process hwloc opens its plugins, with their libraries; then it
- * reads sysfs file by file), which a short-lived program would pay before its first
- * parallel call. So:
+ * Starting a pool must not wait for the machine's description, so:
  *  - pool creation probes (weft__topology_probe): the CPUs the process may use (the
  *    union of its threads' affinity masks, as hwloc's process binding is) and its
  *    cores (one sysfs read per core: the core_cpus lists hwloc's Linux backend builds
- *    its Core objects from); it loads hwloc only when those cannot tell;
- *  - the workers load hwloc's topology before they take work (pool.c), once per
- *    process: the first one loads it under shared_lock, the others wait for it; it is
- *    kept until the process ends and shared by every pool (read-only once loaded,
- *    which hwloc allows from any number of threads at once). A process that ends
- *    meanwhile waits for the load at exit (exit_wait_for_load). It holds only what weft
- *    uses: PUs, cores, data caches, NUMA nodes, packages and groups; no I/O or misc
- *    objects, no instruction or memory-side caches, no distances, memory attributes
- *    or CPU kinds, and no backend that rebinds the loading thread to read each CPU.
+ *    its Core objects from); it loads the machine only when those cannot tell;
+ *  - the workers load the machine (machine_internal.h) before they take work
+ *    (pool.c), once per process: the first one loads it under shared_lock, the others
+ *    wait for it; it is kept until the process ends and shared by every pool,
+ *    read-only once loaded. It comes from sysfs (a few dozen reads); from hwloc only
+ *    when sysfs cannot say. hwloc's first load in a process costs milliseconds (it
+ *    opens its plugins, with their libraries, then reads sysfs file by file), so it is
+ *    the fallback, and the process then keeps hwloc's topology: a load that holds
+ *    only what weft uses (PUs, cores, data caches, NUMA nodes, packages and groups; no
+ *    I/O or misc objects, no instruction or memory-side caches, no distances, memory
+ *    attributes or CPU kinds, and no backend that rebinds the loading thread to read
+ *    each CPU). A process that ends during that load waits for it at exit
+ *    (exit_wait_for_load).
  *
- * Invariants: num_cores and num_pus are >= 1 whatever hwloc and sysfs say; with no
- * usable topology every query degrades to "unknown" (NULL objects, closeness 0).
+ * Invariants: num_cores and num_pus are >= 1 whatever sysfs and hwloc say; with no
+ * machine every query degrades to "unknown" (NULL places, closeness 0).
  * shared_state goes NOT_LOADED -> LOADED or FAILED once, under shared_lock, and
- * shared_topo (set before LOADED) is never freed or changed after.
+ * shared_machine (set before LOADED) is never freed or changed after; so does
+ * topo_state, with shared_topo.
  * Process-wide state: place_load, the pinned workers of live pools per place (keyed
  * by the OS index of the place's first CPU), under place_lock; every claim is made
  * at most once and released exactly once (pool destroy, or a failed create). A forked
- * child keeps the shared topology (the same machine; no load is under way at a fork)
+ * child keeps the shared machine (the same machine; no load is under way at a fork)
  * and starts with every count at 0 (weft__topology_atfork_child). */
 #include "topology_internal.h"
 #include "fork_internal.h"
@@ -34,6 +36,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -43,19 +46,21 @@
 #include <unistd.h>
 #include <weft/sync.h>
 
-/* ---- the process's topology */
+/* ---- the process's machine, and hwloc's topology when sysfs cannot say */
 
 enum { NOT_LOADED, LOADED, FAILED };
 static weft_mutex shared_lock = WEFT_MUTEX_INIT;
 static _Atomic unsigned shared_state = NOT_LOADED;
-static hwloc_topology_t shared_topo; /* written once, before shared_state becomes LOADED */
+static weft_machine shared_machine; /* written once, before shared_state becomes LOADED */
+static unsigned topo_state = NOT_LOADED; /* under shared_lock */
+static hwloc_topology_t shared_topo;     /* written once, under shared_lock */
 
-/* The shared topology if it is loaded, else NULL. */
-static hwloc_topology_t loaded(void)
+/* The shared machine if it is loaded, else NULL. */
+static const weft_machine *loaded(void)
 {
     /* Acquire: pairs with the release store of LOADED in weft__topology_load_shared,
-     * so shared_topo and everything hwloc built are seen. */
-    return atomic_load_explicit(&shared_state, memory_order_acquire) == LOADED ? shared_topo : NULL;
+     * so shared_machine and everything it points to are seen. */
+    return atomic_load_explicit(&shared_state, memory_order_acquire) == LOADED ? &shared_machine : NULL;
 }
 
 /* hwloc's topology with only what weft uses (see the file comment), or NULL. */
@@ -85,15 +90,39 @@ static hwloc_topology_t load_topology(void)
 
 /* exit() runs this before the libraries' destructors (atexit handlers run in reverse
  * order of registration, and the dynamic loader's destructor pass was registered
- * before main): it waits for a load under way, whose plugins' initialisation would
- * otherwise race with their libraries' destructors (X11's, for one), and makes any
- * later load fail, so that nothing is loaded while the process ends. */
+ * before main): it waits for a load of hwloc under way, whose plugins'
+ * initialisation would otherwise race with their libraries' destructors (X11's, for
+ * one), and makes any later load fail, so that nothing is loaded while the process
+ * ends. */
 static void exit_wait_for_load(void)
 {
     weft_mutex_lock(&shared_lock);
-    if (atomic_load_explicit(&shared_state, memory_order_relaxed) == NOT_LOADED) /* under the lock */
-        atomic_store_explicit(&shared_state, FAILED, memory_order_relaxed); /* no topology: nothing to publish */
+    if (topo_state == NOT_LOADED)
+        topo_state = FAILED;
     weft_mutex_unlock(&shared_lock);
+}
+
+/* hwloc's topology, loaded once per process and kept; NULL if it cannot be. Under
+ * shared_lock. No load without the exit handler (atexit fails only without memory):
+ * the pools then run unpinned, with one victim level, rather than risk the race. */
+static hwloc_topology_t hwloc_locked(void)
+{
+    if (topo_state == NOT_LOADED && atexit(exit_wait_for_load) != 0)
+        topo_state = FAILED;
+    else if (topo_state == NOT_LOADED) {
+        shared_topo = load_topology();
+        topo_state = shared_topo ? LOADED : FAILED;
+    }
+    return topo_state == LOADED ? shared_topo : NULL;
+}
+
+static hwloc_topology_t hwloc_shared(void)
+{
+    weft__fork_handlers_register(); /* before shared_lock is first taken */
+    weft_mutex_lock(&shared_lock);
+    hwloc_topology_t topo = hwloc_locked();
+    weft_mutex_unlock(&shared_lock);
+    return topo;
 }
 
 bool weft__topology_load_shared(void)
@@ -105,16 +134,18 @@ bool weft__topology_load_shared(void)
     weft__fork_handlers_register(); /* before shared_lock is first taken */
     weft_mutex_lock(&shared_lock);
     state = atomic_load_explicit(&shared_state, memory_order_relaxed); /* under the lock */
-    /* No load without the exit handler (atexit fails only without memory): the pools
-     * then run unpinned, with one victim level, rather than risk the race at exit. */
-    if (state == NOT_LOADED && atexit(exit_wait_for_load) != 0)
-        state = FAILED;
-    else if (state == NOT_LOADED) {
-        shared_topo = load_topology();
-        state = shared_topo ? LOADED : FAILED;
+    if (state == NOT_LOADED) {
+        int rc = weft__machine_from_sysfs("", &shared_machine);
+        if (rc != 0 && rc != -ENOMEM) {
+            hwloc_topology_t topo = hwloc_locked();
+            rc = topo ? weft__machine_from_hwloc(topo, &shared_machine) : -ENOENT;
+        }
+        /* Out of memory is not the machine's answer: the next worker to start asks
+         * again (this one runs unplaced). */
+        state = rc == 0 ? LOADED : rc == -ENOMEM ? NOT_LOADED : FAILED;
+        /* Release: pairs with the acquire loads above and in loaded(). */
+        atomic_store_explicit(&shared_state, state, memory_order_release);
     }
-    /* Release: pairs with the acquire loads above and in loaded(). */
-    atomic_store_explicit(&shared_state, state, memory_order_release);
     weft_mutex_unlock(&shared_lock);
     return state == LOADED;
 }
@@ -207,22 +238,20 @@ static bool process_cpus(cpu_set_t *set)
     return true;
 }
 
-/* Number of objects of `type` whose cpuset meets the allowed set. */
-static unsigned count_allowed(hwloc_topology_t topo, const weft_topology *t, hwloc_obj_type_t type)
+/* Number of places of a machine's list that hold an allowed CPU. */
+static unsigned count_allowed(const weft_place *places, unsigned n, const weft_topology *t)
 {
-    unsigned n = 0;
-    hwloc_obj_t obj = NULL;
-    while ((obj = hwloc_get_next_obj_by_type(topo, type, obj)) != NULL)
-        if (obj->cpuset && hwloc_bitmap_intersects(obj->cpuset, t->allowed))
-            n++;
-    return n;
+    unsigned k = 0;
+    for (unsigned i = 0; i < n; i++)
+        k += hwloc_bitmap_intersects(places[i].cpus, t->allowed);
+    return k;
 }
 
-/* The counts from hwloc's loaded topology (pus, cores >= 1 if they are set). */
-static void hwloc_counts(hwloc_topology_t topo, weft_topology *t)
+/* The counts from the shared machine (pus, cores >= 1 if they are set). */
+static void machine_counts(const weft_machine *m, weft_topology *t)
 {
-    unsigned cores = count_allowed(topo, t, HWLOC_OBJ_CORE);
-    unsigned pus = count_allowed(topo, t, HWLOC_OBJ_PU);
+    unsigned cores = count_allowed(m->cores, m->num_cores, t);
+    unsigned pus = count_allowed(m->pus, m->num_pus, t);
     if (pus > 0)
         t->num_pus = pus;
     t->num_cores = cores > 0 ? cores : t->num_pus;
@@ -234,8 +263,8 @@ void weft__topology_probe(weft_topology *t)
     t->allowed = NULL;
     t->num_cores = t->num_pus = 1;
     if (process_cpus(&set) && CPU_COUNT(&set) > 0) {
-        hwloc_topology_t topo = loaded();
-        unsigned cores = topo ? 0 : sysfs_cores(&set);
+        const weft_machine *m = loaded();
+        unsigned cores = m ? 0 : sysfs_cores(&set);
         t->num_pus = (unsigned)CPU_COUNT(&set);
         t->num_cores = cores > 0 ? cores : t->num_pus;
         if (!(t->allowed = hwloc_bitmap_alloc()))
@@ -243,13 +272,13 @@ void weft__topology_probe(weft_topology *t)
         for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
             if (CPU_ISSET(cpu, &set))
                 hwloc_bitmap_set(t->allowed, (unsigned)cpu);
-        /* sysfs could not tell the cores, or hwloc is loaded already: ask hwloc. */
-        if (cores == 0 && (topo || weft__topology_load_shared()))
-            hwloc_counts(loaded(), t);
+        /* sysfs could not tell the cores, or the machine is loaded already: ask it. */
+        if (cores == 0 && (m || weft__topology_load_shared()))
+            machine_counts(loaded(), t);
         return;
     }
-    /* More CPUs than a cpu_set_t holds: hwloc's view, now. */
-    hwloc_topology_t topo = weft__topology_load_shared() ? loaded() : NULL;
+    /* More CPUs than a cpu_set_t holds: the process's CPUs from hwloc, now. */
+    hwloc_topology_t topo = hwloc_shared();
     hwloc_bitmap_t allowed = topo ? hwloc_bitmap_alloc() : NULL;
     if (!allowed || hwloc_get_cpubind(topo, allowed, HWLOC_CPUBIND_PROCESS) != 0 || hwloc_bitmap_iszero(allowed)) {
         if (allowed)
@@ -257,7 +286,10 @@ void weft__topology_probe(weft_topology *t)
         return;
     }
     t->allowed = allowed;
-    hwloc_counts(topo, t);
+    t->num_pus = (unsigned)hwloc_bitmap_weight(allowed);
+    t->num_cores = t->num_pus;
+    if (weft__topology_load_shared())
+        machine_counts(loaded(), t);
 }
 
 void weft__topology_free(weft_topology *t)
@@ -267,64 +299,75 @@ void weft__topology_free(weft_topology *t)
     t->allowed = NULL;
 }
 
-/* ---- placement, binding, closeness: once the shared topology is loaded */
+/* ---- placement, binding, closeness: once the shared machine is loaded */
 
-/* The k-th (cyclic) allowed object of `type`. */
-static hwloc_obj_t nth_allowed(hwloc_topology_t topo, const weft_topology *t, hwloc_obj_type_t type, unsigned k)
+/* The k-th (cyclic) place of the list holding an allowed CPU. */
+static const weft_place *nth_allowed(const weft_place *places, unsigned n, const weft_topology *t, unsigned k)
 {
-    unsigned n = count_allowed(topo, t, type);
-    if (n == 0)
+    unsigned allowed = count_allowed(places, n, t);
+    if (allowed == 0)
         return NULL;
-    k %= n;
-    hwloc_obj_t obj = NULL;
-    while ((obj = hwloc_get_next_obj_by_type(topo, type, obj)) != NULL)
-        if (obj->cpuset && hwloc_bitmap_intersects(obj->cpuset, t->allowed) && k-- == 0)
-            return obj;
+    k %= allowed;
+    for (unsigned i = 0; i < n; i++)
+        if (hwloc_bitmap_intersects(places[i].cpus, t->allowed) && k-- == 0)
+            return &places[i];
     return NULL;
 }
 
-hwloc_obj_t weft__topology_place(const weft_topology *t, weft_pin_policy policy, unsigned index)
+const weft_place *weft__topology_place(const weft_topology *t, weft_pin_policy policy, unsigned index)
 {
-    hwloc_topology_t topo = loaded();
-    if (!topo || !t->allowed)
+    const weft_machine *m = loaded();
+    if (!m || !t->allowed)
         return NULL;
-    if (policy == WEFT_PIN_PU)
-        return nth_allowed(topo, t, HWLOC_OBJ_PU, index);
-    hwloc_obj_t core = nth_allowed(topo, t, HWLOC_OBJ_CORE, index);
-    return core ? core : nth_allowed(topo, t, HWLOC_OBJ_PU, index);
+    const weft_place *core = policy == WEFT_PIN_PU ? NULL : nth_allowed(m->cores, m->num_cores, t, index);
+    return core ? core : nth_allowed(m->pus, m->num_pus, t, index);
 }
 
-int weft__topology_bind_current_thread(const weft_topology *t, hwloc_obj_t obj)
+cpu_set_t *weft__topology_cpu_set(hwloc_const_bitmap_t cpus, size_t *size)
 {
-    hwloc_topology_t topo = loaded();
-    if (!topo || !t->allowed || !obj || !obj->cpuset)
-        return -EINVAL;
-    hwloc_bitmap_t set = hwloc_bitmap_alloc();
+    int last = cpus ? hwloc_bitmap_last(cpus) : -1;
+    cpu_set_t *set = last >= 0 ? CPU_ALLOC((size_t)last + 1) : NULL;
     if (!set)
+        return NULL;
+    *size = CPU_ALLOC_SIZE((size_t)last + 1);
+    CPU_ZERO_S(*size, set);
+    unsigned cpu;
+    hwloc_bitmap_foreach_begin(cpu, cpus)
+        CPU_SET_S(cpu, *size, set);
+    hwloc_bitmap_foreach_end();
+    return set;
+}
+
+int weft__topology_bind_current_thread(const weft_topology *t, const weft_place *place)
+{
+    if (!t->allowed || !place)
+        return -EINVAL;
+    hwloc_bitmap_t cpus = hwloc_bitmap_alloc();
+    if (!cpus)
         return -ENOMEM;
-    hwloc_bitmap_and(set, obj->cpuset, t->allowed);
-    int rc = hwloc_set_cpubind(topo, set, HWLOC_CPUBIND_THREAD) == 0 ? 0 : -(errno ? errno : EPERM);
-    hwloc_bitmap_free(set);
+    hwloc_bitmap_and(cpus, place->cpus, t->allowed);
+    size_t size;
+    cpu_set_t *set = hwloc_bitmap_iszero(cpus) ? NULL : weft__topology_cpu_set(cpus, &size);
+    int rc = hwloc_bitmap_iszero(cpus) ? -EINVAL : !set ? -ENOMEM : -pthread_setaffinity_np(pthread_self(), size, set);
+    if (set)
+        CPU_FREE(set);
+    hwloc_bitmap_free(cpus);
     return rc;
 }
 
-int weft__topology_next_cpu(const weft_topology *t, hwloc_obj_t obj, int prev)
+int weft__topology_next_cpu(const weft_topology *t, const weft_place *place, int prev)
 {
-    if (!t->allowed || !obj || !obj->cpuset)
+    if (!t->allowed || !place)
         return -1;
     int cpu = prev;
-    while ((cpu = hwloc_bitmap_next(obj->cpuset, cpu)) >= 0 && !hwloc_bitmap_isset(t->allowed, (unsigned)cpu))
+    while ((cpu = hwloc_bitmap_next(place->cpus, cpu)) >= 0 && !hwloc_bitmap_isset(t->allowed, (unsigned)cpu))
         ;
     return cpu;
 }
 
-unsigned weft__topology_closeness(hwloc_obj_t a, hwloc_obj_t b)
+unsigned weft__topology_closeness(const weft_place *a, const weft_place *b)
 {
-    hwloc_topology_t topo = loaded();
-    if (!topo || !a || !b)
-        return 0;
-    hwloc_obj_t common = hwloc_get_common_ancestor_obj(topo, a, b);
-    return common && common->depth >= 0 ? (unsigned)common->depth + 1 : 0;
+    return weft__place_closeness(a, b);
 }
 
 /* ---- sharing places between pools */
@@ -332,21 +375,6 @@ unsigned weft__topology_closeness(hwloc_obj_t a, hwloc_obj_t b)
 #define PLACE_KEYS 4096 /* CPU numbers are folded into this many counters */
 static weft_mutex place_lock = WEFT_MUTEX_INIT;
 static unsigned place_load[PLACE_KEYS];
-
-/* keys[p] for the first min(count, cap) allowed places of `type`, in place order:
- * one walk over the objects. Returns how many were filled. */
-static unsigned place_keys(hwloc_topology_t topo, const weft_topology *t, hwloc_obj_type_t type, unsigned *keys,
-                           unsigned cap)
-{
-    unsigned n = 0;
-    hwloc_obj_t obj = NULL;
-    while (n < cap && (obj = hwloc_get_next_obj_by_type(topo, type, obj)) != NULL)
-        if (obj->cpuset && hwloc_bitmap_intersects(obj->cpuset, t->allowed)) {
-            int first = hwloc_bitmap_first(obj->cpuset);
-            keys[n++] = (unsigned)(first < 0 ? 0 : first) % PLACE_KEYS;
-        }
-    return n;
-}
 
 void weft__topology_claim_init(const weft_topology *t, weft_place_claim *c)
 {
@@ -356,24 +384,27 @@ void weft__topology_claim_init(const weft_topology *t, weft_place_claim *c)
     *c = (weft_place_claim){0, 0, 0, keys ? cap : 0, keys, false};
 }
 
-/* Fill c->keys with the places' keys, as in weft__topology_place (PUs when a core-less
- * topology makes it fall back to PUs). */
-static void policy_keys(hwloc_topology_t topo, const weft_topology *t, weft_pin_policy policy, weft_place_claim *c)
+/* Fill c->keys with the places' keys (their first CPU), in the order of
+ * weft__topology_place: PUs for WEFT_PIN_PU or when no core holds an allowed CPU. */
+static void policy_keys(const weft_machine *m, const weft_topology *t, weft_pin_policy policy, weft_place_claim *c)
 {
-    hwloc_obj_type_t type = policy == WEFT_PIN_PU ? HWLOC_OBJ_PU : HWLOC_OBJ_CORE;
-    if (type == HWLOC_OBJ_CORE && count_allowed(topo, t, HWLOC_OBJ_CORE) == 0)
-        type = HWLOC_OBJ_PU;
-    c->places = place_keys(topo, t, type, c->keys, c->cap);
+    bool cores = policy != WEFT_PIN_PU && count_allowed(m->cores, m->num_cores, t) > 0;
+    const weft_place *places = cores ? m->cores : m->pus;
+    unsigned n = cores ? m->num_cores : m->num_pus;
+    c->places = 0;
+    for (unsigned i = 0; i < n && c->places < c->cap; i++)
+        if (hwloc_bitmap_intersects(places[i].cpus, t->allowed))
+            c->keys[c->places++] = (unsigned)hwloc_bitmap_first(places[i].cpus) % PLACE_KEYS;
 }
 
 unsigned weft__topology_claim_places(const weft_topology *t, weft_pin_policy policy, unsigned n, weft_place_claim *c)
 {
-    hwloc_topology_t topo = loaded();
+    const weft_machine *m = loaded();
     weft_mutex_lock(&place_lock);
     if (!c->decided) {
         c->decided = true;
-        if (topo && c->keys && (policy == WEFT_PIN_CORE || policy == WEFT_PIN_PU))
-            policy_keys(topo, t, policy, c);
+        if (m && t->allowed && c->keys && (policy == WEFT_PIN_CORE || policy == WEFT_PIN_PU))
+            policy_keys(m, t, policy, c);
         unsigned places = c->places, span = n < places ? n : places, base = 0;
         /* With n >= places every base covers every place: base 0, as without sharing. */
         uint64_t best = UINT64_MAX;
@@ -396,7 +427,7 @@ unsigned weft__topology_claim_places(const weft_topology *t, weft_pin_policy pol
     return base;
 }
 
-/* fork (fork.c): no load of the shared topology, and no claim or release, is half
+/* fork (fork.c): no load of the shared machine, and no claim or release, is half
  * done while the locks are held. A load under way finishes first (milliseconds, once
  * per process). */
 void weft__topology_atfork_prepare(void)
@@ -414,7 +445,7 @@ void weft__topology_atfork_parent(void)
 /* The child has no live pinned workers: the parent's pools' workers did not come
  * along, and its pools from before the fork must not be used (nor destroyed, which
  * would release their claims). So every place is free, as in a new process. The
- * shared topology stays: it describes the same machine, and no load was under way. */
+ * shared machine stays: it describes the same machine, and no load was under way. */
 void weft__topology_atfork_child(void)
 {
     memset(place_load, 0, sizeof place_load);

@@ -122,6 +122,20 @@ static weft_pool *new_pool(unsigned threads)
 
 static void tiny(void *arg) { atomic_fetch_add_explicit((_Atomic int *)arg, 1, memory_order_relaxed); }
 
+/* Reading the machine's description (runtime/machine.c, what pool workers load once
+ * per process): -ENOMEM and nothing left allocated, or the whole description. */
+static void wl_machine(void)
+{
+    weft_machine m;
+    faults_on();
+    bool read = OK_OR_NOMEM(weft__machine_from_sysfs("", &m));
+    faults_off();
+    if (read)
+        weft__machine_free(&m);
+    else
+        CHECK(m.num_cores == 0 && m.cores == NULL && m.pus == NULL, "a failed read leaves an empty machine");
+}
+
 static void wl_pool(void)
 {
     weft_pool_config cfg = WEFT_POOL_CONFIG_INIT;
@@ -1099,6 +1113,10 @@ static void global_pool(void)
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    sweep("machine", wl_machine, 0);
+    /* The machine's description is read once per process and kept: read it before
+     * the allocations are counted. */
+    CHECK(weft__topology_load_shared(), "the machine is described");
     sweep("pool create", wl_pool, 0);
     sweep("tasks in pool", wl_tasks_in_pool, 2);
     sweep("tasks outside", wl_tasks_outside, 2);

@@ -14,6 +14,7 @@
 #include "inject.h"
 
 #include <weft.h>
+#include "topology_internal.h" /* weft__topology_load_shared */
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -236,6 +237,9 @@ static void global_fallback(void)
 
 int main(void)
 {
+    /* The machine's description is read once per process and kept: read it before
+     * the allocations are counted. */
+    CHECK(weft__topology_load_shared(), "the machine is described");
     pool_sweep(false);
     pool_sweep(true);
     thread_spawn_fails();

@@ -3,7 +3,7 @@
  * the threads' affinity masks, its cores from sysfs) agrees with what hwloc says once
  * loaded, and with a topology the test loads itself with hwloc's defaults; the CPUs
  * are the whole process's even when the creating thread is pinned to one, and so are
- * the CPUs its workers start on; and places are known once the shared topology is
+ * the CPUs its workers start on; and places are known once the shared machine is
  * loaded, not before. Each Criterion test runs in a fresh process, so each starts
  * with no topology loaded. */
 #include <criterion/criterion.h>
@@ -161,7 +161,7 @@ Test(topology, places_come_with_the_shared_topology)
     cr_assert_null(weft__topology_place(&t, WEFT_PIN_CORE, 0), "nothing loaded yet");
     cr_assert(weft__topology_load_shared());
     cr_assert(weft__topology_load_shared(), "loaded once, then it answers at once");
-    hwloc_obj_t pu = weft__topology_place(&t, WEFT_PIN_PU, 0), core = weft__topology_place(&t, WEFT_PIN_CORE, 0);
+    const weft_place *pu = weft__topology_place(&t, WEFT_PIN_PU, 0), *core = weft__topology_place(&t, WEFT_PIN_CORE, 0);
     cr_assert_not_null(pu);
     cr_assert_not_null(core);
     cr_assert_gt(weft__topology_closeness(pu, core), 0, "the first PU is in the first core's machine");
