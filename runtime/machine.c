@@ -2,7 +2,9 @@
  * holding each (machine_internal.h says how chains encode them), from sysfs or hwloc.
  *
  * From sysfs, as hwloc's Linux backend reads it: the online CPUs (cpu/online); each
- * core (core_cpus_list, thread_siblings_list before Linux 5.7); for a core's first CPU
+ * core (core_cpus_list, thread_siblings_list before Linux 5.7; on AMD's Bulldozer
+ * family one per thread when a core's threads report different core_ids, as hwloc
+ * decides); for a core's first CPU
  * its package (package_cpus_list, or core_siblings_list), die, cluster, data and
  * unified caches (cache/index<k>/shared_cpu_list) and NUMA node (node/node<n>/cpulist,
  * read once). Groups of one kind partition the CPUs, so a CPU inside a group already
@@ -39,6 +41,7 @@ typedef struct build {
     unsigned num_groups, cap_groups;
     weft_place *cores;
     unsigned num_cores;
+    int threads_are_cores; /* -1 until a core of several CPUs is seen; then 1 if they have their own core_id */
 } build;
 
 /* Read the CPU list in root/path into set (online CPUs only). 0, -ENOENT, -EINVAL. */
@@ -75,6 +78,43 @@ static bool file_starts_with(const build *b, const char *path, const char *prefi
     close(fd);
     buf[n > 0 ? n : 0] = '\0';
     return strncmp(buf, prefix, strlen(prefix)) == 0;
+}
+
+/* The integer in cpu's topology/<name>; -1 if unreadable. */
+static long read_int(const build *b, int cpu, const char *name)
+{
+    char full[512], buf[32];
+    snprintf(full, sizeof full, "%s/sys/devices/system/cpu/cpu%d/topology/%s", b->root, cpu, name);
+    int fd = open(full, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    char *end;
+    long v = strtol(buf, &end, 10);
+    return end == buf ? -1 : v;
+}
+
+/* True if the first CPU in /proc/cpuinfo is an AMD of family 21 or 22 (Bulldozer to
+ * Excavator), where hwloc looks for threads with their own core_ids. */
+static bool amd_compute_units(const build *b)
+{
+    char full[512], buf[1024];
+    snprintf(full, sizeof full, "%s/proc/cpuinfo", b->root);
+    int fd = open(full, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    unsigned family = 0;
+    const char *f = strstr(buf, "\ncpu family");
+    if (f)
+        f = strchr(f, ':');
+    if (f)
+        family = (unsigned)strtoul(f + 1, NULL, 10);
+    return strstr(buf, "AuthenticAMD") && (family == 21 || family == 22);
 }
 
 /* Take set as a new group of `kind` (ownership passes). 0, -EINVAL if it meets a group
@@ -185,6 +225,15 @@ static int add_core(build *b, int cpu)
     }
     if (rc == 0 && !hwloc_bitmap_isset(core, (unsigned)cpu))
         rc = -EINVAL;
+    /* As hwloc: on AMD's Bulldozer family (its compute units), when a core's first
+     * two threads report different core_ids, every thread is a core of its own. */
+    if (rc == 0 && b->threads_are_cores < 0 && hwloc_bitmap_weight(core) > 1) {
+        int first = hwloc_bitmap_first(core), second = hwloc_bitmap_next(core, first);
+        b->threads_are_cores =
+            amd_compute_units(b) && read_int(b, first, "core_id") != read_int(b, second, "core_id");
+    }
+    if (rc == 0 && b->threads_are_cores > 0)
+        hwloc_bitmap_only(core, (unsigned)cpu);
     hwloc_const_bitmap_t holding[KINDS];
     unsigned n = 0;
     static const char *const kind_paths[] = {
@@ -277,7 +326,7 @@ static int add_pus(weft_machine *m)
 int weft__machine_from_sysfs(const char *root, weft_machine *m)
 {
     *m = (weft_machine){0};
-    build b = {.root = root};
+    build b = {.root = root, .threads_are_cores = -1};
     int rc = -ENOMEM;
     if (!(b.online = hwloc_bitmap_alloc()))
         return rc;

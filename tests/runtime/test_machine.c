@@ -18,6 +18,7 @@
 typedef struct core_spec {
     const char *cpus, *package, *l3, *node; /* CPU lists; l3 NULL: the package's */
     const char *l2;                         /* NULL: the core's */
+    bool own_core_ids;                      /* its threads report different core_ids */
 } core_spec;
 
 static void put(const char *root, const char *path, const char *text)
@@ -80,8 +81,9 @@ static void put_cache(const char *root, int cpu, int index, int level, const cha
 }
 
 /* A tree under a new directory for the cores of spec; `old_kernel`: no core_cpus
- * (thread_siblings only), no die or cluster files. Returns the root (free it). */
-static char *write_tree(const core_spec *spec, size_t n, bool old_kernel)
+ * (thread_siblings only), no die or cluster files; cpu_family: the AMD CPU family
+ * /proc/cpuinfo gives (0: no cpuinfo). Returns the root (free it). */
+static char *write_tree(const core_spec *spec, size_t n, bool old_kernel, unsigned cpu_family)
 {
     char *root = strdup("/tmp/weft-sysfs-XXXXXX");
     cr_assert_not_null(mkdtemp(root));
@@ -100,7 +102,7 @@ static char *write_tree(const core_spec *spec, size_t n, bool old_kernel)
             snprintf(p, sizeof p, topo, cpu, "physical_package_id");
             put(root, p, strcmp(spec[c].package, spec[0].package) == 0 ? "0" : "1"); /* two packages at most */
             snprintf(p, sizeof p, topo, cpu, "core_id");
-            snprintf(v, sizeof v, "%zu", c);
+            snprintf(v, sizeof v, "%d", spec[c].own_core_ids ? cpu : (int)c);
             put(root, p, v);
             put_topology(root, cpu, "thread_siblings", spec[c].cpus);
             put_topology(root, cpu, "core_siblings", spec[c].package);
@@ -145,6 +147,16 @@ static char *write_tree(const core_spec *spec, size_t n, bool old_kernel)
     put(root, "/sys/devices/system/cpu/present", list);
     put(root, "/sys/devices/system/node/online", nodes);
     put(root, "/sys/devices/system/node/possible", nodes);
+    if (cpu_family) {
+        char cpuinfo[256];
+        snprintf(cpuinfo, sizeof cpuinfo,
+                 "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: %u\nmodel\t\t: 1\n"
+                 "model name\t: AMD Test\n",
+                 cpu_family);
+        put(root, "/proc/cpuinfo", cpuinfo);
+        /* hwloc parses an x86 cpuinfo only when it knows the tree is x86's */
+        put(root, "/proc/hwloc-nofile-info", "OSName: Linux\nArchitecture: x86_64");
+    }
     hwloc_bitmap_free(all);
     hwloc_bitmap_free(set);
     return root;
@@ -202,8 +214,8 @@ static void assert_matches_hwloc(const char *root)
     weft_machine s, h;
     cr_assert_eq(weft__machine_from_sysfs(root, &s), 0);
     hwloc_machine(root, &h);
-    cr_assert_eq(s.num_cores, h.num_cores);
-    cr_assert_eq(s.num_pus, h.num_pus);
+    cr_assert_eq(s.num_cores, h.num_cores, "cores: sysfs %u, hwloc %u", s.num_cores, h.num_cores);
+    cr_assert_eq(s.num_pus, h.num_pus, "PUs: sysfs %u, hwloc %u", s.num_pus, h.num_pus);
     assert_same_places(s.cores, h.cores, s.num_cores, "core");
     assert_same_places(s.pus, h.pus, s.num_pus, "PU");
     weft__machine_free(&s);
@@ -220,12 +232,12 @@ Test(machine, this_machine_as_hwloc_sees_it)
 Test(machine, packages_interleaved)
 {
     static const core_spec spec[] = {
-        {"0,4", "0,2,4,6", NULL, "0", NULL},
-        {"2,6", "0,2,4,6", NULL, "0", NULL},
-        {"1,5", "1,3,5,7", NULL, "1", NULL},
-        {"3,7", "1,3,5,7", NULL, "1", NULL},
+        {"0,4", "0,2,4,6", NULL, "0", NULL, false},
+        {"2,6", "0,2,4,6", NULL, "0", NULL, false},
+        {"1,5", "1,3,5,7", NULL, "1", NULL, false},
+        {"3,7", "1,3,5,7", NULL, "1", NULL, false},
     };
-    char *root = write_tree(spec, 4, false);
+    char *root = write_tree(spec, 4, false, 0);
     weft_machine m;
     cr_assert_eq(weft__machine_from_sysfs(root, &m), 0);
     cr_assert_eq(m.num_cores, 4);
@@ -240,12 +252,12 @@ Test(machine, packages_interleaved)
 Test(machine, caches_interleaved)
 {
     static const core_spec spec[] = {
-        {"0", "0-7", "0,2,4,6", "0", "0,4"}, {"1", "0-7", "1,3,5,7", "0", "1,5"},
-        {"2", "0-7", "0,2,4,6", "0", "2,6"}, {"3", "0-7", "1,3,5,7", "0", "3,7"},
-        {"4", "0-7", "0,2,4,6", "0", "0,4"}, {"5", "0-7", "1,3,5,7", "0", "1,5"},
-        {"6", "0-7", "0,2,4,6", "0", "2,6"}, {"7", "0-7", "1,3,5,7", "0", "3,7"},
+        {"0", "0-7", "0,2,4,6", "0", "0,4", false}, {"1", "0-7", "1,3,5,7", "0", "1,5", false},
+        {"2", "0-7", "0,2,4,6", "0", "2,6", false}, {"3", "0-7", "1,3,5,7", "0", "3,7", false},
+        {"4", "0-7", "0,2,4,6", "0", "0,4", false}, {"5", "0-7", "1,3,5,7", "0", "1,5", false},
+        {"6", "0-7", "0,2,4,6", "0", "2,6", false}, {"7", "0-7", "1,3,5,7", "0", "3,7", false},
     };
-    char *root = write_tree(spec, 8, false);
+    char *root = write_tree(spec, 8, false, 0);
     assert_matches_hwloc(root);
     remove_tree(root);
 }
@@ -255,12 +267,39 @@ Test(machine, caches_interleaved)
 Test(machine, numa_nodes_inside_a_package_old_kernel)
 {
     static const core_spec spec[] = {
-        {"0,8", "0-15", "0-3,8-11", "0", NULL},   {"1,9", "0-15", "0-3,8-11", "0", NULL},
-        {"2,10", "0-15", "0-3,8-11", "0", NULL},  {"3,11", "0-15", "0-3,8-11", "0", NULL},
-        {"4,12", "0-15", "4-7,12-15", "1", NULL}, {"5,13", "0-15", "4-7,12-15", "1", NULL},
-        {"6,14", "0-15", "4-7,12-15", "1", NULL}, {"7,15", "0-15", "4-7,12-15", "1", NULL},
+        {"0,8", "0-15", "0-3,8-11", "0", NULL, false},   {"1,9", "0-15", "0-3,8-11", "0", NULL, false},
+        {"2,10", "0-15", "0-3,8-11", "0", NULL, false},  {"3,11", "0-15", "0-3,8-11", "0", NULL, false},
+        {"4,12", "0-15", "4-7,12-15", "1", NULL, false}, {"5,13", "0-15", "4-7,12-15", "1", NULL, false},
+        {"6,14", "0-15", "4-7,12-15", "1", NULL, false}, {"7,15", "0-15", "4-7,12-15", "1", NULL, false},
     };
-    char *root = write_tree(spec, 8, true);
+    char *root = write_tree(spec, 8, true, 0);
+    assert_matches_hwloc(root);
+    remove_tree(root);
+}
+
+/* Compute units (AMD's Bulldozer family, cpuinfo family 21): two threads per
+ * core_cpus list, each with its own core_id. hwloc makes each thread a core; so does
+ * weft. On another CPU family the same tree has 4 cores in both. */
+Test(machine, threads_with_their_own_core_ids_are_cores)
+{
+    static const core_spec spec[] = {
+        {"0,1", "0-7", NULL, "0", NULL, true},
+        {"2,3", "0-7", NULL, "0", NULL, true},
+        {"4,5", "0-7", NULL, "0", NULL, true},
+        {"6,7", "0-7", NULL, "0", NULL, true},
+    };
+    char *root = write_tree(spec, 4, false, 21);
+    weft_machine m;
+    cr_assert_eq(weft__machine_from_sysfs(root, &m), 0);
+    cr_assert_eq(m.num_cores, 8);
+    weft__machine_free(&m);
+    assert_matches_hwloc(root);
+    remove_tree(root);
+
+    root = write_tree(spec, 4, false, 25);
+    cr_assert_eq(weft__machine_from_sysfs(root, &m), 0);
+    cr_assert_eq(m.num_cores, 4);
+    weft__machine_free(&m);
     assert_matches_hwloc(root);
     remove_tree(root);
 }
@@ -269,10 +308,10 @@ Test(machine, numa_nodes_inside_a_package_old_kernel)
 Test(machine, a_cache_splitting_a_core_is_refused)
 {
     static const core_spec spec[] = {
-        {"0,1", "0-3", NULL, "0", "0,2"},
-        {"2,3", "0-3", NULL, "0", "1,3"},
+        {"0,1", "0-3", NULL, "0", "0,2", false},
+        {"2,3", "0-3", NULL, "0", "1,3", false},
     };
-    char *root = write_tree(spec, 2, false);
+    char *root = write_tree(spec, 2, false, 0);
     weft_machine m;
     cr_assert_eq(weft__machine_from_sysfs(root, &m), -EINVAL);
     cr_assert_eq(m.num_cores, 0);
