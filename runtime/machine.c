@@ -226,11 +226,13 @@ static int add_core(build *b, int cpu)
     if (rc == 0 && !hwloc_bitmap_isset(core, (unsigned)cpu))
         rc = -EINVAL;
     /* As hwloc: on AMD's Bulldozer family (its compute units), when a core's first
-     * two threads report different core_ids, every thread is a core of its own. */
+     * two threads report different core_ids, every thread is a core of its own.
+     * cpuinfo last: SMT threads share their core_id elsewhere, so it is never read
+     * there (the kernel may sample each CPU's frequency to write it). */
     if (rc == 0 && b->threads_are_cores < 0 && hwloc_bitmap_weight(core) > 1) {
         int first = hwloc_bitmap_first(core), second = hwloc_bitmap_next(core, first);
         b->threads_are_cores =
-            amd_compute_units(b) && read_int(b, first, "core_id") != read_int(b, second, "core_id");
+            read_int(b, first, "core_id") != read_int(b, second, "core_id") && amd_compute_units(b);
     }
     if (rc == 0 && b->threads_are_cores > 0)
         hwloc_bitmap_only(core, (unsigned)cpu);
