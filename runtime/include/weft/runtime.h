@@ -91,6 +91,9 @@ WEFT_API int weft_thread_set_name(const char *name);
 
 typedef struct weft_pool weft_pool;
 
+/* "Consecutive" places follow hwloc's logical order (lstopo's L# indexes: package by
+ * package, cache by cache, whatever the OS numbers the CPUs), among the places that
+ * hold a CPU this process may use. */
 typedef enum weft_pin_policy {
     WEFT_PIN_DEFAULT = 0, /* WEFT_PIN, else `core` when threads <= cores, else `none` */
     WEFT_PIN_NONE,        /* let the OS place the workers */
