@@ -44,20 +44,34 @@ typedef struct build {
     int threads_are_cores; /* -1 until a core of several CPUs is seen; then 1 if they have their own core_id */
 } build;
 
-/* Read the CPU list in root/path into set (online CPUs only). 0, -ENOENT, -EINVAL. */
-static int read_list(const build *b, const char *path, hwloc_bitmap_t set)
+/* The file root/path into buf, NUL-terminated (size >= 2; a longer file is cut).
+ * Its length read, -ENOENT if it cannot be opened, -EINVAL if it cannot be read. */
+static ssize_t read_text(const build *b, const char *path, char *buf, size_t size)
 {
-    char full[512], buf[4096];
+    char full[512];
+    buf[0] = '\0';
     if ((size_t)snprintf(full, sizeof full, "%s%s", b->root, path) >= sizeof full)
         return -ENOENT;
     int fd = open(full, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -ENOENT;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
+    ssize_t n = read(fd, buf, size - 1);
     close(fd);
-    if (n <= 0 || n == (ssize_t)sizeof buf - 1)
+    if (n < 0)
         return -EINVAL;
     buf[n] = '\0';
+    return n;
+}
+
+/* Read the CPU list in root/path into set (online CPUs only). 0, -ENOENT, -EINVAL. */
+static int read_list(const build *b, const char *path, hwloc_bitmap_t set)
+{
+    char buf[4096];
+    ssize_t n = read_text(b, path, buf, sizeof buf);
+    if (n == -ENOENT)
+        return -ENOENT;
+    if (n <= 0 || n == (ssize_t)sizeof buf - 1) /* unreadable, empty, or longer */
+        return -EINVAL;
     buf[strcspn(buf, "\n")] = '\0';
     if (hwloc_bitmap_list_sscanf(set, buf) != 0)
         return -EINVAL;
@@ -66,32 +80,12 @@ static int read_list(const build *b, const char *path, hwloc_bitmap_t set)
     return 0;
 }
 
-/* True if the file root/path starts with prefix. */
-static bool file_starts_with(const build *b, const char *path, const char *prefix)
-{
-    char full[512], buf[64];
-    snprintf(full, sizeof full, "%s%s", b->root, path);
-    int fd = open(full, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    buf[n > 0 ? n : 0] = '\0';
-    return strncmp(buf, prefix, strlen(prefix)) == 0;
-}
-
 /* The integer in cpu's topology/<name>; -1 if unreadable. */
 static long read_int(const build *b, int cpu, const char *name)
 {
-    char full[512], buf[32];
-    snprintf(full, sizeof full, "%s/sys/devices/system/cpu/cpu%d/topology/%s", b->root, cpu, name);
-    int fd = open(full, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    buf[n > 0 ? n : 0] = '\0';
-    char *end;
+    char path[160], buf[32], *end;
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/topology/%s", cpu, name);
+    read_text(b, path, buf, sizeof buf);
     long v = strtol(buf, &end, 10);
     return end == buf ? -1 : v;
 }
@@ -100,14 +94,8 @@ static long read_int(const build *b, int cpu, const char *name)
  * Excavator), where hwloc looks for threads with their own core_ids. */
 static bool amd_compute_units(const build *b)
 {
-    char full[512], buf[1024];
-    snprintf(full, sizeof full, "%s/proc/cpuinfo", b->root);
-    int fd = open(full, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    buf[n > 0 ? n : 0] = '\0';
+    char buf[1024];
+    read_text(b, "/proc/cpuinfo", buf, sizeof buf); /* the first CPU's lines */
     unsigned family = 0;
     const char *f = strstr(buf, "\ncpu family");
     if (f)
@@ -165,8 +153,10 @@ static const group *group_of(build *b, unsigned kind, int cpu, const char *path_
     }
     bool in_tree = true;
     if (kind >= K_CACHE) {
+        char type[32];
         snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/cache/index%u/type", cpu, k);
-        in_tree = !file_starts_with(b, path, "Instruction");
+        read_text(b, path, type, sizeof type);
+        in_tree = strncmp(type, "Instruction", 11) != 0;
     }
     if ((*rc = add_group(b, set, kind, in_tree)) != 0)
         return NULL;
