@@ -347,10 +347,14 @@ int weft__topology_bind_current_thread(const weft_topology *t, const weft_place 
         return -ENOMEM;
     hwloc_bitmap_and(cpus, place->cpus, t->allowed);
     size_t size;
+    int rc = -EINVAL; /* no allowed CPU in the place */
     cpu_set_t *set = hwloc_bitmap_iszero(cpus) ? NULL : weft__topology_cpu_set(cpus, &size);
-    int rc = hwloc_bitmap_iszero(cpus) ? -EINVAL : !set ? -ENOMEM : -pthread_setaffinity_np(pthread_self(), size, set);
-    if (set)
+    if (set) {
+        rc = -pthread_setaffinity_np(pthread_self(), size, set);
         CPU_FREE(set);
+    } else if (!hwloc_bitmap_iszero(cpus)) {
+        rc = -ENOMEM;
+    }
     hwloc_bitmap_free(cpus);
     return rc;
 }
