@@ -85,8 +85,13 @@ static void put_cache(const char *root, int cpu, int index, int level, const cha
  * /proc/cpuinfo gives (0: no cpuinfo). Returns the root (free it). */
 static char *write_tree(const core_spec *spec, size_t n, bool old_kernel, unsigned cpu_family)
 {
-    char *root = strdup("/tmp/weft-sysfs-XXXXXX");
-    cr_assert_not_null(mkdtemp(root));
+    static unsigned trees; /* a fresh directory per tree (one a failed run left is skipped) */
+    char *root = malloc(64);
+    cr_assert_not_null(root);
+    do
+        snprintf(root, 64, "/tmp/weft-sysfs-%d-%u", (int)getpid(), trees++);
+    while (mkdir(root, 0700) != 0 && errno == EEXIST);
+    cr_assert(access(root, W_OK) == 0, "%s: %s", root, strerror(errno));
     hwloc_bitmap_t all = hwloc_bitmap_alloc(), set = hwloc_bitmap_alloc();
     unsigned max_node = 0;
     for (size_t c = 0; c < n; c++) {
