@@ -81,7 +81,10 @@ static void for_node(void *arg, bool migrated)
  * runs it in blocks with a steal offer on its deque: a thief that takes the offer cuts
  * the span's unclaimed rest in half and runs the upper half as a span of its own; an
  * offer the owner pops back finds nothing left. After a steal the owner offers again,
- * so a third thread can take half of what is still left. */
+ * so a third thread can take half of what is still left. When the rest gets too short
+ * to halve and no thief took any of it, the owner withdraws the offer (its join pops it
+ * back) and runs the rest in one piece: a thread that finished its own part would
+ * otherwise take the useless offer, and the owner would wait for it at the end. */
 typedef struct for_span {
     for_shared *sh;
     weft_par_span span;
@@ -90,6 +93,7 @@ typedef struct for_span {
 } for_span;
 
 static void for_span_run(for_shared *sh, size_t lo, size_t hi, size_t min_len);
+static void for_span_offer(for_span *s);
 
 static void for_span_steal(void *arg, bool migrated)
 {
@@ -106,6 +110,7 @@ static void for_span_blocks(void *arg, bool migrated)
     for_span *s = arg;
     for_shared *sh = s->sh;
     size_t b, e, left = weft__par_span_left(&s->span);
+    bool taken = false;
     while (!weft__par_stopped(&sh->status) && weft__par_span_next(&s->span, &b, &e)) {
         int rc = sh->body(sh->ctx, b, e);
         if (rc != 0) {
@@ -113,13 +118,16 @@ static void for_span_blocks(void *arg, bool migrated)
             return;
         }
         size_t now = weft__par_span_left(&s->span);
-        if (now + (e - b) < left && now / 2 >= s->min_len) {
+        if (now + (e - b) < left) {
             /* A thief took our offer (the rest shrank by more than our block): offer
              * again, for the next one. */
-            int jrc = weft_join_context(for_span_blocks, s, for_span_steal, s);
-            if (jrc != 0)
-                weft__par_fail(&sh->status, jrc);
-            return;
+            taken = true;
+            if (weft__par_span_stealable(now, s->min_len)) {
+                for_span_offer(s);
+                return;
+            }
+        } else if (!taken && !weft__par_span_stealable(now, s->min_len)) {
+            return; /* withdraw the offer: for_span_offer runs the rest */
         }
         left = now;
     }
@@ -169,6 +177,18 @@ static void ordered_steal(void *arg, bool migrated)
         weft__par_fail(&s->sh->status, rc);
 }
 
+/* s's blocks with an offer beside them; then, the offer withdrawn, what is left. */
+static void for_span_offer(for_span *s)
+{
+    for_shared *sh = s->sh;
+    size_t b, e;
+    int rc = weft_join_context(for_span_blocks, s, for_span_steal, s);
+    if (rc == 0 && !weft__par_stopped(&sh->status) && weft__par_span_take(&s->span, WEFT_PAR_SPAN_MAX, 1, &b, &e))
+        rc = sh->body(sh->ctx, b, e);
+    if (rc != 0)
+        weft__par_fail(&sh->status, rc);
+}
+
 typedef struct for_wide {
     for_shared *sh;
     size_t lo, hi, min_len;
@@ -201,9 +221,12 @@ static void for_span_run(for_shared *sh, size_t lo, size_t hi, size_t min_len)
         s.min_tail = sh->grain ? sh->grain : 1;
         weft__par_span_init(&s.span, lo, hi, 1);
         rc = weft_join_context(ordered_blocks, &s, ordered_steal, &s);
+    } else if (!weft__par_span_stealable(hi - lo, min_len)) {
+        rc = weft__par_stopped(&sh->status) ? 0 : sh->body(sh->ctx, lo, hi);
     } else {
         weft__par_span_init(&s.span, lo, hi, min_len / 2 ? min_len / 2 : 1);
-        rc = weft_join_context(for_span_blocks, &s, for_span_steal, &s);
+        for_span_offer(&s);
+        return;
     }
     if (rc != 0)
         weft__par_fail(&sh->status, rc);

@@ -106,13 +106,13 @@ static void red_node(void *arg, bool migrated)
         weft__par_fail(&sh->status, rc);
 }
 
-/* Adaptive reduces on more than one thread: spans, as weft_par_for's (for.c). The
- * owner folds its blocks into its accumulator, in index order; a thief takes the upper
- * half of what is left into the accumulator of the offer it took, and after the join
- * the owner does acc = acc (+) that one. Every block the owner folds after a steal
- * lies below the stolen half, and each later steal lies below the earlier ones (a
- * steal takes the top of what is left), so combining as the joins return keeps index
- * order: only associativity is needed. */
+/* Adaptive reduces on more than one thread: spans, as weft_par_for's (for.c, offers
+ * withdrawn the same way). The owner folds its blocks into its accumulator, in index
+ * order; a thief takes the upper half of what is left into the accumulator of the
+ * offer it took, and after the join the owner does acc = acc (+) that one. Every block
+ * the owner folds after a steal lies below the stolen half, and each later steal lies
+ * below the earlier ones (a steal takes the top of what is left), so combining as the
+ * joins return keeps index order: only associativity is needed. */
 typedef struct red_span {
     red_shared *sh;
     weft_par_span span;
@@ -141,7 +141,9 @@ static void red_span_steal(void *arg, bool migrated)
     }
 }
 
-/* Fold s's blocks with a steal offer beside them; combine what a thief took. */
+/* Fold s's blocks with a steal offer beside them, then, the offer withdrawn, what is
+ * left (below anything a thief took: red_span_blocks withdraws only when none took
+ * any); combine what a thief took. */
 static void red_span_offer(red_span *s)
 {
     red_shared *sh = s->sh;
@@ -150,7 +152,10 @@ static void red_span_offer(red_span *s)
     if (!right_acc)
         return;
     red_offer o = {s, right_acc, false};
+    size_t b, e;
     int rc = weft_join_context(red_span_blocks, s, red_span_steal, &o);
+    if (rc == 0 && !weft__par_stopped(&sh->status) && weft__par_span_take(&s->span, WEFT_PAR_SPAN_MAX, 1, &b, &e))
+        rc = sh->fold(sh->ctx, b, e, s->acc);
     if (rc != 0)
         weft__par_fail(&sh->status, rc);
     else if (o.took && !weft__par_stopped(&sh->status))
@@ -165,6 +170,7 @@ static void red_span_blocks(void *arg, bool migrated)
     red_span *s = arg;
     red_shared *sh = s->sh;
     size_t b, e, left = weft__par_span_left(&s->span);
+    bool taken = false;
     while (!weft__par_stopped(&sh->status) && weft__par_span_next(&s->span, &b, &e)) {
         int rc = sh->fold(sh->ctx, b, e, s->acc);
         if (rc != 0) {
@@ -172,9 +178,14 @@ static void red_span_blocks(void *arg, bool migrated)
             return;
         }
         size_t now = weft__par_span_left(&s->span);
-        if (now + (e - b) < left && now / 2 >= s->min_len) {
-            red_span_offer(s); /* a thief took the offer: offer again */
-            return;
+        if (now + (e - b) < left) {
+            taken = true; /* a thief took the offer: offer again */
+            if (weft__par_span_stealable(now, s->min_len)) {
+                red_span_offer(s);
+                return;
+            }
+        } else if (!taken && !weft__par_span_stealable(now, s->min_len)) {
+            return; /* withdraw the offer: red_span_offer folds the rest */
         }
         left = now;
     }
@@ -210,6 +221,12 @@ static void red_span_run(red_shared *sh, size_t lo, size_t hi, size_t min_len, v
             sh->combine(sh->ctx, acc, right_acc);
         if (right_acc != buf)
             free(right_acc);
+        return;
+    }
+    if (!weft__par_span_stealable(hi - lo, min_len)) {
+        int rc = weft__par_stopped(&sh->status) ? 0 : sh->fold(sh->ctx, lo, hi, acc);
+        if (rc != 0)
+            weft__par_fail(&sh->status, rc);
         return;
     }
     red_span s = {sh, {0, 0, 0, 0}, min_len, acc};

@@ -111,6 +111,15 @@ static inline size_t weft__par_span_front(weft_par_span *s)
     return s->base + (size_t)(atomic_load_explicit(&s->word, memory_order_relaxed) >> 32);
 }
 
+/* Can a thief take half of len indices (weft__par_span_steal)? A span only shrinks:
+ * once this is false, an offer beside it is never worth taking, so its owner offers
+ * nothing and runs it whole (a taken offer that finds nothing still makes the owner
+ * wait for the thief at the end). */
+static inline bool weft__par_span_stealable(size_t len, size_t min_len)
+{
+    return len / 2 >= min_len;
+}
+
 /* Thief: take the upper half of what is left, if each half keeps at least min_len
  * (>= 1) indices. */
 static inline bool weft__par_span_steal(weft_par_span *s, size_t min_len, size_t *b, size_t *e)
@@ -118,7 +127,7 @@ static inline bool weft__par_span_steal(weft_par_span *s, size_t min_len, size_t
     uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
     for (;;) {
         uint64_t next = w >> 32, end = (uint32_t)w;
-        if (next >= end || (end - next) / 2 < min_len)
+        if (next >= end || !weft__par_span_stealable((size_t)(end - next), min_len))
             return false;
         uint64_t mid = next + (end - next) / 2;
         if (atomic_compare_exchange_weak_explicit(&s->word, &w, next << 32 | mid,
