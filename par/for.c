@@ -183,7 +183,7 @@ static void for_span_offer(for_span *s)
     for_shared *sh = s->sh;
     size_t b, e;
     int rc = weft_join_context(for_span_blocks, s, for_span_steal, s);
-    if (rc == 0 && !weft__par_stopped(&sh->status) && weft__par_span_take(&s->span, WEFT_PAR_SPAN_MAX, 1, &b, &e))
+    if (rc == 0 && !weft__par_stopped(&sh->status) && weft__par_span_take_rest(&s->span, &b, &e))
         rc = sh->body(sh->ctx, b, e);
     if (rc != 0)
         weft__par_fail(&sh->status, rc);

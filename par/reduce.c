@@ -154,7 +154,7 @@ static void red_span_offer(red_span *s)
     red_offer o = {s, right_acc, false};
     size_t b, e;
     int rc = weft_join_context(red_span_blocks, s, red_span_steal, &o);
-    if (rc == 0 && !weft__par_stopped(&sh->status) && weft__par_span_take(&s->span, WEFT_PAR_SPAN_MAX, 1, &b, &e))
+    if (rc == 0 && !weft__par_stopped(&sh->status) && weft__par_span_take_rest(&s->span, &b, &e))
         rc = sh->fold(sh->ctx, b, e, s->acc);
     if (rc != 0)
         weft__par_fail(&sh->status, rc);

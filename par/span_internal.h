@@ -90,6 +90,13 @@ static inline bool weft__par_span_take(weft_par_span *s, size_t len, size_t min_
     }
 }
 
+/* Owner: claim all that is left (none can be stolen any more: see
+ * weft__par_span_stealable). False when none is left. */
+static inline bool weft__par_span_take_rest(weft_par_span *s, size_t *b, size_t *e)
+{
+    return weft__par_span_take(s, WEFT_PAR_SPAN_MAX, 1, b, e);
+}
+
 /* Owner: claim the next block (see WEFT_PAR_SPAN_FIRST_BLOCK_SHIFT). False when none
  * is left. What is left is read before the claim's CAS: a thief can only shrink it
  * meanwhile, and the claim never takes more than is left then. */
