@@ -285,6 +285,8 @@ static int par_for(size_t lo, size_t hi, size_t grain, weft_range_fn body, void 
     int rc = weft_pool_execute(NULL, for_root_run, &root);
     if (rc != 0)
         return rc;
+    if (grain == 0)
+        weft__par_probe_report((void (*)(void))body, ctx);
     /* Relaxed: every chunk finished before enter returned (join and pool_run wait on
      * latches with acquire), which orders their status writes before this load. */
     return atomic_load_explicit(&sh.status, memory_order_relaxed);

@@ -320,6 +320,8 @@ static int reduce_range(size_t lo, size_t hi, size_t grain, bool deterministic, 
     int rc = weft_pool_execute(NULL, red_root_run, &root);
     if (rc != 0)
         return rc;
+    if (grain == 0)
+        weft__par_probe_report((void (*)(void))fold, ctx);
     /* Relaxed: ordered by the joins' completion (see for.c). */
     return atomic_load_explicit(&sh.status, memory_order_relaxed);
 }

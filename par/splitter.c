@@ -8,7 +8,11 @@
  * a rest it estimated at under PROBE_INLINE_NS; and it sets min_len only from two
  * chunks in a row of the same length that each passed the trust rules (below), or,
  * for the loop this thread last sent to the pool, from that estimate once a chunk of
- * this call confirmed it within PROBE_RECALL_RATIO (probe_recall). */
+ * this call confirmed it within PROBE_RECALL_RATIO (probe_recall). For that loop, at
+ * one length and an estimate under OUTCOME_MAX_NS, a way (inline or the pool) whose
+ * whole calls were timed clearly faster than the other's is taken (outcomes, below);
+ * the way not taken is timed again now and then, so a choice that stopped being
+ * right is undone. */
 #include "splitter_internal.h"
 
 #include <weft/sync.h>
@@ -96,13 +100,168 @@ static _Thread_local struct {
     void (*fn)(void);
     const void *ctx;
     double per_index;
+    /* Outcomes, for calls of `len` indices (0: none kept): a moving mean of a whole
+     * call's time each way (WAY_INLINE, WAY_POOL) over `n` counted calls; the way the
+     * previous call went; the way chosen (WAY_ANY: the check decides; WAY_NONE: to be
+     * set again); the way being tried, for `trying` more calls; the calls until it
+     * is tried again; the calls so far. */
+    size_t len;
+    double ns[2];
+    unsigned n[2];
+    int last, choice, retry_way;
+    unsigned until_retry, trying, calls;
+    uint64_t retry_at; /* and not before then (weft_time_now_ns) */
 } recall;
+
+/* A call on its way to the pool, timed until weft__par_probe_report (fn NULL: none). */
+static _Thread_local struct {
+    void (*fn)(void);
+    const void *ctx;
+    size_t len;
+    uint64_t t0;
+    bool counts; /* it went the way the call before it did */
+} pending;
+
+/* Outcomes. The estimate cannot tell which way a call of a few microseconds runs
+ * faster: a loop of 4096 indices may gain from a second thread (a sum) or lose (a
+ * triad, whose indices take a third of a sum's time), and the cost of handing half a
+ * loop to another core moves several-fold with where the two cores sit (the same two
+ * virtual CPUs from one minute to the next, or two sockets) — a few hundred
+ * nanoseconds, or a few microseconds. So a remembered loop whose estimate is under
+ * OUTCOME_MAX_NS has its calls timed whole, each way, per length (one call in
+ * OUTCOME_SAMPLE_EVERY, every call while a way has no time yet). A way whose mean is
+ * below OUTCOME_CLEAR of the other's is taken; between the two, the check decides,
+ * as before: ways that close are not told apart by samples taken at different
+ * moments of a machine whose speed moves by more than that, and switching on noise
+ * cost more than it won. The way not taken is tried again (two calls) after
+ * OUTCOME_RETRY calls, or more when it was slower by far (its cost then stays near
+ * OUTCOME_RETRY_COST of the calls' time), and after OUTCOME_RETRY_NS at the soonest
+ * (a pool call leaves the workers searching; tried every 64 calls of a microsecond,
+ * they would never sleep). The first call after a change of way is not counted: it
+ * pays for waking workers, or for the lines the other way left in another cache. A
+ * sample counts for at most OUTCOME_CLIP times the mean (a call preempted for
+ * milliseconds would outweigh a thousand). */
+#define OUTCOME_MAX_NS (8 * PROBE_INLINE_NS)
+#define OUTCOME_CLEAR 0.67
+#define OUTCOME_RETRY 64u
+#define OUTCOME_RETRY_MAX 4096u
+#define OUTCOME_RETRY_COST 0.005
+#define OUTCOME_RETRY_NS 4000000u
+#define OUTCOME_CLIP 4.0
+/* One call in this many is timed (two clock reads are a few percent of a call of a
+ * microsecond), and a pool call chosen by outcomes checks the estimate (probe_recall)
+ * only then: the check runs before the offer, and a loop that changed is caught soon
+ * enough. */
+#define OUTCOME_SAMPLE_EVERY 8u
+enum { WAY_NONE = -2, WAY_ANY = -1, WAY_INLINE = 0, WAY_POOL = 1 };
+
+/* The way this call of the remembered loop goes: WAY_ANY lets the check decide.
+ * *now: the time, read when the call is timed (recall.len == len), else 0. */
+static int outcome_way(size_t len, uint64_t *now)
+{
+    *now = 0;
+    if (recall.per_index * (double)len >= OUTCOME_MAX_NS) {
+        recall.len = 0; /* long: the pool, as the estimate says; nothing kept */
+        return WAY_ANY;
+    }
+    if (recall.len != len) {
+        recall.len = len;
+        recall.n[WAY_INLINE] = recall.n[WAY_POOL] = 0;
+        recall.last = WAY_ANY;
+        recall.choice = WAY_NONE;
+        recall.trying = 0;
+        recall.retry_at = 0;
+        *now = weft_time_now_ns();
+        return WAY_ANY;
+    }
+    recall.calls++;
+    if (recall.n[WAY_INLINE] == 0 || recall.n[WAY_POOL] == 0) { /* time the way not timed yet */
+        *now = weft_time_now_ns();
+        return recall.n[WAY_INLINE] + recall.n[WAY_POOL] == 0 ? WAY_ANY
+               : recall.n[WAY_INLINE] == 0                     ? WAY_INLINE
+                                                               : WAY_POOL;
+    }
+    if (recall.trying) {
+        recall.trying--;
+        *now = weft_time_now_ns();
+        return recall.retry_way;
+    }
+    double inl = recall.ns[WAY_INLINE], pool = recall.ns[WAY_POOL];
+    int choice = inl < OUTCOME_CLEAR * pool ? WAY_INLINE : pool < OUTCOME_CLEAR * inl ? WAY_POOL : WAY_ANY;
+    if (choice != recall.choice) {
+        /* Retry after enough calls that two calls the slower way cost the share. */
+        double extra = (inl > pool ? inl / pool : pool / inl) - 1.0;
+        double calls = 2.0 * extra / OUTCOME_RETRY_COST;
+        recall.until_retry = calls < OUTCOME_RETRY       ? OUTCOME_RETRY
+                             : calls > OUTCOME_RETRY_MAX ? OUTCOME_RETRY_MAX
+                                                         : (unsigned)calls;
+        recall.choice = choice;
+    }
+    if (recall.until_retry > 1)
+        recall.until_retry--;
+    if (recall.calls % OUTCOME_SAMPLE_EVERY != 0)
+        return choice;
+    *now = weft_time_now_ns();
+    if (recall.until_retry <= 1 && *now >= recall.retry_at) {
+        /* The way not taken: the other one, or, where the check decides, the one it
+         * did not take last. */
+        int taken = choice != WAY_ANY ? choice : recall.last;
+        recall.retry_way = taken == WAY_INLINE ? WAY_POOL : WAY_INLINE;
+        recall.until_retry = OUTCOME_RETRY;
+        recall.retry_at = *now + OUTCOME_RETRY_NS;
+        recall.trying = 1;        /* this call and the next: the first is not counted */
+        recall.choice = WAY_NONE; /* the interval is set again from the new means */
+        return recall.retry_way;
+    }
+    return choice;
+}
+
+/* A tracked call goes `way`: true when the call before it went the same way (only
+ * then is its time counted). */
+static bool outcome_taken(int way)
+{
+    bool same = way == recall.last;
+    recall.last = way;
+    return same;
+}
+
+/* A counted call of the remembered loop of `len` indices went `way` and took ns. */
+static void outcome_note(int way, size_t len, uint64_t ns)
+{
+    if (recall.len != len)
+        return;
+    double *mean = &recall.ns[way], t = (double)ns;
+    if (recall.n[way] == 0) {
+        *mean = t;
+    } else {
+        t = t < OUTCOME_CLIP * *mean ? t : OUTCOME_CLIP * *mean;
+        *mean += (t - *mean) / 8.0;
+    }
+    recall.n[way]++;
+    if (way == WAY_INLINE && *mean >= OUTCOME_MAX_NS) {
+        /* The loop got long: its rate becomes the estimate, which takes it out of
+         * outcomes and to the pool (after a check) from the next call on. */
+        double per_index = *mean / (double)len;
+        recall.per_index = per_index > recall.per_index ? per_index : recall.per_index;
+        recall.len = 0;
+    }
+}
+
+void weft__par_probe_report(void (*key_fn)(void), const void *key_ctx)
+{
+    if (!pending.fn || pending.fn != key_fn || pending.ctx != key_ctx)
+        return;
+    pending.fn = NULL;
+    if (recall.fn == key_fn && recall.ctx == key_ctx && pending.counts)
+        outcome_note(WAY_POOL, pending.len, weft_time_now_ns() - pending.t0);
+}
 
 /* The remembered loop again: run one chunk of about PROBE_RECALL_NS by the estimate
  * (PROBE_RECALL_LONG_NS for a loop the estimate puts under
  * PROBE_RECALL_LONG_BELOW_NS), but at most a PROBE_RECALL_SHARE-th of the range
  * (should the estimate be stale by far, that bounds what runs here before the pool
  * is asked), timed. When the rest is short by this chunk's rate, it runs inline.
+ * (Not when outcomes chose the pool: !may_inline.)
  * Else, within PROBE_RECALL_RATIO of the estimate, the estimate stands (*min_len from
  * it); else *checked is false and the full probe runs on what is left. A loop whose
  * work per index changed under the same function and context is caught here, before
@@ -110,7 +269,7 @@ static _Thread_local struct {
  * dearer is, since a long chunk measures a cheap loop below its estimate anyway (a
  * loop that got cheaper keeps pieces cut finer than they need be). */
 static int probe_recall(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, uint64_t cost,
-                        size_t *min_len, bool *checked)
+                        size_t *min_len, bool *checked, bool may_inline)
 {
     double est = recall.per_index;
     size_t b = *lo, left = hi - b;
@@ -127,7 +286,7 @@ static int probe_recall(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg,
     if (rc != 0 || *lo == hi)
         return rc;
     double per_index = (double)(dt > 2 * cost ? dt - cost : dt / 2) / (double)n;
-    if (per_index * (double)(hi - *lo) < PROBE_INLINE_NS) {
+    if (may_inline && per_index * (double)(hi - *lo) < PROBE_INLINE_NS) {
         rc = leaf(arg, *lo, hi);
         *lo = hi;
         return rc;
@@ -145,11 +304,43 @@ int weft__par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, voi
 {
     uint64_t cost = clock_cost();
     *min_len = 1;
+    pending.fn = NULL;
     if (key_fn && recall.fn == key_fn && recall.ctx == key_ctx) {
-        bool checked;
-        int rc = probe_recall(lo, hi, leaf, arg, cost, min_len, &checked);
-        if (rc != 0 || checked)
+        size_t len = hi - *lo;
+        uint64_t t0; /* != 0: this call is timed */
+        int way = outcome_way(len, &t0), rc = 0;
+        bool tracked = recall.len == len;
+        if (way == WAY_INLINE) {
+            rc = leaf(arg, *lo, hi);
+            *lo = hi;
+            if (outcome_taken(WAY_INLINE) && rc == 0 && t0)
+                outcome_note(WAY_INLINE, len, weft_time_now_ns() - t0);
             return rc;
+        }
+        bool checked = true;
+        if (way == WAY_POOL && !t0)
+            *min_len = leaf_len(recall.per_index, len);
+        else
+            rc = probe_recall(lo, hi, leaf, arg, cost, min_len, &checked, way != WAY_POOL);
+        if (rc != 0 || !checked)
+            recall.last = WAY_ANY; /* the loop stopped, or a full probe follows */
+        if (rc != 0)
+            return rc;
+        if (checked && tracked) {
+            bool counts = outcome_taken(*lo == hi ? WAY_INLINE : WAY_POOL);
+            if (*lo == hi) {
+                if (counts && t0)
+                    outcome_note(WAY_INLINE, len, weft_time_now_ns() - t0);
+            } else if (t0) {
+                pending.fn = key_fn;
+                pending.ctx = key_ctx;
+                pending.len = len;
+                pending.t0 = t0;
+                pending.counts = counts;
+            }
+        }
+        if (checked)
+            return 0;
     }
     recall.fn = NULL;
     size_t b = *lo;
@@ -190,6 +381,7 @@ int weft__par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, voi
                 recall.fn = key_fn;
                 recall.ctx = key_ctx;
                 recall.per_index = per_index;
+                recall.len = 0;
             }
             return 0;
         }

@@ -97,9 +97,13 @@ typedef int (*weft_par_leaf_fn)(void *arg, size_t b, size_t e);
  * indices make a piece worth a steal by the same estimate (>= 1: a span's min_len,
  * span_internal.h). key_fn and key_ctx name the user's loop (its function and context;
  * NULL key_fn: none): when this thread's last probe that went parallel was of the same
- * loop, one short chunk checks its estimate instead of the whole probe (splitter.c). */
+ * loop, one short chunk checks its estimate instead of the whole probe, and calls of
+ * a few microseconds go the way that ran them faster (splitter.c, outcomes). A keyed
+ * call that went to the pool and succeeded calls weft__par_probe_report, with the
+ * same key, when it is done. */
 int weft__par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, void (*key_fn)(void),
                     const void *key_ctx, size_t *min_len);
+void weft__par_probe_report(void (*key_fn)(void), const void *key_ctx);
 
 /* weft_par_for, ordered, with a moving upper limit (for.c): every thread claims the
  * next block in index order (with a grain: blocks of the grain; else claims that
