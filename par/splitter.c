@@ -114,13 +114,14 @@ static _Thread_local struct {
 } recall;
 
 /* A call on its way to the pool, timed until weft__par_probe_report (fn NULL: none). */
-static _Thread_local struct {
+typedef struct probe_pending {
     void (*fn)(void);
     const void *ctx;
     size_t len;
     uint64_t t0;
     bool counts; /* it went the way the call before it did */
-} pending;
+} probe_pending;
+static _Thread_local probe_pending pending;
 
 /* Outcomes. The estimate cannot tell which way a call of a few microseconds runs
  * faster: a loop of 4096 indices may gain from a second thread (a sum) or lose (a
@@ -156,7 +157,8 @@ static _Thread_local struct {
 enum { WAY_NONE = -2, WAY_ANY = -1, WAY_INLINE = 0, WAY_POOL = 1 };
 
 /* The way this call of the remembered loop goes: WAY_ANY lets the check decide.
- * *now: the time, read when the call is timed (recall.len == len), else 0. */
+ * *now: the time when this call is timed (a first call at a new length, one a way
+ * has no time yet, a retry, one in OUTCOME_SAMPLE_EVERY), else 0. */
 static int outcome_way(size_t len, uint64_t *now)
 {
     *now = 0;
@@ -225,7 +227,8 @@ static bool outcome_taken(int way)
     return same;
 }
 
-/* A counted call of the remembered loop of `len` indices went `way` and took ns. */
+/* A counted call of the remembered loop of `len` indices went `way` and took ns
+ * (outcome_taken said it counts). */
 static void outcome_note(int way, size_t len, uint64_t ns)
 {
     if (recall.len != len)
@@ -247,12 +250,21 @@ static void outcome_note(int way, size_t len, uint64_t ns)
     }
 }
 
+/* A call ran inline, whole: time it if timed (t0 != 0) and counted. */
+static void outcome_ran_inline(size_t len, uint64_t t0)
+{
+    if (outcome_taken(WAY_INLINE) && t0)
+        outcome_note(WAY_INLINE, len, weft_time_now_ns() - t0);
+}
+
 void weft__par_probe_report(void (*key_fn)(void), const void *key_ctx)
 {
-    if (!pending.fn || pending.fn != key_fn || pending.ctx != key_ctx)
+    /* A probe in between (a nested loop, which may have replaced the recalled one)
+     * cleared pending. */
+    if (pending.fn != key_fn || pending.ctx != key_ctx)
         return;
     pending.fn = NULL;
-    if (recall.fn == key_fn && recall.ctx == key_ctx && pending.counts)
+    if (pending.counts)
         outcome_note(WAY_POOL, pending.len, weft_time_now_ns() - pending.t0);
 }
 
@@ -310,37 +322,29 @@ int weft__par_probe(size_t *lo, size_t hi, weft_par_leaf_fn leaf, void *arg, voi
         uint64_t t0; /* != 0: this call is timed */
         int way = outcome_way(len, &t0), rc = 0;
         bool tracked = recall.len == len;
+        bool checked = true;
         if (way == WAY_INLINE) {
             rc = leaf(arg, *lo, hi);
             *lo = hi;
-            if (outcome_taken(WAY_INLINE) && rc == 0 && t0)
-                outcome_note(WAY_INLINE, len, weft_time_now_ns() - t0);
-            return rc;
-        }
-        bool checked = true;
-        if (way == WAY_POOL && !t0)
+        } else if (way == WAY_POOL && !t0) {
             *min_len = leaf_len(recall.per_index, len);
-        else
+        } else {
             rc = probe_recall(lo, hi, leaf, arg, cost, min_len, &checked, way != WAY_POOL);
-        if (rc != 0 || !checked)
-            recall.last = WAY_ANY; /* the loop stopped, or a full probe follows */
-        if (rc != 0)
-            return rc;
-        if (checked && tracked) {
-            bool counts = outcome_taken(*lo == hi ? WAY_INLINE : WAY_POOL);
-            if (*lo == hi) {
-                if (counts && t0)
-                    outcome_note(WAY_INLINE, len, weft_time_now_ns() - t0);
-            } else if (t0) {
-                pending.fn = key_fn;
-                pending.ctx = key_ctx;
-                pending.len = len;
-                pending.t0 = t0;
-                pending.counts = counts;
-            }
         }
-        if (checked)
+        if (rc != 0 || !checked) {
+            recall.last = WAY_ANY; /* the loop stopped, or a full probe follows */
+            if (rc != 0)
+                return rc;
+        } else {
+            if (tracked && *lo == hi) {
+                outcome_ran_inline(len, t0);
+            } else if (tracked) { /* to the pool: timed until weft__par_probe_report */
+                bool counts = outcome_taken(WAY_POOL);
+                if (t0)
+                    pending = (probe_pending){key_fn, key_ctx, len, t0, counts};
+            }
             return 0;
+        }
     }
     recall.fn = NULL;
     size_t b = *lo;
