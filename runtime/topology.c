@@ -348,12 +348,11 @@ int weft__topology_bind_current_thread(const weft_topology *t, const weft_place 
     hwloc_bitmap_and(cpus, place->cpus, t->allowed);
     size_t size;
     int rc = -EINVAL; /* no allowed CPU in the place */
-    cpu_set_t *set = hwloc_bitmap_iszero(cpus) ? NULL : weft__topology_cpu_set(cpus, &size);
-    if (set) {
-        rc = -pthread_setaffinity_np(pthread_self(), size, set);
-        CPU_FREE(set);
-    } else if (!hwloc_bitmap_iszero(cpus)) {
-        rc = -ENOMEM;
+    if (!hwloc_bitmap_iszero(cpus)) {
+        cpu_set_t *set = weft__topology_cpu_set(cpus, &size);
+        rc = set ? -pthread_setaffinity_np(pthread_self(), size, set) : -ENOMEM;
+        if (set)
+            CPU_FREE(set);
     }
     hwloc_bitmap_free(cpus);
     return rc;
